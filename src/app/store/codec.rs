@@ -1,0 +1,63 @@
+//! The value envelope: one format byte, a big-endian u16 schema version of the record type,
+//! then the record as JSON. The version lets migrations and old backups be read forward.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::app::error::{AppError, ErrorCode};
+
+/// The only envelope format so far.
+const FORMAT_V1: u8 = 1;
+
+/// A record type stored in the envelope, with the schema version it is written at.
+pub(crate) trait Versioned: Serialize + DeserializeOwned {
+    const VERSION: u16;
+}
+
+pub(crate) fn encode<T: Versioned>(value: &T) -> Result<Vec<u8>, AppError> {
+    let mut bytes = vec![FORMAT_V1];
+    bytes.extend_from_slice(&T::VERSION.to_be_bytes());
+    serde_json::to_writer(&mut bytes, value).map_err(|e| AppError::internal(ErrorCode::Internal, e))?;
+    Ok(bytes)
+}
+
+pub(crate) fn decode<T: Versioned>(bytes: &[u8]) -> Result<T, AppError> {
+    let corrupt = |why: &str| AppError::internal(ErrorCode::StorageUnavailable, format!("corrupt record: {why}"));
+    let [format, v1, v2, json @ ..] = bytes else { return Err(corrupt("too short")) };
+    if *format != FORMAT_V1 {
+        return Err(corrupt("unknown envelope format"));
+    }
+    let version = u16::from_be_bytes([*v1, *v2]);
+    if version != T::VERSION {
+        return Err(corrupt("record version not migrated"));
+    }
+    serde_json::from_slice(json).map_err(|e| corrupt(&e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Sample {
+        name: String,
+    }
+
+    impl Versioned for Sample {
+        const VERSION: u16 = 7;
+    }
+
+    #[test]
+    fn golden_bytes() {
+        let bytes = encode(&Sample { name: "Acme".into() }).unwrap();
+        assert_eq!(bytes, b"\x01\x00\x07{\"name\":\"Acme\"}");
+        assert_eq!(decode::<Sample>(&bytes).unwrap(), Sample { name: "Acme".into() });
+    }
+
+    #[test]
+    fn refuses_other_formats_versions_and_garbage() {
+        for bad in [&b""[..], b"\x01\x00", b"\x02\x00\x07{}", b"\x01\x00\x08{\"name\":\"x\"}", b"\x01\x00\x07{"] {
+            assert_eq!(decode::<Sample>(bad).unwrap_err().code(), ErrorCode::StorageUnavailable);
+        }
+    }
+}

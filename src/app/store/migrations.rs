@@ -1,0 +1,103 @@
+//! Schema migrations: each one a single write transaction that also bumps `schema_version`,
+//! so a crash leaves the store at the previous or the next version, never in between.
+
+use redb::{Database, ReadableDatabase};
+
+use super::tables::{ALL_BYTE_TABLES, ALL_TEXT_TABLES, META};
+
+const SCHEMA_VERSION_KEY: &str = "schema_version";
+
+/// One step forward.
+struct Migration {
+    version: u32,
+    name: &'static str,
+    apply: fn(&redb::WriteTransaction) -> Result<(), redb::Error>,
+}
+
+/// In order; the last one's version is the schema this build writes.
+const MIGRATIONS: &[Migration] = &[Migration { version: 1, name: "create tables", apply: create_tables }];
+
+/// The schema version this build reads and writes.
+pub(crate) fn current_version() -> u32 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+fn create_tables(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+    for table in ALL_BYTE_TABLES {
+        txn.open_table(*table)?;
+    }
+    for table in ALL_TEXT_TABLES {
+        txn.open_table(*table)?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error("the store was written by a newer Holdfast (schema {found}, this build knows {known}); upgrade Holdfast")]
+    TooNew { found: u32, known: u32 },
+    #[error("migration {version} ({name}) failed: {source}")]
+    Failed { version: u32, name: &'static str, source: redb::Error },
+    #[error("cannot read the schema version: {0}")]
+    Read(redb::Error),
+}
+
+/// The schema version stored, 0 for a new store.
+pub(crate) fn stored_version(db: &Database) -> Result<u32, redb::Error> {
+    let txn = db.begin_read()?;
+    let meta = match txn.open_table(META) {
+        Ok(table) => table,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(meta
+        .get(SCHEMA_VERSION_KEY)?
+        .and_then(|v| v.value().try_into().ok().map(u32::from_be_bytes))
+        .unwrap_or(0))
+}
+
+/// Applies every migration newer than the stored version, each in its own transaction.
+pub(crate) fn run(db: &Database) -> Result<u32, MigrationError> {
+    let found = stored_version(db).map_err(MigrationError::Read)?;
+    let known = current_version();
+    if found > known {
+        return Err(MigrationError::TooNew { found, known });
+    }
+    for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
+        let failed = |source: redb::Error| MigrationError::Failed {
+            version: migration.version,
+            name: migration.name,
+            source,
+        };
+        let txn = db.begin_write().map_err(|e| failed(e.into()))?;
+        (migration.apply)(&txn).map_err(failed)?;
+        {
+            let mut meta = txn.open_table(META).map_err(|e| failed(e.into()))?;
+            meta.insert(SCHEMA_VERSION_KEY, &migration.version.to_be_bytes()[..])
+                .map_err(|e| failed(e.into()))?;
+        }
+        txn.commit().map_err(|e| failed(e.into()))?;
+        tracing::info!(version = migration.version, name = migration.name, "store migrated");
+    }
+    Ok(known)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_a_new_store_once_and_refuses_a_newer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("s.redb")).unwrap();
+        assert_eq!(stored_version(&db).unwrap(), 0);
+        assert_eq!(run(&db).unwrap(), current_version());
+        assert_eq!(run(&db).unwrap(), current_version());
+        assert_eq!(stored_version(&db).unwrap(), current_version());
+
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META).unwrap().insert(SCHEMA_VERSION_KEY, &999u32.to_be_bytes()[..]).unwrap();
+        txn.commit().unwrap();
+        assert!(matches!(run(&db), Err(MigrationError::TooNew { found: 999, .. })));
+    }
+}

@@ -1,0 +1,99 @@
+//! PRIVATE to `app`: the redb store. Services reach it through scoped repositories; all
+//! blocking work runs on tokio's blocking pool.
+
+mod codec;
+pub mod migrations;
+pub(crate) mod tables;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTableMetadata, WriteTransaction};
+
+pub(crate) use codec::{Versioned, decode, encode};
+
+use crate::app::error::{AppError, ErrorCode};
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreOpenError {
+    #[error("the store is open in another process")]
+    InUse,
+    #[error("cannot open the store: {0}")]
+    Open(redb::DatabaseError),
+    #[error(transparent)]
+    Migration(#[from] migrations::MigrationError),
+}
+
+/// A cheap-to-clone handle on the open database.
+#[derive(Clone)]
+pub(crate) struct Store {
+    db: Arc<Database>,
+}
+
+/// Any redb failure is "storage unavailable" for the user; the detail goes to the log.
+pub(crate) fn storage(e: impl Into<redb::Error>) -> AppError {
+    AppError::internal(ErrorCode::StorageUnavailable, e.into())
+}
+
+impl Store {
+    /// Opens (or creates) the store and migrates it to this build's schema.
+    pub(crate) fn open(path: &Path) -> Result<Store, StoreOpenError> {
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreOpenError::InUse,
+            other => StoreOpenError::Open(other),
+        })?;
+        migrations::run(&db)?;
+        Ok(Store { db: Arc::new(db) })
+    }
+
+    /// Runs `f` in a read transaction on the blocking pool.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ReadTransaction) -> Result<T, AppError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        run_blocking(move || {
+            let txn = db.begin_read().map_err(storage)?;
+            f(&txn)
+        })
+        .await
+    }
+
+    /// Runs `f` in one write transaction on the blocking pool and commits it durably before
+    /// returning: an acknowledged write survives a crash.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<T, AppError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        run_blocking(move || {
+            let txn = db.begin_write().map_err(storage)?;
+            let value = f(&txn)?;
+            txn.commit().map_err(storage)?;
+            Ok(value)
+        })
+        .await
+    }
+
+    /// A cheap liveness check: a read transaction can be opened and the metadata table read.
+    pub(crate) async fn check(&self) -> Result<u64, AppError> {
+        self.read(|txn| {
+            let meta = txn.open_table(tables::META).map_err(storage)?;
+            meta.len().map_err(storage)
+        })
+        .await
+    }
+}
+
+async fn run_blocking<T, F>(f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, AppError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::internal(ErrorCode::Internal, format!("store task failed: {e}")))?
+}

@@ -1,0 +1,75 @@
+//! The `holdfast` command line: parse flags, set up logging, run one command, map the outcome
+//! to the exit codes of CONTRACT.md (0 ok · 1 failure · 2 usage/config · 3 data dir in use).
+
+mod check_config;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, ConfigError, HttpListen, Overrides};
+use crate::telemetry::LogFormat;
+
+#[derive(Debug, Parser)]
+#[command(name = "holdfast", version, about = "A CRM and client portal for small firms, in one binary")]
+pub struct Cli {
+    /// Where the store, keys and certificates live.
+    #[arg(long, global = true, env = "HOLDFAST_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Optional TOML config file (bootstrap settings only).
+    #[arg(long, global = true, env = "HOLDFAST_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value = "json", env = "HOLDFAST_LOG_FORMAT")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (HTTPS on 0.0.0.0:8443, HTTP→HTTPS redirect on 0.0.0.0:8080).
+    Serve {
+        /// HTTPS listen address.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// HTTP redirect listen address, or `off`.
+        #[arg(long)]
+        http_listen: Option<HttpListen>,
+    },
+    /// Validate the config and data directory; print the effective config.
+    CheckConfig,
+}
+
+/// Exit codes of CONTRACT.md.
+pub(crate) mod exit {
+    pub const FAILURE: u8 = 1;
+    pub const USAGE: u8 = 2;
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let mut overrides = Overrides { data_dir: cli.data_dir.clone(), ..Default::default() };
+    if let Command::Serve { listen, http_listen } = &cli.command {
+        overrides.listen = *listen;
+        overrides.http_listen = *http_listen;
+    }
+    let config = match load_config(&cli, &overrides) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("holdfast: configuration error: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let code = match cli.command {
+        Command::Serve { .. } => serve::run(config, cli.log_format),
+        Command::CheckConfig => check_config::run(&config),
+    };
+    ExitCode::from(code)
+}
+
+fn load_config(cli: &Cli, overrides: &Overrides) -> Result<Config, ConfigError> {
+    Config::load(cli.config.as_deref(), std::env::vars(), overrides)
+}

@@ -1,0 +1,336 @@
+//! Bootstrap configuration: TOML file, then `HOLDFAST_SECTION__KEY` environment, then flags.
+//!
+//! Only what is needed before the store opens lives here; runtime policies live in the store.
+//! Unknown keys and bad values are errors that name the key.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+/// Prefix of environment variables that override config keys (`HOLDFAST_SERVER__LISTEN`).
+const ENV_PREFIX: &str = "HOLDFAST_";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub tls: TlsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    #[serde(default = "default_http_listen")]
+    pub http_listen: HttpListen,
+    /// The address users type; used in emails and Origin checks. Empty means unset.
+    #[serde(default, with = "optional_url")]
+    pub public_url: Option<url::Url>,
+    /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    #[serde(default)]
+    pub mode: TlsMode,
+    #[serde(default)]
+    pub cert_file: PathBuf,
+    #[serde(default)]
+    pub key_file: PathBuf,
+    #[serde(default)]
+    pub min_version: TlsMinVersion,
+}
+
+/// Where the HTTPS certificate comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// Generated on first start and renewed automatically (`tls/cert.pem`, `tls/key.pem`).
+    #[default]
+    SelfSigned,
+    /// A PEM chain and key from `cert_file` / `key_file`, reloaded when they change or on SIGHUP.
+    Files,
+    /// Certificates from an ACME CA: not available in this build (no outbound network is assumed).
+    Acme,
+    /// Plain HTTP, only behind a trusted TLS-terminating proxy.
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum TlsMinVersion {
+    #[serde(rename = "1.2")]
+    Tls12,
+    #[default]
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+/// The plain-HTTP listener that redirects to HTTPS, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpListen {
+    Off,
+    On(SocketAddr),
+}
+
+impl Serialize for HttpListen {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            HttpListen::Off => s.serialize_str("off"),
+            HttpListen::On(addr) => s.collect_str(addr),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for HttpListen {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::str::FromStr for HttpListen {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text == "off" {
+            return Ok(HttpListen::Off);
+        }
+        text.parse()
+            .map(HttpListen::On)
+            .map_err(|_| format!("expected \"off\" or an address like 0.0.0.0:8080, got {text:?}"))
+    }
+}
+
+mod optional_url {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<url::Url>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(value.as_ref().map(url::Url::as_str).unwrap_or(""))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<url::Url>, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let url = url::Url::parse(&text).map_err(serde::de::Error::custom)?;
+        if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+            return Err(serde::de::Error::custom("expected an http(s) URL with a host"));
+        }
+        Ok(Some(url))
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./holdfast-data")
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 8443))
+}
+
+fn default_http_listen() -> HttpListen {
+    HttpListen::On(SocketAddr::from(([0, 0, 0, 0], 8080)))
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            http_listen: default_http_listen(),
+            public_url: None,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            mode: TlsMode::SelfSigned,
+            cert_file: PathBuf::new(),
+            key_file: PathBuf::new(),
+            min_version: TlsMinVersion::Tls13,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: default_data_dir(),
+            server: ServerConfig::default(),
+            tls: TlsConfig::default(),
+        }
+    }
+}
+
+/// Flags that override the file and the environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub http_listen: Option<HttpListen>,
+}
+
+/// A configuration problem, worded for the person running the command.
+#[derive(Debug)]
+pub struct ConfigError(String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Loads the layers in order: file (if any), the given environment, then flags.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?
+            }
+            None => toml::Table::new(),
+        };
+        apply_env(&mut table, env)?;
+        let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| ConfigError(format!("invalid config key `{}`: {}", e.path(), e.inner().message())))?;
+        if let Some(dir) = &overrides.data_dir {
+            config.data_dir = dir.clone();
+        }
+        if let Some(listen) = overrides.listen {
+            config.server.listen = listen;
+        }
+        if let Some(http) = overrides.http_listen {
+            config.server.http_listen = http;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        match self.tls.mode {
+            TlsMode::Files if self.tls.cert_file.as_os_str().is_empty() || self.tls.key_file.as_os_str().is_empty() => {
+                Err(ConfigError("tls.mode = \"files\" needs tls.cert_file and tls.key_file".into()))
+            }
+            TlsMode::Acme => Err(ConfigError(
+                "tls.mode = \"acme\" is not available in this build: obtain certificates with your ACME client and use tls.mode = \"files\" (they are reloaded when renewed)".into(),
+            )),
+            TlsMode::Off if self.server.trusted_proxies.is_empty() => Err(ConfigError(
+                "tls.mode = \"off\" is only allowed behind a TLS-terminating proxy: list it in server.trusted_proxies".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The configuration as TOML, for `check-config`. It holds no secrets: those live in the
+    /// store or the data directory, never in the bootstrap file.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
+    }
+}
+
+/// Writes `HOLDFAST_SECTION__KEY=value` variables into the table. Arrays are written as TOML
+/// (`["10.0.0.0/8"]`); everything else is taken as a string and parsed by the field's type.
+fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+        let Some((section, key)) = rest.split_once("__") else { continue };
+        let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
+        let parsed = if value.trim_start().starts_with('[') {
+            toml::from_str::<toml::Table>(&format!("v = {value}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .ok_or_else(|| ConfigError(format!("{name}: not a valid TOML array")))?
+        } else {
+            toml::Value::String(value)
+        };
+        let section_table = table
+            .entry(section.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(section_table) = section_table else {
+            return Err(ConfigError(format!("{name}: `{section}` is not a section")));
+        };
+        section_table.insert(key, parsed);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml_text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("holdfast.toml");
+        std::fs::write(&path, toml_text).unwrap();
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        Config::load(Some(&path), env, &Overrides::default())
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let config = load("", &[]).unwrap();
+        assert_eq!(config.server.listen.to_string(), "0.0.0.0:8443");
+        assert_eq!(config.server.http_listen, HttpListen::On("0.0.0.0:8080".parse().unwrap()));
+        assert_eq!(config.tls.mode, TlsMode::SelfSigned);
+        assert_eq!(config.tls.min_version, TlsMinVersion::Tls13);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = load("[server]\nlisen = \"0.0.0.0:1\"\n", &[]).unwrap_err().to_string();
+        assert!(err.contains("server") && err.contains("lisen"), "{err}");
+        let err = load("", &[("HOLDFAST_TLS__MODEE", "files")]).unwrap_err().to_string();
+        assert!(err.contains("tls") && err.contains("modee"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = load("[server]\nlisten = \"nowhere\"\n", &[]).unwrap_err().to_string();
+        assert!(err.contains("server.listen"), "{err}");
+        let err = load("[tls]\nmin_version = \"1.1\"\n", &[]).unwrap_err().to_string();
+        assert!(err.contains("tls.min_version"), "{err}");
+    }
+
+    #[test]
+    fn env_overrides_file_and_flags_override_env() {
+        let config = load(
+            "[server]\nlisten = \"127.0.0.1:1000\"\nhttp_listen = \"off\"\n",
+            &[("HOLDFAST_SERVER__LISTEN", "127.0.0.1:2000"), ("HOLDFAST_SERVER__TRUSTED_PROXIES", "[\"10.0.0.0/8\"]")],
+        )
+        .unwrap();
+        assert_eq!(config.server.listen.to_string(), "127.0.0.1:2000");
+        assert_eq!(config.server.http_listen, HttpListen::Off);
+        assert_eq!(config.server.trusted_proxies.len(), 1);
+        let overrides = Overrides { listen: Some("127.0.0.1:3000".parse().unwrap()), ..Default::default() };
+        let env = [("HOLDFAST_SERVER__LISTEN".to_string(), "127.0.0.1:2000".to_string())];
+        let config = Config::load(None, env, &overrides).unwrap();
+        assert_eq!(config.server.listen.to_string(), "127.0.0.1:3000");
+    }
+
+    #[test]
+    fn tls_off_needs_a_trusted_proxy() {
+        assert!(load("[tls]\nmode = \"off\"\n", &[]).is_err());
+        assert!(load("[tls]\nmode = \"off\"\n[server]\ntrusted_proxies = [\"127.0.0.1/32\"]\n", &[]).is_ok());
+    }
+}

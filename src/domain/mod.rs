@@ -1,0 +1,3 @@
+//! Pure domain types: identifiers and parsed values, free of I/O.
+
+pub mod ids;

@@ -1,0 +1,160 @@
+//! Startup: open the data directory and store, prepare TLS, bind the listeners, then serve
+//! until shutdown while background tasks keep the certificate fresh.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::app::clock::Clock;
+use crate::app::error::AppError;
+use crate::app::{App, OpenError};
+use crate::config::{Config, HttpListen, TlsMode};
+use crate::datadir::DataDir;
+use crate::tls::{CertManager, TlsError, self_signed_names};
+use crate::web::{self, AppState, redirect};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    App(#[from] AppError),
+}
+
+impl StartupError {
+    /// Exit code of CONTRACT.md (3 = data dir in use, else 1).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartupError::Open(e) => e.exit_code(),
+            _ => 1,
+        }
+    }
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    state: AppState,
+    https: TcpListener,
+    http: Option<TcpListener>,
+    acceptor: Option<TlsAcceptor>,
+    setup_url: Option<String>,
+}
+
+impl Application {
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Application, StartupError> {
+        let config = Arc::new(config);
+        let dir = config.data_dir.clone();
+        let open_clock = clock.clone();
+        let app = tokio::task::spawn_blocking(move || App::open(DataDir::open(&dir)?, open_clock))
+            .await
+            .map_err(|e| AppError::internal(crate::app::error::ErrorCode::Internal, e))??;
+
+        let tls = match config.tls.mode {
+            TlsMode::SelfSigned => {
+                let names = self_signed_names(config.server.public_url.as_ref().and_then(|u| u.host_str()));
+                let (cert, key) = (app.data_dir().tls_cert_path(), app.data_dir().tls_key_path());
+                let clock = clock.clone();
+                Some(tokio::task::spawn_blocking(move || CertManager::self_signed(cert, key, names, clock)).await.map_err(
+                    |e| AppError::internal(crate::app::error::ErrorCode::Internal, e),
+                )??)
+            }
+            TlsMode::Files => {
+                Some(CertManager::files(config.tls.cert_file.clone(), config.tls.key_file.clone(), clock.clone())?)
+            }
+            TlsMode::Off | TlsMode::Acme => None,
+        };
+        let acceptor = tls.as_ref().map(|m| TlsAcceptor::from(m.server_config(config.tls.min_version)));
+
+        let https = bind(config.server.listen).await?;
+        let http = match config.server.http_listen {
+            HttpListen::On(addr) if tls.is_some() => Some(bind(addr).await?),
+            _ => None,
+        };
+        let https_port = https.local_addr().map_err(|source| StartupError::Bind { addr: config.server.listen, source })?.port();
+        let origin = public_origin(&config).unwrap_or_else(|| format!("https://localhost:{https_port}"));
+        let setup_url = app.pending_setup_token().await?.map(|token| format!("{origin}/setup?token={token}"));
+        Ok(Application { state: AppState { app, config, tls }, https, http, acceptor, setup_url })
+    }
+
+    pub fn https_addr(&self) -> SocketAddr {
+        self.https.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The first-run URL while no user exists.
+    pub fn setup_url(&self) -> Option<&str> {
+        self.setup_url.as_deref()
+    }
+
+    pub fn app(&self) -> &App {
+        &self.state.app
+    }
+
+    pub fn cert_manager(&self) -> Option<Arc<CertManager>> {
+        self.state.tls.clone()
+    }
+
+    /// Serves until `shutdown` resolves.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
+        let (stop, stopped) = watch::channel(());
+        let mut tasks = tokio::task::JoinSet::new();
+        if let Some(http) = self.http {
+            let target = redirect::RedirectTarget {
+                public_origin: public_origin(&self.state.config),
+                https_port: self.https.local_addr().map(|a| a.port()).unwrap_or(443),
+            };
+            tasks.spawn(web::server::serve(http, None, redirect::router(target), stopped.clone()));
+        }
+        if let Some(tls) = self.state.tls.clone() {
+            tasks.spawn(keep_certificate_fresh(tls, stopped.clone()));
+        }
+        tasks.spawn(web::server::serve(self.https, self.acceptor, web::router(self.state), stopped));
+        shutdown.await;
+        tracing::info!("shutting down");
+        let _ = stop.send(());
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })
+}
+
+fn public_origin(config: &Config) -> Option<String> {
+    config.server.public_url.as_ref().map(|u| u.origin().ascii_serialization())
+}
+
+/// Renews the self-signed certificate when due (checked hourly) and reloads certificate files
+/// when they change (checked every 10 s) or on SIGHUP.
+async fn keep_certificate_fresh(tls: Arc<CertManager>, mut stopped: watch::Receiver<()>) {
+    let period = if tls.info().self_signed { Duration::from_secs(3600) } else { Duration::from_secs(10) };
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        let forced = tokio::select! {
+            _ = tick.tick() => false,
+            Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => true,
+            _ = stopped.changed() => return,
+        };
+        let tls = tls.clone();
+        let outcome = tokio::task::spawn_blocking(move || if forced { tls.reload() } else { tls.refresh() }).await;
+        match outcome {
+            Ok(Err(e)) => tracing::error!(error = %e, "certificate refresh failed; keeping the current certificate"),
+            Err(e) => tracing::error!(error = %e, "certificate refresh task failed"),
+            Ok(Ok(_)) => {}
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! `/health` for anyone and `/health/detailed` for admins or loopback callers.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::ClientIp;
+use crate::app::error::ErrorCode;
+
+/// Free disk below this is a warning.
+const LOW_DISK_BYTES: u64 = 1024 * 1024 * 1024;
+/// Certificate validity below this many days is a warning.
+const CERT_WARN_DAYS: i64 = 14;
+
+pub async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_s": state.app.uptime().as_secs(),
+    }))
+}
+
+pub async fn detailed(State(state): State<AppState>, client: ClientIp) -> Result<Response, ApiError> {
+    if !client.0.is_loopback() {
+        return Err(ErrorCode::NotFound.into());
+    }
+    let store = match state.app.check_store().await {
+        Ok(()) => json!({ "status": "ok" }),
+        Err(_) => json!({ "status": "fail" }),
+    };
+    let free = state.app.data_dir().free_bytes();
+    let disk = json!({
+        "status": if free.is_some_and(|f| f >= LOW_DISK_BYTES) { "ok" } else { "warn" },
+        "free_bytes": free,
+    });
+    let certificate = match &state.tls {
+        Some(tls) => {
+            let days_left = tls.days_left();
+            json!({
+                "status": if days_left >= CERT_WARN_DAYS { "ok" } else { "warn" },
+                "days_left": days_left,
+                "not_after": tls.info().not_after.unix_timestamp(),
+                "self_signed": tls.info().self_signed,
+            })
+        }
+        None => json!({ "status": "ok", "terminated_by_proxy": true }),
+    };
+    let healthy = store["status"] == "ok";
+    let body = json!({
+        "status": if !healthy { "fail" } else if disk["status"] == "ok" && certificate["status"] == "ok" { "ok" } else { "warn" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_s": state.app.uptime().as_secs(),
+        "checks": { "store": store, "disk": disk, "certificate": certificate },
+    });
+    let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    Ok((status, Json(body)).into_response())
+}

@@ -1,0 +1,89 @@
+//! Renders error responses: the friendly coded page for browsers, problem+json for the API.
+//! Internal detail is logged here, once, inside the request's span (so with its request id).
+
+use askama::Template;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::web::error::{ErrorFormat, ErrorReport};
+use crate::web::extract::{CspNonce, RequestId};
+use crate::web::html::layout::Layout;
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: Layout,
+    heading: String,
+    message: &'a str,
+    code: &'a str,
+    request_id: &'a str,
+}
+
+pub async fn render(request: Request, next: Next) -> Response {
+    let nonce = request.extensions().get::<CspNonce>().cloned().unwrap_or_else(CspNonce::generate);
+    let request_id = request.extensions().get::<RequestId>().cloned().unwrap_or_else(RequestId::generate);
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let report = match response.extensions().get::<ErrorReport>() {
+        Some(report) => report.clone(),
+        None if (status.is_client_error() || status.is_server_error()) && !has_rendered_body(&response) => {
+            ErrorReport::for_status(status, if api { ErrorFormat::Problem } else { ErrorFormat::Html })
+        }
+        None => return response,
+    };
+    log(&report, status.as_u16());
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let body = match report.format {
+        ErrorFormat::Html => {
+            let heading = match report.action {
+                Some(action) => format!("Unable to {action} ({})", report.code),
+                None => format!("{} ({})", report.code.message(), report.code),
+            };
+            let page = ErrorPage {
+                layout: Layout::new("Error", &nonce),
+                heading,
+                message: report.code.message(),
+                code: report.code.as_str(),
+                request_id: request_id.as_str(),
+            };
+            parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            page.render().unwrap_or_else(|_| format!("{} ({})", report.code.message(), report.code))
+        }
+        ErrorFormat::Problem => {
+            parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+            serde_json::json!({
+                "type": "about:blank",
+                "title": report.code.message(),
+                "status": status.as_u16(),
+                "code": report.code.as_str(),
+                "field": report.field,
+                "request_id": request_id.as_str(),
+            })
+            .to_string()
+        }
+    };
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// Our own pages and JSON already explain themselves (e.g. a form re-rendered with 422).
+fn has_rendered_body(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html") || ct.starts_with("application/json") || ct.starts_with("application/problem+json"))
+}
+
+fn log(report: &ErrorReport, status: u16) {
+    let code = report.code.as_str();
+    match (&report.detail, status >= 500) {
+        (Some(detail), true) => tracing::error!(code, status, detail = %detail, "request failed"),
+        (Some(detail), false) => tracing::warn!(code, status, detail = %detail, "request refused"),
+        (None, _) => tracing::info!(code, status, "request refused"),
+    }
+}

@@ -1,0 +1,63 @@
+//! The one tower stack every HTTPS request passes through, outermost first:
+//!
+//! 1. compression (gzip/brotli, bodies above 1 KiB only)
+//! 2. request context: a fresh request id (echoed as `X-Request-Id`), a tracing span, the
+//!    access log line (path without query string: tokens never reach the log)
+//! 3. security headers: a fresh CSP nonce per response, HSTS, nosniff, referrer, COOP/CORP/COEP,
+//!    `Cache-Control: no-store` unless a handler chose otherwise
+//! 4. error pages: turns every error response into the coded HTML page or problem+json, and
+//!    logs internal detail once
+//! 5. catch-panic: a panicking handler becomes a coded 500. It sits *inside* 3 and 4 so even
+//!    that page carries the security headers and the request id.
+//! 6. timeout (30 s → 408, E4003)
+//! 7. body limit (1 MiB → 413, E4002)
+
+mod error_pages;
+mod request_context;
+mod security_headers;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::IntoResponse;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use super::AppState;
+use super::error::{ErrorFormat, ErrorReport};
+use crate::app::error::ErrorCode;
+
+pub use security_headers::SecurityPolicy;
+
+/// Largest request body accepted anywhere (uploads get their own, larger, route limit).
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+/// Longest a request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Wraps `routes` in the stack above. `Router::layer` wraps outside what is already there, so
+/// the calls below go from innermost to outermost.
+pub fn apply(routes: Router, state: &AppState) -> Router {
+    let policy = SecurityPolicy { hsts: state.tls.is_some() || state.config.tls.mode == crate::config::TlsMode::Off };
+    routes
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| panic_response()))
+        .layer(middleware::from_fn(error_pages::render))
+        .layer(middleware::from_fn_with_state(policy, security_headers::apply))
+        .layer(middleware::from_fn(request_context::track))
+        .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(SizeAbove::new(1024))))
+}
+
+fn panic_response() -> axum::response::Response {
+    let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    let mut report = ErrorReport::for_status(StatusCode::INTERNAL_SERVER_ERROR, ErrorFormat::Html);
+    report.code = ErrorCode::Internal;
+    report.detail = Some("a handler panicked (see the panic log line)".into());
+    response.extensions_mut().insert(report);
+    response
+}

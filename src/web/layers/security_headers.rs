@@ -1,0 +1,65 @@
+//! Security headers on every response, with a fresh CSP nonce that templates put on scripts.
+
+use axum::extract::{Request, State};
+use axum::http::header::{self, HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::web::extract::CspNonce;
+
+/// What varies between listeners.
+#[derive(Debug, Clone, Copy)]
+pub struct SecurityPolicy {
+    /// Send HSTS (HTTPS, or plain HTTP behind a TLS-terminating proxy).
+    pub hsts: bool,
+}
+
+/// The CSP for a response with this nonce.
+pub fn content_security_policy(nonce: &CspNonce) -> String {
+    format!(
+        "default-src 'none'; script-src 'nonce-{nonce}' 'strict-dynamic'; style-src 'self' 'nonce-{nonce}'; \
+         img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+         base-uri 'none'; object-src 'none'"
+    )
+}
+
+const FIXED: &[(&str, &str)] = &[
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("cross-origin-resource-policy", "same-origin"),
+    ("cross-origin-embedder-policy", "require-corp"),
+    (
+        "permissions-policy",
+        "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), \
+         magnetometer=(), microphone=(), midi=(), payment=(), usb=(), xr-spatial-tracking=()",
+    ),
+];
+
+/// Handlers may choose their own value for these (e.g. `no-referrer` on reset pages).
+const DEFAULTS: &[(HeaderName, &str)] = &[
+    (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+    (header::CACHE_CONTROL, "no-store"),
+];
+
+pub async fn apply(State(policy): State<SecurityPolicy>, mut request: Request, next: Next) -> Response {
+    let nonce = CspNonce::generate();
+    request.extensions_mut().insert(nonce.clone());
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&nonce)) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    for (name, value) in FIXED {
+        headers.insert(*name, HeaderValue::from_static(value));
+    }
+    for (name, value) in DEFAULTS {
+        headers.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    if policy.hsts {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+    }
+    headers.remove(header::SERVER);
+    headers.remove("x-powered-by");
+    response
+}

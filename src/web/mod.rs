@@ -1,0 +1,40 @@
+//! The HTTP surface: one router with one documented layer stack (see [`layers`]), HTML pages,
+//! the JSON API, static assets, health checks and the plain-HTTP redirect.
+
+pub mod assets;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod html;
+pub mod layers;
+pub mod redirect;
+pub mod server;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::tls::CertManager;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    pub config: Arc<Config>,
+    pub tls: Option<Arc<CertManager>>,
+}
+
+/// The HTTPS application: routes wrapped in the layer stack.
+pub fn router(state: AppState) -> Router {
+    let routes = Router::new()
+        .route("/health", get(health::health))
+        .route("/health/detailed", get(health::detailed))
+        .route(assets::ROUTE, get(assets::serve))
+        .merge(html::routes())
+        .fallback(html::not_found)
+        .with_state(state.clone());
+    layers::apply(routes, &state)
+}

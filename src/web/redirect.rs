@@ -1,0 +1,61 @@
+//! The plain-HTTP listener: GET/HEAD navigation gets a permanent redirect to HTTPS; anything
+//! else is refused rather than silently re-sent (a form posted over HTTP has already leaked).
+//! `/health` answers directly so load balancers can probe it.
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+/// Where to send people: the public URL's origin if configured, else the request's host on the
+/// HTTPS port.
+#[derive(Clone, Debug)]
+pub struct RedirectTarget {
+    pub public_origin: Option<String>,
+    pub https_port: u16,
+}
+
+pub fn router(target: RedirectTarget) -> Router {
+    Router::new()
+        .route("/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
+        .fallback(redirect)
+        .with_state(target)
+}
+
+async fn redirect(State(target): State<RedirectTarget>, request: Request) -> Response {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        let mut response = (StatusCode::BAD_REQUEST, "Use HTTPS (E2004)\n").into_response();
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    }
+    let origin = target.public_origin.clone().unwrap_or_else(|| {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(host_without_port)
+            .filter(|h| is_plain_host(h))
+            .unwrap_or("localhost");
+        match target.https_port {
+            443 => format!("https://{host}"),
+            port => format!("https://{host}:{port}"),
+        }
+    });
+    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    Redirect::permanent(&format!("{origin}{path}")).into_response()
+}
+
+fn host_without_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split_inclusive(']').next().unwrap_or(host);
+    }
+    host.rsplit_once(':').map_or(host, |(h, _)| h)
+}
+
+/// Letters, digits, dots, dashes and bracketed IPv6: nothing that could bend the URL.
+fn is_plain_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'))
+}
