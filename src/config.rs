@@ -167,11 +167,7 @@ impl Default for TlsConfig {
 
 impl Default for Config {
     fn default() -> Self {
-        Self {
-            data_dir: default_data_dir(),
-            server: ServerConfig::default(),
-            tls: TlsConfig::default(),
-        }
+        Self { data_dir: default_data_dir(), server: ServerConfig::default(), tls: TlsConfig::default() }
     }
 }
 
@@ -206,8 +202,7 @@ impl Config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
-                text.parse::<toml::Table>()
-                    .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?
+                text.parse::<toml::Table>().map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?
             }
             None => toml::Table::new(),
         };
@@ -264,9 +259,7 @@ fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, Str
         } else {
             toml::Value::String(value)
         };
-        let section_table = table
-            .entry(section.clone())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let section_table = table.entry(section.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
         let toml::Value::Table(section_table) = section_table else {
             return Err(ConfigError(format!("{name}: `{section}` is not a section")));
         };

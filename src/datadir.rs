@@ -12,9 +12,7 @@ use crate::app::crypto::MasterKey;
 pub enum DataDirError {
     #[error("the data directory {0} is in use by another Holdfast process (stop it first)")]
     InUse(PathBuf),
-    #[error(
-        "{0} is readable by group or others; run `chmod 600 {0}` (the master key protects every encrypted field)"
-    )]
+    #[error("{0} is readable by group or others; run `chmod 600 {0}` (the master key protects every encrypted field)")]
     KeyPermissions(PathBuf),
     #[error(
         "{0} is missing but the store exists: restore the key from your backup (without it, encrypted fields are lost)"
@@ -111,9 +109,7 @@ impl DataDir {
                     return Err(DataDirError::KeyPermissions(path));
                 }
                 let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(33));
-                File::open(&path)
-                    .and_then(|f| f.take(33).read_to_end(&mut bytes))
-                    .map_err(io_err(&path))?;
+                File::open(&path).and_then(|f| f.take(33).read_to_end(&mut bytes)).map_err(io_err(&path))?;
                 let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| DataDirError::KeyInvalid(path.clone()))?;
                 Ok(MasterKey::from_bytes(key))
             }
@@ -157,12 +153,7 @@ impl DataDir {
 pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), DataDirError> {
     let tmp = path.with_extension("tmp");
     let _ = fs::remove_file(&tmp);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(io_err(&tmp))?;
+    let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(io_err(&tmp))?;
     file.write_all(contents).and_then(|()| file.sync_all()).map_err(io_err(&tmp))?;
     fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600)).map_err(io_err(&tmp))?;
     fs::rename(&tmp, path).map_err(io_err(path))?;

@@ -63,9 +63,11 @@ impl Application {
                 let names = self_signed_names(config.server.public_url.as_ref().and_then(|u| u.host_str()));
                 let (cert, key) = (app.data_dir().tls_cert_path(), app.data_dir().tls_key_path());
                 let clock = clock.clone();
-                Some(tokio::task::spawn_blocking(move || CertManager::self_signed(cert, key, names, clock)).await.map_err(
-                    |e| AppError::internal(crate::app::error::ErrorCode::Internal, e),
-                )??)
+                Some(
+                    tokio::task::spawn_blocking(move || CertManager::self_signed(cert, key, names, clock))
+                        .await
+                        .map_err(|e| AppError::internal(crate::app::error::ErrorCode::Internal, e))??,
+                )
             }
             TlsMode::Files => {
                 Some(CertManager::files(config.tls.cert_file.clone(), config.tls.key_file.clone(), clock.clone())?)
@@ -79,7 +81,8 @@ impl Application {
             HttpListen::On(addr) if tls.is_some() => Some(bind(addr).await?),
             _ => None,
         };
-        let https_port = https.local_addr().map_err(|source| StartupError::Bind { addr: config.server.listen, source })?.port();
+        let https_port =
+            https.local_addr().map_err(|source| StartupError::Bind { addr: config.server.listen, source })?.port();
         let origin = public_origin(&config).unwrap_or_else(|| format!("https://localhost:{https_port}"));
         let setup_url = app.pending_setup_token().await?.map(|token| format!("{origin}/setup?token={token}"));
         Ok(Application { state: AppState { app, config, tls }, https, http, acceptor, setup_url })

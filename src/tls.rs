@@ -218,7 +218,8 @@ fn load_files(source: &Source, provider: &CryptoProvider) -> Result<Current, Tls
 fn cert_info(der: &CertificateDer<'_>, self_signed: bool) -> Result<CertInfo, String> {
     use x509_parser::extensions::GeneralName;
     let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| e.to_string())?;
-    let not_after = OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp()).map_err(|e| e.to_string())?;
+    let not_after =
+        OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp()).map_err(|e| e.to_string())?;
     let mut names = Vec::new();
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for name in &san.value.general_names {

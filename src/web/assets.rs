@@ -18,7 +18,11 @@ struct Asset {
 
 const FILES: &[Asset] = &[
     Asset { name: "app.css", content_type: "text/css; charset=utf-8", bytes: include_bytes!("../../static/app.css") },
-    Asset { name: "app.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../../static/app.js") },
+    Asset {
+        name: "app.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../static/app.js"),
+    },
     Asset { name: "icon.svg", content_type: "image/svg+xml", bytes: include_bytes!("../../static/icon.svg") },
 ];
 
@@ -42,11 +46,7 @@ static HASHED: LazyLock<Vec<Hashed>> = LazyLock::new(|| {
 
 /// The URL of an embedded file by its plain name (`app.css` → `/static/app.3f2a….css`).
 pub fn url(name: &str) -> &'static str {
-    HASHED
-        .iter()
-        .find(|h| h.asset.name == name)
-        .map(|h| h.url.as_str())
-        .unwrap_or("/static/missing")
+    HASHED.iter().find(|h| h.asset.name == name).map(|h| h.url.as_str()).unwrap_or("/static/missing")
 }
 
 pub async fn serve(Path(file): Path<String>) -> Response {

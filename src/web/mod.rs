@@ -36,5 +36,6 @@ pub fn router(state: AppState) -> Router {
         .merge(html::routes())
         .fallback(html::not_found)
         .with_state(state.clone());
-    layers::apply(routes, &state)
+    let hsts = state.tls.is_some() || state.config.tls.mode == crate::config::TlsMode::Off;
+    layers::apply(routes, layers::SecurityPolicy { hsts })
 }

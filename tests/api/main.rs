@@ -1,1 +1,6 @@
-fn main(){}
+//! The one integration-test binary: every test drives a real server over HTTPS (or the real
+//! `holdfast` binary) the way a browser, script or operator would.
+
+mod binary;
+mod foundation;
+mod helpers;

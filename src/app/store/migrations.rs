@@ -50,10 +50,7 @@ pub(crate) fn stored_version(db: &Database) -> Result<u32, redb::Error> {
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
         Err(e) => return Err(e.into()),
     };
-    Ok(meta
-        .get(SCHEMA_VERSION_KEY)?
-        .and_then(|v| v.value().try_into().ok().map(u32::from_be_bytes))
-        .unwrap_or(0))
+    Ok(meta.get(SCHEMA_VERSION_KEY)?.and_then(|v| v.value().try_into().ok().map(u32::from_be_bytes)).unwrap_or(0))
 }
 
 /// Applies every migration newer than the stored version, each in its own transaction.
@@ -64,17 +61,13 @@ pub(crate) fn run(db: &Database) -> Result<u32, MigrationError> {
         return Err(MigrationError::TooNew { found, known });
     }
     for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
-        let failed = |source: redb::Error| MigrationError::Failed {
-            version: migration.version,
-            name: migration.name,
-            source,
-        };
+        let failed =
+            |source: redb::Error| MigrationError::Failed { version: migration.version, name: migration.name, source };
         let txn = db.begin_write().map_err(|e| failed(e.into()))?;
         (migration.apply)(&txn).map_err(failed)?;
         {
             let mut meta = txn.open_table(META).map_err(|e| failed(e.into()))?;
-            meta.insert(SCHEMA_VERSION_KEY, &migration.version.to_be_bytes()[..])
-                .map_err(|e| failed(e.into()))?;
+            meta.insert(SCHEMA_VERSION_KEY, &migration.version.to_be_bytes()[..]).map_err(|e| failed(e.into()))?;
         }
         txn.commit().map_err(|e| failed(e.into()))?;
         tracing::info!(version = migration.version, name = migration.name, "store migrated");

@@ -71,10 +71,7 @@ fn parse_node(text: &str) -> Option<IpAddr> {
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = Infallible;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
-        let peer = parts
-            .extensions
-            .get::<PeerAddr>()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |p| p.0.ip());
+        let peer = parts.extensions.get::<PeerAddr>().map_or(IpAddr::from([0, 0, 0, 0]), |p| p.0.ip());
         Ok(ClientIp::resolve(peer, &parts.headers, &state.config.server.trusted_proxies))
     }
 }
@@ -83,7 +80,7 @@ impl FromRequestParts<AppState> for ClientIp {
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (k, v) in pairs {
             map.append(*k, v.parse().unwrap());

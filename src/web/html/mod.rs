@@ -16,9 +16,7 @@ use crate::app::error::ErrorCode;
 use layout::Layout;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/settings/system", get(system::show))
+    Router::new().route("/", get(home)).route("/settings/system", get(system::show))
 }
 
 #[derive(Template, WebTemplate)]

@@ -35,6 +35,10 @@ pub async fn render(request: Request, next: Next) -> Response {
         }
         None => return response,
     };
+    let mut report = report;
+    if api {
+        report.format = ErrorFormat::Problem;
+    }
     log(&report, status.as_u16());
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
@@ -42,7 +46,7 @@ pub async fn render(request: Request, next: Next) -> Response {
         ErrorFormat::Html => {
             let heading = match report.action {
                 Some(action) => format!("Unable to {action} ({})", report.code),
-                None => format!("{} ({})", report.code.message(), report.code),
+                None => format!("{} ({})", report.code.message().trim_end_matches('.'), report.code),
             };
             let page = ErrorPage {
                 layout: Layout::new("Error", &nonce),
@@ -72,11 +76,9 @@ pub async fn render(request: Request, next: Next) -> Response {
 
 /// Our own pages and JSON already explain themselves (e.g. a form re-rendered with 422).
 fn has_rendered_body(response: &Response) -> bool {
-    response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/html") || ct.starts_with("application/json") || ct.starts_with("application/problem+json"))
+    response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
+        ct.starts_with("text/html") || ct.starts_with("application/json") || ct.starts_with("application/problem+json")
+    })
 }
 
 fn log(report: &ErrorReport, status: u16) {

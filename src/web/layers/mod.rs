@@ -28,7 +28,6 @@ use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove}
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::AppState;
 use super::error::{ErrorFormat, ErrorReport};
 use crate::app::error::ErrorCode;
 
@@ -41,8 +40,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Wraps `routes` in the stack above. `Router::layer` wraps outside what is already there, so
 /// the calls below go from innermost to outermost.
-pub fn apply(routes: Router, state: &AppState) -> Router {
-    let policy = SecurityPolicy { hsts: state.tls.is_some() || state.config.tls.mode == crate::config::TlsMode::Off };
+pub fn apply(routes: Router, policy: SecurityPolicy) -> Router {
     routes
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
@@ -60,4 +58,30 @@ fn panic_response() -> axum::response::Response {
     report.detail = Some("a handler panicked (see the panic log line)".into());
     response.extensions_mut().insert(report);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_a_coded_page_with_security_headers() {
+        async fn boom() -> &'static str {
+            panic!("boom")
+        }
+        let router = apply(Router::new().route("/boom", get(boom)), SecurityPolicy { hsts: true });
+        let response = router.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().contains_key("content-security-policy"));
+        assert!(response.headers().contains_key("strict-transport-security"));
+        let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("E3000") && body.contains(&id) && !body.contains("boom"), "{body}");
+    }
 }

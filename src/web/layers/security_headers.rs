@@ -37,10 +37,8 @@ const FIXED: &[(&str, &str)] = &[
 ];
 
 /// Handlers may choose their own value for these (e.g. `no-referrer` on reset pages).
-const DEFAULTS: &[(HeaderName, &str)] = &[
-    (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
-    (header::CACHE_CONTROL, "no-store"),
-];
+const DEFAULTS: &[(HeaderName, &str)] =
+    &[(header::REFERRER_POLICY, "strict-origin-when-cross-origin"), (header::CACHE_CONTROL, "no-store")];
 
 pub async fn apply(State(policy): State<SecurityPolicy>, mut request: Request, next: Next) -> Response {
     let nonce = CspNonce::generate();
@@ -57,7 +55,8 @@ pub async fn apply(State(policy): State<SecurityPolicy>, mut request: Request, n
         headers.entry(name).or_insert(HeaderValue::from_static(value));
     }
     if policy.hsts {
-        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+        headers
+            .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
     }
     headers.remove(header::SERVER);
     headers.remove("x-powered-by");

@@ -1,0 +1,144 @@
+//! `spawn_app()`: a real server on 127.0.0.1 port 0, a temporary data directory, a steppable
+//! clock, and an HTTPS client that trusts exactly the server's generated certificate.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use holdfast::app::clock::{Clock, ManualClock};
+use holdfast::config::{Config, HttpListen};
+use holdfast::startup::Application;
+use holdfast::tls::CertManager;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http_addr: Option<SocketAddr>,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub dir: Arc<tempfile::TempDir>,
+    pub setup_url: Option<String>,
+    pub tls: Arc<CertManager>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    spawn_app_in(dir, Arc::new(ManualClock::starting_now())).await
+}
+
+/// Starts a server on an existing data directory (e.g. to test a restart).
+pub async fn spawn_app_in(dir: Arc<tempfile::TempDir>, clock: Arc<ManualClock>) -> TestApp {
+    let mut config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+    config.server.listen = "127.0.0.1:0".parse().unwrap();
+    config.server.http_listen = HttpListen::On("127.0.0.1:0".parse().unwrap());
+    let application = Application::build(config, clock.clone()).await.expect("server starts");
+    let addr = application.https_addr();
+    let http_addr = application.http_addr();
+    let setup_url = application.setup_url().map(str::to_owned);
+    let tls = application.cert_manager().expect("TLS is on by default");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(application.run(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        addr,
+        http_addr,
+        base: format!("https://localhost:{}", addr.port()),
+        client: client_trusting(&dir.path().join("tls/cert.pem"), addr, clock.clone()),
+        clock,
+        dir,
+        setup_url,
+        tls,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+/// reqwest needs a process-wide provider even for plain HTTP clients.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Certificate validity is checked against the test's clock, so stepping time is seen by TLS.
+#[derive(Debug)]
+struct TestTime(Arc<ManualClock>);
+
+impl rustls::time_provider::TimeProvider for TestTime {
+    fn current_time(&self) -> Option<rustls::pki_types::UnixTime> {
+        let secs = u64::try_from(self.0.now().unix_timestamp()).ok()?;
+        Some(rustls::pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs)))
+    }
+}
+
+/// An HTTPS client with a cookie jar that trusts only `cert`, resolves localhost to `addr` and
+/// checks certificate validity at the test clock's time.
+pub fn client_trusting(cert: &Path, addr: SocketAddr, clock: Arc<ManualClock>) -> reqwest::Client {
+    install_crypto_provider();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(cert).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ClientConfig::builder_with_details(provider, Arc::new(TestTime(clock)))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .tls_info(true)
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve("localhost", addr)
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    /// Stops the server and waits until it has released the data directory.
+    pub async fn stop(mut self) -> Arc<tempfile::TempDir> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+        self.dir.clone()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The DER of the certificate the server presented for this response.
+pub fn peer_certificate(response: &reqwest::Response) -> Vec<u8> {
+    response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|info| info.peer_certificate())
+        .expect("TLS info")
+        .to_vec()
+}
