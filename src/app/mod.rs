@@ -1,24 +1,31 @@
 //! Everything transport-free: the application handle, its services, auth, errors, time and keys.
 //! HTML pages, the JSON API and the CLI all go through here.
 
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod crypto;
 pub mod error;
+pub mod policy;
 mod store;
+pub mod users;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-
-use redb::ReadableTableMetadata;
 
 pub use store::StoreOpenError;
 
 use crate::datadir::{DataDir, DataDirError};
+use auth::csrf::CsrfKey;
+use auth::password::PasswordHasherPool;
 use clock::Clock;
 use crypto::MasterKey;
 use error::AppError;
-use store::{Store, storage, tables};
+use policy::{SECURITY_POLICY, SecurityPolicy};
+use store::{Store, identity};
+
+/// Password hashes computed at once (19 MiB each); more wait their turn.
+const CONCURRENT_HASHES: usize = 4;
 
 /// Why the application could not open its data.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +57,9 @@ struct Inner {
     data_dir: DataDir,
     #[allow(dead_code)] // read by field encryption and stored secrets
     master_key: MasterKey,
+    csrf_key: CsrfKey,
+    hasher: PasswordHasherPool,
+    security_policy: RwLock<SecurityPolicy>,
     started: Instant,
 }
 
@@ -58,7 +68,62 @@ impl App {
     pub fn open(data_dir: DataDir, clock: Arc<dyn Clock>) -> Result<App, OpenError> {
         let master_key = data_dir.master_key()?;
         let store = Store::open(&data_dir.store_path())?;
-        Ok(App(Arc::new(Inner { store, clock, data_dir, master_key, started: Instant::now() })))
+        let security_policy = store.load_setting(SECURITY_POLICY).map_err(StoreOpenError::Setting)?.unwrap_or_default();
+        Ok(App(Arc::new(Inner {
+            store,
+            clock,
+            data_dir,
+            csrf_key: CsrfKey::derive(&master_key),
+            master_key,
+            hasher: PasswordHasherPool::new(CONCURRENT_HASHES),
+            security_policy: RwLock::new(security_policy),
+            started: Instant::now(),
+        })))
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    /// Now, in Unix seconds, from the injected clock.
+    pub fn now(&self) -> i64 {
+        self.0.clock.now().unix_timestamp()
+    }
+
+    pub(crate) fn hasher(&self) -> &PasswordHasherPool {
+        &self.0.hasher
+    }
+
+    pub fn csrf_key(&self) -> &CsrfKey {
+        &self.0.csrf_key
+    }
+
+    /// The security policy in force (cached; changed through `save_security_policy`).
+    pub fn security_policy(&self) -> SecurityPolicy {
+        self.0.security_policy.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Validates, stores and applies a new security policy (no restart needed), audited.
+    pub async fn save_security_policy(
+        &self,
+        scope: &auth::TenantScope,
+        policy: SecurityPolicy,
+        client: &auth::ClientInfo,
+    ) -> Result<(), AppError> {
+        scope.require(auth::permissions::Action::ManageSettings)?;
+        policy.validate()?;
+        let (stored, scope, client, now) = (policy.clone(), scope.clone(), client.clone(), self.now());
+        self.store()
+            .write(move |txn| {
+                store::settings::save(txn, SECURITY_POLICY, &stored)?;
+                let event = audit::AuditEvent::new("settings.security_changed", Some(*scope.user()))
+                    .fields(&["session_idle_minutes", "session_absolute_hours", "password_min_length"])
+                    .from_client(&client);
+                audit::record(txn, scope.workspace(), now, event)
+            })
+            .await?;
+        *self.0.security_policy.write().unwrap_or_else(|p| p.into_inner()) = policy;
+        Ok(())
     }
 
     pub fn clock(&self) -> &dyn Clock {
@@ -80,14 +145,7 @@ impl App {
 
     /// While no user exists, the one-time setup token (created on first call); then `None`.
     pub async fn pending_setup_token(&self) -> Result<Option<String>, AppError> {
-        let has_users = self
-            .0
-            .store
-            .read(|txn| {
-                let users = txn.open_table(tables::USERS).map_err(storage)?;
-                Ok(!users.is_empty().map_err(storage)?)
-            })
-            .await?;
+        let has_users = self.0.store.read(identity::any_user_exists).await?;
         if has_users {
             return Ok(None);
         }

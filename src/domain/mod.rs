@@ -1,3 +1,7 @@
-//! Pure domain types: identifiers and parsed values, free of I/O.
+//! Pure domain types: identifiers and parsed values, free of I/O. Parse, don't validate: a
+//! value of these types is already known to be well-formed.
 
+pub mod email;
 pub mod ids;
+pub mod role;
+pub mod text;

@@ -1,7 +1,9 @@
 //! The HTTP surface: one router with one documented layer stack (see [`layers`]), HTML pages,
 //! the JSON API, static assets, health checks and the plain-HTTP redirect.
 
+pub mod api;
 pub mod assets;
+pub mod cookies;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -34,7 +36,10 @@ pub fn router(state: AppState) -> Router {
         .route("/health/detailed", get(health::detailed))
         .route(assets::ROUTE, get(assets::serve))
         .merge(html::routes())
+        .nest("/api/v1", api::routes())
         .fallback(html::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), layers::csrf::protect))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), layers::session::resolve))
         .with_state(state.clone());
     let hsts = state.tls.is_some() || state.config.tls.mode == crate::config::TlsMode::Off;
     layers::apply(routes, layers::SecurityPolicy { hsts })

@@ -30,10 +30,7 @@ async fn redirect(State(target): State<RedirectTarget>, request: Request) -> Res
         return response;
     }
     let origin = target.public_origin.clone().unwrap_or_else(|| {
-        let host = request
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
+        let host = crate::web::extract::request_host(request.uri(), request.headers())
             .map(host_without_port)
             .filter(|h| is_plain_host(h))
             .unwrap_or("localhost");

@@ -83,7 +83,8 @@ async fn errors_are_coded_pages_with_the_request_id() {
     let problem: serde_json::Value = response.json().await.unwrap();
     assert_eq!(problem["code"], "E3002");
 
-    let response = app.client.post(app.url("/health")).send().await.unwrap();
+    let token = crate::helpers::csrf_token(&app.get("/login").await.text().await.unwrap());
+    let response = app.client.post(app.url("/health")).header("x-csrf-token", &token).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert!(response.text().await.unwrap().contains("E4004"));
 

@@ -14,6 +14,7 @@ use rustls::pki_types::pem::PemObject;
 use tokio::sync::oneshot;
 
 pub struct TestApp {
+    pub app: holdfast::app::App,
     pub addr: SocketAddr,
     pub http_addr: Option<SocketAddr>,
     pub base: String,
@@ -41,11 +42,13 @@ pub async fn spawn_app_in(dir: Arc<tempfile::TempDir>, clock: Arc<ManualClock>) 
     let http_addr = application.http_addr();
     let setup_url = application.setup_url().map(str::to_owned);
     let tls = application.cert_manager().expect("TLS is on by default");
+    let app = application.app().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(application.run(async move {
         let _ = stopped.await;
     }));
     TestApp {
+        app,
         addr,
         http_addr,
         base: format!("https://localhost:{}", addr.port()),
@@ -113,6 +116,52 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("request")
     }
 
+    /// A second browser: its own cookie jar, same server.
+    pub fn new_browser(&self) -> Browser {
+        Browser {
+            base: self.base.clone(),
+            client: client_trusting(&self.dir.path().join("tls/cert.pem"), self.addr, self.clock.clone()),
+        }
+    }
+
+    /// The default browser of this app.
+    pub fn browser(&self) -> Browser {
+        Browser { base: self.base.clone(), client: self.client.clone() }
+    }
+
+    /// Completes first-run setup as the owner and returns that signed-in browser.
+    pub async fn setup_owner(&self) -> Browser {
+        let browser = self.browser();
+        let url = self.setup_url.clone().expect("setup pending");
+        let token = url.split("token=").nth(1).unwrap().to_owned();
+        let response = browser
+            .submit(
+                &format!("/setup?token={token}"),
+                "/setup",
+                &[
+                    ("token", token.as_str()),
+                    ("workspace_name", "Acme Ltd"),
+                    ("name", "Olive Owner"),
+                    ("email", OWNER_EMAIL),
+                    ("password", OWNER_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER, "setup failed");
+        browser
+    }
+
+    /// Adds a user with a password to a workspace (the offline admin path) and signs them in
+    /// with a fresh browser.
+    pub async fn user_with_role(&self, workspace: &str, email: &str, role: holdfast::domain::role::Role) -> Browser {
+        let password = secrecy::SecretString::from(USER_PASSWORD.to_owned());
+        self.app.create_user(workspace, email, "Test Person", role, &password).await.expect("user created");
+        let browser = self.new_browser();
+        let response = browser.sign_in(email, USER_PASSWORD).await;
+        assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER, "sign-in of {email} failed");
+        browser
+    }
+
     /// Stops the server and waits until it has released the data directory.
     pub async fn stop(mut self) -> Arc<tempfile::TempDir> {
         if let Some(stop) = self.stop.take() {
@@ -141,4 +190,54 @@ pub fn peer_certificate(response: &reqwest::Response) -> Vec<u8> {
         .and_then(|info| info.peer_certificate())
         .expect("TLS info")
         .to_vec()
+}
+
+pub const OWNER_EMAIL: &str = "olive@acme.example";
+pub const OWNER_PASSWORD: &str = "granite lantern orchard velvet";
+pub const USER_PASSWORD: &str = "quiet harbor maple seventeen";
+
+/// A browser: a cookie jar that fetches pages and submits their forms with the CSRF token.
+#[derive(Clone)]
+pub struct Browser {
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+/// The value of the first hidden `csrf_token` input on a page.
+pub fn csrf_token(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF token") + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+impl Browser {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn page(&self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "GET {path}");
+        response.text().await.unwrap()
+    }
+
+    /// Loads `form_page`, takes its CSRF token and posts `fields` to `action`.
+    pub async fn submit(&self, form_page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = csrf_token(&self.page(form_page).await);
+        self.post_with_token(action, &token, fields).await
+    }
+
+    pub async fn post_with_token(&self, action: &str, token: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut form: Vec<(&str, &str)> = vec![("csrf_token", token)];
+        form.extend_from_slice(fields);
+        self.client.post(self.url(action)).form(&form).send().await.expect("request")
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.submit("/login", "/login", &[("email", email), ("password", password)]).await
+    }
 }

@@ -4,3 +4,4 @@
 mod binary;
 mod foundation;
 mod helpers;
+mod identity;

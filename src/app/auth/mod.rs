@@ -1,3 +1,39 @@
 //! Authentication and the tenant scope: the only place that decides who a request acts as.
+//!
+//! Sign-in, sessions, API tokens and reset links each end in a [`TenantScope`], which nothing
+//! outside this module can construct.
 
+mod account;
+mod api_tokens;
+pub mod csrf;
+mod links;
+mod login;
+pub mod password;
+pub mod permissions;
+mod scope;
+mod secrets;
+mod sessions;
 pub mod setup;
+
+pub use api_tokens::{ApiTokenView, NewApiToken};
+pub(crate) use links::issue_in as links_issue;
+pub use links::{IssuedLink, LinkPurpose};
+pub use login::LoginOutcome;
+pub use scope::TenantScope;
+pub use secrets::SessionToken;
+pub use sessions::{AuthSession, SessionView};
+
+/// Who is making a request, for audit entries and the session list.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+impl ClientInfo {
+    /// User agents are shown and audited, so keep them short and single-line.
+    pub fn new(ip: impl Into<String>, user_agent: &str) -> Self {
+        let user_agent: String = user_agent.chars().filter(|c| !c.is_control()).take(200).collect();
+        Self { ip: ip.into(), user_agent }
+    }
+}

@@ -1,12 +1,29 @@
-//! The one-time setup token that lets the first person create the first workspace and owner.
+//! First run: the one-time setup token, and creating the first workspace with its owner.
 
 use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::SecretString;
+use subtle::ConstantTimeEq;
 
+use super::ClientInfo;
+use super::password::check_new_password;
+use super::secrets::SessionToken;
+use super::sessions::create_in;
+use crate::app::App;
+use crate::app::audit::{AuditEvent, record};
 use crate::app::error::{AppError, ErrorCode};
+use crate::app::store::identity;
+use crate::app::store::records::{UserRecord, WorkspaceRecord};
 use crate::datadir::write_private_file;
+use crate::domain::email::EmailAddress;
+use crate::domain::ids::{UserId, WorkspaceId};
+use crate::domain::role::Role;
+use crate::domain::text::required_line;
+
+/// Longest workspace and person name.
+pub const NAME_MAX: usize = 120;
 
 /// Returns the token in `setup-token`, writing a fresh one (mode 0600) if there is none, so a
 /// restart before setup keeps the URL already shown valid.
@@ -20,4 +37,80 @@ pub(crate) fn ensure_token(path: &Path) -> Result<String, AppError> {
     let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     write_private_file(path, token.as_bytes()).map_err(|e| AppError::internal(ErrorCode::StorageUnavailable, e))?;
     Ok(token)
+}
+
+/// What the setup form sends.
+pub struct SetupRequest {
+    pub token: String,
+    pub workspace_name: String,
+    pub name: String,
+    pub email: String,
+    pub password: SecretString,
+}
+
+/// Why setup can't proceed.
+#[derive(Debug)]
+pub enum SetupState {
+    /// No user yet: the form may be shown for this token.
+    Open,
+    /// Setup is done; the page is gone for good.
+    Done,
+    /// The token is wrong.
+    WrongToken,
+}
+
+impl App {
+    /// Whether `/setup` with this token may be used.
+    pub async fn setup_state(&self, token: &str) -> Result<SetupState, AppError> {
+        let Some(expected) = self.pending_setup_token().await? else { return Ok(SetupState::Done) };
+        Ok(if bool::from(expected.as_bytes().ct_eq(token.as_bytes())) {
+            SetupState::Open
+        } else {
+            SetupState::WrongToken
+        })
+    }
+
+    /// Creates the first workspace and its owner, signs the owner in, and deletes the token.
+    pub async fn complete_setup(&self, request: SetupRequest, client: &ClientInfo) -> Result<SessionToken, AppError> {
+        match self.setup_state(&request.token).await? {
+            SetupState::Open => {}
+            SetupState::Done | SetupState::WrongToken => return Err(ErrorCode::NotFound.into()),
+        }
+        let workspace_name = required_line(&request.workspace_name, NAME_MAX, "workspace_name")?;
+        let name = required_line(&request.name, NAME_MAX, "name")?;
+        let email = EmailAddress::parse(&request.email)?;
+        check_new_password(&request.password, &self.security_policy(), &[email.as_str(), &name, &workspace_name])?;
+        let hash = self.hasher().hash(&request.password).await?;
+        let now = self.now();
+        let workspace = WorkspaceRecord { id: WorkspaceId::random(), name: workspace_name, created_at: now };
+        let owner = UserRecord {
+            id: UserId::random(),
+            workspace_id: workspace.id,
+            email,
+            name,
+            role: Role::Owner,
+            password_hash: Some(hash),
+            password_history: Vec::new(),
+            disabled: false,
+            created_at: now,
+        };
+        let client = client.clone();
+        let token = self
+            .store()
+            .write(move |txn| {
+                if identity::any_user_exists_w(txn)? {
+                    return Err(ErrorCode::NotFound.into());
+                }
+                identity::insert_workspace(txn, &workspace)?;
+                identity::insert_user(txn, &owner)?;
+                let event =
+                    AuditEvent::new("setup.completed", Some(owner.id)).target(workspace.id).from_client(&client);
+                record(txn, &workspace.id, now, event)?;
+                create_in(txn, &owner, &client, now)
+            })
+            .await?;
+        let path = self.data_dir().setup_token_path();
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(path)).await;
+        Ok(token)
+    }
 }

@@ -3,7 +3,7 @@
 
 use redb::{Database, ReadableDatabase};
 
-use super::tables::{ALL_BYTE_TABLES, ALL_TEXT_TABLES, META};
+use super::tables::{ALL_BYTE_TABLES, ALL_SET_TABLES, ALL_TEXT_TABLES, META};
 
 const SCHEMA_VERSION_KEY: &str = "schema_version";
 
@@ -27,6 +27,9 @@ fn create_tables(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
         txn.open_table(*table)?;
     }
     for table in ALL_TEXT_TABLES {
+        txn.open_table(*table)?;
+    }
+    for table in ALL_SET_TABLES {
         txn.open_table(*table)?;
     }
     Ok(())

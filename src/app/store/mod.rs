@@ -1,8 +1,14 @@
 //! PRIVATE to `app`: the redb store. Services reach it through scoped repositories; all
 //! blocking work runs on tokio's blocking pool.
 
+mod access;
+pub(crate) mod audit;
 mod codec;
+pub(crate) mod identity;
+mod keys;
 pub mod migrations;
+pub(crate) mod records;
+pub(crate) mod settings;
 pub(crate) mod tables;
 
 use std::path::Path;
@@ -10,7 +16,7 @@ use std::sync::Arc;
 
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTableMetadata, WriteTransaction};
 
-pub(crate) use codec::{Versioned, decode, encode};
+pub(crate) use codec::Versioned;
 
 use crate::app::error::{AppError, ErrorCode};
 
@@ -23,6 +29,8 @@ pub enum StoreOpenError {
     Open(redb::DatabaseError),
     #[error(transparent)]
     Migration(#[from] migrations::MigrationError),
+    #[error("cannot read the stored settings: {0}")]
+    Setting(AppError),
 }
 
 /// A cheap-to-clone handle on the open database.
@@ -76,6 +84,12 @@ impl Store {
             Ok(value)
         })
         .await
+    }
+
+    /// Reads a stored policy synchronously (startup only).
+    pub(crate) fn load_setting<T: Versioned>(&self, name: &str) -> Result<Option<T>, AppError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        settings::load(&txn, name)
     }
 
     /// A cheap liveness check: a read transaction can be opened and the metadata table read.

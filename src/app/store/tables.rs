@@ -16,8 +16,40 @@ pub(crate) const WORKSPACE_NAMES: TableDefinition<&str, &[u8]> = TableDefinition
 /// Workspace id ‖ user id → user.
 pub(crate) const USERS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("users");
 
+/// Normalised email → workspace id ‖ user id. Global: sign-in finds the tenant by email.
+pub(crate) const USER_EMAILS: TableDefinition<&str, &[u8]> = TableDefinition::new("user_emails");
+
+/// SHA-256 of a session token → session. Global: the cookie finds the tenant.
+pub(crate) const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
+
+/// Workspace id ‖ user id ‖ session hash → nothing: a user's sessions, to list and revoke them.
+pub(crate) const USER_SESSIONS: TableDefinition<&[u8], ()> = TableDefinition::new("user_sessions");
+
+/// SHA-256 of an API token → token record. Global: the bearer token finds the tenant.
+pub(crate) const API_TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("api_tokens");
+
+/// Workspace id ‖ user id ‖ token hash → nothing: a user's API tokens.
+pub(crate) const USER_TOKENS: TableDefinition<&[u8], ()> = TableDefinition::new("user_tokens");
+
+/// SHA-256 of a reset or invitation link token → link. Global: the link finds the tenant.
+pub(crate) const LINKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("links");
+
+/// Workspace id ‖ sequence number (big-endian u64) → audit entry (hash-chained per workspace).
+pub(crate) const AUDIT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("audit");
+
+/// Workspace id → the latest audit sequence number and entry hash.
+pub(crate) const AUDIT_HEADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("audit_heads");
+
+/// Policy name → policy (JSON envelope). Global: runtime policies of the server.
+pub(crate) const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
+
 /// Every table, so the first migration creates them all and tests can walk them.
-pub(crate) const ALL_BYTE_TABLES: &[TableDefinition<'static, &'static [u8], &'static [u8]>] = &[WORKSPACES, USERS];
+pub(crate) const ALL_BYTE_TABLES: &[TableDefinition<'static, &'static [u8], &'static [u8]>] =
+    &[WORKSPACES, USERS, SESSIONS, API_TOKENS, LINKS, AUDIT, AUDIT_HEADS];
 
 /// Tables keyed by text.
-pub(crate) const ALL_TEXT_TABLES: &[TableDefinition<'static, &'static str, &'static [u8]>] = &[META, WORKSPACE_NAMES];
+pub(crate) const ALL_TEXT_TABLES: &[TableDefinition<'static, &'static str, &'static [u8]>] =
+    &[META, WORKSPACE_NAMES, USER_EMAILS, SETTINGS];
+
+/// Index tables whose value is empty.
+pub(crate) const ALL_SET_TABLES: &[TableDefinition<'static, &'static [u8], ()>] = &[USER_SESSIONS, USER_TOKENS];

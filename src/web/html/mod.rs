@@ -1,34 +1,66 @@
 //! Server-rendered pages. Handlers stay thin: parse → service → render.
 
+mod account;
+mod auth;
+pub mod forms;
 pub mod layout;
+mod password;
+mod security;
 mod system;
+mod users;
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 
 use super::AppState;
 use super::error::HtmlError;
-use super::extract::CspNonce;
+use super::extract::Page;
 use crate::app::error::ErrorCode;
 use layout::Layout;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/", get(home)).route("/settings/system", get(system::show))
+    Router::new()
+        .route("/", get(home))
+        .route("/setup", get(auth::setup_form).post(auth::setup_submit))
+        .route("/login", get(auth::login_form).post(auth::login_submit))
+        .route("/logout", post(auth::logout))
+        .route("/password/forgot", get(password::forgot_form).post(password::forgot_submit))
+        .route("/password/reset", get(password::reset_form).post(password::reset_submit))
+        .route("/account", get(account::show))
+        .route("/account/password", post(account::change_password))
+        .route("/account/sessions/{id}/revoke", post(account::revoke_session))
+        .route("/account/tokens", post(account::create_token))
+        .route("/account/tokens/{id}/revoke", post(account::revoke_token))
+        .route("/settings/users", get(users::list))
+        .route("/settings/users/invite", post(users::invite))
+        .route("/settings/users/{id}/role", post(users::change_role))
+        .route("/settings/users/{id}/disable", post(users::disable))
+        .route("/settings/users/{id}/enable", post(users::enable))
+        .route("/settings/users/{id}/reset-link", post(users::reset_link))
+        .route("/settings/security", get(security::show).post(security::save))
+        .route("/settings/system", get(system::show))
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "home.html")]
 struct HomePage {
     layout: Layout,
-    setup_pending: bool,
 }
 
-async fn home(State(state): State<AppState>, nonce: CspNonce) -> Result<HomePage, HtmlError> {
-    let setup_pending = state.app.pending_setup_token().await?.is_some();
-    Ok(HomePage { layout: Layout::new("Welcome", &nonce), setup_pending })
+/// Signed in: the account page (the CRM dashboard takes its place later). Before setup: how to
+/// find the setup link. Otherwise: sign in.
+async fn home(State(state): State<AppState>, page: Page) -> Result<Response, HtmlError> {
+    if page.session.is_some() {
+        return Ok(Redirect::to("/account").into_response());
+    }
+    if state.app.pending_setup_token().await?.is_none() {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    Ok(HomePage { layout: Layout::new("Welcome", &page) }.into_response())
 }
 
 /// Unknown paths: the coded 404 page.

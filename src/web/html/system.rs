@@ -5,10 +5,11 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 
 use super::layout::Layout;
+use crate::app::auth::permissions::Action;
 use crate::app::error::ErrorCode;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
-use crate::web::extract::{ClientIp, CspNonce};
+use crate::web::extract::{Authenticated, Page};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "settings_system.html")]
@@ -22,10 +23,12 @@ pub struct SystemPage {
     certificate: String,
 }
 
-pub async fn show(State(state): State<AppState>, nonce: CspNonce, client: ClientIp) -> Result<SystemPage, HtmlError> {
-    if !client.0.is_loopback() {
-        return Err(ErrorCode::NotFound.into());
-    }
+pub async fn show(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+) -> Result<SystemPage, HtmlError> {
+    session.scope.require(Action::ManageSettings).map_err(|e| HtmlError::while_doing("open system settings", e))?;
     let app = state.app.clone();
     let (size, free) = tokio::task::spawn_blocking(move || (app.data_dir().size_bytes(), app.data_dir().free_bytes()))
         .await
@@ -39,7 +42,7 @@ pub async fn show(State(state): State<AppState>, nonce: CspNonce, client: Client
         None => "TLS is terminated by the trusted proxy".to_owned(),
     };
     Ok(SystemPage {
-        layout: Layout::new("System", &nonce),
+        layout: Layout::new("System", &page),
         version: env!("CARGO_PKG_VERSION"),
         uptime: human_duration(state.app.uptime().as_secs()),
         data_dir: state.app.data_dir().root().display().to_string(),

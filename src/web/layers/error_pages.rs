@@ -49,7 +49,7 @@ pub async fn render(request: Request, next: Next) -> Response {
                 None => format!("{} ({})", report.code.message().trim_end_matches('.'), report.code),
             };
             let page = ErrorPage {
-                layout: Layout::new("Error", &nonce),
+                layout: Layout::bare("Error", &nonce),
                 heading,
                 message: report.code.message(),
                 code: report.code.as_str(),

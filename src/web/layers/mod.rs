@@ -11,10 +11,14 @@
 //!    that page carries the security headers and the request id.
 //! 6. timeout (30 s → 408, E4003)
 //! 7. body limit (1 MiB → 413, E4002)
+//! 8. session: resolves the session cookie once; binds CSRF tokens (added in `web::router`)
+//! 9. CSRF: every state-changing request needs a bound token (added in `web::router`)
 
+pub mod csrf;
 mod error_pages;
 mod request_context;
 mod security_headers;
+pub mod session;
 
 use std::time::Duration;
 

@@ -1,0 +1,160 @@
+//! Personal API tokens: `hf_` + 256 random bits, shown once, stored hashed, acting with their
+//! user's role, revocable, with last use recorded.
+
+use super::ClientInfo;
+use super::permissions::Action;
+use super::scope::TenantScope;
+use super::secrets::{hash_secret, new_secret};
+use crate::app::App;
+use crate::app::audit::{AuditEvent, record};
+use crate::app::error::{AppError, ErrorCode};
+use crate::app::store::identity;
+use crate::app::store::records::ApiTokenRecord;
+use crate::app::store::storage;
+use crate::app::store::tables::{API_TOKENS, USER_TOKENS, USERS};
+use crate::domain::text::required_line;
+
+/// Every token starts with this, so secret scanners can find leaked ones.
+pub const TOKEN_PREFIX: &str = "hf_";
+/// Last use is written at most this often (seconds).
+const TOUCH_INTERVAL: i64 = 60;
+
+#[derive(Debug, Clone)]
+pub struct ApiTokenView {
+    pub id: String,
+    pub label: String,
+    pub hint: String,
+    pub created_at: i64,
+    pub last_used: Option<i64>,
+}
+
+/// A new token: `token` is shown once and never again.
+pub struct NewApiToken {
+    pub token: String,
+    pub view: ApiTokenView,
+}
+
+fn view(hash: &[u8; 32], record: ApiTokenRecord) -> ApiTokenView {
+    ApiTokenView {
+        id: hex::encode(&hash[..16]),
+        label: record.label,
+        hint: record.hint,
+        created_at: record.created_at,
+        last_used: record.last_used,
+    }
+}
+
+impl App {
+    pub async fn create_api_token(
+        &self,
+        scope: &TenantScope,
+        label: &str,
+        client: &ClientInfo,
+    ) -> Result<NewApiToken, AppError> {
+        scope.require(Action::UseApi)?;
+        let label = required_line(label, 80, "label")?;
+        let token = format!("{TOKEN_PREFIX}{}", new_secret());
+        let hash = hash_secret(&token);
+        let token_record = ApiTokenRecord {
+            workspace_id: *scope.workspace(),
+            user_id: *scope.user(),
+            label,
+            hint: token[..7].to_owned(),
+            created_at: self.now(),
+            last_used: None,
+        };
+        let (stored, now, scope, client) = (token_record.clone(), self.now(), scope.clone(), client.clone());
+        self.store()
+            .write(move |txn| {
+                identity::insert_token(txn, &hash, &stored)?;
+                let event = AuditEvent::new("api_token.created", Some(*scope.user()))
+                    .target(hex::encode(&hash[..16]))
+                    .from_client(&client);
+                record(txn, scope.workspace(), now, event)
+            })
+            .await?;
+        Ok(NewApiToken { token, view: view(&hash, token_record) })
+    }
+
+    pub async fn list_api_tokens(&self, scope: &TenantScope) -> Result<Vec<ApiTokenView>, AppError> {
+        let scope = scope.clone();
+        self.store()
+            .read(move |txn| {
+                let hashes = identity::token_hashes_of(
+                    &txn.open_table(USER_TOKENS).map_err(storage)?,
+                    scope.workspace(),
+                    scope.user(),
+                )?;
+                let tokens = txn.open_table(API_TOKENS).map_err(storage)?;
+                let mut views = Vec::new();
+                for hash in hashes {
+                    if let Some(record) = identity::token(&tokens, &hash)? {
+                        views.push(view(&hash, record));
+                    }
+                }
+                views.sort_by_key(|v| std::cmp::Reverse(v.created_at));
+                Ok(views)
+            })
+            .await
+    }
+
+    pub async fn revoke_api_token(&self, scope: &TenantScope, id: &str, client: &ClientInfo) -> Result<(), AppError> {
+        let (scope, id, now, client) = (scope.clone(), id.to_owned(), self.now(), client.clone());
+        self.store()
+            .write(move |txn| {
+                let hashes = identity::token_hashes_of(
+                    &txn.open_table(USER_TOKENS).map_err(storage)?,
+                    scope.workspace(),
+                    scope.user(),
+                )?;
+                let hash = hashes.into_iter().find(|h| hex::encode(&h[..16]) == id).ok_or(ErrorCode::NotFound)?;
+                identity::delete_token(txn, &hash)?;
+                record(
+                    txn,
+                    scope.workspace(),
+                    now,
+                    AuditEvent::new("api_token.revoked", Some(*scope.user())).target(&id).from_client(&client),
+                )
+            })
+            .await
+    }
+
+    /// The scope a bearer token acts with, if it is valid and its user active.
+    pub async fn resolve_api_token(&self, token: &str) -> Result<Option<TenantScope>, AppError> {
+        if !token.starts_with(TOKEN_PREFIX) || token.len() > 100 {
+            return Ok(None);
+        }
+        let hash = hash_secret(token);
+        let now = self.now();
+        let found = self
+            .store()
+            .read(move |txn| {
+                let Some(record) = identity::token(&txn.open_table(API_TOKENS).map_err(storage)?, &hash)? else {
+                    return Ok(None);
+                };
+                let user =
+                    identity::user(&txn.open_table(USERS).map_err(storage)?, &record.workspace_id, &record.user_id)?;
+                Ok(user.map(|u| (record, u)))
+            })
+            .await?;
+        let Some((mut record, user)) = found.filter(|(_, user)| !user.disabled) else { return Ok(None) };
+        if record.last_used.is_none_or(|t| now - t >= TOUCH_INTERVAL) {
+            record.last_used = Some(now);
+            self.store().write(move |txn| identity::update_token(txn, &hash, &record)).await?;
+        }
+        Ok(Some(TenantScope::new(user.workspace_id, user.id, user.role)))
+    }
+
+    /// `holdfast admin create-token`: a token for the user with this email (offline, trusted).
+    pub async fn create_api_token_for_email(&self, email: &str, label: &str) -> Result<String, AppError> {
+        let email = crate::domain::email::EmailAddress::parse(email)?;
+        let user = self
+            .store()
+            .read(move |txn| identity::user_by_email_r(txn, email.as_str()))
+            .await?
+            .filter(|u| !u.disabled)
+            .ok_or(ErrorCode::NotFound)?;
+        let scope = TenantScope::new(user.workspace_id, user.id, user.role);
+        Ok(self.create_api_token(&scope, label, &ClientInfo::new("cli", "holdfast admin")).await?.token)
+    }
+}

@@ -1,0 +1,133 @@
+//! Single-use links: password reset (1 hour) and invitation (72 hours). Stored hashed; using
+//! one sets a password, signs out every session and never signs in by itself.
+
+use redb::WriteTransaction;
+use secrecy::SecretString;
+
+use super::ClientInfo;
+use super::account::rotate_password;
+use super::secrets::{hash_secret, new_secret};
+use crate::app::App;
+use crate::app::audit::{AuditEvent, record};
+use crate::app::error::{AppError, ErrorCode};
+use crate::app::store::identity;
+use crate::app::store::records::{LinkKind, LinkRecord};
+use crate::app::store::storage;
+use crate::app::store::tables::{LINKS, USERS};
+use crate::domain::email::EmailAddress;
+use crate::domain::ids::{UserId, WorkspaceId};
+
+const RESET_SECONDS: i64 = 3600;
+const INVITE_SECONDS: i64 = 72 * 3600;
+
+/// What a link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    Reset,
+    Invite,
+}
+
+/// A freshly issued link: shown once (or emailed), never stored in the clear.
+#[derive(Debug, Clone)]
+pub struct IssuedLink {
+    /// Path and query, e.g. `/password/reset?token=…`; prefix the public origin.
+    pub path: String,
+    pub expires_at: i64,
+}
+
+/// Issues a link inside `txn`.
+pub(crate) fn issue_in(
+    txn: &WriteTransaction,
+    purpose: LinkPurpose,
+    workspace: WorkspaceId,
+    user: UserId,
+    now: i64,
+) -> Result<IssuedLink, AppError> {
+    let token = new_secret();
+    let (kind, lifetime) = match purpose {
+        LinkPurpose::Reset => (LinkKind::Reset, RESET_SECONDS),
+        LinkPurpose::Invite => (LinkKind::Invite, INVITE_SECONDS),
+    };
+    let link = LinkRecord { kind, workspace_id: workspace, user_id: user, expires_at: now + lifetime };
+    identity::insert_link(txn, &hash_secret(&token), &link)?;
+    Ok(IssuedLink { path: format!("/password/reset?token={token}"), expires_at: link.expires_at })
+}
+
+impl App {
+    /// A reset link for the user with this email (offline admin and forgot-password). `None`
+    /// when there is no such active user.
+    pub async fn issue_reset_link_for_email(&self, email: &str) -> Result<Option<IssuedLink>, AppError> {
+        let Ok(email) = EmailAddress::parse(email) else { return Ok(None) };
+        let now = self.now();
+        self.store()
+            .write(move |txn| {
+                let users = txn.open_table(USERS).map_err(storage)?;
+                let emails = txn.open_table(crate::app::store::tables::USER_EMAILS).map_err(storage)?;
+                let Some(user) = identity::user_by_email(&users, &emails, email.as_str())? else { return Ok(None) };
+                drop((users, emails));
+                if user.disabled {
+                    return Ok(None);
+                }
+                let link = issue_in(txn, LinkPurpose::Reset, user.workspace_id, user.id, now)?;
+                record(txn, &user.workspace_id, now, AuditEvent::new("auth.reset_link_issued", None).target(user.id))?;
+                Ok(Some(link))
+            })
+            .await
+    }
+
+    /// What a link token is for, if it is still valid.
+    pub async fn link_purpose(&self, token: &str) -> Result<Option<LinkPurpose>, AppError> {
+        let hash = hash_secret(token);
+        let now = self.now();
+        let link =
+            self.store().read(move |txn| identity::link(&txn.open_table(LINKS).map_err(storage)?, &hash)).await?;
+        Ok(link.filter(|l| l.expires_at > now).map(|l| match l.kind {
+            LinkKind::Reset => LinkPurpose::Reset,
+            LinkKind::Invite => LinkPurpose::Invite,
+        }))
+    }
+
+    /// Uses a link: sets the password, consumes the link and revokes every session.
+    pub async fn complete_link(
+        &self,
+        token: &str,
+        password: &SecretString,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        let hash = hash_secret(token);
+        let now = self.now();
+        let found = self
+            .store()
+            .read(move |txn| {
+                let Some(link) = identity::link(&txn.open_table(LINKS).map_err(storage)?, &hash)? else {
+                    return Ok(None);
+                };
+                let user = identity::user(&txn.open_table(USERS).map_err(storage)?, &link.workspace_id, &link.user_id)?;
+                Ok(user.map(|u| (link, u)))
+            })
+            .await?;
+        let Some((link, user)) = found.filter(|(link, user)| link.expires_at > now && !user.disabled) else {
+            return Err(ErrorCode::NotFound.into());
+        };
+        let new_hash = self.set_password_checks(&user, password).await?;
+        let client = client.clone();
+        self.store()
+            .write(move |txn| {
+                // Single use even under a race: the link must still be there in this transaction.
+                if identity::link(&txn.open_table(LINKS).map_err(storage)?, &hash)?.is_none() {
+                    return Err(ErrorCode::NotFound.into());
+                }
+                identity::delete_link(txn, &hash)?;
+                let mut user = user;
+                rotate_password(&mut user, new_hash);
+                identity::update_user(txn, &user)?;
+                identity::delete_sessions_of(txn, &user.workspace_id, &user.id, None)?;
+                let event = match link.kind {
+                    LinkKind::Reset => "auth.password_reset",
+                    LinkKind::Invite => "auth.invitation_accepted",
+                };
+                record(txn, &user.workspace_id, now, AuditEvent::new(event, Some(user.id)).from_client(&client))
+            })
+            .await
+    }
+}

@@ -1,0 +1,175 @@
+//! Server-side sessions: created at sign-in, looked up by the hash of the cookie value, expired
+//! by the idle and absolute limits of the security policy, listed and revoked by their owner.
+
+use redb::WriteTransaction;
+
+use super::ClientInfo;
+use super::csrf::CsrfBinding;
+use super::scope::TenantScope;
+use super::secrets::SessionToken;
+use crate::app::App;
+use crate::app::audit::{AuditEvent, record};
+use crate::app::error::{AppError, ErrorCode};
+use crate::app::store::identity;
+use crate::app::store::records::{SessionRecord, UserRecord};
+use crate::app::store::storage;
+use crate::app::store::tables::{SESSIONS, USER_SESSIONS, USERS};
+
+/// `last_seen` is written at most this often (seconds), so reads don't each cost a commit.
+const TOUCH_INTERVAL: i64 = 60;
+
+/// A verified session: who the request acts as.
+#[derive(Debug, Clone)]
+pub struct AuthSession {
+    pub scope: TenantScope,
+    pub user_name: String,
+    pub email: String,
+    hash: [u8; 32],
+}
+
+impl AuthSession {
+    pub fn csrf_binding(&self) -> CsrfBinding {
+        CsrfBinding::Session(self.hash)
+    }
+
+    /// A public id for this session (not the cookie value, and not enough to forge it).
+    pub fn id(&self) -> String {
+        public_id(&self.hash)
+    }
+}
+
+fn public_id(hash: &[u8; 32]) -> String {
+    hex::encode(&hash[..16])
+}
+
+/// One row of "your sessions".
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    pub id: String,
+    pub created_at: i64,
+    pub last_seen: i64,
+    pub ip: String,
+    pub user_agent: String,
+    pub current: bool,
+}
+
+/// Creates a session for `user` inside `txn` and returns the token for the cookie.
+pub(super) fn create_in(
+    txn: &WriteTransaction,
+    user: &UserRecord,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<SessionToken, AppError> {
+    let token = SessionToken::generate();
+    let record = SessionRecord {
+        workspace_id: user.workspace_id,
+        user_id: user.id,
+        created_at: now,
+        last_seen: now,
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+    };
+    identity::insert_session(txn, &token.hash(), &record)?;
+    Ok(token)
+}
+
+impl App {
+    /// The session for a cookie value, if it exists, is within its limits and its user is
+    /// active. Expired sessions are deleted on sight.
+    pub async fn resolve_session(&self, token: &SessionToken) -> Result<Option<AuthSession>, AppError> {
+        let hash = token.hash();
+        let now = self.now();
+        let policy = self.security_policy();
+        let found = self
+            .store()
+            .read(move |txn| {
+                let Some(session) = identity::session(&txn.open_table(SESSIONS).map_err(storage)?, &hash)? else {
+                    return Ok(None);
+                };
+                let user =
+                    identity::user(&txn.open_table(USERS).map_err(storage)?, &session.workspace_id, &session.user_id)?;
+                Ok(Some((session, user)))
+            })
+            .await?;
+        let Some((mut session, user)) = found else { return Ok(None) };
+        let idle = now - session.last_seen > i64::from(policy.session_idle_minutes) * 60;
+        let too_old = now - session.created_at > i64::from(policy.session_absolute_hours) * 3600;
+        let user = match user {
+            Some(user) if !user.disabled && !idle && !too_old => user,
+            _ => {
+                self.store().write(move |txn| identity::delete_session(txn, &hash).map(|_| ())).await?;
+                return Ok(None);
+            }
+        };
+        if now - session.last_seen >= TOUCH_INTERVAL {
+            session.last_seen = now;
+            self.store().write(move |txn| identity::update_session(txn, &hash, &session)).await?;
+        }
+        Ok(Some(AuthSession {
+            scope: TenantScope::new(user.workspace_id, user.id, user.role),
+            user_name: user.name,
+            email: user.email.to_string(),
+            hash,
+        }))
+    }
+
+    /// Deletes the session (sign-out).
+    pub async fn sign_out(&self, session: &AuthSession, client: &ClientInfo) -> Result<(), AppError> {
+        let (hash, scope, now) = (session.hash, session.scope.clone(), self.now());
+        let event = AuditEvent::new("auth.sign_out", Some(*scope.user())).from_client(client);
+        self.store()
+            .write(move |txn| {
+                identity::delete_session(txn, &hash)?;
+                record(txn, scope.workspace(), now, event)
+            })
+            .await
+    }
+
+    /// The signed-in user's sessions, newest activity first.
+    pub async fn list_sessions(&self, session: &AuthSession) -> Result<Vec<SessionView>, AppError> {
+        let (current, scope) = (session.hash, session.scope.clone());
+        self.store()
+            .read(move |txn| {
+                let hashes = identity::session_hashes_of(
+                    &txn.open_table(USER_SESSIONS).map_err(storage)?,
+                    scope.workspace(),
+                    scope.user(),
+                )?;
+                let sessions = txn.open_table(SESSIONS).map_err(storage)?;
+                let mut views = Vec::new();
+                for hash in hashes {
+                    if let Some(s) = identity::session(&sessions, &hash)? {
+                        views.push(SessionView {
+                            id: public_id(&hash),
+                            created_at: s.created_at,
+                            last_seen: s.last_seen,
+                            ip: s.ip,
+                            user_agent: s.user_agent,
+                            current: hash == current,
+                        });
+                    }
+                }
+                views.sort_by_key(|v| std::cmp::Reverse(v.last_seen));
+                Ok(views)
+            })
+            .await
+    }
+
+    /// Revokes one of the signed-in user's own sessions by its public id.
+    pub async fn revoke_session(&self, session: &AuthSession, id: &str, client: &ClientInfo) -> Result<(), AppError> {
+        let (scope, id, now) = (session.scope.clone(), id.to_owned(), self.now());
+        let event = AuditEvent::new("auth.session_revoked", Some(*scope.user())).from_client(client);
+        self.store()
+            .write(move |txn| {
+                let hashes = identity::session_hashes_of(
+                    &txn.open_table(USER_SESSIONS).map_err(storage)?,
+                    scope.workspace(),
+                    scope.user(),
+                )?;
+                let hash = hashes.into_iter().find(|h| public_id(h) == id).ok_or(ErrorCode::NotFound)?;
+                identity::delete_session(txn, &hash)?;
+                record(txn, scope.workspace(), now, event)
+            })
+            .await
+    }
+}

@@ -1,0 +1,46 @@
+//! Runtime security policy (sessions, passwords): stored in the store, cached in memory, and
+//! changed without a restart.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{AppError, ErrorCode};
+use super::store::Versioned;
+
+/// The settings key the policy is stored under.
+pub(crate) const SECURITY_POLICY: &str = "security";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityPolicy {
+    /// Sign out after this many minutes without a request.
+    pub session_idle_minutes: u32,
+    /// Sign out this many hours after sign-in, whatever the activity.
+    pub session_absolute_hours: u32,
+    /// Shortest password accepted, in characters (Unicode code points).
+    pub password_min_length: u32,
+}
+
+impl Default for SecurityPolicy {
+    fn default() -> Self {
+        Self { session_idle_minutes: 60, session_absolute_hours: 12, password_min_length: 12 }
+    }
+}
+
+impl Versioned for SecurityPolicy {
+    const VERSION: u16 = 1;
+}
+
+/// Longest password accepted: bounds hashing cost.
+pub const PASSWORD_MAX_LENGTH: usize = 256;
+
+impl SecurityPolicy {
+    /// Checks the values are within sane bounds.
+    pub fn validate(&self) -> Result<(), AppError> {
+        let in_range = |v: u32, lo: u32, hi: u32, field: &'static str| {
+            if (lo..=hi).contains(&v) { Ok(()) } else { Err(AppError::field(ErrorCode::InvalidFormat, field)) }
+        };
+        in_range(self.session_idle_minutes, 5, 24 * 60, "session_idle_minutes")?;
+        in_range(self.session_absolute_hours, 1, 24 * 30, "session_absolute_hours")?;
+        in_range(self.password_min_length, 8, 64, "password_min_length")
+    }
+}

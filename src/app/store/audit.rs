@@ -1,0 +1,48 @@
+//! The audit log: appended inside the same write transaction as the change it records, each
+//! entry carrying the SHA-256 of the previous entry of its workspace (a hash chain).
+
+use redb::{ReadableTable, WriteTransaction};
+use sha2::{Digest, Sha256};
+
+use super::access::put;
+use super::keys::tenant_key;
+use super::records::AuditRecord;
+use super::storage;
+use super::tables::{AUDIT, AUDIT_HEADS};
+use crate::app::error::{AppError, ErrorCode};
+use crate::domain::ids::WorkspaceId;
+
+/// The chain starts from this value.
+pub(crate) const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The hash of an entry: SHA-256 over its canonical JSON with `hash` left empty.
+pub(crate) fn entry_hash(entry: &AuditRecord) -> Result<String, AppError> {
+    let mut unhashed = entry.clone();
+    unhashed.hash = String::new();
+    let canonical = serde_json::to_vec(&unhashed).map_err(|e| AppError::internal(ErrorCode::Internal, e))?;
+    Ok(hex::encode(Sha256::digest(canonical)))
+}
+
+/// Appends `entry` (its `seq`, `prev_hash` and `hash` are filled in here).
+pub(crate) fn append(txn: &WriteTransaction, workspace: &WorkspaceId, mut entry: AuditRecord) -> Result<(), AppError> {
+    let mut heads = txn.open_table(AUDIT_HEADS).map_err(storage)?;
+    let (last_seq, last_hash) = match heads.get(workspace.as_bytes().as_slice()).map_err(storage)? {
+        Some(head) => parse_head(head.value())?,
+        None => (0, GENESIS_HASH.to_owned()),
+    };
+    entry.seq = last_seq + 1;
+    entry.prev_hash = last_hash;
+    entry.hash = entry_hash(&entry)?;
+    let mut head = entry.seq.to_be_bytes().to_vec();
+    head.extend_from_slice(entry.hash.as_bytes());
+    heads.insert(workspace.as_bytes().as_slice(), head.as_slice()).map_err(storage)?;
+    let mut audit = txn.open_table(AUDIT).map_err(storage)?;
+    put(&mut audit, &tenant_key(workspace, &[&entry.seq.to_be_bytes()]), &entry)
+}
+
+fn parse_head(bytes: &[u8]) -> Result<(u64, String), AppError> {
+    let corrupt = || AppError::internal(ErrorCode::StorageUnavailable, "corrupt audit head");
+    let seq = u64::from_be_bytes(bytes.get(..8).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?);
+    let hash = std::str::from_utf8(&bytes[8..]).map_err(|_| corrupt())?.to_owned();
+    Ok((seq, hash))
+}

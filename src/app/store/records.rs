@@ -1,0 +1,107 @@
+//! The records kept in the store, each with its envelope schema version.
+
+use serde::{Deserialize, Serialize};
+
+use super::codec::Versioned;
+use crate::domain::email::EmailAddress;
+use crate::domain::ids::{UserId, WorkspaceId};
+use crate::domain::role::Role;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct WorkspaceRecord {
+    pub id: WorkspaceId,
+    pub name: String,
+    pub created_at: i64,
+}
+
+impl Versioned for WorkspaceRecord {
+    const VERSION: u16 = 1;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct UserRecord {
+    pub id: UserId,
+    pub workspace_id: WorkspaceId,
+    pub email: EmailAddress,
+    pub name: String,
+    pub role: Role,
+    /// PHC string; `None` until an invited user sets a password.
+    pub password_hash: Option<String>,
+    /// Earlier hashes, newest first, so recent passwords can't be reused.
+    pub password_history: Vec<String>,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+impl Versioned for UserRecord {
+    const VERSION: u16 = 1;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SessionRecord {
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+    pub created_at: i64,
+    pub last_seen: i64,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+impl Versioned for SessionRecord {
+    const VERSION: u16 = 1;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ApiTokenRecord {
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+    pub label: String,
+    /// The first characters of the token, so people can tell tokens apart.
+    pub hint: String,
+    pub created_at: i64,
+    pub last_used: Option<i64>,
+}
+
+impl Versioned for ApiTokenRecord {
+    const VERSION: u16 = 1;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LinkKind {
+    Reset,
+    Invite,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct LinkRecord {
+    pub kind: LinkKind,
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+    pub expires_at: i64,
+}
+
+impl Versioned for LinkRecord {
+    const VERSION: u16 = 1;
+}
+
+/// One audit-log entry. `hash` covers every other field, including `prev_hash`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AuditRecord {
+    pub seq: u64,
+    pub at: i64,
+    pub workspace_id: WorkspaceId,
+    pub actor: Option<UserId>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub event: String,
+    pub target: Option<String>,
+    pub fields: Vec<String>,
+    pub outcome: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl Versioned for AuditRecord {
+    const VERSION: u16 = 1;
+}

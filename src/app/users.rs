@@ -1,0 +1,270 @@
+//! Users and workspaces: the admin's user management (scoped, role-checked) and the offline
+//! `holdfast admin` commands (trusted: whoever runs them can read the data directory).
+
+use secrecy::SecretString;
+
+use super::App;
+use super::audit::{AuditEvent, record};
+use super::auth::password::check_new_password;
+use super::auth::permissions::Action;
+use super::auth::{ClientInfo, IssuedLink, LinkPurpose, TenantScope};
+use super::error::{AppError, ErrorCode};
+use super::store::identity;
+use super::store::records::{UserRecord, WorkspaceRecord};
+use super::store::storage;
+use super::store::tables::USERS;
+use crate::domain::email::EmailAddress;
+use crate::domain::ids::{UserId, WorkspaceId};
+use crate::domain::role::Role;
+use crate::domain::text::required_line;
+
+use super::auth::setup::NAME_MAX;
+
+/// A user as the admin page shows it.
+#[derive(Debug, Clone)]
+pub struct UserView {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub disabled: bool,
+    /// False until an invited user has set a password.
+    pub active: bool,
+}
+
+impl From<UserRecord> for UserView {
+    fn from(user: UserRecord) -> Self {
+        Self {
+            id: user.id,
+            email: user.email.to_string(),
+            name: user.name,
+            role: user.role,
+            disabled: user.disabled,
+            active: user.password_hash.is_some(),
+        }
+    }
+}
+
+/// Only an owner may make someone an owner or change an owner.
+fn check_role_change(actor: &TenantScope, from: Option<Role>, to: Role) -> Result<(), AppError> {
+    actor.require(Action::ManageUsers)?;
+    let touches_owner = to == Role::Owner || from == Some(Role::Owner);
+    if touches_owner && actor.role() != Role::Owner {
+        return Err(ErrorCode::Forbidden.into());
+    }
+    Ok(())
+}
+
+/// Fails if `target` is the last active owner and the change would remove them.
+fn keep_an_owner(users: &[UserRecord], target: &UserRecord) -> Result<(), AppError> {
+    let owners = users.iter().filter(|u| u.role == Role::Owner && !u.disabled).count();
+    if target.role == Role::Owner && !target.disabled && owners <= 1 {
+        return Err(AppError::field(ErrorCode::Forbidden, "role"));
+    }
+    Ok(())
+}
+
+impl App {
+    pub async fn list_users(&self, scope: &TenantScope) -> Result<Vec<UserView>, AppError> {
+        scope.require(Action::ManageUsers)?;
+        let workspace = *scope.workspace();
+        let mut users = self
+            .store()
+            .read(move |txn| identity::users_of(&txn.open_table(USERS).map_err(storage)?, &workspace))
+            .await?;
+        users.sort_by_key(|u| u.name.to_lowercase());
+        Ok(users.into_iter().map(UserView::from).collect())
+    }
+
+    /// Adds a user without a password and returns their invitation link (72 h).
+    pub async fn invite_user(
+        &self,
+        scope: &TenantScope,
+        email: &str,
+        name: &str,
+        role: Role,
+        client: &ClientInfo,
+    ) -> Result<IssuedLink, AppError> {
+        check_role_change(scope, None, role)?;
+        let email = EmailAddress::parse(email)?;
+        let name = required_line(name, NAME_MAX, "name")?;
+        let now = self.now();
+        let user = UserRecord {
+            id: UserId::random(),
+            workspace_id: *scope.workspace(),
+            email,
+            name,
+            role,
+            password_hash: None,
+            password_history: Vec::new(),
+            disabled: false,
+            created_at: now,
+        };
+        let (scope, client) = (scope.clone(), client.clone());
+        self.store()
+            .write(move |txn| {
+                identity::insert_user(txn, &user)?;
+                let link = super::auth::links_issue(txn, LinkPurpose::Invite, user.workspace_id, user.id, now)?;
+                let event = AuditEvent::new("user.invited", Some(*scope.user()))
+                    .target(user.id)
+                    .fields(&["role"])
+                    .from_client(&client);
+                record(txn, scope.workspace(), now, event)?;
+                Ok(link)
+            })
+            .await
+    }
+
+    /// Changes a user's role; their sessions are revoked so the new role applies at once.
+    pub async fn change_role(
+        &self,
+        scope: &TenantScope,
+        user: UserId,
+        role: Role,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        self.update_user_as_admin(scope, user, client, "user.role_changed", move |actor, users, target| {
+            check_role_change(actor, Some(target.role), role)?;
+            if role != Role::Owner {
+                keep_an_owner(users, target)?;
+            }
+            target.role = role;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Disables or re-enables a user; disabling revokes their sessions and API tokens.
+    pub async fn set_user_disabled(
+        &self,
+        scope: &TenantScope,
+        user: UserId,
+        disabled: bool,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        let event = if disabled { "user.disabled" } else { "user.enabled" };
+        self.update_user_as_admin(scope, user, client, event, move |actor, users, target| {
+            check_role_change(actor, Some(target.role), target.role)?;
+            if disabled {
+                keep_an_owner(users, target)?;
+            }
+            target.disabled = disabled;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Issues a password-reset link for a user of the admin's workspace.
+    pub async fn issue_reset_link(
+        &self,
+        scope: &TenantScope,
+        user: UserId,
+        client: &ClientInfo,
+    ) -> Result<IssuedLink, AppError> {
+        scope.require(Action::ManageUsers)?;
+        let (scope, client, now) = (scope.clone(), client.clone(), self.now());
+        self.store()
+            .write(move |txn| {
+                let target = identity::user(&txn.open_table(USERS).map_err(storage)?, scope.workspace(), &user)?
+                    .filter(|u| !u.disabled)
+                    .ok_or(ErrorCode::NotFound)?;
+                let link = super::auth::links_issue(txn, LinkPurpose::Reset, target.workspace_id, target.id, now)?;
+                let event = AuditEvent::new("auth.reset_link_issued", Some(*scope.user()))
+                    .target(target.id)
+                    .from_client(&client);
+                record(txn, scope.workspace(), now, event)?;
+                Ok(link)
+            })
+            .await
+    }
+
+    /// Loads a user of the admin's own workspace (a foreign id is "not found"), applies
+    /// `change`, saves, revokes the user's sessions (and tokens when disabled) and audits.
+    async fn update_user_as_admin(
+        &self,
+        scope: &TenantScope,
+        user: UserId,
+        client: &ClientInfo,
+        event: &'static str,
+        change: impl FnOnce(&TenantScope, &[UserRecord], &mut UserRecord) -> Result<(), AppError> + Send + 'static,
+    ) -> Result<(), AppError> {
+        scope.require(Action::ManageUsers)?;
+        let (scope, client, now) = (scope.clone(), client.clone(), self.now());
+        self.store()
+            .write(move |txn| {
+                let users = identity::users_of(&txn.open_table(USERS).map_err(storage)?, scope.workspace())?;
+                let mut target = users.iter().find(|u| u.id == user).cloned().ok_or(ErrorCode::NotFound)?;
+                change(&scope, &users, &mut target)?;
+                identity::update_user(txn, &target)?;
+                identity::delete_sessions_of(txn, &target.workspace_id, &target.id, None)?;
+                if target.disabled {
+                    identity::delete_tokens_of(txn, &target.workspace_id, &target.id)?;
+                }
+                let entry = AuditEvent::new(event, Some(*scope.user()))
+                    .target(target.id)
+                    .fields(&["role", "disabled"])
+                    .from_client(&client);
+                record(txn, scope.workspace(), now, entry)
+            })
+            .await
+    }
+
+    /// `holdfast admin create-workspace`.
+    pub async fn create_workspace(&self, name: &str) -> Result<WorkspaceId, AppError> {
+        let name = required_line(name, NAME_MAX, "name")?;
+        let now = self.now();
+        let workspace = WorkspaceRecord { id: WorkspaceId::random(), name, created_at: now };
+        self.store()
+            .write(move |txn| {
+                identity::insert_workspace(txn, &workspace)?;
+                record(txn, &workspace.id, now, AuditEvent::new("workspace.created", None).target(workspace.id))?;
+                Ok(workspace.id)
+            })
+            .await
+    }
+
+    /// `holdfast admin create-user`: a user with a password in a named workspace.
+    pub async fn create_user(
+        &self,
+        workspace: &str,
+        email: &str,
+        name: &str,
+        role: Role,
+        password: &SecretString,
+    ) -> Result<UserId, AppError> {
+        let name = required_line(name, NAME_MAX, "name")?;
+        let email = EmailAddress::parse(email)?;
+        let workspace_name = workspace.to_owned();
+        let workspace = self
+            .store()
+            .read(move |txn| identity::workspace_by_name(txn, &workspace_name))
+            .await?
+            .ok_or_else(|| AppError::field(ErrorCode::NotFound, "workspace"))?;
+        check_new_password(password, &self.security_policy(), &[email.as_str(), &name, &workspace.name])?;
+        let hash = self.hasher().hash(password).await?;
+        let now = self.now();
+        let user = UserRecord {
+            id: UserId::random(),
+            workspace_id: workspace.id,
+            email,
+            name,
+            role,
+            password_hash: Some(hash),
+            password_history: Vec::new(),
+            disabled: false,
+            created_at: now,
+        };
+        self.store()
+            .write(move |txn| {
+                identity::insert_user(txn, &user)?;
+                record(
+                    txn,
+                    &user.workspace_id,
+                    now,
+                    AuditEvent::new("user.created", None).target(user.id).fields(&["role"]),
+                )?;
+                Ok(user.id)
+            })
+            .await
+    }
+}

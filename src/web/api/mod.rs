@@ -1,0 +1,24 @@
+//! JSON API v1: bearer-token authenticated, problem+json errors with codes.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::ApiScope;
+use crate::app::error::ErrorCode;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/me", get(me)).fallback(|| async { ApiError::from(ErrorCode::NotFound) })
+}
+
+/// Who the token acts as: a cheap way for scripts to check their token.
+async fn me(State(_state): State<AppState>, ApiScope(scope): ApiScope) -> Json<serde_json::Value> {
+    Json(json!({
+        "user_id": scope.user().to_string(),
+        "workspace_id": scope.workspace().to_string(),
+        "role": scope.role().as_str(),
+    }))
+}

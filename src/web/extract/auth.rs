@@ -1,0 +1,112 @@
+//! Who is asking: the session (HTML), the bearer token (API), the CSRF token for forms, and
+//! the client details used in audit entries.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::de::DeserializeOwned;
+
+use super::{ClientIp, CspNonce};
+use crate::app::auth::csrf::CsrfBinding;
+use crate::app::auth::{AuthSession, ClientInfo, TenantScope};
+use crate::app::error::ErrorCode;
+use crate::web::AppState;
+use crate::web::error::{ApiError, HtmlError};
+
+/// The session resolved by the session layer (`None`: not signed in).
+#[derive(Debug, Clone)]
+pub struct CurrentSession(pub Option<AuthSession>);
+
+/// What this request's CSRF tokens are bound to (set by the session layer).
+#[derive(Debug, Clone)]
+pub struct CsrfContext(pub CsrfBinding);
+
+/// A signed-in user. Without a session, HTML requests are sent to `/login`.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub AuthSession);
+
+/// Sends the browser to the sign-in page.
+pub struct SignInRedirect;
+
+impl IntoResponse for SignInRedirect {
+    fn into_response(self) -> Response {
+        Redirect::to("/login").into_response()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
+    type Rejection = SignInRedirect;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, SignInRedirect> {
+        match parts.extensions.get::<CurrentSession>() {
+            Some(CurrentSession(Some(session))) => Ok(Authenticated(session.clone())),
+            _ => Err(SignInRedirect),
+        }
+    }
+}
+
+/// Everything a page template needs besides its own data.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub nonce: CspNonce,
+    /// A fresh masked CSRF token for this page's forms.
+    pub csrf: String,
+    pub session: Option<AuthSession>,
+}
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let nonce = CspNonce::from_request_parts(parts, state).await?;
+        let session = parts.extensions.get::<CurrentSession>().and_then(|c| c.0.clone());
+        let csrf = parts.extensions.get::<CsrfContext>().map(|c| state.app.csrf_key().token(&c.0)).unwrap_or_default();
+        Ok(Page { nonce, csrf, session })
+    }
+}
+
+/// Client address and user agent, for audit entries and the session list.
+#[derive(Debug, Clone)]
+pub struct Client(pub ClientInfo);
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let ip = ClientIp::from_request_parts(parts, state).await?;
+        let agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+        Ok(Client(ClientInfo::new(ip.0.to_string(), agent)))
+    }
+}
+
+/// An API caller authenticated by `Authorization: Bearer hf_…`.
+#[derive(Debug, Clone)]
+pub struct ApiScope(pub TenantScope);
+
+impl FromRequestParts<AppState> for ApiScope {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ErrorCode::SessionExpired)?;
+        let scope = state.app.resolve_api_token(token.trim()).await?.ok_or(ErrorCode::SessionExpired)?;
+        Ok(ApiScope(scope))
+    }
+}
+
+/// A urlencoded form with our error mapping: a malformed form is E2004, never a plain-text
+/// rejection.
+pub struct AppForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppForm<T> {
+    type Rejection = HtmlError;
+    async fn from_request(request: Request, state: &S) -> Result<Self, HtmlError> {
+        match axum::Form::<T>::from_request(request, state).await {
+            Ok(axum::Form(value)) => Ok(AppForm(value)),
+            Err(rejection) => {
+                Err(crate::app::error::AppError::internal(ErrorCode::InvalidFormat, rejection.body_text()).into())
+            }
+        }
+    }
+}

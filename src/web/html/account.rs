@@ -1,0 +1,163 @@
+//! `/account`: profile, password change, own sessions (revoke) and personal API tokens.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::forms::{FormError, NoticeQuery, notice};
+use super::layout::{Layout, format_time};
+use crate::app::auth::permissions::Action;
+use crate::app::auth::{ApiTokenView, AuthSession, SessionView};
+use crate::app::error::AppError;
+use crate::web::AppState;
+use crate::web::error::HtmlError;
+use crate::web::extract::{AppForm, Authenticated, Client, Page};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account.html")]
+struct AccountPage {
+    layout: Layout,
+    name: String,
+    email: String,
+    role: &'static str,
+    sessions: Vec<SessionView>,
+    tokens: Vec<ApiTokenView>,
+    can_use_api: bool,
+    notice: Option<&'static str>,
+    password_error: Option<FormError>,
+    token_error: Option<FormError>,
+    new_token: Option<String>,
+}
+
+impl AccountPage {
+    fn time(&self, unix: &i64) -> String {
+        format_time(*unix)
+    }
+
+    fn maybe_time(&self, unix: &Option<i64>) -> String {
+        unix.map(format_time).unwrap_or_else(|| "never".to_owned())
+    }
+}
+
+async fn render(
+    state: &AppState,
+    page: &Page,
+    session: &AuthSession,
+    fill: impl FnOnce(&mut AccountPage),
+) -> Result<Response, HtmlError> {
+    let sessions = state.app.list_sessions(session).await?;
+    let tokens = state.app.list_api_tokens(&session.scope).await?;
+    let mut account = AccountPage {
+        layout: Layout::new("Account", page),
+        name: session.user_name.clone(),
+        email: session.email.clone(),
+        role: session.scope.role().label(),
+        sessions,
+        tokens,
+        can_use_api: session.scope.can(Action::UseApi),
+        notice: None,
+        password_error: None,
+        token_error: None,
+        new_token: None,
+    };
+    fill(&mut account);
+    let status = match (&account.password_error, &account.token_error) {
+        (None, None) => axum::http::StatusCode::OK,
+        _ => axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    Ok((status, account).into_response())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Response, HtmlError> {
+    render(&state, &page, &session, |p| p.notice = notice(&query.notice)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordForm {
+    current_password: SecretString,
+    new_password: SecretString,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    AppForm(form): AppForm<PasswordForm>,
+) -> Result<Response, HtmlError> {
+    match state.app.change_password(&session, &form.current_password, &form.new_password, &client).await {
+        Ok(()) => Ok(Redirect::to("/account?notice=password-changed").into_response()),
+        Err(error) => {
+            render(&state, &page, &session, |p| p.password_error = Some(FormError::new("change password", &error)))
+                .await
+        }
+    }
+}
+
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<Response, HtmlError> {
+    state
+        .app
+        .revoke_session(&session, &id, &client)
+        .await
+        .map_err(|e| HtmlError::while_doing("sign out that session", e))?;
+    Ok(Redirect::to("/account?notice=session-revoked").into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenForm {
+    label: String,
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    AppForm(form): AppForm<TokenForm>,
+) -> Result<Response, HtmlError> {
+    match state.app.create_api_token(&session.scope, &form.label, &client).await {
+        Ok(created) => render(&state, &page, &session, |p| p.new_token = Some(created.token)).await,
+        Err(error) => token_error(&state, &page, &session, &error).await,
+    }
+}
+
+async fn token_error(
+    state: &AppState,
+    page: &Page,
+    session: &AuthSession,
+    error: &AppError,
+) -> Result<Response, HtmlError> {
+    if error.code() == crate::app::error::ErrorCode::Forbidden {
+        return Err(HtmlError::while_doing("create an API token", crate::app::error::ErrorCode::Forbidden));
+    }
+    render(state, page, session, |p| p.token_error = Some(FormError::new("create an API token", error))).await
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<Response, HtmlError> {
+    state
+        .app
+        .revoke_api_token(&session.scope, &id, &client)
+        .await
+        .map_err(|e| HtmlError::while_doing("revoke the token", e))?;
+    Ok(Redirect::to("/account?notice=token-revoked").into_response())
+}

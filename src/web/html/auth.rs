@@ -1,0 +1,183 @@
+//! First-run setup, sign-in and sign-out pages.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::forms::{FormError, NoticeQuery, notice};
+use super::layout::Layout;
+use crate::app::auth::setup::{SetupRequest, SetupState};
+use crate::app::auth::{LoginOutcome, SessionToken};
+use crate::app::error::ErrorCode;
+use crate::web::AppState;
+use crate::web::cookies;
+use crate::web::error::HtmlError;
+use crate::web::extract::{AppForm, Authenticated, Client, Page};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    layout: Layout,
+    token: String,
+    workspace_name: String,
+    name: String,
+    email: String,
+    error: Option<FormError>,
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupForm {
+    token: String,
+    workspace_name: String,
+    name: String,
+    email: String,
+    password: SecretString,
+}
+
+/// Refuses setup once done (410) or with a wrong token (404), changing nothing.
+async fn setup_gate(state: &AppState, token: &str) -> Result<(), Response> {
+    match state.app.setup_state(token).await {
+        Ok(SetupState::Open) => Ok(()),
+        Ok(SetupState::Done) => {
+            let mut response = HtmlError::while_doing("set up Holdfast", ErrorCode::NotFound).into_response();
+            *response.status_mut() = StatusCode::GONE;
+            Err(response)
+        }
+        Ok(SetupState::WrongToken) => {
+            Err(HtmlError::while_doing("set up Holdfast", ErrorCode::NotFound).into_response())
+        }
+        Err(e) => Err(HtmlError::from(e).into_response()),
+    }
+}
+
+pub async fn setup_form(State(state): State<AppState>, page: Page, Query(query): Query<TokenQuery>) -> Response {
+    if let Err(refused) = setup_gate(&state, &query.token).await {
+        return refused;
+    }
+    let mut response = SetupPage {
+        layout: Layout::new("Set up Holdfast", &page),
+        token: query.token,
+        workspace_name: String::new(),
+        name: String::new(),
+        email: String::new(),
+        error: None,
+    }
+    .into_response();
+    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+pub async fn setup_submit(
+    State(state): State<AppState>,
+    page: Page,
+    Client(client): Client,
+    AppForm(form): AppForm<SetupForm>,
+) -> Response {
+    if let Err(refused) = setup_gate(&state, &form.token).await {
+        return refused;
+    }
+    let request = SetupRequest {
+        token: form.token.clone(),
+        workspace_name: form.workspace_name.clone(),
+        name: form.name.clone(),
+        email: form.email.clone(),
+        password: form.password,
+    };
+    match state.app.complete_setup(request, &client).await {
+        Ok(token) => signed_in(token, "/account"),
+        Err(error) => {
+            let page = SetupPage {
+                layout: Layout::new("Set up Holdfast", &page),
+                token: form.token,
+                workspace_name: form.workspace_name,
+                name: form.name,
+                email: form.email,
+                error: Some(FormError::new("set up Holdfast", &error)),
+            };
+            (crate::web::error::status_for(error.code()), page).into_response()
+        }
+    }
+}
+
+/// Redirects to `to` with the new session cookie.
+fn signed_in(token: SessionToken, to: &str) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, token.expose()));
+    response
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    email: String,
+    notice: Option<&'static str>,
+    error: Option<FormError>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginForm {
+    email: String,
+    password: SecretString,
+}
+
+pub async fn login_form(page: Page, Query(query): Query<NoticeQuery>) -> Response {
+    if page.session.is_some() {
+        return Redirect::to("/account").into_response();
+    }
+    LoginPage {
+        layout: Layout::new("Sign in", &page),
+        email: String::new(),
+        notice: notice(&query.notice),
+        error: None,
+    }
+    .into_response()
+}
+
+pub async fn login_submit(
+    State(state): State<AppState>,
+    page: Page,
+    Client(client): Client,
+    headers: axum::http::HeaderMap,
+    AppForm(form): AppForm<LoginForm>,
+) -> Result<Response, HtmlError> {
+    let previous = cookies::get(&headers, cookies::SESSION).and_then(SessionToken::from_cookie);
+    match state.app.sign_in(&form.email, &form.password, &client, previous).await? {
+        LoginOutcome::SignedIn(token) => Ok(signed_in(token, "/account")),
+        LoginOutcome::Failed => {
+            let error = crate::app::error::AppError::new(ErrorCode::WrongCredentials);
+            let page = LoginPage {
+                layout: Layout::new("Sign in", &page),
+                email: form.email,
+                notice: None,
+                error: Some(FormError::new("sign in", &error)),
+            };
+            Ok((StatusCode::UNAUTHORIZED, page).into_response())
+        }
+    }
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+) -> Result<Response, HtmlError> {
+    state.app.sign_out(&session, &client).await?;
+    let mut response = Redirect::to("/login?notice=signed-out").into_response();
+    let headers = response.headers_mut();
+    headers.append(header::SET_COOKIE, cookies::clear(cookies::SESSION));
+    headers.insert("clear-site-data", HeaderValue::from_static("\"cache\", \"cookies\", \"storage\""));
+    Ok(response)
+}

@@ -1,0 +1,56 @@
+//! Form feedback: the coded error shown above a form (with the field marked), and the fixed
+//! notices shown after a redirect (never user-supplied text).
+
+use crate::app::error::AppError;
+
+/// "Unable to change password (E2007)" plus what went wrong, and which field.
+#[derive(Debug, Clone)]
+pub struct FormError {
+    pub heading: String,
+    pub detail: &'static str,
+    pub field: &'static str,
+}
+
+impl FormError {
+    pub fn new(action: &str, error: &AppError) -> Self {
+        if let Some(detail) = error.detail() {
+            tracing::warn!(code = %error.code(), detail, "form refused");
+        }
+        Self {
+            heading: format!("Unable to {action} ({})", error.code()),
+            detail: error.code().message(),
+            field: error.field_name().unwrap_or(""),
+        }
+    }
+
+    /// Whether `field` is the one in error (for `aria-invalid`).
+    pub fn is(&self, field: &str) -> bool {
+        self.field == field
+    }
+}
+
+/// Messages shown after a successful post-redirect-get, chosen by a fixed key.
+pub fn notice(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "signed-out" => "You are signed out.",
+        "password-changed" => "Your password was changed. Your other sessions were signed out.",
+        "password-set" => "Your password is set. Sign in with it now.",
+        "session-revoked" => "The session was signed out.",
+        "token-revoked" => "The API token was revoked.",
+        "role-changed" => "The role was changed. That user's sessions were signed out.",
+        "user-disabled" => "The user was disabled and signed out everywhere.",
+        "user-enabled" => "The user was enabled.",
+        "policy-saved" => "The security policy was saved and applies from now on.",
+        "reset-requested" => {
+            "If that address belongs to an account, a reset link is on its way (when email is configured). Otherwise, ask your administrator for a reset link."
+        }
+        _ => return None,
+    })
+}
+
+/// The query string carrying a notice key.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct NoticeQuery {
+    #[serde(default)]
+    pub notice: String,
+}

@@ -1,0 +1,118 @@
+//! Forgot-password and the reset / invitation link page.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::forms::FormError;
+use super::layout::Layout;
+use crate::app::auth::LinkPurpose;
+use crate::app::error::ErrorCode;
+use crate::web::AppState;
+use crate::web::error::HtmlError;
+use crate::web::extract::{AppForm, Client, Page};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "password_forgot.html")]
+pub struct ForgotPage {
+    layout: Layout,
+}
+
+pub async fn forgot_form(page: Page) -> ForgotPage {
+    ForgotPage { layout: Layout::new("Forgot password", &page) }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForgotForm {
+    #[allow(dead_code)] // accepted for the form's sake; links are issued by admins until email is configured
+    email: String,
+}
+
+/// Always the same answer, whether or not the address has an account.
+pub async fn forgot_submit(AppForm(_form): AppForm<ForgotForm>) -> Redirect {
+    Redirect::to("/login?notice=reset-requested")
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "password_reset.html")]
+struct ResetPage {
+    layout: Layout,
+    token: String,
+    invite: bool,
+    error: Option<FormError>,
+}
+
+#[derive(Deserialize)]
+pub struct ResetQuery {
+    #[serde(default)]
+    token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetForm {
+    token: String,
+    password: SecretString,
+}
+
+fn no_referrer(mut response: Response) -> Response {
+    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+pub async fn reset_form(
+    State(state): State<AppState>,
+    page: Page,
+    Query(query): Query<ResetQuery>,
+) -> Result<Response, HtmlError> {
+    let purpose = state.app.link_purpose(&query.token).await?;
+    let Some(purpose) = purpose else {
+        return Err(HtmlError::while_doing("use this link: it has expired or was already used", ErrorCode::NotFound));
+    };
+    let page = ResetPage {
+        layout: Layout::new("Choose a password", &page),
+        token: query.token,
+        invite: purpose == LinkPurpose::Invite,
+        error: None,
+    };
+    Ok(no_referrer(page.into_response()))
+}
+
+pub async fn reset_submit(
+    State(state): State<AppState>,
+    page: Page,
+    Client(client): Client,
+    AppForm(form): AppForm<ResetForm>,
+) -> Result<Response, HtmlError> {
+    match state.app.complete_link(&form.token, &form.password, &client).await {
+        Ok(()) => Ok(Redirect::to("/login?notice=password-set").into_response()),
+        Err(error) if error.code() == ErrorCode::NotFound => {
+            Err(HtmlError::while_doing("use this link: it has expired or was already used", error))
+        }
+        Err(error) => {
+            let invite = state.app.link_purpose(&form.token).await? == Some(LinkPurpose::Invite);
+            let page = ResetPage {
+                layout: Layout::new("Choose a password", &page),
+                token: form.token,
+                invite,
+                error: Some(FormError::new("set the password", &error)),
+            };
+            Ok(no_referrer((crate::web::error::status_for(error.code()), page).into_response()))
+        }
+    }
+}
+
+/// The full URL of a freshly issued link: the configured public URL, else the host the admin
+/// is using right now.
+pub fn absolute_link(state: &AppState, host: Option<&str>, path: &str) -> String {
+    let origin = match &state.config.server.public_url {
+        Some(url) => url.origin().ascii_serialization(),
+        None => format!("https://{}", host.unwrap_or("localhost")),
+    };
+    format!("{origin}{path}")
+}

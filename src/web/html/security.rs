@@ -1,0 +1,93 @@
+//! `/settings/security`: the session and password policy (admins), applied without a restart.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::forms::{FormError, NoticeQuery, notice};
+use super::layout::Layout;
+use crate::app::auth::permissions::Action;
+use crate::app::policy::SecurityPolicy;
+use crate::web::AppState;
+use crate::web::error::HtmlError;
+use crate::web::extract::{AppForm, Authenticated, Client, ClientIp, Page};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings_security.html")]
+pub struct SecurityPage {
+    layout: Layout,
+    policy: SecurityPolicy,
+    client_ip: String,
+    notice: Option<&'static str>,
+    error: Option<FormError>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    client_ip: ClientIp,
+    Query(query): Query<NoticeQuery>,
+) -> Result<SecurityPage, HtmlError> {
+    session.scope.require(Action::ManageSettings).map_err(|e| HtmlError::while_doing("open security settings", e))?;
+    Ok(SecurityPage {
+        layout: Layout::new("Security", &page),
+        policy: state.app.security_policy(),
+        client_ip: client_ip.0.to_string(),
+        notice: notice(&query.notice),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyForm {
+    session_idle_minutes: String,
+    session_absolute_hours: String,
+    password_min_length: String,
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    client_ip: ClientIp,
+    AppForm(form): AppForm<PolicyForm>,
+) -> Result<Response, HtmlError> {
+    let number = |value: &str, field: &'static str| {
+        value
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| crate::app::error::AppError::field(crate::app::error::ErrorCode::InvalidFormat, field))
+    };
+    let parsed = (|| {
+        Ok::<_, crate::app::error::AppError>(SecurityPolicy {
+            session_idle_minutes: number(&form.session_idle_minutes, "session_idle_minutes")?,
+            session_absolute_hours: number(&form.session_absolute_hours, "session_absolute_hours")?,
+            password_min_length: number(&form.password_min_length, "password_min_length")?,
+        })
+    })();
+    let result = match parsed {
+        Ok(policy) => state.app.save_security_policy(&session.scope, policy, &client).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/settings/security?notice=policy-saved").into_response()),
+        Err(e) if e.code() == crate::app::error::ErrorCode::Forbidden => {
+            Err(HtmlError::while_doing("change security settings", e))
+        }
+        Err(e) => {
+            let page = SecurityPage {
+                layout: Layout::new("Security", &page),
+                policy: state.app.security_policy(),
+                client_ip: client_ip.0.to_string(),
+                notice: None,
+                error: Some(FormError::new("save the security policy", &e)),
+            };
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! CSRF defence for every state-changing request (every method but GET/HEAD/OPTIONS):
+//! refuse cross-site fetch metadata and foreign origins, then require a token bound to the
+//! session (or pre-session) in `X-CSRF-Token` or the form field `csrf_token`. The field is
+//! removed before the handler sees the form. Bearer-token API calls without cookies are exempt.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::app::error::ErrorCode;
+use crate::web::AppState;
+use crate::web::error::{ApiError, HtmlError};
+use crate::web::extract::{CsrfContext, request_host};
+use crate::web::layers::BODY_LIMIT_BYTES;
+
+/// The form field and header that carry the token.
+pub const FIELD: &str = "csrf_token";
+pub const HEADER: &str = "x-csrf-token";
+
+fn refuse(api: bool, why: &str) -> Response {
+    tracing::warn!(reason = why, "CSRF check refused a request");
+    if api {
+        ApiError::from(ErrorCode::FormExpired).into_response()
+    } else {
+        HtmlError::from(ErrorCode::FormExpired).into_response()
+    }
+}
+
+/// Same-origin or user-initiated fetch metadata, and an `Origin` (when sent) equal to ours.
+fn origin_is_ours(headers: &HeaderMap, host: Option<&str>, state: &AppState) -> Result<(), &'static str> {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return Err("cross-site fetch metadata");
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
+    let public = state.config.server.public_url.as_ref().map(|url| url.origin().ascii_serialization());
+    let addressed = host.map(|host| format!("https://{host}"));
+    if Some(origin) == public.as_deref() || Some(origin) == addressed.as_deref() {
+        Ok(())
+    } else {
+        Err("foreign origin")
+    }
+}
+
+pub async fn protect(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(request).await;
+    }
+    let api = request.uri().path().starts_with("/api/");
+    match check_headers(&request, &state) {
+        Verdict::Exempt | Verdict::Valid => return next.run(request).await,
+        Verdict::Refused(why) => return refuse(api, why),
+        Verdict::NeedsFormToken => {}
+    }
+    let Some(CsrfContext(binding)) = request.extensions().get::<CsrfContext>().cloned() else {
+        return refuse(api, "no CSRF context");
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, BODY_LIMIT_BYTES).await else {
+        return HtmlError::from(ErrorCode::RequestTooLarge).into_response();
+    };
+    let (token, rest) = take_token(&bytes);
+    match token {
+        Some(token) if state.app.csrf_key().verify(&binding, &token) => {
+            next.run(Request::from_parts(parts, Body::from(rest))).await
+        }
+        _ => refuse(api, "bad form token"),
+    }
+}
+
+enum Verdict {
+    /// A bearer-token API call without cookies.
+    Exempt,
+    /// A valid `X-CSRF-Token` header.
+    Valid,
+    /// The token must come from the urlencoded body.
+    NeedsFormToken,
+    Refused(&'static str),
+}
+
+fn check_headers(request: &Request, state: &AppState) -> Verdict {
+    let headers = request.headers();
+    let bearer = headers.get(header::AUTHORIZATION).is_some_and(|v| v.as_bytes().starts_with(b"Bearer "));
+    if bearer && !headers.contains_key(header::COOKIE) {
+        return Verdict::Exempt;
+    }
+    if let Err(why) = origin_is_ours(headers, request_host(request.uri(), headers), state) {
+        return Verdict::Refused(why);
+    }
+    let Some(CsrfContext(binding)) = request.extensions().get::<CsrfContext>() else {
+        return Verdict::Refused("no CSRF context");
+    };
+    if let Some(token) = headers.get(HEADER).and_then(|v| v.to_str().ok()) {
+        return if state.app.csrf_key().verify(binding, token) {
+            Verdict::Valid
+        } else {
+            Verdict::Refused("bad header token")
+        };
+    }
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if is_form { Verdict::NeedsFormToken } else { Verdict::Refused("no token") }
+}
+
+/// Splits the `csrf_token` field off a urlencoded body.
+fn take_token(body: &[u8]) -> (Option<String>, String) {
+    let mut token = None;
+    let mut rest = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in form_urlencoded::parse(body) {
+        if name == FIELD {
+            token.get_or_insert_with(|| value.into_owned());
+        } else {
+            rest.append_pair(&name, &value);
+        }
+    }
+    (token, rest.finish())
+}

@@ -1,0 +1,61 @@
+//! Resolves the session cookie once per request and decides what CSRF tokens bind to: the
+//! session when signed in, else a pre-session cookie (set here on first visit).
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::app::auth::SessionToken;
+use crate::app::auth::csrf::CsrfBinding;
+use crate::web::AppState;
+use crate::web::cookies;
+use crate::web::extract::{CsrfContext, CurrentSession};
+
+/// Paths that never need a session (and must stay cheap).
+fn is_public_asset(path: &str) -> bool {
+    path.starts_with("/static/") || path == "/health"
+}
+
+fn valid_pre_session(value: &str) -> bool {
+    value.len() == 43 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+pub async fn resolve(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    if request.method() == axum::http::Method::GET && is_public_asset(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let token = cookies::get(headers, cookies::SESSION).and_then(SessionToken::from_cookie);
+    let had_cookie = cookies::get(headers, cookies::SESSION).is_some();
+    let pre_session = cookies::get(headers, cookies::PRE_SESSION).filter(|v| valid_pre_session(v)).map(str::to_owned);
+    let session = match &token {
+        Some(token) => state.app.resolve_session(token).await.unwrap_or_else(|e| {
+            tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "session lookup failed");
+            None
+        }),
+        None => None,
+    };
+    let new_pre_session = (session.is_none() && pre_session.is_none()).then(crate::app::auth::csrf::new_pre_session_id);
+    let binding = match (&session, pre_session.or_else(|| new_pre_session.clone())) {
+        (Some(session), _) => session.csrf_binding(),
+        (None, Some(id)) => CsrfBinding::PreSession(id),
+        (None, None) => unreachable!("a pre-session id is created when there is none"),
+    };
+    let stale_cookie = had_cookie && session.is_none();
+    request.extensions_mut().insert(CurrentSession(session));
+    request.extensions_mut().insert(CsrfContext(binding));
+    let mut response = next.run(request).await;
+    let sets_session = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(cookies::SESSION.as_bytes()));
+    if let Some(id) = new_pre_session {
+        response.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::PRE_SESSION, &id));
+    }
+    if stale_cookie && !sets_session {
+        response.headers_mut().append(header::SET_COOKIE, cookies::clear(cookies::SESSION));
+    }
+    response
+}
