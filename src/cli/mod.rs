@@ -1,7 +1,9 @@
 //! The `holdfast` command line: parse flags, set up logging, run one command, map the outcome
 //! to the exit codes of CONTRACT.md (0 ok · 1 failure · 2 usage/config · 3 data dir in use).
 
+mod admin;
 mod check_config;
+mod offline;
 mod serve;
 
 use std::path::PathBuf;
@@ -41,6 +43,9 @@ enum Command {
     },
     /// Validate the config and data directory; print the effective config.
     CheckConfig,
+    /// Manage workspaces, users, tokens and reset links (offline).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
 }
 
 /// Exit codes of CONTRACT.md.
@@ -66,6 +71,7 @@ pub fn run() -> ExitCode {
     let code = match cli.command {
         Command::Serve { .. } => serve::run(config, cli.log_format),
         Command::CheckConfig => check_config::run(&config),
+        Command::Admin(command) => admin::run(&config, command),
     };
     ExitCode::from(code)
 }

@@ -89,3 +89,92 @@ async fn serve_refuses_an_exposed_or_missing_master_key() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("missing but the store exists"), "{}", stderr(&output));
 }
+
+fn holdfast_with_stdin(args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args(args)
+        .env_remove("HOLDFAST_DATA_DIR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn admin_commands_manage_workspaces_users_tokens_and_links_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_owned();
+    let d = ["--data-dir", data.as_str()];
+    let run = |args: &[&str]| holdfast(&[args, &d[..]].concat());
+
+    let created = run(&["admin", "create-workspace", "--name", "Initech"]);
+    assert_eq!(created.status.code(), Some(0), "{}", stderr(&created));
+    let duplicate = run(&["admin", "create-workspace", "--name", "initech"]);
+    assert_eq!(duplicate.status.code(), Some(1));
+    assert!(stderr(&duplicate).contains("E5001"));
+
+    let user_args = [
+        "admin",
+        "create-user",
+        "--workspace",
+        "Initech",
+        "--email",
+        "peter@initech.example",
+        "--name",
+        "Peter",
+        "--role",
+        "admin",
+        "--data-dir",
+        data.as_str(),
+    ];
+    let weak = holdfast_with_stdin(&user_args, "password\n");
+    assert_ne!(weak.status.code(), Some(0));
+    assert!(stderr(&weak).contains("E2007"));
+    let user = holdfast_with_stdin(&user_args, "stapler basement tuesday flair\n");
+    assert_eq!(user.status.code(), Some(0), "{}", stderr(&user));
+
+    let token = run(&["admin", "create-token", "--email", "peter@initech.example", "--label", "cli"]);
+    assert_eq!(token.status.code(), Some(0), "{}", stderr(&token));
+    let stdout = String::from_utf8(token.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "one line, nothing else");
+    assert!(stdout.starts_with("hf_") && stdout.trim().len() > 40);
+
+    let link = run(&["admin", "reset-link", "--email", "peter@initech.example"]);
+    let url = String::from_utf8(link.stdout).unwrap();
+    assert!(url.starts_with("https://localhost:8443/password/reset?token="), "{url}");
+    let nobody = run(&["admin", "reset-link", "--email", "nobody@initech.example"]);
+    assert_eq!(nobody.status.code(), Some(1));
+
+    // The server then accepts that user and token.
+    let mut config = holdfast::config::Config { data_dir: dir.path().to_path_buf(), ..Default::default() };
+    config.server.listen = "127.0.0.1:0".parse().unwrap();
+    config.server.http_listen = holdfast::config::HttpListen::Off;
+    let clock = std::sync::Arc::new(holdfast::app::clock::ManualClock::starting_now());
+    let application = holdfast::startup::Application::build(config, clock.clone()).await.unwrap();
+    assert!(application.setup_url().is_none(), "users exist: no setup");
+    let addr = application.https_addr();
+    let server = tokio::spawn(application.run(std::future::pending()));
+    let client = crate::helpers::client_trusting(&dir.path().join("tls/cert.pem"), addr, clock);
+    let me: serde_json::Value = client
+        .get(format!("https://localhost:{}/api/v1/me", addr.port()))
+        .bearer_auth(stdout.trim())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "admin");
+    // While the server runs, offline commands refuse at once with exit 3.
+    let busy = tokio::task::spawn_blocking(move || {
+        holdfast(&["admin", "create-workspace", "--name", "Other", "--data-dir", &data])
+    })
+    .await
+    .unwrap();
+    assert_eq!(busy.status.code(), Some(3));
+    server.abort();
+}

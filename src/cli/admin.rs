@@ -1,0 +1,94 @@
+//! `holdfast admin …`: workspaces, users, tokens and reset links, offline.
+
+use clap::Subcommand;
+use secrecy::SecretString;
+
+use super::offline;
+use crate::app::error::{AppError, ErrorCode};
+use crate::config::Config;
+use crate::domain::role::Role;
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Add a workspace (tenant).
+    CreateWorkspace {
+        #[arg(long)]
+        name: String,
+    },
+    /// Add a user; the password is read from stdin (one line).
+    CreateUser {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// owner, admin, manager, staff, viewonly or client.
+        #[arg(long)]
+        role: String,
+    },
+    /// Print a new personal API token for a user (one line, nothing else).
+    CreateToken {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        label: String,
+    },
+    /// Print a one-time password-reset URL (valid one hour).
+    ResetLink {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+pub fn run(config: &Config, command: AdminCommand) -> u8 {
+    match command {
+        AdminCommand::CreateWorkspace { name } => offline::run(config, |app| async move {
+            let id = app.create_workspace(&name).await?;
+            println!("created workspace {id}");
+            Ok(())
+        }),
+        AdminCommand::CreateUser { workspace, email, name, role } => {
+            let password = match read_password() {
+                Ok(password) => password,
+                Err(e) => {
+                    eprintln!("holdfast: {e}");
+                    return super::exit::USAGE;
+                }
+            };
+            offline::run(config, |app| async move {
+                let role = Role::parse(&role)?;
+                let id = app.create_user(&workspace, &email, &name, role, &password).await?;
+                println!("created user {id}");
+                Ok(())
+            })
+        }
+        AdminCommand::CreateToken { email, label } => offline::run(config, |app| async move {
+            println!("{}", app.create_api_token_for_email(&email, &label).await?);
+            Ok(())
+        }),
+        AdminCommand::ResetLink { email } => {
+            let origin = offline::public_origin(config);
+            offline::run(config, |app| async move {
+                let link = app.issue_reset_link_for_email(&email).await?.ok_or_else(no_such_user)?;
+                println!("{origin}{}", link.path);
+                Ok(())
+            })
+        }
+    }
+}
+
+fn no_such_user() -> AppError {
+    AppError::field(ErrorCode::NotFound, "email")
+}
+
+/// One line from stdin, without its line ending.
+fn read_password() -> Result<SecretString, String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err("give the password on stdin (one line)".into());
+    }
+    Ok(SecretString::from(password))
+}
