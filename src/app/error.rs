@@ -60,6 +60,8 @@ error_codes! {
     Timeout = "E4003", "The request took too long.";
     /// The route exists but not for this HTTP method.
     MethodNotAllowed = "E4004", "This method is not allowed here.";
+    /// Sending email failed: the SMTP server could not be reached, or refused the message.
+    EmailFailed = "E4005", "The email server could not be reached or refused the message.";
     Duplicate = "E5001", "This record already exists.";
 }
 

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod crypto;
+pub mod email;
 pub mod error;
 pub mod policy;
 mod store;
@@ -19,7 +20,8 @@ use crate::datadir::{DataDir, DataDirError};
 use auth::csrf::CsrfKey;
 use auth::password::PasswordHasherPool;
 use clock::Clock;
-use crypto::MasterKey;
+use crypto::{MasterKey, Sealer};
+use email::{EMAIL_SETTINGS, EmailSettings};
 use error::AppError;
 use policy::{SECURITY_POLICY, SecurityPolicy};
 use store::{Store, identity};
@@ -58,8 +60,10 @@ struct Inner {
     #[allow(dead_code)] // read by field encryption and stored secrets
     master_key: MasterKey,
     csrf_key: CsrfKey,
+    sealer: Sealer,
     hasher: PasswordHasherPool,
     security_policy: RwLock<SecurityPolicy>,
+    email: RwLock<EmailSettings>,
     started: Instant,
 }
 
@@ -69,14 +73,17 @@ impl App {
         let master_key = data_dir.master_key()?;
         let store = Store::open(&data_dir.store_path())?;
         let security_policy = store.load_setting(SECURITY_POLICY).map_err(StoreOpenError::Setting)?.unwrap_or_default();
+        let email = store.load_setting(EMAIL_SETTINGS).map_err(StoreOpenError::Setting)?.unwrap_or_default();
         Ok(App(Arc::new(Inner {
             store,
             clock,
             data_dir,
             csrf_key: CsrfKey::derive(&master_key),
+            sealer: Sealer::new(&master_key),
             master_key,
             hasher: PasswordHasherPool::new(CONCURRENT_HASHES),
             security_policy: RwLock::new(security_policy),
+            email: RwLock::new(email),
             started: Instant::now(),
         })))
     }
@@ -92,6 +99,10 @@ impl App {
 
     pub(crate) fn hasher(&self) -> &PasswordHasherPool {
         &self.0.hasher
+    }
+
+    pub(crate) fn sealer(&self) -> &Sealer {
+        &self.0.sealer
     }
 
     pub fn csrf_key(&self) -> &CsrfKey {

@@ -71,6 +71,7 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         NotFound => StatusCode::NOT_FOUND,
         Timeout => StatusCode::REQUEST_TIMEOUT,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        EmailFailed => StatusCode::BAD_GATEWAY,
         Duplicate => StatusCode::CONFLICT,
     }
 }

@@ -32,11 +32,26 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_in(dir, Arc::new(ManualClock::starting_now())).await
 }
 
+/// Starts a server whose config `adjust` changes first.
+pub async fn spawn_app_configured(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    spawn_app_with(dir, Arc::new(ManualClock::starting_now()), adjust).await
+}
+
 /// Starts a server on an existing data directory (e.g. to test a restart).
 pub async fn spawn_app_in(dir: Arc<tempfile::TempDir>, clock: Arc<ManualClock>) -> TestApp {
+    spawn_app_with(dir, clock, |_| {}).await
+}
+
+async fn spawn_app_with(
+    dir: Arc<tempfile::TempDir>,
+    clock: Arc<ManualClock>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let mut config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
     config.server.listen = "127.0.0.1:0".parse().unwrap();
     config.server.http_listen = HttpListen::On("127.0.0.1:0".parse().unwrap());
+    adjust(&mut config);
     let application = Application::build(config, clock.clone()).await.expect("server starts");
     let addr = application.https_addr();
     let http_addr = application.http_addr();

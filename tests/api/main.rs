@@ -2,6 +2,8 @@
 //! `holdfast` binary) the way a browser, script or operator would.
 
 mod binary;
+mod email;
 mod foundation;
 mod helpers;
 mod identity;
+mod smtp_sink;

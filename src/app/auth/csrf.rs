@@ -38,9 +38,7 @@ pub enum CsrfBinding {
 
 impl CsrfKey {
     pub fn derive(master: &MasterKey) -> Self {
-        let mut mac = HmacSha256::new_from_slice(master.expose_bytes()).expect("any key length");
-        mac.update(b"holdfast/csrf/v1");
-        Self(mac.finalize().into_bytes().into())
+        Self(*master.derive("holdfast/csrf/v1"))
     }
 
     fn expected(&self, binding: &CsrfBinding) -> [u8; 32] {

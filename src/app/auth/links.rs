@@ -75,6 +75,33 @@ impl App {
             .await
     }
 
+    /// Forgot-password: emails a reset link when email is configured and the address belongs
+    /// to an active user. Runs entirely in the background, so the answer and its timing are
+    /// the same for every address. Links use the configured public URL, never the Host header.
+    pub fn request_password_reset(&self, email: &str, public_origin: Option<String>) {
+        let Some(origin) = public_origin else { return };
+        if !self.email_settings().is_configured() {
+            return;
+        }
+        let (app, email) = (self.clone(), email.to_owned());
+        tokio::spawn(async move {
+            let Ok(address) = EmailAddress::parse(&email) else { return };
+            match app.issue_reset_link_for_email(&email).await {
+                Ok(Some(link)) => {
+                    let body = format!(
+                        "Someone asked to reset the password of your Holdfast account.\n\n\
+                         To choose a new password, open this link within one hour:\n{origin}{}\n\n\
+                         If it wasn't you, ignore this message: your password stays as it is.\n",
+                        link.path
+                    );
+                    app.send_email_in_background(address, "Reset your Holdfast password", body);
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(code = %e.code(), "reset link not issued"),
+            }
+        });
+    }
+
     /// What a link token is for, if it is still valid.
     pub async fn link_purpose(&self, token: &str) -> Result<Option<LinkPurpose>, AppError> {
         let hash = hash_secret(token);

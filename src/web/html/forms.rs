@@ -40,6 +40,8 @@ pub fn notice(key: &str) -> Option<&'static str> {
         "role-changed" => "The role was changed. That user's sessions were signed out.",
         "user-disabled" => "The user was disabled and signed out everywhere.",
         "user-enabled" => "The user was enabled.",
+        "email-saved" => "The email settings were saved.",
+        "email-sent" => "A test message was sent to your address. Check your inbox.",
         "policy-saved" => "The security policy was saved and applies from now on.",
         "reset-requested" => {
             "If that address belongs to an account, a reset link is on its way (when email is configured). Otherwise, ask your administrator for a reset link."

@@ -2,6 +2,7 @@
 
 mod account;
 mod auth;
+mod email;
 pub mod forms;
 pub mod layout;
 mod password;
@@ -42,6 +43,8 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/users/{id}/enable", post(users::enable))
         .route("/settings/users/{id}/reset-link", post(users::reset_link))
         .route("/settings/security", get(security::show).post(security::save))
+        .route("/settings/email", get(email::show).post(email::save))
+        .route("/settings/email/test", post(email::test))
         .route("/settings/system", get(system::show))
 }
 

@@ -29,12 +29,13 @@ pub async fn forgot_form(page: Page) -> ForgotPage {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForgotForm {
-    #[allow(dead_code)] // accepted for the form's sake; links are issued by admins until email is configured
     email: String,
 }
 
-/// Always the same answer, whether or not the address has an account.
-pub async fn forgot_submit(AppForm(_form): AppForm<ForgotForm>) -> Redirect {
+/// Always the same answer, at the same speed, whether or not the address has an account.
+pub async fn forgot_submit(State(state): State<AppState>, AppForm(form): AppForm<ForgotForm>) -> Redirect {
+    let origin = state.config.server.public_url.as_ref().map(|u| u.origin().ascii_serialization());
+    state.app.request_password_reset(&form.email, origin);
     Redirect::to("/login?notice=reset-requested")
 }
 

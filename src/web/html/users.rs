@@ -88,6 +88,7 @@ pub async fn invite(
     match result {
         Ok(link) => {
             let url = absolute_link(&state, request_host(&uri, &headers), &link.path);
+            send_invitation(&state, &form.email, &session.user_name, &link.path);
             let label = format!("Invitation for {} (valid 72 hours)", form.email.trim());
             render(&state, &page, &session, |p| p.issued = Some((label, url))).await
         }
@@ -174,4 +175,16 @@ pub async fn reset_link(
     let url = absolute_link(&state, request_host(&uri, &headers), &link.path);
     render(&state, &page, &session, |p| p.issued = Some(("Password reset link (valid 1 hour, single use)".into(), url)))
         .await
+}
+
+/// Emails the invitation too, when email and the public URL are configured.
+fn send_invitation(state: &AppState, to: &str, inviter: &str, path: &str) {
+    let (Some(url), Ok(to)) = (&state.config.server.public_url, crate::domain::email::EmailAddress::parse(to)) else {
+        return;
+    };
+    let body = format!(
+        "{inviter} invited you to Holdfast.\n\nTo choose your password and sign in, open this link within 72 hours:\n{}{path}\n",
+        url.origin().ascii_serialization()
+    );
+    state.app.send_email_in_background(to, "You are invited to Holdfast", body);
 }
