@@ -26,8 +26,10 @@ use error::AppError;
 use policy::{SECURITY_POLICY, SecurityPolicy};
 use store::{Store, identity};
 
-/// Password hashes computed at once (19 MiB each); more wait their turn.
-const CONCURRENT_HASHES: usize = 4;
+/// Password hashes computed at once (19 MiB each): one per core; more wait their turn.
+fn hashing_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8)
+}
 
 /// Why the application could not open its data.
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +83,7 @@ impl App {
             csrf_key: CsrfKey::derive(&master_key),
             sealer: Sealer::new(&master_key),
             master_key,
-            hasher: PasswordHasherPool::new(CONCURRENT_HASHES),
+            hasher: PasswordHasherPool::new(hashing_threads()),
             security_policy: RwLock::new(security_policy),
             email: RwLock::new(email),
             started: Instant::now(),

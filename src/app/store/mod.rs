@@ -33,6 +33,10 @@ pub enum StoreOpenError {
     Setting(AppError),
 }
 
+/// redb's page cache. Its default (1 GiB) would let a busy server grow to that size; this
+/// bound keeps a small firm's server small while holding the hot part of the store.
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 /// A cheap-to-clone handle on the open database.
 #[derive(Clone)]
 pub(crate) struct Store {
@@ -47,7 +51,7 @@ pub(crate) fn storage(e: impl Into<redb::Error>) -> AppError {
 impl Store {
     /// Opens (or creates) the store and migrates it to this build's schema.
     pub(crate) fn open(path: &Path) -> Result<Store, StoreOpenError> {
-        let db = Database::create(path).map_err(|e| match e {
+        let db = redb::Builder::new().set_cache_size(CACHE_BYTES).create(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreOpenError::InUse,
             other => StoreOpenError::Open(other),
         })?;
