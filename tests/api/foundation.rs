@@ -184,3 +184,52 @@ async fn certificate_is_renewed_without_restart_and_kept_across_restarts() {
     let restarted = spawn_app_in(dir, clock).await;
     assert_eq!(peer_certificate(&restarted.get("/health").await), renewed);
 }
+
+/// A certificate for localhost signed by itself, as an operator's ACME client might write.
+fn write_cert_files(dir: &std::path::Path) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::write(dir.join("files-cert.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.join("files-key.pem"), key.serialize_pem()).unwrap();
+}
+
+#[tokio::test]
+async fn certificate_files_are_reloaded_when_they_change_and_a_broken_file_keeps_the_old_one() {
+    let files = tempfile::tempdir().unwrap();
+    write_cert_files(files.path());
+    let (cert, key) = (files.path().join("files-cert.pem"), files.path().join("files-key.pem"));
+    let app = crate::helpers::spawn_app_configured(|config| {
+        config.tls.mode = holdfast::config::TlsMode::Files;
+        config.tls.cert_file = cert.clone();
+        config.tls.key_file = key.clone();
+    })
+    .await;
+    let client = || client_trusting(&cert, app.addr, app.clock.clone());
+    let first = peer_certificate(&client().get(app.url("/health")).send().await.unwrap());
+    assert!(!app.tls.refresh().unwrap(), "unchanged files are not reloaded");
+
+    // Make sure the modification time moves even on coarse-grained file systems.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    write_cert_files(files.path());
+    for path in [&cert, &key] {
+        std::fs::File::options().write(true).open(path).unwrap().set_modified(later).unwrap();
+    }
+    assert!(app.tls.refresh().unwrap());
+    let second = peer_certificate(&client().get(app.url("/health")).send().await.unwrap());
+    assert_ne!(first, second);
+
+    let trusted_copy = files.path().join("trusted-copy.pem");
+    std::fs::copy(&cert, &trusted_copy).unwrap();
+    std::fs::write(&cert, "not a certificate").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&cert)
+        .unwrap()
+        .set_modified(later + std::time::Duration::from_secs(5))
+        .unwrap();
+    assert!(app.tls.refresh().is_err());
+    let still =
+        client_trusting(&trusted_copy, app.addr, app.clock.clone()).get(app.url("/health")).send().await.unwrap();
+    assert_eq!(peer_certificate(&still), second, "a broken file keeps the certificate in use");
+}

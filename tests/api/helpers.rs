@@ -52,6 +52,10 @@ async fn spawn_app_with(
     config.server.listen = "127.0.0.1:0".parse().unwrap();
     config.server.http_listen = HttpListen::On("127.0.0.1:0".parse().unwrap());
     adjust(&mut config);
+    let trusted = match config.tls.mode {
+        holdfast::config::TlsMode::Files => config.tls.cert_file.clone(),
+        _ => dir.path().join("tls/cert.pem"),
+    };
     let application = Application::build(config, clock.clone()).await.expect("server starts");
     let addr = application.https_addr();
     let http_addr = application.http_addr();
@@ -67,7 +71,7 @@ async fn spawn_app_with(
         addr,
         http_addr,
         base: format!("https://localhost:{}", addr.port()),
-        client: client_trusting(&dir.path().join("tls/cert.pem"), addr, clock.clone()),
+        client: client_trusting(&trusted, addr, clock.clone()),
         clock,
         dir,
         setup_url,
