@@ -80,3 +80,42 @@ pub(crate) fn record(
     };
     append(txn, workspace, entry)
 }
+
+/// One line of a user's security log (their account page).
+#[derive(Debug, Clone)]
+pub struct SecurityEvent {
+    pub at: i64,
+    pub event: String,
+    pub ip: String,
+    pub outcome: String,
+}
+
+/// How far back the account page looks, and how much it shows.
+const SECURITY_LOG_SCAN: usize = 2000;
+const SECURITY_LOG_SHOW: usize = 15;
+
+impl super::App {
+    /// Recent sign-in, MFA, password and token events by or about the signed-in user.
+    pub async fn security_log(&self, scope: &super::auth::TenantScope) -> Result<Vec<SecurityEvent>, AppError> {
+        let scope = scope.clone();
+        self.store()
+            .read(move |txn| {
+                let table = txn.open_table(super::store::tables::AUDIT).map_err(super::store::storage)?;
+                let me = scope.user().to_string();
+                let entries = super::store::audit::recent(&table, scope.workspace(), SECURITY_LOG_SCAN)?;
+                Ok(entries
+                    .into_iter()
+                    .filter(|e| e.actor.as_ref() == Some(scope.user()) || e.target.as_deref() == Some(me.as_str()))
+                    .filter(|e| ["auth.", "mfa.", "api_token."].iter().any(|p| e.event.starts_with(p)))
+                    .take(SECURITY_LOG_SHOW)
+                    .map(|e| SecurityEvent {
+                        at: e.at,
+                        event: e.event,
+                        ip: e.ip.unwrap_or_default(),
+                        outcome: e.outcome,
+                    })
+                    .collect())
+            })
+            .await
+    }
+}

@@ -112,6 +112,7 @@ impl App {
         client: &ClientInfo,
     ) -> Result<(), AppError> {
         scope.require(Action::ManageSettings)?;
+        scope.require_recent_second_factor(self.now())?;
         let current = self.email_settings();
         let host = input.host.trim().to_ascii_lowercase();
         let settings = if host.is_empty() {

@@ -59,7 +59,6 @@ struct Inner {
     store: Store,
     clock: Arc<dyn Clock>,
     data_dir: DataDir,
-    #[allow(dead_code)] // read by field encryption and stored secrets
     master_key: MasterKey,
     csrf_key: CsrfKey,
     sealer: Sealer,
@@ -103,6 +102,10 @@ impl App {
         &self.0.hasher
     }
 
+    pub(crate) fn master_key(&self) -> &MasterKey {
+        &self.0.master_key
+    }
+
     pub(crate) fn sealer(&self) -> &Sealer {
         &self.0.sealer
     }
@@ -124,6 +127,7 @@ impl App {
         client: &auth::ClientInfo,
     ) -> Result<(), AppError> {
         scope.require(auth::permissions::Action::ManageSettings)?;
+        scope.require_recent_second_factor(self.now())?;
         policy.validate()?;
         let (stored, scope, client, now) = (policy.clone(), scope.clone(), client.clone(), self.now());
         self.store()

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{AppError, ErrorCode};
 use super::store::Versioned;
+use crate::domain::role::Role;
 
 /// The settings key the policy is stored under.
 pub(crate) const SECURITY_POLICY: &str = "security";
@@ -18,11 +19,18 @@ pub struct SecurityPolicy {
     pub session_absolute_hours: u32,
     /// Shortest password accepted, in characters (Unicode code points).
     pub password_min_length: u32,
+    /// Roles that must use a second factor.
+    pub mfa_required_roles: Vec<Role>,
 }
 
 impl Default for SecurityPolicy {
     fn default() -> Self {
-        Self { session_idle_minutes: 60, session_absolute_hours: 12, password_min_length: 12 }
+        Self {
+            session_idle_minutes: 60,
+            session_absolute_hours: 12,
+            password_min_length: 12,
+            mfa_required_roles: vec![Role::Owner, Role::Admin, Role::Manager, Role::Staff, Role::ViewOnly],
+        }
     }
 }
 
@@ -34,6 +42,10 @@ impl Versioned for SecurityPolicy {
 pub const PASSWORD_MAX_LENGTH: usize = 256;
 
 impl SecurityPolicy {
+    pub fn requires_mfa(&self, role: Role) -> bool {
+        self.mfa_required_roles.contains(&role)
+    }
+
     /// Checks the values are within sane bounds.
     pub fn validate(&self) -> Result<(), AppError> {
         let in_range = |v: u32, lo: u32, hi: u32, field: &'static str| {

@@ -30,6 +30,8 @@ pub struct UserView {
     pub disabled: bool,
     /// False until an invited user has set a password.
     pub active: bool,
+    /// Whether a second factor is enrolled.
+    pub mfa: bool,
 }
 
 impl From<UserRecord> for UserView {
@@ -41,6 +43,7 @@ impl From<UserRecord> for UserView {
             role: user.role,
             disabled: user.disabled,
             active: user.password_hash.is_some(),
+            mfa: user.mfa.is_some(),
         }
     }
 }
@@ -99,6 +102,8 @@ impl App {
             password_history: Vec::new(),
             disabled: false,
             created_at: now,
+            mfa: None,
+            mfa_pending: None,
         };
         let (scope, client) = (scope.clone(), client.clone());
         self.store()
@@ -123,6 +128,8 @@ impl App {
         role: Role,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
+        scope.require(Action::ManageUsers)?;
+        scope.require_recent_second_factor(self.now())?;
         self.update_user_as_admin(scope, user, client, "user.role_changed", move |actor, users, target| {
             check_role_change(actor, Some(target.role), role)?;
             if role != Role::Owner {
@@ -253,6 +260,8 @@ impl App {
             password_history: Vec::new(),
             disabled: false,
             created_at: now,
+            mfa: None,
+            mfa_pending: None,
         };
         self.store()
             .write(move |txn| {

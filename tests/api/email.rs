@@ -66,9 +66,9 @@ async fn forgot_password_emails_a_link_built_from_the_public_url_only() {
         spawn_app_configured(|config| config.server.public_url = Some("https://crm.example.com".parse().unwrap()))
             .await;
     let owner = app.setup_owner().await;
+    app.user_with_role("Acme Ltd", "sam@acme.example", Role::Staff).await;
     let sink = SmtpSink::start().await;
     configure(&owner, sink.port, "", "").await;
-    app.user_with_role("Acme Ltd", "sam@acme.example", Role::Staff).await;
 
     let visitor = app.new_browser();
     let unknown = visitor.submit("/password/forgot", "/password/forgot", &[("email", "nobody@acme.example")]).await;

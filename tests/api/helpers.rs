@@ -23,6 +23,8 @@ pub struct TestApp {
     pub dir: Arc<tempfile::TempDir>,
     pub setup_url: Option<String>,
     pub tls: Arc<CertManager>,
+    /// TOTP secrets of enrolled test users, by email, shared by all browsers of this app.
+    pub secrets: Secrets,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -76,6 +78,7 @@ async fn spawn_app_with(
         dir,
         setup_url,
         tls,
+        secrets: Secrets::default(),
         stop: Some(stop),
         task: Some(task),
     }
@@ -137,15 +140,18 @@ impl TestApp {
 
     /// A second browser: its own cookie jar, same server.
     pub fn new_browser(&self) -> Browser {
-        Browser {
-            base: self.base.clone(),
-            client: client_trusting(&self.dir.path().join("tls/cert.pem"), self.addr, self.clock.clone()),
-        }
+        let client = client_trusting(&self.dir.path().join("tls/cert.pem"), self.addr, self.clock.clone());
+        Browser { base: self.base.clone(), client, clock: self.clock.clone(), secrets: self.secrets.clone() }
     }
 
     /// The default browser of this app.
     pub fn browser(&self) -> Browser {
-        Browser { base: self.base.clone(), client: self.client.clone() }
+        Browser {
+            base: self.base.clone(),
+            client: self.client.clone(),
+            clock: self.clock.clone(),
+            secrets: self.secrets.clone(),
+        }
     }
 
     /// Completes first-run setup as the owner and returns that signed-in browser.
@@ -167,6 +173,7 @@ impl TestApp {
             )
             .await;
         assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER, "setup failed");
+        browser.enroll_mfa(OWNER_EMAIL).await;
         browser
     }
 
@@ -176,8 +183,7 @@ impl TestApp {
         let password = secrecy::SecretString::from(USER_PASSWORD.to_owned());
         self.app.create_user(workspace, email, "Test Person", role, &password).await.expect("user created");
         let browser = self.new_browser();
-        let response = browser.sign_in(email, USER_PASSWORD).await;
-        assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER, "sign-in of {email} failed");
+        browser.sign_in_fully(email, USER_PASSWORD).await;
         browser
     }
 
@@ -215,11 +221,45 @@ pub const OWNER_EMAIL: &str = "olive@acme.example";
 pub const OWNER_PASSWORD: &str = "granite lantern orchard velvet";
 pub const USER_PASSWORD: &str = "quiet harbor maple seventeen";
 
-/// A browser: a cookie jar that fetches pages and submits their forms with the CSRF token.
+/// TOTP secrets by email.
+pub type Secrets = Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>;
+
+/// A browser: a cookie jar that fetches pages and submits their forms with the CSRF token, and
+/// an authenticator app (codes computed by `totp` below, independently of Holdfast's code).
 #[derive(Clone)]
 pub struct Browser {
     pub base: String,
     pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub secrets: Secrets,
+}
+
+/// RFC 6238 TOTP (HMAC-SHA1, 6 digits, 30 s), written from the RFC for the tests.
+pub fn totp(secret_base32: &str, unix: i64, offset_steps: i64) -> String {
+    use hmac::Mac;
+    let secret = base32_decode(secret_base32);
+    let counter = (unix / 30 + offset_steps) as u64;
+    let mut mac = <hmac::Hmac<sha1::Sha1> as Mac>::new_from_slice(&secret).unwrap();
+    mac.update(&counter.to_be_bytes());
+    let digest = mac.finalize().into_bytes();
+    let offset = (digest[19] & 0x0f) as usize;
+    let value = u32::from_be_bytes(digest[offset..offset + 4].try_into().unwrap()) & 0x7fff_ffff;
+    format!("{:06}", value % 1_000_000)
+}
+
+fn base32_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
+    for c in text.trim_end_matches('=').bytes() {
+        let index = ALPHABET.iter().position(|&a| a == c.to_ascii_uppercase()).expect("base32") as u32;
+        value = (value << 5) | index;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((value >> bits) as u8);
+        }
+    }
+    out
 }
 
 /// The value of the first hidden `csrf_token` input on a page.
@@ -256,7 +296,54 @@ impl Browser {
         self.client.post(self.url(action)).form(&form).send().await.expect("request")
     }
 
+    /// The password step of sign-in only.
     pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
         self.submit("/login", "/login", &[("email", email), ("password", password)]).await
+    }
+
+    /// A fresh TOTP code for `email`, one time step after the last (codes are single use).
+    pub fn next_code(&self, email: &str) -> String {
+        self.clock.advance(time::Duration::seconds(30));
+        let secret = self.secrets.lock().unwrap().get(email).cloned().expect("enrolled");
+        totp(&secret, holdfast::app::clock::Clock::now(self.clock.as_ref()).unix_timestamp(), 0)
+    }
+
+    /// Password, then the second factor (enrolling first if the role requires it).
+    pub async fn sign_in_fully(&self, email: &str, password: &str) {
+        let response = self.sign_in(email, password).await;
+        assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER, "password step for {email}");
+        let next = response.headers().get("location").unwrap().to_str().unwrap().to_owned();
+        match next.as_str() {
+            "/login/mfa" => {
+                let code = self.next_code(email);
+                let done = self.submit("/login/mfa", "/login/mfa", &[("code", &code)]).await;
+                assert_eq!(done.headers().get("location").unwrap(), "/account", "second factor for {email}");
+            }
+            "/account/mfa/setup" => {
+                self.enroll_mfa(email).await;
+            }
+            _ => assert_eq!(next, "/account"),
+        }
+    }
+
+    /// Enrols TOTP from the setup page, remembers the secret and returns the backup codes.
+    pub async fn enroll_mfa(&self, email: &str) -> Vec<String> {
+        let page = self.page("/account/mfa/setup").await;
+        let secret = page.split("Key: <code>").nth(1).unwrap().split('<').next().unwrap().to_owned();
+        self.secrets.lock().unwrap().insert(email.to_owned(), secret);
+        let code = self.next_code(email);
+        let response = self.submit("/account/mfa/setup", "/account/mfa/setup", &[("code", &code)]).await;
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "enrolment of {email}");
+        let body = response.text().await.unwrap();
+        body.split("<li><code>").skip(1).map(|s| s.split('<').next().unwrap().to_owned()).collect()
+    }
+
+    /// Step-up: confirms the second factor so sensitive actions are allowed for 10 minutes.
+    pub async fn confirm_second_factor(&self, email: &str) {
+        let code = self.next_code(email);
+        let response = self
+            .submit("/account/confirm?next=/account", "/account/confirm", &[("code", &code), ("next", "/account")])
+            .await;
+        assert_eq!(response.headers().get("location").unwrap(), "/account", "step-up for {email}");
     }
 }

@@ -94,6 +94,17 @@ async fn sign_in_sets_a_host_only_session_cookie_and_does_not_enumerate_users() 
         .expect("session cookie");
     let attributes: Vec<&str> = cookie.split("; ").skip(1).collect();
     assert_eq!(attributes, ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"]);
+    assert_eq!(location(&response), "/login/mfa", "the owner's second factor is due");
+    let code = browser.next_code(OWNER_EMAIL);
+    let done = browser.submit("/login/mfa", "/login/mfa", &[("code", &code)]).await;
+    let cookie = done
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("__Host-holdfast_session="))
+        .expect("a new session cookie after the second factor");
+    assert_eq!(cookie.split("; ").skip(1).collect::<Vec<_>>(), ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"]);
     let value = cookie.split(';').next().unwrap().split('=').nth(1).unwrap().to_owned();
     assert!(value.len() >= 43, "256-bit session id");
     let page = browser.page("/account").await;
@@ -138,7 +149,7 @@ async fn sessions_expire_after_idle_and_absolute_limits() {
     assert!(!is_signed_in(&owner).await, "idle for over 60 minutes");
 
     let active = app.new_browser();
-    active.sign_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    active.sign_in_fully(OWNER_EMAIL, OWNER_PASSWORD).await;
     for _ in 0..14 {
         app.clock.advance(Duration::minutes(50));
         assert!(is_signed_in(&active).await);
@@ -152,7 +163,7 @@ async fn password_change_needs_the_current_password_and_signs_out_other_sessions
     let app = spawn_app().await;
     let owner = app.setup_owner().await;
     let laptop = app.new_browser();
-    laptop.sign_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    laptop.sign_in_fully(OWNER_EMAIL, OWNER_PASSWORD).await;
 
     let wrong = owner
         .submit(
@@ -196,7 +207,7 @@ async fn a_user_lists_and_revokes_their_own_sessions() {
     let app = spawn_app().await;
     let owner = app.setup_owner().await;
     let phone = app.new_browser();
-    phone.sign_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    phone.sign_in_fully(OWNER_EMAIL, OWNER_PASSWORD).await;
     let page = owner.page("/account").await;
     let ids: Vec<String> =
         page.split("/account/sessions/").skip(1).map(|s| s.split('/').next().unwrap().to_owned()).collect();
@@ -225,6 +236,17 @@ fn post_routes(user_id: &str) -> Vec<(String, Vec<(&'static str, &'static str)>)
             vec![("session_idle_minutes", "5"), ("session_absolute_hours", "1"), ("password_min_length", "8")],
         ),
         ("/login".into(), vec![("email", OWNER_EMAIL), ("password", OWNER_PASSWORD)]),
+        ("/login/mfa".into(), vec![("code", "123456")]),
+        ("/account/mfa/setup".into(), vec![("code", "123456")]),
+        ("/account/mfa/backup-codes".into(), vec![]),
+        ("/account/mfa/disable".into(), vec![]),
+        ("/account/confirm".into(), vec![("code", "123456"), ("next", "/account")]),
+        (format!("/settings/users/{user_id}/reset-mfa"), vec![]),
+        (
+            "/settings/email".into(),
+            vec![("host", ""), ("port", "25"), ("security", "tls"), ("username", ""), ("password", ""), ("from", "")],
+        ),
+        ("/settings/email/test".into(), vec![]),
     ]
 }
 
@@ -357,7 +379,7 @@ async fn invitations_set_the_first_password() {
     assert!(ivy.page(&link).await.contains("Welcome"));
     let token = link.split("token=").nth(1).unwrap();
     ivy.submit(&link, "/password/reset", &[("token", token), ("password", "walnut compass drizzle opera")]).await;
-    assert_eq!(ivy.sign_in("ivy@acme.example", "walnut compass drizzle opera").await.status(), StatusCode::SEE_OTHER);
+    ivy.sign_in_fully("ivy@acme.example", "walnut compass drizzle opera").await;
     assert!(ivy.page("/account").await.contains("Manager"));
 }
 
@@ -380,6 +402,10 @@ async fn the_role_matrix_is_enforced_by_the_server() {
     for (role, admin, api) in matrix {
         let email = format!("{}@acme.example", role.as_str());
         let browser = app.user_with_role("Acme Ltd", &email, role).await;
+        if role != Role::Client {
+            browser.confirm_second_factor(&email).await;
+        }
+        owner.confirm_second_factor(OWNER_EMAIL).await;
         let token = csrf_token(&browser.page("/account").await);
         let admin_actions: Vec<(String, Vec<(&str, &str)>)> = vec![
             ("/settings/users/invite".into(), vec![("email", "x@acme.example"), ("name", "X"), ("role", "staff")]),
@@ -387,7 +413,16 @@ async fn the_role_matrix_is_enforced_by_the_server() {
             (format!("/settings/users/{target_id}/reset-link"), vec![]),
             (
                 "/settings/security".into(),
-                vec![("session_idle_minutes", "60"), ("session_absolute_hours", "12"), ("password_min_length", "12")],
+                vec![
+                    ("session_idle_minutes", "60"),
+                    ("session_absolute_hours", "12"),
+                    ("password_min_length", "12"),
+                    ("mfa_owner", "on"),
+                    ("mfa_admin", "on"),
+                    ("mfa_manager", "on"),
+                    ("mfa_staff", "on"),
+                    ("mfa_viewonly", "on"),
+                ],
             ),
             (format!("/settings/users/{target_id}/disable"), vec![]),
         ];
@@ -415,7 +450,9 @@ async fn the_role_matrix_is_enforced_by_the_server() {
     }
     // An admin can't make anyone an owner, and the last owner can't be demoted or disabled.
     let admin = app.new_browser();
-    admin.sign_in("admin@acme.example", USER_PASSWORD).await;
+    admin.sign_in_fully("admin@acme.example", USER_PASSWORD).await;
+    admin.confirm_second_factor("admin@acme.example").await;
+    owner.confirm_second_factor(OWNER_EMAIL).await;
     let promote =
         admin.submit("/settings/users", &format!("/settings/users/{target_id}/role"), &[("role", "owner")]).await;
     assert_eq!(promote.status(), StatusCode::FORBIDDEN);
@@ -432,6 +469,7 @@ async fn disabling_a_user_revokes_sessions_and_tokens_and_role_changes_revoke_se
     let owner = app.setup_owner().await;
     let sam = app.user_with_role("Acme Ltd", "sam@acme.example", Role::Staff).await;
     let page = sam.submit("/account", "/account/tokens", &[("label", "script")]).await.text().await.unwrap();
+    owner.confirm_second_factor(OWNER_EMAIL).await;
     let token = page
         .split("<code>hf_")
         .nth(1)
@@ -445,7 +483,7 @@ async fn disabling_a_user_revokes_sessions_and_tokens_and_role_changes_revoke_se
     owner.submit("/settings/users", &format!("/settings/users/{sam_id}/role"), &[("role", "viewonly")]).await;
     assert!(!is_signed_in(&sam).await, "role change signs the user out");
     let sam = app.new_browser();
-    sam.sign_in("sam@acme.example", USER_PASSWORD).await;
+    sam.sign_in_fully("sam@acme.example", USER_PASSWORD).await;
     assert!(sam.page("/account").await.contains("View only"));
 
     owner.submit("/settings/users", &format!("/settings/users/{sam_id}/disable"), &[]).await;

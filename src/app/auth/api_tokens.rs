@@ -3,7 +3,7 @@
 
 use super::ClientInfo;
 use super::permissions::Action;
-use super::scope::TenantScope;
+use super::scope::{SecondFactor, TenantScope};
 use super::secrets::{hash_secret, new_secret};
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record};
@@ -52,6 +52,7 @@ impl App {
         client: &ClientInfo,
     ) -> Result<NewApiToken, AppError> {
         scope.require(Action::UseApi)?;
+        scope.require_recent_second_factor(self.now())?;
         let label = required_line(label, 80, "label")?;
         let token = format!("{TOKEN_PREFIX}{}", new_secret());
         let hash = hash_secret(&token);
@@ -142,7 +143,8 @@ impl App {
             record.last_used = Some(now);
             self.store().write(move |txn| identity::update_token(txn, &hash, &record)).await?;
         }
-        Ok(Some(TenantScope::new(user.workspace_id, user.id, user.role)))
+        let second_factor = if user.mfa.is_some() { SecondFactor::NotChecked } else { SecondFactor::NotEnrolled };
+        Ok(Some(TenantScope::new(user.workspace_id, user.id, user.role, second_factor)))
     }
 
     /// `holdfast admin create-token`: a token for the user with this email (offline, trusted).
@@ -154,7 +156,8 @@ impl App {
             .await?
             .filter(|u| !u.disabled)
             .ok_or(ErrorCode::NotFound)?;
-        let scope = TenantScope::new(user.workspace_id, user.id, user.role);
+        // Offline and trusted: whoever runs this can read the data directory.
+        let scope = TenantScope::new(user.workspace_id, user.id, user.role, SecondFactor::CheckedAt(self.now()));
         Ok(self.create_api_token(&scope, label, &ClientInfo::new("cli", "holdfast admin")).await?.token)
     }
 }

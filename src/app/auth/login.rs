@@ -11,12 +11,17 @@ use crate::app::audit::{AuditEvent, record};
 use crate::app::auth::password::needs_rehash;
 use crate::app::error::AppError;
 use crate::app::store::identity;
+use crate::app::store::records::SessionStage;
 use crate::domain::email::EmailAddress;
 
 /// How a sign-in attempt ended.
 #[derive(Debug)]
 pub enum LoginOutcome {
     SignedIn(SessionToken),
+    /// Password accepted; continue at `/login/mfa` with this (pending) session.
+    SecondFactorDue(SessionToken),
+    /// Password accepted; the role requires MFA: continue at `/account/mfa/setup`.
+    MustEnroll(SessionToken),
     /// Wrong email or password (E1001) — deliberately not saying which.
     Failed,
 }
@@ -50,6 +55,11 @@ impl App {
             _ => None,
         };
         let client = client.clone();
+        let stage = match (&user.mfa, self.security_policy().requires_mfa(user.role)) {
+            (Some(_), _) => SessionStage::PendingMfa,
+            (None, true) => SessionStage::MustEnroll,
+            (None, false) => SessionStage::Full,
+        };
         let token = self
             .store()
             .write(move |txn| {
@@ -60,16 +70,19 @@ impl App {
                     user.password_hash = Some(upgraded);
                     identity::update_user(txn, &user)?;
                 }
-                let token = create_in(txn, &user, &client, now)?;
-                record(
-                    txn,
-                    &user.workspace_id,
-                    now,
-                    AuditEvent::new("auth.sign_in", Some(user.id)).from_client(&client),
-                )?;
+                let token = create_in(txn, &user, &client, now, stage, None)?;
+                let event = match stage {
+                    SessionStage::Full => "auth.sign_in",
+                    SessionStage::PendingMfa | SessionStage::MustEnroll => "auth.password_accepted",
+                };
+                record(txn, &user.workspace_id, now, AuditEvent::new(event, Some(user.id)).from_client(&client))?;
                 Ok(token)
             })
             .await?;
-        Ok(LoginOutcome::SignedIn(token))
+        Ok(match stage {
+            SessionStage::Full => LoginOutcome::SignedIn(token),
+            SessionStage::PendingMfa => LoginOutcome::SecondFactorDue(token),
+            SessionStage::MustEnroll => LoginOutcome::MustEnroll(token),
+        })
     }
 }

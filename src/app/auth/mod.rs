@@ -8,6 +8,7 @@ mod api_tokens;
 pub mod csrf;
 mod links;
 mod login;
+pub mod mfa;
 pub mod password;
 pub mod permissions;
 mod scope;
@@ -15,11 +16,12 @@ mod secrets;
 mod sessions;
 pub mod setup;
 
+pub use crate::app::store::records::SessionStage;
 pub use api_tokens::{ApiTokenView, NewApiToken};
 pub(crate) use links::issue_in as links_issue;
 pub use links::{IssuedLink, LinkPurpose};
 pub use login::LoginOutcome;
-pub use scope::TenantScope;
+pub use scope::{SecondFactor, TenantScope};
 pub use secrets::SessionToken;
 pub use sessions::{AuthSession, SessionView};
 

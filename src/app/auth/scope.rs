@@ -3,6 +3,20 @@
 use crate::domain::ids::{UserId, WorkspaceId};
 use crate::domain::role::Role;
 
+/// The state of the second factor for step-up checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactor {
+    /// The user has no second factor (their role doesn't require one).
+    NotEnrolled,
+    /// Checked at this Unix time in this session.
+    CheckedAt(i64),
+    /// Enrolled but not checked in this session (e.g. an API token).
+    NotChecked,
+}
+
+/// How long a second-factor check counts for sensitive actions.
+pub const STEP_UP_SECONDS: i64 = 10 * 60;
+
 /// Constructed only inside `app::auth`, after a session or API token is verified. No
 /// `Deserialize`, no `Default`, no public fields: it can't be forged from request data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,11 +24,29 @@ pub struct TenantScope {
     workspace: WorkspaceId,
     user: UserId,
     role: Role,
+    second_factor: SecondFactor,
 }
 
 impl TenantScope {
-    pub(in crate::app::auth) fn new(workspace: WorkspaceId, user: UserId, role: Role) -> Self {
-        Self { workspace, user, role }
+    pub(in crate::app::auth) fn new(
+        workspace: WorkspaceId,
+        user: UserId,
+        role: Role,
+        second_factor: SecondFactor,
+    ) -> Self {
+        Self { workspace, user, role, second_factor }
+    }
+
+    /// Sensitive actions need a second-factor check within the last 10 minutes (E1008).
+    /// A user without a second factor (their role doesn't require one) has nothing to confirm.
+    pub fn require_recent_second_factor(&self, now: i64) -> Result<(), crate::app::error::AppError> {
+        match self.second_factor {
+            SecondFactor::NotEnrolled => Ok(()),
+            SecondFactor::CheckedAt(at) if now - at <= STEP_UP_SECONDS => Ok(()),
+            SecondFactor::CheckedAt(_) | SecondFactor::NotChecked => {
+                Err(crate::app::error::AppError::new(crate::app::error::ErrorCode::StepUpRequired))
+            }
+        }
     }
 
     pub fn workspace(&self) -> &WorkspaceId {

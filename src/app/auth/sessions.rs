@@ -5,18 +5,20 @@ use redb::WriteTransaction;
 
 use super::ClientInfo;
 use super::csrf::CsrfBinding;
-use super::scope::TenantScope;
+use super::scope::{SecondFactor, TenantScope};
 use super::secrets::SessionToken;
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record};
 use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::identity;
-use crate::app::store::records::{SessionRecord, UserRecord};
+use crate::app::store::records::{SessionRecord, SessionStage, UserRecord};
 use crate::app::store::storage;
 use crate::app::store::tables::{SESSIONS, USER_SESSIONS, USERS};
 
 /// `last_seen` is written at most this often (seconds), so reads don't each cost a commit.
 const TOUCH_INTERVAL: i64 = 60;
+/// A session waiting for its second factor (or first enrolment) lasts this long.
+pub const PENDING_SECONDS: i64 = 5 * 60;
 
 /// A verified session: who the request acts as.
 #[derive(Debug, Clone)]
@@ -24,10 +26,17 @@ pub struct AuthSession {
     pub scope: TenantScope,
     pub user_name: String,
     pub email: String,
+    pub stage: SessionStage,
+    /// Whether the user has a second factor enrolled.
+    pub mfa_enrolled: bool,
     hash: [u8; 32],
 }
 
 impl AuthSession {
+    pub(super) fn hash(&self) -> [u8; 32] {
+        self.hash
+    }
+
     pub fn csrf_binding(&self) -> CsrfBinding {
         CsrfBinding::Session(self.hash)
     }
@@ -59,6 +68,8 @@ pub(super) fn create_in(
     user: &UserRecord,
     client: &ClientInfo,
     now: i64,
+    stage: SessionStage,
+    mfa_at: Option<i64>,
 ) -> Result<SessionToken, AppError> {
     let token = SessionToken::generate();
     let record = SessionRecord {
@@ -68,6 +79,8 @@ pub(super) fn create_in(
         last_seen: now,
         ip: client.ip.clone(),
         user_agent: client.user_agent.clone(),
+        stage,
+        mfa_at,
     };
     identity::insert_session(txn, &token.hash(), &record)?;
     Ok(token)
@@ -93,7 +106,11 @@ impl App {
             .await?;
         let Some((mut session, user)) = found else { return Ok(None) };
         let idle = now - session.last_seen > i64::from(policy.session_idle_minutes) * 60;
-        let too_old = now - session.created_at > i64::from(policy.session_absolute_hours) * 3600;
+        let lifetime = match session.stage {
+            SessionStage::Full => i64::from(policy.session_absolute_hours) * 3600,
+            SessionStage::PendingMfa | SessionStage::MustEnroll => PENDING_SECONDS,
+        };
+        let too_old = now - session.created_at > lifetime;
         let user = match user {
             Some(user) if !user.disabled && !idle && !too_old => user,
             _ => {
@@ -103,12 +120,20 @@ impl App {
         };
         if now - session.last_seen >= TOUCH_INTERVAL {
             session.last_seen = now;
-            self.store().write(move |txn| identity::update_session(txn, &hash, &session)).await?;
+            let stored = session.clone();
+            self.store().write(move |txn| identity::update_session(txn, &hash, &stored)).await?;
         }
+        let second_factor = match (&user.mfa, session.mfa_at) {
+            (None, _) => SecondFactor::NotEnrolled,
+            (Some(_), Some(at)) => SecondFactor::CheckedAt(at),
+            (Some(_), None) => SecondFactor::NotChecked,
+        };
         Ok(Some(AuthSession {
-            scope: TenantScope::new(user.workspace_id, user.id, user.role),
+            scope: TenantScope::new(user.workspace_id, user.id, user.role, second_factor),
             user_name: user.name,
             email: user.email.to_string(),
+            stage: session.stage,
+            mfa_enrolled: user.mfa.is_some(),
             hash,
         }))
     }

@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::app::audit::{AuditEvent, record};
 use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::identity;
-use crate::app::store::records::{UserRecord, WorkspaceRecord};
+use crate::app::store::records::{SessionStage, UserRecord, WorkspaceRecord};
 use crate::datadir::write_private_file;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{UserId, WorkspaceId};
@@ -93,8 +93,15 @@ impl App {
             password_history: Vec::new(),
             disabled: false,
             created_at: now,
+            mfa: None,
+            mfa_pending: None,
         };
         let client = client.clone();
+        let stage = if self.security_policy().requires_mfa(Role::Owner) {
+            SessionStage::MustEnroll
+        } else {
+            SessionStage::Full
+        };
         let token = self
             .store()
             .write(move |txn| {
@@ -106,7 +113,8 @@ impl App {
                 let event =
                     AuditEvent::new("setup.completed", Some(owner.id)).target(workspace.id).from_client(&client);
                 record(txn, &workspace.id, now, event)?;
-                create_in(txn, &owner, &client, now)
+                // The owner enrols a second factor right away when the policy requires it.
+                create_in(txn, &owner, &client, now, stage, None)
             })
             .await?;
         let path = self.data_dir().setup_token_path();

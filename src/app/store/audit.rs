@@ -4,7 +4,7 @@
 use redb::{ReadableTable, WriteTransaction};
 use sha2::{Digest, Sha256};
 
-use super::access::put;
+use super::access::{get, put};
 use super::keys::tenant_key;
 use super::records::AuditRecord;
 use super::storage;
@@ -45,4 +45,20 @@ fn parse_head(bytes: &[u8]) -> Result<(u64, String), AppError> {
     let seq = u64::from_be_bytes(bytes.get(..8).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?);
     let hash = std::str::from_utf8(&bytes[8..]).map_err(|_| corrupt())?.to_owned();
     Ok((seq, hash))
+}
+
+/// Up to `scan` most recent entries of one workspace, newest first.
+pub(crate) fn recent(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    workspace: &WorkspaceId,
+    scan: usize,
+) -> Result<Vec<AuditRecord>, AppError> {
+    let start = tenant_key(workspace, &[&0u64.to_be_bytes()]);
+    let end = tenant_key(workspace, &[&u64::MAX.to_be_bytes()]);
+    let mut entries = Vec::new();
+    for row in table.range(start.as_slice()..=end.as_slice()).map_err(storage)?.rev().take(scan) {
+        let (key, _) = row.map_err(storage)?;
+        entries.extend(get::<AuditRecord>(table, key.value())?);
+    }
+    Ok(entries)
 }

@@ -31,6 +31,27 @@ pub(crate) struct UserRecord {
     pub password_history: Vec<String>,
     pub disabled: bool,
     pub created_at: i64,
+    /// The enrolled second factor, if any.
+    #[serde(default)]
+    pub mfa: Option<MfaRecord>,
+    /// A TOTP secret (sealed, hex) shown for enrolment but not yet confirmed with a code.
+    #[serde(default)]
+    pub mfa_pending: Option<String>,
+}
+
+/// An enrolled TOTP authenticator and its backup codes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct MfaRecord {
+    /// The 160-bit secret, sealed under the master key for this user (hex).
+    pub secret_sealed: String,
+    pub enabled_at: i64,
+    /// The last accepted time step: a code is never accepted twice.
+    pub last_step: u64,
+    /// Keyed hashes of the unused backup codes.
+    pub backup_codes: Vec<String>,
+    /// Consecutive wrong codes, and until when attempts are paused.
+    pub failures: u32,
+    pub paused_until: i64,
 }
 
 impl Versioned for UserRecord {
@@ -45,6 +66,24 @@ pub(crate) struct SessionRecord {
     pub last_seen: i64,
     pub ip: String,
     pub user_agent: String,
+    #[serde(default)]
+    pub stage: SessionStage,
+    /// When the second factor was last checked in this session (step-up).
+    #[serde(default)]
+    pub mfa_at: Option<i64>,
+}
+
+/// How far sign-in has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStage {
+    /// Signed in.
+    #[default]
+    Full,
+    /// Password accepted; the second factor is still due (reaches only `/login/mfa`).
+    PendingMfa,
+    /// Password accepted; the role requires MFA and none is enrolled yet (reaches only setup).
+    MustEnroll,
 }
 
 impl Versioned for SessionRecord {

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::de::DeserializeOwned;
 
 use super::{ClientIp, CspNonce};
+use crate::app::auth::SessionStage;
 use crate::app::auth::csrf::CsrfBinding;
 use crate::app::auth::{AuthSession, ClientInfo, TenantScope};
 use crate::app::error::ErrorCode;
@@ -22,16 +23,17 @@ pub struct CurrentSession(pub Option<AuthSession>);
 #[derive(Debug, Clone)]
 pub struct CsrfContext(pub CsrfBinding);
 
-/// A signed-in user. Without a session, HTML requests are sent to `/login`.
+/// A fully signed-in user. Anyone else is sent where their sign-in continues: `/login`, the
+/// second-factor step, or MFA enrolment — so a half-finished sign-in reaches nothing else.
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub AuthSession);
 
-/// Sends the browser to the sign-in page.
-pub struct SignInRedirect;
+/// Sends the browser to where its sign-in continues.
+pub struct SignInRedirect(&'static str);
 
 impl IntoResponse for SignInRedirect {
     fn into_response(self) -> Response {
-        Redirect::to("/login").into_response()
+        Redirect::to(self.0).into_response()
     }
 }
 
@@ -39,8 +41,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
     type Rejection = SignInRedirect;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, SignInRedirect> {
         match parts.extensions.get::<CurrentSession>() {
-            Some(CurrentSession(Some(session))) => Ok(Authenticated(session.clone())),
-            _ => Err(SignInRedirect),
+            Some(CurrentSession(Some(session))) => match session.stage {
+                SessionStage::Full => Ok(Authenticated(session.clone())),
+                SessionStage::PendingMfa => Err(SignInRedirect("/login/mfa")),
+                SessionStage::MustEnroll => Err(SignInRedirect("/account/mfa/setup")),
+            },
+            _ => Err(SignInRedirect("/login")),
+        }
+    }
+}
+
+/// A session at any stage of sign-in (for sign-out, the second-factor step and enrolment).
+#[derive(Debug, Clone)]
+pub struct AnySession(pub AuthSession);
+
+impl<S: Send + Sync> FromRequestParts<S> for AnySession {
+    type Rejection = SignInRedirect;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, SignInRedirect> {
+        match parts.extensions.get::<CurrentSession>() {
+            Some(CurrentSession(Some(session))) => Ok(AnySession(session.clone())),
+            _ => Err(SignInRedirect("/login")),
         }
     }
 }
@@ -58,7 +78,11 @@ impl FromRequestParts<AppState> for Page {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let nonce = CspNonce::from_request_parts(parts, state).await?;
-        let session = parts.extensions.get::<CurrentSession>().and_then(|c| c.0.clone());
+        let session = parts
+            .extensions
+            .get::<CurrentSession>()
+            .and_then(|c| c.0.clone())
+            .filter(|s| s.stage == SessionStage::Full);
         let csrf = parts.extensions.get::<CsrfContext>().map(|c| state.app.csrf_key().token(&c.0)).unwrap_or_default();
         Ok(Page { nonce, csrf, session })
     }

@@ -4,7 +4,9 @@ mod auth;
 mod client_ip;
 mod request_values;
 
-pub use auth::{ApiScope, AppForm, Authenticated, Client, CsrfContext, CurrentSession, Page, SignInRedirect};
+pub use auth::{
+    AnySession, ApiScope, AppForm, Authenticated, Client, CsrfContext, CurrentSession, Page, SignInRedirect,
+};
 pub use client_ip::{ClientIp, PeerAddr};
 pub use request_values::{CspNonce, RequestId};
 

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::forms::{FormError, NoticeQuery, notice};
 use super::layout::{Layout, format_time};
+use crate::app::audit::SecurityEvent;
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ApiTokenView, AuthSession, SessionView};
 use crate::app::error::AppError;
@@ -26,6 +27,10 @@ struct AccountPage {
     sessions: Vec<SessionView>,
     tokens: Vec<ApiTokenView>,
     can_use_api: bool,
+    mfa_enrolled: bool,
+    mfa_required: bool,
+    backup_codes_left: Option<usize>,
+    security_log: Vec<SecurityEvent>,
     notice: Option<&'static str>,
     password_error: Option<FormError>,
     token_error: Option<FormError>,
@@ -58,6 +63,10 @@ async fn render(
         sessions,
         tokens,
         can_use_api: session.scope.can(Action::UseApi),
+        mfa_enrolled: session.mfa_enrolled,
+        mfa_required: state.app.security_policy().requires_mfa(session.scope.role()),
+        backup_codes_left: state.app.backup_codes_left(session).await?,
+        security_log: state.app.security_log(&session.scope).await?,
         notice: None,
         password_error: None,
         token_error: None,

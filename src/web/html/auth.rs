@@ -16,7 +16,7 @@ use crate::app::error::ErrorCode;
 use crate::web::AppState;
 use crate::web::cookies;
 use crate::web::error::HtmlError;
-use crate::web::extract::{AppForm, Authenticated, Client, Page};
+use crate::web::extract::{AnySession, AppForm, Client, Page};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "setup.html")]
@@ -156,6 +156,8 @@ pub async fn login_submit(
     let previous = cookies::get(&headers, cookies::SESSION).and_then(SessionToken::from_cookie);
     match state.app.sign_in(&form.email, &form.password, &client, previous).await? {
         LoginOutcome::SignedIn(token) => Ok(signed_in(token, "/account")),
+        LoginOutcome::SecondFactorDue(token) => Ok(signed_in(token, "/login/mfa")),
+        LoginOutcome::MustEnroll(token) => Ok(signed_in(token, "/account/mfa/setup")),
         LoginOutcome::Failed => {
             let error = crate::app::error::AppError::new(ErrorCode::WrongCredentials);
             let page = LoginPage {
@@ -171,7 +173,7 @@ pub async fn login_submit(
 
 pub async fn logout(
     State(state): State<AppState>,
-    Authenticated(session): Authenticated,
+    AnySession(session): AnySession,
     Client(client): Client,
 ) -> Result<Response, HtmlError> {
     state.app.sign_out(&session, &client).await?;

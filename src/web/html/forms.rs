@@ -40,6 +40,8 @@ pub fn notice(key: &str) -> Option<&'static str> {
         "role-changed" => "The role was changed. That user's sessions were signed out.",
         "user-disabled" => "The user was disabled and signed out everywhere.",
         "user-enabled" => "The user was enabled.",
+        "mfa-disabled" => "Two-step sign-in is off.",
+        "mfa-reset" => "Two-step sign-in was reset. That user sets it up again at their next sign-in.",
         "email-saved" => "The email settings were saved.",
         "email-sent" => "A test message was sent to your address. Check your inbox.",
         "policy-saved" => "The security policy was saved and applies from now on.",

@@ -4,7 +4,9 @@ mod account;
 mod auth;
 mod email;
 pub mod forms;
+pub use mfa::safe_next;
 pub mod layout;
+mod mfa;
 mod password;
 mod security;
 mod system;
@@ -28,7 +30,13 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home))
         .route("/setup", get(auth::setup_form).post(auth::setup_submit))
         .route("/login", get(auth::login_form).post(auth::login_submit))
+        .route("/login/mfa", get(mfa::login_form).post(mfa::login_submit))
         .route("/logout", post(auth::logout))
+        .route("/account/mfa/setup", get(mfa::setup_form).post(mfa::setup_submit))
+        .route("/account/mfa/backup-codes", post(mfa::regenerate_codes))
+        .route("/account/mfa/disable", post(mfa::disable))
+        .route("/account/confirm", get(mfa::confirm_form).post(mfa::confirm_submit))
+        .route("/settings/users/{id}/reset-mfa", post(mfa::reset_for_user))
         .route("/password/forgot", get(password::forgot_form).post(password::forgot_submit))
         .route("/password/reset", get(password::reset_form).post(password::reset_submit))
         .route("/account", get(account::show))

@@ -10,6 +10,7 @@ use super::forms::{FormError, NoticeQuery, notice};
 use super::layout::Layout;
 use crate::app::auth::permissions::Action;
 use crate::app::policy::SecurityPolicy;
+use crate::domain::role::Role;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{AppForm, Authenticated, Client, ClientIp, Page};
@@ -19,6 +20,7 @@ use crate::web::extract::{AppForm, Authenticated, Client, ClientIp, Page};
 pub struct SecurityPage {
     layout: Layout,
     policy: SecurityPolicy,
+    roles: [Role; 6],
     client_ip: String,
     notice: Option<&'static str>,
     error: Option<FormError>,
@@ -35,6 +37,7 @@ pub async fn show(
     Ok(SecurityPage {
         layout: Layout::new("Security", &page),
         policy: state.app.security_policy(),
+        roles: Role::ALL,
         client_ip: client_ip.0.to_string(),
         notice: notice(&query.notice),
         error: None,
@@ -47,6 +50,33 @@ pub struct PolicyForm {
     session_idle_minutes: String,
     session_absolute_hours: String,
     password_min_length: String,
+    #[serde(default)]
+    mfa_owner: Option<String>,
+    #[serde(default)]
+    mfa_admin: Option<String>,
+    #[serde(default)]
+    mfa_manager: Option<String>,
+    #[serde(default)]
+    mfa_staff: Option<String>,
+    #[serde(default)]
+    mfa_viewonly: Option<String>,
+    #[serde(default)]
+    mfa_client: Option<String>,
+}
+
+impl PolicyForm {
+    /// The roles whose checkbox was ticked.
+    fn mfa_roles(&self) -> Vec<Role> {
+        let ticked = [
+            (Role::Owner, &self.mfa_owner),
+            (Role::Admin, &self.mfa_admin),
+            (Role::Manager, &self.mfa_manager),
+            (Role::Staff, &self.mfa_staff),
+            (Role::ViewOnly, &self.mfa_viewonly),
+            (Role::Client, &self.mfa_client),
+        ];
+        ticked.into_iter().filter(|(_, v)| v.is_some()).map(|(role, _)| role).collect()
+    }
 }
 
 pub async fn save(
@@ -68,6 +98,7 @@ pub async fn save(
             session_idle_minutes: number(&form.session_idle_minutes, "session_idle_minutes")?,
             session_absolute_hours: number(&form.session_absolute_hours, "session_absolute_hours")?,
             password_min_length: number(&form.password_min_length, "password_min_length")?,
+            mfa_required_roles: form.mfa_roles(),
         })
     })();
     let result = match parsed {
@@ -83,6 +114,7 @@ pub async fn save(
             let page = SecurityPage {
                 layout: Layout::new("Security", &page),
                 policy: state.app.security_policy(),
+                roles: Role::ALL,
                 client_ip: client_ip.0.to_string(),
                 notice: None,
                 error: Some(FormError::new("save the security policy", &e)),

@@ -6,7 +6,9 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::app::error::ErrorCode;
 
 use crate::web::error::{ErrorFormat, ErrorReport};
 use crate::web::extract::{CspNonce, RequestId};
@@ -26,6 +28,7 @@ pub async fn render(request: Request, next: Next) -> Response {
     let nonce = request.extensions().get::<CspNonce>().cloned().unwrap_or_else(CspNonce::generate);
     let request_id = request.extensions().get::<RequestId>().cloned().unwrap_or_else(RequestId::generate);
     let api = request.uri().path().starts_with("/api/");
+    let came_from = referer_path(request.headers());
     let response = next.run(request).await;
     let status = response.status();
     let report = match response.extensions().get::<ErrorReport>() {
@@ -38,6 +41,11 @@ pub async fn render(request: Request, next: Next) -> Response {
     let mut report = report;
     if api {
         report.format = ErrorFormat::Problem;
+    }
+    if report.code == ErrorCode::StepUpRequired && report.format == ErrorFormat::Html {
+        // Confirm the second factor, then return to the page the action was started from.
+        let next: String = form_urlencoded::byte_serialize(came_from.as_bytes()).collect();
+        return Redirect::to(&format!("/account/confirm?next={next}")).into_response();
     }
     log(&report, status.as_u16());
     let (mut parts, _) = response.into_parts();
@@ -72,6 +80,20 @@ pub async fn render(request: Request, next: Next) -> Response {
         }
     };
     Response::from_parts(parts, Body::from(body))
+}
+
+/// The path of a same-origin `Referer`, else `/account`.
+fn referer_path(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| url::Url::parse(r).ok())
+        .map(|u| match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_owned(),
+        })
+        .map(|p| crate::web::html::safe_next(&p).to_owned())
+        .unwrap_or_else(|| "/account".to_owned())
 }
 
 /// Our own pages and JSON already explain themselves (e.g. a form re-rendered with 422).
