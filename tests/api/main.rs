@@ -6,4 +6,5 @@ mod email;
 mod foundation;
 mod helpers;
 mod identity;
+mod mfa;
 mod smtp_sink;

@@ -151,8 +151,8 @@ async fn token_error(
     session: &AuthSession,
     error: &AppError,
 ) -> Result<Response, HtmlError> {
-    if error.code() == crate::app::error::ErrorCode::Forbidden {
-        return Err(HtmlError::while_doing("create an API token", crate::app::error::ErrorCode::Forbidden));
+    if super::forms::is_refusal(error) {
+        return Err(HtmlError::while_doing("create an API token", error.code()));
     }
     render(state, page, session, |p| p.token_error = Some(FormError::new("create an API token", error))).await
 }

@@ -7,12 +7,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::forms::{FormError, NoticeQuery, notice};
+use super::forms::{FormError, NoticeQuery, is_refusal, notice};
 use super::layout::Layout;
 use crate::app::auth::AuthSession;
 use crate::app::auth::permissions::Action;
 use crate::app::email::{EmailSettings, EmailSettingsInput};
-use crate::app::error::ErrorCode;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{AppForm, Authenticated, Client, Page};
@@ -80,6 +79,7 @@ pub async fn save(
     };
     match state.app.save_email_settings(&session.scope, input, &client).await {
         Ok(()) => Ok(Redirect::to("/settings/email?notice=email-saved").into_response()),
+        Err(e) if is_refusal(&e) => Err(HtmlError::while_doing("save the email settings", e)),
         Err(e) => {
             let error = FormError::new("save the email settings", &e);
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page_for(&state, &page, None, Some(error)))
@@ -96,7 +96,7 @@ pub async fn test(
     require_admin(&session)?;
     match state.app.send_test_email(&session.scope, &session.email).await {
         Ok(()) => Ok(Redirect::to("/settings/email?notice=email-sent").into_response()),
-        Err(e) if e.code() == ErrorCode::Forbidden => Err(HtmlError::while_doing("send a test email", e)),
+        Err(e) if is_refusal(&e) => Err(HtmlError::while_doing("send a test email", e)),
         Err(e) => {
             let error = FormError::new("send the test email", &e);
             Ok((axum::http::StatusCode::BAD_GATEWAY, page_for(&state, &page, None, Some(error))).into_response())

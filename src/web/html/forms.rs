@@ -29,6 +29,13 @@ impl FormError {
     }
 }
 
+/// Errors that are not about the form's values — not allowed for the role (E1005), or a
+/// fresh second factor is needed (E1008) — go to the error layer instead of re-rendering.
+pub fn is_refusal(error: &AppError) -> bool {
+    use crate::app::error::ErrorCode;
+    matches!(error.code(), ErrorCode::Forbidden | ErrorCode::StepUpRequired)
+}
+
 /// Messages shown after a successful post-redirect-get, chosen by a fixed key.
 pub fn notice(key: &str) -> Option<&'static str> {
     Some(match key {

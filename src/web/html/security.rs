@@ -107,9 +107,7 @@ pub async fn save(
     };
     match result {
         Ok(()) => Ok(Redirect::to("/settings/security?notice=policy-saved").into_response()),
-        Err(e) if e.code() == crate::app::error::ErrorCode::Forbidden => {
-            Err(HtmlError::while_doing("change security settings", e))
-        }
+        Err(e) if super::forms::is_refusal(&e) => Err(HtmlError::while_doing("change security settings", e)),
         Err(e) => {
             let page = SecurityPage {
                 layout: Layout::new("Security", &page),

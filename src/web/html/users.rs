@@ -92,7 +92,7 @@ pub async fn invite(
             let label = format!("Invitation for {} (valid 72 hours)", form.email.trim());
             render(&state, &page, &session, |p| p.issued = Some((label, url))).await
         }
-        Err(e) if e.code() == ErrorCode::Forbidden => Err(HtmlError::while_doing("invite a user", e)),
+        Err(e) if super::forms::is_refusal(&e) => Err(HtmlError::while_doing("invite a user", e)),
         Err(e) => render(&state, &page, &session, |p| p.error = Some(FormError::new("invite the user", &e))).await,
     }
 }
