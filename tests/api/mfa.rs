@@ -133,6 +133,14 @@ async fn a_backup_code_works_once() {
     password_step(&again, OWNER_EMAIL, OWNER_PASSWORD).await;
     let reused = second_factor(&again, &[("backup_code", &code)]).await;
     assert_eq!(reused.status(), StatusCode::UNAUTHORIZED);
+
+    // Signed in with a backup code, the owner replaces the lost authenticator.
+    let replaced = phone_lost.submit("/account", "/account/mfa/replace", &[]).await;
+    assert_eq!(location(&replaced), "/account/mfa/setup");
+    phone_lost.enroll_mfa(OWNER_EMAIL).await;
+    let fresh = app.new_browser();
+    fresh.sign_in_fully(OWNER_EMAIL, OWNER_PASSWORD).await;
+    assert_eq!(fresh.get("/account").await.status(), StatusCode::OK, "the new authenticator works");
 }
 
 #[tokio::test]

@@ -410,6 +410,31 @@ impl App {
         Ok(())
     }
 
+    /// Replaces one's own authenticator (new phone, or signed in with a backup code after
+    /// losing it): needs a recent second factor; enrolment starts again right away.
+    pub async fn replace_own_mfa(&self, session: &AuthSession, client: &ClientInfo) -> Result<(), AppError> {
+        session.scope.require_recent_second_factor(self.now())?;
+        let (scope, now, client) = (session.scope.clone(), self.now(), client.clone());
+        let email = self
+            .store()
+            .write(move |txn| {
+                let mut user = load_user(txn, &scope)?;
+                user.mfa.take().ok_or(ErrorCode::SecondFactorRequired)?;
+                user.mfa_pending = None;
+                identity::update_user(txn, &user)?;
+                record(
+                    txn,
+                    scope.workspace(),
+                    now,
+                    AuditEvent::new("mfa.replaced", Some(*scope.user())).from_client(&client),
+                )?;
+                Ok(user.email)
+            })
+            .await?;
+        self.notify(email, "Authenticator replaced", "The authenticator for your Holdfast account is being replaced.");
+        Ok(())
+    }
+
     /// An admin resets another user's second factor (lost phone): the user's sessions end and
     /// they enrol again at their next sign-in. Nobody resets their own this way.
     pub async fn reset_mfa(&self, admin: &TenantScope, user: UserId, client: &ClientInfo) -> Result<(), AppError> {

@@ -166,6 +166,19 @@ pub async fn regenerate_codes(
     Ok(BackupCodesPage { layout: Layout::new("Your backup codes", &page), codes }.into_response())
 }
 
+pub async fn replace(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+) -> Result<Response, HtmlError> {
+    state
+        .app
+        .replace_own_mfa(&session, &client)
+        .await
+        .map_err(|e| HtmlError::while_doing("replace your authenticator", e))?;
+    Ok(Redirect::to("/account/mfa/setup").into_response())
+}
+
 pub async fn disable(
     State(state): State<AppState>,
     Authenticated(session): Authenticated,

@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/mfa/setup", get(mfa::setup_form).post(mfa::setup_submit))
         .route("/account/mfa/backup-codes", post(mfa::regenerate_codes))
         .route("/account/mfa/disable", post(mfa::disable))
+        .route("/account/mfa/replace", post(mfa::replace))
         .route("/account/confirm", get(mfa::confirm_form).post(mfa::confirm_submit))
         .route("/settings/users/{id}/reset-mfa", post(mfa::reset_for_user))
         .route("/password/forgot", get(password::forgot_form).post(password::forgot_submit))
