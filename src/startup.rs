@@ -123,6 +123,7 @@ impl Application {
         if let Some(tls) = self.state.tls.clone() {
             tasks.spawn(keep_certificate_fresh(tls, stopped.clone()));
         }
+        tasks.spawn(sweep_rate_limiters(self.state.app.clone(), stopped.clone()));
         tasks.spawn(web::server::serve(self.https, self.acceptor, web::router(self.state), stopped));
         shutdown.await;
         tracing::info!("shutting down");
@@ -158,6 +159,17 @@ async fn keep_certificate_fresh(tls: Arc<CertManager>, mut stopped: watch::Recei
             Ok(Err(e)) => tracing::error!(error = %e, "certificate refresh failed; keeping the current certificate"),
             Err(e) => tracing::error!(error = %e, "certificate refresh task failed"),
             Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// Drops rate-limit keys whose buckets are full again, once a minute.
+async fn sweep_rate_limiters(app: crate::app::App, mut stopped: watch::Receiver<()>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => app.limiters().sweep(),
+            _ = stopped.changed() => return,
         }
     }
 }

@@ -8,6 +8,9 @@ use super::store::audit::{GENESIS_HASH, append};
 use super::store::records::AuditRecord;
 use crate::domain::ids::{UserId, WorkspaceId};
 
+/// The chain for server-wide events that belong to no workspace (offline settings changes).
+pub const SERVER_CHAIN: WorkspaceId = WorkspaceId::SERVER;
+
 /// Whether the audited attempt succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -107,6 +110,36 @@ impl super::App {
                     .into_iter()
                     .filter(|e| e.actor.as_ref() == Some(scope.user()) || e.target.as_deref() == Some(me.as_str()))
                     .filter(|e| ["auth.", "mfa.", "api_token."].iter().any(|p| e.event.starts_with(p)))
+                    .take(SECURITY_LOG_SHOW)
+                    .map(|e| SecurityEvent {
+                        at: e.at,
+                        event: e.event,
+                        ip: e.ip.unwrap_or_default(),
+                        outcome: e.outcome,
+                    })
+                    .collect())
+            })
+            .await
+    }
+}
+
+impl super::App {
+    /// Recent alerts for the security page: this workspace's security events and lock-outs,
+    /// and server-wide ones (rate-limit storms, offline settings changes), newest first.
+    pub async fn security_alerts(&self, scope: &super::auth::TenantScope) -> Result<Vec<SecurityEvent>, AppError> {
+        scope.require(super::auth::permissions::Action::ManageSettings)?;
+        let workspace = *scope.workspace();
+        self.store()
+            .read(move |txn| {
+                let table = txn.open_table(super::store::tables::AUDIT).map_err(super::store::storage)?;
+                let mut entries = super::store::audit::recent(&table, &workspace, SECURITY_LOG_SCAN)?;
+                entries.extend(super::store::audit::recent(&table, &SERVER_CHAIN, SECURITY_LOG_SCAN)?);
+                entries.retain(|e| {
+                    e.event.starts_with("security.") || e.event == "auth.locked" || e.event == "mfa.paused"
+                });
+                entries.sort_by_key(|e| std::cmp::Reverse(e.at));
+                Ok(entries
+                    .into_iter()
                     .take(SECURITY_LOG_SHOW)
                     .map(|e| SecurityEvent {
                         at: e.at,

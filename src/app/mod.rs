@@ -1,6 +1,7 @@
 //! Everything transport-free: the application handle, its services, auth, errors, time and keys.
 //! HTML pages, the JSON API and the CLI all go through here.
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod clock;
@@ -8,6 +9,8 @@ pub mod crypto;
 pub mod email;
 pub mod error;
 pub mod policy;
+pub mod rate_limit;
+pub mod settings;
 mod store;
 pub mod users;
 
@@ -24,6 +27,7 @@ use crypto::{MasterKey, Sealer};
 use email::{EMAIL_SETTINGS, EmailSettings};
 use error::AppError;
 use policy::{SECURITY_POLICY, SecurityPolicy};
+use rate_limit::{FailureTracker, Limiters, RATE_LIMIT_POLICY, RateLimitPolicy};
 use store::{Store, identity};
 
 /// Password hashes computed at once (19 MiB each): one per core; more wait their turn.
@@ -65,6 +69,10 @@ struct Inner {
     hasher: PasswordHasherPool,
     security_policy: RwLock<SecurityPolicy>,
     email: RwLock<EmailSettings>,
+    limiters: RwLock<Arc<Limiters>>,
+    failures_by_address: FailureTracker,
+    failures_by_account: FailureTracker,
+    storms: alerts::StormDetector,
     started: Instant,
 }
 
@@ -75,6 +83,8 @@ impl App {
         let store = Store::open(&data_dir.store_path())?;
         let security_policy = store.load_setting(SECURITY_POLICY).map_err(StoreOpenError::Setting)?.unwrap_or_default();
         let email = store.load_setting(EMAIL_SETTINGS).map_err(StoreOpenError::Setting)?.unwrap_or_default();
+        let rate_limits: RateLimitPolicy =
+            store.load_setting(RATE_LIMIT_POLICY).map_err(StoreOpenError::Setting)?.unwrap_or_default();
         Ok(App(Arc::new(Inner {
             store,
             clock,
@@ -85,6 +95,10 @@ impl App {
             hasher: PasswordHasherPool::new(hashing_threads()),
             security_policy: RwLock::new(security_policy),
             email: RwLock::new(email),
+            limiters: RwLock::new(Arc::new(Limiters::new(rate_limits))),
+            failures_by_address: FailureTracker::default(),
+            failures_by_account: FailureTracker::default(),
+            storms: alerts::StormDetector::default(),
             started: Instant::now(),
         })))
     }
@@ -114,29 +128,93 @@ impl App {
         &self.0.csrf_key
     }
 
+    /// The request limiters in force (rebuilt when the policy changes).
+    pub fn limiters(&self) -> Arc<Limiters> {
+        self.0.limiters.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn rate_limit_policy(&self) -> RateLimitPolicy {
+        self.limiters().policy.clone()
+    }
+
+    pub(crate) fn storms(&self) -> &alerts::StormDetector {
+        &self.0.storms
+    }
+
+    pub(crate) fn failures_by_address(&self) -> &FailureTracker {
+        &self.0.failures_by_address
+    }
+
+    pub(crate) fn failures_by_account(&self) -> &FailureTracker {
+        &self.0.failures_by_account
+    }
+
+    /// Validates, stores and applies new rate limits (no restart), audited. `scope` is `None`
+    /// for the offline CLI (recorded in the server's own audit chain).
+    pub async fn save_rate_limit_policy(
+        &self,
+        scope: Option<&auth::TenantScope>,
+        policy: RateLimitPolicy,
+        client: &auth::ClientInfo,
+    ) -> Result<(), AppError> {
+        if let Some(scope) = scope {
+            scope.require(auth::permissions::Action::ManageSettings)?;
+            scope.require_recent_second_factor(self.now())?;
+        }
+        policy.validate()?;
+        let (stored, client, now) = (policy.clone(), client.clone(), self.now());
+        let (workspace, actor) = match scope {
+            Some(scope) => (*scope.workspace(), Some(*scope.user())),
+            None => (audit::SERVER_CHAIN, None),
+        };
+        self.store()
+            .write(move |txn| {
+                store::settings::save(txn, RATE_LIMIT_POLICY, &stored)?;
+                let event = audit::AuditEvent::new("settings.rate_limits_changed", actor)
+                    .fields(&["rate_limit"])
+                    .from_client(&client);
+                audit::record(txn, &workspace, now, event)
+            })
+            .await?;
+        *self.0.limiters.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Limiters::new(policy));
+        Ok(())
+    }
+
     /// The security policy in force (cached; changed through `save_security_policy`).
     pub fn security_policy(&self) -> SecurityPolicy {
         self.0.security_policy.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Validates, stores and applies a new security policy (no restart needed), audited.
+    /// `scope` is `None` for the offline CLI.
     pub async fn save_security_policy(
         &self,
-        scope: &auth::TenantScope,
+        scope: Option<&auth::TenantScope>,
         policy: SecurityPolicy,
         client: &auth::ClientInfo,
     ) -> Result<(), AppError> {
-        scope.require(auth::permissions::Action::ManageSettings)?;
-        scope.require_recent_second_factor(self.now())?;
+        if let Some(scope) = scope {
+            scope.require(auth::permissions::Action::ManageSettings)?;
+            scope.require_recent_second_factor(self.now())?;
+        }
         policy.validate()?;
-        let (stored, scope, client, now) = (policy.clone(), scope.clone(), client.clone(), self.now());
+        let (stored, client, now) = (policy.clone(), client.clone(), self.now());
+        let (workspace, actor) = match scope {
+            Some(scope) => (*scope.workspace(), Some(*scope.user())),
+            None => (audit::SERVER_CHAIN, None),
+        };
         self.store()
             .write(move |txn| {
                 store::settings::save(txn, SECURITY_POLICY, &stored)?;
-                let event = audit::AuditEvent::new("settings.security_changed", Some(*scope.user()))
-                    .fields(&["session_idle_minutes", "session_absolute_hours", "password_min_length"])
+                let event = audit::AuditEvent::new("settings.security_changed", actor)
+                    .fields(&[
+                        "session_idle_minutes",
+                        "session_absolute_hours",
+                        "password_min_length",
+                        "mfa_required_roles",
+                    ])
                     .from_client(&client);
-                audit::record(txn, scope.workspace(), now, event)
+                audit::record(txn, &workspace, now, event)
             })
             .await?;
         *self.0.security_policy.write().unwrap_or_else(|p| p.into_inner()) = policy;

@@ -32,6 +32,8 @@ pub struct UserView {
     pub active: bool,
     /// Whether a second factor is enrolled.
     pub mfa: bool,
+    /// Locked after too many failed sign-ins.
+    pub locked: bool,
 }
 
 impl From<UserRecord> for UserView {
@@ -44,6 +46,7 @@ impl From<UserRecord> for UserView {
             disabled: user.disabled,
             active: user.password_hash.is_some(),
             mfa: user.mfa.is_some(),
+            locked: user.locked,
         }
     }
 }
@@ -104,6 +107,9 @@ impl App {
             created_at: now,
             mfa: None,
             mfa_pending: None,
+            failed_logins: 0,
+            locked: false,
+            known_addresses: Vec::new(),
         };
         let (scope, client) = (scope.clone(), client.clone());
         self.store()
@@ -262,6 +268,9 @@ impl App {
             created_at: now,
             mfa: None,
             mfa_pending: None,
+            failed_logins: 0,
+            locked: false,
+            known_addresses: Vec::new(),
         };
         self.store()
             .write(move |txn| {

@@ -39,6 +39,24 @@ pub enum AdminCommand {
         #[arg(long)]
         email: String,
     },
+    /// Clear a sign-in lock-out.
+    Unlock {
+        #[arg(long)]
+        email: String,
+    },
+    /// Read and change runtime policies (same validation and audit as the settings page).
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Print every setting as `key = value`.
+    List,
+    /// Print one setting's value.
+    Get { key: String },
+    /// Change one setting, e.g. `rate_limit.enabled false`.
+    Set { key: String, value: String },
 }
 
 pub fn run(config: &Config, command: AdminCommand) -> u8 {
@@ -67,6 +85,30 @@ pub fn run(config: &Config, command: AdminCommand) -> u8 {
             println!("{}", app.create_api_token_for_email(&email, &label).await?);
             Ok(())
         }),
+        AdminCommand::Unlock { email } => offline::run(config, |app| async move {
+            app.unlock_by_email(&email).await?;
+            println!("unlocked {email}");
+            Ok(())
+        }),
+        AdminCommand::Settings(command) => offline::run(config, |app| async move {
+            match command {
+                SettingsCommand::List => {
+                    for (key, value) in app.settings_list() {
+                        println!("{key} = {value}");
+                    }
+                }
+                SettingsCommand::Get { key } => {
+                    let (_, value) =
+                        app.settings_list().into_iter().find(|(k, _)| *k == key).ok_or_else(unknown_key)?;
+                    println!("{value}");
+                }
+                SettingsCommand::Set { key, value } => {
+                    app.settings_set(&key, &value).await?;
+                    println!("{key} = {value}");
+                }
+            }
+            Ok(())
+        }),
         AdminCommand::ResetLink { email } => {
             let origin = offline::public_origin(config);
             offline::run(config, |app| async move {
@@ -76,6 +118,10 @@ pub fn run(config: &Config, command: AdminCommand) -> u8 {
             })
         }
     }
+}
+
+fn unknown_key() -> AppError {
+    AppError::field(ErrorCode::NotFound, "key")
 }
 
 fn no_such_user() -> AppError {

@@ -77,6 +77,11 @@ id_type!(
     UserId
 );
 
+impl WorkspaceId {
+    /// Not a tenant: the id of the server's own audit chain (all zeros, never generated).
+    pub const SERVER: WorkspaceId = WorkspaceId([0; 16]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

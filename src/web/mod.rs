@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::routes())
         .fallback(html::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), layers::csrf::protect))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), layers::rate_limit::limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), layers::session::resolve))
         .with_state(state.clone());
     let hsts = state.tls.is_some() || state.config.tls.mode == crate::config::TlsMode::Off;

@@ -254,6 +254,10 @@ fn post_routes(user_id: &str) -> Vec<(String, Vec<(&'static str, &'static str)>)
 async fn every_post_without_a_valid_token_or_from_another_site_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
     let owner = app.setup_owner().await;
+    // Dozens of refused settings posts follow: lift the hourly budget for settings changes.
+    let mut limits = app.app.rate_limit_policy();
+    limits.admin_changes_per_hour = 1000;
+    app.app.save_rate_limit_policy(None, limits, &Default::default()).await.unwrap();
     let staff = app.user_with_role("Acme Ltd", "sam@acme.example", Role::Staff).await;
     let users = owner.page("/settings/users").await;
     let sam_id = users
@@ -310,6 +314,10 @@ async fn every_post_without_a_valid_token_or_from_another_site_is_refused_and_ch
 async fn reset_links_work_once_expire_after_an_hour_and_enforce_the_password_policy() {
     let app = spawn_app().await;
     let owner = app.setup_owner().await;
+    // Dozens of refused settings posts follow: lift the hourly budget for settings changes.
+    let mut limits = app.app.rate_limit_policy();
+    limits.admin_changes_per_hour = 1000;
+    app.app.save_rate_limit_policy(None, limits, &Default::default()).await.unwrap();
     let staff = app.user_with_role("Acme Ltd", "sam@acme.example", Role::Staff).await;
     let users = owner.page("/settings/users").await;
     let sam_id = user_id_of(&users, "sam@acme.example");

@@ -134,6 +134,7 @@ impl App {
             })
             .await?;
         let Some((link, user)) = found.filter(|(link, user)| link.expires_at > now && !user.disabled) else {
+            self.attempt_failed(client, None);
             return Err(ErrorCode::NotFound.into());
         };
         let new_hash = self.set_password_checks(&user, password).await?;
@@ -147,14 +148,17 @@ impl App {
                 identity::delete_link(txn, &hash)?;
                 let mut user = user;
                 rotate_password(&mut user, new_hash);
+                super::throttle::clear_lock(&mut user);
                 identity::update_user(txn, &user)?;
                 identity::delete_sessions_of(txn, &user.workspace_id, &user.id, None)?;
                 let event = match link.kind {
                     LinkKind::Reset => "auth.password_reset",
                     LinkKind::Invite => "auth.invitation_accepted",
                 };
-                record(txn, &user.workspace_id, now, AuditEvent::new(event, Some(user.id)).from_client(&client))
+                record(txn, &user.workspace_id, now, AuditEvent::new(event, Some(user.id)).from_client(&client))?;
+                Ok(user.email)
             })
             .await
+            .map(|email| self.failures_by_account().clear(&super::throttle::account_key(email.as_str())))
     }
 }

@@ -24,9 +24,62 @@ pub enum LoginOutcome {
     MustEnroll(SessionToken),
     /// Wrong email or password (E1001) — deliberately not saying which.
     Failed,
+    /// Too many failed attempts from this address or for this account (E1007): try again
+    /// after this many seconds.
+    Throttled(i64),
 }
 
+/// An address not seen for this long counts as new.
+const ADDRESS_MEMORY_SECONDS: i64 = 90 * 24 * 3600;
+/// Addresses remembered per user.
+const KNOWN_ADDRESSES: usize = 20;
+
+/// Notes `ip` as seen now; true when the user has signed in before but not from `ip` lately.
+fn note_address(user: &mut crate::app::store::records::UserRecord, ip: &str, now: i64) -> bool {
+    let known = user.known_addresses.iter().any(|(seen, at)| seen == ip && now - at <= ADDRESS_MEMORY_SECONDS);
+    let first_ever = user.known_addresses.is_empty();
+    user.known_addresses.retain(|(seen, _)| seen != ip);
+    user.known_addresses.push((ip.to_owned(), now));
+    if user.known_addresses.len() > KNOWN_ADDRESSES {
+        user.known_addresses.remove(0);
+    }
+    !known && !first_ever
+}
+
+/// What a hard-locked account is told to wait (it stays locked until unlocked).
+const LOCKED_RETRY_SECONDS: i64 = 15 * 60;
+
 impl App {
+    /// Counts a failed password for an existing account; the 100th in a row locks it.
+    async fn record_failed_sign_in(
+        &self,
+        mut user: crate::app::store::records::UserRecord,
+        client: &ClientInfo,
+        now: i64,
+    ) -> Result<LoginOutcome, AppError> {
+        user.failed_logins += 1;
+        let newly_locked = user.failed_logins >= super::throttle::HARD_LOCK_AFTER && !user.locked;
+        user.locked |= newly_locked;
+        let event = AuditEvent::new("auth.sign_in_failed", Some(user.id)).from_client(client).failed();
+        let locked_event = AuditEvent::new("auth.locked", Some(user.id)).from_client(client).failed();
+        let stored = user.clone();
+        self.store()
+            .write(move |txn| {
+                identity::update_user(txn, &stored)?;
+                record(txn, &stored.workspace_id, now, event)?;
+                if newly_locked {
+                    record(txn, &stored.workspace_id, now, locked_event)?;
+                }
+                Ok(())
+            })
+            .await?;
+        if newly_locked {
+            let body = "Your Holdfast account was locked after many failed sign-in attempts. Ask your administrator to unlock it, or reset your password.\n".to_owned();
+            self.send_email_in_background(user.email, "Your Holdfast account is locked", body);
+        }
+        Ok(LoginOutcome::Failed)
+    }
+
     /// Checks the credentials; on success deletes `previous` (session rotation) and starts a
     /// new session.
     pub async fn sign_in(
@@ -36,6 +89,9 @@ impl App {
         client: &ClientInfo,
         previous: Option<SessionToken>,
     ) -> Result<LoginOutcome, AppError> {
+        if let Some(until) = self.attempt_blocked(client, Some(email)) {
+            return Ok(LoginOutcome::Throttled((until - self.now()).max(1)));
+        }
         let user = match EmailAddress::parse(email) {
             Ok(email) => self.store().read(move |txn| identity::user_by_email_r(txn, email.as_str())).await?,
             Err(_) => None,
@@ -43,13 +99,19 @@ impl App {
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let verified = self.hasher().verify(password, hash.clone()).await?;
         let now = self.now();
-        let Some(mut user) = user else { return Ok(LoginOutcome::Failed) };
-        if !verified || user.disabled {
-            let event = AuditEvent::new("auth.sign_in_failed", Some(user.id)).from_client(client).failed();
-            let workspace = user.workspace_id;
-            self.store().write(move |txn| record(txn, &workspace, now, event)).await?;
+        let Some(mut user) = user else {
+            self.attempt_failed(client, Some(email));
             return Ok(LoginOutcome::Failed);
+        };
+        if user.locked {
+            return Ok(LoginOutcome::Throttled(LOCKED_RETRY_SECONDS));
         }
+        if !verified || user.disabled {
+            self.attempt_failed_in(client, Some(email), Some(user.workspace_id));
+            return self.record_failed_sign_in(user, client, now).await;
+        }
+        self.attempt_succeeded(email);
+        user.failed_logins = 0;
         let upgraded = match hash {
             Some(hash) if needs_rehash(&hash) => Some(self.hasher().hash(password).await?),
             _ => None,
@@ -68,7 +130,13 @@ impl App {
                 }
                 if let Some(upgraded) = upgraded {
                     user.password_hash = Some(upgraded);
-                    identity::update_user(txn, &user)?;
+                }
+                let new_address = note_address(&mut user, &client.ip, now);
+                identity::update_user(txn, &user)?;
+                if new_address {
+                    let alert =
+                        AuditEvent::new("security.new_address", Some(user.id)).target(&client.ip).from_client(&client);
+                    record(txn, &user.workspace_id, now, alert)?;
                 }
                 let token = create_in(txn, &user, &client, now, stage, None)?;
                 let event = match stage {

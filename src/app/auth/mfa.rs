@@ -264,7 +264,10 @@ impl App {
         if session.stage != SessionStage::PendingMfa {
             return Err(ErrorCode::SessionExpired.into());
         }
-        let (scope, sealer, hash, now, client) =
+        if self.attempt_blocked(client, None).is_some() {
+            return Err(ErrorCode::TooManySignInFailures.into());
+        }
+        let (scope, sealer, hash, now, owned_client) =
             (session.scope.clone(), self.sealer().clone(), session.hash(), self.now(), client.clone());
         let backup_key = self.backup_key();
         let (outcome, remaining, email) = self
@@ -277,23 +280,23 @@ impl App {
                 let token = match outcome {
                     Check::Accepted => {
                         identity::delete_session(txn, &hash)?;
-                        let token = create_in(txn, &user, &client, now, SessionStage::Full, Some(now))?;
+                        let token = create_in(txn, &user, &owned_client, now, SessionStage::Full, Some(now))?;
                         let method = match answer {
                             SecondFactorAnswer::Code(_) => "totp",
                             SecondFactorAnswer::BackupCode(_) => "backup_code",
                         };
                         let event =
-                            AuditEvent::new("auth.sign_in", Some(user.id)).fields(&[method]).from_client(&client);
+                            AuditEvent::new("auth.sign_in", Some(user.id)).fields(&[method]).from_client(&owned_client);
                         record(txn, scope.workspace(), now, event)?;
                         Some(token)
                     }
                     Check::Wrong => {
-                        let event = AuditEvent::new("mfa.failed", Some(user.id)).from_client(&client).failed();
+                        let event = AuditEvent::new("mfa.failed", Some(user.id)).from_client(&owned_client).failed();
                         record(txn, scope.workspace(), now, event)?;
                         None
                     }
                     Check::Paused => {
-                        let event = AuditEvent::new("mfa.paused", Some(user.id)).from_client(&client).failed();
+                        let event = AuditEvent::new("mfa.paused", Some(user.id)).from_client(&owned_client).failed();
                         record(txn, scope.workspace(), now, event)?;
                         None
                     }
@@ -301,6 +304,9 @@ impl App {
                 Ok((token.ok_or(matches!(outcome, Check::Paused)), remaining, user.email))
             })
             .await?;
+        if outcome.is_err() {
+            self.attempt_failed(client, None);
+        }
         match outcome {
             Ok(token) => {
                 if remaining <= LOW_BACKUP_CODES {

@@ -15,6 +15,7 @@ mod scope;
 mod secrets;
 mod sessions;
 pub mod setup;
+pub mod throttle;
 
 pub use crate::app::store::records::SessionStage;
 pub use api_tokens::{ApiTokenView, NewApiToken};

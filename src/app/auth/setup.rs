@@ -57,24 +57,31 @@ pub enum SetupState {
     Done,
     /// The token is wrong.
     WrongToken,
+    /// Too many wrong tokens from this address.
+    Throttled,
 }
 
 impl App {
     /// Whether `/setup` with this token may be used.
-    pub async fn setup_state(&self, token: &str) -> Result<SetupState, AppError> {
+    pub async fn setup_state(&self, token: &str, client: &ClientInfo) -> Result<SetupState, AppError> {
         let Some(expected) = self.pending_setup_token().await? else { return Ok(SetupState::Done) };
+        if self.attempt_blocked(client, None).is_some() {
+            return Ok(SetupState::Throttled);
+        }
         Ok(if bool::from(expected.as_bytes().ct_eq(token.as_bytes())) {
             SetupState::Open
         } else {
+            self.attempt_failed(client, None);
             SetupState::WrongToken
         })
     }
 
     /// Creates the first workspace and its owner, signs the owner in, and deletes the token.
     pub async fn complete_setup(&self, request: SetupRequest, client: &ClientInfo) -> Result<SessionToken, AppError> {
-        match self.setup_state(&request.token).await? {
+        match self.setup_state(&request.token, client).await? {
             SetupState::Open => {}
             SetupState::Done | SetupState::WrongToken => return Err(ErrorCode::NotFound.into()),
+            SetupState::Throttled => return Err(ErrorCode::TooManySignInFailures.into()),
         }
         let workspace_name = required_line(&request.workspace_name, NAME_MAX, "workspace_name")?;
         let name = required_line(&request.name, NAME_MAX, "name")?;
@@ -95,6 +102,9 @@ impl App {
             created_at: now,
             mfa: None,
             mfa_pending: None,
+            failed_logins: 0,
+            locked: false,
+            known_addresses: Vec::new(),
         };
         let client = client.clone();
         let stage = if self.security_policy().requires_mfa(Role::Owner) {

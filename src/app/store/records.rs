@@ -37,6 +37,15 @@ pub(crate) struct UserRecord {
     /// A TOTP secret (sealed, hex) shown for enrolment but not yet confirmed with a code.
     #[serde(default)]
     pub mfa_pending: Option<String>,
+    /// Consecutive failed passwords; reset by a successful sign-in.
+    #[serde(default)]
+    pub failed_logins: u32,
+    /// Hard lock after too many failures: only an admin unlock or a password reset lifts it.
+    #[serde(default)]
+    pub locked: bool,
+    /// Addresses this user signed in from, with when (newest last; bounded).
+    #[serde(default)]
+    pub known_addresses: Vec<(String, i64)>,
 }
 
 /// An enrolled TOTP authenticator and its backup codes.

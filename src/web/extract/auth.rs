@@ -19,6 +19,10 @@ use crate::web::error::{ApiError, HtmlError};
 #[derive(Debug, Clone)]
 pub struct CurrentSession(pub Option<AuthSession>);
 
+/// The scope of a valid bearer token on this request, resolved by the session layer.
+#[derive(Debug, Clone)]
+pub struct CurrentApiScope(pub Option<TenantScope>);
+
 /// What this request's CSRF tokens are bound to (set by the session layer).
 #[derive(Debug, Clone)]
 pub struct CsrfContext(pub CsrfBinding);
@@ -108,6 +112,9 @@ pub struct ApiScope(pub TenantScope);
 impl FromRequestParts<AppState> for ApiScope {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(CurrentApiScope(resolved)) = parts.extensions.get::<CurrentApiScope>() {
+            return resolved.clone().map(ApiScope).ok_or_else(|| ErrorCode::SessionExpired.into());
+        }
         let token = parts
             .headers
             .get(header::AUTHORIZATION)

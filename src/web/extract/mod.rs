@@ -5,7 +5,8 @@ mod client_ip;
 mod request_values;
 
 pub use auth::{
-    AnySession, ApiScope, AppForm, Authenticated, Client, CsrfContext, CurrentSession, Page, SignInRedirect,
+    AnySession, ApiScope, AppForm, Authenticated, Client, CsrfContext, CurrentApiScope, CurrentSession, Page,
+    SignInRedirect,
 };
 pub use client_ip::{ClientIp, PeerAddr};
 pub use request_values::{CspNonce, RequestId};

@@ -45,9 +45,10 @@ pub struct SetupForm {
     password: SecretString,
 }
 
-/// Refuses setup once done (410) or with a wrong token (404), changing nothing.
-async fn setup_gate(state: &AppState, token: &str) -> Result<(), Response> {
-    match state.app.setup_state(token).await {
+/// Refuses setup once done (410) or with a wrong token (404), changing nothing; wrong tokens
+/// count as failed attempts of the address.
+async fn setup_gate(state: &AppState, token: &str, client: &crate::app::auth::ClientInfo) -> Result<(), Response> {
+    match state.app.setup_state(token, client).await {
         Ok(SetupState::Open) => Ok(()),
         Ok(SetupState::Done) => {
             let mut response = HtmlError::while_doing("set up Holdfast", ErrorCode::NotFound).into_response();
@@ -57,12 +58,20 @@ async fn setup_gate(state: &AppState, token: &str) -> Result<(), Response> {
         Ok(SetupState::WrongToken) => {
             Err(HtmlError::while_doing("set up Holdfast", ErrorCode::NotFound).into_response())
         }
+        Ok(SetupState::Throttled) => {
+            Err(HtmlError::while_doing("set up Holdfast", ErrorCode::TooManySignInFailures).into_response())
+        }
         Err(e) => Err(HtmlError::from(e).into_response()),
     }
 }
 
-pub async fn setup_form(State(state): State<AppState>, page: Page, Query(query): Query<TokenQuery>) -> Response {
-    if let Err(refused) = setup_gate(&state, &query.token).await {
+pub async fn setup_form(
+    State(state): State<AppState>,
+    page: Page,
+    Client(client): Client,
+    Query(query): Query<TokenQuery>,
+) -> Response {
+    if let Err(refused) = setup_gate(&state, &query.token, &client).await {
         return refused;
     }
     let mut response = SetupPage {
@@ -84,7 +93,7 @@ pub async fn setup_submit(
     Client(client): Client,
     AppForm(form): AppForm<SetupForm>,
 ) -> Response {
-    if let Err(refused) = setup_gate(&state, &form.token).await {
+    if let Err(refused) = setup_gate(&state, &form.token, &client).await {
         return refused;
     }
     let request = SetupRequest {
@@ -158,6 +167,18 @@ pub async fn login_submit(
         LoginOutcome::SignedIn(token) => Ok(signed_in(token, "/account")),
         LoginOutcome::SecondFactorDue(token) => Ok(signed_in(token, "/login/mfa")),
         LoginOutcome::MustEnroll(token) => Ok(signed_in(token, "/account/mfa/setup")),
+        LoginOutcome::Throttled(seconds) => {
+            let error = crate::app::error::AppError::new(ErrorCode::TooManySignInFailures);
+            let page = LoginPage {
+                layout: Layout::new("Sign in", &page),
+                email: form.email,
+                notice: None,
+                error: Some(FormError::new("sign in", &error)),
+            };
+            let mut response = (StatusCode::TOO_MANY_REQUESTS, page).into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1) as u64));
+            Ok(response)
+        }
         LoginOutcome::Failed => {
             let error = crate::app::error::AppError::new(ErrorCode::WrongCredentials);
             let page = LoginPage {

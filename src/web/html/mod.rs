@@ -52,6 +52,8 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/users/{id}/enable", post(users::enable))
         .route("/settings/users/{id}/reset-link", post(users::reset_link))
         .route("/settings/security", get(security::show).post(security::save))
+        .route("/settings/security/limits", post(security::save_limits))
+        .route("/settings/users/{id}/unlock", post(users::unlock))
         .route("/settings/email", get(email::show).post(email::save))
         .route("/settings/email/test", post(email::test))
         .route("/settings/system", get(system::show))

@@ -8,8 +8,10 @@ use serde::Deserialize;
 
 use super::forms::{FormError, NoticeQuery, notice};
 use super::layout::Layout;
+use crate::app::audit::SecurityEvent;
 use crate::app::auth::permissions::Action;
 use crate::app::policy::SecurityPolicy;
+use crate::app::rate_limit::RateLimitPolicy;
 use crate::domain::role::Role;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
@@ -20,6 +22,8 @@ use crate::web::extract::{AppForm, Authenticated, Client, ClientIp, Page};
 pub struct SecurityPage {
     layout: Layout,
     policy: SecurityPolicy,
+    limits: RateLimitPolicy,
+    alerts: Vec<SecurityEvent>,
     roles: [Role; 6],
     client_ip: String,
     notice: Option<&'static str>,
@@ -37,6 +41,8 @@ pub async fn show(
     Ok(SecurityPage {
         layout: Layout::new("Security", &page),
         policy: state.app.security_policy(),
+        limits: state.app.rate_limit_policy(),
+        alerts: state.app.security_alerts(&session.scope).await?,
         roles: Role::ALL,
         client_ip: client_ip.0.to_string(),
         notice: notice(&query.notice),
@@ -62,6 +68,12 @@ pub struct PolicyForm {
     mfa_viewonly: Option<String>,
     #[serde(default)]
     mfa_client: Option<String>,
+}
+
+impl SecurityPage {
+    fn time(&self, unix: &i64) -> String {
+        super::layout::format_time(*unix)
+    }
 }
 
 impl PolicyForm {
@@ -102,7 +114,7 @@ pub async fn save(
         })
     })();
     let result = match parsed {
-        Ok(policy) => state.app.save_security_policy(&session.scope, policy, &client).await,
+        Ok(policy) => state.app.save_security_policy(Some(&session.scope), policy, &client).await,
         Err(e) => Err(e),
     };
     match result {
@@ -112,10 +124,78 @@ pub async fn save(
             let page = SecurityPage {
                 layout: Layout::new("Security", &page),
                 policy: state.app.security_policy(),
+                limits: state.app.rate_limit_policy(),
+                alerts: state.app.security_alerts(&session.scope).await?,
                 roles: Role::ALL,
                 client_ip: client_ip.0.to_string(),
                 notice: None,
                 error: Some(FormError::new("save the security policy", &e)),
+            };
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsForm {
+    #[serde(default)]
+    enabled: Option<String>,
+    unauthenticated_per_minute: String,
+    unauthenticated_burst: String,
+    authenticated_per_minute: String,
+    authenticated_burst: String,
+    authenticated_per_hour: String,
+    sign_in_failures_per_hour: String,
+    admin_changes_per_hour: String,
+}
+
+impl LimitsForm {
+    fn policy(&self) -> Result<RateLimitPolicy, crate::app::error::AppError> {
+        let number = |value: &str, field: &'static str| {
+            value
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| crate::app::error::AppError::field(crate::app::error::ErrorCode::InvalidFormat, field))
+        };
+        Ok(RateLimitPolicy {
+            enabled: self.enabled.is_some(),
+            unauthenticated_per_minute: number(&self.unauthenticated_per_minute, "unauthenticated_per_minute")?,
+            unauthenticated_burst: number(&self.unauthenticated_burst, "unauthenticated_burst")?,
+            authenticated_per_minute: number(&self.authenticated_per_minute, "authenticated_per_minute")?,
+            authenticated_burst: number(&self.authenticated_burst, "authenticated_burst")?,
+            authenticated_per_hour: number(&self.authenticated_per_hour, "authenticated_per_hour")?,
+            sign_in_failures_per_hour: number(&self.sign_in_failures_per_hour, "sign_in_failures_per_hour")?,
+            admin_changes_per_hour: number(&self.admin_changes_per_hour, "admin_changes_per_hour")?,
+        })
+    }
+}
+
+pub async fn save_limits(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    client_ip: ClientIp,
+    AppForm(form): AppForm<LimitsForm>,
+) -> Result<Response, HtmlError> {
+    let result = match form.policy() {
+        Ok(policy) => state.app.save_rate_limit_policy(Some(&session.scope), policy, &client).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/settings/security?notice=limits-saved").into_response()),
+        Err(e) if super::forms::is_refusal(&e) => Err(HtmlError::while_doing("change rate limits", e)),
+        Err(e) => {
+            let page = SecurityPage {
+                layout: Layout::new("Security", &page),
+                policy: state.app.security_policy(),
+                limits: state.app.rate_limit_policy(),
+                alerts: state.app.security_alerts(&session.scope).await?,
+                roles: Role::ALL,
+                client_ip: client_ip.0.to_string(),
+                notice: None,
+                error: Some(FormError::new("save the rate limits", &e)),
             };
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }

@@ -188,3 +188,17 @@ fn send_invitation(state: &AppState, to: &str, inviter: &str, path: &str) {
     );
     state.app.send_email_in_background(to, "You are invited to Holdfast", body);
 }
+
+pub async fn unlock(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<Response, HtmlError> {
+    state
+        .app
+        .unlock_user(&session.scope, parse_id(&id)?, &client)
+        .await
+        .map_err(|e| HtmlError::while_doing("unlock the user", e))?;
+    Ok(Redirect::to("/settings/users?notice=user-unlocked").into_response())
+}

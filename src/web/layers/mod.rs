@@ -11,11 +11,15 @@
 //!    that page carries the security headers and the request id.
 //! 6. timeout (30 s → 408, E4003)
 //! 7. body limit (1 MiB → 413, E4002)
-//! 8. session: resolves the session cookie once; binds CSRF tokens (added in `web::router`)
-//! 9. CSRF: every state-changing request needs a bound token (added in `web::router`)
+//! 8. session: resolves the session cookie (or bearer token) once; binds CSRF tokens
+//! 9. rate limit: per user when signed in, else per client address
+//! 10. CSRF: every state-changing request needs a bound token
+//!
+//! (8–10 need the application state and are added in `web::router`.)
 
 pub mod csrf;
 mod error_pages;
+pub mod rate_limit;
 mod request_context;
 mod security_headers;
 pub mod session;

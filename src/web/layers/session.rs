@@ -10,7 +10,7 @@ use crate::app::auth::SessionToken;
 use crate::app::auth::csrf::CsrfBinding;
 use crate::web::AppState;
 use crate::web::cookies;
-use crate::web::extract::{CsrfContext, CurrentSession};
+use crate::web::extract::{CsrfContext, CurrentApiScope, CurrentSession};
 
 /// Paths that never need a session (and must stay cheap).
 fn is_public_asset(path: &str) -> bool {
@@ -43,6 +43,19 @@ pub async fn resolve(State(state): State<AppState>, mut request: Request, next: 
         (None, None) => unreachable!("a pre-session id is created when there is none"),
     };
     let stale_cookie = had_cookie && session.is_none();
+    let bearer = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    if let Some(token) = bearer {
+        let scope = state.app.resolve_api_token(&token).await.unwrap_or_else(|e| {
+            tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "token lookup failed");
+            None
+        });
+        request.extensions_mut().insert(CurrentApiScope(scope));
+    }
     request.extensions_mut().insert(CurrentSession(session));
     request.extensions_mut().insert(CsrfContext(binding));
     let mut response = next.run(request).await;

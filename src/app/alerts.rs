@@ -1,0 +1,56 @@
+//! Unusual activity: bursts of failed sign-ins, lock-outs, sign-ins from new addresses and
+//! rate-limit storms become audit entries (shown on the security page).
+
+use std::sync::Mutex;
+
+use super::App;
+use super::audit::{AuditEvent, SERVER_CHAIN, record};
+use super::auth::ClientInfo;
+use crate::domain::ids::WorkspaceId;
+
+/// Refused requests per minute, server-wide, that count as a storm.
+pub const STORM_PER_MINUTE: u32 = 200;
+
+/// Counts refused requests per minute and reports each storm once.
+#[derive(Debug, Default)]
+pub struct StormDetector(Mutex<(i64, u32)>);
+
+impl StormDetector {
+    /// Counts one refusal; true exactly when this minute's count reaches the threshold.
+    fn count(&self, now: i64) -> bool {
+        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let minute = now / 60;
+        if state.0 != minute {
+            *state = (minute, 0);
+        }
+        state.1 += 1;
+        state.1 == STORM_PER_MINUTE
+    }
+}
+
+impl App {
+    /// Called for every request refused by a rate limit.
+    pub fn note_rate_limited(&self) {
+        if self.storms().count(self.now()) {
+            self.alert(SERVER_CHAIN, AuditEvent::new("security.rate_limit_storm", None).failed());
+        }
+    }
+
+    /// Records an alert in `workspace`'s audit chain, off the request path.
+    pub(crate) fn alert(&self, workspace: WorkspaceId, event: AuditEvent) {
+        tracing::warn!(event = event.event, "security alert");
+        let app = self.clone();
+        tokio::spawn(async move {
+            let now = app.now();
+            if let Err(e) = app.store().write(move |txn| record(txn, &workspace, now, event)).await {
+                tracing::error!(code = %e.code(), "alert not recorded");
+            }
+        });
+    }
+
+    /// Called when an address first reaches its hourly failure limit.
+    pub(crate) fn alert_failure_burst(&self, workspace: Option<WorkspaceId>, client: &ClientInfo) {
+        let event = AuditEvent::new("security.sign_in_burst", None).target(&client.ip).from_client(client).failed();
+        self.alert(workspace.unwrap_or(SERVER_CHAIN), event);
+    }
+}

@@ -1,0 +1,118 @@
+//! Sign-in throttling: failed sign-in, second-factor, reset-link and setup attempts counted per
+//! address and per account (separately), progressive delays per account, and the hard lock
+//! after 100 consecutive failures that only an admin unlock or a password reset lifts.
+
+use super::ClientInfo;
+use super::permissions::Action;
+use super::scope::TenantScope;
+use crate::app::App;
+use crate::app::audit::{AuditEvent, record};
+use crate::app::error::{AppError, ErrorCode};
+use crate::app::store::identity;
+use crate::app::store::records::UserRecord;
+use crate::app::store::storage;
+use crate::app::store::tables::USERS;
+use crate::domain::email::EmailAddress;
+use crate::domain::ids::UserId;
+
+/// Consecutive failed passwords after which the account stays locked until unlocked.
+pub const HARD_LOCK_AFTER: u32 = 100;
+
+/// How accounts are keyed: the address as typed, trimmed and lower-cased, so unknown accounts
+/// are throttled exactly like real ones.
+pub(crate) fn account_key(email: &str) -> String {
+    format!("account:{}", email.trim().to_lowercase())
+}
+
+impl App {
+    /// If this address (or account) may not try now, until when (Unix seconds).
+    pub(crate) fn attempt_blocked(&self, client: &ClientInfo, account: Option<&str>) -> Option<i64> {
+        let policy = self.rate_limit_policy();
+        if !policy.enabled {
+            return None;
+        }
+        let now = self.now();
+        let per_hour = policy.sign_in_failures_per_hour;
+        let by_address = self.failures_by_address().blocked_until(&client.ip, now, per_hour, false);
+        let by_account =
+            account.and_then(|a| self.failures_by_account().blocked_until(&account_key(a), now, per_hour, true));
+        by_address.into_iter().chain(by_account).max()
+    }
+
+    /// Counts a failed attempt against the address (and account); the attempt that reaches the
+    /// address's hourly limit raises an alert in `workspace`'s audit log (or the server's).
+    pub(crate) fn attempt_failed_in(
+        &self,
+        client: &ClientInfo,
+        account: Option<&str>,
+        workspace: Option<crate::domain::ids::WorkspaceId>,
+    ) {
+        let policy = self.rate_limit_policy();
+        let (now, per_hour) = (self.now(), policy.sign_in_failures_per_hour);
+        let was_blocked = self.failures_by_address().blocked_until(&client.ip, now, per_hour, false).is_some();
+        self.failures_by_address().record_failure(&client.ip, now, per_hour);
+        if !was_blocked && self.failures_by_address().blocked_until(&client.ip, now, per_hour, false).is_some() {
+            self.alert_failure_burst(workspace, client);
+        }
+        if let Some(account) = account {
+            self.failures_by_account().record_failure(&account_key(account), now, per_hour);
+        }
+    }
+
+    /// Counts a failed attempt that belongs to no known workspace.
+    pub(crate) fn attempt_failed(&self, client: &ClientInfo, account: Option<&str>) {
+        self.attempt_failed_in(client, account, None);
+    }
+
+    pub(crate) fn attempt_succeeded(&self, account: &str) {
+        self.failures_by_account().record_success(&account_key(account));
+    }
+
+    /// Lifts a lock-out of a user of the admin's workspace.
+    pub async fn unlock_user(&self, scope: &TenantScope, user: UserId, client: &ClientInfo) -> Result<(), AppError> {
+        scope.require(Action::ManageUsers)?;
+        let (scope, client, now) = (scope.clone(), client.clone(), self.now());
+        let email = self
+            .store()
+            .write(move |txn| {
+                let mut target = identity::user(&txn.open_table(USERS).map_err(storage)?, scope.workspace(), &user)?
+                    .ok_or(ErrorCode::NotFound)?;
+                clear_lock(&mut target);
+                identity::update_user(txn, &target)?;
+                record(
+                    txn,
+                    scope.workspace(),
+                    now,
+                    AuditEvent::new("auth.unlocked", Some(*scope.user())).target(target.id).from_client(&client),
+                )?;
+                Ok(target.email)
+            })
+            .await?;
+        self.failures_by_account().clear(&account_key(email.as_str()));
+        Ok(())
+    }
+
+    /// `holdfast admin unlock --email`: offline and trusted. Only the stored lock is lifted
+    /// here; in-memory delays belong to the running server and end with it.
+    pub async fn unlock_by_email(&self, email: &str) -> Result<(), AppError> {
+        let email = EmailAddress::parse(email)?;
+        let now = self.now();
+        self.store()
+            .write(move |txn| {
+                let users = txn.open_table(USERS).map_err(storage)?;
+                let emails = txn.open_table(crate::app::store::tables::USER_EMAILS).map_err(storage)?;
+                let mut user = identity::user_by_email(&users, &emails, email.as_str())?.ok_or(ErrorCode::NotFound)?;
+                drop((users, emails));
+                clear_lock(&mut user);
+                identity::update_user(txn, &user)?;
+                record(txn, &user.workspace_id, now, AuditEvent::new("auth.unlocked", None).target(user.id))
+            })
+            .await
+    }
+}
+
+/// Clears the hard lock and the run of failures.
+pub(crate) fn clear_lock(user: &mut UserRecord) {
+    user.locked = false;
+    user.failed_logins = 0;
+}

@@ -1,0 +1,68 @@
+//! Runtime policies as flat `section.key = value` settings, for `holdfast admin settings`:
+//! the same validation and audit as the settings page.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::App;
+use super::auth::ClientInfo;
+use super::error::{AppError, ErrorCode};
+use super::policy::SecurityPolicy;
+use super::rate_limit::RateLimitPolicy;
+
+fn flatten<T: Serialize>(section: &str, policy: &T, out: &mut Vec<(String, String)>) {
+    if let Ok(Value::Object(fields)) = serde_json::to_value(policy) {
+        for (key, value) in fields {
+            let shown = match value {
+                Value::Array(items) => items.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(","),
+                Value::String(text) => text,
+                other => other.to_string(),
+            };
+            out.push((format!("{section}.{key}"), shown));
+        }
+    }
+}
+
+/// `policy` with `key` set from `text`, parsed by the type the key already has.
+fn with_value<T: Serialize + DeserializeOwned>(policy: &T, key: &str, text: &str) -> Result<T, AppError> {
+    let invalid = || AppError::field(ErrorCode::InvalidFormat, "value");
+    let Ok(Value::Object(mut fields)) = serde_json::to_value(policy) else { return Err(invalid()) };
+    let current = fields.get(key).ok_or_else(|| AppError::field(ErrorCode::NotFound, "key"))?;
+    let parsed = match current {
+        Value::Bool(_) => Value::Bool(text.parse().map_err(|_| invalid())?),
+        Value::Number(_) => Value::from(text.parse::<u64>().map_err(|_| invalid())?),
+        Value::Array(_) => Value::Array(
+            text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::from(s.to_owned())).collect(),
+        ),
+        _ => Value::from(text.to_owned()),
+    };
+    fields.insert(key.to_owned(), parsed);
+    serde_json::from_value(Value::Object(fields)).map_err(|_| invalid())
+}
+
+impl App {
+    /// Every runtime setting as `section.key`, `value`.
+    pub fn settings_list(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        flatten("rate_limit", &self.rate_limit_policy(), &mut out);
+        flatten("security", &self.security_policy(), &mut out);
+        out
+    }
+
+    /// Sets one setting offline (validated and audited like the settings page).
+    pub async fn settings_set(&self, key: &str, value: &str) -> Result<(), AppError> {
+        let client = ClientInfo::new("cli", "holdfast admin settings");
+        match key.split_once('.') {
+            Some(("rate_limit", field)) => {
+                let policy: RateLimitPolicy = with_value(&self.rate_limit_policy(), field, value)?;
+                self.save_rate_limit_policy(None, policy, &client).await
+            }
+            Some(("security", field)) => {
+                let policy: SecurityPolicy = with_value(&self.security_policy(), field, value)?;
+                self.save_security_policy(None, policy, &client).await
+            }
+            _ => Err(AppError::field(ErrorCode::NotFound, "key")),
+        }
+    }
+}
