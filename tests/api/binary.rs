@@ -178,3 +178,28 @@ async fn admin_commands_manage_workspaces_users_tokens_and_links_offline() {
     assert_eq!(busy.status.code(), Some(3));
     server.abort();
 }
+
+#[test]
+fn admin_settings_read_and_change_policies_offline_with_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_owned();
+    let run = |args: &[&str]| holdfast(&[args, &["--data-dir", data.as_str()][..]].concat());
+    let list = run(&["admin", "settings", "list"]);
+    let listed = String::from_utf8(list.stdout).unwrap();
+    assert!(listed.contains("rate_limit.enabled = true"), "{listed}");
+    assert!(listed.contains("security.mfa_required_roles = owner,admin,manager,staff,viewonly"), "{listed}");
+
+    assert_eq!(run(&["admin", "settings", "set", "rate_limit.enabled", "false"]).status.code(), Some(0));
+    let value = run(&["admin", "settings", "get", "rate_limit.enabled"]);
+    assert_eq!(String::from_utf8(value.stdout).unwrap().trim(), "false");
+
+    let bad = run(&["admin", "settings", "set", "rate_limit.unauthenticated_per_minute", "0"]);
+    assert_eq!(bad.status.code(), Some(2), "validated like the settings page: {}", stderr(&bad));
+    let not_number = run(&["admin", "settings", "set", "security.session_idle_minutes", "soon"]);
+    assert_eq!(not_number.status.code(), Some(2));
+    let unknown = run(&["admin", "settings", "set", "rate_limit.turbo", "1"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    let value = run(&["admin", "settings", "get", "rate_limit.unauthenticated_per_minute"]);
+    assert_eq!(String::from_utf8(value.stdout).unwrap().trim(), "100", "a refused change changes nothing");
+    assert_eq!(run(&["admin", "unlock", "--email", "nobody@acme.example"]).status.code(), Some(1));
+}

@@ -6,5 +6,6 @@ mod email;
 mod foundation;
 mod helpers;
 mod identity;
+mod limits;
 mod mfa;
 mod smtp_sink;
