@@ -124,6 +124,7 @@ impl Application {
             tasks.spawn(keep_certificate_fresh(tls, stopped.clone()));
         }
         tasks.spawn(sweep_rate_limiters(self.state.app.clone(), stopped.clone()));
+        self.state.app.start_webhook_worker();
         tasks.spawn(web::server::serve(self.https, self.acceptor, web::router(self.state), stopped));
         shutdown.await;
         tracing::info!("shutting down");

@@ -39,6 +39,13 @@ impl App {
     /// Records an alert in `workspace`'s audit chain, off the request path.
     pub(crate) fn alert(&self, workspace: WorkspaceId, event: AuditEvent) {
         tracing::warn!(event = event.event, "security alert");
+        self.queue_webhook(super::webhook::AlertPayload {
+            event: event.event.to_owned(),
+            workspace: workspace.to_string(),
+            at: self.now(),
+            target: event.target.clone(),
+            ip: event.client.as_ref().map(|c| c.ip.clone()),
+        });
         let app = self.clone();
         tokio::spawn(async move {
             let now = app.now();

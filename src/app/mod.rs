@@ -13,6 +13,7 @@ pub mod rate_limit;
 pub mod settings;
 mod store;
 pub mod users;
+pub mod webhook;
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -73,6 +74,8 @@ struct Inner {
     failures_by_address: FailureTracker,
     failures_by_account: FailureTracker,
     storms: alerts::StormDetector,
+    alert_settings: RwLock<webhook::AlertSettings>,
+    webhook: webhook::WebhookQueue,
     started: Instant,
 }
 
@@ -83,6 +86,8 @@ impl App {
         let store = Store::open(&data_dir.store_path())?;
         let security_policy = store.load_setting(SECURITY_POLICY).map_err(StoreOpenError::Setting)?.unwrap_or_default();
         let email = store.load_setting(EMAIL_SETTINGS).map_err(StoreOpenError::Setting)?.unwrap_or_default();
+        let alert_settings =
+            store.load_setting(webhook::ALERT_SETTINGS).map_err(StoreOpenError::Setting)?.unwrap_or_default();
         let rate_limits: RateLimitPolicy =
             store.load_setting(RATE_LIMIT_POLICY).map_err(StoreOpenError::Setting)?.unwrap_or_default();
         Ok(App(Arc::new(Inner {
@@ -99,6 +104,8 @@ impl App {
             failures_by_address: FailureTracker::default(),
             failures_by_account: FailureTracker::default(),
             storms: alerts::StormDetector::default(),
+            alert_settings: RwLock::new(alert_settings),
+            webhook: webhook::WebhookQueue::default(),
             started: Instant::now(),
         })))
     }

@@ -21,6 +21,9 @@ pub struct SecurityPolicy {
     pub password_min_length: u32,
     /// Roles that must use a second factor.
     pub mfa_required_roles: Vec<Role>,
+    /// Web origins (`https://app.example.com`) allowed to call the JSON API from a browser
+    /// with a bearer token. Empty: no cross-origin access. Never a wildcard, never cookies.
+    pub api_allowed_origins: Vec<String>,
 }
 
 impl Default for SecurityPolicy {
@@ -30,6 +33,7 @@ impl Default for SecurityPolicy {
             session_absolute_hours: 12,
             password_min_length: 12,
             mfa_required_roles: vec![Role::Owner, Role::Admin, Role::Manager, Role::Staff, Role::ViewOnly],
+            api_allowed_origins: Vec::new(),
         }
     }
 }
@@ -53,6 +57,46 @@ impl SecurityPolicy {
         };
         in_range(self.session_idle_minutes, 5, 24 * 60, "session_idle_minutes")?;
         in_range(self.session_absolute_hours, 1, 24 * 30, "session_absolute_hours")?;
-        in_range(self.password_min_length, 8, 64, "password_min_length")
+        in_range(self.password_min_length, 8, 64, "password_min_length")?;
+        if self.api_allowed_origins.len() > 20 || !self.api_allowed_origins.iter().all(|o| is_origin(o)) {
+            return Err(AppError::field(ErrorCode::InvalidFormat, "api_allowed_origins"));
+        }
+        Ok(())
+    }
+
+    /// Whether a browser at `origin` may call the API.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.api_allowed_origins.iter().any(|o| o == origin)
+    }
+}
+
+/// `https://host[:port]` exactly as browsers send it in `Origin`: no path, no wildcard.
+fn is_origin(text: &str) -> bool {
+    match url::Url::parse(text) {
+        Ok(url) => {
+            matches!(url.scheme(), "https" | "http")
+                && url.host_str().is_some_and(|h| !h.contains('*'))
+                && url.origin().ascii_serialization() == text
+        }
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn origins_are_exact_and_never_wildcards() {
+        assert!(super::is_origin("https://app.example.com"));
+        assert!(super::is_origin("http://localhost:3000"));
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "https://app.example.com/",
+            "https://app.example.com/path",
+            "null",
+            "app.example.com",
+        ] {
+            assert!(!super::is_origin(bad), "{bad}");
+        }
     }
 }

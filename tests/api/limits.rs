@@ -188,3 +188,83 @@ async fn turning_limits_off_is_loud() {
     }
     assert!(owner.page("/settings/security").await.contains("Rate limiting is OFF"));
 }
+
+#[tokio::test]
+async fn alerts_reach_the_webhook_signed_with_the_shared_secret() {
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    let arrived = Arc::new(tokio::sync::Notify::new());
+    let (store, notify) = (received.clone(), arrived.clone());
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let (store, notify) = (store.clone(), notify.clone());
+            async move {
+                let signature =
+                    headers.get("x-holdfast-signature").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                store.lock().unwrap().push((signature, body.to_vec()));
+                notify.notify_one();
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    let secret = "a shared secret of some length";
+    let hook = format!("http://127.0.0.1:{port}/hook");
+    let plain_http = owner
+        .submit(
+            "/settings/security",
+            "/settings/security/alerts",
+            &[("webhook_url", "http://hooks.example.com/x"), ("secret", secret)],
+        )
+        .await;
+    assert_eq!(plain_http.status(), StatusCode::UNPROCESSABLE_ENTITY, "only https leaves the machine");
+    let saved = owner
+        .submit("/settings/security", "/settings/security/alerts", &[("webhook_url", &hook), ("secret", secret)])
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+
+    for n in 0..20 {
+        app.new_browser().sign_in(&format!("nobody{n}@acme.example"), "guessing guessing").await;
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(10), arrived.notified()).await.expect("webhook called");
+    let (signature, body) = received.lock().unwrap()[0].clone();
+    let alert: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(alert["event"], "security.sign_in_burst");
+    assert_eq!(signature, holdfast::app::webhook::signature(secret.as_bytes(), &body));
+    assert!(owner.page("/settings/security").await.contains("security.sign_in_burst"));
+}
+
+#[tokio::test]
+async fn the_api_is_closed_to_other_origins_unless_allow_listed_and_never_with_credentials() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/me"))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+    };
+    let closed = preflight("https://app.example.com").await.unwrap();
+    assert!(closed.headers().get("access-control-allow-origin").is_none(), "closed by default");
+
+    let mut policy = app.app.security_policy();
+    policy.api_allowed_origins = vec!["https://app.example.com".into()];
+    app.app.save_security_policy(None, policy, &Default::default()).await.unwrap();
+    let open = preflight("https://app.example.com").await.unwrap();
+    assert_eq!(open.status(), StatusCode::NO_CONTENT);
+    assert_eq!(header(&open, "access-control-allow-origin"), "https://app.example.com");
+    assert!(open.headers().get("access-control-allow-credentials").is_none());
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    let page =
+        owner.client.get(owner.url("/account")).header("origin", "https://app.example.com").send().await.unwrap();
+    assert!(page.headers().get("access-control-allow-origin").is_none(), "pages never get CORS");
+}

@@ -74,6 +74,7 @@ impl App {
             })
             .await?;
         if newly_locked {
+            self.webhook_for(&user.workspace_id, "auth.locked", Some(user.id.to_string()), &client.ip);
             let body = "Your Holdfast account was locked after many failed sign-in attempts. Ask your administrator to unlock it, or reset your password.\n".to_owned();
             self.send_email_in_background(user.email, "Your Holdfast account is locked", body);
         }
@@ -122,7 +123,8 @@ impl App {
             (None, true) => SessionStage::MustEnroll,
             (None, false) => SessionStage::Full,
         };
-        let token = self
+        let (workspace, ip) = (user.workspace_id, client.ip.clone());
+        let (token, new_address) = self
             .store()
             .write(move |txn| {
                 if let Some(previous) = previous {
@@ -144,9 +146,12 @@ impl App {
                     SessionStage::PendingMfa | SessionStage::MustEnroll => "auth.password_accepted",
                 };
                 record(txn, &user.workspace_id, now, AuditEvent::new(event, Some(user.id)).from_client(&client))?;
-                Ok(token)
+                Ok((token, new_address.then_some(user.id)))
             })
             .await?;
+        if let Some(user) = new_address {
+            self.webhook_for(&workspace, "security.new_address", Some(user.to_string()), &ip);
+        }
         Ok(match stage {
             SessionStage::Full => LoginOutcome::SignedIn(token),
             SessionStage::PendingMfa => LoginOutcome::SecondFactorDue(token),

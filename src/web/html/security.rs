@@ -21,6 +21,7 @@ use crate::web::extract::{AppForm, Authenticated, Client, ClientIp, Page};
 #[template(path = "settings_security.html")]
 pub struct SecurityPage {
     layout: Layout,
+    webhook_url: String,
     policy: SecurityPolicy,
     limits: RateLimitPolicy,
     alerts: Vec<SecurityEvent>,
@@ -40,6 +41,7 @@ pub async fn show(
     session.scope.require(Action::ManageSettings).map_err(|e| HtmlError::while_doing("open security settings", e))?;
     Ok(SecurityPage {
         layout: Layout::new("Security", &page),
+        webhook_url: state.app.alert_settings().webhook_url,
         policy: state.app.security_policy(),
         limits: state.app.rate_limit_policy(),
         alerts: state.app.security_alerts(&session.scope).await?,
@@ -68,6 +70,8 @@ pub struct PolicyForm {
     mfa_viewonly: Option<String>,
     #[serde(default)]
     mfa_client: Option<String>,
+    #[serde(default)]
+    api_allowed_origins: String,
 }
 
 impl SecurityPage {
@@ -111,6 +115,13 @@ pub async fn save(
             session_absolute_hours: number(&form.session_absolute_hours, "session_absolute_hours")?,
             password_min_length: number(&form.password_min_length, "password_min_length")?,
             mfa_required_roles: form.mfa_roles(),
+            api_allowed_origins: form
+                .api_allowed_origins
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
         })
     })();
     let result = match parsed {
@@ -123,6 +134,7 @@ pub async fn save(
         Err(e) => {
             let page = SecurityPage {
                 layout: Layout::new("Security", &page),
+                webhook_url: state.app.alert_settings().webhook_url,
                 policy: state.app.security_policy(),
                 limits: state.app.rate_limit_policy(),
                 alerts: state.app.security_alerts(&session.scope).await?,
@@ -189,6 +201,7 @@ pub async fn save_limits(
         Err(e) => {
             let page = SecurityPage {
                 layout: Layout::new("Security", &page),
+                webhook_url: state.app.alert_settings().webhook_url,
                 policy: state.app.security_policy(),
                 limits: state.app.rate_limit_policy(),
                 alerts: state.app.security_alerts(&session.scope).await?,
@@ -196,6 +209,41 @@ pub async fn save_limits(
                 client_ip: client_ip.0.to_string(),
                 notice: None,
                 error: Some(FormError::new("save the rate limits", &e)),
+            };
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsForm {
+    webhook_url: String,
+    secret: secrecy::SecretString,
+}
+
+pub async fn save_alerts(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    client_ip: ClientIp,
+    AppForm(form): AppForm<AlertsForm>,
+) -> Result<Response, HtmlError> {
+    match state.app.save_alert_settings(&session.scope, &form.webhook_url, &form.secret, &client).await {
+        Ok(()) => Ok(Redirect::to("/settings/security?notice=alerts-saved").into_response()),
+        Err(e) if super::forms::is_refusal(&e) => Err(HtmlError::while_doing("change the alert webhook", e)),
+        Err(e) => {
+            let page = SecurityPage {
+                layout: Layout::new("Security", &page),
+                webhook_url: state.app.alert_settings().webhook_url,
+                policy: state.app.security_policy(),
+                limits: state.app.rate_limit_policy(),
+                alerts: state.app.security_alerts(&session.scope).await?,
+                roles: Role::ALL,
+                client_ip: client_ip.0.to_string(),
+                notice: None,
+                error: Some(FormError::new("save the alert webhook", &e)),
             };
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }

@@ -11,12 +11,14 @@
 //!    that page carries the security headers and the request id.
 //! 6. timeout (30 s → 408, E4003)
 //! 7. body limit (1 MiB → 413, E4002)
-//! 8. session: resolves the session cookie (or bearer token) once; binds CSRF tokens
-//! 9. rate limit: per user when signed in, else per client address
-//! 10. CSRF: every state-changing request needs a bound token
+//! 8. CORS: only `/api/`, only allow-listed origins, never credentials
+//! 9. session: resolves the session cookie (or bearer token) once; binds CSRF tokens
+//! 10. rate limit: per user when signed in, else per client address
+//! 11. CSRF: every state-changing request needs a bound token
 //!
-//! (8–10 need the application state and are added in `web::router`.)
+//! (8–11 need the application state and are added in `web::router`.)
 
+pub mod cors;
 pub mod csrf;
 mod error_pages;
 pub mod rate_limit;
