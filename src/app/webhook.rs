@@ -173,14 +173,17 @@ impl App {
         let Some(mut receiver) = self.0.webhook.receiver.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return;
         };
-        let app = self.clone();
+        // A weak handle: the worker must not keep the app (and its data-dir lock) alive; when
+        // the app goes, the queue's sender goes with it and the worker ends.
+        let app = Arc::downgrade(&self.0);
         tokio::spawn(async move {
             let client = match http_client() {
-                Ok(client) => Arc::new(client),
+                Ok(client) => client,
                 Err(e) => return tracing::error!(code = %e.code(), "alert webhook disabled: no HTTP client"),
             };
             while let Some(payload) = receiver.recv().await {
-                app.deliver(&client, &payload).await;
+                let Some(inner) = app.upgrade() else { return };
+                App(inner).deliver(&client, &payload).await;
             }
         });
     }
