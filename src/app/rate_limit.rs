@@ -104,7 +104,13 @@ pub struct BoundedLimiter {
     limiter: DefaultKeyedRateLimiter<LimitKey, StateInformationMiddleware>,
     limit: u32,
     period: Duration,
+    /// When the table was last swept because it was full, so a flood of new keys can't make
+    /// every request pay for a full sweep.
+    last_full_sweep: Mutex<Option<std::time::Instant>>,
 }
+
+/// A full table is swept at most this often; meanwhile new keys share the overflow bucket.
+const FULL_SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 impl BoundedLimiter {
     fn new(per_period: u32, burst: u32, period: Duration) -> Self {
@@ -115,6 +121,7 @@ impl BoundedLimiter {
             limiter: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
             limit: per_period,
             period,
+            last_full_sweep: Mutex::new(None),
         }
     }
 
@@ -125,8 +132,7 @@ impl BoundedLimiter {
         match self.limiter.check_key(&key) {
             Ok(snapshot) => self.state(&snapshot, per_cell),
             Err(refused) => {
-                let wait =
-                    refused.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+                let wait = refused.wait_time_from(governor::clock::Clock::now(self.limiter.clock()));
                 LimitState { limit: self.limit, remaining: 0, reset_seconds: wait.as_secs() + 1, allowed: false }
             }
         }
@@ -144,8 +150,17 @@ impl BoundedLimiter {
         if self.limiter.len() < MAX_KEYS {
             return key;
         }
-        self.limiter.retain_recent();
-        self.limiter.shrink_to_fit();
+        let due = {
+            let mut last = self.last_full_sweep.lock().unwrap_or_else(|p| p.into_inner());
+            let due = last.is_none_or(|at| at.elapsed() >= FULL_SWEEP_EVERY);
+            if due {
+                *last = Some(std::time::Instant::now());
+            }
+            due
+        };
+        if due {
+            self.sweep();
+        }
         if self.limiter.len() < MAX_KEYS { key } else { LimitKey::Overflow }
     }
 
