@@ -35,6 +35,10 @@ pub struct RateLimitPolicy {
     pub sign_in_failures_per_hour: u32,
     /// Changes on the settings pages per hour per user.
     pub admin_changes_per_hour: u32,
+    /// File uploads (imports, attachments) per hour per user.
+    pub uploads_per_hour: u32,
+    /// Exports (CSV, vCard, audit, backups) per hour per user.
+    pub exports_per_hour: u32,
 }
 
 impl Default for RateLimitPolicy {
@@ -48,6 +52,8 @@ impl Default for RateLimitPolicy {
             authenticated_per_hour: 5000,
             sign_in_failures_per_hour: 20,
             admin_changes_per_hour: 30,
+            uploads_per_hour: 50,
+            exports_per_hour: 10,
         }
     }
 }
@@ -66,6 +72,8 @@ impl RateLimitPolicy {
             (self.authenticated_per_hour, "authenticated_per_hour"),
             (self.sign_in_failures_per_hour, "sign_in_failures_per_hour"),
             (self.admin_changes_per_hour, "admin_changes_per_hour"),
+            (self.uploads_per_hour, "uploads_per_hour"),
+            (self.exports_per_hour, "exports_per_hour"),
         ];
         for (value, field) in fields {
             if !(1..=1_000_000).contains(&value) {
@@ -182,6 +190,15 @@ pub struct Limiters {
     pub per_minute: BoundedLimiter,
     pub per_hour: BoundedLimiter,
     pub admin_changes: BoundedLimiter,
+    pub uploads: BoundedLimiter,
+    pub exports: BoundedLimiter,
+}
+
+/// Per-user hourly budgets for expensive actions, taken by the services that do them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    Upload,
+    Export,
 }
 
 impl Limiters {
@@ -197,14 +214,33 @@ impl Limiters {
             per_minute: BoundedLimiter::new(policy.authenticated_per_minute, policy.authenticated_burst, minute),
             per_hour: BoundedLimiter::new(policy.authenticated_per_hour, policy.authenticated_per_hour, hour),
             admin_changes: BoundedLimiter::new(policy.admin_changes_per_hour, policy.admin_changes_per_hour, hour),
+            uploads: BoundedLimiter::new(policy.uploads_per_hour, policy.uploads_per_hour, hour),
+            exports: BoundedLimiter::new(policy.exports_per_hour, policy.exports_per_hour, hour),
             policy,
         }
     }
 
     pub fn sweep(&self) {
-        for limiter in [&self.unauthenticated, &self.per_minute, &self.per_hour, &self.admin_changes] {
+        for limiter in
+            [&self.unauthenticated, &self.per_minute, &self.per_hour, &self.admin_changes, &self.uploads, &self.exports]
+        {
             limiter.sweep();
         }
+    }
+}
+
+impl Limiters {
+    /// Takes one unit of `user`'s hourly `budget` (E4001 when spent; always allowed when
+    /// rate limiting is off).
+    pub fn take(&self, budget: Budget, user: UserId) -> Result<(), AppError> {
+        if !self.policy.enabled {
+            return Ok(());
+        }
+        let limiter = match budget {
+            Budget::Upload => &self.uploads,
+            Budget::Export => &self.exports,
+        };
+        if limiter.check(LimitKey::User(user)).allowed { Ok(()) } else { Err(ErrorCode::TooManyRequests.into()) }
     }
 }
 
@@ -300,6 +336,21 @@ mod tests {
         let refused = limiter.check(key);
         assert!(!refused.allowed && refused.reset_seconds >= 1 && refused.reset_seconds <= 13);
         assert!(limiter.check(LimitKey::Address("10.0.0.2".parse().unwrap())).allowed, "other keys are separate");
+    }
+
+    #[test]
+    fn hourly_budgets_are_per_user_and_off_when_limits_are_off() {
+        let policy = RateLimitPolicy { exports_per_hour: 2, ..RateLimitPolicy::default() };
+        let limiters = Limiters::new(policy.clone());
+        let (ann, bob) = (UserId::random(), UserId::random());
+        assert!(limiters.take(Budget::Export, ann).is_ok() && limiters.take(Budget::Export, ann).is_ok());
+        assert_eq!(limiters.take(Budget::Export, ann).unwrap_err().code(), ErrorCode::TooManyRequests);
+        assert!(limiters.take(Budget::Export, bob).is_ok());
+        assert!(limiters.take(Budget::Upload, ann).is_ok(), "budgets are separate");
+        let off = Limiters::new(RateLimitPolicy { enabled: false, ..policy });
+        for _ in 0..5 {
+            assert!(off.take(Budget::Export, ann).is_ok());
+        }
     }
 
     #[test]

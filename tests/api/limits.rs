@@ -86,6 +86,8 @@ async fn signed_in_users_and_tokens_are_limited_per_user_and_changes_apply_at_on
                 ("authenticated_per_hour", "5000"),
                 ("sign_in_failures_per_hour", "20"),
                 ("admin_changes_per_hour", "30"),
+                ("uploads_per_hour", "50"),
+                ("exports_per_hour", "10"),
             ],
         )
         .await;

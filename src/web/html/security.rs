@@ -160,6 +160,8 @@ pub struct LimitsForm {
     authenticated_per_hour: String,
     sign_in_failures_per_hour: String,
     admin_changes_per_hour: String,
+    uploads_per_hour: String,
+    exports_per_hour: String,
 }
 
 impl LimitsForm {
@@ -179,6 +181,8 @@ impl LimitsForm {
             authenticated_per_hour: number(&self.authenticated_per_hour, "authenticated_per_hour")?,
             sign_in_failures_per_hour: number(&self.sign_in_failures_per_hour, "sign_in_failures_per_hour")?,
             admin_changes_per_hour: number(&self.admin_changes_per_hour, "admin_changes_per_hour")?,
+            uploads_per_hour: number(&self.uploads_per_hour, "uploads_per_hour")?,
+            exports_per_hour: number(&self.exports_per_hour, "exports_per_hour")?,
         })
     }
 }
