@@ -164,27 +164,49 @@ impl App {
         policy: RateLimitPolicy,
         client: &auth::ClientInfo,
     ) -> Result<(), AppError> {
-        if let Some(scope) = scope {
-            scope.require(auth::permissions::Action::ManageSettings)?;
-            scope.require_recent_second_factor(self.now())?;
-        }
+        self.may_change_settings(scope)?;
         policy.validate()?;
-        let (stored, client, now) = (policy.clone(), client.clone(), self.now());
+        self.store_policy(scope, RATE_LIMIT_POLICY, policy.clone(), "settings.rate_limits_changed", client).await?;
+        *self.0.limiters.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Limiters::new(policy));
+        Ok(())
+    }
+
+    /// Settings are changed by admins who confirmed their second factor recently, or offline.
+    fn may_change_settings(&self, scope: Option<&auth::TenantScope>) -> Result<(), AppError> {
+        match scope {
+            Some(scope) => {
+                scope.require(auth::permissions::Action::ManageSettings)?;
+                scope.require_recent_second_factor(self.now())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Stores a validated policy under `name` with its audit entry.
+    async fn store_policy<T: store::Versioned + Send + 'static>(
+        &self,
+        scope: Option<&auth::TenantScope>,
+        name: &'static str,
+        policy: T,
+        event: &'static str,
+        client: &auth::ClientInfo,
+    ) -> Result<(), AppError> {
+        let (client, now) = (client.clone(), self.now());
         let (workspace, actor) = match scope {
             Some(scope) => (*scope.workspace(), Some(*scope.user())),
             None => (audit::SERVER_CHAIN, None),
         };
         self.store()
             .write(move |txn| {
-                store::settings::save(txn, RATE_LIMIT_POLICY, &stored)?;
-                let event = audit::AuditEvent::new("settings.rate_limits_changed", actor)
-                    .fields(&["rate_limit"])
-                    .from_client(&client);
-                audit::record(txn, &workspace, now, event)
+                store::settings::save(txn, name, &policy)?;
+                audit::record(
+                    txn,
+                    &workspace,
+                    now,
+                    audit::AuditEvent::new(event, actor).fields(&[name]).from_client(&client),
+                )
             })
-            .await?;
-        *self.0.limiters.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Limiters::new(policy));
-        Ok(())
+            .await
     }
 
     /// The security policy in force (cached; changed through `save_security_policy`).
@@ -200,30 +222,9 @@ impl App {
         policy: SecurityPolicy,
         client: &auth::ClientInfo,
     ) -> Result<(), AppError> {
-        if let Some(scope) = scope {
-            scope.require(auth::permissions::Action::ManageSettings)?;
-            scope.require_recent_second_factor(self.now())?;
-        }
+        self.may_change_settings(scope)?;
         policy.validate()?;
-        let (stored, client, now) = (policy.clone(), client.clone(), self.now());
-        let (workspace, actor) = match scope {
-            Some(scope) => (*scope.workspace(), Some(*scope.user())),
-            None => (audit::SERVER_CHAIN, None),
-        };
-        self.store()
-            .write(move |txn| {
-                store::settings::save(txn, SECURITY_POLICY, &stored)?;
-                let event = audit::AuditEvent::new("settings.security_changed", actor)
-                    .fields(&[
-                        "session_idle_minutes",
-                        "session_absolute_hours",
-                        "password_min_length",
-                        "mfa_required_roles",
-                    ])
-                    .from_client(&client);
-                audit::record(txn, &workspace, now, event)
-            })
-            .await?;
+        self.store_policy(scope, SECURITY_POLICY, policy.clone(), "settings.security_changed", client).await?;
         *self.0.security_policy.write().unwrap_or_else(|p| p.into_inner()) = policy;
         Ok(())
     }

@@ -95,22 +95,7 @@ impl App {
         let email = EmailAddress::parse(email)?;
         let name = required_line(name, NAME_MAX, "name")?;
         let now = self.now();
-        let user = UserRecord {
-            id: UserId::random(),
-            workspace_id: *scope.workspace(),
-            email,
-            name,
-            role,
-            password_hash: None,
-            password_history: Vec::new(),
-            disabled: false,
-            created_at: now,
-            mfa: None,
-            mfa_pending: None,
-            failed_logins: 0,
-            locked: false,
-            known_addresses: Vec::new(),
-        };
+        let user = UserRecord::new(*scope.workspace(), email, name, role, None, now);
         let (scope, client) = (scope.clone(), client.clone());
         self.store()
             .write(move |txn| {
@@ -256,22 +241,7 @@ impl App {
         check_new_password(password, &self.security_policy(), &[email.as_str(), &name, &workspace.name])?;
         let hash = self.hasher().hash(password).await?;
         let now = self.now();
-        let user = UserRecord {
-            id: UserId::random(),
-            workspace_id: workspace.id,
-            email,
-            name,
-            role,
-            password_hash: Some(hash),
-            password_history: Vec::new(),
-            disabled: false,
-            created_at: now,
-            mfa: None,
-            mfa_pending: None,
-            failed_logins: 0,
-            locked: false,
-            known_addresses: Vec::new(),
-        };
+        let user = UserRecord::new(workspace.id, email, name, role, Some(hash), now);
         self.store()
             .write(move |txn| {
                 identity::insert_user(txn, &user)?;

@@ -18,7 +18,7 @@ use crate::app::store::identity;
 use crate::app::store::records::{SessionStage, UserRecord, WorkspaceRecord};
 use crate::datadir::write_private_file;
 use crate::domain::email::EmailAddress;
-use crate::domain::ids::{UserId, WorkspaceId};
+use crate::domain::ids::WorkspaceId;
 use crate::domain::role::Role;
 use crate::domain::text::required_line;
 
@@ -90,22 +90,7 @@ impl App {
         let hash = self.hasher().hash(&request.password).await?;
         let now = self.now();
         let workspace = WorkspaceRecord { id: WorkspaceId::random(), name: workspace_name, created_at: now };
-        let owner = UserRecord {
-            id: UserId::random(),
-            workspace_id: workspace.id,
-            email,
-            name,
-            role: Role::Owner,
-            password_hash: Some(hash),
-            password_history: Vec::new(),
-            disabled: false,
-            created_at: now,
-            mfa: None,
-            mfa_pending: None,
-            failed_logins: 0,
-            locked: false,
-            known_addresses: Vec::new(),
-        };
+        let owner = UserRecord::new(workspace.id, email, name, Role::Owner, Some(hash), now);
         let client = client.clone();
         let stage = if self.security_policy().requires_mfa(Role::Owner) {
             SessionStage::MustEnroll

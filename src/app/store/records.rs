@@ -48,6 +48,35 @@ pub(crate) struct UserRecord {
     pub known_addresses: Vec<(String, i64)>,
 }
 
+impl UserRecord {
+    /// A new, active user without a second factor.
+    pub fn new(
+        workspace_id: WorkspaceId,
+        email: EmailAddress,
+        name: String,
+        role: Role,
+        password_hash: Option<String>,
+        now: i64,
+    ) -> Self {
+        Self {
+            id: UserId::random(),
+            workspace_id,
+            email,
+            name,
+            role,
+            password_hash,
+            password_history: Vec::new(),
+            disabled: false,
+            created_at: now,
+            mfa: None,
+            mfa_pending: None,
+            failed_logins: 0,
+            locked: false,
+            known_addresses: Vec::new(),
+        }
+    }
+}
+
 /// An enrolled TOTP authenticator and its backup codes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct MfaRecord {

@@ -37,19 +37,60 @@ pub async fn show(
     Authenticated(session): Authenticated,
     client_ip: ClientIp,
     Query(query): Query<NoticeQuery>,
-) -> Result<SecurityPage, HtmlError> {
+) -> Result<Response, HtmlError> {
     session.scope.require(Action::ManageSettings).map_err(|e| HtmlError::while_doing("open security settings", e))?;
-    Ok(SecurityPage {
-        layout: Layout::new("Security", &page),
+    render(&state, &page, &session, client_ip, notice(&query.notice), None).await
+}
+
+/// The page, with an optional notice or form error.
+async fn render(
+    state: &AppState,
+    page: &Page,
+    session: &crate::app::auth::AuthSession,
+    client_ip: ClientIp,
+    notice: Option<&'static str>,
+    error: Option<FormError>,
+) -> Result<Response, HtmlError> {
+    let status =
+        if error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
+    let view = SecurityPage {
+        layout: Layout::new("Security", page),
         webhook_url: state.app.alert_settings().webhook_url,
         policy: state.app.security_policy(),
         limits: state.app.rate_limit_policy(),
         alerts: state.app.security_alerts(&session.scope).await?,
         roles: Role::ALL,
         client_ip: client_ip.0.to_string(),
-        notice: notice(&query.notice),
-        error: None,
-    })
+        notice,
+        error,
+    };
+    Ok((status, view).into_response())
+}
+
+/// After a save: back to the page with `notice`, the error layer for refusals (E1005, E1008),
+/// or the page again with the form error.
+async fn after_save(
+    state: &AppState,
+    page: &Page,
+    session: &crate::app::auth::AuthSession,
+    client_ip: ClientIp,
+    result: Result<(), crate::app::error::AppError>,
+    action: &'static str,
+    notice: &str,
+) -> Result<Response, HtmlError> {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/settings/security?notice={notice}")).into_response()),
+        Err(e) if super::forms::is_refusal(&e) => Err(HtmlError::while_doing(action, e)),
+        Err(e) => render(state, page, session, client_ip, None, Some(FormError::new(action, &e))).await,
+    }
+}
+
+/// A whole number from a form field (E2004 naming the field otherwise).
+fn number(value: &str, field: &'static str) -> Result<u32, crate::app::error::AppError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| crate::app::error::AppError::field(crate::app::error::ErrorCode::InvalidFormat, field))
 }
 
 #[derive(Deserialize)]
@@ -103,14 +144,8 @@ pub async fn save(
     client_ip: ClientIp,
     AppForm(form): AppForm<PolicyForm>,
 ) -> Result<Response, HtmlError> {
-    let number = |value: &str, field: &'static str| {
-        value
-            .trim()
-            .parse::<u32>()
-            .map_err(|_| crate::app::error::AppError::field(crate::app::error::ErrorCode::InvalidFormat, field))
-    };
     let parsed = (|| {
-        Ok::<_, crate::app::error::AppError>(SecurityPolicy {
+        Ok(SecurityPolicy {
             session_idle_minutes: number(&form.session_idle_minutes, "session_idle_minutes")?,
             session_absolute_hours: number(&form.session_absolute_hours, "session_absolute_hours")?,
             password_min_length: number(&form.password_min_length, "password_min_length")?,
@@ -128,24 +163,7 @@ pub async fn save(
         Ok(policy) => state.app.save_security_policy(Some(&session.scope), policy, &client).await,
         Err(e) => Err(e),
     };
-    match result {
-        Ok(()) => Ok(Redirect::to("/settings/security?notice=policy-saved").into_response()),
-        Err(e) if super::forms::is_refusal(&e) => Err(HtmlError::while_doing("change security settings", e)),
-        Err(e) => {
-            let page = SecurityPage {
-                layout: Layout::new("Security", &page),
-                webhook_url: state.app.alert_settings().webhook_url,
-                policy: state.app.security_policy(),
-                limits: state.app.rate_limit_policy(),
-                alerts: state.app.security_alerts(&session.scope).await?,
-                roles: Role::ALL,
-                client_ip: client_ip.0.to_string(),
-                notice: None,
-                error: Some(FormError::new("save the security policy", &e)),
-            };
-            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
-        }
-    }
+    after_save(&state, &page, &session, client_ip, result, "change security settings", "policy-saved").await
 }
 
 #[derive(Deserialize)]
@@ -166,12 +184,6 @@ pub struct LimitsForm {
 
 impl LimitsForm {
     fn policy(&self) -> Result<RateLimitPolicy, crate::app::error::AppError> {
-        let number = |value: &str, field: &'static str| {
-            value
-                .trim()
-                .parse::<u32>()
-                .map_err(|_| crate::app::error::AppError::field(crate::app::error::ErrorCode::InvalidFormat, field))
-        };
         Ok(RateLimitPolicy {
             enabled: self.enabled.is_some(),
             unauthenticated_per_minute: number(&self.unauthenticated_per_minute, "unauthenticated_per_minute")?,
@@ -199,24 +211,7 @@ pub async fn save_limits(
         Ok(policy) => state.app.save_rate_limit_policy(Some(&session.scope), policy, &client).await,
         Err(e) => Err(e),
     };
-    match result {
-        Ok(()) => Ok(Redirect::to("/settings/security?notice=limits-saved").into_response()),
-        Err(e) if super::forms::is_refusal(&e) => Err(HtmlError::while_doing("change rate limits", e)),
-        Err(e) => {
-            let page = SecurityPage {
-                layout: Layout::new("Security", &page),
-                webhook_url: state.app.alert_settings().webhook_url,
-                policy: state.app.security_policy(),
-                limits: state.app.rate_limit_policy(),
-                alerts: state.app.security_alerts(&session.scope).await?,
-                roles: Role::ALL,
-                client_ip: client_ip.0.to_string(),
-                notice: None,
-                error: Some(FormError::new("save the rate limits", &e)),
-            };
-            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
-        }
-    }
+    after_save(&state, &page, &session, client_ip, result, "save the rate limits", "limits-saved").await
 }
 
 #[derive(Deserialize)]
@@ -234,22 +229,6 @@ pub async fn save_alerts(
     client_ip: ClientIp,
     AppForm(form): AppForm<AlertsForm>,
 ) -> Result<Response, HtmlError> {
-    match state.app.save_alert_settings(&session.scope, &form.webhook_url, &form.secret, &client).await {
-        Ok(()) => Ok(Redirect::to("/settings/security?notice=alerts-saved").into_response()),
-        Err(e) if super::forms::is_refusal(&e) => Err(HtmlError::while_doing("change the alert webhook", e)),
-        Err(e) => {
-            let page = SecurityPage {
-                layout: Layout::new("Security", &page),
-                webhook_url: state.app.alert_settings().webhook_url,
-                policy: state.app.security_policy(),
-                limits: state.app.rate_limit_policy(),
-                alerts: state.app.security_alerts(&session.scope).await?,
-                roles: Role::ALL,
-                client_ip: client_ip.0.to_string(),
-                notice: None,
-                error: Some(FormError::new("save the alert webhook", &e)),
-            };
-            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
-        }
-    }
+    let result = state.app.save_alert_settings(&session.scope, &form.webhook_url, &form.secret, &client).await;
+    after_save(&state, &page, &session, client_ip, result, "save the alert webhook", "alerts-saved").await
 }
