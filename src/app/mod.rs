@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod clock;
 pub mod crypto;
 pub mod email;

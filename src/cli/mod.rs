@@ -2,6 +2,7 @@
 //! to the exit codes of CONTRACT.md (0 ok · 1 failure · 2 usage/config · 3 data dir in use).
 
 mod admin;
+mod backup;
 mod check_config;
 mod offline;
 mod serve;
@@ -46,6 +47,9 @@ enum Command {
     /// Manage workspaces, users, tokens and reset links (offline).
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Create, verify and restore encrypted backups.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
 }
 
 /// Exit codes of CONTRACT.md.
@@ -72,6 +76,7 @@ pub fn run() -> ExitCode {
         Command::Serve { .. } => serve::run(config, cli.log_format),
         Command::CheckConfig => check_config::run(&config),
         Command::Admin(command) => admin::run(&config, command),
+        Command::Backup(command) => backup::run(&config, command),
     };
     ExitCode::from(code)
 }

@@ -22,7 +22,8 @@ pub(crate) fn current_version() -> u32 {
     MIGRATIONS.last().map_or(0, |m| m.version)
 }
 
-fn create_tables(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+/// Creates every table (empty ones too).
+pub(crate) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
     for table in ALL_BYTE_TABLES {
         txn.open_table(*table)?;
     }

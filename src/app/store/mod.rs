@@ -90,6 +90,11 @@ impl Store {
         .await
     }
 
+    /// The database itself, for a backup's snapshot (one read transaction).
+    pub(crate) fn database(&self) -> &Database {
+        &self.db
+    }
+
     /// Reads a stored policy synchronously (startup only).
     pub(crate) fn load_setting<T: Versioned>(&self, name: &str) -> Result<Option<T>, AppError> {
         let txn = self.db.begin_read().map_err(storage)?;

@@ -1,0 +1,349 @@
+//! What goes inside the encrypted container: a manifest, every row of every table (taken in
+//! one read transaction, so writers keep going), the master key, uploaded files, and a trailer
+//! with per-table counts and SHA-256 sums that `verify` and `restore` check.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+use redb::{ReadableDatabase, ReadableTable, TableHandle};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::format::BackupError;
+use crate::app::store::migrations;
+use crate::app::store::tables::{ALL_BYTE_TABLES, ALL_SET_TABLES, ALL_TEXT_TABLES};
+
+const FRAME_MANIFEST: u8 = 1;
+const FRAME_ROW: u8 = 2;
+const FRAME_MASTER_KEY: u8 = 3;
+const FRAME_FILE: u8 = 4;
+const FRAME_TRAILER: u8 = 255;
+/// No single frame may be larger (bounds what a hostile file can make us allocate).
+const MAX_FRAME: usize = 64 * 1024 * 1024;
+/// Rows restored per write transaction.
+const RESTORE_BATCH: usize = 10_000;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub holdfast_version: String,
+    pub schema_version: u32,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableSummary {
+    pub rows: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trailer {
+    pub tables: BTreeMap<String, TableSummary>,
+    pub files: u64,
+}
+
+/// What a backup holds, as checked.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub manifest: Manifest,
+    pub trailer: Trailer,
+}
+
+impl Summary {
+    pub fn rows(&self) -> u64 {
+        self.trailer.tables.values().map(|t| t.rows).sum()
+    }
+}
+
+fn write_frame(out: &mut impl Write, kind: u8, parts: &[&[u8]]) -> io::Result<()> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    out.write_all(&[kind])?;
+    out.write_all(&(len as u32).to_be_bytes())?;
+    for part in parts {
+        out.write_all(part)?;
+    }
+    Ok(())
+}
+
+/// Unwraps the container's own error from an I/O error (authentication failures travel
+/// through `Read` as I/O errors).
+fn from_io(error: io::Error) -> BackupError {
+    if error.kind() == io::ErrorKind::UnexpectedEof {
+        return BackupError::Truncated;
+    }
+    match error.into_inner() {
+        Some(inner) => match inner.downcast::<BackupError>() {
+            Ok(backup) => *backup,
+            Err(other) => BackupError::Io(io::Error::other(other)),
+        },
+        None => BackupError::Corrupt("read failed".into()),
+    }
+}
+
+fn read_frame(input: &mut impl Read) -> Result<(u8, Vec<u8>), BackupError> {
+    let mut head = [0u8; 5];
+    input.read_exact(&mut head).map_err(from_io)?;
+    let len = u32::from_be_bytes(head[1..].try_into().expect("4 bytes")) as usize;
+    if len > MAX_FRAME {
+        return Err(BackupError::Corrupt("a frame is larger than allowed".into()));
+    }
+    let mut data = Vec::new();
+    input.take(len as u64).read_to_end(&mut data).map_err(from_io)?;
+    if data.len() != len {
+        return Err(BackupError::Truncated);
+    }
+    Ok((head[0], data))
+}
+
+/// A row frame: `name_len u8 ‖ name ‖ key_len u32 ‖ key ‖ value`.
+struct Row<'a> {
+    table: &'a str,
+    key: &'a [u8],
+    value: &'a [u8],
+}
+
+impl<'a> Row<'a> {
+    fn parse(data: &'a [u8]) -> Result<Self, BackupError> {
+        let bad = || BackupError::Corrupt("malformed row".into());
+        let name_len = *data.first().ok_or_else(bad)? as usize;
+        let table = std::str::from_utf8(data.get(1..1 + name_len).ok_or_else(bad)?).map_err(|_| bad())?;
+        let at = 1 + name_len;
+        let key_len = u32::from_be_bytes(data.get(at..at + 4).ok_or_else(bad)?.try_into().map_err(|_| bad())?) as usize;
+        let key = data.get(at + 4..at + 4 + key_len).ok_or_else(bad)?;
+        Ok(Row { table, key, value: &data[at + 4 + key_len..] })
+    }
+}
+
+/// Running counts and hashes per table, for the trailer.
+#[derive(Default)]
+struct Sums(BTreeMap<String, (u64, Sha256)>);
+
+impl Sums {
+    fn add(&mut self, table: &str, key: &[u8], value: &[u8]) {
+        let (rows, hash) = self.0.entry(table.to_owned()).or_insert_with(|| (0, Sha256::new()));
+        *rows += 1;
+        hash.update((key.len() as u64).to_be_bytes());
+        hash.update(key);
+        hash.update((value.len() as u64).to_be_bytes());
+        hash.update(value);
+    }
+
+    fn trailer(self, files: u64) -> Trailer {
+        Trailer {
+            tables: self
+                .0
+                .into_iter()
+                .map(|(name, (rows, hash))| (name, TableSummary { rows, sha256: hex::encode(hash.finalize()) }))
+                .collect(),
+            files,
+        }
+    }
+}
+
+/// Writes the snapshot of `db` (one read transaction), the master key and `files_dir`.
+pub(crate) fn write_snapshot(
+    db: &redb::Database,
+    master_key: &[u8; 32],
+    files_dir: &Path,
+    created_at: i64,
+    out: &mut impl Write,
+) -> Result<Summary, BackupError> {
+    let corrupt = |e: redb::Error| BackupError::Corrupt(format!("reading the store: {e}"));
+    let txn = db.begin_read().map_err(|e| corrupt(e.into()))?;
+    let manifest = Manifest {
+        format: 1,
+        holdfast_version: env!("CARGO_PKG_VERSION").to_owned(),
+        schema_version: migrations::current_version(),
+        created_at,
+    };
+    write_frame(out, FRAME_MANIFEST, &[&serde_json::to_vec(&manifest).expect("serialisable")])?;
+    let mut sums = Sums::default();
+    let mut row = |name: &str, key: &[u8], value: &[u8], out: &mut dyn Write| -> io::Result<()> {
+        sums.add(name, key, value);
+        write_frame(
+            &mut &mut *out,
+            FRAME_ROW,
+            &[&[name.len() as u8], name.as_bytes(), &(key.len() as u32).to_be_bytes(), key, value],
+        )
+    };
+    for definition in ALL_BYTE_TABLES {
+        let table = txn.open_table(*definition).map_err(|e| corrupt(e.into()))?;
+        for entry in table.iter().map_err(|e| corrupt(e.into()))? {
+            let (key, value) = entry.map_err(|e| corrupt(e.into()))?;
+            row(definition.name(), key.value(), value.value(), out)?;
+        }
+    }
+    for definition in ALL_TEXT_TABLES {
+        let table = txn.open_table(*definition).map_err(|e| corrupt(e.into()))?;
+        for entry in table.iter().map_err(|e| corrupt(e.into()))? {
+            let (key, value) = entry.map_err(|e| corrupt(e.into()))?;
+            row(definition.name(), key.value().as_bytes(), value.value(), out)?;
+        }
+    }
+    for definition in ALL_SET_TABLES {
+        let table = txn.open_table(*definition).map_err(|e| corrupt(e.into()))?;
+        for entry in table.iter().map_err(|e| corrupt(e.into()))? {
+            let (key, _) = entry.map_err(|e| corrupt(e.into()))?;
+            row(definition.name(), key.value(), &[], out)?;
+        }
+    }
+    write_frame(out, FRAME_MASTER_KEY, &[master_key])?;
+    let mut files = 0;
+    for (relative, path) in list_files(files_dir)? {
+        let bytes = std::fs::read(&path)?;
+        write_frame(out, FRAME_FILE, &[&(relative.len() as u16).to_be_bytes(), relative.as_bytes(), &bytes])?;
+        files += 1;
+    }
+    let trailer = sums.trailer(files);
+    write_frame(out, FRAME_TRAILER, &[&serde_json::to_vec(&trailer).expect("serialisable")])?;
+    Ok(Summary { manifest, trailer })
+}
+
+/// Regular files under `dir`, with their `/`-separated relative paths.
+fn list_files(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else { continue };
+        for entry in entries {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_file() {
+                let relative =
+                    entry.path().strip_prefix(dir).map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+                found.push((relative, entry.path()));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// A file path from a backup, accepted only if it stays inside the files directory.
+fn safe_relative(path: &str) -> Result<PathBuf, BackupError> {
+    let candidate = Path::new(path);
+    let ok =
+        !path.is_empty() && !path.contains('\0') && candidate.components().all(|c| matches!(c, Component::Normal(_)));
+    if ok { Ok(candidate.to_path_buf()) } else { Err(BackupError::Corrupt(format!("unsafe file path {path:?}"))) }
+}
+
+/// Where a restore writes, or `None` to only check.
+pub(crate) struct RestoreTarget<'a> {
+    pub store: &'a redb::Database,
+    pub master_key: &'a Path,
+    pub files: &'a Path,
+}
+
+/// Reads a whole snapshot, checking the trailer's counts and sums; with a target, writes
+/// every row, the key and the files there as it goes.
+pub(crate) fn read_snapshot(input: &mut impl Read, target: Option<RestoreTarget<'_>>) -> Result<Summary, BackupError> {
+    let (kind, data) = read_frame(input)?;
+    if kind != FRAME_MANIFEST {
+        return Err(BackupError::Corrupt("no manifest".into()));
+    }
+    let manifest: Manifest =
+        serde_json::from_slice(&data).map_err(|e| BackupError::Corrupt(format!("manifest: {e}")))?;
+    if manifest.schema_version > migrations::current_version() {
+        return Err(BackupError::Corrupt(format!(
+            "the backup comes from a newer Holdfast ({}, store schema {}); upgrade Holdfast to restore it",
+            manifest.holdfast_version, manifest.schema_version
+        )));
+    }
+    let mut sums = Sums::default();
+    let mut batch: Vec<(String, Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut files = 0;
+    let mut key_seen = false;
+    let flush =
+        |batch: &mut Vec<(String, Vec<u8>, Vec<u8>)>, target: &Option<RestoreTarget<'_>>| -> Result<(), BackupError> {
+            if let Some(target) = target {
+                insert_rows(target.store, batch)?;
+            }
+            batch.clear();
+            Ok(())
+        };
+    loop {
+        let (kind, data) = read_frame(input)?;
+        match kind {
+            FRAME_ROW => {
+                let row = Row::parse(&data)?;
+                sums.add(row.table, row.key, row.value);
+                if target.is_some() {
+                    batch.push((row.table.to_owned(), row.key.to_vec(), row.value.to_vec()));
+                    if batch.len() >= RESTORE_BATCH {
+                        flush(&mut batch, &target)?;
+                    }
+                }
+            }
+            FRAME_MASTER_KEY => {
+                if data.len() != 32 {
+                    return Err(BackupError::Corrupt("bad master key".into()));
+                }
+                if let Some(target) = &target {
+                    let key: [u8; 32] = data.as_slice().try_into().expect("32 bytes");
+                    crate::datadir::write_private_file(target.master_key, &key)
+                        .map_err(|e| BackupError::Io(io::Error::other(e.to_string())))?;
+                }
+                key_seen = true;
+            }
+            FRAME_FILE => {
+                let bad = || BackupError::Corrupt("malformed file entry".into());
+                let len = u16::from_be_bytes(data.get(..2).ok_or_else(bad)?.try_into().map_err(|_| bad())?) as usize;
+                let name = std::str::from_utf8(data.get(2..2 + len).ok_or_else(bad)?).map_err(|_| bad())?;
+                let relative = safe_relative(name)?;
+                if let Some(target) = &target {
+                    let path = target.files.join(relative);
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                    std::fs::write(path, &data[2 + len..])?;
+                }
+                files += 1;
+            }
+            FRAME_TRAILER => {
+                flush(&mut batch, &target)?;
+                let trailer: Trailer =
+                    serde_json::from_slice(&data).map_err(|e| BackupError::Corrupt(format!("trailer: {e}")))?;
+                let actual = sums.trailer(files);
+                if trailer != actual || !key_seen {
+                    return Err(BackupError::Corrupt("counts or checksums do not match the trailer".into()));
+                }
+                let mut rest = [0u8; 1];
+                if input.read(&mut rest).map_err(from_io)? != 0 {
+                    return Err(BackupError::Corrupt("data after the trailer".into()));
+                }
+                return Ok(Summary { manifest, trailer });
+            }
+            other => return Err(BackupError::Corrupt(format!("unknown frame kind {other}"))),
+        }
+    }
+}
+
+fn insert_rows(store: &redb::Database, rows: &[(String, Vec<u8>, Vec<u8>)]) -> Result<(), BackupError> {
+    let fail = |e: redb::Error| BackupError::Corrupt(format!("writing the restored store: {e}"));
+    let txn = store.begin_write().map_err(|e| fail(e.into()))?;
+    for (table, key, value) in rows {
+        let known = |name: &str| name == table.as_str();
+        if let Some(def) = ALL_BYTE_TABLES.iter().find(|d| known(d.name())) {
+            txn.open_table(*def)
+                .map_err(|e| fail(e.into()))?
+                .insert(key.as_slice(), value.as_slice())
+                .map_err(|e| fail(e.into()))?;
+        } else if let Some(def) = ALL_TEXT_TABLES.iter().find(|d| known(d.name())) {
+            let key = std::str::from_utf8(key).map_err(|_| BackupError::Corrupt("a text key is not UTF-8".into()))?;
+            txn.open_table(*def)
+                .map_err(|e| fail(e.into()))?
+                .insert(key, value.as_slice())
+                .map_err(|e| fail(e.into()))?;
+        } else if let Some(def) = ALL_SET_TABLES.iter().find(|d| known(d.name())) {
+            txn.open_table(*def).map_err(|e| fail(e.into()))?.insert(key.as_slice(), ()).map_err(|e| fail(e.into()))?;
+        } else {
+            return Err(BackupError::Corrupt(format!("unknown table {table}")));
+        }
+    }
+    txn.commit().map_err(|e| fail(e.into()))?;
+    Ok(())
+}

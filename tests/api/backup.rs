@@ -1,0 +1,185 @@
+//! Backups as an operator uses them: create, verify, restore on a "new machine", an
+//! independent reader, and every kind of tampering.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+
+use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, spawn_app, spawn_app_in};
+
+const PASSPHRASE: &str = "lighthouse marmalade cobalt fiddle orbit";
+
+fn holdfast(args: &[&str], data: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_holdfast")).args(args).arg("--data-dir").arg(data).output().expect("run holdfast")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+struct Work {
+    dir: tempfile::TempDir,
+}
+
+impl Work {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pass.txt"), format!("{PASSPHRASE}\n")).unwrap();
+        std::fs::write(dir.path().join("wrong.txt"), "another passphrase entirely here\n").unwrap();
+        Work { dir }
+    }
+    fn pass(&self) -> String {
+        self.dir.path().join("pass.txt").to_string_lossy().into_owned()
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+/// A data dir with an owner (MFA enrolled) and an API token; returns (dir, token, TOTP secret, clock).
+async fn populated() -> (Arc<tempfile::TempDir>, String, String, Arc<holdfast::app::clock::ManualClock>) {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    let page = owner.submit("/account", "/account/tokens", &[("label", "sync")]).await.text().await.unwrap();
+    let token = page.split("<code>hf_").nth(1).map(|s| format!("hf_{}", s.split('<').next().unwrap())).unwrap();
+    let secret = owner.secrets.lock().unwrap().get(OWNER_EMAIL).cloned().unwrap();
+    let clock = app.clock.clone();
+    (app.stop().await, token, secret, clock)
+}
+
+#[tokio::test]
+async fn a_backup_restores_everything_on_a_new_machine() {
+    let (data, token, secret, clock) = populated().await;
+    let work = Work::new();
+    let file = work.path("nightly.hfb");
+    let created = holdfast(
+        &["backup", "create", "--out", file.to_str().unwrap(), "--passphrase-file", &work.pass()],
+        data.path(),
+    );
+    assert_eq!(created.status.code(), Some(0), "{}", text(&created.stderr));
+    assert!(!work.path("nightly.partial").exists(), "no partial file is left behind");
+
+    let verified =
+        holdfast(&["backup", "verify", file.to_str().unwrap(), "--passphrase-file", &work.pass()], data.path());
+    assert_eq!(verified.status.code(), Some(0), "{}", text(&verified.stderr));
+    let summary = text(&verified.stdout);
+    assert!(summary.starts_with("intact: "), "{summary}");
+    let rows: u64 = summary["intact: ".len()..].split(' ').next().unwrap().parse().unwrap();
+
+    // An independent implementation decrypts it from the documented format alone.
+    let python = Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/backup_decrypt.py"))
+        .arg(&file)
+        .arg(work.pass())
+        .output()
+        .expect("python3 with cryptography and argon2-cffi (.ci/run installs them)");
+    assert_eq!(python.status.code(), Some(0), "{}", text(&python.stderr));
+    let independent: serde_json::Value = serde_json::from_slice(&python.stdout).unwrap();
+    assert_eq!(independent["rows"], rows);
+    assert_eq!(independent["master_key_len"], 32);
+
+    // A new machine: an empty data dir, only the file and the passphrase.
+    let fresh = Arc::new(tempfile::tempdir().unwrap());
+    let restored =
+        holdfast(&["backup", "restore", file.to_str().unwrap(), "--passphrase-file", &work.pass()], fresh.path());
+    assert_eq!(restored.status.code(), Some(0), "{}", text(&restored.stderr));
+    let app = spawn_app_in(fresh, clock).await;
+    assert!(app.setup_url.is_none(), "the restored firm is set up");
+    app.secrets.lock().unwrap().insert(OWNER_EMAIL.to_owned(), secret);
+    let owner = app.new_browser();
+    owner.sign_in_fully(OWNER_EMAIL, OWNER_PASSWORD).await;
+    assert!(
+        owner.page("/account").await.contains("Olive Owner"),
+        "signed in with password and TOTP (secret still decrypts)"
+    );
+    let me = app.new_browser().client.get(app.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::OK, "API tokens survive");
+}
+
+#[tokio::test]
+async fn tampered_truncated_appended_or_wrongly_unlocked_backups_are_refused_and_change_nothing() {
+    let (data, _, _, _) = populated().await;
+    let work = Work::new();
+    let file = work.path("b.hfb");
+    let created = holdfast(
+        &["backup", "create", "--out", file.to_str().unwrap(), "--passphrase-file", &work.pass()],
+        data.path(),
+    );
+    assert_eq!(created.status.code(), Some(0), "{}", text(&created.stderr));
+    let original = std::fs::read(&file).unwrap();
+    let store_before = std::fs::read(data.path().join("holdfast.redb")).unwrap();
+
+    let wrong = holdfast(
+        &["backup", "verify", file.to_str().unwrap(), "--passphrase-file", work.path("wrong.txt").to_str().unwrap()],
+        data.path(),
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(text(&wrong.stderr).contains("wrong passphrase"), "{}", text(&wrong.stderr));
+
+    let len = original.len();
+    let mut variants: Vec<(String, Vec<u8>)> = [0, 9, 20, 40, 63, 64, 200, len / 2, len - 17, len - 1]
+        .into_iter()
+        .map(|at| {
+            let mut bytes = original.clone();
+            bytes[at] ^= 0x20;
+            (format!("byte {at} flipped"), bytes)
+        })
+        .collect();
+    variants.push(("truncated".into(), original[..len - 5].to_vec()));
+    variants.push(("appended".into(), [original.clone(), b"more".to_vec()].concat()));
+    variants.push(("header only".into(), original[..64].to_vec()));
+    for (what, bytes) in variants {
+        let bad = work.path("bad.hfb");
+        std::fs::write(&bad, &bytes).unwrap();
+        let verified =
+            holdfast(&["backup", "verify", bad.to_str().unwrap(), "--passphrase-file", &work.pass()], data.path());
+        assert_eq!(verified.status.code(), Some(1), "verify: {what}");
+        let restored = holdfast(
+            &["backup", "restore", bad.to_str().unwrap(), "--passphrase-file", &work.pass(), "--force"],
+            data.path(),
+        );
+        assert_eq!(restored.status.code(), Some(1), "restore: {what}");
+        assert!(text(&restored.stderr).contains("nothing was changed"));
+    }
+    assert_eq!(
+        std::fs::read(data.path().join("holdfast.redb")).unwrap(),
+        store_before,
+        "the current data is untouched"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(data.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(
+        !leftovers
+            .iter()
+            .any(|n| n.to_string_lossy().starts_with(".restore") || n.to_string_lossy().starts_with("pre-restore"))
+    );
+}
+
+#[tokio::test]
+async fn restoring_over_existing_data_needs_force_and_keeps_the_old_data_aside() {
+    let (data, _, _, _) = populated().await;
+    let work = Work::new();
+    let file = work.path("b.hfb");
+    holdfast(&["backup", "create", "--out", file.to_str().unwrap(), "--passphrase-file", &work.pass()], data.path());
+    let refused =
+        holdfast(&["backup", "restore", file.to_str().unwrap(), "--passphrase-file", &work.pass()], data.path());
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("--force"));
+    let forced = holdfast(
+        &["backup", "restore", file.to_str().unwrap(), "--passphrase-file", &work.pass(), "--force"],
+        data.path(),
+    );
+    assert_eq!(forced.status.code(), Some(0), "{}", text(&forced.stderr));
+    let aside = std::fs::read_dir(data.path())
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("pre-restore-"));
+    let aside = aside.expect("previous data kept").path();
+    assert!(aside.join("holdfast.redb").exists() && aside.join("keys/master.key").exists());
+
+    let weak = work.path("weak.txt");
+    std::fs::write(&weak, "backup\n").unwrap();
+    let refused = holdfast(&["backup", "create", "--passphrase-file", weak.to_str().unwrap()], data.path());
+    assert_eq!(refused.status.code(), Some(2), "a weak passphrase is refused");
+}
