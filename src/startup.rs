@@ -123,7 +123,7 @@ impl Application {
         if let Some(tls) = self.state.tls.clone() {
             tasks.spawn(keep_certificate_fresh(tls, stopped.clone()));
         }
-        tasks.spawn(sweep_rate_limiters(self.state.app.clone(), stopped.clone()));
+        tasks.spawn(every_minute(self.state.app.clone(), stopped.clone()));
         self.state.app.start_webhook_worker();
         tasks.spawn(web::server::serve(self.https, self.acceptor, web::router(self.state), stopped));
         shutdown.await;
@@ -164,12 +164,19 @@ async fn keep_certificate_fresh(tls: Arc<CertManager>, mut stopped: watch::Recei
     }
 }
 
-/// Drops rate-limit keys whose buckets are full again, once a minute.
-async fn sweep_rate_limiters(app: crate::app::App, mut stopped: watch::Receiver<()>) {
+/// Once a minute: drop rate-limit keys whose buckets are full again, and run the backup
+/// schedule (daily backup, weekly drill, staleness alert).
+async fn every_minute(app: crate::app::App, mut stopped: watch::Receiver<()>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = tick.tick() => app.limiters().sweep(),
+            _ = tick.tick() => {
+                app.limiters().sweep();
+                if let Err(e) = app.run_backup_schedule().await {
+                    tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "backup schedule failed");
+                }
+            }
             _ = stopped.changed() => return,
         }
     }

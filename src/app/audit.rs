@@ -84,6 +84,13 @@ pub(crate) fn record(
     append(txn, workspace, entry)
 }
 
+/// Records `event` in its own write transaction (for events that change nothing else, such as
+/// a download).
+pub async fn record_now(app: &super::App, workspace: &WorkspaceId, event: AuditEvent) -> Result<(), AppError> {
+    let (workspace, now) = (*workspace, app.now());
+    app.store().write(move |txn| record(txn, &workspace, now, event)).await
+}
+
 /// One line of a user's security log (their account page).
 #[derive(Debug, Clone)]
 pub struct SecurityEvent {

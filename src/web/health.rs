@@ -52,12 +52,31 @@ pub async fn detailed(State(state): State<AppState>, client: ClientIp, page: Pag
         }
         None => json!({ "status": "ok", "terminated_by_proxy": true }),
     };
+    let backup = match (state.app.backup_settings().await, state.app.backup_status().await) {
+        (Ok(settings), Ok(status)) => {
+            let age = status.last_success_at.map(|t| state.app.now() - t);
+            let fresh = age.is_some_and(|a| a <= crate::app::backup::schedule::STALE_AFTER_SECONDS);
+            json!({
+                "status": if settings.is_configured() && fresh { "ok" } else { "warn" },
+                "configured": settings.is_configured(),
+                "last_success_age_s": age,
+                "last_drill_ok": status.last_drill_ok,
+            })
+        }
+        _ => json!({ "status": "fail" }),
+    };
     let healthy = store["status"] == "ok";
     let body = json!({
-        "status": if !healthy { "fail" } else if disk["status"] == "ok" && certificate["status"] == "ok" { "ok" } else { "warn" },
+        "status": if !healthy {
+            "fail"
+        } else if [&disk, &certificate, &backup].iter().all(|c| c["status"] == "ok") {
+            "ok"
+        } else {
+            "warn"
+        },
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": state.app.uptime().as_secs(),
-        "checks": { "store": store, "disk": disk, "certificate": certificate },
+        "checks": { "store": store, "disk": disk, "certificate": certificate, "backup": backup },
     });
     let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     Ok((status, Json(body)).into_response())

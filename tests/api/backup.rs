@@ -183,3 +183,85 @@ async fn restoring_over_existing_data_needs_force_and_keeps_the_old_data_aside()
     let refused = holdfast(&["backup", "create", "--passphrase-file", weak.to_str().unwrap()], data.path());
     assert_eq!(refused.status.code(), Some(2), "a weak passphrase is refused");
 }
+
+async fn configure_backups(owner: &crate::helpers::Browser, passphrase: &str, hour: u32) -> reqwest::Response {
+    owner
+        .submit(
+            "/settings/backups",
+            "/settings/backups",
+            &[
+                ("passphrase", passphrase),
+                ("hour", &hour.to_string()),
+                ("keep_daily", "7"),
+                ("keep_weekly", "4"),
+                ("keep_monthly", "12"),
+                ("second_dir", ""),
+            ],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn the_settings_page_backs_up_now_and_downloads_with_step_up() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    let page = owner.page("/settings/backups").await;
+    assert!(page.contains("Backups are off") && page.contains("cannot be restored"));
+    let weak = configure_backups(&owner, "backup", 2).await;
+    assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(weak.text().await.unwrap().contains("E2007"));
+    assert_eq!(configure_backups(&owner, PASSPHRASE, 2).await.status(), StatusCode::SEE_OTHER);
+    let store = std::fs::read(app.data_dir().join("holdfast.redb")).unwrap();
+    assert!(!store.windows(PASSPHRASE.len()).any(|w| w == PASSPHRASE.as_bytes()), "the passphrase is stored encrypted");
+
+    let done = owner.submit("/settings/backups", "/settings/backups/run", &[]).await;
+    assert_eq!(done.headers().get("location").unwrap(), "/settings/backups?notice=backup-done");
+    let page = owner.page("/settings/backups").await;
+    let name = page.split("/settings/backups/download/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+
+    // The download needs a fresh second factor.
+    app.clock.advance(time::Duration::minutes(11));
+    let refused = owner.get(&format!("/settings/backups/download/{name}")).await;
+    assert!(refused.headers().get("location").unwrap().to_str().unwrap().starts_with("/account/confirm"));
+    owner.confirm_second_factor(OWNER_EMAIL).await;
+    let download = owner.get(&format!("/settings/backups/download/{name}")).await;
+    assert_eq!(download.status(), StatusCode::OK);
+    assert!(download.headers().get("content-disposition").unwrap().to_str().unwrap().starts_with("attachment"));
+    let bytes = download.bytes().await.unwrap();
+    let work = Work::new();
+    std::fs::write(work.path("downloaded.hfb"), &bytes).unwrap();
+    let verified = Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args(["backup", "verify", work.path("downloaded.hfb").to_str().unwrap(), "--passphrase-file", &work.pass()])
+        .output()
+        .unwrap();
+    assert_eq!(verified.status.code(), Some(0), "{}", text(&verified.stderr));
+    assert_eq!(owner.get("/settings/backups/download/..%2Fholdfast.redb").await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_schedule_backs_up_daily_drills_weekly_and_warns_when_stale() {
+    use holdfast::app::clock::Clock;
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    let hour = ((app.clock.now().unix_timestamp().rem_euclid(86_400)) / 3600) as u32;
+    configure_backups(&owner, PASSPHRASE, hour).await;
+    app.app.run_backup_schedule().await.unwrap();
+    let health: serde_json::Value = app.get("/health/detailed").await.json().await.unwrap();
+    assert_eq!(health["checks"]["backup"]["status"], "ok");
+    assert_eq!(health["checks"]["backup"]["last_drill_ok"], true, "the first backup is drilled at once");
+    assert_eq!(app.app.list_backups().await.unwrap().len(), 1);
+    app.app.run_backup_schedule().await.unwrap();
+    assert_eq!(app.app.list_backups().await.unwrap().len(), 1, "once a day");
+
+    // 27 hours later it is three hours past the backup hour: no new backup, so it is stale.
+    app.clock.advance(time::Duration::hours(27));
+    app.app.run_backup_schedule().await.unwrap();
+    assert_eq!(app.app.list_backups().await.unwrap().len(), 1);
+    let health: serde_json::Value = app.get("/health/detailed").await.json().await.unwrap();
+    assert_eq!(health["checks"]["backup"]["status"], "warn");
+    let admin = app.new_browser();
+    admin.sign_in_fully(OWNER_EMAIL, OWNER_PASSWORD).await;
+    assert!(admin.page("/settings/backups").await.contains("No good backup in the last 26 hours"));
+    assert!(admin.page("/settings/security").await.contains("security.backup_stale"), "an alert was raised");
+    drop(owner);
+}

@@ -347,3 +347,31 @@ fn insert_rows(store: &redb::Database, rows: &[(String, Vec<u8>, Vec<u8>)]) -> R
     txn.commit().map_err(|e| fail(e.into()))?;
     Ok(())
 }
+
+/// Rows per table of a restored store (for restore drills).
+pub(crate) fn count_rows(path: &Path) -> Result<BTreeMap<String, u64>, BackupError> {
+    use redb::ReadableTableMetadata;
+    let fail = |e: redb::Error| BackupError::Corrupt(e.to_string());
+    let db = redb::Database::open(path).map_err(|e| fail(e.into()))?;
+    let txn = db.begin_read().map_err(|e| fail(e.into()))?;
+    let mut counts = BTreeMap::new();
+    for def in ALL_BYTE_TABLES {
+        counts.insert(
+            def.name().to_owned(),
+            txn.open_table(*def).map_err(|e| fail(e.into()))?.len().map_err(|e| fail(e.into()))?,
+        );
+    }
+    for def in ALL_TEXT_TABLES {
+        counts.insert(
+            def.name().to_owned(),
+            txn.open_table(*def).map_err(|e| fail(e.into()))?.len().map_err(|e| fail(e.into()))?,
+        );
+    }
+    for def in ALL_SET_TABLES {
+        counts.insert(
+            def.name().to_owned(),
+            txn.open_table(*def).map_err(|e| fail(e.into()))?.len().map_err(|e| fail(e.into()))?,
+        );
+    }
+    Ok(counts)
+}

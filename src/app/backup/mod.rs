@@ -4,6 +4,7 @@
 
 mod archive;
 pub mod format;
+pub mod schedule;
 
 use std::fs;
 use std::io::{BufReader, BufWriter};

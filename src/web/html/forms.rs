@@ -47,6 +47,8 @@ pub fn notice(key: &str) -> Option<&'static str> {
         "role-changed" => "The role was changed. That user's sessions were signed out.",
         "user-disabled" => "The user was disabled and signed out everywhere.",
         "user-enabled" => "The user was enabled.",
+        "backups-saved" => "The backup settings were saved.",
+        "backup-done" => "The backup was written and verified.",
         "alerts-saved" => "The alert webhook was saved.",
         "limits-saved" => "The rate limits were saved and apply from the next request.",
         "user-unlocked" => "The user was unlocked and can sign in again.",

@@ -2,6 +2,7 @@
 
 mod account;
 mod auth;
+mod backups;
 mod email;
 pub mod forms;
 pub use mfa::safe_next;
@@ -57,6 +58,9 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/users/{id}/unlock", post(users::unlock))
         .route("/settings/email", get(email::show).post(email::save))
         .route("/settings/email/test", post(email::test))
+        .route("/settings/backups", get(backups::show).post(backups::save))
+        .route("/settings/backups/run", post(backups::run_now))
+        .route("/settings/backups/download/{name}", get(backups::download))
         .route("/settings/system", get(system::show))
 }
 

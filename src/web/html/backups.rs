@@ -1,0 +1,156 @@
+//! `/settings/backups`: passphrase, schedule and retention, "Back up now", the list of backups
+//! with downloads (step-up, audited, counted against the export budget), and the status.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::forms::{FormError, NoticeQuery, is_refusal, notice};
+use super::layout::{Layout, format_time};
+use crate::app::audit::{AuditEvent, record_now};
+use crate::app::auth::AuthSession;
+use crate::app::auth::permissions::Action;
+use crate::app::backup::schedule::{
+    BackupFile, BackupSettings, BackupSettingsInput, BackupStatus, STALE_AFTER_SECONDS,
+};
+use crate::app::error::ErrorCode;
+use crate::app::rate_limit::Budget;
+use crate::web::AppState;
+use crate::web::error::HtmlError;
+use crate::web::extract::{AppForm, Authenticated, Client, Page};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings_backups.html")]
+pub struct BackupsPage {
+    layout: Layout,
+    settings: BackupSettings,
+    status: BackupStatus,
+    files: Vec<BackupFile>,
+    stale: bool,
+    notice: Option<&'static str>,
+    error: Option<FormError>,
+}
+
+impl BackupsPage {
+    fn time(&self, unix: &i64) -> String {
+        format_time(*unix)
+    }
+
+    fn maybe_time(&self, unix: &Option<i64>) -> String {
+        unix.map(format_time).unwrap_or_else(|| "never".to_owned())
+    }
+}
+
+fn require_admin(session: &AuthSession) -> Result<(), HtmlError> {
+    session.scope.require(Action::ManageSettings).map_err(|e| HtmlError::while_doing("open backup settings", e))
+}
+
+async fn render(
+    state: &AppState,
+    page: &Page,
+    notice: Option<&'static str>,
+    error: Option<FormError>,
+) -> Result<Response, HtmlError> {
+    let status = state.app.backup_status().await?;
+    let stale = status.last_success_at.is_none_or(|t| state.app.now() - t > STALE_AFTER_SECONDS);
+    let code = if error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
+    let view = BackupsPage {
+        layout: Layout::new("Backups", page),
+        settings: state.app.backup_settings().await?,
+        status,
+        files: state.app.list_backups().await?,
+        stale,
+        notice,
+        error,
+    };
+    Ok((code, view).into_response())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Response, HtmlError> {
+    require_admin(&session)?;
+    render(&state, &page, notice(&query.notice), None).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsForm {
+    passphrase: secrecy::SecretString,
+    hour: String,
+    keep_daily: String,
+    keep_weekly: String,
+    keep_monthly: String,
+    second_dir: String,
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    AppForm(form): AppForm<SettingsForm>,
+) -> Result<Response, HtmlError> {
+    let input = BackupSettingsInput {
+        passphrase: form.passphrase,
+        hour: form.hour,
+        keep_daily: form.keep_daily,
+        keep_weekly: form.keep_weekly,
+        keep_monthly: form.keep_monthly,
+        second_dir: form.second_dir,
+    };
+    match state.app.save_backup_settings(&session.scope, input, &client).await {
+        Ok(()) => Ok(Redirect::to("/settings/backups?notice=backups-saved").into_response()),
+        Err(e) if is_refusal(&e) => Err(HtmlError::while_doing("change backup settings", e)),
+        Err(e) => render(&state, &page, None, Some(FormError::new("save the backup settings", &e))).await,
+    }
+}
+
+pub async fn run_now(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+) -> Result<Response, HtmlError> {
+    require_admin(&session)?;
+    match state.app.back_up_now(Some(&session.scope)).await {
+        Ok(_) => Ok(Redirect::to("/settings/backups?notice=backup-done").into_response()),
+        Err(e) => render(&state, &page, None, Some(FormError::new("back up", &e))).await,
+    }
+}
+
+/// Sends a backup file: owners and admins, fresh second factor, audited, export budget.
+pub async fn download(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    Path(name): Path<String>,
+) -> Result<Response, HtmlError> {
+    let refuse = |e| HtmlError::while_doing("download the backup", e);
+    session.scope.require(Action::ManageSettings).map_err(refuse)?;
+    session.scope.require_recent_second_factor(state.app.now()).map_err(refuse)?;
+    state.app.limiters().take(Budget::Export, *session.scope.user()).map_err(refuse)?;
+    let path = state.app.backup_path(&name).ok_or_else(|| refuse(ErrorCode::NotFound.into()))?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| refuse(crate::app::error::AppError::internal(ErrorCode::StorageUnavailable, e)))?;
+    let event = AuditEvent::new("backup.downloaded", Some(*session.scope.user())).target(&name).from_client(&client);
+    record_now(&state.app, session.scope.workspace(), event).await?;
+    let disposition = format!("attachment; filename=\"{name}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
