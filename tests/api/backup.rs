@@ -265,3 +265,70 @@ async fn the_schedule_backs_up_daily_drills_weekly_and_warns_when_stale() {
     assert!(admin.page("/settings/security").await.contains("security.backup_stale"), "an alert was raised");
     drop(owner);
 }
+
+/// Starts `holdfast` and SIGKILLs it after `delay_ms`.
+fn killed_after(args: &[&str], data: &Path, delay_ms: u64) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Bounded: the process either finished already or is killed now.
+    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn a_kill_at_any_moment_leaves_no_half_backup_and_no_half_restore() {
+    let (data, _, _, _) = populated().await;
+    let work = Work::new();
+    let good = work.path("good.hfb");
+    holdfast(&["backup", "create", "--out", good.to_str().unwrap(), "--passphrase-file", &work.pass()], data.path());
+    for delay in [5, 40, 120, 250, 400, 700] {
+        let out = work.path(&format!("killed-{delay}.hfb"));
+        killed_after(
+            &["backup", "create", "--out", out.to_str().unwrap(), "--passphrase-file", &work.pass()],
+            data.path(),
+            delay,
+        );
+        if out.exists() {
+            let verified =
+                holdfast(&["backup", "verify", out.to_str().unwrap(), "--passphrase-file", &work.pass()], data.path());
+            assert_eq!(verified.status.code(), Some(0), "a file under the final name is always complete ({delay} ms)");
+        }
+    }
+    for delay in [5, 40, 120, 250, 400, 700] {
+        let target = tempfile::tempdir().unwrap();
+        std::fs::copy(data.path().join("holdfast.redb"), target.path().join("holdfast.redb")).unwrap();
+        std::fs::create_dir_all(target.path().join("keys")).unwrap();
+        std::fs::copy(data.path().join("keys/master.key"), target.path().join("keys/master.key")).unwrap();
+        let target_before = std::fs::read(target.path().join("holdfast.redb")).unwrap();
+        killed_after(
+            &["backup", "restore", good.to_str().unwrap(), "--passphrase-file", &work.pass(), "--force"],
+            target.path(),
+            delay,
+        );
+        let aside = std::fs::read_dir(target.path())
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("pre-restore-"));
+        if !aside {
+            let after = std::fs::read(target.path().join("holdfast.redb")).unwrap();
+            assert!(after == target_before, "untouched before the swap ({delay} ms)");
+        } else {
+            // Interrupted during or after the swap: the previous data is whole, kept aside.
+            let aside = std::fs::read_dir(target.path())
+                .unwrap()
+                .flatten()
+                .find(|e| e.file_name().to_string_lossy().starts_with("pre-restore-"))
+                .unwrap()
+                .path();
+            let kept = std::fs::read(aside.join("holdfast.redb")).unwrap();
+            assert!(kept == target_before, "the previous data is intact aside ({delay} ms)");
+        }
+    }
+}
