@@ -39,19 +39,21 @@ impl App {
     /// Records an alert in `workspace`'s audit chain, off the request path.
     pub(crate) fn alert(&self, workspace: WorkspaceId, event: AuditEvent) {
         tracing::warn!(event = event.event, "security alert");
-        self.queue_webhook(super::webhook::AlertPayload {
+        let payload = super::webhook::AlertPayload {
             event: event.event.to_owned(),
             workspace: workspace.to_string(),
             at: self.now(),
             target: event.target.clone(),
             ip: event.client.as_ref().map(|c| c.ip.clone()),
-        });
+        };
         let app = self.clone();
+        // Recorded first, then sent: whatever receives the webhook finds it in the audit log.
         tokio::spawn(async move {
             let now = app.now();
             if let Err(e) = app.store().write(move |txn| record(txn, &workspace, now, event)).await {
                 tracing::error!(code = %e.code(), "alert not recorded");
             }
+            app.queue_webhook(payload);
         });
     }
 

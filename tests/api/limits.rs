@@ -252,7 +252,7 @@ async fn alerts_reach_the_webhook_signed_with_the_shared_secret() {
         tokio::time::timeout_at(deadline, notified).await.expect("webhook called with the burst alert");
     };
     assert_eq!(signature, holdfast::app::webhook::signature(secret.as_bytes(), &body));
-    assert!(owner.page("/settings/security").await.contains("security.sign_in_burst"));
+    assert!(owner.page("/settings/security").await.contains("security.sign_in_burst"), "recorded before it is sent");
 }
 
 #[tokio::test]
