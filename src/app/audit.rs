@@ -84,6 +84,21 @@ pub(crate) fn record(
     append(txn, workspace, entry)
 }
 
+pub use super::store::audit::{ChainProblem, ChainReport};
+
+impl super::App {
+    /// Checks every workspace's audit chain (and the server's).
+    pub async fn verify_audit(&self) -> Result<ChainReport, AppError> {
+        self.store()
+            .read(|txn| {
+                let audit = txn.open_table(super::store::tables::AUDIT).map_err(super::store::storage)?;
+                let heads = txn.open_table(super::store::tables::AUDIT_HEADS).map_err(super::store::storage)?;
+                super::store::audit::verify_all(&audit, &heads)
+            })
+            .await
+    }
+}
+
 /// Records `event` in its own write transaction (for events that change nothing else, such as
 /// a download).
 pub async fn record_now(app: &super::App, workspace: &WorkspaceId, event: AuditEvent) -> Result<(), AppError> {

@@ -2,6 +2,7 @@
 //! to the exit codes of CONTRACT.md (0 ok · 1 failure · 2 usage/config · 3 data dir in use).
 
 mod admin;
+mod audit;
 mod backup;
 mod check_config;
 mod offline;
@@ -47,6 +48,9 @@ enum Command {
     /// Manage workspaces, users, tokens and reset links (offline).
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Check the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Create, verify and restore encrypted backups.
     #[command(subcommand)]
     Backup(backup::BackupCommand),
@@ -77,6 +81,7 @@ pub fn run() -> ExitCode {
         Command::CheckConfig => check_config::run(&config),
         Command::Admin(command) => admin::run(&config, command),
         Command::Backup(command) => backup::run(&config, command),
+        Command::Audit(command) => audit::run(&config, command),
     };
     ExitCode::from(code)
 }

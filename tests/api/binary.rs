@@ -1,6 +1,8 @@
 //! The `holdfast` binary as an operator runs it: exit codes and messages of CONTRACT.md.
 
 use std::os::unix::fs::PermissionsExt;
+
+use redb::ReadableTable;
 use std::process::{Command, Output};
 
 use crate::helpers::spawn_app;
@@ -202,4 +204,80 @@ fn admin_settings_read_and_change_policies_offline_with_validation() {
     let value = run(&["admin", "settings", "get", "rate_limit.unauthenticated_per_minute"]);
     assert_eq!(String::from_utf8(value.stdout).unwrap().trim(), "100", "a refused change changes nothing");
     assert_eq!(run(&["admin", "unlock", "--email", "nobody@acme.example"]).status.code(), Some(1));
+}
+
+/// The audit table as stored: workspace id ‖ sequence number → entry.
+const AUDIT: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("audit");
+
+/// A copy of `from`'s store and key in a fresh data dir, with `change` applied to its audit
+/// table directly in the file (as an attacker with file access would).
+fn tampered_copy(
+    from: &std::path::Path,
+    change: impl FnOnce(&mut redb::Table<&[u8], &[u8]>, &[Vec<u8>]),
+) -> tempfile::TempDir {
+    use redb::ReadableTableMetadata;
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(copy.path().join("keys")).unwrap();
+    std::fs::copy(from.join("holdfast.redb"), copy.path().join("holdfast.redb")).unwrap();
+    std::fs::copy(from.join("keys/master.key"), copy.path().join("keys/master.key")).unwrap();
+    let db = redb::Database::open(copy.path().join("holdfast.redb")).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let mut table = txn.open_table(AUDIT).unwrap();
+        assert!(table.len().unwrap() >= 4);
+        let keys: Vec<Vec<u8>> = table.iter().unwrap().map(|r| r.unwrap().0.value().to_vec()).collect();
+        change(&mut table, &keys);
+    }
+    txn.commit().unwrap();
+    copy
+}
+
+#[tokio::test]
+async fn audit_verify_names_the_first_edited_deleted_or_reordered_entry() {
+    let app = spawn_app().await;
+    let owner = crate::helpers::TestApp::setup_owner(&app).await;
+    for label in ["one", "two", "three"] {
+        owner.submit("/account", "/account/tokens", &[("label", label)]).await;
+    }
+    let dir = app.stop().await;
+    let intact = holdfast(&["audit", "verify", "--data-dir", dir.path().to_str().unwrap()]);
+    assert_eq!(intact.status.code(), Some(0), "{}", stderr(&intact));
+    assert!(String::from_utf8_lossy(&intact.stdout).starts_with("intact: "));
+
+    let verify = |copy: &tempfile::TempDir| {
+        let output = holdfast(&["audit", "verify", "--data-dir", copy.path().to_str().unwrap()]);
+        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let edited = tampered_copy(dir.path(), |table, keys| {
+        let value = table.get(keys[1].as_slice()).unwrap().unwrap().value().to_vec();
+        let text = String::from_utf8(value).unwrap().replacen("\"success\"", "\"failure\"", 1);
+        table.insert(keys[1].as_slice(), text.as_bytes()).unwrap();
+    });
+    let (code, out) = verify(&edited);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("entry 2: the entry was modified"), "{out}");
+
+    let deleted = tampered_copy(dir.path(), |table, keys| {
+        table.remove(keys[1].as_slice()).unwrap();
+    });
+    let (code, out) = verify(&deleted);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("entry 2: an entry before this one is missing"), "{out}");
+
+    let reordered = tampered_copy(dir.path(), |table, keys| {
+        let a = table.get(keys[1].as_slice()).unwrap().unwrap().value().to_vec();
+        let b = table.get(keys[2].as_slice()).unwrap().unwrap().value().to_vec();
+        table.insert(keys[1].as_slice(), b.as_slice()).unwrap();
+        table.insert(keys[2].as_slice(), a.as_slice()).unwrap();
+    });
+    let (code, out) = verify(&reordered);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("entry 2:"), "{out}");
+
+    let truncated = tampered_copy(dir.path(), |table, keys| {
+        table.remove(keys[keys.len() - 1].as_slice()).unwrap();
+    });
+    let (code, out) = verify(&truncated);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("entries after this one are missing"), "{out}");
 }

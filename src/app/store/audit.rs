@@ -62,3 +62,90 @@ pub(crate) fn recent(
     }
     Ok(entries)
 }
+
+/// The first problem found in one workspace's chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainProblem {
+    pub workspace: WorkspaceId,
+    /// The sequence number of the first bad entry (or where one is missing).
+    pub seq: u64,
+    pub reason: &'static str,
+}
+
+/// What a full check of every chain found.
+#[derive(Debug, Clone, Default)]
+pub struct ChainReport {
+    pub chains: usize,
+    pub entries: u64,
+    pub problems: Vec<ChainProblem>,
+}
+
+/// Walks every workspace's chain in order: sequence numbers without gaps, each entry's
+/// `prev_hash` equal to the previous entry's hash, each stored hash equal to the recomputed
+/// one, and the head equal to the last entry (so removing the newest entries shows too).
+pub(crate) fn verify_all(
+    audit: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    heads: &impl ReadableTable<&'static [u8], &'static [u8]>,
+) -> Result<ChainReport, AppError> {
+    let mut report = ChainReport::default();
+    let mut current: Option<(WorkspaceId, u64, String, bool)> = None;
+    let finish = |state: Option<(WorkspaceId, u64, String, bool)>, report: &mut ChainReport| -> Result<(), AppError> {
+        let Some((workspace, last_seq, last_hash, failed)) = state else { return Ok(()) };
+        report.chains += 1;
+        if failed {
+            return Ok(());
+        }
+        let head =
+            heads.get(workspace.as_bytes().as_slice()).map_err(storage)?.map(|h| parse_head(h.value())).transpose()?;
+        if head != Some((last_seq, last_hash)) {
+            report.problems.push(ChainProblem {
+                workspace,
+                seq: last_seq + 1,
+                reason: "entries after this one are missing",
+            });
+        }
+        Ok(())
+    };
+    for row in audit.iter().map_err(storage)? {
+        let (key, value) = row.map_err(storage)?;
+        let key = key.value();
+        let Some(workspace) = key.get(..16).and_then(|b| <[u8; 16]>::try_from(b).ok()).map(WorkspaceId::from_bytes)
+        else {
+            continue;
+        };
+        let key_seq = key.get(16..24).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes).unwrap_or(0);
+        if current.as_ref().is_none_or(|(w, ..)| *w != workspace) {
+            finish(current.take(), &mut report)?;
+            current = Some((workspace, 0, GENESIS_HASH.to_owned(), false));
+        }
+        let (_, last_seq, last_hash, failed) = current.as_mut().expect("set above");
+        report.entries += 1;
+        if *failed {
+            continue;
+        }
+        let problem = match super::codec::decode::<AuditRecord>(value.value()) {
+            Err(_) => Some("the entry cannot be read"),
+            Ok(entry) => {
+                if key_seq != *last_seq + 1 || entry.seq != key_seq {
+                    Some("an entry before this one is missing or out of order")
+                } else if entry.workspace_id != workspace {
+                    Some("the entry belongs to another workspace")
+                } else if entry.prev_hash != *last_hash {
+                    Some("the link to the previous entry is broken")
+                } else if entry_hash(&entry)? != entry.hash {
+                    Some("the entry was modified")
+                } else {
+                    *last_seq = entry.seq;
+                    *last_hash = entry.hash;
+                    None
+                }
+            }
+        };
+        if let Some(reason) = problem {
+            report.problems.push(ChainProblem { workspace, seq: *last_seq + 1, reason });
+            *failed = true;
+        }
+    }
+    finish(current, &mut report)?;
+    Ok(report)
+}

@@ -3,7 +3,7 @@
 
 mod access;
 pub(crate) mod audit;
-mod codec;
+pub(crate) mod codec;
 pub(crate) mod identity;
 mod keys;
 pub mod migrations;

@@ -1,0 +1,29 @@
+//! `holdfast audit verify`: check every audit hash chain; exit 0 only if all are intact.
+
+use clap::Subcommand;
+
+use super::offline;
+use crate::app::error::{AppError, ErrorCode};
+use crate::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log hash chains and name the first bad entry of each broken one.
+    Verify,
+}
+
+pub fn run(config: &Config, command: AuditCommand) -> u8 {
+    match command {
+        AuditCommand::Verify => offline::run(config, |app| async move {
+            let report = app.verify_audit().await?;
+            if report.problems.is_empty() {
+                println!("intact: {} entries in {} chains", report.entries, report.chains);
+                return Ok(());
+            }
+            for problem in &report.problems {
+                println!("broken: workspace {} entry {}: {}", problem.workspace, problem.seq, problem.reason);
+            }
+            Err(AppError::internal(ErrorCode::StorageUnavailable, format!("{} broken chain(s)", report.problems.len())))
+        }),
+    }
+}
