@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod audit_log;
 pub mod auth;
 pub mod backup;
 pub mod clock;

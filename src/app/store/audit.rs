@@ -53,14 +53,31 @@ pub(crate) fn recent(
     workspace: &WorkspaceId,
     scan: usize,
 ) -> Result<Vec<AuditRecord>, AppError> {
+    let mut entries = Vec::new();
+    visit_newest_first(table, workspace, |entry| {
+        entries.push(entry);
+        entries.len() < scan
+    })?;
+    Ok(entries)
+}
+
+/// Calls `visit` with one workspace's entries, newest first, while it returns true.
+pub(crate) fn visit_newest_first(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    workspace: &WorkspaceId,
+    mut visit: impl FnMut(AuditRecord) -> bool,
+) -> Result<(), AppError> {
     let start = tenant_key(workspace, &[&0u64.to_be_bytes()]);
     let end = tenant_key(workspace, &[&u64::MAX.to_be_bytes()]);
-    let mut entries = Vec::new();
-    for row in table.range(start.as_slice()..=end.as_slice()).map_err(storage)?.rev().take(scan) {
+    for row in table.range(start.as_slice()..=end.as_slice()).map_err(storage)?.rev() {
         let (key, _) = row.map_err(storage)?;
-        entries.extend(get::<AuditRecord>(table, key.value())?);
+        if let Some(entry) = get::<AuditRecord>(table, key.value())?
+            && !visit(entry)
+        {
+            break;
+        }
     }
-    Ok(entries)
+    Ok(())
 }
 
 /// The first problem found in one workspace's chain.

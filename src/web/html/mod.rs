@@ -1,6 +1,7 @@
 //! Server-rendered pages. Handlers stay thin: parse → service → render.
 
 mod account;
+mod audit;
 mod auth;
 mod backups;
 mod email;
@@ -61,6 +62,9 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/backups", get(backups::show).post(backups::save))
         .route("/settings/backups/run", post(backups::run_now))
         .route("/settings/backups/download/{name}", get(backups::download))
+        .route("/settings/audit", get(audit::show))
+        .route("/settings/audit/export.csv", get(audit::export))
+        .route("/settings/audit/verify", post(audit::verify))
         .route("/settings/system", get(system::show))
 }
 
