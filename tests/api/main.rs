@@ -9,5 +9,6 @@ mod foundation;
 mod helpers;
 mod identity;
 mod limits;
+mod logs;
 mod mfa;
 mod smtp_sink;

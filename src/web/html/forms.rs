@@ -13,8 +13,9 @@ pub struct FormError {
 
 impl FormError {
     pub fn new(action: &str, error: &AppError) -> Self {
-        if let Some(detail) = error.detail() {
-            tracing::warn!(code = %error.code(), detail, "form refused");
+        match error.detail() {
+            Some(detail) => tracing::warn!(code = %error.code(), field = error.field_name(), detail, "form refused"),
+            None => tracing::info!(code = %error.code(), field = error.field_name(), "form refused"),
         }
         Self {
             heading: format!("Unable to {action} ({})", error.code()),
