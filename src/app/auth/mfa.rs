@@ -394,51 +394,45 @@ impl App {
         if self.security_policy().requires_mfa(session.scope.role()) {
             return Err(ErrorCode::Forbidden.into());
         }
-        session.scope.require_recent_second_factor(self.now())?;
-        let (scope, now, client) = (session.scope.clone(), self.now(), client.clone());
-        let email = self
-            .store()
-            .write(move |txn| {
-                let mut user = load_user(txn, &scope)?;
-                user.mfa = None;
-                user.mfa_pending = None;
-                identity::update_user(txn, &user)?;
-                record(
-                    txn,
-                    scope.workspace(),
-                    now,
-                    AuditEvent::new("mfa.disabled", Some(*scope.user())).from_client(&client),
-                )?;
-                Ok(user.email)
-            })
-            .await?;
-        self.notify(email, "Two-step sign-in is off", "Two-step sign-in was turned off for your Holdfast account.");
+        self.remove_own_mfa(session, client, "mfa.disabled").await?;
+        self.notify_session(
+            session,
+            "Two-step sign-in is off",
+            "Two-step sign-in was turned off for your Holdfast account.",
+        );
         Ok(())
     }
 
     /// Replaces one's own authenticator (new phone, or signed in with a backup code after
     /// losing it): needs a recent second factor; enrolment starts again right away.
     pub async fn replace_own_mfa(&self, session: &AuthSession, client: &ClientInfo) -> Result<(), AppError> {
+        self.remove_own_mfa(session, client, "mfa.replaced").await?;
+        self.notify_session(
+            session,
+            "Authenticator replaced",
+            "The authenticator for your Holdfast account is being replaced.",
+        );
+        Ok(())
+    }
+
+    /// Removes the signed-in user's enrolled factor after a recent check, audited as `event`.
+    async fn remove_own_mfa(
+        &self,
+        session: &AuthSession,
+        client: &ClientInfo,
+        event: &'static str,
+    ) -> Result<(), AppError> {
         session.scope.require_recent_second_factor(self.now())?;
         let (scope, now, client) = (session.scope.clone(), self.now(), client.clone());
-        let email = self
-            .store()
+        self.store()
             .write(move |txn| {
                 let mut user = load_user(txn, &scope)?;
                 user.mfa.take().ok_or(ErrorCode::SecondFactorRequired)?;
                 user.mfa_pending = None;
                 identity::update_user(txn, &user)?;
-                record(
-                    txn,
-                    scope.workspace(),
-                    now,
-                    AuditEvent::new("mfa.replaced", Some(*scope.user())).from_client(&client),
-                )?;
-                Ok(user.email)
+                record(txn, scope.workspace(), now, AuditEvent::new(event, Some(*scope.user())).from_client(&client))
             })
-            .await?;
-        self.notify(email, "Authenticator replaced", "The authenticator for your Holdfast account is being replaced.");
-        Ok(())
+            .await
     }
 
     /// An admin resets another user's second factor (lost phone): the user's sessions end and
@@ -481,6 +475,12 @@ impl App {
                 Ok(user.and_then(|u| u.mfa).map(|m| m.backup_codes.len()))
             })
             .await
+    }
+
+    fn notify_session(&self, session: &AuthSession, subject: &'static str, text: &str) {
+        if let Ok(to) = EmailAddress::parse(&session.email) {
+            self.notify(to, subject, text);
+        }
     }
 
     fn notify(&self, to: EmailAddress, subject: &'static str, text: &str) {
