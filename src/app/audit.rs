@@ -150,6 +150,7 @@ impl super::App {
     /// and server-wide ones (rate-limit storms, offline settings changes), newest first.
     pub async fn security_alerts(&self, scope: &super::auth::TenantScope) -> Result<Vec<SecurityEvent>, AppError> {
         scope.require(super::auth::permissions::Action::ManageSettings)?;
+        scope.require_server_operator()?;
         let workspace = *scope.workspace();
         self.store()
             .read(move |txn| {

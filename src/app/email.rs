@@ -112,6 +112,7 @@ impl App {
         client: &ClientInfo,
     ) -> Result<(), AppError> {
         scope.require(Action::ManageSettings)?;
+        scope.require_server_operator()?;
         scope.require_recent_second_factor(self.now())?;
         let current = self.email_settings();
         let host = input.host.trim().to_ascii_lowercase();
@@ -213,6 +214,7 @@ impl App {
     /// Sends a test message to the signed-in admin.
     pub async fn send_test_email(&self, scope: &TenantScope, to: &str) -> Result<(), AppError> {
         scope.require(Action::ManageSettings)?;
+        scope.require_server_operator()?;
         let to = EmailAddress::parse(to)?;
         let body = "This is a test message from Holdfast. Email is working.\n".to_owned();
         self.send_email(&to, "Holdfast test message", body).await

@@ -178,6 +178,7 @@ impl App {
         match scope {
             Some(scope) => {
                 scope.require(auth::permissions::Action::ManageSettings)?;
+                scope.require_server_operator()?;
                 scope.require_recent_second_factor(self.now())
             }
             None => Ok(()),

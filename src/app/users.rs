@@ -52,7 +52,7 @@ impl From<UserRecord> for UserView {
 }
 
 /// Only an owner may make someone an owner or change an owner.
-fn check_role_change(actor: &TenantScope, from: Option<Role>, to: Role) -> Result<(), AppError> {
+pub(crate) fn check_role_change(actor: &TenantScope, from: Option<Role>, to: Role) -> Result<(), AppError> {
     actor.require(Action::ManageUsers)?;
     let touches_owner = to == Role::Owner || from == Some(Role::Owner);
     if touches_owner && actor.role() != Role::Owner {
@@ -160,12 +160,15 @@ impl App {
         client: &ClientInfo,
     ) -> Result<IssuedLink, AppError> {
         scope.require(Action::ManageUsers)?;
+        scope.require_recent_second_factor(self.now())?;
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
         self.store()
             .write(move |txn| {
                 let target = identity::user(&txn.open_table(USERS).map_err(storage)?, scope.workspace(), &user)?
                     .filter(|u| !u.disabled)
                     .ok_or(ErrorCode::NotFound)?;
+                // A reset link takes over the account: only owners may do it to owners.
+                check_role_change(&scope, Some(target.role), target.role)?;
                 let link = super::auth::links_issue(txn, LinkPurpose::Reset, target.workspace_id, target.id, now)?;
                 let event = AuditEvent::new("auth.reset_link_issued", Some(*scope.user()))
                     .target(target.id)

@@ -112,6 +112,7 @@ impl App {
         client: &ClientInfo,
     ) -> Result<(), AppError> {
         scope.require(Action::ManageSettings)?;
+        scope.require_server_operator()?;
         scope.require_recent_second_factor(self.now())?;
         let settings = if url.trim().is_empty() {
             AlertSettings::default()

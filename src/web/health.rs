@@ -9,7 +9,6 @@ use serde_json::json;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{ClientIp, Page};
-use crate::app::auth::permissions::Action;
 use crate::app::error::ErrorCode;
 
 /// Free disk below this is a warning.
@@ -27,7 +26,7 @@ pub async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
 
 /// For loopback callers (monitoring on the host) and signed-in admins; others get 404.
 pub async fn detailed(State(state): State<AppState>, client: ClientIp, page: Page) -> Result<Response, ApiError> {
-    let admin = page.session.is_some_and(|s| s.scope.can(Action::ManageSettings));
+    let admin = page.session.is_some_and(|s| s.scope.is_server_operator());
     if !client.0.is_loopback() && !admin {
         return Err(ErrorCode::NotFound.into());
     }

@@ -549,3 +549,63 @@ async fn workspaces_are_isolated() {
     assert!(is_signed_in(&victim).await);
     assert!(victim.page("/account").await.contains("Staff"));
 }
+
+#[tokio::test]
+async fn only_the_home_workspace_runs_the_server_and_admins_cannot_take_over_owners() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    app.app.create_workspace("Globex").await.unwrap();
+    let globex_owner = app.user_with_role("Globex", "gus@globex.example", Role::Owner).await;
+    globex_owner.confirm_second_factor("gus@globex.example").await;
+    for page in ["/settings/security", "/settings/email", "/settings/backups", "/settings/system"] {
+        assert_eq!(globex_owner.get(page).await.status(), StatusCode::FORBIDDEN, "{page} is server-wide");
+    }
+    assert_eq!(globex_owner.get("/settings/users").await.status(), StatusCode::OK, "its own users");
+    assert_eq!(globex_owner.get("/settings/audit").await.status(), StatusCode::OK, "its own audit log");
+    let token = csrf_token(&globex_owner.page("/account").await);
+    let backup = globex_owner.post_with_token("/settings/backups/run", &token, &[]).await;
+    assert_eq!(backup.status(), StatusCode::FORBIDDEN, "a backup holds every workspace");
+    let limits = globex_owner
+        .post_with_token(
+            "/settings/security/limits",
+            &token,
+            &[
+                ("unauthenticated_per_minute", "1"),
+                ("unauthenticated_burst", "1"),
+                ("authenticated_per_minute", "1"),
+                ("authenticated_burst", "1"),
+                ("authenticated_per_hour", "1"),
+                ("sign_in_failures_per_hour", "1"),
+                ("admin_changes_per_hour", "1"),
+                ("uploads_per_hour", "1"),
+                ("exports_per_hour", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(limits.status(), StatusCode::FORBIDDEN);
+    assert!(app.app.rate_limit_policy().enabled && app.app.rate_limit_policy().unauthenticated_per_minute == 100);
+
+    // An admin of the home workspace can't reset the owner's password or second factor.
+    let admin = app.user_with_role("Acme Ltd", "ada@acme.example", Role::Admin).await;
+    admin.confirm_second_factor("ada@acme.example").await;
+    let owner_id = user_id_of(&owner.page("/settings/users").await, OWNER_EMAIL);
+    for action in ["reset-link", "reset-mfa"] {
+        let response = admin.submit("/settings/users", &format!("/settings/users/{owner_id}/{action}"), &[]).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{action} on the owner");
+    }
+    assert!(is_signed_in(&owner).await, "the owner's sessions are untouched");
+}
+
+#[tokio::test]
+async fn a_role_that_requires_mfa_reaches_nothing_without_it() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    owner.confirm_second_factor(OWNER_EMAIL).await;
+    let replaced = owner.submit("/account", "/account/mfa/replace", &[]).await;
+    assert_eq!(location(&replaced), "/account/mfa/setup");
+    for page in ["/account", "/settings/users", "/settings/security"] {
+        assert_eq!(location(&owner.get(page).await), "/account/mfa/setup", "{page} waits for enrolment");
+    }
+    owner.enroll_mfa(OWNER_EMAIL).await;
+    assert!(is_signed_in(&owner).await);
+}

@@ -40,8 +40,13 @@ impl App {
         let client = client.clone();
         self.store()
             .write(move |txn| {
-                let mut user = user;
-                rotate_password(&mut user, hash);
+                // The record as it is now; if the password changed meanwhile, the one checked
+                // above is no longer current.
+                let mut fresh = identity::user(&txn.open_table(USERS).map_err(storage)?, &user.workspace_id, &user.id)?
+                    .filter(|u| !u.disabled && u.password_hash == user.password_hash)
+                    .ok_or(ErrorCode::SessionExpired)?;
+                rotate_password(&mut fresh, hash);
+                let user = fresh;
                 identity::update_user(txn, &user)?;
                 let keep = match keep {
                     super::csrf::CsrfBinding::Session(hash) => Some(hash),

@@ -135,16 +135,21 @@ impl App {
                 };
                 let user =
                     identity::user(&txn.open_table(USERS).map_err(storage)?, &record.workspace_id, &record.user_id)?;
-                Ok(user.map(|u| (record, u)))
+                let home =
+                    identity::home_workspace(&txn.open_table(crate::app::store::tables::META).map_err(storage)?)?;
+                Ok(user.map(|u| (record, u, home)))
             })
             .await?;
-        let Some((mut record, user)) = found.filter(|(_, user)| !user.disabled) else { return Ok(None) };
+        let Some((mut record, user, home)) = found.filter(|(_, user, _)| !user.disabled) else { return Ok(None) };
         if record.last_used.is_none_or(|t| now - t >= TOUCH_INTERVAL) {
             record.last_used = Some(now);
             self.store().write(move |txn| identity::update_token(txn, &hash, &record)).await?;
         }
-        let second_factor = if user.mfa.is_some() { SecondFactor::NotChecked } else { SecondFactor::NotEnrolled };
-        Ok(Some(TenantScope::new(user.workspace_id, user.id, user.role, second_factor)))
+        // A token never counts as a fresh second factor; and where the role requires MFA,
+        // "not enrolled" must not let sensitive actions through either.
+        let mfa_applies = user.mfa.is_some() || self.security_policy().requires_mfa(user.role);
+        let second_factor = if mfa_applies { SecondFactor::NotChecked } else { SecondFactor::NotEnrolled };
+        Ok(Some(TenantScope::new(user.workspace_id, user.id, user.role, second_factor, home)))
     }
 
     /// `holdfast admin create-token`: a token for the user with this email (offline, trusted).
@@ -157,7 +162,7 @@ impl App {
             .filter(|u| !u.disabled)
             .ok_or(ErrorCode::NotFound)?;
         // Offline and trusted: whoever runs this can read the data directory.
-        let scope = TenantScope::new(user.workspace_id, user.id, user.role, SecondFactor::CheckedAt(self.now()));
+        let scope = TenantScope::new(user.workspace_id, user.id, user.role, SecondFactor::CheckedAt(self.now()), None);
         Ok(self.create_api_token(&scope, label, &ClientInfo::new("cli", "holdfast admin")).await?.token)
     }
 }

@@ -146,7 +146,10 @@ impl App {
                     return Err(ErrorCode::NotFound.into());
                 }
                 identity::delete_link(txn, &hash)?;
-                let mut user = user;
+                // Work on the record as it is now, not as read before hashing.
+                let mut user = identity::user(&txn.open_table(USERS).map_err(storage)?, &user.workspace_id, &user.id)?
+                    .filter(|u| !u.disabled)
+                    .ok_or(ErrorCode::NotFound)?;
                 rotate_password(&mut user, new_hash);
                 super::throttle::clear_lock(&mut user);
                 identity::update_user(txn, &user)?;

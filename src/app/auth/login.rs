@@ -12,6 +12,8 @@ use crate::app::auth::password::needs_rehash;
 use crate::app::error::AppError;
 use crate::app::store::identity;
 use crate::app::store::records::SessionStage;
+use crate::app::store::storage;
+use crate::app::store::tables::USERS;
 use crate::domain::email::EmailAddress;
 
 /// How a sign-in attempt ended.
@@ -50,33 +52,39 @@ fn note_address(user: &mut crate::app::store::records::UserRecord, ip: &str, now
 const LOCKED_RETRY_SECONDS: i64 = 15 * 60;
 
 impl App {
-    /// Counts a failed password for an existing account; the 100th in a row locks it.
+    /// Counts a failed password for an existing account; the 100th in a row locks it. The
+    /// count is taken on the record as it is now (not as read before hashing), so concurrent
+    /// attempts and admin changes are never overwritten.
     async fn record_failed_sign_in(
         &self,
-        mut user: crate::app::store::records::UserRecord,
+        user: crate::app::store::records::UserRecord,
         client: &ClientInfo,
         now: i64,
     ) -> Result<LoginOutcome, AppError> {
-        user.failed_logins += 1;
-        let newly_locked = user.failed_logins >= super::throttle::HARD_LOCK_AFTER && !user.locked;
-        user.locked |= newly_locked;
-        let event = AuditEvent::new("auth.sign_in_failed", Some(user.id)).from_client(client).failed();
-        let locked_event = AuditEvent::new("auth.locked", Some(user.id)).from_client(client).failed();
-        let stored = user.clone();
-        self.store()
+        let (workspace, id, email) = (user.workspace_id, user.id, user.email);
+        let event = AuditEvent::new("auth.sign_in_failed", Some(id)).from_client(client).failed();
+        let locked_event = AuditEvent::new("auth.locked", Some(id)).from_client(client).failed();
+        let newly_locked = self
+            .store()
             .write(move |txn| {
-                identity::update_user(txn, &stored)?;
-                record(txn, &stored.workspace_id, now, event)?;
+                let Some(mut fresh) = identity::user(&txn.open_table(USERS).map_err(storage)?, &workspace, &id)? else {
+                    return Ok(false);
+                };
+                fresh.failed_logins += 1;
+                let newly_locked = fresh.failed_logins >= super::throttle::HARD_LOCK_AFTER && !fresh.locked;
+                fresh.locked |= newly_locked;
+                identity::update_user(txn, &fresh)?;
+                record(txn, &workspace, now, event)?;
                 if newly_locked {
-                    record(txn, &stored.workspace_id, now, locked_event)?;
+                    record(txn, &workspace, now, locked_event)?;
                 }
-                Ok(())
+                Ok(newly_locked)
             })
             .await?;
         if newly_locked {
-            self.webhook_for(&user.workspace_id, "auth.locked", Some(user.id.to_string()), &client.ip);
+            self.webhook_for(&workspace, "auth.locked", Some(id.to_string()), &client.ip);
             let body = "Your Holdfast account was locked after many failed sign-in attempts. Ask your administrator to unlock it, or reset your password.\n".to_owned();
-            self.send_email_in_background(user.email, "Your Holdfast account is locked", body);
+            self.send_email_in_background(email, "Your Holdfast account is locked", body);
         }
         Ok(LoginOutcome::Failed)
     }
@@ -100,7 +108,7 @@ impl App {
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let verified = self.hasher().verify(password, hash.clone()).await?;
         let now = self.now();
-        let Some(mut user) = user else {
+        let Some(user) = user else {
             self.attempt_failed(client, Some(email));
             return Ok(LoginOutcome::Failed);
         };
@@ -112,27 +120,34 @@ impl App {
             return self.record_failed_sign_in(user, client, now).await;
         }
         self.attempt_succeeded(email);
-        user.failed_logins = 0;
-        let upgraded = match hash {
-            Some(hash) if needs_rehash(&hash) => Some(self.hasher().hash(password).await?),
+        let upgraded = match &hash {
+            Some(hash) if needs_rehash(hash) => Some(self.hasher().hash(password).await?),
             _ => None,
         };
         let client = client.clone();
-        let stage = match (&user.mfa, self.security_policy().requires_mfa(user.role)) {
-            (Some(_), _) => SessionStage::PendingMfa,
-            (None, true) => SessionStage::MustEnroll,
-            (None, false) => SessionStage::Full,
-        };
-        let (workspace, ip) = (user.workspace_id, client.ip.clone());
-        let (token, new_address) = self
+        let requires_mfa = self.security_policy().requires_mfa(user.role);
+        let (workspace, id, ip) = (user.workspace_id, user.id, client.ip.clone());
+        let outcome = self
             .store()
             .write(move |txn| {
+                // The record as it is now: disabled, locked or a changed password since the
+                // hash was checked means no session.
+                let fresh = identity::user(&txn.open_table(USERS).map_err(storage)?, &workspace, &id)?;
+                let Some(mut user) = fresh.filter(|u| !u.disabled && !u.locked && u.password_hash == hash) else {
+                    return Ok(None);
+                };
                 if let Some(previous) = previous {
                     identity::delete_session(txn, &previous.hash())?;
                 }
+                user.failed_logins = 0;
                 if let Some(upgraded) = upgraded {
                     user.password_hash = Some(upgraded);
                 }
+                let stage = match (&user.mfa, requires_mfa) {
+                    (Some(_), _) => SessionStage::PendingMfa,
+                    (None, true) => SessionStage::MustEnroll,
+                    (None, false) => SessionStage::Full,
+                };
                 let new_address = note_address(&mut user, &client.ip, now);
                 identity::update_user(txn, &user)?;
                 if new_address {
@@ -146,9 +161,10 @@ impl App {
                     SessionStage::PendingMfa | SessionStage::MustEnroll => "auth.password_accepted",
                 };
                 record(txn, &user.workspace_id, now, AuditEvent::new(event, Some(user.id)).from_client(&client))?;
-                Ok((token, new_address.then_some(user.id)))
+                Ok(Some((token, stage, new_address.then_some(user.id))))
             })
             .await?;
+        let Some((token, stage, new_address)) = outcome else { return Ok(LoginOutcome::Failed) };
         if let Some(user) = new_address {
             self.webhook_for(&workspace, "security.new_address", Some(user.to_string()), &ip);
         }

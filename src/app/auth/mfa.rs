@@ -449,6 +449,8 @@ impl App {
             .write(move |txn| {
                 let mut target = identity::user(&txn.open_table(USERS).map_err(storage)?, scope.workspace(), &user)?
                     .ok_or(ErrorCode::NotFound)?;
+                // Resetting a factor prepares a takeover: only owners may do it to owners.
+                crate::app::users::check_role_change(&scope, Some(target.role), target.role)?;
                 target.mfa = None;
                 target.mfa_pending = None;
                 identity::update_user(txn, &target)?;

@@ -25,6 +25,9 @@ pub struct TenantScope {
     user: UserId,
     role: Role,
     second_factor: SecondFactor,
+    /// An owner or admin of the home workspace (the first one): only they may change what is
+    /// shared by every workspace on the server (policies, email, alerts, backups).
+    server_operator: bool,
 }
 
 impl TenantScope {
@@ -33,8 +36,23 @@ impl TenantScope {
         user: UserId,
         role: Role,
         second_factor: SecondFactor,
+        home: Option<WorkspaceId>,
     ) -> Self {
-        Self { workspace, user, role, second_factor }
+        let server_operator = home == Some(workspace) && matches!(role, Role::Owner | Role::Admin);
+        Self { workspace, user, role, second_factor, server_operator }
+    }
+
+    pub fn is_server_operator(&self) -> bool {
+        self.server_operator
+    }
+
+    /// Server-wide settings: an owner or admin of the home workspace (E1005 otherwise).
+    pub fn require_server_operator(&self) -> Result<(), crate::app::error::AppError> {
+        if self.server_operator {
+            Ok(())
+        } else {
+            Err(crate::app::error::AppError::new(crate::app::error::ErrorCode::Forbidden))
+        }
     }
 
     /// Sensitive actions need a second-factor check within the last 10 minutes (E1008).

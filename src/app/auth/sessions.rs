@@ -101,10 +101,12 @@ impl App {
                 };
                 let user =
                     identity::user(&txn.open_table(USERS).map_err(storage)?, &session.workspace_id, &session.user_id)?;
-                Ok(Some((session, user)))
+                let home =
+                    identity::home_workspace(&txn.open_table(crate::app::store::tables::META).map_err(storage)?)?;
+                Ok(Some((session, user, home)))
             })
             .await?;
-        let Some((mut session, user)) = found else { return Ok(None) };
+        let Some((mut session, user, home)) = found else { return Ok(None) };
         let idle = now - session.last_seen > i64::from(policy.session_idle_minutes) * 60;
         let lifetime = match session.stage {
             SessionStage::Full => i64::from(policy.session_absolute_hours) * 3600,
@@ -128,11 +130,17 @@ impl App {
             (Some(_), Some(at)) => SecondFactor::CheckedAt(at),
             (Some(_), None) => SecondFactor::NotChecked,
         };
+        // A role that requires MFA never works without it: a full session of a user with no
+        // factor (reset, replaced, or the policy tightened) may only enrol.
+        let stage = match session.stage {
+            SessionStage::Full if user.mfa.is_none() && policy.requires_mfa(user.role) => SessionStage::MustEnroll,
+            stage => stage,
+        };
         Ok(Some(AuthSession {
-            scope: TenantScope::new(user.workspace_id, user.id, user.role, second_factor),
+            scope: TenantScope::new(user.workspace_id, user.id, user.role, second_factor, home),
             user_name: user.name,
             email: user.email.to_string(),
-            stage: session.stage,
+            stage,
             mfa_enrolled: user.mfa.is_some(),
             hash,
         }))

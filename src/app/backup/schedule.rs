@@ -159,6 +159,7 @@ impl App {
         client: &ClientInfo,
     ) -> Result<(), AppError> {
         scope.require(Action::ManageSettings)?;
+        scope.require_server_operator()?;
         scope.require_recent_second_factor(self.now())?;
         let current = self.backup_settings().await?;
         let second_dir = input.second_dir.trim().to_owned();
@@ -206,6 +207,10 @@ impl App {
     /// Backs up now (schedule or "Back up now"): writes, verifies, copies to the second target,
     /// applies retention, records the status and an audit entry.
     pub async fn back_up_now(&self, actor: Option<&TenantScope>) -> Result<Summary, AppError> {
+        if let Some(scope) = actor {
+            scope.require(Action::ManageSettings)?;
+            scope.require_server_operator()?;
+        }
         let settings = self.backup_settings().await?;
         let passphrase = self.passphrase(&settings)?;
         let now = self.now();

@@ -29,7 +29,26 @@ pub(crate) fn any_user_exists_w(txn: &WriteTransaction) -> Result<bool, AppError
     Ok(!txn.open_table(USERS).map_err(storage)?.is_empty().map_err(storage)?)
 }
 
+/// The META key of the home workspace: the first one created, whose owners and admins run
+/// the server.
+const HOME_WORKSPACE: &str = "home_workspace";
+
+pub(crate) fn home_workspace(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<Option<WorkspaceId>, AppError> {
+    Ok(meta
+        .get(HOME_WORKSPACE)
+        .map_err(storage)?
+        .and_then(|v| <[u8; 16]>::try_from(v.value()).ok())
+        .map(WorkspaceId::from_bytes))
+}
+
 pub(crate) fn insert_workspace(txn: &WriteTransaction, workspace: &WorkspaceRecord) -> Result<(), AppError> {
+    let mut meta = txn.open_table(super::tables::META).map_err(storage)?;
+    if home_workspace(&meta)?.is_none() {
+        meta.insert(HOME_WORKSPACE, workspace.id.as_bytes().as_slice()).map_err(storage)?;
+    }
+    drop(meta);
     let mut names = txn.open_table(WORKSPACE_NAMES).map_err(storage)?;
     let key = name_key(&workspace.name);
     if names.get(key.as_str()).map_err(storage)?.is_some() {

@@ -45,7 +45,11 @@ impl BackupsPage {
 }
 
 fn require_admin(session: &AuthSession) -> Result<(), HtmlError> {
-    session.scope.require(Action::ManageSettings).map_err(|e| HtmlError::while_doing("open backup settings", e))
+    session
+        .scope
+        .require(Action::ManageSettings)
+        .and_then(|()| session.scope.require_server_operator())
+        .map_err(|e| HtmlError::while_doing("open backup settings", e))
 }
 
 async fn render(
@@ -132,7 +136,11 @@ pub async fn download(
     Path(name): Path<String>,
 ) -> Result<Response, HtmlError> {
     let refuse = |e| HtmlError::while_doing("download the backup", e);
-    session.scope.require(Action::ManageSettings).map_err(refuse)?;
+    session
+        .scope
+        .require(Action::ManageSettings)
+        .and_then(|()| session.scope.require_server_operator())
+        .map_err(refuse)?;
     session.scope.require_recent_second_factor(state.app.now()).map_err(refuse)?;
     state.app.limiters().take(Budget::Export, *session.scope.user()).map_err(refuse)?;
     let path = state.app.backup_path(&name).ok_or_else(|| refuse(ErrorCode::NotFound.into()))?;

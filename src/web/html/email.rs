@@ -37,7 +37,11 @@ fn page_for(state: &AppState, page: &Page, notice: Option<&'static str>, error: 
 }
 
 fn require_admin(session: &AuthSession) -> Result<(), HtmlError> {
-    session.scope.require(Action::ManageSettings).map_err(|e| HtmlError::while_doing("open email settings", e))
+    session
+        .scope
+        .require(Action::ManageSettings)
+        .and_then(|()| session.scope.require_server_operator())
+        .map_err(|e| HtmlError::while_doing("open email settings", e))
 }
 
 pub async fn show(

@@ -9,7 +9,10 @@ use crate::web::extract::{CspNonce, Page};
 pub struct NavUser {
     pub name: String,
     pub manages_users: bool,
+    /// Server-wide settings (home workspace's owners and admins).
     pub manages_settings: bool,
+    /// This workspace's audit log.
+    pub manages_audit: bool,
 }
 
 pub struct Layout {
@@ -29,7 +32,8 @@ impl Layout {
         layout.user = page.session.as_ref().map(|s| NavUser {
             name: s.user_name.clone(),
             manages_users: s.scope.can(Action::ManageUsers),
-            manages_settings: s.scope.can(Action::ManageSettings),
+            manages_settings: s.scope.is_server_operator(),
+            manages_audit: s.scope.can(Action::ManageSettings),
         });
         layout
     }

@@ -38,7 +38,11 @@ pub async fn show(
     client_ip: ClientIp,
     Query(query): Query<NoticeQuery>,
 ) -> Result<Response, HtmlError> {
-    session.scope.require(Action::ManageSettings).map_err(|e| HtmlError::while_doing("open security settings", e))?;
+    session
+        .scope
+        .require(Action::ManageSettings)
+        .and_then(|()| session.scope.require_server_operator())
+        .map_err(|e| HtmlError::while_doing("open security settings", e))?;
     render(&state, &page, &session, client_ip, notice(&query.notice), None).await
 }
 

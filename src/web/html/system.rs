@@ -28,7 +28,11 @@ pub async fn show(
     page: Page,
     Authenticated(session): Authenticated,
 ) -> Result<SystemPage, HtmlError> {
-    session.scope.require(Action::ManageSettings).map_err(|e| HtmlError::while_doing("open system settings", e))?;
+    session
+        .scope
+        .require(Action::ManageSettings)
+        .and_then(|()| session.scope.require_server_operator())
+        .map_err(|e| HtmlError::while_doing("open system settings", e))?;
     let app = state.app.clone();
     let (size, free) = tokio::task::spawn_blocking(move || (app.data_dir().size_bytes(), app.data_dir().free_bytes()))
         .await

@@ -84,7 +84,7 @@ enum Verdict {
 fn check_headers(request: &Request, state: &AppState) -> Verdict {
     let headers = request.headers();
     let bearer = headers.get(header::AUTHORIZATION).is_some_and(|v| v.as_bytes().starts_with(b"Bearer "));
-    if bearer && !headers.contains_key(header::COOKIE) {
+    if bearer && !headers.contains_key(header::COOKIE) && request.uri().path().starts_with("/api/") {
         return Verdict::Exempt;
     }
     if let Err(why) = origin_is_ours(headers, request_host(request.uri(), headers), state) {
