@@ -34,9 +34,23 @@ pub struct ServerConfig {
     /// The address users type; used in emails and Origin checks. Empty means unset.
     #[serde(default, with = "optional_url")]
     pub public_url: Option<url::Url>,
-    /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    /// Peers whose forwarding header is believed.
     #[serde(default)]
     pub trusted_proxies: Vec<IpNet>,
+    /// Which header the trusted proxies set: only that one is read (a client could add the
+    /// other, and a proxy that doesn't know it would pass it through).
+    #[serde(default)]
+    pub forwarded_header: ForwardedHeader,
+}
+
+/// The forwarding header a reverse proxy appends the client address to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ForwardedHeader {
+    #[default]
+    #[serde(rename = "x-forwarded-for")]
+    XForwardedFor,
+    #[serde(rename = "forwarded")]
+    Forwarded,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -150,6 +164,7 @@ impl Default for ServerConfig {
             http_listen: default_http_listen(),
             public_url: None,
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
         }
     }
 }

@@ -134,8 +134,10 @@ impl App {
             }
             let from = EmailAddress::parse(&input.from).map_err(|e| AppError::field(e.code(), "from"))?.to_string();
             let password = input.password.expose_secret();
+            // The stored password only ever goes to the server it was given for.
+            let same_server = host == current.host && port == current.port && username == current.username;
             let password_sealed = if password.is_empty() {
-                current.password_sealed.clone()
+                if same_server { current.password_sealed.clone() } else { String::new() }
             } else {
                 hex::encode(self.sealer().seal(PASSWORD_PURPOSE, password.as_bytes())?)
             };

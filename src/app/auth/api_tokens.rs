@@ -28,7 +28,7 @@ pub struct ApiTokenView {
     pub last_used: Option<i64>,
 }
 
-/// A new token: `token` is shown once and never again.
+/// A new token: `token` is shown once and never again. (No `Debug`: it holds the token.)
 pub struct NewApiToken {
     pub token: String,
     pub view: ApiTokenView,

@@ -28,11 +28,17 @@ pub enum LinkPurpose {
 }
 
 /// A freshly issued link: shown once (or emailed), never stored in the clear.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct IssuedLink {
     /// Path and query, e.g. `/password/reset?token=…`; prefix the public origin.
     pub path: String,
     pub expires_at: i64,
+}
+
+impl std::fmt::Debug for IssuedLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedLink").field("path", &"<redacted>").field("expires_at", &self.expires_at).finish()
+    }
 }
 
 /// Issues a link inside `txn`.

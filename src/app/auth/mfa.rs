@@ -35,8 +35,8 @@ const MAX_FAILURES: u32 = 5;
 const PAUSE_SECONDS: i64 = 15 * 60;
 const ISSUER: &str = "Holdfast";
 
-/// What the person typed as their second factor.
-#[derive(Debug, Clone)]
+/// What the person typed as their second factor. `Debug` never shows it.
+#[derive(Clone)]
 pub enum SecondFactorAnswer {
     /// Six digits from the authenticator app.
     Code(String),
@@ -44,8 +44,8 @@ pub enum SecondFactorAnswer {
     BackupCode(String),
 }
 
-/// What the enrolment page shows.
-#[derive(Debug, Clone)]
+/// What the enrolment page shows. `Debug` never shows the secret.
+#[derive(Clone)]
 pub struct Enrollment {
     /// The `otpauth://totp/…` URI (also encoded in the QR code).
     pub uri: String,
@@ -53,6 +53,21 @@ pub struct Enrollment {
     pub secret: String,
     /// The QR code as an SVG `data:` URI.
     pub qr: String,
+}
+
+impl std::fmt::Debug for SecondFactorAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SecondFactorAnswer::Code(_) => "Code(<redacted>)",
+            SecondFactorAnswer::BackupCode(_) => "BackupCode(<redacted>)",
+        })
+    }
+}
+
+impl std::fmt::Debug for Enrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Enrollment(<redacted>)")
+    }
 }
 
 fn purpose(workspace: &WorkspaceId, user: &UserId) -> String {

@@ -21,8 +21,9 @@ const FRAME_FILE: u8 = 4;
 const FRAME_TRAILER: u8 = 255;
 /// No single frame may be larger (bounds what a hostile file can make us allocate).
 const MAX_FRAME: usize = 64 * 1024 * 1024;
-/// Rows restored per write transaction.
+/// Rows restored per write transaction, and the bytes they may hold at most.
 const RESTORE_BATCH: usize = 10_000;
+const RESTORE_BATCH_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
@@ -193,6 +194,9 @@ pub(crate) fn write_snapshot(
     let mut files = 0;
     for (relative, path) in list_files(files_dir)? {
         let bytes = std::fs::read(&path)?;
+        if bytes.len() + relative.len() + 2 > MAX_FRAME {
+            return Err(BackupError::Corrupt(format!("{relative} is larger than a backup can hold")));
+        }
         write_frame(out, FRAME_FILE, &[&(relative.len() as u16).to_be_bytes(), relative.as_bytes(), &bytes])?;
         files += 1;
     }
@@ -255,6 +259,7 @@ pub(crate) fn read_snapshot(input: &mut impl Read, target: Option<RestoreTarget<
     }
     let mut sums = Sums::default();
     let mut batch: Vec<(String, Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut batch_bytes = 0usize;
     let mut files = 0;
     let mut key_seen = false;
     let flush =
@@ -272,9 +277,11 @@ pub(crate) fn read_snapshot(input: &mut impl Read, target: Option<RestoreTarget<
                 let row = Row::parse(&data)?;
                 sums.add(row.table, row.key, row.value);
                 if target.is_some() {
+                    batch_bytes += row.key.len() + row.value.len();
                     batch.push((row.table.to_owned(), row.key.to_vec(), row.value.to_vec()));
-                    if batch.len() >= RESTORE_BATCH {
+                    if batch.len() >= RESTORE_BATCH || batch_bytes >= RESTORE_BATCH_BYTES {
                         flush(&mut batch, &target)?;
+                        batch_bytes = 0;
                     }
                 }
             }

@@ -25,9 +25,9 @@ const TAG: usize = 16;
 const KDF_MEMORY_KIB: u32 = 64 * 1024;
 const KDF_PASSES: u32 = 3;
 const KDF_LANES: u32 = 1;
-/// A header asking for more than this is refused before any work (no memory bomb).
-const KDF_MAX_MEMORY_KIB: u32 = 1024 * 1024;
-const KDF_MAX_PASSES: u32 = 16;
+/// A header asking for more than this is refused before any work (no memory or CPU bomb).
+const KDF_MAX_MEMORY_KIB: u32 = 256 * 1024;
+const KDF_MAX_PASSES: u32 = 10;
 
 /// Why a backup can't be read.
 #[derive(Debug, thiserror::Error)]
@@ -108,7 +108,8 @@ impl Header {
             && bytes[50..].iter().all(|&b| b == 0)
             && (8..=KDF_MAX_MEMORY_KIB).contains(&header.memory_kib)
             && (1..=KDF_MAX_PASSES).contains(&header.passes)
-            && (1..=4).contains(&header.lanes);
+            && (1..=4).contains(&header.lanes)
+            && u64::from(header.memory_kib) * u64::from(header.passes) <= 4 * 256 * 1024;
         if sane { Ok(header) } else { Err(BackupError::BadHeader) }
     }
 

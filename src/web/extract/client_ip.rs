@@ -9,6 +9,7 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use ipnet::IpNet;
 
+use crate::config::ForwardedHeader;
 use crate::web::AppState;
 
 /// The TCP peer of the connection, set by the accept loop.
@@ -20,35 +21,34 @@ pub struct PeerAddr(pub SocketAddr);
 pub struct ClientIp(pub IpAddr);
 
 impl ClientIp {
-    /// Resolves the client address from the peer and headers.
-    pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> ClientIp {
+    /// Resolves the client address from the peer and the configured forwarding header.
+    pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet], header: ForwardedHeader) -> ClientIp {
         let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
         if !is_trusted(&peer) {
             return ClientIp(peer);
         }
-        let hops = forwarded_hops(headers);
+        let hops = forwarded_hops(headers, header);
         let client = hops.iter().rev().find(|ip| !is_trusted(ip)).or(hops.first()).copied();
         ClientIp(client.unwrap_or(peer))
     }
 }
 
-/// Every address the proxies appended, left (origin) to right (nearest), from `Forwarded`
-/// when present, else `X-Forwarded-For`. Unparseable entries are skipped.
-fn forwarded_hops(headers: &HeaderMap) -> Vec<IpAddr> {
-    let forwarded: Vec<IpAddr> = headers
-        .get_all("forwarded")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|element| {
-            element.split(';').find_map(|pair| {
-                let (key, value) = pair.trim().split_once('=')?;
-                key.eq_ignore_ascii_case("for").then(|| parse_node(value))?
+/// Every address in the configured header, left (origin) to right (nearest). Unparseable
+/// entries are skipped.
+fn forwarded_hops(headers: &HeaderMap, header: ForwardedHeader) -> Vec<IpAddr> {
+    if header == ForwardedHeader::Forwarded {
+        return headers
+            .get_all("forwarded")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|element| {
+                element.split(';').find_map(|pair| {
+                    let (key, value) = pair.trim().split_once('=')?;
+                    key.eq_ignore_ascii_case("for").then(|| parse_node(value))?
+                })
             })
-        })
-        .collect();
-    if !forwarded.is_empty() {
-        return forwarded;
+            .collect();
     }
     headers
         .get_all("x-forwarded-for")
@@ -72,7 +72,8 @@ impl FromRequestParts<AppState> for ClientIp {
     type Rejection = Infallible;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
         let peer = parts.extensions.get::<PeerAddr>().map_or(IpAddr::from([0, 0, 0, 0]), |p| p.0.ip());
-        Ok(ClientIp::resolve(peer, &parts.headers, &state.config.server.trusted_proxies))
+        let server = &state.config.server;
+        Ok(ClientIp::resolve(peer, &parts.headers, &server.trusted_proxies, server.forwarded_header))
     }
 }
 
@@ -93,7 +94,7 @@ mod tests {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         let spoof = headers(&[("x-forwarded-for", "1.2.3.4")]);
         let peer: IpAddr = "203.0.113.9".parse().unwrap();
-        assert_eq!(ClientIp::resolve(peer, &spoof, &trusted).0, peer);
+        assert_eq!(ClientIp::resolve(peer, &spoof, &trusted, ForwardedHeader::XForwardedFor).0, peer);
     }
 
     #[test]
@@ -101,9 +102,11 @@ mod tests {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         let peer: IpAddr = "10.0.0.2".parse().unwrap();
         let h = headers(&[("x-forwarded-for", "6.6.6.6, 198.51.100.7, 10.0.0.3")]);
-        assert_eq!(ClientIp::resolve(peer, &h, &trusted).0.to_string(), "198.51.100.7");
+        let xff = ForwardedHeader::XForwardedFor;
+        assert_eq!(ClientIp::resolve(peer, &h, &trusted, xff).0.to_string(), "198.51.100.7");
         let h = headers(&[("forwarded", "for=\"[2001:db8::1]:4711\";proto=https, for=10.0.0.5")]);
-        assert_eq!(ClientIp::resolve(peer, &h, &trusted).0.to_string(), "2001:db8::1");
-        assert_eq!(ClientIp::resolve(peer, &HeaderMap::new(), &trusted).0, peer);
+        assert_eq!(ClientIp::resolve(peer, &h, &trusted, ForwardedHeader::Forwarded).0.to_string(), "2001:db8::1");
+        assert_eq!(ClientIp::resolve(peer, &h, &trusted, xff).0, peer, "only the configured header is read");
+        assert_eq!(ClientIp::resolve(peer, &HeaderMap::new(), &trusted, xff).0, peer);
     }
 }

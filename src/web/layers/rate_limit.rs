@@ -60,7 +60,8 @@ pub async fn limit(State(app_state): State<AppState>, request: Request, next: Ne
         None => {
             let peer =
                 request.extensions().get::<PeerAddr>().map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.0.ip());
-            let client = ClientIp::resolve(peer, request.headers(), &app_state.config.server.trusted_proxies);
+            let server = &app_state.config.server;
+            let client = ClientIp::resolve(peer, request.headers(), &server.trusted_proxies, server.forwarded_header);
             limiters.unauthenticated.check(LimitKey::Address(client.0))
         }
     };
