@@ -218,13 +218,15 @@ async fn the_settings_page_backs_up_now_and_downloads_with_step_up() {
     assert_eq!(done.headers().get("location").unwrap(), "/settings/backups?notice=backup-done");
     let page = owner.page("/settings/backups").await;
     let name = page.split("/settings/backups/download/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let download_path = format!("/settings/backups/download/{name}");
+    assert_eq!(owner.get(&download_path).await.status(), StatusCode::METHOD_NOT_ALLOWED, "no download by link");
 
     // The download needs a fresh second factor.
     app.clock.advance(time::Duration::minutes(11));
-    let refused = owner.get(&format!("/settings/backups/download/{name}")).await;
+    let refused = owner.submit("/settings/backups", &download_path, &[]).await;
     assert!(refused.headers().get("location").unwrap().to_str().unwrap().starts_with("/account/confirm"));
     owner.confirm_second_factor(OWNER_EMAIL).await;
-    let download = owner.get(&format!("/settings/backups/download/{name}")).await;
+    let download = owner.submit("/settings/backups", &download_path, &[]).await;
     assert_eq!(download.status(), StatusCode::OK);
     assert!(download.headers().get("content-disposition").unwrap().to_str().unwrap().starts_with("attachment"));
     let bytes = download.bytes().await.unwrap();
@@ -235,7 +237,8 @@ async fn the_settings_page_backs_up_now_and_downloads_with_step_up() {
         .output()
         .unwrap();
     assert_eq!(verified.status.code(), Some(0), "{}", text(&verified.stderr));
-    assert_eq!(owner.get("/settings/backups/download/..%2Fholdfast.redb").await.status(), StatusCode::NOT_FOUND);
+    let traversal = owner.submit("/settings/backups", "/settings/backups/download/..%2Fholdfast.redb", &[]).await;
+    assert_eq!(traversal.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

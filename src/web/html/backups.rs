@@ -128,7 +128,8 @@ pub async fn run_now(
     }
 }
 
-/// Sends a backup file: owners and admins, fresh second factor, audited, export budget.
+/// Sends a backup file (a POST: it spends the export budget and is audited, so no link may
+/// trigger it): server operators with a fresh second factor; streamed, not read into memory.
 pub async fn download(
     State(state): State<AppState>,
     Authenticated(session): Authenticated,

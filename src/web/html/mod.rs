@@ -61,7 +61,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/email/test", post(email::test))
         .route("/settings/backups", get(backups::show).post(backups::save))
         .route("/settings/backups/run", post(backups::run_now))
-        .route("/settings/backups/download/{name}", get(backups::download))
+        .route("/settings/backups/download/{name}", post(backups::download))
         .route("/settings/audit", get(audit::show))
         .route("/settings/audit/export.csv", get(audit::export))
         .route("/settings/audit/verify", post(audit::verify))
