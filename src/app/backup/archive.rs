@@ -382,3 +382,45 @@ pub(crate) fn count_rows(path: &Path) -> Result<BTreeMap<String, u64>, BackupErr
     }
     Ok(counts)
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever a (decrypted) payload holds, checking it ends in an error or a summary,
+        /// never a panic or an unbounded allocation (frames are capped at 64 MiB).
+        #[test]
+        fn any_payload_is_checked_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let _ = read_snapshot(&mut bytes.as_slice(), None);
+        }
+
+        /// Well-formed frames around a hostile row or file entry.
+        #[test]
+        fn hostile_rows_and_paths_are_refused(table in ".{0,40}", key in proptest::collection::vec(any::<u8>(), 0..64), path in ".{0,80}") {
+            let mut payload = Vec::new();
+            let manifest = serde_json::json!({"format": 1, "holdfast_version": "0", "schema_version": 1, "created_at": 0});
+            write_frame(&mut payload, FRAME_MANIFEST, &[manifest.to_string().as_bytes()]).unwrap();
+            let name = table.as_bytes();
+            let name_len = [name.len().min(255) as u8];
+            write_frame(&mut payload, FRAME_ROW, &[&name_len, &name[..name.len().min(255)], &(key.len() as u32).to_be_bytes(), &key]).unwrap();
+            write_frame(&mut payload, FRAME_FILE, &[&(path.len() as u16).to_be_bytes(), path.as_bytes(), b"x"]).unwrap();
+            let trailer = Trailer::default();
+            write_frame(&mut payload, FRAME_TRAILER, &[&serde_json::to_vec(&trailer).unwrap()]).unwrap();
+            // The trailer never matches a row it doesn't list, so this is always refused.
+            prop_assert!(read_snapshot(&mut payload.as_slice(), None).is_err());
+        }
+    }
+
+    #[test]
+    fn file_paths_stay_inside_the_files_directory() {
+        for bad in ["../x", "/etc/passwd", "a/../../b", "", "a\0b", "./x/../../y"] {
+            assert!(safe_relative(bad).is_err(), "{bad:?}");
+        }
+        assert!(safe_relative("ab/cd.png").is_ok());
+    }
+}

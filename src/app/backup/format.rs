@@ -351,4 +351,20 @@ mod tests {
             assert!(decrypt(&file, b"p").is_err());
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any single-byte change anywhere in a backup is detected.
+        #[test]
+        fn any_flipped_byte_is_detected(position in 0usize..(HEADER_LEN + 2 * (CHUNK + TAG) + 500), flip in 1u8..=255) {
+            use std::sync::OnceLock;
+            static FILE: OnceLock<Vec<u8>> = OnceLock::new();
+            let file = FILE.get_or_init(|| encrypt(&sample(2 * CHUNK + 484), b"passphrase"));
+            let mut tampered = file.clone();
+            let at = position % tampered.len();
+            tampered[at] ^= flip;
+            proptest::prop_assert!(decrypt(&tampered, b"passphrase").is_err());
+        }
+    }
 }
