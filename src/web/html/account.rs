@@ -7,8 +7,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use super::filters;
 use super::forms::{FormError, NoticeQuery, notice};
-use super::layout::{Layout, format_time};
+use super::layout::Layout;
 use crate::app::audit::SecurityEvent;
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ApiTokenView, AuthSession, SessionView};
@@ -35,16 +36,6 @@ struct AccountPage {
     password_error: Option<FormError>,
     token_error: Option<FormError>,
     new_token: Option<String>,
-}
-
-impl AccountPage {
-    fn time(&self, unix: &i64) -> String {
-        format_time(*unix)
-    }
-
-    fn maybe_time(&self, unix: &Option<i64>) -> String {
-        unix.map(format_time).unwrap_or_else(|| "never".to_owned())
-    }
 }
 
 async fn render(

@@ -7,7 +7,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::layout::{Layout, format_time};
+use super::filters;
+use super::layout::Layout;
 use crate::app::audit_log::{AuditFilter, AuditView};
 use crate::app::auth::AuthSession;
 use crate::app::auth::permissions::Action;
@@ -74,12 +75,6 @@ pub struct AuditPage {
     export_query: String,
     entries: Vec<AuditView>,
     check: Option<String>,
-}
-
-impl AuditPage {
-    fn time(&self, unix: &i64) -> String {
-        format_time(*unix)
-    }
 }
 
 fn require_admin(session: &AuthSession) -> Result<(), HtmlError> {

@@ -8,8 +8,9 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::filters;
 use super::forms::{FormError, NoticeQuery, is_refusal, notice};
-use super::layout::{Layout, format_time};
+use super::layout::Layout;
 use crate::app::audit::{AuditEvent, record_now};
 use crate::app::auth::AuthSession;
 use crate::app::auth::permissions::Action;
@@ -32,16 +33,6 @@ pub struct BackupsPage {
     stale: bool,
     notice: Option<&'static str>,
     error: Option<FormError>,
-}
-
-impl BackupsPage {
-    fn time(&self, unix: &i64) -> String {
-        format_time(*unix)
-    }
-
-    fn maybe_time(&self, unix: &Option<i64>) -> String {
-        unix.map(format_time).unwrap_or_else(|| "never".to_owned())
-    }
 }
 
 fn require_admin(session: &AuthSession) -> Result<(), HtmlError> {

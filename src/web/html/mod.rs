@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod backups;
 mod email;
+mod filters;
 pub mod forms;
 pub use mfa::safe_next;
 pub mod layout;

@@ -6,6 +6,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::filters;
 use super::forms::{FormError, NoticeQuery, notice};
 use super::layout::Layout;
 use crate::app::audit::SecurityEvent;
@@ -117,12 +118,6 @@ pub struct PolicyForm {
     mfa_client: Option<String>,
     #[serde(default)]
     api_allowed_origins: String,
-}
-
-impl SecurityPage {
-    fn time(&self, unix: &i64) -> String {
-        super::layout::format_time(*unix)
-    }
 }
 
 impl PolicyForm {
