@@ -115,6 +115,12 @@ pub struct SecurityEvent {
     pub outcome: String,
 }
 
+impl From<AuditRecord> for SecurityEvent {
+    fn from(entry: AuditRecord) -> Self {
+        Self { at: entry.at, event: entry.event, ip: entry.ip.unwrap_or_default(), outcome: entry.outcome }
+    }
+}
+
 /// How far back the account page looks, and how much it shows.
 const SECURITY_LOG_SCAN: usize = 2000;
 const SECURITY_LOG_SHOW: usize = 15;
@@ -133,12 +139,7 @@ impl super::App {
                     .filter(|e| e.actor.as_ref() == Some(scope.user()) || e.target.as_deref() == Some(me.as_str()))
                     .filter(|e| ["auth.", "mfa.", "api_token."].iter().any(|p| e.event.starts_with(p)))
                     .take(SECURITY_LOG_SHOW)
-                    .map(|e| SecurityEvent {
-                        at: e.at,
-                        event: e.event,
-                        ip: e.ip.unwrap_or_default(),
-                        outcome: e.outcome,
-                    })
+                    .map(SecurityEvent::from)
                     .collect())
             })
             .await
@@ -161,16 +162,7 @@ impl super::App {
                     e.event.starts_with("security.") || e.event == "auth.locked" || e.event == "mfa.paused"
                 });
                 entries.sort_by_key(|e| std::cmp::Reverse(e.at));
-                Ok(entries
-                    .into_iter()
-                    .take(SECURITY_LOG_SHOW)
-                    .map(|e| SecurityEvent {
-                        at: e.at,
-                        event: e.event,
-                        ip: e.ip.unwrap_or_default(),
-                        outcome: e.outcome,
-                    })
-                    .collect())
+                Ok(entries.into_iter().take(SECURITY_LOG_SHOW).map(SecurityEvent::from).collect())
             })
             .await
     }

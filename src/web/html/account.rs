@@ -64,10 +64,7 @@ async fn render(
         new_token: None,
     };
     fill(&mut account);
-    let status = match (&account.password_error, &account.token_error) {
-        (None, None) => axum::http::StatusCode::OK,
-        _ => axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-    };
+    let status = super::forms::form_status(account.password_error.is_some() || account.token_error.is_some());
     Ok((status, account).into_response())
 }
 

@@ -51,7 +51,7 @@ async fn render(
 ) -> Result<Response, HtmlError> {
     let status = state.app.backup_status().await?;
     let stale = status.last_success_at.is_none_or(|t| state.app.now() - t > STALE_AFTER_SECONDS);
-    let code = if error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
+    let code = super::forms::form_status(error.is_some());
     let view = BackupsPage {
         layout: Layout::new("Backups", page),
         settings: state.app.backup_settings().await?,

@@ -30,6 +30,11 @@ impl FormError {
     }
 }
 
+/// The status of a page that shows a form: 422 when it is shown again with an error.
+pub fn form_status(has_error: bool) -> axum::http::StatusCode {
+    if has_error { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK }
+}
+
 /// Errors that are not about the form's values — not allowed for the role (E1005), or a
 /// fresh second factor is needed (E1008) — go to the error layer instead of re-rendering.
 pub fn is_refusal(error: &AppError) -> bool {

@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -117,7 +117,7 @@ async fn setup_page(
 ) -> Result<Response, HtmlError> {
     let enrollment = state.app.mfa_enrollment(session).await?;
     let required = session.stage == SessionStage::MustEnroll;
-    let status = error.as_ref().map_or(StatusCode::OK, |_| StatusCode::UNPROCESSABLE_ENTITY);
+    let status = super::forms::form_status(error.is_some());
     Ok((status, SetupPage { layout: enrolment_layout(page), enrollment, required, error }).into_response())
 }
 

@@ -56,8 +56,7 @@ async fn render(
     notice: Option<&'static str>,
     error: Option<FormError>,
 ) -> Result<Response, HtmlError> {
-    let status =
-        if error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
+    let status = super::forms::form_status(error.is_some());
     let view = SecurityPage {
         layout: Layout::new("Security", page),
         webhook_url: state.app.alert_settings().webhook_url,

@@ -49,8 +49,7 @@ async fn render(
         issued: None,
     };
     fill(&mut view);
-    let status =
-        if view.error.is_some() { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
+    let status = super::forms::form_status(view.error.is_some());
     Ok((status, view).into_response())
 }
 
