@@ -251,7 +251,11 @@ impl App {
 
     /// While no user exists, the one-time setup token (created on first call); then `None`.
     pub async fn pending_setup_token(&self) -> Result<Option<String>, AppError> {
-        let has_users = self.0.store.read(identity::any_user_exists).await?;
+        let has_users = self
+            .0
+            .store
+            .read(|txn| identity::any_user_exists(&txn.open_table(store::tables::USERS).map_err(store::storage)?))
+            .await?;
         if has_users {
             return Ok(None);
         }

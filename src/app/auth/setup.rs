@@ -16,6 +16,8 @@ use crate::app::audit::{AuditEvent, record};
 use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::identity;
 use crate::app::store::records::{SessionStage, UserRecord, WorkspaceRecord};
+use crate::app::store::storage;
+use crate::app::store::tables::USERS;
 use crate::datadir::write_private_file;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::WorkspaceId;
@@ -100,7 +102,7 @@ impl App {
         let token = self
             .store()
             .write(move |txn| {
-                if identity::any_user_exists_w(txn)? {
+                if identity::any_user_exists(&txn.open_table(USERS).map_err(storage)?)? {
                     return Err(ErrorCode::NotFound.into());
                 }
                 identity::insert_workspace(txn, &workspace)?;

@@ -21,12 +21,9 @@ fn name_key(name: &str) -> String {
     name.trim().to_lowercase()
 }
 
-pub(crate) fn any_user_exists(txn: &ReadTransaction) -> Result<bool, AppError> {
-    Ok(!txn.open_table(USERS).map_err(storage)?.is_empty().map_err(storage)?)
-}
-
-pub(crate) fn any_user_exists_w(txn: &WriteTransaction) -> Result<bool, AppError> {
-    Ok(!txn.open_table(USERS).map_err(storage)?.is_empty().map_err(storage)?)
+/// Whether the server has any user yet (in a read or a write transaction's users table).
+pub(crate) fn any_user_exists(users: &impl ReadableTableMetadata) -> Result<bool, AppError> {
+    Ok(!users.is_empty().map_err(storage)?)
 }
 
 /// The META key of the home workspace: the first one created, whose owners and admins run
