@@ -77,6 +77,11 @@ id_type!(
     UserId
 );
 
+id_type!(
+    /// A CRM record: company, contact, deal, note or task (the kind travels beside it).
+    RecordId
+);
+
 impl WorkspaceId {
     /// Not a tenant: the id of the server's own audit chain (all zeros, never generated).
     pub const SERVER: WorkspaceId = WorkspaceId([0; 16]);

@@ -15,7 +15,11 @@ struct Migration {
 }
 
 /// In order; the last one's version is the schema this build writes.
-const MIGRATIONS: &[Migration] = &[Migration { version: 1, name: "create tables", apply: create_tables }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "create tables", apply: create_tables },
+    // Creating a table that exists is a no-op, so the same step adds the CRM tables.
+    Migration { version: 2, name: "create CRM tables", apply: create_tables },
+];
 
 /// The schema version this build reads and writes.
 pub(crate) fn current_version() -> u32 {

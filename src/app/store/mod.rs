@@ -4,6 +4,7 @@
 mod access;
 pub(crate) mod audit;
 pub(crate) mod codec;
+pub(crate) mod crm;
 pub(crate) mod identity;
 mod keys;
 pub mod migrations;

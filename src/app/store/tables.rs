@@ -43,13 +43,47 @@ pub(crate) const AUDIT_HEADS: TableDefinition<&[u8], &[u8]> = TableDefinition::n
 /// Policy name → policy (JSON envelope). Global: runtime policies of the server.
 pub(crate) const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
 
+/// Workspace id ‖ kind byte ‖ record id → CRM record (company, contact, deal, note, task).
+pub(crate) const RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("records");
+
+/// Workspace id ‖ kind byte ‖ index byte ‖ term bytes ‖ record id → nothing: the secondary
+/// indexes that lists, filters and duplicate checks scan in key order.
+pub(crate) const RECORD_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("record_index");
+
+/// Workspace id ‖ kind byte ‖ record id ‖ Unix time (u64 BE) ‖ 4 random bytes → timeline entry.
+pub(crate) const TIMELINE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("timeline");
+
+/// Global sequence number (u64 BE) → changed record (workspace, kind, id): the search outbox,
+/// written in the same transaction as the change and drained by the indexer. Global because
+/// the indexer serves every workspace; each row names its workspace.
+pub(crate) const SEARCH_OUTBOX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("search_outbox");
+
+/// Workspace id ‖ user id ‖ SHA-256 of an `Idempotency-Key` → the first answer, for 24 hours.
+pub(crate) const IDEMPOTENCY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("idempotency");
+
+/// Workspace id ‖ setting name → a workspace's CRM settings (pipeline stages, tag colours).
+pub(crate) const CRM_SETTINGS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("crm_settings");
+
 /// Every table, so the first migration creates them all and tests can walk them.
-pub(crate) const ALL_BYTE_TABLES: &[TableDefinition<'static, &'static [u8], &'static [u8]>] =
-    &[WORKSPACES, USERS, SESSIONS, API_TOKENS, LINKS, AUDIT, AUDIT_HEADS];
+pub(crate) const ALL_BYTE_TABLES: &[TableDefinition<'static, &'static [u8], &'static [u8]>] = &[
+    WORKSPACES,
+    USERS,
+    SESSIONS,
+    API_TOKENS,
+    LINKS,
+    AUDIT,
+    AUDIT_HEADS,
+    RECORDS,
+    TIMELINE,
+    SEARCH_OUTBOX,
+    IDEMPOTENCY,
+    CRM_SETTINGS,
+];
 
 /// Tables keyed by text.
 pub(crate) const ALL_TEXT_TABLES: &[TableDefinition<'static, &'static str, &'static [u8]>] =
     &[META, WORKSPACE_NAMES, USER_EMAILS, SETTINGS];
 
 /// Index tables whose value is empty.
-pub(crate) const ALL_SET_TABLES: &[TableDefinition<'static, &'static [u8], ()>] = &[USER_SESSIONS, USER_TOKENS];
+pub(crate) const ALL_SET_TABLES: &[TableDefinition<'static, &'static [u8], ()>] =
+    &[USER_SESSIONS, USER_TOKENS, RECORD_INDEX];

@@ -1,0 +1,83 @@
+//! How companies are created, indexed, filtered and checked.
+
+use super::keys::{self, Term};
+use super::{CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
+use crate::app::error::AppError;
+use crate::app::store::Versioned;
+use crate::app::store::crm::Entity;
+use crate::domain::crm::{Changes, Company, CompanyInput, Kind, Stamp};
+use crate::domain::ids::{RecordId, UserId};
+
+impl Versioned for Company {
+    const VERSION: u16 = 1;
+}
+
+impl Entity for Company {
+    const KIND: Kind = Kind::Company;
+
+    fn id(&self) -> RecordId {
+        self.id
+    }
+
+    fn index_terms(&self) -> Vec<(u8, Vec<u8>)> {
+        let mut terms = vec![
+            (keys::NAME, Term::new().name(&self.name).done()),
+            (keys::OWNER, Term::new().user(&self.owner_id).name(&self.name).done()),
+            (keys::CREATED, Term::new().number(self.stamp.created_at).done()),
+        ];
+        terms.extend(self.tags.iter().map(|t| (keys::TAG, Term::new().text(t).name(&self.name).done())));
+        terms
+    }
+}
+
+impl CrmRecord for Company {
+    type Input = CompanyInput;
+
+    fn create(id: RecordId, input: CompanyInput, ctx: &WriteContext<'_>) -> Result<(Self, Changes), AppError> {
+        Company::create(id, input, ctx.by, ctx.now)
+    }
+
+    fn apply(&mut self, input: CompanyInput, _ctx: &WriteContext<'_>) -> Result<Changes, AppError> {
+        Company::apply(self, input)
+    }
+
+    fn title(&self) -> String {
+        self.name.clone()
+    }
+
+    fn editors(&self) -> Vec<UserId> {
+        vec![self.owner_id]
+    }
+
+    fn references(&self) -> Vec<Reference> {
+        vec![Reference::User(self.owner_id, "owner_id")]
+    }
+
+    fn stamp_mut(&mut self) -> &mut Stamp {
+        &mut self.stamp
+    }
+
+    fn financial(changes: &Changes) -> bool {
+        changes.contains("credit_limit")
+    }
+
+    fn plan(filter: &ParsedFilter) -> Plan {
+        let (index, term) = if let Some(tag) = &filter.tag {
+            (keys::TAG, Term::new().text(tag).done())
+        } else if let Some(owner) = &filter.owner {
+            (keys::OWNER, Term::new().user(owner).done())
+        } else if filter.newest_first {
+            return Plan { index: keys::CREATED, term: Vec::new(), reverse: true };
+        } else {
+            (keys::NAME, keys::name_prefix(&filter.q))
+        };
+        Plan { index, term, reverse: false }
+    }
+
+    fn matches(&self, f: &ParsedFilter) -> bool {
+        f.tag.as_ref().is_none_or(|t| self.tags.contains(t))
+            && f.owner.is_none_or(|o| o == self.owner_id)
+            && f.created_in_range(self.stamp.created_at)
+            && f.name_matches(&[&self.name])
+    }
+}

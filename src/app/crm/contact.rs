@@ -1,0 +1,103 @@
+//! How contacts are created, indexed, filtered and checked.
+
+use super::keys::{self, Term};
+use super::{CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
+use crate::app::error::AppError;
+use crate::app::store::Versioned;
+use crate::app::store::crm::Entity;
+use crate::domain::crm::{Changes, Contact, ContactInput, Kind, Stamp};
+use crate::domain::ids::{RecordId, UserId};
+
+impl Versioned for Contact {
+    const VERSION: u16 = 1;
+}
+
+impl Entity for Contact {
+    const KIND: Kind = Kind::Contact;
+
+    fn id(&self) -> RecordId {
+        self.id
+    }
+
+    fn index_terms(&self) -> Vec<(u8, Vec<u8>)> {
+        let name = self.sort_name();
+        let mut terms = vec![
+            (keys::NAME, Term::new().name(&name).done()),
+            (keys::OWNER, Term::new().user(&self.owner_id).name(&name).done()),
+            (keys::STATUS, Term::new().text(self.status.as_str()).name(&name).done()),
+            (keys::CREATED, Term::new().number(self.stamp.created_at).done()),
+        ];
+        if let Some(company) = &self.company_id {
+            terms.push((keys::COMPANY, Term::new().record(company).name(&name).done()));
+        }
+        terms.extend(self.tags.iter().map(|t| (keys::TAG, Term::new().text(t).name(&name).done())));
+        terms.extend(self.emails.iter().map(|e| (keys::EMAIL, Term::new().text(&e.address).done())));
+        terms
+    }
+}
+
+impl CrmRecord for Contact {
+    type Input = ContactInput;
+
+    fn create(id: RecordId, input: ContactInput, ctx: &WriteContext<'_>) -> Result<(Self, Changes), AppError> {
+        Contact::create(id, input, ctx.by, ctx.now)
+    }
+
+    fn apply(&mut self, input: ContactInput, _ctx: &WriteContext<'_>) -> Result<Changes, AppError> {
+        Contact::apply(self, input)
+    }
+
+    fn title(&self) -> String {
+        self.full_name()
+    }
+
+    fn editors(&self) -> Vec<UserId> {
+        vec![self.owner_id]
+    }
+
+    fn references(&self) -> Vec<Reference> {
+        let mut refs = vec![Reference::User(self.owner_id, "owner_id")];
+        if let Some(company) = self.company_id {
+            refs.push(Reference::Record(Kind::Company, company, "company_id"));
+        }
+        refs
+    }
+
+    fn stamp_mut(&mut self) -> &mut Stamp {
+        &mut self.stamp
+    }
+
+    fn plan(filter: &ParsedFilter) -> Plan {
+        let (index, term) = if let Some(tag) = &filter.tag {
+            (keys::TAG, Term::new().text(tag).done())
+        } else if let Some(company) = &filter.company {
+            (keys::COMPANY, Term::new().record(company).done())
+        } else if let Some(owner) = &filter.owner {
+            (keys::OWNER, Term::new().user(owner).done())
+        } else if let Some(status) = filter.status {
+            (keys::STATUS, Term::new().text(status.as_str()).done())
+        } else if filter.q.contains('@') {
+            (keys::EMAIL, filter.q.trim().to_lowercase().into_bytes())
+        } else if filter.newest_first {
+            return Plan { index: keys::CREATED, term: Vec::new(), reverse: true };
+        } else {
+            (keys::NAME, keys::name_prefix(&filter.q))
+        };
+        Plan { index, term, reverse: false }
+    }
+
+    fn matches(&self, f: &ParsedFilter) -> bool {
+        let q = f.q.trim().to_lowercase();
+        let q_matches = if q.contains('@') {
+            self.emails.iter().any(|e| e.address.starts_with(&q))
+        } else {
+            f.name_matches(&[&self.sort_name(), &self.first_name])
+        };
+        f.tag.as_ref().is_none_or(|t| self.tags.contains(t))
+            && f.company.is_none_or(|c| Some(c) == self.company_id)
+            && f.owner.is_none_or(|o| o == self.owner_id)
+            && f.status.is_none_or(|s| s == self.status)
+            && f.created_in_range(self.stamp.created_at)
+            && q_matches
+    }
+}

@@ -1,0 +1,102 @@
+//! How deals are created, indexed, filtered and checked.
+
+use super::keys::{self, Term};
+use super::{CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
+use crate::app::error::AppError;
+use crate::app::store::Versioned;
+use crate::app::store::crm::Entity;
+use crate::domain::crm::{Changes, Deal, DealInput, Kind, Stamp};
+use crate::domain::ids::{RecordId, UserId};
+
+impl Versioned for Deal {
+    const VERSION: u16 = 1;
+}
+
+impl Entity for Deal {
+    const KIND: Kind = Kind::Deal;
+
+    fn id(&self) -> RecordId {
+        self.id
+    }
+
+    fn index_terms(&self) -> Vec<(u8, Vec<u8>)> {
+        let mut terms = vec![
+            (keys::NAME, Term::new().name(&self.name).done()),
+            (keys::OWNER, Term::new().user(&self.owner_id).name(&self.name).done()),
+            (keys::STAGE, Term::new().text(&self.stage).name(&self.name).done()),
+            (keys::CREATED, Term::new().number(self.stamp.created_at).done()),
+        ];
+        if let Some(company) = &self.company_id {
+            terms.push((keys::COMPANY, Term::new().record(company).name(&self.name).done()));
+        }
+        terms.extend(self.contact_ids.iter().map(|c| (keys::CONTACT, Term::new().record(c).name(&self.name).done())));
+        terms
+    }
+}
+
+impl CrmRecord for Deal {
+    type Input = DealInput;
+
+    fn create(id: RecordId, input: DealInput, ctx: &WriteContext<'_>) -> Result<(Self, Changes), AppError> {
+        Deal::create(id, input, ctx.pipeline, ctx.by, ctx.now)
+    }
+
+    fn apply(&mut self, input: DealInput, ctx: &WriteContext<'_>) -> Result<Changes, AppError> {
+        Deal::apply(self, input, ctx.pipeline, ctx.now)
+    }
+
+    fn title(&self) -> String {
+        self.name.clone()
+    }
+
+    fn editors(&self) -> Vec<UserId> {
+        vec![self.owner_id]
+    }
+
+    fn references(&self) -> Vec<Reference> {
+        let mut refs = vec![Reference::User(self.owner_id, "owner_id")];
+        refs.extend(self.company_id.map(|c| Reference::Record(Kind::Company, c, "company_id")));
+        refs.extend(self.contact_ids.iter().map(|c| Reference::Record(Kind::Contact, *c, "contact_ids")));
+        refs
+    }
+
+    fn stamp_mut(&mut self) -> &mut Stamp {
+        &mut self.stamp
+    }
+
+    fn financial(changes: &Changes) -> bool {
+        changes.contains("amount") || changes.contains("currency")
+    }
+
+    fn change_detail(before: &Self, after: &Self, ctx: &WriteContext<'_>) -> Option<String> {
+        let label = |key: &str| ctx.pipeline.iter().find(|s| s.key == key).map_or(key.to_owned(), |s| s.label.clone());
+        (before.stage != after.stage).then(|| format!("{} → {}", label(&before.stage), label(&after.stage)))
+    }
+
+    fn plan(filter: &ParsedFilter) -> Plan {
+        let (index, term) = if let Some(stage) = &filter.stage {
+            (keys::STAGE, Term::new().text(stage).done())
+        } else if let Some(company) = &filter.company {
+            (keys::COMPANY, Term::new().record(company).done())
+        } else if let Some(contact) = &filter.contact {
+            (keys::CONTACT, Term::new().record(contact).done())
+        } else if let Some(owner) = &filter.owner {
+            (keys::OWNER, Term::new().user(owner).done())
+        } else if filter.newest_first {
+            return Plan { index: keys::CREATED, term: Vec::new(), reverse: true };
+        } else {
+            (keys::NAME, keys::name_prefix(&filter.q))
+        };
+        Plan { index, term, reverse: false }
+    }
+
+    fn matches(&self, f: &ParsedFilter) -> bool {
+        f.stage.as_ref().is_none_or(|s| *s == self.stage)
+            && f.company.is_none_or(|c| Some(c) == self.company_id)
+            && f.contact.is_none_or(|c| self.contact_ids.contains(&c))
+            && f.owner.is_none_or(|o| o == self.owner_id)
+            && f.closed.is_none_or(|archived| archived == self.archived)
+            && f.created_in_range(self.stamp.created_at)
+            && f.name_matches(&[&self.name])
+    }
+}

@@ -1,0 +1,83 @@
+//! The secondary indexes of CRM records and how their terms are spelt. Text terms end with a
+//! 0 byte (text never contains one), so a term is never a prefix of another term's rows.
+
+use crate::domain::crm::sort_key;
+use crate::domain::ids::{RecordId, UserId};
+
+pub const NAME: u8 = 1;
+pub const TAG: u8 = 2;
+pub const OWNER: u8 = 3;
+pub const STATUS: u8 = 4;
+pub const COMPANY: u8 = 5;
+pub const STAGE: u8 = 6;
+pub const EMAIL: u8 = 7;
+pub const CREATED: u8 = 8;
+pub const SUBJECT: u8 = 9;
+pub const ASSIGNEE: u8 = 10;
+pub const CONTACT: u8 = 11;
+pub const DUE: u8 = 12;
+
+/// Builds a term from parts.
+#[derive(Default)]
+pub struct Term(Vec<u8>);
+
+impl Term {
+    pub fn new() -> Term {
+        Term(Vec::with_capacity(64))
+    }
+
+    pub fn text(mut self, text: &str) -> Term {
+        self.0.extend_from_slice(text.as_bytes());
+        self.0.push(0);
+        self
+    }
+
+    /// The sort form of a display name (lower-case, bounded).
+    pub fn name(self, name: &str) -> Term {
+        let key = sort_key(name);
+        self.text(&key)
+    }
+
+    pub fn user(mut self, id: &UserId) -> Term {
+        self.0.extend_from_slice(id.as_bytes());
+        self
+    }
+
+    pub fn record(mut self, id: &RecordId) -> Term {
+        self.0.extend_from_slice(id.as_bytes());
+        self
+    }
+
+    pub fn byte(mut self, b: u8) -> Term {
+        self.0.push(b);
+        self
+    }
+
+    /// A time or day number, ordered correctly for negative values too.
+    pub fn number(mut self, n: i64) -> Term {
+        self.0.extend_from_slice(&((n as u64) ^ (1 << 63)).to_be_bytes());
+        self
+    }
+
+    pub fn done(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// A name-prefix term for `q` (no terminating 0: matches every name starting with it).
+pub fn name_prefix(q: &str) -> Vec<u8> {
+    sort_key(q).into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_sort_in_order_and_text_terms_are_terminated() {
+        let n = |v| Term::new().number(v).done();
+        assert!(n(-5) < n(0) && n(0) < n(7) && n(7) < n(i64::MAX));
+        assert_eq!(Term::new().text("vip").done(), b"vip\0");
+        assert!(Term::new().name("Ada").done().starts_with(&name_prefix("AD")));
+    }
+}

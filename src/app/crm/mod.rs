@@ -1,0 +1,149 @@
+//! The CRM services: one generic create/read/update/delete/list path shared by every kind of
+//! record, HTML pages, the JSON API and the CLI. Each kind says how it is created, changed,
+//! indexed and checked (`CrmRecord`); the service makes each change one write transaction with
+//! the record, its indexes, timeline, search outbox row and audit entry.
+
+mod company;
+mod contact;
+
+mod deal;
+
+mod keys;
+mod note;
+pub mod pipeline;
+mod service;
+mod task;
+
+pub use service::{Listing, RecordView};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::error::AppError;
+use super::store::crm::Entity;
+use crate::domain::crm::{Changes, Kind, Stage, Subject};
+use crate::domain::ids::{RecordId, UserId};
+
+/// What creating or changing a record may depend on besides its input.
+pub struct WriteContext<'a> {
+    pub now: i64,
+    pub by: UserId,
+    pub pipeline: &'a [Stage],
+}
+
+/// Something a record points at, checked to exist in the same workspace before it is saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reference {
+    User(UserId, &'static str),
+    Record(Kind, RecordId, &'static str),
+}
+
+/// How a list is narrowed and ordered. Every filter is optional; `sort` is `name` (default)
+/// or `newest`.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ListFilter {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub tag: String,
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub company: String,
+    #[serde(default)]
+    pub contact: String,
+    #[serde(default)]
+    pub stage: String,
+    #[serde(default)]
+    pub assignee: String,
+    /// `open` or `done` (tasks); `active` or `archived` (deals).
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub subject_kind: String,
+    #[serde(default)]
+    pub subject_id: String,
+    /// Only records created on or after this date (YYYY-MM-DD).
+    #[serde(default)]
+    pub created_from: String,
+    /// Only records created before the end of this date.
+    #[serde(default)]
+    pub created_to: String,
+    #[serde(default)]
+    pub sort: String,
+    #[serde(default)]
+    pub cursor: String,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// Which index a list scans: rows under `index ‖ term`, forwards or backwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub index: u8,
+    pub term: Vec<u8>,
+    pub reverse: bool,
+}
+
+/// A kind of CRM record, as the generic service handles it.
+pub(crate) trait CrmRecord: Entity + Serialize {
+    type Input: DeserializeOwned + Default + Send + 'static;
+
+    fn create(id: RecordId, input: Self::Input, ctx: &WriteContext<'_>) -> Result<(Self, Changes), AppError>;
+    /// Applies `input` all or nothing.
+    fn apply(&mut self, input: Self::Input, ctx: &WriteContext<'_>) -> Result<Changes, AppError>;
+    /// The record's display name.
+    fn title(&self) -> String;
+    /// Who may edit it with only `EditOwnRecords` (owner, assignee, author).
+    fn editors(&self) -> Vec<UserId>;
+    fn references(&self) -> Vec<Reference>;
+    fn stamp_mut(&mut self) -> &mut crate::domain::crm::Stamp;
+    /// The record a note or task is attached to.
+    fn subject(&self) -> Option<Subject> {
+        None
+    }
+    /// Whether these changes touch financial fields (step-up required, audited).
+    fn financial(_changes: &Changes) -> bool {
+        false
+    }
+    /// A fixed-form detail for the timeline entry of these changes (e.g. a stage move).
+    fn change_detail(_before: &Self, _after: &Self, _ctx: &WriteContext<'_>) -> Option<String> {
+        None
+    }
+    fn plan(filter: &ParsedFilter) -> Plan;
+    fn matches(&self, filter: &ParsedFilter) -> bool;
+}
+
+/// A list filter with its values parsed.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedFilter {
+    pub q: String,
+    pub tag: Option<String>,
+    pub owner: Option<UserId>,
+    pub status: Option<crate::domain::crm::ContactStatus>,
+    pub company: Option<RecordId>,
+    pub contact: Option<RecordId>,
+    pub stage: Option<String>,
+    pub assignee: Option<UserId>,
+    /// `Some(true)`: done tasks / archived deals only; `Some(false)`: open / active only.
+    pub closed: Option<bool>,
+    pub subject: Option<Subject>,
+    pub created_from: Option<i64>,
+    pub created_to: Option<i64>,
+    pub newest_first: bool,
+}
+
+impl ParsedFilter {
+    /// Whether `created_at` lies in the requested date range.
+    pub fn created_in_range(&self, created_at: i64) -> bool {
+        self.created_from.is_none_or(|from| created_at >= from) && self.created_to.is_none_or(|to| created_at < to)
+    }
+
+    /// Whether `name` starts with the query (case-insensitive).
+    pub fn name_matches(&self, names: &[&str]) -> bool {
+        let q = self.q.trim().to_lowercase();
+        q.is_empty() || names.iter().any(|n| n.to_lowercase().starts_with(&q))
+    }
+}

@@ -1,0 +1,83 @@
+//! How notes are created, indexed, filtered and checked.
+
+use super::keys::{self, Term};
+use super::{CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
+use crate::app::error::AppError;
+use crate::app::store::Versioned;
+use crate::app::store::crm::Entity;
+use crate::domain::crm::{Changes, Kind, Note, NoteInput, Stamp, Subject};
+use crate::domain::ids::{RecordId, UserId};
+
+impl Versioned for Note {
+    const VERSION: u16 = 1;
+}
+
+fn subject_term(subject: &Subject) -> Term {
+    Term::new().byte(subject.kind.byte()).record(&subject.id)
+}
+
+impl Entity for Note {
+    const KIND: Kind = Kind::Note;
+
+    fn id(&self) -> RecordId {
+        self.id
+    }
+
+    fn index_terms(&self) -> Vec<(u8, Vec<u8>)> {
+        vec![
+            (keys::SUBJECT, subject_term(&self.subject()).number(self.stamp.created_at).done()),
+            (keys::CREATED, Term::new().number(self.stamp.created_at).done()),
+        ]
+    }
+}
+
+impl CrmRecord for Note {
+    type Input = NoteInput;
+
+    fn create(id: RecordId, input: NoteInput, ctx: &WriteContext<'_>) -> Result<(Self, Changes), AppError> {
+        Note::create(id, input, ctx.by, ctx.now)
+    }
+
+    fn apply(&mut self, input: NoteInput, _ctx: &WriteContext<'_>) -> Result<Changes, AppError> {
+        Note::apply(self, input)
+    }
+
+    /// The first line of the body, shortened.
+    fn title(&self) -> String {
+        let first = self.body.lines().next().unwrap_or_default().trim_start_matches(['#', ' ']);
+        let mut title: String = first.chars().take(80).collect();
+        if first.chars().count() > 80 {
+            title.push('…');
+        }
+        title
+    }
+
+    fn editors(&self) -> Vec<UserId> {
+        vec![self.author_id]
+    }
+
+    fn references(&self) -> Vec<Reference> {
+        vec![Reference::Record(self.subject_kind, self.subject_id, "subject_id")]
+    }
+
+    fn stamp_mut(&mut self) -> &mut Stamp {
+        &mut self.stamp
+    }
+
+    fn subject(&self) -> Option<Subject> {
+        Some(Note::subject(self))
+    }
+
+    fn plan(filter: &ParsedFilter) -> Plan {
+        match &filter.subject {
+            Some(subject) => Plan { index: keys::SUBJECT, term: subject_term(subject).done(), reverse: true },
+            None => Plan { index: keys::CREATED, term: Vec::new(), reverse: true },
+        }
+    }
+
+    fn matches(&self, f: &ParsedFilter) -> bool {
+        f.subject.is_none_or(|s| s == Note::subject(self))
+            && f.created_in_range(self.stamp.created_at)
+            && (f.q.trim().is_empty() || self.body.to_lowercase().contains(&f.q.trim().to_lowercase()))
+    }
+}

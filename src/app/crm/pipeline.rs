@@ -1,0 +1,115 @@
+//! The workspace's deal pipeline: its stages, edited by managers and admins.
+
+use redb::WriteTransaction;
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::app::audit::{AuditEvent, record as audit};
+use crate::app::auth::permissions::Action;
+use crate::app::auth::{ClientInfo, TenantScope};
+use crate::app::error::{AppError, ErrorCode};
+use crate::app::store::Versioned;
+use crate::app::store::crm as repo;
+use crate::app::store::storage;
+use crate::app::store::tables::CRM_SETTINGS;
+use crate::domain::crm::{Stage, StageOutcome, default_pipeline};
+use crate::domain::ids::WorkspaceId;
+
+const PIPELINE: &str = "pipeline";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pipeline {
+    stages: Vec<Stage>,
+}
+
+impl Versioned for Pipeline {
+    const VERSION: u16 = 1;
+}
+
+/// The stages of `workspace` (the defaults until someone edits them).
+pub(crate) fn load_in(txn: &WriteTransaction, workspace: &WorkspaceId) -> Result<Vec<Stage>, AppError> {
+    let table = txn.open_table(CRM_SETTINGS).map_err(storage)?;
+    Ok(repo::load_setting::<Pipeline>(&table, workspace, PIPELINE)?.map_or_else(default_pipeline, |p| p.stages))
+}
+
+/// Parses the pipeline editor's text: one open stage per line (`Label`), then the fixed
+/// closing stages Won and Lost. Keys are derived from labels and must be unique.
+pub fn parse_stages(text: &str) -> Result<Vec<Stage>, AppError> {
+    let mut stages: Vec<Stage> = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let label = crate::domain::text::required_line(line, 40, "stages")?;
+        let key: String = label
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { '-' })
+            .collect::<String>()
+            .trim_matches('-')
+            .to_owned();
+        if key.is_empty() || key == "won" || key == "lost" || stages.iter().any(|s| s.key == key) {
+            return Err(AppError::field(ErrorCode::Duplicate, "stages"));
+        }
+        stages.push(Stage { key, label, outcome: StageOutcome::Open });
+    }
+    if stages.is_empty() || stages.len() > 12 {
+        return Err(AppError::field(ErrorCode::InvalidFormat, "stages"));
+    }
+    let closing = default_pipeline().into_iter().filter(|s| s.outcome != StageOutcome::Open);
+    stages.extend(closing);
+    Ok(stages)
+}
+
+impl App {
+    /// The workspace's pipeline stages.
+    pub async fn pipeline(&self, scope: &TenantScope) -> Result<Vec<Stage>, AppError> {
+        scope.require(Action::ReadRecords)?;
+        let workspace = *scope.workspace();
+        self.store()
+            .read(move |txn| {
+                let table = txn.open_table(CRM_SETTINGS).map_err(storage)?;
+                Ok(repo::load_setting::<Pipeline>(&table, &workspace, PIPELINE)?
+                    .map_or_else(default_pipeline, |p| p.stages))
+            })
+            .await
+    }
+
+    /// Replaces the open stages (managers and up). A stage that still holds deals can't be
+    /// removed: move its deals first.
+    pub async fn save_pipeline(&self, scope: &TenantScope, text: &str, client: &ClientInfo) -> Result<(), AppError> {
+        scope.require(Action::EditAllRecords)?;
+        let stages = parse_stages(text)?;
+        let (scope, client, now) = (scope.clone(), client.clone(), self.now());
+        self.store()
+            .write(move |txn| {
+                let current = load_in(txn, scope.workspace())?;
+                let index = txn.open_table(crate::app::store::tables::RECORD_INDEX).map_err(storage)?;
+                for removed in current.iter().filter(|c| !stages.iter().any(|s| s.key == c.key)) {
+                    let mut prefix =
+                        repo::index_prefix(scope.workspace(), crate::domain::crm::Kind::Deal, super::keys::STAGE);
+                    prefix.extend_from_slice(&super::keys::Term::new().text(&removed.key).done());
+                    if repo::count(&index, &prefix, 1)? > 0 {
+                        return Err(AppError::field(ErrorCode::InvalidFormat, "stages"));
+                    }
+                }
+                drop(index);
+                repo::save_setting(txn, scope.workspace(), PIPELINE, &Pipeline { stages })?;
+                let event = AuditEvent::new("pipeline.changed", Some(*scope.user())).from_client(&client);
+                audit(txn, scope.workspace(), now, event)
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_get_keys_and_closing_stages() {
+        let stages = parse_stages("New lead\n\n Demo booked \n").unwrap();
+        let keys: Vec<&str> = stages.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(keys, ["new-lead", "demo-booked", "won", "lost"]);
+        assert_eq!(parse_stages("A\na").unwrap_err().code(), ErrorCode::Duplicate);
+        assert_eq!(parse_stages("Won").unwrap_err().code(), ErrorCode::Duplicate);
+        assert_eq!(parse_stages(" ").unwrap_err().code(), ErrorCode::InvalidFormat);
+    }
+}

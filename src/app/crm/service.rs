@@ -1,0 +1,508 @@
+//! The one write path and the scoped reads of every CRM record kind.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use redb::WriteTransaction;
+
+use super::{CrmRecord, ListFilter, ParsedFilter, Reference, WriteContext, pipeline};
+use crate::app::App;
+use crate::app::audit::{AuditEvent, record as audit};
+use crate::app::auth::permissions::Action;
+use crate::app::auth::{ClientInfo, TenantScope};
+use crate::app::error::{AppError, ErrorCode};
+use crate::app::store::crm::{self as repo, IdempotentAnswer, TimelineEntry};
+use crate::app::store::identity;
+use crate::app::store::storage;
+use crate::app::store::tables::{IDEMPOTENCY, RECORD_INDEX, RECORDS, TIMELINE, USERS};
+use crate::domain::crm::{Changes, Contact, ContactStatus, Kind, Note, Subject, Task};
+use crate::domain::fields::Day;
+use crate::domain::ids::{RecordId, UserId};
+use crate::domain::role::Role;
+
+/// One page of a list and where the next one starts.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// A record with what the caller may do with it (the UI hides what the service would refuse).
+#[derive(Debug, Clone)]
+pub struct RecordView<T> {
+    pub record: T,
+    pub can_edit: bool,
+}
+
+/// Page size bounds of every list.
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 200;
+/// Index rows a filtered page may examine before it returns what it has (and a cursor).
+const SCAN_BUDGET: usize = 5_000;
+
+/// An `Idempotency-Key` (hashed) and a hash of the request it came with.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key_hash: [u8; 32],
+    pub request_hash: String,
+}
+
+/// How long an idempotent answer is replayed.
+pub const IDEMPOTENCY_SECONDS: i64 = 24 * 3600;
+
+/// A create's outcome: a new record, or the first answer to the same `Idempotency-Key`.
+#[derive(Debug)]
+pub enum Created<T> {
+    New(T),
+    Replayed { status: u16, body: String },
+}
+
+fn may_edit<T: CrmRecord>(scope: &TenantScope, record: &T) -> bool {
+    scope.can(Action::EditAllRecords) || (scope.can(Action::EditOwnRecords) && record.editors().contains(scope.user()))
+}
+
+fn require_edit<T: CrmRecord>(scope: &TenantScope, record: &T) -> Result<(), AppError> {
+    if may_edit(scope, record) { Ok(()) } else { Err(ErrorCode::Forbidden.into()) }
+}
+
+fn event(name: &'static str, scope: &TenantScope, kind: Kind, id: &RecordId, client: &ClientInfo) -> AuditEvent {
+    AuditEvent::new(name, Some(*scope.user())).target(format!("{}:{id}", kind.as_str())).from_client(client)
+}
+
+/// Every user and record the record points at must exist in this workspace (a foreign or
+/// unknown id is "invalid", never revealed).
+fn check_references<T: CrmRecord>(txn: &WriteTransaction, scope: &TenantScope, record: &T) -> Result<(), AppError> {
+    let users = txn.open_table(USERS).map_err(storage)?;
+    let records = txn.open_table(RECORDS).map_err(storage)?;
+    for reference in record.references() {
+        let exists = match reference {
+            Reference::User(id, _) => {
+                identity::user(&users, scope.workspace(), &id)?.is_some_and(|u| !u.disabled && u.role != Role::Client)
+            }
+            Reference::Record(kind, id, _) => exists(&records, scope, kind, &id)?,
+        };
+        if !exists {
+            let (Reference::User(_, field) | Reference::Record(_, _, field)) = reference;
+            return Err(AppError::field(ErrorCode::InvalidFormat, field));
+        }
+    }
+    Ok(())
+}
+
+fn exists(
+    records: &impl redb::ReadableTable<&'static [u8], &'static [u8]>,
+    scope: &TenantScope,
+    kind: Kind,
+    id: &RecordId,
+) -> Result<bool, AppError> {
+    Ok(match kind {
+        Kind::Company => repo::load::<crate::domain::crm::Company>(records, scope.workspace(), id)?.is_some(),
+        Kind::Contact => repo::load::<Contact>(records, scope.workspace(), id)?.is_some(),
+        Kind::Deal => repo::load::<crate::domain::crm::Deal>(records, scope.workspace(), id)?.is_some(),
+        Kind::Note => repo::load::<Note>(records, scope.workspace(), id)?.is_some(),
+        Kind::Task => repo::load::<Task>(records, scope.workspace(), id)?.is_some(),
+    })
+}
+
+fn timeline_entry(at: i64, actor: UserId, event: &str) -> TimelineEntry {
+    TimelineEntry { at, actor: Some(actor), event: event.into(), fields: Vec::new(), detail: None, link: None }
+}
+
+/// Writes the timeline lines of a change: on the record, and on its subject for notes and
+/// tasks; a new note (or a finished call, email or meeting) marks the contact as contacted.
+fn record_activity<T: CrmRecord>(
+    txn: &WriteTransaction,
+    scope: &TenantScope,
+    before: Option<&T>,
+    after: &T,
+    changes: &Changes,
+    ctx: &WriteContext<'_>,
+) -> Result<(), AppError> {
+    let ws = scope.workspace();
+    let detail = before.and_then(|b| T::change_detail(b, after, ctx));
+    let mut entry = timeline_entry(ctx.now, ctx.by, if before.is_none() { "created" } else { "updated" });
+    entry.fields = changes.fields().iter().map(|f| f.to_string()).collect();
+    if detail.is_some() && T::KIND == Kind::Deal {
+        entry.event = "stage".into();
+    }
+    entry.detail = detail.clone();
+    repo::append_timeline(txn, ws, T::KIND, &after.id(), &entry)?;
+    let Some(subject) = after.subject() else { return Ok(()) };
+    let on_subject = match (before, T::KIND) {
+        (None, Kind::Note) => Some("note"),
+        (None, Kind::Task) => Some("task"),
+        (Some(_), Kind::Task) if detail.is_some() => Some("task-done"),
+        _ => None,
+    };
+    if let Some(event) = on_subject {
+        let mut line = timeline_entry(ctx.now, ctx.by, event);
+        line.detail = Some(after.title());
+        line.link = Some((T::KIND, after.id()));
+        repo::append_timeline(txn, ws, subject.kind, &subject.id, &line)?;
+        if subject.kind == Kind::Contact && event != "task" {
+            touch_contact(txn, scope, &subject, ctx.now)?;
+        }
+    }
+    Ok(())
+}
+
+fn touch_contact(txn: &WriteTransaction, scope: &TenantScope, subject: &Subject, now: i64) -> Result<(), AppError> {
+    let records = txn.open_table(RECORDS).map_err(storage)?;
+    let contact = repo::load::<Contact>(&records, scope.workspace(), &subject.id)?;
+    drop(records);
+    if let Some(old) = contact {
+        let mut new = old.clone();
+        new.last_contacted = Some(now);
+        repo::save(txn, scope.workspace(), Some(&old), &new)?;
+    }
+    Ok(())
+}
+
+impl App {
+    /// Creates a record of kind `T` from `input`.
+    pub(crate) async fn create_record<T: CrmRecord>(
+        &self,
+        scope: &TenantScope,
+        input: T::Input,
+        client: &ClientInfo,
+    ) -> Result<T, AppError> {
+        match self.create_record_once::<T>(scope, input, client, None).await? {
+            Created::New(record) => Ok(record),
+            Created::Replayed { .. } => Err(AppError::internal(ErrorCode::Internal, "replay without a key")),
+        }
+    }
+
+    /// Creates a record, or replays the first answer to the same idempotency key (checked and
+    /// stored in the same transaction, so two racing retries create one record).
+    pub(crate) async fn create_record_once<T: CrmRecord>(
+        &self,
+        scope: &TenantScope,
+        input: T::Input,
+        client: &ClientInfo,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Created<T>, AppError> {
+        scope.require(Action::CreateRecords)?;
+        let (scope, client, now) = (scope.clone(), client.clone(), self.now());
+        self.store()
+            .write(move |txn| {
+                let answer_key =
+                    idempotency.as_ref().map(|i| repo::idempotency_key(scope.workspace(), scope.user(), &i.key_hash));
+                if let (Some(key), Some(idem)) = (&answer_key, &idempotency) {
+                    let table = txn.open_table(IDEMPOTENCY).map_err(storage)?;
+                    if let Some(answer) = repo::load_answer(&table, key)?.filter(|a| now - a.at < IDEMPOTENCY_SECONDS) {
+                        if answer.request_hash != idem.request_hash {
+                            return Err(AppError::field(ErrorCode::InvalidFormat, "idempotency_key"));
+                        }
+                        return Ok(Created::Replayed { status: answer.status, body: answer.body });
+                    }
+                }
+                let pipeline = pipeline::load_in(txn, scope.workspace())?;
+                let ctx = WriteContext { now, by: *scope.user(), pipeline: &pipeline };
+                let (record, changes) = T::create(RecordId::random(), input, &ctx)?;
+                if T::financial(&changes) {
+                    scope.require_recent_second_factor(now)?;
+                }
+                check_references(txn, &scope, &record)?;
+                repo::save(txn, scope.workspace(), None, &record)?;
+                record_activity(txn, &scope, None, &record, &changes, &ctx)?;
+                let fields: Vec<&str> = changes.fields().to_vec();
+                audit(
+                    txn,
+                    scope.workspace(),
+                    now,
+                    event("record.created", &scope, T::KIND, &record.id(), &client).fields(&fields),
+                )?;
+                if let (Some(key), Some(idem)) = (answer_key, idempotency) {
+                    let body =
+                        serde_json::to_string(&record).map_err(|e| AppError::internal(ErrorCode::Internal, e))?;
+                    let answer = IdempotentAnswer { at: now, request_hash: idem.request_hash, status: 201, body };
+                    repo::save_answer(txn, &key, &answer)?;
+                }
+                Ok(Created::New(record))
+            })
+            .await
+    }
+
+    /// One record of this workspace (E3002 for unknown and foreign ids alike).
+    pub(crate) async fn get_record<T: CrmRecord>(
+        &self,
+        scope: &TenantScope,
+        id: RecordId,
+    ) -> Result<RecordView<T>, AppError> {
+        scope.require(Action::ReadRecords)?;
+        let workspace = *scope.workspace();
+        let record = self
+            .store()
+            .read(move |txn| repo::load::<T>(&txn.open_table(RECORDS).map_err(storage)?, &workspace, &id))
+            .await?
+            .ok_or(ErrorCode::NotFound)?;
+        Ok(RecordView { can_edit: may_edit(scope, &record), record })
+    }
+
+    /// Changes a record the caller may edit; financial fields need a fresh second factor.
+    pub(crate) async fn update_record<T: CrmRecord>(
+        &self,
+        scope: &TenantScope,
+        id: RecordId,
+        input: T::Input,
+        client: &ClientInfo,
+    ) -> Result<T, AppError> {
+        scope.require(Action::ReadRecords)?;
+        let (scope, client, now) = (scope.clone(), client.clone(), self.now());
+        self.store()
+            .write(move |txn| {
+                let records = txn.open_table(RECORDS).map_err(storage)?;
+                let before = repo::load::<T>(&records, scope.workspace(), &id)?.ok_or(ErrorCode::NotFound)?;
+                drop(records);
+                require_edit(&scope, &before)?;
+                let pipeline = pipeline::load_in(txn, scope.workspace())?;
+                let ctx = WriteContext { now, by: *scope.user(), pipeline: &pipeline };
+                let mut after = before.clone();
+                let changes = after.apply(input, &ctx)?;
+                if changes.is_empty() {
+                    return Ok(after);
+                }
+                if T::financial(&changes) {
+                    scope.require_recent_second_factor(now)?;
+                }
+                after.stamp_mut().updated_at = now;
+                check_references(txn, &scope, &after)?;
+                repo::save(txn, scope.workspace(), Some(&before), &after)?;
+                record_activity(txn, &scope, Some(&before), &after, &changes, &ctx)?;
+                let fields: Vec<&str> = changes.fields().to_vec();
+                audit(
+                    txn,
+                    scope.workspace(),
+                    now,
+                    event("record.updated", &scope, T::KIND, &id, &client).fields(&fields),
+                )?;
+                Ok(after)
+            })
+            .await
+    }
+
+    /// Deletes a record the caller may edit, with the notes and tasks attached to it.
+    pub(crate) async fn delete_record<T: CrmRecord>(
+        &self,
+        scope: &TenantScope,
+        id: RecordId,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        scope.require(Action::ReadRecords)?;
+        let (scope, client, now) = (scope.clone(), client.clone(), self.now());
+        self.store()
+            .write(move |txn| {
+                let records = txn.open_table(RECORDS).map_err(storage)?;
+                let record = repo::load::<T>(&records, scope.workspace(), &id)?.ok_or(ErrorCode::NotFound)?;
+                drop(records);
+                require_edit(&scope, &record)?;
+                delete_in(txn, &scope, &record)?;
+                audit(txn, scope.workspace(), now, event("record.deleted", &scope, T::KIND, &id, &client))
+            })
+            .await
+    }
+
+    /// One page of records matching `filter`, in index order, after the filter's cursor.
+    pub(crate) async fn list_records<T: CrmRecord>(
+        &self,
+        scope: &TenantScope,
+        filter: &ListFilter,
+    ) -> Result<Listing<T>, AppError> {
+        scope.require(Action::ReadRecords)?;
+        let parsed = parse_filter(filter)?;
+        let limit = filter.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+        let cursor = match filter.cursor.trim() {
+            "" => None,
+            text => {
+                Some(URL_SAFE_NO_PAD.decode(text).map_err(|_| AppError::field(ErrorCode::InvalidFormat, "cursor"))?)
+            }
+        };
+        let workspace = *scope.workspace();
+        self.store().read(move |txn| list_in::<T>(txn, &workspace, &parsed, cursor.as_deref(), limit)).await
+    }
+
+    /// The newest entries of a record's timeline (the record must be readable).
+    pub async fn timeline(&self, scope: &TenantScope, kind: Kind, id: RecordId) -> Result<Vec<TimelineView>, AppError> {
+        scope.require(Action::ReadRecords)?;
+        let workspace = *scope.workspace();
+        let entries = self
+            .store()
+            .read(move |txn| repo::timeline(&txn.open_table(TIMELINE).map_err(storage)?, &workspace, kind, &id, 100))
+            .await?;
+        Ok(entries.into_iter().map(TimelineView::from).collect())
+    }
+
+    /// The workspace's people who can own records and be assigned tasks, by name.
+    pub async fn people(&self, scope: &TenantScope) -> Result<Vec<Person>, AppError> {
+        scope.require(Action::ReadRecords)?;
+        let workspace = *scope.workspace();
+        let mut people: Vec<Person> = self
+            .store()
+            .read(move |txn| identity::users_of(&txn.open_table(USERS).map_err(storage)?, &workspace))
+            .await?
+            .into_iter()
+            .filter(|u| u.role != Role::Client && !u.disabled)
+            .map(|u| Person { id: u.id, name: u.name })
+            .collect();
+        people.sort_by_key(|p| p.name.to_lowercase());
+        Ok(people)
+    }
+
+    /// Display names of records of one kind (unknown ids are left out).
+    pub(crate) async fn record_titles<T: CrmRecord>(
+        &self,
+        scope: &TenantScope,
+        ids: Vec<RecordId>,
+    ) -> Result<HashMap<RecordId, String>, AppError> {
+        scope.require(Action::ReadRecords)?;
+        let workspace = *scope.workspace();
+        self.store()
+            .read(move |txn| {
+                let records = txn.open_table(RECORDS).map_err(storage)?;
+                let mut titles = HashMap::new();
+                for id in ids {
+                    if let Some(record) = repo::load::<T>(&records, &workspace, &id)? {
+                        titles.insert(id, record.title());
+                    }
+                }
+                Ok(titles)
+            })
+            .await
+    }
+}
+
+/// Deletes a record with its attached notes and tasks (inside the caller's transaction).
+pub(crate) fn delete_in<T: CrmRecord>(txn: &WriteTransaction, scope: &TenantScope, record: &T) -> Result<(), AppError> {
+    if matches!(T::KIND, Kind::Company | Kind::Contact | Kind::Deal) {
+        let subject = Subject { kind: T::KIND, id: record.id() };
+        let filter = ParsedFilter { subject: Some(subject), ..Default::default() };
+        for note in attached::<Note>(txn, scope, &filter)? {
+            repo::delete(txn, scope.workspace(), &note)?;
+        }
+        for task in attached::<Task>(txn, scope, &filter)? {
+            repo::delete(txn, scope.workspace(), &task)?;
+        }
+    }
+    repo::delete(txn, scope.workspace(), record)
+}
+
+/// Every record of kind `T` matching `filter` (bounded to 10,000).
+pub(crate) fn attached<T: CrmRecord>(
+    txn: &WriteTransaction,
+    scope: &TenantScope,
+    filter: &ParsedFilter,
+) -> Result<Vec<T>, AppError> {
+    let plan = T::plan(filter);
+    let mut prefix = repo::index_prefix(scope.workspace(), T::KIND, plan.index);
+    prefix.extend_from_slice(&plan.term);
+    let index = txn.open_table(RECORD_INDEX).map_err(storage)?;
+    let records = txn.open_table(RECORDS).map_err(storage)?;
+    let mut found = Vec::new();
+    repo::scan(&index, &prefix, None, false, |row| {
+        if let Some(record) = repo::load::<T>(&records, scope.workspace(), &row.id)?
+            && record.matches(filter)
+        {
+            found.push(record);
+        }
+        Ok(found.len() < 10_000)
+    })?;
+    Ok(found)
+}
+
+fn list_in<T: CrmRecord>(
+    txn: &redb::ReadTransaction,
+    workspace: &crate::domain::ids::WorkspaceId,
+    filter: &ParsedFilter,
+    cursor: Option<&[u8]>,
+    limit: usize,
+) -> Result<Listing<T>, AppError> {
+    let plan = T::plan(filter);
+    let mut prefix = repo::index_prefix(workspace, T::KIND, plan.index);
+    prefix.extend_from_slice(&plan.term);
+    let index = txn.open_table(RECORD_INDEX).map_err(storage)?;
+    let records = txn.open_table(RECORDS).map_err(storage)?;
+    let (mut items, mut examined, mut last, mut more) = (Vec::new(), 0usize, None, false);
+    repo::scan(&index, &prefix, cursor, plan.reverse, |row| {
+        examined += 1;
+        if let Some(record) = repo::load::<T>(&records, workspace, &row.id)?
+            && record.matches(filter)
+        {
+            if items.len() == limit {
+                more = true;
+                return Ok(false);
+            }
+            items.push(record);
+            last = Some(row.after_prefix);
+        } else if examined >= SCAN_BUDGET {
+            last = Some(row.after_prefix);
+            more = true;
+            return Ok(false);
+        }
+        Ok(true)
+    })?;
+    let next_cursor = if more { last.map(|c| URL_SAFE_NO_PAD.encode(c)) } else { None };
+    Ok(Listing { items, next_cursor })
+}
+
+fn parse_filter(filter: &ListFilter) -> Result<ParsedFilter, AppError> {
+    use crate::domain::crm::{optional, record_id, user_id};
+    let created = |text: &str, field, end: bool| {
+        optional(text, |s| Day::parse(s, field)).map(|d| d.map(|d| (i64::from(d.ordinal()) + i64::from(end)) * 86_400))
+    };
+    let q = filter.q.trim();
+    if q.chars().count() > 200 {
+        return Err(AppError::field(ErrorCode::TooLong, "q"));
+    }
+    Ok(ParsedFilter {
+        q: q.to_owned(),
+        tag: optional(&filter.tag, |s| crate::domain::fields::tag(s, "tag"))?,
+        owner: user_id(&filter.owner, "owner")?,
+        status: optional(&filter.status, ContactStatus::parse)?,
+        company: record_id(&filter.company, "company")?,
+        contact: record_id(&filter.contact, "contact")?,
+        stage: optional(&filter.stage, |s| Ok(s.trim().to_owned()))?,
+        assignee: user_id(&filter.assignee, "assignee")?,
+        closed: match filter.state.trim() {
+            "" | "all" => None,
+            "open" | "active" => Some(false),
+            "done" | "archived" => Some(true),
+            _ => return Err(AppError::field(ErrorCode::InvalidFormat, "state")),
+        },
+        subject: match (filter.subject_kind.trim(), filter.subject_id.trim()) {
+            ("", "") => None,
+            (kind, id) => Some(Subject::parse(kind, id)?),
+        },
+        created_from: created(&filter.created_from, "created_from", false)?,
+        created_to: created(&filter.created_to, "created_to", true)?,
+        newest_first: match filter.sort.trim() {
+            "" | "name" | "due" => false,
+            "newest" => true,
+            _ => return Err(AppError::field(ErrorCode::InvalidFormat, "sort")),
+        },
+    })
+}
+
+/// Someone who can own records.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Person {
+    pub id: UserId,
+    pub name: String,
+}
+
+/// A timeline line as pages show it.
+#[derive(Debug, Clone)]
+pub struct TimelineView {
+    pub at: i64,
+    pub actor: Option<UserId>,
+    pub event: String,
+    pub fields: Vec<String>,
+    pub detail: Option<String>,
+    pub link: Option<(Kind, RecordId)>,
+}
+
+impl From<TimelineEntry> for TimelineView {
+    fn from(e: TimelineEntry) -> Self {
+        Self { at: e.at, actor: e.actor, event: e.event, fields: e.fields, detail: e.detail, link: e.link }
+    }
+}
