@@ -227,7 +227,7 @@ impl fmt::Display for Currency {
     }
 }
 
-/// A calendar date written `YYYY-MM-DD`, between the years 1900 and 2200.
+/// A calendar date written `YYYY-MM-DD`, between the years 1800 and 2200.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Day(time::Date);
@@ -240,7 +240,7 @@ impl Day {
         }
         let format = time::macros::format_description!("[year]-[month]-[day]");
         match time::Date::parse(text, &format) {
-            Ok(date) if (1900..=2200).contains(&date.year()) => Ok(Self(date)),
+            Ok(date) if (1800..=2200).contains(&date.year()) => Ok(Self(date)),
             _ => Err(AppError::field(ErrorCode::InvalidFormat, field)),
         }
     }
@@ -389,7 +389,7 @@ mod tests {
         assert_eq!(code(Currency::parse("ÄBC", "c")), ErrorCode::InvalidFormat);
         assert_eq!(Day::parse("2026-02-28", "d").unwrap().to_string(), "2026-02-28");
         assert_eq!(Day::parse("1970-01-02", "d").unwrap().ordinal(), 1);
-        for bad in ["2026-02-30", "26-1-1", "1800-01-01", "tomorrow"] {
+        for bad in ["2026-02-30", "26-1-1", "1799-12-31", "tomorrow"] {
             assert_eq!(code(Day::parse(bad, "d")), ErrorCode::InvalidFormat, "{bad}");
         }
     }

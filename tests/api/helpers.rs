@@ -187,6 +187,14 @@ impl TestApp {
         browser
     }
 
+    /// Adds a user (offline admin path) and returns an API client acting with their token.
+    pub async fn api_user(&self, workspace: &str, email: &str, role: holdfast::domain::role::Role) -> Api {
+        let password = secrecy::SecretString::from(USER_PASSWORD.to_owned());
+        self.app.create_user(workspace, email, "Api Person", role, &password).await.expect("user created");
+        let token = self.app.create_api_token_for_email(email, "tests").await.expect("token");
+        Api { client: self.client.clone(), base: self.base.clone(), token }
+    }
+
     /// Stops the server and waits until it has released the data directory.
     pub async fn stop(mut self) -> Arc<tempfile::TempDir> {
         if let Some(stop) = self.stop.take() {
@@ -345,5 +353,40 @@ impl Browser {
             .submit("/account/confirm?next=/account", "/account/confirm", &[("code", &code), ("next", "/account")])
             .await;
         assert_eq!(response.headers().get("location").unwrap(), "/account", "step-up for {email}");
+    }
+}
+
+/// A script calling the JSON API with a bearer token.
+#[derive(Clone)]
+pub struct Api {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub token: String,
+}
+
+impl Api {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await.unwrap()
+    }
+
+    pub async fn patch(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client.patch(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await.unwrap()
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.client.delete(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap()
+    }
+
+    /// POSTs and returns the created record's JSON (asserting 201).
+    pub async fn create(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let response = self.post(path, body).await;
+        let status = response.status();
+        let json: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{json}");
+        json
     }
 }

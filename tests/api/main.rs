@@ -4,6 +4,7 @@
 mod audit;
 mod backup;
 mod binary;
+mod crm_api;
 mod email;
 mod foundation;
 mod helpers;

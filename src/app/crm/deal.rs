@@ -64,10 +64,6 @@ impl CrmRecord for Deal {
         &mut self.stamp
     }
 
-    fn financial(changes: &Changes) -> bool {
-        changes.contains("amount") || changes.contains("currency")
-    }
-
     fn change_detail(before: &Self, after: &Self, ctx: &WriteContext<'_>) -> Option<String> {
         let label = |key: &str| ctx.pipeline.iter().find(|s| s.key == key).map_or(key.to_owned(), |s| s.label.clone());
         (before.stage != after.stage).then(|| format!("{} → {}", label(&before.stage), label(&after.stage)))

@@ -11,7 +11,7 @@ mod deal;
 mod keys;
 mod note;
 pub mod pipeline;
-mod service;
+pub mod service;
 mod task;
 
 pub use service::{Listing, RecordView};

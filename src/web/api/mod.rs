@@ -5,13 +5,23 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
+mod records;
+
 use super::AppState;
 use super::error::ApiError;
 use super::extract::ApiScope;
 use crate::app::error::ErrorCode;
+use crate::domain::crm::{Company, Contact, Deal, Note, Task};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/me", get(me)).fallback(|| async { ApiError::from(ErrorCode::NotFound) })
+    Router::new()
+        .route("/me", get(me))
+        .merge(records::resource::<Company>())
+        .merge(records::resource::<Contact>())
+        .merge(records::resource::<Deal>())
+        .merge(records::resource::<Note>())
+        .merge(records::resource::<Task>())
+        .fallback(|| async { ApiError::from(ErrorCode::NotFound) })
 }
 
 /// Who the token acts as: a cheap way for scripts to check their token.

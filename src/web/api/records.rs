@@ -1,0 +1,127 @@
+//! `/api/v1/{companies,contacts,deals,notes,tasks}`: list, create, read, patch and delete, one
+//! generic set of handlers over the same services the pages use.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::app::crm::service::{Created, Idempotency};
+use crate::app::crm::{CrmRecord, ListFilter};
+use crate::app::error::{AppError, ErrorCode};
+use crate::domain::ids::RecordId;
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::extract::{ApiScope, Client};
+
+/// The five routes of one resource.
+pub fn resource<T: CrmRecord>() -> Router<AppState> {
+    let plural = T::KIND.plural();
+    Router::new()
+        .route(&format!("/{plural}"), get(list::<T>).post(create::<T>))
+        .route(&format!("/{plural}/{{id}}"), get(show::<T>).patch(update::<T>).delete(remove::<T>))
+}
+
+fn parse_id(id: &str) -> Result<RecordId, ApiError> {
+    id.parse().map_err(|_| ApiError::from(ErrorCode::NotFound))
+}
+
+/// A JSON body with our error mapping: malformed JSON or an unknown field is E2004.
+fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| AppError::internal(ErrorCode::InvalidFormat, e).into())
+}
+
+fn json(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string(value).map_err(|e| AppError::internal(ErrorCode::Internal, e).into())
+}
+
+async fn list<T: CrmRecord>(
+    State(state): State<AppState>,
+    ApiScope(scope): ApiScope,
+    Query(filter): Query<ListFilter>,
+) -> Result<Response, ApiError> {
+    let listing = state.app.list_records::<T>(&scope, &filter).await?;
+    Ok(json(StatusCode::OK, to_json(&listing)?))
+}
+
+/// The `Idempotency-Key` header (1–255 visible ASCII characters) and a hash of the request.
+fn idempotency(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Option<Idempotency>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key =
+        value.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
+    let key = key.ok_or_else(|| AppError::field(ErrorCode::InvalidFormat, "idempotency_key"))?;
+    let request =
+        Sha256::new().chain_update(method.as_str()).chain_update([0]).chain_update(uri.path()).chain_update([0]);
+    Ok(Some(Idempotency {
+        key_hash: Sha256::digest(key.as_bytes()).into(),
+        request_hash: hex::encode(request.chain_update(body).finalize()),
+    }))
+}
+
+async fn create<T: CrmRecord>(
+    State(state): State<AppState>,
+    ApiScope(scope): ApiScope,
+    Client(client): Client,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let idempotency = idempotency(&method, &uri, &headers, &body)?;
+    let input: T::Input = parse_body(&body)?;
+    match state.app.create_record_once::<T>(&scope, input, &client, idempotency).await? {
+        Created::New(record) => {
+            let location = format!("/api/v1/{}/{}", T::KIND.plural(), record.id());
+            let mut response = json(StatusCode::CREATED, to_json(&record)?);
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert(header::LOCATION, value);
+            }
+            Ok(response)
+        }
+        Created::Replayed { status, body } => {
+            let mut response = json(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body);
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(response)
+        }
+    }
+}
+
+async fn show<T: CrmRecord>(
+    State(state): State<AppState>,
+    ApiScope(scope): ApiScope,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let view = state.app.get_record::<T>(&scope, parse_id(&id)?).await?;
+    Ok(json(StatusCode::OK, to_json(&view.record)?))
+}
+
+async fn update<T: CrmRecord>(
+    State(state): State<AppState>,
+    ApiScope(scope): ApiScope,
+    Client(client): Client,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let input: T::Input = parse_body(&body)?;
+    let record = state.app.update_record::<T>(&scope, id, input, &client).await?;
+    Ok(json(StatusCode::OK, to_json(&record)?))
+}
+
+async fn remove<T: CrmRecord>(
+    State(state): State<AppState>,
+    ApiScope(scope): ApiScope,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.app.delete_record::<T>(&scope, parse_id(&id)?, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
