@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod backup;
 mod check_config;
+mod dev;
 mod offline;
 mod serve;
 
@@ -54,6 +55,9 @@ enum Command {
     /// Create, verify and restore encrypted backups.
     #[command(subcommand)]
     Backup(backup::BackupCommand),
+    /// Developer tools: synthetic data.
+    #[command(subcommand)]
+    Dev(dev::DevCommand),
 }
 
 /// Exit codes of CONTRACT.md.
@@ -82,6 +86,7 @@ pub fn run() -> ExitCode {
         Command::Admin(command) => admin::run(&config, command),
         Command::Backup(command) => backup::run(&config, command),
         Command::Audit(command) => audit::run(&config, command),
+        Command::Dev(command) => dev::run(&config, command),
     };
     ExitCode::from(code)
 }

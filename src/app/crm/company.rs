@@ -53,6 +53,10 @@ impl CrmRecord for Company {
         vec![Reference::User(self.owner_id, "owner_id")]
     }
 
+    fn stamp(&self) -> &Stamp {
+        &self.stamp
+    }
+
     fn stamp_mut(&mut self) -> &mut Stamp {
         &mut self.stamp
     }

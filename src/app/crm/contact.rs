@@ -63,6 +63,10 @@ impl CrmRecord for Contact {
         refs
     }
 
+    fn stamp(&self) -> &Stamp {
+        &self.stamp
+    }
+
     fn stamp_mut(&mut self) -> &mut Stamp {
         &mut self.stamp
     }

@@ -60,6 +60,10 @@ impl CrmRecord for Deal {
         refs
     }
 
+    fn stamp(&self) -> &Stamp {
+        &self.stamp
+    }
+
     fn stamp_mut(&mut self) -> &mut Stamp {
         &mut self.stamp
     }

@@ -11,6 +11,7 @@ mod deal;
 mod keys;
 mod note;
 pub mod pipeline;
+pub mod seed;
 pub mod service;
 mod task;
 
@@ -99,6 +100,7 @@ pub(crate) trait CrmRecord: Entity + Serialize {
     /// Who may edit it with only `EditOwnRecords` (owner, assignee, author).
     fn editors(&self) -> Vec<UserId>;
     fn references(&self) -> Vec<Reference>;
+    fn stamp(&self) -> &crate::domain::crm::Stamp;
     fn stamp_mut(&mut self) -> &mut crate::domain::crm::Stamp;
     /// The record a note or task is attached to.
     fn subject(&self) -> Option<Subject> {

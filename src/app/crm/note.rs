@@ -60,6 +60,10 @@ impl CrmRecord for Note {
         vec![Reference::Record(self.subject_kind, self.subject_id, "subject_id")]
     }
 
+    fn stamp(&self) -> &Stamp {
+        &self.stamp
+    }
+
     fn stamp_mut(&mut self) -> &mut Stamp {
         &mut self.stamp
     }

@@ -67,6 +67,10 @@ impl CrmRecord for Task {
         refs
     }
 
+    fn stamp(&self) -> &Stamp {
+        &self.stamp
+    }
+
     fn stamp_mut(&mut self) -> &mut Stamp {
         &mut self.stamp
     }
