@@ -11,6 +11,7 @@ pub mod migrations;
 pub(crate) mod records;
 pub(crate) mod settings;
 pub(crate) mod tables;
+mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,6 +33,8 @@ pub enum StoreOpenError {
     Migration(#[from] migrations::MigrationError),
     #[error("cannot read the stored settings: {0}")]
     Setting(AppError),
+    #[error("cannot start the writer thread: {0}")]
+    Writer(std::io::Error),
 }
 
 /// redb's page cache. Its default (1 GiB) would let a busy server grow to that size; this
@@ -41,6 +44,7 @@ const CACHE_BYTES: usize = 64 * 1024 * 1024;
 /// A cheap-to-clone handle on the open database.
 #[derive(Clone)]
 pub(crate) struct Store {
+    writer: Arc<writer::Writer>,
     db: Arc<Database>,
 }
 
@@ -57,7 +61,9 @@ impl Store {
             other => StoreOpenError::Open(other),
         })?;
         migrations::run(&db)?;
-        Ok(Store { db: Arc::new(db) })
+        let db = Arc::new(db);
+        let writer = writer::Writer::start(db.clone()).map_err(StoreOpenError::Writer)?;
+        Ok(Store { writer: Arc::new(writer), db })
     }
 
     /// Runs `f` in a read transaction on the blocking pool.
@@ -74,21 +80,14 @@ impl Store {
         .await
     }
 
-    /// Runs `f` in one write transaction on the blocking pool and commits it durably before
-    /// returning: an acknowledged write survives a crash.
+    /// Runs `f` in one write transaction on the writer thread and answers once it is durable
+    /// (group commit, see [`writer`]): an acknowledged write survives a crash.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> Result<T, AppError> + Send + 'static,
     {
-        let db = self.db.clone();
-        run_blocking(move || {
-            let txn = db.begin_write().map_err(storage)?;
-            let value = f(&txn)?;
-            txn.commit().map_err(storage)?;
-            Ok(value)
-        })
-        .await
+        self.writer.write(f).await
     }
 
     /// The database itself, for a backup's snapshot (one read transaction).
