@@ -109,3 +109,46 @@ fn run(db: &Database, jobs: &Receiver<Job>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use redb::{ReadableDatabase, TableDefinition};
+
+    use super::*;
+
+    const T: TableDefinition<u64, u64> = TableDefinition::new("t");
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_job_rolls_back_alone_while_its_batch_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Database::create(dir.path().join("w.redb")).unwrap());
+        let writer = Arc::new(Writer::start(db.clone()).unwrap());
+        let jobs = (0..200u64).map(|n| {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .write(move |txn| {
+                        txn.open_table(T).map_err(storage)?.insert(n, n).map_err(storage)?;
+                        if n % 3 == 0 { Err(AppError::new(ErrorCode::InvalidFormat)) } else { Ok(n) }
+                    })
+                    .await
+            })
+        });
+        let results: Vec<_> = futures_join(jobs).await;
+        let txn = db.begin_read().unwrap();
+        let table = txn.open_table(T).unwrap();
+        for (n, result) in results.iter().enumerate() {
+            let stored = table.get(n as u64).unwrap().is_some();
+            assert_eq!(stored, result.is_ok(), "job {n}");
+            assert_eq!(result.is_ok(), n % 3 != 0);
+        }
+    }
+
+    async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+        let mut out = Vec::new();
+        for handle in handles.collect::<Vec<_>>() {
+            out.push(handle.await.unwrap());
+        }
+        out
+    }
+}
