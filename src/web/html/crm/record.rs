@@ -69,6 +69,8 @@ struct RecordPage {
     sections: Vec<Section>,
     /// Notes and tasks can be attached (companies, contacts, deals).
     activity: bool,
+    /// The add-note and add-task forms are offered.
+    can_create: bool,
     notes: Vec<NoteView>,
     tasks: Vec<TaskRow>,
     task_fields: Vec<Field>,
@@ -137,6 +139,7 @@ pub async fn render<T: PageKind>(
         tags: record.tags().to_vec(),
         sections,
         activity: super::has_activity(T::KIND),
+        can_create: scope.can(crate::app::auth::permissions::Action::CreateRecords),
         notes,
         tasks,
         task_fields,
