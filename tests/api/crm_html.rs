@@ -59,9 +59,8 @@ async fn a_contact_made_with_the_form_is_listed_shown_and_edited() {
 
     let edit = owner.page(&format!("{path}/edit")).await;
     assert!(edit.contains("value=\"ada@initech.example\""), "the edit form is prefilled");
-    let saved = owner
-        .submit(&format!("{path}/edit"), &format!("{path}/edit"), &[("last_name", "King"), ("title", "")])
-        .await;
+    let saved =
+        owner.submit(&format!("{path}/edit"), &format!("{path}/edit"), &[("last_name", "King"), ("title", "")]).await;
     assert_eq!(location(&saved), path);
     let page = owner.page(&path).await;
     assert!(page.contains("Ada King") && !page.contains("Analyst"), "edited: renamed, title cleared");
@@ -94,14 +93,16 @@ async fn notes_render_markdown_but_never_raw_html() {
     let path = create_contact(&owner, &[("last_name", "Lovelace")]).await;
     let id = path.rsplit('/').next().unwrap();
     let body = "<script>alert(1)</script>\n\nThis is **bold** <img src=x onerror=alert(1)>";
-    let response = owner.submit(&path, "/notes/new", &[("subject_kind", "contact"), ("subject_id", id), ("body", body)]).await;
+    let response =
+        owner.submit(&path, "/notes/new", &[("subject_kind", "contact"), ("subject_id", id), ("body", body)]).await;
     assert_eq!(location(&response), format!("{path}#notes"));
     let page = owner.page(&path).await;
     assert!(page.contains("<strong>bold</strong>"));
     assert!(!page.contains("<script>alert(1)") && !page.contains("<img src=x"), "raw HTML is never passed through");
     assert!(page.contains("added a note"), "the timeline shows the note");
 
-    let empty = owner.submit(&path, "/notes/new", &[("subject_kind", "contact"), ("subject_id", id), ("body", " ")]).await;
+    let empty =
+        owner.submit(&path, "/notes/new", &[("subject_kind", "contact"), ("subject_id", id), ("body", " ")]).await;
     assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(empty.text().await.unwrap().contains("Unable to save note (E2001)"));
 }
@@ -160,7 +161,8 @@ async fn another_workspace_gets_not_found_for_every_page_of_a_record() {
     let moved = gus.submit("/deals", &format!("{deal}/move"), &[("stage", "won")]).await;
     assert_eq!(moved.status(), StatusCode::NOT_FOUND);
     let id = path.rsplit('/').next().unwrap();
-    let note = gus.submit("/contacts", "/notes/new", &[("subject_kind", "contact"), ("subject_id", id), ("body", "x")]).await;
+    let note =
+        gus.submit("/contacts", "/notes/new", &[("subject_kind", "contact"), ("subject_id", id), ("body", "x")]).await;
     assert_eq!(note.status(), StatusCode::NOT_FOUND);
     assert!(!gus.page("/contacts").await.contains("Lovelace") && !gus.page("/deals").await.contains("Secret deal"));
     assert!(owner.page(&path).await.contains("Lovelace"), "still there, unchanged");

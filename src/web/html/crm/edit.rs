@@ -64,7 +64,9 @@ async fn answer<T: FormKind>(
 ) -> Result<Response, HtmlError> {
     match result {
         Ok(record) => Ok(Redirect::to(&record.saved_path()).into_response()),
-        Err(e) if is_refusal(&e) || e.code() == ErrorCode::NotFound => Err(HtmlError::while_doing("save the record", e)),
+        Err(e) if is_refusal(&e) || e.code() == ErrorCode::NotFound => {
+            Err(HtmlError::while_doing("save the record", e))
+        }
         Err(e) => {
             let error = FormError::new(&format!("save {}", T::NOUN), &e);
             render::<T>(state, page, session, id, values, Some(error)).await

@@ -102,7 +102,13 @@ fn filter_fields(kind: Kind, shown: &[&str], values: &Values, choices: &Choices)
     }
     fields.push(Field::of_kind(values, "created_from", "Created from", "date"));
     fields.push(Field::of_kind(values, "created_to", "Created until", "date"));
-    fields.push(Field::select(values, "sort", "Sort", pairs(&[("name", "By name"), ("newest", "Newest first")]), false));
+    fields.push(Field::select(
+        values,
+        "sort",
+        "Sort",
+        pairs(&[("name", "By name"), ("newest", "Newest first")]),
+        false,
+    ));
     fields
 }
 
@@ -116,7 +122,8 @@ pub async fn list<T: PageKind>(
     let scope = &session.scope;
     let mut filter = query.map(|Query(f)| f).unwrap_or_default();
     filter.limit = None;
-    let choices = super::choices(&state, scope, T::KIND).await.map_err(|e| HtmlError::while_doing("list records", e))?;
+    let choices =
+        super::choices(&state, scope, T::KIND).await.map_err(|e| HtmlError::while_doing("list records", e))?;
     let (listing, error) = match state.app.list_records::<T>(scope, &filter).await {
         Ok(listing) => (listing, None),
         Err(e) if super::super::forms::is_refusal(&e) => return Err(HtmlError::while_doing("list records", e)),

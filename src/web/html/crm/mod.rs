@@ -77,8 +77,11 @@ async fn names(
     let people = state.app.people(scope).await?.into_iter().map(|p| (p.id, p.name)).collect();
     company_ids.sort_by_key(|id| *id.as_bytes());
     company_ids.dedup();
-    let companies =
-        if company_ids.is_empty() { HashMap::new() } else { state.app.record_titles::<Company>(scope, company_ids).await? };
+    let companies = if company_ids.is_empty() {
+        HashMap::new()
+    } else {
+        state.app.record_titles::<Company>(scope, company_ids).await?
+    };
     let stages = if stages {
         state.app.pipeline(scope).await?.into_iter().map(|s| (s.key, s.label)).collect()
     } else {

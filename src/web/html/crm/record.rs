@@ -110,11 +110,13 @@ pub async fn render<T: PageKind>(
             sections.push(section(state, scope, &relation, &names).await?);
         }
         let activity = super::has_activity(T::KIND);
-        let (notes, tasks) = if activity { attached(state, scope, T::KIND, id, &names).await? } else { Default::default() };
+        let (notes, tasks) =
+            if activity { attached(state, scope, T::KIND, id, &names).await? } else { Default::default() };
         let timeline = state.app.timeline(scope, T::KIND, id).await?.iter().map(|e| line(e, &names)).collect();
         Ok::<_, AppError>((names, sections, notes, tasks, timeline))
     };
-    let (names, sections, notes, tasks, timeline) = load.await.map_err(|e| HtmlError::while_doing("open the record", e))?;
+    let (names, sections, notes, tasks, timeline) =
+        load.await.map_err(|e| HtmlError::while_doing("open the record", e))?;
     let task_fields = if super::has_activity(T::KIND) {
         let mut values = Values::default();
         values.set("subject_kind", T::KIND.as_str());
@@ -167,7 +169,12 @@ fn deal_cell(deal: &Deal, names: &Names) -> Cell {
     Cell::link(format!("{} · {} {amount}", deal.name, names.stage(&deal.stage)), path(Kind::Deal, &deal.id))
 }
 
-async fn section(state: &AppState, scope: &TenantScope, relation: &Relation, names: &Names) -> Result<Section, AppError> {
+async fn section(
+    state: &AppState,
+    scope: &TenantScope,
+    relation: &Relation,
+    names: &Names,
+) -> Result<Section, AppError> {
     let app = &state.app;
     Ok(match relation {
         Relation::ContactsOf(id) => Section {

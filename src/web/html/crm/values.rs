@@ -159,11 +159,9 @@ pub fn mark(fields: &mut [Field], error: Option<&FormError>) {
 /// An optional number field (blank: unchanged is not possible for numbers, so blank is None).
 pub fn number<T: std::str::FromStr>(values: &Values, name: &'static str) -> Result<Option<T>, AppError> {
     match values.opt(name) {
-        Some(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| AppError::field(crate::app::error::ErrorCode::InvalidFormat, name)),
+        Some(v) if !v.trim().is_empty() => {
+            v.trim().parse().map(Some).map_err(|_| AppError::field(crate::app::error::ErrorCode::InvalidFormat, name))
+        }
         _ => Ok(None),
     }
 }

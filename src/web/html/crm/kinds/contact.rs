@@ -1,14 +1,16 @@
 //! Contacts on the pages: three email and three phone slots, tags as one text field.
 
+use super::company::{address_fields, address_input, address_values};
 use super::{Cell, Choices, Fact, FormKind, Names, PageKind, Relation, optional_text, owner_field, tag_text};
 use crate::app::error::AppError;
-use super::company::{address_fields, address_input, address_values};
 use crate::domain::crm::{Contact, ContactInput, ContactStatus, EmailEntry, PhoneEntry};
 use crate::domain::ids::RecordId;
 use crate::web::html::crm::values::{Field, Values};
 
-const EMAILS: [(&str, &str); 3] = [("email_1", "email_1_kind"), ("email_2", "email_2_kind"), ("email_3", "email_3_kind")];
-const PHONES: [(&str, &str); 3] = [("phone_1", "phone_1_kind"), ("phone_2", "phone_2_kind"), ("phone_3", "phone_3_kind")];
+const EMAILS: [(&str, &str); 3] =
+    [("email_1", "email_1_kind"), ("email_2", "email_2_kind"), ("email_3", "email_3_kind")];
+const PHONES: [(&str, &str); 3] =
+    [("phone_1", "phone_1_kind"), ("phone_2", "phone_2_kind"), ("phone_3", "phone_3_kind")];
 
 fn statuses() -> impl Iterator<Item = (String, String)> {
     ContactStatus::ALL.into_iter().map(|s| (s.as_str().to_owned(), s.as_str().to_owned()))
@@ -115,7 +117,8 @@ impl PageKind for Contact {
     }
 
     fn facts(&self, names: &Names) -> Vec<Fact> {
-        let mut facts = vec![("Title", Cell::text(optional_text(&self.title))), ("Company", names.company(&self.company_id))];
+        let mut facts =
+            vec![("Title", Cell::text(optional_text(&self.title))), ("Company", names.company(&self.company_id))];
         for e in &self.emails {
             facts.push(("Email", Cell::link(format!("{} ({})", e.address, e.kind), format!("mailto:{}", e.address))));
         }
