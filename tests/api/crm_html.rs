@@ -209,3 +209,30 @@ fn arbitrary_contact_text_is_refused_or_shown_escaped() {
         prop_assert!(!reflects_script(&html), "a raw <script came back");
     });
 }
+
+#[tokio::test]
+async fn lists_page_with_the_filters_kept_and_managers_edit_the_pipeline() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    for i in 0..51 {
+        let name = format!("Firm {i:02}");
+        location(&owner.submit("/companies/new", "/companies/new", &[("name", &name), ("tags", "client")]).await);
+    }
+    let first = owner.page("/companies?tag=client").await;
+    assert!(first.contains("Firm 00") && !first.contains("Firm 50"), "50 rows a page");
+    let marker = "href=\"/companies?tag=client&#38;cursor=";
+    let start = first.find(marker).expect("a next link keeping the filter") + "href=\"".len();
+    let next = first[start..].split('"').next().unwrap().replace("&#38;", "&");
+    let second = owner.page(&next).await;
+    assert!(second.contains("Firm 50") && !second.contains("Firm 00") && !second.contains("rel=\"next\""));
+
+    let saved = owner.submit("/settings/pipeline", "/settings/pipeline", &[("stages", "Lead\nDemo\nProposal")]).await;
+    assert_eq!(location(&saved), "/settings/pipeline?notice=pipeline-saved");
+    let board = owner.page("/deals").await;
+    assert!(board.contains(">Demo <") && board.contains(">Won <") && !board.contains(">Negotiation <"));
+    let staff = app.user_with_role("Acme Ltd", "sam@acme.example", Role::Staff).await;
+    assert!(!staff.page("/contacts").await.contains("/settings/pipeline"), "no pipeline link for staff");
+    assert_eq!(staff.get("/settings/pipeline").await.status(), StatusCode::FORBIDDEN);
+    let refused = staff.submit("/contacts", "/settings/pipeline", &[("stages", "Mine")]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::kinds::{FormKind, PageKind, path};
 use super::values::{Field, Values, mark};
 use crate::app::auth::AuthSession;
+use crate::app::auth::permissions::Action;
 use crate::app::error::{AppError, ErrorCode};
 use crate::domain::ids::RecordId;
 use crate::web::AppState;
@@ -81,6 +82,7 @@ pub async fn new_form<T: PageKind>(
     Authenticated(session): Authenticated,
     RawQuery(query): RawQuery,
 ) -> Result<Response, HtmlError> {
+    session.scope.require(Action::CreateRecords).map_err(|e| HtmlError::while_doing("create a record", e))?;
     let mut values = Values::parse(query.unwrap_or_default().as_bytes());
     for owner in ["owner_id", "assignee_id"] {
         if !values.has(owner) {

@@ -45,6 +45,7 @@ struct TasksPage {
     filter: Vec<Field>,
     groups: Vec<Group>,
     notice: Option<&'static str>,
+    can_create: bool,
 }
 
 /// The group of a task due `due` when today is `today`: 0 overdue, 1 today, 2 upcoming, 3 none.
@@ -106,6 +107,7 @@ pub async fn mine(
         heading,
         filter: vec![Field::select(&values, "assignee", "Assignee", options, false)],
         groups: groups.into_iter().filter(|g| !g.items.is_empty()).collect(),
+        can_create: scope.can(crate::app::auth::permissions::Action::CreateRecords),
         notice: notice_query.ok().and_then(|Query(q)| notice(&q.notice)),
     };
     Ok(view.into_response())

@@ -116,6 +116,13 @@ impl Field {
             value,
             label,
         }));
+        // A current value the options lack (a disabled owner, a company beyond the first 200)
+        // stays selected rather than being silently replaced on save.
+        for value in chosen.into_iter().filter(|v| !v.is_empty()) {
+            if !choices.iter().any(|c| c.value == value) {
+                choices.push(Choice { value, label: "(current value)".into(), selected: true });
+            }
+        }
         Self { choices, ..Self::of_kind(values, name, label, "select") }
     }
 
