@@ -163,7 +163,7 @@ pub fn mark(fields: &mut [Field], error: Option<&FormError>) {
     }
 }
 
-/// An optional number field (blank: unchanged is not possible for numbers, so blank is None).
+/// An optional number field: blank (or absent) leaves the value unchanged.
 pub fn number<T: std::str::FromStr>(values: &Values, name: &'static str) -> Result<Option<T>, AppError> {
     match values.opt(name) {
         Some(v) if !v.trim().is_empty() => {
