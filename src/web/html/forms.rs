@@ -62,6 +62,8 @@ pub fn notice(key: &str) -> Option<&'static str> {
         "mfa-reset" => "Two-step sign-in was reset. That user sets it up again at their next sign-in.",
         "email-saved" => "The email settings were saved.",
         "email-sent" => "A test message was sent to your address. Check your inbox.",
+        "record-deleted" => "The record was deleted.",
+        "pipeline-saved" => "The pipeline was saved.",
         "policy-saved" => "The security policy was saved and applies from now on.",
         "reset-requested" => {
             "If that address belongs to an account, a reset link is on its way (when email is configured). Otherwise, ask your administrator for a reset link."

@@ -13,6 +13,10 @@ pub struct NavUser {
     pub manages_settings: bool,
     /// This workspace's audit log.
     pub manages_audit: bool,
+    /// The CRM pages (contacts, companies, deals, tasks) and the search box.
+    pub reads_records: bool,
+    /// The deal pipeline settings (managers and up).
+    pub edits_pipeline: bool,
 }
 
 pub struct Layout {
@@ -34,6 +38,8 @@ impl Layout {
             manages_users: s.scope.can(Action::ManageUsers),
             manages_settings: s.scope.is_server_operator(),
             manages_audit: s.scope.can(Action::ManageSettings),
+            reads_records: s.scope.can(Action::ReadRecords),
+            edits_pipeline: s.scope.can(Action::EditAllRecords),
         });
         layout
     }

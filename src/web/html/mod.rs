@@ -4,6 +4,7 @@ mod account;
 mod audit;
 mod auth;
 mod backups;
+mod crm;
 mod email;
 mod filters;
 pub mod forms;
@@ -25,6 +26,7 @@ use axum::routing::{get, post};
 use super::AppState;
 use super::error::HtmlError;
 use super::extract::Page;
+use crate::app::auth::permissions::Action;
 use crate::app::error::ErrorCode;
 use layout::Layout;
 
@@ -67,6 +69,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/audit/export.csv", get(audit::export))
         .route("/settings/audit/verify", post(audit::verify))
         .route("/settings/system", get(system::show))
+        .merge(crm::routes())
 }
 
 #[derive(Template, WebTemplate)]
@@ -75,11 +78,13 @@ struct HomePage {
     layout: Layout,
 }
 
-/// Signed in: the account page (the CRM dashboard takes its place later). Before setup: how to
-/// find the setup link. Otherwise: sign in.
+/// Signed in: the contacts (the CRM dashboard takes their place later), or the account page
+/// for those who can't read records. Before setup: how to find the setup link. Otherwise:
+/// sign in.
 async fn home(State(state): State<AppState>, page: Page) -> Result<Response, HtmlError> {
-    if page.session.is_some() {
-        return Ok(Redirect::to("/account").into_response());
+    if let Some(session) = &page.session {
+        let home = if session.scope.can(Action::ReadRecords) { "/contacts" } else { "/account" };
+        return Ok(Redirect::to(home).into_response());
     }
     if state.app.pending_setup_token().await?.is_none() {
         return Ok(Redirect::to("/login").into_response());

@@ -1,0 +1,130 @@
+//! `/deals`: the pipeline as a board, one column per stage with its count and sum. Each card
+//! moves with a small form (static/app.js adds drag and drop that submits the same form).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::kinds::{deal_amount, path};
+use super::values::Values;
+use crate::app::crm::ListFilter;
+use crate::app::error::AppError;
+use crate::domain::crm::{Deal, DealInput, Kind, Stage};
+use crate::domain::fields::{Currency, Money};
+use crate::web::AppState;
+use crate::web::error::HtmlError;
+use crate::web::extract::{Authenticated, Client, Page};
+use crate::web::html::layout::Layout;
+
+/// A deal on the board.
+pub struct Card {
+    pub id: String,
+    pub name: String,
+    pub link: String,
+    pub company: String,
+    pub amount: String,
+    pub stage: String,
+}
+
+/// A stage with its cards, how many, and their amounts summed per currency.
+pub struct Column {
+    pub key: String,
+    pub label: String,
+    pub cards: Vec<Card>,
+    pub sum: String,
+    /// More deals than the board shows.
+    pub more: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "deals_board.html")]
+struct BoardPage {
+    layout: Layout,
+    stages: Vec<Stage>,
+    columns: Vec<Column>,
+    can_create: bool,
+}
+
+/// "12,500.00 EUR + 300.00 USD" (exact sums, one per currency).
+fn sum(deals: &[Deal]) -> String {
+    let mut totals: Vec<(Currency, Money)> = Vec::new();
+    for deal in deals {
+        let Some(amount) = deal.amount else { continue };
+        match totals.iter_mut().find(|(c, _)| *c == deal.currency) {
+            Some((_, total)) => *total = total.plus(amount),
+            None => totals.push((deal.currency, amount)),
+        }
+    }
+    totals.iter().map(|(c, m)| format!("{} {c}", m.grouped())).collect::<Vec<_>>().join(" + ")
+}
+
+async fn column(state: &AppState, scope: &crate::app::auth::TenantScope, stage: &Stage) -> Result<Column, AppError> {
+    let filter = ListFilter {
+        stage: stage.key.clone(),
+        state: "active".into(),
+        limit: Some(crate::app::crm::service::MAX_LIMIT),
+        ..Default::default()
+    };
+    let listing = state.app.list_records::<Deal>(scope, &filter).await?;
+    let companies = listing.items.iter().filter_map(|d| d.company_id).collect();
+    let names = super::names(state, scope, companies, false).await?;
+    let cards = listing
+        .items
+        .iter()
+        .map(|d| Card {
+            id: d.id.to_string(),
+            name: d.name.clone(),
+            link: path(Kind::Deal, &d.id),
+            company: names.company(&d.company_id).text,
+            amount: deal_amount(d),
+            stage: d.stage.clone(),
+        })
+        .collect();
+    Ok(Column {
+        key: stage.key.clone(),
+        label: stage.label.clone(),
+        cards,
+        sum: sum(&listing.items),
+        more: listing.next_cursor.is_some(),
+    })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+) -> Result<Response, HtmlError> {
+    let scope = &session.scope;
+    let load = async {
+        let stages = state.app.pipeline(scope).await?;
+        let mut columns = Vec::new();
+        for stage in &stages {
+            columns.push(column(&state, scope, stage).await?);
+        }
+        Ok::<_, AppError>((stages, columns))
+    };
+    let (stages, columns) = load.await.map_err(|e| HtmlError::while_doing("show the deals", e))?;
+    let can_create = scope.can(crate::app::auth::permissions::Action::CreateRecords);
+    Ok(BoardPage { layout: Layout::new("Deals", &page), stages, columns, can_create }.into_response())
+}
+
+/// `POST /deals/{id}/move` (`stage`): back to the board.
+pub async fn move_deal(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, HtmlError> {
+    let id = super::parse_id(&id)?;
+    let stage = Values::parse(&body).get("stage").to_owned();
+    let input = DealInput { stage: Some(stage), ..Default::default() };
+    state
+        .app
+        .update_record::<Deal>(&session.scope, id, input, &client)
+        .await
+        .map_err(|e| HtmlError::while_doing("move the deal", e))?;
+    Ok(Redirect::to("/deals").into_response())
+}

@@ -1,0 +1,154 @@
+//! New and edit forms of every kind, their submissions and deletion (post-redirect-get; a
+//! refused form is shown again with 422, the coded error, the field marked and the values kept).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::kinds::{FormKind, PageKind, path};
+use super::values::{Field, Values, mark};
+use crate::app::auth::AuthSession;
+use crate::app::auth::permissions::Action;
+use crate::app::error::{AppError, ErrorCode};
+use crate::domain::ids::RecordId;
+use crate::web::AppState;
+use crate::web::error::HtmlError;
+use crate::web::extract::{Authenticated, Client, Page};
+use crate::web::html::forms::{FormError, form_status, is_refusal};
+use crate::web::html::layout::Layout;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "crm_form.html")]
+struct FormPage {
+    layout: Layout,
+    heading: String,
+    action: String,
+    cancel: String,
+    fields: Vec<Field>,
+    error: Option<FormError>,
+}
+
+/// Shows the form of `T` filled with `values` (a new record when `id` is None).
+async fn render<T: FormKind>(
+    state: &AppState,
+    page: &Page,
+    session: &AuthSession,
+    id: Option<RecordId>,
+    values: &Values,
+    error: Option<FormError>,
+) -> Result<Response, HtmlError> {
+    let choices =
+        super::choices(state, &session.scope, T::KIND).await.map_err(|e| HtmlError::while_doing("open the form", e))?;
+    let mut fields = T::fields(values, &choices, id.is_none());
+    mark(&mut fields, error.as_ref());
+    let plural = T::KIND.plural();
+    let (heading, action, cancel) = match id {
+        Some(id) => (format!("Edit {}", T::NOUN), format!("{}/edit", path(T::KIND, &id)), path(T::KIND, &id)),
+        None => (format!("New {}", T::NOUN), format!("/{plural}/new"), format!("/{plural}")),
+    };
+    let status = form_status(error.is_some());
+    let view = FormPage { layout: Layout::new(heading.clone(), page), heading, action, cancel, fields, error };
+    Ok((status, view).into_response())
+}
+
+/// After a save: the record's page; a refusal goes to the error page, a bad value back to
+/// the form.
+async fn answer<T: FormKind>(
+    state: &AppState,
+    page: &Page,
+    session: &AuthSession,
+    id: Option<RecordId>,
+    values: &Values,
+    result: Result<T, AppError>,
+) -> Result<Response, HtmlError> {
+    match result {
+        Ok(record) => Ok(Redirect::to(&record.saved_path()).into_response()),
+        Err(e) if is_refusal(&e) || e.code() == ErrorCode::NotFound => {
+            Err(HtmlError::while_doing("save the record", e))
+        }
+        Err(e) => {
+            let error = FormError::new(&format!("save {}", T::NOUN), &e);
+            render::<T>(state, page, session, id, values, Some(error)).await
+        }
+    }
+}
+
+/// `GET /{kind}/new`: the query string may prefill fields (`?company_id=…`).
+pub async fn new_form<T: PageKind>(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    RawQuery(query): RawQuery,
+) -> Result<Response, HtmlError> {
+    session.scope.require(Action::CreateRecords).map_err(|e| HtmlError::while_doing("create a record", e))?;
+    let mut values = Values::parse(query.unwrap_or_default().as_bytes());
+    for owner in ["owner_id", "assignee_id"] {
+        if !values.has(owner) {
+            values.set(owner, session.scope.user().to_string());
+        }
+    }
+    render::<T>(&state, &page, &session, None, &values, None).await
+}
+
+pub async fn create<T: FormKind>(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    body: Bytes,
+) -> Result<Response, HtmlError> {
+    let values = Values::parse(&body);
+    let result = match T::input(&values, true) {
+        Ok(input) => state.app.create_record::<T>(&session.scope, input, &client).await,
+        Err(e) => Err(e),
+    };
+    answer(&state, &page, &session, None, &values, result).await
+}
+
+pub async fn edit_form<T: PageKind>(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Response, HtmlError> {
+    let id = super::parse_id(&id)?;
+    let view = state.app.get_record::<T>(&session.scope, id).await.map_err(|e| HtmlError::while_doing("edit", e))?;
+    if !view.can_edit {
+        return Err(HtmlError::while_doing("edit the record", ErrorCode::Forbidden));
+    }
+    render::<T>(&state, &page, &session, Some(id), &view.record.values(), None).await
+}
+
+pub async fn save<T: PageKind>(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, HtmlError> {
+    let id = super::parse_id(&id)?;
+    let values = Values::parse(&body);
+    let result = match T::input(&values, false) {
+        Ok(input) => state.app.update_record::<T>(&session.scope, id, input, &client).await,
+        Err(e) => Err(e),
+    };
+    answer(&state, &page, &session, Some(id), &values, result).await
+}
+
+pub async fn delete<T: PageKind>(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<Response, HtmlError> {
+    let id = super::parse_id(&id)?;
+    state
+        .app
+        .delete_record::<T>(&session.scope, id, &client)
+        .await
+        .map_err(|e| HtmlError::while_doing("delete the record", e))?;
+    Ok(Redirect::to(&format!("/{}?notice=record-deleted", T::KIND.plural())).into_response())
+}

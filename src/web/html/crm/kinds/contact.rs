@@ -1,0 +1,150 @@
+//! Contacts on the pages: three email and three phone slots, tags as one text field.
+
+use super::company::{address_fields, address_input, address_values};
+use super::{Cell, Choices, Fact, FormKind, Names, PageKind, Relation, optional_text, owner_field, tag_text};
+use crate::app::error::AppError;
+use crate::domain::crm::{Contact, ContactInput, ContactStatus, EmailEntry, PhoneEntry};
+use crate::domain::ids::RecordId;
+use crate::web::html::crm::values::{Field, Values};
+
+const EMAILS: [(&str, &str); 3] =
+    [("email_1", "email_1_kind"), ("email_2", "email_2_kind"), ("email_3", "email_3_kind")];
+const PHONES: [(&str, &str); 3] =
+    [("phone_1", "phone_1_kind"), ("phone_2", "phone_2_kind"), ("phone_3", "phone_3_kind")];
+
+fn statuses() -> impl Iterator<Item = (String, String)> {
+    ContactStatus::ALL.into_iter().map(|s| (s.as_str().to_owned(), s.as_str().to_owned()))
+}
+
+impl FormKind for Contact {
+    const NOUN: &'static str = "contact";
+
+    fn values(&self) -> Values {
+        let mut v = Values::default();
+        v.set("first_name", &self.first_name);
+        v.set("last_name", &self.last_name);
+        v.set("title", optional_text(&self.title));
+        for ((address, kind), entry) in EMAILS.iter().zip(&self.emails) {
+            v.set(address, &entry.address);
+            v.set(kind, &entry.kind);
+        }
+        for ((number, kind), entry) in PHONES.iter().zip(&self.phones) {
+            v.set(number, &entry.number);
+            v.set(kind, &entry.kind);
+        }
+        v.set("company_id", optional_text(&self.company_id));
+        address_values(&mut v, &self.address);
+        v.set("status", self.status.as_str());
+        v.set("tags", tag_text(&self.tags));
+        v.set("owner_id", self.owner_id.to_string());
+        v.set("background", &self.background);
+        v.set("date_of_birth", optional_text(&self.date_of_birth));
+        v.set("tax_id", optional_text(&self.tax_id));
+        v
+    }
+
+    fn fields(values: &Values, choices: &Choices, _creating: bool) -> Vec<Field> {
+        let mut fields = vec![
+            Field::text(values, "first_name", "First name").max(100),
+            Field::text(values, "last_name", "Last name").max(100),
+            Field::text(values, "title", "Job title"),
+        ];
+        for (i, (address, kind)) in EMAILS.into_iter().enumerate() {
+            let label = ["Email", "Second email", "Third email"][i];
+            fields.push(Field::of_kind(values, address, label, "email").max(254).error_key("emails"));
+            fields.push(Field::text(values, kind, "Kind (work, home…)").max(20).error_key("emails"));
+        }
+        for (i, (number, kind)) in PHONES.into_iter().enumerate() {
+            let label = ["Phone", "Second phone", "Third phone"][i];
+            fields.push(Field::of_kind(values, number, label, "tel").max(40).error_key("phones"));
+            fields.push(Field::text(values, kind, "Kind (work, mobile…)").max(20).error_key("phones"));
+        }
+        fields.push(Field::select(values, "company_id", "Company", choices.companies(), true));
+        fields.extend(address_fields(values));
+        fields.extend([
+            Field::select(values, "status", "Status", statuses(), false),
+            Field::text(values, "tags", "Tags (comma-separated)").max(1000),
+            owner_field(values, choices, "owner_id", "Owner"),
+            Field::of_kind(values, "date_of_birth", "Date of birth", "date"),
+            Field::text(values, "tax_id", "Tax id").max(64),
+            Field::of_kind(values, "background", "Background", "textarea"),
+        ]);
+        fields
+    }
+
+    fn input(values: &Values, _creating: bool) -> Result<ContactInput, AppError> {
+        let emails = EMAILS
+            .iter()
+            .map(|(a, k)| EmailEntry { address: values.get(a).to_owned(), kind: values.get(k).to_owned() })
+            .collect();
+        let phones = PHONES
+            .iter()
+            .map(|(n, k)| PhoneEntry { number: values.get(n).to_owned(), kind: values.get(k).to_owned() })
+            .collect();
+        Ok(ContactInput {
+            first_name: values.opt("first_name"),
+            last_name: values.opt("last_name"),
+            title: values.opt("title"),
+            emails: values.has("email_1").then_some(emails),
+            phones: values.has("phone_1").then_some(phones),
+            company_id: values.opt("company_id"),
+            address: address_input(values),
+            status: values.opt("status"),
+            tags: values.list("tags"),
+            owner_id: values.opt("owner_id"),
+            background: values.opt("background"),
+            date_of_birth: values.opt("date_of_birth"),
+            tax_id: values.opt("tax_id"),
+        })
+    }
+}
+
+impl PageKind for Contact {
+    const TITLE: &'static str = "Contacts";
+    const FILTERS: &'static [&'static str] = &["status", "tag", "owner", "company"];
+    const COLUMNS: &'static [&'static str] = &["Name", "Title", "Company", "Email", "Status", "Tags", "Owner"];
+
+    fn row(&self, names: &Names) -> Vec<Cell> {
+        vec![
+            Cell::link(self.full_name(), super::path(crate::domain::crm::Kind::Contact, &self.id)),
+            Cell::text(optional_text(&self.title)),
+            names.company(&self.company_id),
+            Cell::text(self.primary_email().unwrap_or_default()),
+            Cell::text(self.status.as_str()),
+            Cell::text(tag_text(&self.tags)),
+            Cell::text(names.person(&self.owner_id)),
+        ]
+    }
+
+    fn facts(&self, names: &Names) -> Vec<Fact> {
+        let mut facts =
+            vec![("Title", Cell::text(optional_text(&self.title))), ("Company", names.company(&self.company_id))];
+        for e in &self.emails {
+            facts.push(("Email", Cell::link(format!("{} ({})", e.address, e.kind), format!("mailto:{}", e.address))));
+        }
+        for p in &self.phones {
+            facts.push(("Phone", Cell::link(format!("{} ({})", p.number, p.kind), format!("tel:{}", p.number))));
+        }
+        facts.extend([
+            ("Address", Cell::text(self.address.one_line())),
+            ("Status", Cell::text(self.status.as_str())),
+            ("Owner", Cell::text(names.person(&self.owner_id))),
+            ("Date of birth", Cell::text(optional_text(&self.date_of_birth))),
+            ("Tax id", Cell::text(optional_text(&self.tax_id))),
+            ("Background", Cell::text(&self.background)),
+        ]);
+        facts
+    }
+
+    fn tags(&self) -> &[String] {
+        &self.tags
+    }
+
+    fn company_id(&self) -> Option<RecordId> {
+        self.company_id
+    }
+
+    fn relations(&self) -> Vec<Relation> {
+        vec![Relation::DealsOfContact(self.id)]
+    }
+}

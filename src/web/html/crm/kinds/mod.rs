@@ -1,0 +1,159 @@
+//! How each kind of record appears on the pages: its form fields and input, its list columns,
+//! its facts and related records. The handlers are generic over these two traits.
+
+mod company;
+mod contact;
+mod deal;
+mod note;
+mod task;
+
+pub use deal::amount as deal_amount;
+pub use task::subject_cell as task_subject;
+
+use std::collections::HashMap;
+
+use super::values::{Field, Values};
+use crate::app::crm::CrmRecord;
+use crate::app::crm::service::Person;
+use crate::app::error::AppError;
+use crate::domain::crm::{Kind, Stage};
+use crate::domain::ids::{RecordId, UserId};
+
+/// A record that a form creates or edits.
+pub(crate) trait FormKind: CrmRecord {
+    /// "contact", as in "Unable to save contact".
+    const NOUN: &'static str;
+    /// The edit form's values for this record.
+    fn values(&self) -> Values;
+    /// The form's fields, filled from `values`.
+    fn fields(values: &Values, choices: &Choices, creating: bool) -> Vec<Field>;
+    /// The service input of a submitted form (every shown field is sent: "" clears).
+    fn input(values: &Values, creating: bool) -> Result<Self::Input, AppError>;
+    /// Where a saved record is shown.
+    fn saved_path(&self) -> String {
+        path(Self::KIND, &self.id())
+    }
+}
+
+/// A record with a list and a page of its own.
+pub(crate) trait PageKind: FormKind {
+    /// "Contacts".
+    const TITLE: &'static str;
+    /// Which filters the list offers (`status`, `tag`, `owner`, `company`, `stage`, `state`).
+    const FILTERS: &'static [&'static str];
+    const COLUMNS: &'static [&'static str];
+    fn row(&self, names: &Names) -> Vec<Cell>;
+    fn facts(&self, names: &Names) -> Vec<Fact>;
+    fn tags(&self) -> &[String] {
+        &[]
+    }
+    fn company_id(&self) -> Option<RecordId> {
+        None
+    }
+    /// Whether this is a task still to do (its page offers the done button).
+    fn open_task(&self) -> bool {
+        false
+    }
+    /// Other records shown on this record's page.
+    fn relations(&self) -> Vec<Relation> {
+        Vec::new()
+    }
+}
+
+/// The page of a record.
+pub fn path(kind: Kind, id: &RecordId) -> String {
+    format!("/{}/{id}", kind.plural())
+}
+
+/// A table cell: text, optionally a link.
+#[derive(Debug, Clone, Default)]
+pub struct Cell {
+    pub text: String,
+    pub link: Option<String>,
+}
+
+impl Cell {
+    pub fn text(text: impl Into<String>) -> Self {
+        Self { text: text.into(), link: None }
+    }
+
+    pub fn link(text: impl Into<String>, link: String) -> Self {
+        Self { text: text.into(), link: Some(link) }
+    }
+}
+
+/// A labelled value on a record page.
+pub type Fact = (&'static str, Cell);
+
+/// Records shown on another's page.
+#[derive(Debug, Clone)]
+pub enum Relation {
+    /// Contacts of a company.
+    ContactsOf(RecordId),
+    /// Deals of a company.
+    DealsOfCompany(RecordId),
+    /// Deals a contact takes part in.
+    DealsOfContact(RecordId),
+    /// The named contacts (a deal's).
+    Contacts(Vec<RecordId>),
+}
+
+/// Display names for ids: people and companies.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    pub people: HashMap<UserId, String>,
+    pub companies: HashMap<RecordId, String>,
+    /// Stage labels by key (deal pages).
+    pub stages: HashMap<String, String>,
+}
+
+impl Names {
+    pub fn person(&self, id: &UserId) -> String {
+        self.people.get(id).cloned().unwrap_or_else(|| "(former user)".into())
+    }
+
+    pub fn stage(&self, key: &str) -> String {
+        self.stages.get(key).cloned().unwrap_or_else(|| key.to_owned())
+    }
+
+    /// The company as a link to its page.
+    pub fn company(&self, id: &Option<RecordId>) -> Cell {
+        match id {
+            Some(id) => Cell::link(self.companies.get(id).cloned().unwrap_or_default(), path(Kind::Company, id)),
+            None => Cell::default(),
+        }
+    }
+}
+
+/// What a form's selects offer.
+#[derive(Debug, Clone, Default)]
+pub struct Choices {
+    pub people: Vec<Person>,
+    pub companies: Vec<(RecordId, String)>,
+    pub contacts: Vec<(RecordId, String)>,
+    pub stages: Vec<Stage>,
+}
+
+impl Choices {
+    pub fn people(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        self.people.iter().map(|p| (p.id.to_string(), p.name.clone()))
+    }
+
+    pub fn companies(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        self.companies.iter().map(|(id, name)| (id.to_string(), name.clone()))
+    }
+}
+
+/// A comma-separated tag list.
+pub fn tag_text(tags: &[String]) -> String {
+    tags.join(", ")
+}
+
+/// The owner select, defaulting to the signed-in user on a new record.
+pub fn owner_field(values: &Values, choices: &Choices, name: &'static str, label: &'static str) -> Field {
+    Field::select(values, name, label, choices.people(), false)
+}
+
+fn optional_text<T: ToString>(value: &Option<T>) -> String {
+    value.as_ref().map(ToString::to_string).unwrap_or_default()
+}

@@ -1,0 +1,160 @@
+//! The list of every kind: a filter form (GET), 50 rows, and a "Next page" link that keeps the
+//! filters. One handler and one template serve contacts, companies, deals and tasks.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+
+use super::kinds::{Cell, Choices, PageKind};
+use super::values::{Field, Values};
+use crate::app::crm::ListFilter;
+use crate::app::error::AppError;
+use crate::domain::crm::{ContactStatus, Kind};
+use crate::web::AppState;
+use crate::web::error::HtmlError;
+use crate::web::extract::{Authenticated, Page};
+use crate::web::html::forms::{FormError, NoticeQuery, notice};
+use crate::web::html::layout::Layout;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "crm_list.html")]
+struct ListPage {
+    layout: Layout,
+    heading: &'static str,
+    plural: &'static str,
+    action: String,
+    /// Another view of the same records (the deal board).
+    other_view: Option<(&'static str, &'static str)>,
+    can_create: bool,
+    fields: Vec<Field>,
+    columns: &'static [&'static str],
+    rows: Vec<Vec<Cell>>,
+    next: Option<String>,
+    error: Option<FormError>,
+    notice: Option<&'static str>,
+}
+
+/// The filter as form values (what the filter form shows and the next link carries).
+fn filter_values(f: &ListFilter) -> Values {
+    let mut values = Values::default();
+    let pairs = [
+        ("q", &f.q),
+        ("status", &f.status),
+        ("tag", &f.tag),
+        ("owner", &f.owner),
+        ("company", &f.company),
+        ("stage", &f.stage),
+        ("assignee", &f.assignee),
+        ("state", &f.state),
+        ("created_from", &f.created_from),
+        ("created_to", &f.created_to),
+        ("sort", &f.sort),
+    ];
+    for (name, value) in pairs {
+        if !value.trim().is_empty() {
+            values.set(name, value.trim());
+        }
+    }
+    values
+}
+
+/// The link to the page after `cursor`, with the same filters.
+fn next_link(path: &str, values: &Values, cursor: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in values.pairs() {
+        query.append_pair(name, value);
+    }
+    query.append_pair("cursor", cursor);
+    format!("{path}?{}", query.finish())
+}
+
+fn pairs(options: &[(&str, &str)]) -> Vec<(String, String)> {
+    options.iter().map(|(v, l)| ((*v).to_owned(), (*l).to_owned())).collect()
+}
+
+/// The filter form of a kind: search, the kind's own filters, created dates, sort.
+fn filter_fields(kind: Kind, shown: &[&str], values: &Values, choices: &Choices) -> Vec<Field> {
+    let mut fields = vec![Field::of_kind(values, "q", "Name starts with", "search")];
+    for name in shown {
+        fields.push(match *name {
+            "status" => {
+                let statuses = ContactStatus::ALL.map(|s| (s.as_str().to_owned(), s.as_str().to_owned()));
+                Field::select(values, "status", "Status", statuses, true)
+            }
+            "owner" => Field::select(values, "owner", "Owner", choices.people(), true),
+            "assignee" => Field::select(values, "assignee", "Assignee", choices.people(), true),
+            "company" => Field::select(values, "company", "Company", choices.companies(), true),
+            "stage" => {
+                let stages = choices.stages.iter().map(|s| (s.key.clone(), s.label.clone()));
+                Field::select(values, "stage", "Stage", stages, true)
+            }
+            "state" if kind == Kind::Task => {
+                Field::select(values, "state", "State", pairs(&[("open", "Open"), ("done", "Done")]), true)
+            }
+            "state" => {
+                let states = pairs(&[("active", "Active"), ("archived", "Archived")]);
+                Field::select(values, "state", "State", states, true)
+            }
+            _ => Field::text(values, "tag", "Tag").max(40),
+        });
+    }
+    fields.push(Field::of_kind(values, "created_from", "Created from", "date"));
+    fields.push(Field::of_kind(values, "created_to", "Created until", "date"));
+    fields.push(Field::select(
+        values,
+        "sort",
+        "Sort",
+        pairs(&[("name", "By name"), ("newest", "Newest first")]),
+        false,
+    ));
+    fields
+}
+
+pub async fn list<T: PageKind>(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    query: Result<Query<ListFilter>, QueryRejection>,
+    notice_query: Result<Query<NoticeQuery>, QueryRejection>,
+) -> Result<Response, HtmlError> {
+    let scope = &session.scope;
+    let mut filter = query.map(|Query(f)| f).unwrap_or_default();
+    filter.limit = None;
+    let choices =
+        super::choices(&state, scope, T::KIND).await.map_err(|e| HtmlError::while_doing("list records", e))?;
+    let (listing, error) = match state.app.list_records::<T>(scope, &filter).await {
+        Ok(listing) => (listing, None),
+        Err(e) if super::super::forms::is_refusal(&e) => return Err(HtmlError::while_doing("list records", e)),
+        Err(e) => (crate::app::crm::Listing { items: Vec::new(), next_cursor: None }, Some(e)),
+    };
+    let companies = listing.items.iter().filter_map(PageKind::company_id).collect();
+    let names = super::names(&state, scope, companies, T::KIND == Kind::Deal).await?;
+    let path = if T::KIND == Kind::Company || T::KIND == Kind::Contact {
+        format!("/{}", T::KIND.plural())
+    } else {
+        format!("/{}/list", T::KIND.plural())
+    };
+    let values = filter_values(&filter);
+    let view = ListPage {
+        layout: Layout::new(T::TITLE, &page),
+        heading: T::TITLE,
+        plural: T::KIND.plural(),
+        other_view: match T::KIND {
+            Kind::Deal => Some(("/deals", "Board")),
+            Kind::Task => Some(("/tasks", "My tasks")),
+            _ => None,
+        },
+        can_create: scope.can(crate::app::auth::permissions::Action::CreateRecords),
+        fields: filter_fields(T::KIND, T::FILTERS, &values, &choices),
+        columns: T::COLUMNS,
+        rows: listing.items.iter().map(|r| r.row(&names)).collect(),
+        next: listing.next_cursor.map(|c| next_link(&path, &values, &c)),
+        error: error.as_ref().map(|e: &AppError| FormError::new("filter the list", e)),
+        notice: notice_query.ok().and_then(|Query(q)| notice(&q.notice)),
+        action: path,
+    };
+    let status = super::super::forms::form_status(view.error.is_some());
+    Ok((status, view).into_response())
+}

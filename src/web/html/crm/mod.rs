@@ -1,0 +1,111 @@
+//! The CRM pages: lists, record pages, forms, the deal board, my tasks and the pipeline editor.
+//! Every handler is generic over the kind of record (see `kinds`) and calls the same services
+//! as the JSON API; every page works without JavaScript.
+
+mod board;
+mod edit;
+mod kinds;
+mod list;
+mod notes;
+mod pipeline;
+mod record;
+mod tasks;
+mod values;
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::app::auth::TenantScope;
+use crate::app::crm::ListFilter;
+use crate::app::error::{AppError, ErrorCode};
+use crate::domain::crm::{Company, Contact, Deal, Kind, Task};
+use crate::domain::ids::RecordId;
+use crate::web::AppState;
+use crate::web::error::HtmlError;
+use kinds::{Choices, Names, PageKind};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(resource::<Contact>())
+        .merge(resource::<Company>())
+        .merge(pages::<Task>())
+        .route("/deals", get(board::show))
+        .route("/deals/list", get(list::list::<Deal>))
+        .route("/deals/{id}/move", post(board::move_deal))
+        .merge(pages::<Deal>())
+        .route("/tasks", get(tasks::mine))
+        .route("/tasks/list", get(list::list::<Task>))
+        .route("/tasks/{id}/done", post(tasks::done))
+        .route("/notes/new", post(notes::create))
+        .route("/settings/pipeline", get(pipeline::show).post(pipeline::save))
+}
+
+/// A kind's list (at `/{plural}`) and its other pages.
+fn resource<T: PageKind>() -> Router<AppState> {
+    Router::new().route(&format!("/{}", T::KIND.plural()), get(list::list::<T>)).merge(pages::<T>())
+}
+
+/// `/new`, `/{id}`, `/{id}/edit`, `/{id}/delete` of a kind.
+fn pages<T: PageKind>() -> Router<AppState> {
+    let base = format!("/{}", T::KIND.plural());
+    Router::new()
+        .route(&format!("{base}/new"), get(edit::new_form::<T>).post(edit::create::<T>))
+        .route(&format!("{base}/{{id}}"), get(record::show::<T>))
+        .route(&format!("{base}/{{id}}/edit"), get(edit::edit_form::<T>).post(edit::save::<T>))
+        .route(&format!("{base}/{{id}}/delete"), post(edit::delete::<T>))
+}
+
+/// A record id from the path; anything else is "not found".
+fn parse_id(id: &str) -> Result<RecordId, HtmlError> {
+    id.parse().map_err(|_| HtmlError::from(ErrorCode::NotFound))
+}
+
+/// Up to 200 records of a kind, for selects.
+fn few(limit: usize) -> ListFilter {
+    ListFilter { limit: Some(limit), ..Default::default() }
+}
+
+/// Names of the people, the companies in `company_ids` and (for deals) the stages.
+async fn names(
+    state: &AppState,
+    scope: &TenantScope,
+    mut company_ids: Vec<RecordId>,
+    stages: bool,
+) -> Result<Names, AppError> {
+    let people = state.app.people(scope).await?.into_iter().map(|p| (p.id, p.name)).collect();
+    company_ids.sort_by_key(|id| *id.as_bytes());
+    company_ids.dedup();
+    let companies = if company_ids.is_empty() {
+        HashMap::new()
+    } else {
+        state.app.record_titles::<Company>(scope, company_ids).await?
+    };
+    let stages = if stages {
+        state.app.pipeline(scope).await?.into_iter().map(|s| (s.key, s.label)).collect()
+    } else {
+        HashMap::new()
+    };
+    Ok(Names { people, companies, stages })
+}
+
+/// What the selects of a kind's form offer.
+async fn choices(state: &AppState, scope: &TenantScope, kind: Kind) -> Result<Choices, AppError> {
+    let mut choices = Choices { people: state.app.people(scope).await?, ..Default::default() };
+    if matches!(kind, Kind::Contact | Kind::Deal) {
+        let companies = state.app.list_records::<Company>(scope, &few(200)).await?.items;
+        choices.companies = companies.into_iter().map(|c| (c.id, c.name)).collect();
+    }
+    if kind == Kind::Deal {
+        let contacts = state.app.list_records::<Contact>(scope, &few(200)).await?.items;
+        choices.contacts = contacts.iter().map(|c| (c.id, c.full_name())).collect();
+        choices.stages = state.app.pipeline(scope).await?;
+    }
+    Ok(choices)
+}
+
+/// Whether a kind has notes and tasks attached (companies, contacts, deals).
+fn has_activity(kind: Kind) -> bool {
+    matches!(kind, Kind::Company | Kind::Contact | Kind::Deal)
+}

@@ -1,0 +1,67 @@
+//! `/settings/pipeline`: the deal stages, one open stage per line (Won and Lost are fixed);
+//! managers and up.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::app::auth::AuthSession;
+use crate::app::auth::permissions::Action;
+use crate::domain::crm::StageOutcome;
+use crate::web::AppState;
+use crate::web::error::HtmlError;
+use crate::web::extract::{AppForm, Authenticated, Client, Page};
+use crate::web::html::forms::{FormError, NoticeQuery, form_status, is_refusal, notice};
+use crate::web::html::layout::Layout;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings_pipeline.html")]
+struct PipelinePage {
+    layout: Layout,
+    stages: String,
+    notice: Option<&'static str>,
+    error: Option<FormError>,
+}
+
+fn render(page: &Page, stages: String, notice: Option<&'static str>, error: Option<FormError>) -> Response {
+    let status = form_status(error.is_some());
+    (status, PipelinePage { layout: Layout::new("Pipeline", page), stages, notice, error }).into_response()
+}
+
+fn require_manager(session: &AuthSession) -> Result<(), HtmlError> {
+    session.scope.require(Action::EditAllRecords).map_err(|e| HtmlError::while_doing("edit the pipeline", e))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Response, HtmlError> {
+    require_manager(&session)?;
+    let stages = state.app.pipeline(&session.scope).await?;
+    let open: Vec<String> = stages.into_iter().filter(|s| s.outcome == StageOutcome::Open).map(|s| s.label).collect();
+    Ok(render(&page, open.join("\n"), notice(&query.notice), None))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineForm {
+    stages: String,
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    AppForm(form): AppForm<PipelineForm>,
+) -> Result<Response, HtmlError> {
+    match state.app.save_pipeline(&session.scope, &form.stages, &client).await {
+        Ok(()) => Ok(Redirect::to("/settings/pipeline?notice=pipeline-saved").into_response()),
+        Err(e) if is_refusal(&e) => Err(HtmlError::while_doing("edit the pipeline", e)),
+        Err(e) => Ok(render(&page, form.stages, None, Some(FormError::new("save the pipeline", &e)))),
+    }
+}

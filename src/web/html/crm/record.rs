@@ -1,0 +1,263 @@
+//! A record's page: facts, tags, related records, notes, tasks and the activity timeline.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+
+use super::kinds::{Cell, Choices, Fact, FormKind, Names, PageKind, Relation, path};
+use super::values::{Field, Values};
+use crate::app::auth::{AuthSession, TenantScope};
+use crate::app::crm::ListFilter;
+use crate::app::crm::service::TimelineView;
+use crate::app::error::AppError;
+use crate::domain::crm::{Contact, Deal, Kind, Note, Task};
+use crate::domain::ids::RecordId;
+use crate::web::AppState;
+use crate::web::error::HtmlError;
+use crate::web::extract::{Authenticated, Page};
+use crate::web::html::filters;
+use crate::web::html::forms::FormError;
+use crate::web::html::layout::Layout;
+
+/// Related records under a heading.
+pub struct Section {
+    pub heading: &'static str,
+    pub items: Vec<Cell>,
+}
+
+/// A note as shown: its author, time and sanitised HTML.
+pub struct NoteView {
+    pub author: String,
+    pub at: i64,
+    pub html: String,
+}
+
+/// An attached task with its done button.
+pub struct TaskRow {
+    pub title: String,
+    pub id: RecordId,
+    pub due: String,
+    pub assignee: String,
+    pub done: bool,
+}
+
+/// One line of the activity timeline.
+pub struct Line {
+    pub at: i64,
+    pub text: String,
+    pub link: Option<String>,
+}
+
+/// A note the user typed that could not be saved (shown again with the error).
+pub struct NoteDraft {
+    pub body: String,
+    pub error: FormError,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "crm_record.html")]
+struct RecordPage {
+    layout: Layout,
+    noun: &'static str,
+    list: &'static str,
+    base: String,
+    title: String,
+    can_edit: bool,
+    facts: Vec<Fact>,
+    tags: Vec<String>,
+    sections: Vec<Section>,
+    /// Notes and tasks can be attached (companies, contacts, deals).
+    activity: bool,
+    /// The add-note and add-task forms are offered.
+    can_create: bool,
+    notes: Vec<NoteView>,
+    tasks: Vec<TaskRow>,
+    task_fields: Vec<Field>,
+    note_body: String,
+    error: Option<FormError>,
+    /// A task's own page offers its done button.
+    open_task: Option<RecordId>,
+    subject_kind: &'static str,
+    subject_id: String,
+    timeline: Vec<Line>,
+}
+
+pub async fn show<T: PageKind>(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Response, HtmlError> {
+    render::<T>(&state, &page, &session, super::parse_id(&id)?, None).await
+}
+
+/// Renders the page of record `id` of kind `T`, with a note draft when one failed to save.
+pub async fn render<T: PageKind>(
+    state: &AppState,
+    page: &Page,
+    session: &AuthSession,
+    id: RecordId,
+    draft: Option<NoteDraft>,
+) -> Result<Response, HtmlError> {
+    let scope = &session.scope;
+    let view = state.app.get_record::<T>(scope, id).await.map_err(|e| HtmlError::while_doing("open the record", e))?;
+    let record = &view.record;
+    let load = async {
+        let names = super::names(state, scope, record.company_id().into_iter().collect(), true).await?;
+        let mut sections = Vec::new();
+        for relation in record.relations() {
+            sections.push(section(state, scope, &relation, &names).await?);
+        }
+        let activity = super::has_activity(T::KIND);
+        let (notes, tasks) =
+            if activity { attached(state, scope, T::KIND, id, &names).await? } else { Default::default() };
+        let timeline = state.app.timeline(scope, T::KIND, id).await?.iter().map(|e| line(e, &names)).collect();
+        Ok::<_, AppError>((names, sections, notes, tasks, timeline))
+    };
+    let (names, sections, notes, tasks, timeline) =
+        load.await.map_err(|e| HtmlError::while_doing("open the record", e))?;
+    let task_fields = if super::has_activity(T::KIND) {
+        let mut values = Values::default();
+        values.set("subject_kind", T::KIND.as_str());
+        values.set("subject_id", id.to_string());
+        values.set("assignee_id", scope.user().to_string());
+        let choices = Choices { people: state.app.people(scope).await?, ..Default::default() };
+        Task::fields(&values, &choices, true)
+    } else {
+        Vec::new()
+    };
+    let open_task = (view.can_edit && record.open_task()).then_some(id);
+    let (note_body, error) = draft.map_or((String::new(), None), |d| (d.body, Some(d.error)));
+    let status = super::super::forms::form_status(error.is_some());
+    let page = RecordPage {
+        layout: Layout::new(record.title(), page),
+        noun: T::NOUN,
+        list: T::KIND.plural(),
+        base: path(T::KIND, &id),
+        title: record.title(),
+        can_edit: view.can_edit,
+        facts: record.facts(&names).into_iter().filter(|(_, cell)| !cell.text.is_empty()).collect(),
+        tags: record.tags().to_vec(),
+        sections,
+        activity: super::has_activity(T::KIND),
+        can_create: scope.can(crate::app::auth::permissions::Action::CreateRecords),
+        notes,
+        tasks,
+        task_fields,
+        note_body,
+        error,
+        open_task,
+        subject_kind: T::KIND.as_str(),
+        subject_id: id.to_string(),
+        timeline,
+    };
+    Ok((status, page).into_response())
+}
+
+fn by(field: &str, id: &RecordId) -> ListFilter {
+    let mut filter = ListFilter { limit: Some(50), ..Default::default() };
+    match field {
+        "company" => filter.company = id.to_string(),
+        _ => filter.contact = id.to_string(),
+    }
+    filter
+}
+
+fn deal_cell(deal: &Deal, names: &Names) -> Cell {
+    let amount = super::kinds::deal_amount(deal);
+    Cell::link(format!("{} · {} {amount}", deal.name, names.stage(&deal.stage)), path(Kind::Deal, &deal.id))
+}
+
+async fn section(
+    state: &AppState,
+    scope: &TenantScope,
+    relation: &Relation,
+    names: &Names,
+) -> Result<Section, AppError> {
+    let app = &state.app;
+    Ok(match relation {
+        Relation::ContactsOf(id) => Section {
+            heading: "Contacts",
+            items: app
+                .list_records::<Contact>(scope, &by("company", id))
+                .await?
+                .items
+                .iter()
+                .map(|c| Cell::link(c.full_name(), path(Kind::Contact, &c.id)))
+                .collect(),
+        },
+        Relation::DealsOfCompany(id) | Relation::DealsOfContact(id) => {
+            let field = if matches!(relation, Relation::DealsOfCompany(_)) { "company" } else { "contact" };
+            let deals = app.list_records::<Deal>(scope, &by(field, id)).await?.items;
+            Section { heading: "Deals", items: deals.iter().map(|d| deal_cell(d, names)).collect() }
+        }
+        Relation::Contacts(ids) => {
+            let titles = app.record_titles::<Contact>(scope, ids.clone()).await?;
+            let items = ids
+                .iter()
+                .filter_map(|id| titles.get(id).map(|name| Cell::link(name.clone(), path(Kind::Contact, id))))
+                .collect();
+            Section { heading: "Contacts", items }
+        }
+    })
+}
+
+/// The notes (newest first) and tasks attached to a record.
+async fn attached(
+    state: &AppState,
+    scope: &TenantScope,
+    kind: Kind,
+    id: RecordId,
+    names: &Names,
+) -> Result<(Vec<NoteView>, Vec<TaskRow>), AppError> {
+    let filter = ListFilter {
+        subject_kind: kind.as_str().to_owned(),
+        subject_id: id.to_string(),
+        limit: Some(50),
+        ..Default::default()
+    };
+    let notes = state.app.list_records::<Note>(scope, &filter).await?.items;
+    let tasks = state.app.list_records::<Task>(scope, &filter).await?.items;
+    let notes = notes
+        .iter()
+        .map(|n| NoteView {
+            author: names.person(&n.author_id),
+            at: n.stamp.created_at,
+            html: super::notes::render_markdown(&n.body),
+        })
+        .collect();
+    let tasks = tasks
+        .iter()
+        .map(|t| TaskRow {
+            title: t.title.clone(),
+            id: t.id,
+            due: t.due.map(|d| d.to_string()).unwrap_or_default(),
+            assignee: names.person(&t.assignee_id),
+            done: t.done,
+        })
+        .collect();
+    Ok((notes, tasks))
+}
+
+/// A timeline entry in words: "Olive Owner moved the deal — Lead → Qualified".
+fn line(entry: &TimelineView, names: &Names) -> Line {
+    let actor = entry.actor.map_or_else(|| "Someone".to_owned(), |a| names.person(&a));
+    let what = match entry.event.as_str() {
+        "created" => "created this",
+        "stage" => "moved the deal",
+        "note" => "added a note",
+        "task" => "added a task",
+        "task-done" => "completed a task",
+        _ => "changed",
+    };
+    let mut text = format!("{actor} {what}");
+    if entry.event == "updated" && !entry.fields.is_empty() {
+        text.push_str(&format!(" {}", entry.fields.join(", ").replace('_', " ")));
+    }
+    if let Some(detail) = &entry.detail {
+        text.push_str(&format!(" — {detail}"));
+    }
+    let link = entry.link.filter(|(kind, _)| *kind != Kind::Note).map(|(kind, id)| path(kind, &id));
+    Line { at: entry.at, text, link }
+}
