@@ -164,8 +164,8 @@ async fn keep_certificate_fresh(tls: Arc<CertManager>, mut stopped: watch::Recei
     }
 }
 
-/// Once a minute: drop rate-limit keys whose buckets are full again, and run the backup
-/// schedule (daily backup, weekly drill, staleness alert).
+/// Once a minute: drop rate-limit keys whose buckets are full again, forget day-old idempotent
+/// answers, and run the backup schedule (daily backup, weekly drill, staleness alert).
 async fn every_minute(app: crate::app::App, mut stopped: watch::Receiver<()>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -173,6 +173,9 @@ async fn every_minute(app: crate::app::App, mut stopped: watch::Receiver<()>) {
         tokio::select! {
             _ = tick.tick() => {
                 app.limiters().sweep();
+                if let Err(e) = app.expire_idempotency().await {
+                    tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "idempotency sweep failed");
+                }
                 if let Err(e) = app.run_backup_schedule().await {
                     tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "backup schedule failed");
                 }

@@ -349,6 +349,12 @@ impl App {
         Ok(people)
     }
 
+    /// Forgets idempotent answers older than 24 hours (run once a minute).
+    pub async fn expire_idempotency(&self) -> Result<usize, AppError> {
+        let before = self.now() - IDEMPOTENCY_SECONDS;
+        self.store().write(move |txn| repo::expire_answers(txn, before)).await
+    }
+
     /// Display names of records of one kind (unknown ids are left out).
     pub(crate) async fn record_titles<T: CrmRecord>(
         &self,

@@ -5,7 +5,7 @@
 
 use std::ops::Bound;
 
-use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::access::{get, put};
@@ -227,11 +227,6 @@ fn push_outbox(txn: &WriteTransaction, workspace: &WorkspaceId, kind: Kind, id: 
     put(&mut outbox, &next.to_be_bytes(), &OutboxRow { workspace: *workspace, kind, id: *id })
 }
 
-/// How many changes wait for the search indexer.
-pub(crate) fn outbox_len(table: &impl ReadableTableMetadata) -> Result<u64, AppError> {
-    table.len().map_err(storage)
-}
-
 /// The first answer to a request sent with an `Idempotency-Key`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct IdempotentAnswer {
@@ -261,21 +256,24 @@ pub(crate) fn save_answer(txn: &WriteTransaction, key: &[u8], answer: &Idempoten
     put(&mut txn.open_table(IDEMPOTENCY).map_err(storage)?, key, answer)
 }
 
-/// Drops one workspace's answers older than `before` (bounded work per call).
-pub(crate) fn expire_answers(txn: &WriteTransaction, workspace: &WorkspaceId, before: i64) -> Result<(), AppError> {
+/// Drops answers older than `before`, across workspaces (at most 10,000 per call, so a sweep
+/// never holds the writer long).
+pub(crate) fn expire_answers(txn: &WriteTransaction, before: i64) -> Result<usize, AppError> {
     let mut table = txn.open_table(IDEMPOTENCY).map_err(storage)?;
-    let prefix = workspace.as_bytes().to_vec();
     let mut stale = Vec::new();
-    for row in table.range(prefix.as_slice()..prefix_end(&prefix).as_slice()).map_err(storage)?.take(10_000) {
+    for row in table.iter().map_err(storage)? {
         let (key, value) = row.map_err(storage)?;
         if super::codec::decode::<IdempotentAnswer>(value.value()).is_ok_and(|a| a.at < before) {
             stale.push(key.value().to_vec());
+            if stale.len() == 10_000 {
+                break;
+            }
         }
     }
-    for key in stale {
+    for key in &stale {
         table.remove(key.as_slice()).map_err(storage)?;
     }
-    Ok(())
+    Ok(stale.len())
 }
 
 /// Reads a workspace's CRM setting.
