@@ -156,6 +156,11 @@ impl Money {
         Self(0)
     }
 
+    /// The same amount with the opposite sign.
+    pub fn negated(self) -> Money {
+        Money(-self.0)
+    }
+
     /// Exact sum (saturating far beyond any real pipeline).
     pub fn plus(self, other: Money) -> Money {
         Money(self.0.saturating_add(other.0))

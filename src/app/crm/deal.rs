@@ -6,7 +6,33 @@ use crate::app::error::AppError;
 use crate::app::store::Versioned;
 use crate::app::store::crm::Entity;
 use crate::domain::crm::{Changes, Deal, DealInput, Kind, Stamp};
+use crate::domain::fields::{Currency, Day, Money};
 use crate::domain::ids::{RecordId, UserId};
+
+/// The names of deal tallies: `stage ‖ 0 ‖ key` and `won|lost ‖ 0 ‖ YYYY-MM`.
+pub(crate) mod tally {
+    use crate::domain::crm::StageOutcome;
+    use crate::domain::fields::Day;
+
+    pub fn stage(key: &str) -> Vec<u8> {
+        [b"stage\0", key.as_bytes()].concat()
+    }
+
+    /// Won and lost are the fixed closing stages of every pipeline.
+    pub fn closing(stage: &str) -> Option<StageOutcome> {
+        match stage {
+            "won" => Some(StageOutcome::Won),
+            "lost" => Some(StageOutcome::Lost),
+            _ => None,
+        }
+    }
+
+    pub fn month(outcome: StageOutcome, day: Day) -> Vec<u8> {
+        let (year, month) = day.year_month();
+        let name = if outcome == StageOutcome::Won { "won" } else { "lost" };
+        format!("{name}\0{year:04}-{month:02}").into_bytes()
+    }
+}
 
 impl Versioned for Deal {
     const VERSION: u16 = 1;
@@ -31,6 +57,19 @@ impl Entity for Deal {
         }
         terms.extend(self.contact_ids.iter().map(|c| (keys::CONTACT, Term::new().record(c).name(&self.name).done())));
         terms
+    }
+
+    /// Active deals count towards their stage; closed ones also towards the month they closed.
+    fn tallies(&self) -> Vec<(Vec<u8>, Option<(Currency, Money)>)> {
+        let amount = self.amount.map(|a| (self.currency, a));
+        let mut tallies = Vec::new();
+        if !self.archived {
+            tallies.push((tally::stage(&self.stage), amount));
+        }
+        if let (Some(closed_at), Some(outcome)) = (self.closed_at, tally::closing(&self.stage)) {
+            tallies.push((tally::month(outcome, Day::of_unix(closed_at)), amount));
+        }
+        tallies
     }
 }
 

@@ -6,6 +6,7 @@
 mod company;
 mod contact;
 
+pub mod dashboard;
 mod deal;
 
 mod keys;

@@ -12,9 +12,10 @@ use super::access::{get, put};
 use super::codec::Versioned;
 use super::keys::{prefix_end, tenant_key};
 use super::storage;
-use super::tables::{CRM_SETTINGS, IDEMPOTENCY, RECORD_INDEX, RECORDS, SEARCH_OUTBOX, TIMELINE};
+use super::tables::{CRM_SETTINGS, IDEMPOTENCY, RECORD_INDEX, RECORDS, SEARCH_OUTBOX, TALLIES, TIMELINE};
 use crate::app::error::AppError;
 use crate::domain::crm::Kind;
+use crate::domain::fields::{Currency, Money};
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 
 /// A stored CRM record: its kind, id and the index keys it is listed under.
@@ -23,6 +24,10 @@ pub(crate) trait Entity: Versioned + Clone + Send + Sync + 'static {
     fn id(&self) -> RecordId;
     /// `(index, term)` pairs; the store appends the record id to each.
     fn index_terms(&self) -> Vec<(u8, Vec<u8>)>;
+    /// The tallies this record counts towards, with the amount it adds (if any).
+    fn tallies(&self) -> Vec<(Vec<u8>, Option<(Currency, Money)>)> {
+        Vec::new()
+    }
 }
 
 fn record_key(workspace: &WorkspaceId, kind: Kind, id: &RecordId) -> Vec<u8> {
@@ -74,9 +79,14 @@ pub(crate) fn save<T: Entity>(
     for key in &new_keys {
         index.insert(key.as_slice(), ()).map_err(storage)?;
     }
+    drop(index);
     let mut records = txn.open_table(RECORDS).map_err(storage)?;
     put(&mut records, &record_key(workspace, T::KIND, &record.id()), record)?;
     drop(records);
+    if let Some(old) = previous {
+        count_in(txn, workspace, T::KIND, old.tallies(), -1)?;
+    }
+    count_in(txn, workspace, T::KIND, record.tallies(), 1)?;
     push_outbox(txn, workspace, T::KIND, &record.id())
 }
 
@@ -86,16 +96,77 @@ pub(crate) fn delete<T: Entity>(txn: &WriteTransaction, workspace: &WorkspaceId,
     for key in index_keys(workspace, record) {
         index.remove(key.as_slice()).map_err(storage)?;
     }
+    drop(index);
     let id = record.id();
     txn.open_table(RECORDS)
         .map_err(storage)?
         .remove(record_key(workspace, T::KIND, &id).as_slice())
         .map_err(storage)?;
+    count_in(txn, workspace, T::KIND, record.tallies(), -1)?;
     let prefix = record_key(workspace, T::KIND, &id);
     let mut timeline = txn.open_table(TIMELINE).map_err(storage)?;
     timeline.retain_in(prefix.as_slice()..prefix_end(&prefix).as_slice(), |_, _| false).map_err(storage)?;
     drop(timeline);
     push_outbox(txn, workspace, T::KIND, &id)
+}
+
+/// A running count and exact sums per currency.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Tally {
+    pub count: i64,
+    pub sums: Vec<(Currency, Money)>,
+}
+
+impl Versioned for Tally {
+    const VERSION: u16 = 1;
+}
+
+/// Adds (`sign` 1) or removes (`sign` -1) one record's contribution to its tallies.
+fn count_in(
+    txn: &WriteTransaction,
+    workspace: &WorkspaceId,
+    kind: Kind,
+    tallies: Vec<(Vec<u8>, Option<(Currency, Money)>)>,
+    sign: i64,
+) -> Result<(), AppError> {
+    if tallies.is_empty() {
+        return Ok(());
+    }
+    let mut table = txn.open_table(TALLIES).map_err(storage)?;
+    for (name, amount) in tallies {
+        let key = tenant_key(workspace, &[&[kind.byte()], &name]);
+        let mut tally: Tally = get(&table, &key)?.unwrap_or_default();
+        tally.count += sign;
+        if let Some((currency, money)) = amount {
+            let signed = if sign < 0 { money.negated() } else { money };
+            match tally.sums.iter_mut().find(|(c, _)| *c == currency) {
+                Some((_, total)) => *total = total.plus(signed),
+                None => tally.sums.push((currency, signed)),
+            }
+            tally.sums.retain(|(_, m)| *m != Money::zero());
+        }
+        if tally.count == 0 && tally.sums.is_empty() {
+            table.remove(key.as_slice()).map_err(storage)?;
+        } else {
+            put(&mut table, &key, &tally)?;
+        }
+    }
+    Ok(())
+}
+
+/// Every tally of one kind in a workspace, by name.
+pub(crate) fn tallies(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    workspace: &WorkspaceId,
+    kind: Kind,
+) -> Result<Vec<(Vec<u8>, Tally)>, AppError> {
+    let prefix = tenant_key(workspace, &[&[kind.byte()]]);
+    let mut out = Vec::new();
+    for row in table.range(prefix.as_slice()..prefix_end(&prefix).as_slice()).map_err(storage)? {
+        let (key, value) = row.map_err(storage)?;
+        out.push((key.value()[prefix.len()..].to_vec(), super::codec::decode(value.value())?));
+    }
+    Ok(out)
 }
 
 /// One index row visited by [`scan`]: the record id and the row's key after the scan prefix

@@ -64,6 +64,11 @@ pub(crate) const IDEMPOTENCY: TableDefinition<&[u8], &[u8]> = TableDefinition::n
 /// Workspace id ‖ setting name → a workspace's CRM settings (pipeline stages, tag colours).
 pub(crate) const CRM_SETTINGS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("crm_settings");
 
+/// Workspace id ‖ kind byte ‖ tally name → running count and sums per currency (e.g. open deals
+/// per stage, deals won per month), kept exact by the write path so dashboards read a handful
+/// of rows instead of every deal.
+pub(crate) const TALLIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tallies");
+
 /// Every table, so the first migration creates them all and tests can walk them.
 pub(crate) const ALL_BYTE_TABLES: &[TableDefinition<'static, &'static [u8], &'static [u8]>] = &[
     WORKSPACES,
@@ -78,6 +83,7 @@ pub(crate) const ALL_BYTE_TABLES: &[TableDefinition<'static, &'static [u8], &'st
     SEARCH_OUTBOX,
     IDEMPOTENCY,
     CRM_SETTINGS,
+    TALLIES,
 ];
 
 /// Tables keyed by text.

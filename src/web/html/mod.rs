@@ -6,7 +6,7 @@ mod auth;
 mod backups;
 mod crm;
 mod email;
-mod filters;
+pub(crate) mod filters;
 pub mod forms;
 pub use mfa::safe_next;
 pub mod layout;
@@ -25,7 +25,7 @@ use axum::routing::{get, post};
 
 use super::AppState;
 use super::error::HtmlError;
-use super::extract::Page;
+use super::extract::{Authenticated, Page};
 use crate::app::auth::permissions::Action;
 use crate::app::error::ErrorCode;
 use layout::Layout;
@@ -83,8 +83,10 @@ struct HomePage {
 /// sign in.
 async fn home(State(state): State<AppState>, page: Page) -> Result<Response, HtmlError> {
     if let Some(session) = &page.session {
-        let home = if session.scope.can(Action::ReadRecords) { "/contacts" } else { "/account" };
-        return Ok(Redirect::to(home).into_response());
+        if session.scope.can(Action::ReadRecords) {
+            return crm::dashboard::show(State(state), page.clone(), Authenticated(session.clone())).await;
+        }
+        return Ok(Redirect::to("/account").into_response());
     }
     if state.app.pending_setup_token().await?.is_none() {
         return Ok(Redirect::to("/login").into_response());

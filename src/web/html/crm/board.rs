@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::kinds::{deal_amount, path};
 use super::values::Values;
 use crate::app::crm::ListFilter;
+use crate::app::crm::dashboard::StageTotal;
 use crate::app::error::AppError;
 use crate::domain::crm::{Deal, DealInput, Kind, Stage};
 use crate::domain::fields::{Currency, Money};
@@ -33,6 +34,8 @@ pub struct Column {
     pub key: String,
     pub label: String,
     pub cards: Vec<Card>,
+    /// Active deals in the stage (all of them, not just the cards shown).
+    pub count: i64,
     pub sum: String,
     /// More deals than the board shows.
     pub more: bool,
@@ -47,24 +50,24 @@ struct BoardPage {
     can_create: bool,
 }
 
-/// "12,500.00 EUR + 300.00 USD" (exact sums, one per currency).
-fn sum(deals: &[Deal]) -> String {
-    let mut totals: Vec<(Currency, Money)> = Vec::new();
-    for deal in deals {
-        let Some(amount) = deal.amount else { continue };
-        match totals.iter_mut().find(|(c, _)| *c == deal.currency) {
-            Some((_, total)) => *total = total.plus(amount),
-            None => totals.push((deal.currency, amount)),
-        }
-    }
+/// "12,500.00 EUR + 300.00 USD" (exact sums of the whole stage, one per currency).
+fn sum(totals: &[(Currency, Money)]) -> String {
     totals.iter().map(|(c, m)| format!("{} {c}", m.grouped())).collect::<Vec<_>>().join(" + ")
 }
 
-async fn column(state: &AppState, scope: &crate::app::auth::TenantScope, stage: &Stage) -> Result<Column, AppError> {
+/// Cards shown per column; the rest are a click away in the list view.
+const CARDS_PER_COLUMN: usize = 50;
+
+async fn column(
+    state: &AppState,
+    scope: &crate::app::auth::TenantScope,
+    total: &StageTotal,
+) -> Result<Column, AppError> {
+    let stage = &total.stage;
     let filter = ListFilter {
         stage: stage.key.clone(),
         state: "active".into(),
-        limit: Some(crate::app::crm::service::MAX_LIMIT),
+        limit: Some(CARDS_PER_COLUMN),
         ..Default::default()
     };
     let listing = state.app.list_records::<Deal>(scope, &filter).await?;
@@ -86,7 +89,8 @@ async fn column(state: &AppState, scope: &crate::app::auth::TenantScope, stage: 
         key: stage.key.clone(),
         label: stage.label.clone(),
         cards,
-        sum: sum(&listing.items),
+        count: total.count,
+        sum: sum(&total.sums),
         more: listing.next_cursor.is_some(),
     })
 }
@@ -98,11 +102,12 @@ pub async fn show(
 ) -> Result<Response, HtmlError> {
     let scope = &session.scope;
     let load = async {
-        let stages = state.app.pipeline(scope).await?;
+        let totals = state.app.pipeline_totals(scope).await?;
         let mut columns = Vec::new();
-        for stage in &stages {
-            columns.push(column(&state, scope, stage).await?);
+        for total in &totals {
+            columns.push(column(&state, scope, total).await?);
         }
+        let stages = totals.into_iter().map(|t| t.stage).collect();
         Ok::<_, AppError>((stages, columns))
     };
     let (stages, columns) = load.await.map_err(|e| HtmlError::while_doing("show the deals", e))?;

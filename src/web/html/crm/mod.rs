@@ -3,6 +3,7 @@
 //! as the JSON API; every page works without JavaScript.
 
 mod board;
+pub mod dashboard;
 mod edit;
 mod kinds;
 mod list;
