@@ -4,9 +4,9 @@ use super::keys::{self, Term};
 use super::{CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
 use crate::app::error::AppError;
 use crate::app::store::Versioned;
-use crate::app::store::crm::Entity;
+use crate::app::store::crm::{Entity, TallyShare};
 use crate::domain::crm::{Changes, Deal, DealInput, Kind, Stamp};
-use crate::domain::fields::{Currency, Day, Money};
+use crate::domain::fields::Day;
 use crate::domain::ids::{RecordId, UserId};
 
 /// The names of deal tallies: `stage ‖ 0 ‖ key` and `won|lost ‖ 0 ‖ YYYY-MM`.
@@ -60,7 +60,7 @@ impl Entity for Deal {
     }
 
     /// Active deals count towards their stage; closed ones also towards the month they closed.
-    fn tallies(&self) -> Vec<(Vec<u8>, Option<(Currency, Money)>)> {
+    fn tallies(&self) -> Vec<TallyShare> {
         let amount = self.amount.map(|a| (self.currency, a));
         let mut tallies = Vec::new();
         if !self.archived {

@@ -18,6 +18,9 @@ use crate::domain::crm::Kind;
 use crate::domain::fields::{Currency, Money};
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 
+/// A tally name and the amount one record adds to it (if any).
+pub(crate) type TallyShare = (Vec<u8>, Option<(Currency, Money)>);
+
 /// A stored CRM record: its kind, id and the index keys it is listed under.
 pub(crate) trait Entity: Versioned + Clone + Send + Sync + 'static {
     const KIND: Kind;
@@ -25,7 +28,7 @@ pub(crate) trait Entity: Versioned + Clone + Send + Sync + 'static {
     /// `(index, term)` pairs; the store appends the record id to each.
     fn index_terms(&self) -> Vec<(u8, Vec<u8>)>;
     /// The tallies this record counts towards, with the amount it adds (if any).
-    fn tallies(&self) -> Vec<(Vec<u8>, Option<(Currency, Money)>)> {
+    fn tallies(&self) -> Vec<TallyShare> {
         Vec::new()
     }
 }
@@ -126,7 +129,7 @@ fn count_in(
     txn: &WriteTransaction,
     workspace: &WorkspaceId,
     kind: Kind,
-    tallies: Vec<(Vec<u8>, Option<(Currency, Money)>)>,
+    tallies: Vec<TallyShare>,
     sign: i64,
 ) -> Result<(), AppError> {
     if tallies.is_empty() {

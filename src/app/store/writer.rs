@@ -16,11 +16,14 @@ use crate::app::error::{AppError, ErrorCode};
 /// Jobs taken into one durable commit at most.
 const MAX_BATCH: usize = 512;
 
+/// Answers a job's caller, given the batch flush's error (if any).
+type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
+
 /// What a job leaves for after the batch's durable commit: whether it committed, and how to
 /// answer its caller (with the flush's error, if the flush failed).
 struct Done {
     committed: bool,
-    answer: Box<dyn FnOnce(Option<&str>) + Send>,
+    answer: Answer,
 }
 
 type Job = Box<dyn FnOnce(&Database) -> Done + Send>;
