@@ -5,6 +5,7 @@ mod audit;
 mod backup;
 mod binary;
 mod crm_api;
+mod crm_bulk;
 mod crm_dashboard;
 mod crm_html;
 mod email;

@@ -1,7 +1,8 @@
 //! How companies are created, indexed, filtered and checked.
 
+use super::bulk::with_tag;
 use super::keys::{self, Term};
-use super::{CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
+use super::{BulkAction, CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
 use crate::app::error::AppError;
 use crate::app::store::Versioned;
 use crate::app::store::crm::Entity;
@@ -63,6 +64,20 @@ impl CrmRecord for Company {
 
     fn financial(changes: &Changes) -> bool {
         changes.contains("credit_limit")
+    }
+
+    fn bulk_input(&self, action: &BulkAction) -> Option<CompanyInput> {
+        match action {
+            BulkAction::AddTag(tag) => {
+                Some(CompanyInput { tags: Some(with_tag(&self.tags, tag)), ..Default::default() })
+            }
+            BulkAction::Assign(user) => Some(CompanyInput { owner_id: Some(user.to_string()), ..Default::default() }),
+            BulkAction::Delete => None,
+        }
+    }
+
+    fn duplicate_probes(input: &CompanyInput) -> Vec<(u8, Vec<u8>)> {
+        input.name.iter().filter(|n| !n.trim().is_empty()).map(|n| (keys::NAME, Term::new().name(n).done())).collect()
     }
 
     fn plan(filter: &ParsedFilter) -> Plan {

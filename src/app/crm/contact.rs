@@ -1,7 +1,8 @@
 //! How contacts are created, indexed, filtered and checked.
 
+use super::bulk::with_tag;
 use super::keys::{self, Term};
-use super::{CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
+use super::{BulkAction, CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
 use crate::app::error::AppError;
 use crate::app::store::Versioned;
 use crate::app::store::crm::Entity;
@@ -69,6 +70,24 @@ impl CrmRecord for Contact {
 
     fn stamp_mut(&mut self) -> &mut Stamp {
         &mut self.stamp
+    }
+
+    fn bulk_input(&self, action: &BulkAction) -> Option<ContactInput> {
+        match action {
+            BulkAction::AddTag(tag) => {
+                Some(ContactInput { tags: Some(with_tag(&self.tags, tag)), ..Default::default() })
+            }
+            BulkAction::Assign(user) => Some(ContactInput { owner_id: Some(user.to_string()), ..Default::default() }),
+            BulkAction::Delete => None,
+        }
+    }
+
+    fn duplicate_probes(input: &ContactInput) -> Vec<(u8, Vec<u8>)> {
+        let emails = input.emails.iter().flatten();
+        emails
+            .filter_map(|e| crate::domain::email::EmailAddress::parse(&e.address).ok())
+            .map(|e| (keys::EMAIL, Term::new().text(e.as_str()).done()))
+            .collect()
     }
 
     fn plan(filter: &ParsedFilter) -> Plan {

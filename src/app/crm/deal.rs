@@ -1,7 +1,7 @@
 //! How deals are created, indexed, filtered and checked.
 
 use super::keys::{self, Term};
-use super::{CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
+use super::{BulkAction, CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
 use crate::app::error::AppError;
 use crate::app::store::Versioned;
 use crate::app::store::crm::{Entity, TallyShare};
@@ -110,6 +110,13 @@ impl CrmRecord for Deal {
     fn change_detail(before: &Self, after: &Self, ctx: &WriteContext<'_>) -> Option<String> {
         let label = |key: &str| ctx.pipeline.iter().find(|s| s.key == key).map_or(key.to_owned(), |s| s.label.clone());
         (before.stage != after.stage).then(|| format!("{} → {}", label(&before.stage), label(&after.stage)))
+    }
+
+    fn bulk_input(&self, action: &BulkAction) -> Option<DealInput> {
+        match action {
+            BulkAction::Assign(user) => Some(DealInput { owner_id: Some(user.to_string()), ..Default::default() }),
+            BulkAction::AddTag(_) | BulkAction::Delete => None,
+        }
     }
 
     fn plan(filter: &ParsedFilter) -> Plan {

@@ -6,10 +6,12 @@
 mod company;
 mod contact;
 
+mod bulk;
 pub mod dashboard;
 mod deal;
 
 mod keys;
+pub mod merge;
 mod note;
 pub mod pipeline;
 pub mod seed;
@@ -91,7 +93,7 @@ pub struct Plan {
 
 /// A kind of CRM record, as the generic service handles it.
 pub(crate) trait CrmRecord: Entity + Serialize {
-    type Input: DeserializeOwned + Default + Send + 'static;
+    type Input: DeserializeOwned + Default + Send + Sync + 'static;
 
     fn create(id: RecordId, input: Self::Input, ctx: &WriteContext<'_>) -> Result<(Self, Changes), AppError>;
     /// Applies `input` all or nothing.
@@ -117,6 +119,25 @@ pub(crate) trait CrmRecord: Entity + Serialize {
     }
     fn plan(filter: &ParsedFilter) -> Plan;
     fn matches(&self, filter: &ParsedFilter) -> bool;
+    /// The change a bulk action makes to this record (`None`: not applicable to this kind).
+    fn bulk_input(&self, _action: &BulkAction) -> Option<Self::Input> {
+        None
+    }
+    /// Index terms under which a record like `input` would already exist (same email, same
+    /// company name): the duplicate warning on create.
+    fn duplicate_probes(_input: &Self::Input) -> Vec<(u8, Vec<u8>)> {
+        Vec::new()
+    }
+}
+
+/// A change applied to many selected records at once (managers and up).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkAction {
+    AddTag(String),
+    /// Set the owner (contacts, companies, deals) or assignee (tasks).
+    Assign(UserId),
+    /// Needs a fresh second factor.
+    Delete,
 }
 
 /// A list filter with its values parsed.

@@ -250,36 +250,7 @@ impl App {
     ) -> Result<T, AppError> {
         scope.require(Action::ReadRecords)?;
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
-        self.store()
-            .write(move |txn| {
-                let records = txn.open_table(RECORDS).map_err(storage)?;
-                let before = repo::load::<T>(&records, scope.workspace(), &id)?.ok_or(ErrorCode::NotFound)?;
-                drop(records);
-                require_edit(&scope, &before)?;
-                let pipeline = pipeline::load_in(txn, scope.workspace())?;
-                let ctx = WriteContext { now, by: *scope.user(), pipeline: &pipeline };
-                let mut after = before.clone();
-                let changes = after.apply(input, &ctx)?;
-                if changes.is_empty() {
-                    return Ok(after);
-                }
-                if T::financial(&changes) {
-                    scope.require_recent_second_factor(now)?;
-                }
-                after.stamp_mut().updated_at = now;
-                check_references(txn, &scope, &after)?;
-                repo::save(txn, scope.workspace(), Some(&before), &after)?;
-                record_activity(txn, &scope, Some(&before), &after, &changes, &ctx)?;
-                let fields: Vec<&str> = changes.fields().to_vec();
-                audit(
-                    txn,
-                    scope.workspace(),
-                    now,
-                    event("record.updated", &scope, T::KIND, &id, &client).fields(&fields),
-                )?;
-                Ok(after)
-            })
-            .await
+        self.store().write(move |txn| update_in::<T>(txn, &scope, id, input, now, &client)).await
     }
 
     /// Deletes a record the caller may edit, with the notes and tasks attached to it.
@@ -291,16 +262,7 @@ impl App {
     ) -> Result<(), AppError> {
         scope.require(Action::ReadRecords)?;
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
-        self.store()
-            .write(move |txn| {
-                let records = txn.open_table(RECORDS).map_err(storage)?;
-                let record = repo::load::<T>(&records, scope.workspace(), &id)?.ok_or(ErrorCode::NotFound)?;
-                drop(records);
-                require_edit(&scope, &record)?;
-                delete_in(txn, &scope, &record)?;
-                audit(txn, scope.workspace(), now, event("record.deleted", &scope, T::KIND, &id, &client))
-            })
-            .await
+        self.store().write(move |txn| delete_checked_in::<T>(txn, &scope, id, now, &client)).await
     }
 
     /// One page of records matching `filter`, in index order, after the filter's cursor.
@@ -376,6 +338,55 @@ impl App {
             })
             .await
     }
+}
+
+/// Changes one record inside the caller's transaction (the single update path).
+pub(crate) fn update_in<T: CrmRecord>(
+    txn: &WriteTransaction,
+    scope: &TenantScope,
+    id: RecordId,
+    input: T::Input,
+    now: i64,
+    client: &ClientInfo,
+) -> Result<T, AppError> {
+    let records = txn.open_table(RECORDS).map_err(storage)?;
+    let before = repo::load::<T>(&records, scope.workspace(), &id)?.ok_or(ErrorCode::NotFound)?;
+    drop(records);
+    require_edit(scope, &before)?;
+    let pipeline = pipeline::load_in(txn, scope.workspace())?;
+    let ctx = WriteContext { now, by: *scope.user(), pipeline: &pipeline };
+    let mut after = before.clone();
+    let changes = after.apply(input, &ctx)?;
+    if changes.is_empty() {
+        return Ok(after);
+    }
+    if T::financial(&changes) {
+        scope.require_recent_second_factor(now)?;
+    }
+    after.stamp_mut().updated_at = now;
+    check_references(txn, scope, &after)?;
+    repo::save(txn, scope.workspace(), Some(&before), &after)?;
+    record_activity(txn, scope, Some(&before), &after, &changes, &ctx)?;
+    let fields: Vec<&str> = changes.fields().to_vec();
+    audit(txn, scope.workspace(), now, event("record.updated", scope, T::KIND, &id, client).fields(&fields))?;
+    Ok(after)
+}
+
+/// Deletes one record the caller may edit inside the caller's transaction (the single delete
+/// path, with attached notes and tasks).
+pub(crate) fn delete_checked_in<T: CrmRecord>(
+    txn: &WriteTransaction,
+    scope: &TenantScope,
+    id: RecordId,
+    now: i64,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    let records = txn.open_table(RECORDS).map_err(storage)?;
+    let record = repo::load::<T>(&records, scope.workspace(), &id)?.ok_or(ErrorCode::NotFound)?;
+    drop(records);
+    require_edit(scope, &record)?;
+    delete_in(txn, scope, &record)?;
+    audit(txn, scope.workspace(), now, event("record.deleted", scope, T::KIND, &id, client))
 }
 
 /// Deletes a record with its attached notes and tasks (inside the caller's transaction).

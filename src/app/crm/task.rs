@@ -2,7 +2,7 @@
 //! last), so "my tasks" is one prefix scan.
 
 use super::keys::{self, Term};
-use super::{CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
+use super::{BulkAction, CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
 use crate::app::error::AppError;
 use crate::app::store::Versioned;
 use crate::app::store::crm::Entity;
@@ -81,6 +81,13 @@ impl CrmRecord for Task {
 
     fn change_detail(before: &Self, after: &Self, _ctx: &WriteContext<'_>) -> Option<String> {
         (!before.done && after.done).then(|| "Marked done".to_owned())
+    }
+
+    fn bulk_input(&self, action: &BulkAction) -> Option<TaskInput> {
+        match action {
+            BulkAction::Assign(user) => Some(TaskInput { assignee_id: Some(user.to_string()), ..Default::default() }),
+            BulkAction::AddTag(_) | BulkAction::Delete => None,
+        }
     }
 
     fn plan(filter: &ParsedFilter) -> Plan {

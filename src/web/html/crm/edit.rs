@@ -28,6 +28,8 @@ struct FormPage {
     cancel: String,
     fields: Vec<Field>,
     error: Option<FormError>,
+    /// Records that look the same (same email, same company name): shown before creating.
+    duplicates: Vec<(String, String)>,
 }
 
 /// Shows the form of `T` filled with `values` (a new record when `id` is None).
@@ -38,6 +40,7 @@ async fn render<T: FormKind>(
     id: Option<RecordId>,
     values: &Values,
     error: Option<FormError>,
+    duplicates: Vec<(String, String)>,
 ) -> Result<Response, HtmlError> {
     let choices =
         super::choices(state, &session.scope, T::KIND).await.map_err(|e| HtmlError::while_doing("open the form", e))?;
@@ -49,7 +52,9 @@ async fn render<T: FormKind>(
         None => (format!("New {}", T::NOUN), format!("/{plural}/new"), format!("/{plural}")),
     };
     let status = form_status(error.is_some());
-    let view = FormPage { layout: Layout::new(heading.clone(), page), heading, action, cancel, fields, error };
+    let status = if duplicates.is_empty() { status } else { axum::http::StatusCode::CONFLICT };
+    let layout = Layout::new(heading.clone(), page);
+    let view = FormPage { layout, heading, action, cancel, fields, error, duplicates };
     Ok((status, view).into_response())
 }
 
@@ -70,7 +75,7 @@ async fn answer<T: FormKind>(
         }
         Err(e) => {
             let error = FormError::new(&format!("save {}", T::NOUN), &e);
-            render::<T>(state, page, session, id, values, Some(error)).await
+            render::<T>(state, page, session, id, values, Some(error), Vec::new()).await
         }
     }
 }
@@ -89,7 +94,7 @@ pub async fn new_form<T: PageKind>(
             values.set(owner, session.scope.user().to_string());
         }
     }
-    render::<T>(&state, &page, &session, None, &values, None).await
+    render::<T>(&state, &page, &session, None, &values, None, Vec::new()).await
 }
 
 pub async fn create<T: FormKind>(
@@ -100,10 +105,18 @@ pub async fn create<T: FormKind>(
     body: Bytes,
 ) -> Result<Response, HtmlError> {
     let values = Values::parse(&body);
-    let result = match T::input(&values, true) {
-        Ok(input) => state.app.create_record::<T>(&session.scope, input, &client).await,
-        Err(e) => Err(e),
+    let input = match T::input(&values, true) {
+        Ok(input) => input,
+        Err(e) => return answer::<T>(&state, &page, &session, None, &values, Err(e)).await,
     };
+    if !values.has("confirm_duplicate") {
+        let found = state.app.possible_duplicates::<T>(&session.scope, &input).await?;
+        if !found.is_empty() {
+            let duplicates = found.iter().map(|(id, title)| (path(T::KIND, id), title.clone())).collect();
+            return render::<T>(&state, &page, &session, None, &values, None, duplicates).await;
+        }
+    }
+    let result = state.app.create_record::<T>(&session.scope, input, &client).await;
     answer(&state, &page, &session, None, &values, result).await
 }
 
@@ -118,7 +131,7 @@ pub async fn edit_form<T: PageKind>(
     if !view.can_edit {
         return Err(HtmlError::while_doing("edit the record", ErrorCode::Forbidden));
     }
-    render::<T>(&state, &page, &session, Some(id), &view.record.values(), None).await
+    render::<T>(&state, &page, &session, Some(id), &view.record.values(), None, Vec::new()).await
 }
 
 pub async fn save<T: PageKind>(

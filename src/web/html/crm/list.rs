@@ -30,10 +30,19 @@ struct ListPage {
     can_create: bool,
     fields: Vec<Field>,
     columns: &'static [&'static str],
-    rows: Vec<Vec<Cell>>,
+    /// Each row's record id (for the bulk checkboxes) and cells.
+    rows: Vec<(String, Vec<Cell>)>,
+    /// The bulk bar (managers and up): the people to assign to, and whether tags apply.
+    bulk: Option<BulkBar>,
     next: Option<String>,
     error: Option<FormError>,
     notice: Option<&'static str>,
+}
+
+/// What the bulk bar under a list offers.
+pub struct BulkBar {
+    pub people: Vec<(String, String)>,
+    pub tags: bool,
 }
 
 /// The filter as form values (what the filter form shows and the next link carries).
@@ -149,7 +158,11 @@ pub async fn list<T: PageKind>(
         can_create: scope.can(crate::app::auth::permissions::Action::CreateRecords),
         fields: filter_fields(T::KIND, T::FILTERS, &values, &choices),
         columns: T::COLUMNS,
-        rows: listing.items.iter().map(|r| r.row(&names)).collect(),
+        rows: listing.items.iter().map(|r| (r.id().to_string(), r.row(&names))).collect(),
+        bulk: scope.can(crate::app::auth::permissions::Action::ImportExport).then(|| BulkBar {
+            people: choices.people().into_iter().collect(),
+            tags: matches!(T::KIND, Kind::Contact | Kind::Company),
+        }),
         next: listing.next_cursor.map(|c| next_link(&path, &values, &c)),
         error: error.as_ref().map(|e: &AppError| FormError::new("filter the list", e)),
         notice: notice_query.ok().and_then(|Query(q)| notice(&q.notice)),

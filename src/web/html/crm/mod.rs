@@ -3,6 +3,7 @@
 //! as the JSON API; every page works without JavaScript.
 
 mod board;
+mod bulk;
 pub mod dashboard;
 mod edit;
 mod kinds;
@@ -31,6 +32,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(resource::<Contact>())
         .merge(resource::<Company>())
+        .merge(mergeable::<Contact>())
+        .merge(mergeable::<Company>())
+        .route("/deals/bulk", post(bulk::apply::<Deal>))
+        .route("/tasks/bulk", post(bulk::apply::<Task>))
         .merge(pages::<Task>())
         .route("/deals", get(board::show))
         .route("/deals/list", get(list::list::<Deal>))
@@ -46,6 +51,14 @@ pub fn routes() -> Router<AppState> {
 /// A kind's list (at `/{plural}`) and its other pages.
 fn resource<T: PageKind>() -> Router<AppState> {
     Router::new().route(&format!("/{}", T::KIND.plural()), get(list::list::<T>)).merge(pages::<T>())
+}
+
+/// Bulk actions and merging, for the kinds that can absorb a duplicate.
+fn mergeable<T: PageKind + crate::app::crm::merge::Mergeable>() -> Router<AppState> {
+    let base = format!("/{}", T::KIND.plural());
+    Router::new()
+        .route(&format!("{base}/bulk"), post(bulk::apply::<T>))
+        .route(&format!("{base}/{{id}}/merge"), post(bulk::merge::<T>))
 }
 
 /// `/new`, `/{id}`, `/{id}/edit`, `/{id}/delete` of a kind.

@@ -81,6 +81,8 @@ struct RecordPage {
     subject_kind: &'static str,
     subject_id: String,
     timeline: Vec<Line>,
+    /// Merging offered (contacts and companies, managers and up): look-alike records.
+    merge: Option<Vec<(String, String)>>,
 }
 
 pub async fn show<T: PageKind>(
@@ -128,6 +130,20 @@ pub async fn render<T: PageKind>(
         Vec::new()
     };
     let open_task = (view.can_edit && record.open_task()).then_some(id);
+    let mergeable = matches!(T::KIND, Kind::Contact | Kind::Company);
+    let merge = if mergeable && scope.can(crate::app::auth::permissions::Action::EditAllRecords) {
+        let input = T::input(&record.values(), true).unwrap_or_default();
+        let found = state.app.possible_duplicates::<T>(scope, &input).await?;
+        Some(
+            found
+                .into_iter()
+                .filter(|(other, _)| *other != id)
+                .map(|(other, title)| (other.to_string(), title))
+                .collect(),
+        )
+    } else {
+        None
+    };
     let (note_body, error) = draft.map_or((String::new(), None), |d| (d.body, Some(d.error)));
     let status = super::super::forms::form_status(error.is_some());
     let page = RecordPage {
@@ -151,6 +167,7 @@ pub async fn render<T: PageKind>(
         subject_kind: T::KIND.as_str(),
         subject_id: id.to_string(),
         timeline,
+        merge,
     };
     Ok((status, page).into_response())
 }
@@ -249,6 +266,7 @@ fn line(entry: &TimelineView, names: &Names) -> Line {
         "note" => "added a note",
         "task" => "added a task",
         "task-done" => "completed a task",
+        "merged" => "merged in a duplicate",
         _ => "changed",
     };
     let mut text = format!("{actor} {what}");

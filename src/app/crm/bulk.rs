@@ -1,0 +1,116 @@
+//! Bulk actions on a selection of records (tag, assign, delete) and the duplicate check on
+//! create. Each bulk action is one transaction through the same update and delete paths as a
+//! single change, so indexes, timelines, tallies, search and audit stay in step.
+
+use super::service::{delete_checked_in, update_in};
+use super::{BulkAction, CrmRecord};
+use crate::app::App;
+use crate::app::audit::{AuditEvent, record as audit};
+use crate::app::auth::permissions::Action;
+use crate::app::auth::{ClientInfo, TenantScope};
+use crate::app::error::{AppError, ErrorCode};
+use crate::app::store::crm as repo;
+use crate::app::store::storage;
+use crate::app::store::tables::{RECORD_INDEX, RECORDS};
+use crate::domain::ids::RecordId;
+
+/// The most records one bulk action may touch.
+pub const MAX_SELECTION: usize = 500;
+
+/// `tags` plus `tag`, unless it is there already.
+pub(crate) fn with_tag(tags: &[String], tag: &str) -> Vec<String> {
+    let mut next = tags.to_vec();
+    if !next.iter().any(|t| t == tag) {
+        next.push(tag.to_owned());
+    }
+    next
+}
+
+impl App {
+    /// Applies `action` to every selected record (managers and up; delete needs a fresh second
+    /// factor). All or nothing: one refused record refuses the whole action.
+    pub(crate) async fn bulk_records<T: CrmRecord>(
+        &self,
+        scope: &TenantScope,
+        ids: Vec<RecordId>,
+        action: BulkAction,
+        client: &ClientInfo,
+    ) -> Result<usize, AppError> {
+        scope.require(Action::ImportExport)?;
+        if ids.is_empty() {
+            return Err(AppError::field(ErrorCode::Required, "ids"));
+        }
+        if ids.len() > MAX_SELECTION {
+            return Err(AppError::field(ErrorCode::TooLong, "ids"));
+        }
+        let now = self.now();
+        if action == BulkAction::Delete {
+            scope.require_recent_second_factor(now)?;
+        }
+        if let BulkAction::AddTag(tag) = &action {
+            crate::domain::fields::tag(tag, "tag")?;
+        }
+        let (scope, client) = (scope.clone(), client.clone());
+        self.store()
+            .write(move |txn| {
+                for id in &ids {
+                    if action == BulkAction::Delete {
+                        delete_checked_in::<T>(txn, &scope, *id, now, &client)?;
+                        continue;
+                    }
+                    let records = txn.open_table(RECORDS).map_err(storage)?;
+                    let record = repo::load::<T>(&records, scope.workspace(), id)?.ok_or(ErrorCode::NotFound)?;
+                    drop(records);
+                    let input =
+                        record.bulk_input(&action).ok_or(AppError::field(ErrorCode::InvalidFormat, "action"))?;
+                    update_in::<T>(txn, &scope, *id, input, now, &client)?;
+                }
+                let name = match action {
+                    BulkAction::AddTag(_) => "tag",
+                    BulkAction::Assign(_) => "assign",
+                    BulkAction::Delete => "delete",
+                };
+                let event = AuditEvent::new("records.bulk", Some(*scope.user()))
+                    .target(format!("{}:{}", T::KIND.plural(), ids.len()))
+                    .fields(&[name])
+                    .from_client(&client);
+                audit(txn, scope.workspace(), now, event)?;
+                Ok(ids.len())
+            })
+            .await
+    }
+
+    /// Records that look like the one `input` would create (same email, same company name).
+    pub(crate) async fn possible_duplicates<T: CrmRecord>(
+        &self,
+        scope: &TenantScope,
+        input: &T::Input,
+    ) -> Result<Vec<(RecordId, String)>, AppError> {
+        scope.require(Action::ReadRecords)?;
+        let probes = T::duplicate_probes(input);
+        if probes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let workspace = *scope.workspace();
+        self.store()
+            .read(move |txn| {
+                let index = txn.open_table(RECORD_INDEX).map_err(storage)?;
+                let records = txn.open_table(RECORDS).map_err(storage)?;
+                let mut found: Vec<(RecordId, String)> = Vec::new();
+                for (index_id, term) in probes {
+                    let mut prefix = repo::index_prefix(&workspace, T::KIND, index_id);
+                    prefix.extend_from_slice(&term);
+                    repo::scan(&index, &prefix, None, false, |row| {
+                        if !found.iter().any(|(id, _)| *id == row.id)
+                            && let Some(record) = repo::load::<T>(&records, &workspace, &row.id)?
+                        {
+                            found.push((row.id, record.title()));
+                        }
+                        Ok(found.len() < 10)
+                    })?;
+                }
+                Ok(found)
+            })
+            .await
+    }
+}
