@@ -160,7 +160,7 @@ pub async fn list<T: PageKind>(
         columns: T::COLUMNS,
         rows: listing.items.iter().map(|r| (r.id().to_string(), r.row(&names))).collect(),
         bulk: scope.can(crate::app::auth::permissions::Action::ImportExport).then(|| BulkBar {
-            people: choices.people().into_iter().collect(),
+            people: choices.people().collect(),
             tags: matches!(T::KIND, Kind::Contact | Kind::Company),
         }),
         next: listing.next_cursor.map(|c| next_link(&path, &values, &c)),
