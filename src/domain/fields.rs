@@ -292,6 +292,31 @@ macro_rules! text_conversions {
 
 text_conversions!(Phone => "phone", WebUrl => "website", Money => "amount", Currency => "currency", Day => "date");
 
+/// Describes a text value in the OpenAPI document: a string with a format and its rule.
+macro_rules! text_schema {
+    ($($type:ident => $format:literal, $rule:literal;)*) => {$(
+        impl utoipa::PartialSchema for $type {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .format(Some(utoipa::openapi::SchemaFormat::Custom($format.into())))
+                    .description(Some($rule))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $type {}
+    )*};
+}
+
+text_schema! {
+    Phone => "phone", "3–32 characters: digits, spaces and + ( ) - . /, optionally an extension (x123).";
+    WebUrl => "uri", "An http or https address (https:// is assumed when missing), at most 2,048 characters.";
+    Money => "decimal", "A decimal string with at most 4 decimals, e.g. \"1250.50\".";
+    Currency => "iso-4217", "A three-letter ISO 4217 code, e.g. \"EUR\".";
+    Day => "date", "A calendar date, YYYY-MM-DD.";
+}
+
 impl fmt::Display for Phone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

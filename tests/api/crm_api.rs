@@ -279,3 +279,57 @@ async fn deals_move_through_the_pipeline_and_deleting_a_contact_removes_its_note
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_resource_and_every_reference_resolves() {
+    let app = spawn_app().await;
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for plural in ["companies", "contacts", "deals", "notes", "tasks"] {
+        let collection = &doc["paths"][format!("/api/v1/{plural}")];
+        assert!(collection["get"].is_object() && collection["post"].is_object(), "{plural}");
+        let member = &doc["paths"][format!("/api/v1/{plural}/{{id}}")];
+        for verb in ["get", "patch", "delete"] {
+            assert!(member[verb].is_object(), "{plural} {verb}");
+        }
+    }
+    // A flattened part (the created/updated stamp) makes the schema an allOf.
+    let schema = &doc["components"]["schemas"]["Contact"];
+    let parts = schema["allOf"].as_array().cloned().unwrap_or_else(|| vec![schema.clone()]);
+    let has = |field: &str| parts.iter().any(|p| p["properties"][field].is_object());
+    for field in [
+        "id",
+        "first_name",
+        "last_name",
+        "emails",
+        "phones",
+        "company_id",
+        "address",
+        "status",
+        "tags",
+        "owner_id",
+        "date_of_birth",
+        "tax_id",
+    ] {
+        assert!(has(field), "Contact.{field}: {schema}");
+    }
+    fn refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    out.push(r.clone());
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        let name = r.trim_start_matches("#/components/schemas/");
+        assert!(doc["components"]["schemas"][name].is_object(), "{r} does not resolve");
+    }
+}

@@ -8,7 +8,7 @@ use crate::domain::fields::{Day, LINE_MAX, TEXT_MAX, multiline};
 use crate::domain::ids::{RecordId, UserId};
 use crate::domain::text::required_line;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Note {
     pub id: RecordId,
     /// Markdown; rendered with raw HTML off and then sanitised.
@@ -20,7 +20,7 @@ pub struct Note {
     pub stamp: Stamp,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteInput {
     pub body: Option<String>,
@@ -71,7 +71,7 @@ impl Note {
 }
 
 /// What sort of task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TaskKind {
     Todo,
@@ -100,7 +100,7 @@ impl TaskKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Task {
     pub id: RecordId,
     pub title: String,
@@ -114,7 +114,7 @@ pub struct Task {
     pub stamp: Stamp,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskInput {
     pub title: Option<String>,

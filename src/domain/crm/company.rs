@@ -8,7 +8,7 @@ use crate::domain::fields::{LINE_MAX, Money, Phone, TEXT_MAX, WebUrl, multiline,
 use crate::domain::ids::{RecordId, UserId};
 use crate::domain::text::required_line;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Company {
     pub id: RecordId,
     pub name: String,
@@ -27,7 +27,7 @@ pub struct Company {
 }
 
 /// What a form or API body may set on a company. `None`: leave as is.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompanyInput {
     pub name: Option<String>,

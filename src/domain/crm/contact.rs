@@ -9,7 +9,7 @@ use crate::domain::fields::{Day, LINE_MAX, Phone, TEXT_MAX, multiline, optional_
 use crate::domain::ids::{RecordId, UserId};
 
 /// Where a contact stands with the firm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ContactStatus {
     Lead,
@@ -40,7 +40,7 @@ impl ContactStatus {
 }
 
 /// One of a contact's email addresses (`kind`: work, home, other…).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailEntry {
     pub address: String,
@@ -49,7 +49,7 @@ pub struct EmailEntry {
 }
 
 /// One of a contact's phone numbers (`kind`: work, mobile, home…).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhoneEntry {
     pub number: String,
@@ -60,7 +60,7 @@ pub struct PhoneEntry {
 /// At most this many emails and phones per contact.
 pub const MAX_CHANNELS: usize = 10;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Contact {
     pub id: RecordId,
     pub first_name: String,
@@ -83,7 +83,7 @@ pub struct Contact {
 }
 
 /// What a form or API body may set on a contact. `None`: leave as is.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
     pub first_name: Option<String>,

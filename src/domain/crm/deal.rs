@@ -9,7 +9,7 @@ use crate::domain::ids::{RecordId, UserId};
 use crate::domain::text::required_line;
 
 /// Whether deals in a stage are still open, or closed as won or lost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StageOutcome {
     Open,
@@ -18,7 +18,7 @@ pub enum StageOutcome {
 }
 
 /// A pipeline stage: a stable key (used in the API and stored on deals) and a label.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Stage {
     pub key: String,
     pub label: String,
@@ -38,7 +38,7 @@ pub fn default_pipeline() -> Vec<Stage> {
     ]
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Deal {
     pub id: RecordId,
     pub name: String,
@@ -61,7 +61,7 @@ pub struct Deal {
 }
 
 /// What a form or API body may set on a deal. `None`: leave as is.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DealInput {
     pub name: Option<String>,

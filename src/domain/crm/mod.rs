@@ -20,7 +20,7 @@ use super::ids::{RecordId, UserId};
 use crate::app::error::{AppError, ErrorCode};
 
 /// The five kinds of record. The byte is part of every CRM key: never renumber.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Company,
@@ -73,7 +73,7 @@ impl Kind {
 }
 
 /// What a note or task is about: a contact, company or deal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Subject {
     pub kind: Kind,
     pub id: RecordId,
@@ -91,7 +91,7 @@ impl Subject {
 }
 
 /// A postal address; every part optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Address {
     #[serde(default)]
@@ -131,7 +131,7 @@ impl Address {
 }
 
 /// Who created and last changed a record, and when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Stamp {
     pub created_at: i64,
     pub created_by: UserId,

@@ -5,6 +5,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
+pub mod openapi;
 mod records;
 
 use super::AppState;
@@ -16,6 +17,7 @@ use crate::domain::crm::{Company, Contact, Deal, Note, Task};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/me", get(me))
+        .route("/openapi.json", get(openapi::serve))
         .merge(records::resource::<Company>())
         .merge(records::resource::<Contact>())
         .merge(records::resource::<Deal>())
