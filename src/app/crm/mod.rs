@@ -7,13 +7,17 @@ mod company;
 mod contact;
 
 mod deal;
-
+pub mod export;
+pub mod import;
+mod import_revert;
+pub(crate) mod import_rows;
 mod keys;
 mod note;
 pub mod pipeline;
 pub mod seed;
 pub mod service;
 mod task;
+pub mod vcard;
 
 pub use service::{Listing, RecordView};
 

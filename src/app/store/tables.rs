@@ -64,6 +64,17 @@ pub(crate) const IDEMPOTENCY: TableDefinition<&[u8], &[u8]> = TableDefinition::n
 /// Workspace id ‖ setting name → a workspace's CRM settings (pipeline stages, tag colours).
 pub(crate) const CRM_SETTINGS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("crm_settings");
 
+/// Workspace id ‖ upload id → an uploaded import file awaiting its mapping and commit: created
+/// time (u64 BE) ‖ uploader ‖ kind byte ‖ the file sealed with the server key. Kept one hour.
+pub(crate) const IMPORT_UPLOADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("import_uploads");
+
+/// Workspace id ‖ import id → a committed import: who, when, counts, rejections, revert state.
+pub(crate) const IMPORTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("imports");
+
+/// Workspace id ‖ import id ‖ sequence (u32 BE) → a record the import created or changed (with
+/// its previous version), so the import can be reverted.
+pub(crate) const IMPORT_ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("import_items");
+
 /// Every table, so the first migration creates them all and tests can walk them.
 pub(crate) const ALL_BYTE_TABLES: &[TableDefinition<'static, &'static [u8], &'static [u8]>] = &[
     WORKSPACES,
@@ -78,6 +89,9 @@ pub(crate) const ALL_BYTE_TABLES: &[TableDefinition<'static, &'static [u8], &'st
     SEARCH_OUTBOX,
     IDEMPOTENCY,
     CRM_SETTINGS,
+    IMPORT_UPLOADS,
+    IMPORTS,
+    IMPORT_ITEMS,
 ];
 
 /// Tables keyed by text.
