@@ -6,6 +6,7 @@ mod backup;
 mod binary;
 mod crm_api;
 mod crm_html;
+mod crm_io;
 mod email;
 mod foundation;
 mod helpers;
