@@ -76,7 +76,12 @@ async fn a_vcard_is_escaped_and_folded() {
     let background = format!("Met at the fair;\nprefers tea, not coffee. {}", "Long words ".repeat(10));
     let path = create_contact(
         &owner,
-        &[("first_name", "Ann"), ("last_name", "Doe; Jr, III"), ("email_1", "ann@doe.example"), ("background", &background)],
+        &[
+            ("first_name", "Ann"),
+            ("last_name", "Doe; Jr, III"),
+            ("email_1", "ann@doe.example"),
+            ("background", &background),
+        ],
     )
     .await;
     let response = owner.get(&format!("{path}/vcard")).await;
@@ -113,7 +118,10 @@ async fn an_import_is_checked_committed_reported_and_reverted() {
 
     let check = format!("{preview_path}/check?c0=email&c1=first_name&c2=last_name&c3=title");
     let dry = owner.page(&check).await;
-    assert!(dry.contains("create <strong>2</strong>, update <strong>1</strong> and reject <strong>1</strong>"), "{dry}");
+    assert!(
+        dry.contains("create <strong>2</strong>, update <strong>1</strong> and reject <strong>1</strong>"),
+        "{dry}"
+    );
     assert!(dry.contains("<td>4</td><td>email</td><td>E2003</td>"), "row 4 rejected for its email");
     assert!(!owner.page("/contacts").await.contains("Newcomer"), "a dry run writes nothing");
     let report = owner.get(&format!("{preview_path}/errors.csv?c0=email&c1=first_name&c2=last_name&c3=title")).await;
@@ -132,7 +140,10 @@ async fn an_import_is_checked_committed_reported_and_reverted() {
     assert!(contacts.contains("Newcomer") && contacts.contains("Newman"));
     assert!(owner.page(&existing).await.contains("Director"), "the matching contact was updated");
     let errors = parse_csv(&owner.get(&format!("{result_path}/errors.csv")).await.text().await.unwrap());
-    assert_eq!(errors, [vec!["row", "field", "code", "message"], vec!["4", "email", "E2003", "That email address is not valid."]]);
+    assert_eq!(
+        errors,
+        [vec!["row", "field", "code", "message"], vec!["4", "email", "E2003", "That email address is not valid."]]
+    );
     assert!(owner.page("/contacts/import").await.contains(&result_path), "listed as a recent import");
 
     app.app.create_workspace("Globex").await.unwrap();

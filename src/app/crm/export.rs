@@ -25,7 +25,7 @@ pub const MAX_SELECTED: usize = 1_000;
 /// What to export: everything matching a filter, or the records named.
 #[derive(Debug, Clone)]
 pub enum Selection {
-    Filter(ListFilter),
+    Filter(Box<ListFilter>),
     Ids(Vec<RecordId>),
 }
 
@@ -54,9 +54,28 @@ fn stamp_cells(stamp: &crate::domain::crm::Stamp) -> [String; 2] {
 
 impl CsvExport for Contact {
     const HEADER: &'static [&'static str] = &[
-        "id", "first_name", "last_name", "title", "email", "other_emails", "phone", "other_phones", "company", "street",
-        "city", "postal_code", "region", "country", "status", "tags", "owner", "background", "date_of_birth",
-        "tax_id", "created", "updated",
+        "id",
+        "first_name",
+        "last_name",
+        "title",
+        "email",
+        "other_emails",
+        "phone",
+        "other_phones",
+        "company",
+        "street",
+        "city",
+        "postal_code",
+        "region",
+        "country",
+        "status",
+        "tags",
+        "owner",
+        "background",
+        "date_of_birth",
+        "tax_id",
+        "created",
+        "updated",
     ];
 
     fn cells(&self, names: &ExportNames) -> Vec<String> {
@@ -97,8 +116,24 @@ impl CsvExport for Contact {
 
 impl CsvExport for Company {
     const HEADER: &'static [&'static str] = &[
-        "id", "name", "website", "phone", "industry", "size", "street", "city", "postal_code", "region", "country",
-        "tax_id", "credit_limit", "tags", "owner", "description", "created", "updated",
+        "id",
+        "name",
+        "website",
+        "phone",
+        "industry",
+        "size",
+        "street",
+        "city",
+        "postal_code",
+        "region",
+        "country",
+        "tax_id",
+        "credit_limit",
+        "tags",
+        "owner",
+        "description",
+        "created",
+        "updated",
     ];
 
     fn cells(&self, names: &ExportNames) -> Vec<String> {
@@ -128,8 +163,18 @@ impl CsvExport for Company {
 
 impl CsvExport for Deal {
     const HEADER: &'static [&'static str] = &[
-        "id", "name", "company", "stage", "amount", "currency", "expected_close", "probability", "owner", "archived",
-        "created", "updated",
+        "id",
+        "name",
+        "company",
+        "stage",
+        "amount",
+        "currency",
+        "expected_close",
+        "probability",
+        "owner",
+        "archived",
+        "created",
+        "updated",
     ];
 
     fn cells(&self, names: &ExportNames) -> Vec<String> {
@@ -188,7 +233,7 @@ impl App {
                 }
             }
             Selection::Filter(filter) => {
-                let mut filter = ListFilter { limit: Some(MAX_LIMIT), cursor: String::new(), ..filter.clone() };
+                let mut filter = ListFilter { limit: Some(MAX_LIMIT), cursor: String::new(), ..(**filter).clone() };
                 loop {
                     let page = self.list_records::<T>(scope, &filter).await?;
                     found.extend(page.items);
@@ -212,7 +257,13 @@ impl App {
         Ok(ExportNames { people, companies })
     }
 
-    async fn audit_export(&self, scope: &TenantScope, kind: &str, rows: usize, client: &ClientInfo) -> Result<(), AppError> {
+    async fn audit_export(
+        &self,
+        scope: &TenantScope,
+        kind: &str,
+        rows: usize,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
         let fields = [format!("kind={kind}"), format!("rows={rows}")];
         let event = AuditEvent::new("records.exported", Some(*scope.user()))
             .target(kind)

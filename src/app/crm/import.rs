@@ -196,7 +196,11 @@ impl App {
     }
 
     /// The caller's own, unexpired upload for kind `T`, parsed (E3002 otherwise).
-    pub(crate) async fn import_file<T: Importable>(&self, scope: &TenantScope, id: RecordId) -> Result<CsvTable, AppError> {
+    pub(crate) async fn import_file<T: Importable>(
+        &self,
+        scope: &TenantScope,
+        id: RecordId,
+    ) -> Result<CsvTable, AppError> {
         scope.require(Action::ImportExport)?;
         let workspace = *scope.workspace();
         let upload = self
@@ -209,7 +213,11 @@ impl App {
         parse_csv(&bytes)
     }
 
-    pub(crate) async fn import_preview<T: Importable>(&self, scope: &TenantScope, id: RecordId) -> Result<Preview, AppError> {
+    pub(crate) async fn import_preview<T: Importable>(
+        &self,
+        scope: &TenantScope,
+        id: RecordId,
+    ) -> Result<Preview, AppError> {
         let file = self.import_file::<T>(scope, id).await?;
         let mapping = guess_mapping::<T>(&file.headers);
         let sample = file.rows.iter().take(PREVIEW_ROWS).cloned().collect();
@@ -368,7 +376,8 @@ fn write_batch<T: Importable>(
             Some(b) => Some(serde_json::to_string(b).map_err(|e| AppError::internal(ErrorCode::Internal, e))?),
             None => None,
         };
-        let item = ImportItem { row, kind: T::KIND, id: after.id(), before: previous, after_hash: version_hash(&after)? };
+        let item =
+            ImportItem { row, kind: T::KIND, id: after.id(), before: previous, after_hash: version_hash(&after)? };
         store::save_item(txn, ws, &import.id, import.items, &item)?;
         import.items += 1;
         if before.is_some() { import.updated += 1 } else { import.created += 1 }

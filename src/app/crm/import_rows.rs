@@ -10,9 +10,7 @@ use super::keys::{self, Term};
 use super::{CrmRecord, WriteContext};
 use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::crm::{self as repo};
-use crate::domain::crm::{
-    Address, Company, CompanyInput, Contact, ContactInput, EmailEntry, PhoneEntry, sort_key,
-};
+use crate::domain::crm::{Address, Company, CompanyInput, Contact, ContactInput, EmailEntry, PhoneEntry, sort_key};
 use crate::domain::email::EmailAddress;
 use crate::domain::fields::Phone;
 use crate::domain::ids::{RecordId, WorkspaceId};
@@ -150,7 +148,9 @@ impl Importable for Contact {
 
     fn key(cells: &Cells<'_>) -> Result<Option<String>, AppError> {
         cell(cells, "email")
-            .map(|e| EmailAddress::parse(e).map(|a| a.as_str().to_owned()).map_err(|e| AppError::field(e.code(), "email")))
+            .map(|e| {
+                EmailAddress::parse(e).map(|a| a.as_str().to_owned()).map_err(|e| AppError::field(e.code(), "email"))
+            })
             .transpose()
     }
 

@@ -72,7 +72,11 @@ fn event(name: &'static str, scope: &TenantScope, kind: Kind, id: &RecordId, cli
 
 /// Every user and record the record points at must exist in this workspace (a foreign or
 /// unknown id is "invalid", never revealed).
-pub(crate) fn check_references<T: CrmRecord>(txn: &WriteTransaction, scope: &TenantScope, record: &T) -> Result<(), AppError> {
+pub(crate) fn check_references<T: CrmRecord>(
+    txn: &WriteTransaction,
+    scope: &TenantScope,
+    record: &T,
+) -> Result<(), AppError> {
     let users = txn.open_table(USERS).map_err(storage)?;
     let records = txn.open_table(RECORDS).map_err(storage)?;
     for reference in record.references() {

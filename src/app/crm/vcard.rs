@@ -99,9 +99,9 @@ pub fn contact(contact: &Contact, company: Option<&str>) -> String {
     if let Some(day) = &contact.date_of_birth {
         line(format!("BDAY:{}", day.to_string().replace('-', "")));
     }
-    let rev = time::OffsetDateTime::from_unix_timestamp(contact.stamp.updated_at).ok().and_then(|t| {
-        t.format(time::macros::format_description!("[year][month][day]T[hour][minute][second]Z")).ok()
-    });
+    let rev = time::OffsetDateTime::from_unix_timestamp(contact.stamp.updated_at)
+        .ok()
+        .and_then(|t| t.format(time::macros::format_description!("[year][month][day]T[hour][minute][second]Z")).ok());
     if let Some(rev) = rev {
         line(format!("REV:{rev}"));
     }
@@ -156,13 +156,17 @@ mod tests {
             title: Some("Head of \\ things".into()),
             emails: Some(vec![EmailEntry { address: "ann@example.com".into(), kind: "work".into() }]),
             phones: Some(vec![PhoneEntry { number: "+44 20 7946 0000".into(), kind: "mobile".into() }]),
-            address: Some(Address { street: "1 Long Road; Flat 2".into(), city: "Zürich".into(), ..Default::default() }),
+            address: Some(Address {
+                street: "1 Long Road; Flat 2".into(),
+                city: "Zürich".into(),
+                ..Default::default()
+            }),
             background: Some(format!("Met at a fair,\nlikes tea; {}", "é".repeat(80))),
             date_of_birth: Some("1980-02-29".into()),
             ..Default::default()
         };
-        let (contact, _) = Contact::create(RecordId::random(), input, UserId::random(), 1_700_000_000).unwrap();
-        let card = contact(&contact, Some("Acme; Sons"));
+        let (person, _) = Contact::create(RecordId::random(), input, UserId::random(), 1_700_000_000).unwrap();
+        let card = contact(&person, Some("Acme; Sons"));
         let lines = unfold(&card);
         assert_eq!(lines.first().unwrap(), "BEGIN:VCARD");
         assert_eq!(lines[1], "VERSION:4.0");
@@ -180,7 +184,7 @@ mod tests {
         assert_eq!(value("EMAIL;TYPE=work:"), "ann@example.com");
         assert!(lines.iter().any(|l| l.starts_with("TEL;TYPE=cell:")));
         assert_eq!(value("BDAY:"), "19800229");
-        assert_eq!(value("UID:"), format!("urn:uuid:{}", uuid(&contact.id.to_string())));
+        assert_eq!(value("UID:"), format!("urn:uuid:{}", uuid(&person.id.to_string())));
         assert_eq!(value("UID:").len(), "urn:uuid:".len() + 36);
         assert!(value("REV:").ends_with('Z'));
         assert!(card.contains("\r\n "), "the long note is folded");

@@ -142,7 +142,11 @@ pub(crate) fn load_import(
     get(table, &import_key(workspace, id))
 }
 
-pub(crate) fn save_import(txn: &WriteTransaction, workspace: &WorkspaceId, import: &ImportRecord) -> Result<(), AppError> {
+pub(crate) fn save_import(
+    txn: &WriteTransaction,
+    workspace: &WorkspaceId,
+    import: &ImportRecord,
+) -> Result<(), AppError> {
     put(&mut txn.open_table(IMPORTS).map_err(storage)?, &import_key(workspace, &import.id), import)
 }
 

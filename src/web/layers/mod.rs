@@ -54,7 +54,8 @@ pub fn is_upload(method: &axum::http::Method, path: &str) -> bool {
 
 /// Refuses a declared length over the route's limit at once and caps what is read otherwise.
 async fn limit_body(request: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
-    let limit = if is_upload(request.method(), request.uri().path()) { UPLOAD_BODY_LIMIT_BYTES } else { BODY_LIMIT_BYTES };
+    let limit =
+        if is_upload(request.method(), request.uri().path()) { UPLOAD_BODY_LIMIT_BYTES } else { BODY_LIMIT_BYTES };
     let declared = request
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)

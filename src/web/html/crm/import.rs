@@ -18,8 +18,8 @@ use crate::domain::crm::Kind;
 use crate::web::AppState;
 use crate::web::error::{HtmlError, status_for};
 use crate::web::extract::{AppForm, Authenticated, Client, Page};
-use crate::web::html::forms::{FormError, NoticeQuery, is_refusal, notice};
 use crate::web::html::filters;
+use crate::web::html::forms::{FormError, NoticeQuery, is_refusal, notice};
 use crate::web::html::layout::Layout;
 
 /// One column of the mapping form.
@@ -50,7 +50,8 @@ async fn page_for<T: Importable + super::kinds::PageKind>(
     page: &Page,
     session: &AuthSession,
 ) -> Result<ImportPage, HtmlError> {
-    let recent = state.app.recent_imports(&session.scope, T::KIND).await.map_err(|e| HtmlError::while_doing("import", e))?;
+    let recent =
+        state.app.recent_imports(&session.scope, T::KIND).await.map_err(|e| HtmlError::while_doing("import", e))?;
     Ok(ImportPage {
         layout: Layout::new(format!("Import {}", T::TITLE.to_lowercase()), page),
         heading: T::TITLE,
@@ -68,7 +69,9 @@ async fn page_for<T: Importable + super::kinds::PageKind>(
 
 fn shown_with_error(view: ImportPage, error: &AppError) -> Response {
     let status = match error.code() {
-        ErrorCode::FileTypeNotAllowed | ErrorCode::FileTooLarge | ErrorCode::RequestTooLarge => status_for(error.code()),
+        ErrorCode::FileTypeNotAllowed | ErrorCode::FileTooLarge | ErrorCode::RequestTooLarge => {
+            status_for(error.code())
+        }
         _ => crate::web::html::forms::form_status(true),
     };
     (status, ImportPage { error: Some(FormError::new("import the file", error)), ..view }).into_response()
@@ -150,13 +153,17 @@ async fn mapped<T: Importable + super::kinds::PageKind>(
     values: Option<&HashMap<String, String>>,
 ) -> Result<Response, HtmlError> {
     let id = super::parse_id(upload)?;
-    let preview = state.app.import_preview::<T>(&session.scope, id).await.map_err(|e| HtmlError::while_doing("import", e))?;
+    let preview =
+        state.app.import_preview::<T>(&session.scope, id).await.map_err(|e| HtmlError::while_doing("import", e))?;
     let mut view = page_for::<T>(state, page, session).await?;
     view.upload = id.to_string();
     let mut mapping = preview.mapping.clone();
     let mut error = None;
     if let Some(values) = values {
-        match crate::app::crm::import::parse_mapping::<T>(&raw_mapping(values, preview.headers.len()), preview.headers.len()) {
+        match crate::app::crm::import::parse_mapping::<T>(
+            &raw_mapping(values, preview.headers.len()),
+            preview.headers.len(),
+        ) {
             Ok(chosen) => {
                 mapping = chosen;
                 view.dry_run = Some(state.app.import_dry_run::<T>(&session.scope, id, &mapping).await?);
@@ -284,6 +291,10 @@ pub async fn revert(
     Path(id): Path<String>,
 ) -> Result<Response, HtmlError> {
     let id = super::parse_id(&id)?;
-    state.app.revert_import(&session.scope, id, &client).await.map_err(|e| HtmlError::while_doing("revert the import", e))?;
+    state
+        .app
+        .revert_import(&session.scope, id, &client)
+        .await
+        .map_err(|e| HtmlError::while_doing("revert the import", e))?;
     Ok(Redirect::to(&format!("/imports/{id}?notice=import-reverted")).into_response())
 }

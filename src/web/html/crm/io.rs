@@ -42,13 +42,19 @@ fn selection_of(body: &[u8]) -> Result<Selection, AppError> {
     if !ids.is_empty() {
         return Ok(Selection::Ids(ids));
     }
-    let uri: Uri = format!("/?{}", rest.finish()).parse().map_err(|_| AppError::field(ErrorCode::InvalidFormat, "q"))?;
+    let uri: Uri =
+        format!("/?{}", rest.finish()).parse().map_err(|_| AppError::field(ErrorCode::InvalidFormat, "q"))?;
     let Query(filter) =
         Query::<ListFilter>::try_from_uri(&uri).map_err(|_| AppError::field(ErrorCode::InvalidFormat, "q"))?;
-    Ok(Selection::Filter(filter))
+    Ok(Selection::Filter(Box::new(filter)))
 }
 
-async fn csv_of<T: CsvExport>(state: &AppState, session: &crate::app::auth::AuthSession, selection: Selection, client: &crate::app::auth::ClientInfo) -> Result<Response, HtmlError> {
+async fn csv_of<T: CsvExport>(
+    state: &AppState,
+    session: &crate::app::auth::AuthSession,
+    selection: Selection,
+    client: &crate::app::auth::ClientInfo,
+) -> Result<Response, HtmlError> {
     let refuse = |e| HtmlError::while_doing("export records", e);
     let (csv, _) = state.app.export_csv::<T>(&session.scope, &selection, client).await.map_err(refuse)?;
     Ok(attachment("text/csv; charset=utf-8", &format!("holdfast-{}.csv", T::KIND.plural()), csv))
@@ -61,10 +67,9 @@ pub async fn export_csv<T: CsvExport>(
     Client(client): Client,
     query: Result<Query<ListFilter>, QueryRejection>,
 ) -> Result<Response, HtmlError> {
-    let Query(filter) = query.map_err(|_| {
-        HtmlError::while_doing("export records", AppError::field(ErrorCode::InvalidFormat, "q"))
-    })?;
-    csv_of::<T>(&state, &session, Selection::Filter(filter), &client).await
+    let Query(filter) =
+        query.map_err(|_| HtmlError::while_doing("export records", AppError::field(ErrorCode::InvalidFormat, "q")))?;
+    csv_of::<T>(&state, &session, Selection::Filter(Box::new(filter)), &client).await
 }
 
 /// `POST /{plural}/export.csv` with `ids` (or filters).
