@@ -43,7 +43,7 @@ pub struct AuditView {
 /// A cell that a spreadsheet would run as a formula gets a leading `'`.
 pub fn neutralise_formula(cell: &str) -> String {
     match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\0') => format!("'{cell}"),
         _ => cell.to_owned(),
     }
 }
@@ -142,7 +142,7 @@ impl App {
 mod tests {
     #[test]
     fn formula_triggers_are_neutralised() {
-        for trigger in ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx"] {
+        for trigger in ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "\0x"] {
             assert!(super::neutralise_formula(trigger).starts_with('\''), "{trigger:?}");
         }
         assert_eq!(super::neutralise_formula("auth.sign_in"), "auth.sign_in");

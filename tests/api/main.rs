@@ -8,6 +8,7 @@ mod crm_api;
 mod crm_bulk;
 mod crm_dashboard;
 mod crm_html;
+mod crm_io;
 mod email;
 mod foundation;
 mod helpers;

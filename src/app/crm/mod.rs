@@ -9,7 +9,10 @@ mod contact;
 mod bulk;
 pub mod dashboard;
 mod deal;
-
+pub mod export;
+pub mod import;
+mod import_revert;
+pub(crate) mod import_rows;
 mod keys;
 pub mod merge;
 mod note;
@@ -17,6 +20,7 @@ pub mod pipeline;
 pub mod seed;
 pub mod service;
 mod task;
+pub mod vcard;
 
 pub use service::{Listing, RecordView};
 

@@ -72,7 +72,11 @@ fn event(name: &'static str, scope: &TenantScope, kind: Kind, id: &RecordId, cli
 
 /// Every user and record the record points at must exist in this workspace (a foreign or
 /// unknown id is "invalid", never revealed).
-fn check_references<T: CrmRecord>(txn: &WriteTransaction, scope: &TenantScope, record: &T) -> Result<(), AppError> {
+pub(crate) fn check_references<T: CrmRecord>(
+    txn: &WriteTransaction,
+    scope: &TenantScope,
+    record: &T,
+) -> Result<(), AppError> {
     let users = txn.open_table(USERS).map_err(storage)?;
     let records = txn.open_table(RECORDS).map_err(storage)?;
     for reference in record.references() {
@@ -111,7 +115,7 @@ fn timeline_entry(at: i64, actor: UserId, event: &str) -> TimelineEntry {
 
 /// Writes the timeline lines of a change: on the record, and on its subject for notes and
 /// tasks; a new note (or a finished call, email or meeting) marks the contact as contacted.
-fn record_activity<T: CrmRecord>(
+pub(crate) fn record_activity<T: CrmRecord>(
     txn: &WriteTransaction,
     scope: &TenantScope,
     before: Option<&T>,

@@ -19,6 +19,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "create tables", apply: create_tables },
     // Creating a table that exists is a no-op, so the same step adds the CRM tables.
     Migration { version: 2, name: "create CRM tables", apply: create_tables },
+    Migration { version: 3, name: "create import tables", apply: create_tables },
 ];
 
 /// The schema version this build reads and writes.

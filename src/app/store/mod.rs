@@ -6,6 +6,7 @@ pub(crate) mod audit;
 pub(crate) mod codec;
 pub(crate) mod crm;
 pub(crate) mod identity;
+pub(crate) mod imports;
 mod keys;
 pub mod migrations;
 pub(crate) mod records;

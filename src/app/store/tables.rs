@@ -69,6 +69,17 @@ pub(crate) const CRM_SETTINGS: TableDefinition<&[u8], &[u8]> = TableDefinition::
 /// of rows instead of every deal.
 pub(crate) const TALLIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tallies");
 
+/// Workspace id ‖ upload id → an uploaded import file awaiting its mapping and commit: created
+/// time (u64 BE) ‖ uploader ‖ kind byte ‖ the file sealed with the server key. Kept one hour.
+pub(crate) const IMPORT_UPLOADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("import_uploads");
+
+/// Workspace id ‖ import id → a committed import: who, when, counts, rejections, revert state.
+pub(crate) const IMPORTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("imports");
+
+/// Workspace id ‖ import id ‖ sequence (u32 BE) → a record the import created or changed (with
+/// its previous version), so the import can be reverted.
+pub(crate) const IMPORT_ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("import_items");
+
 /// Every table, so the first migration creates them all and tests can walk them.
 pub(crate) const ALL_BYTE_TABLES: &[TableDefinition<'static, &'static [u8], &'static [u8]>] = &[
     WORKSPACES,
@@ -84,6 +95,9 @@ pub(crate) const ALL_BYTE_TABLES: &[TableDefinition<'static, &'static [u8], &'st
     IDEMPOTENCY,
     CRM_SETTINGS,
     TALLIES,
+    IMPORT_UPLOADS,
+    IMPORTS,
+    IMPORT_ITEMS,
 ];
 
 /// Tables keyed by text.

@@ -64,6 +64,9 @@ pub fn notice(key: &str) -> Option<&'static str> {
         "email-saved" => "The email settings were saved.",
         "email-sent" => "A test message was sent to your address. Check your inbox.",
         "record-deleted" => "The record was deleted.",
+        "import-reverted" => {
+            "The import was reverted. Rows changed since the import were left alone and are listed below."
+        }
         "pipeline-saved" => "The pipeline was saved.",
         "policy-saved" => "The security policy was saved and applies from now on.",
         "reset-requested" => {

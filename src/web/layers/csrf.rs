@@ -1,7 +1,8 @@
 //! CSRF defence for every state-changing request (every method but GET/HEAD/OPTIONS):
 //! refuse cross-site fetch metadata and foreign origins, then require a token bound to the
-//! session (or pre-session) in `X-CSRF-Token` or the form field `csrf_token`. The field is
-//! removed before the handler sees the form. Bearer-token API calls are exempt.
+//! session (or pre-session) in `X-CSRF-Token` or the form field `csrf_token` (urlencoded or,
+//! on upload routes, multipart). A urlencoded form's field is removed before the handler sees
+//! it. Bearer-token API calls are exempt.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -13,7 +14,7 @@ use crate::app::error::ErrorCode;
 use crate::web::AppState;
 use crate::web::error::{ApiError, HtmlError};
 use crate::web::extract::{CsrfContext, request_host};
-use crate::web::layers::BODY_LIMIT_BYTES;
+use crate::web::layers::{BODY_LIMIT_BYTES, UPLOAD_BODY_LIMIT_BYTES};
 
 /// The form field and header that carry the token.
 pub const FIELD: &str = "csrf_token";
@@ -54,6 +55,7 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
         Verdict::Exempt | Verdict::Valid => return next.run(request).await,
         Verdict::Refused(why) => return refuse(api, why),
         Verdict::NeedsFormToken => {}
+        Verdict::NeedsMultipartToken => return protect_multipart(&state, request, next).await,
     }
     let Some(CsrfContext(binding)) = request.extensions().get::<CsrfContext>().cloned() else {
         return refuse(api, "no CSRF context");
@@ -79,6 +81,8 @@ enum Verdict {
     Valid,
     /// The token must come from the urlencoded body.
     NeedsFormToken,
+    /// The token must come from a multipart body (upload routes only).
+    NeedsMultipartToken,
     Refused(&'static str),
 }
 
@@ -105,7 +109,50 @@ fn check_headers(request: &Request, state: &AppState) -> Verdict {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if is_form { Verdict::NeedsFormToken } else { Verdict::Refused("no token") }
+    let is_multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+    if is_form {
+        Verdict::NeedsFormToken
+    } else if is_multipart && crate::web::layers::is_upload(request.method(), request.uri().path()) {
+        Verdict::NeedsMultipartToken
+    } else {
+        Verdict::Refused("no token")
+    }
+}
+
+/// Buffers an upload (bounded by the body limit), finds its `csrf_token` part — in the first
+/// 64 KiB: forms put the hidden token before the file — and passes the untouched body on when
+/// the token is valid.
+async fn protect_multipart(state: &AppState, request: Request, next: Next) -> Response {
+    let Some(CsrfContext(binding)) = request.extensions().get::<CsrfContext>().cloned() else {
+        return refuse(false, "no CSRF context");
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, UPLOAD_BODY_LIMIT_BYTES).await else {
+        return HtmlError::from(ErrorCode::RequestTooLarge).into_response();
+    };
+    let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
+    let mut copy = Request::new(Body::from(bytes.slice(..bytes.len().min(64 * 1024))));
+    if let Some(content_type) = content_type {
+        copy.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    }
+    let mut token = None;
+    if let Ok(mut form) = <axum::extract::Multipart as axum::extract::FromRequest<()>>::from_request(copy, &()).await {
+        while let Ok(Some(field)) = form.next_field().await {
+            if field.name() == Some(FIELD) {
+                token = field.text().await.ok();
+                break;
+            }
+        }
+    }
+    match token {
+        Some(token) if state.app.csrf_key().verify(&binding, &token) => {
+            next.run(Request::from_parts(parts, Body::from(bytes))).await
+        }
+        _ => refuse(false, "bad form token"),
+    }
 }
 
 /// Splits the `csrf_token` field off a urlencoded body.

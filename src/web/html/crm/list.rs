@@ -28,6 +28,11 @@ struct ListPage {
     /// Another view of the same records (the deal board).
     other_view: Option<(&'static str, &'static str)>,
     can_create: bool,
+    /// Export (and, for contacts and companies, import) links, for managers and up.
+    can_import_export: bool,
+    /// The filters, for the export link and the vCard export form.
+    export_query: String,
+    filter_pairs: Vec<(String, String)>,
     fields: Vec<Field>,
     columns: &'static [&'static str],
     /// Each row's record id (for the bulk checkboxes) and cells.
@@ -156,6 +161,16 @@ pub async fn list<T: PageKind>(
             _ => None,
         },
         can_create: scope.can(crate::app::auth::permissions::Action::CreateRecords),
+        can_import_export: scope.can(crate::app::auth::permissions::Action::ImportExport)
+            && matches!(T::KIND, Kind::Contact | Kind::Company | Kind::Deal),
+        export_query: {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            for (name, value) in values.pairs() {
+                query.append_pair(name, value);
+            }
+            query.finish()
+        },
+        filter_pairs: values.pairs().map(|(n, v)| (n.to_owned(), v.to_owned())).collect(),
         fields: filter_fields(T::KIND, T::FILTERS, &values, &choices),
         columns: T::COLUMNS,
         rows: listing.items.iter().map(|r| (r.id().to_string(), r.row(&names))).collect(),

@@ -6,6 +6,8 @@ mod board;
 mod bulk;
 pub mod dashboard;
 mod edit;
+mod import;
+mod io;
 mod kinds;
 mod list;
 mod notes;
@@ -36,6 +38,14 @@ pub fn routes() -> Router<AppState> {
         .merge(mergeable::<Company>())
         .route("/deals/bulk", post(bulk::apply::<Deal>))
         .route("/tasks/bulk", post(bulk::apply::<Task>))
+        .merge(imports::<Contact>())
+        .merge(imports::<Company>())
+        .route("/deals/export.csv", get(io::export_csv::<Deal>).post(io::export_selected_csv::<Deal>))
+        .route("/contacts/export.vcf", post(io::export_vcf))
+        .route("/contacts/{id}/vcard", get(io::vcard))
+        .route("/imports/{id}", get(import::result))
+        .route("/imports/{id}/errors.csv", get(import::result_errors))
+        .route("/imports/{id}/revert", post(import::revert))
         .merge(pages::<Task>())
         .route("/deals", get(board::show))
         .route("/deals/list", get(list::list::<Deal>))
@@ -59,6 +69,20 @@ fn mergeable<T: PageKind + crate::app::crm::merge::Mergeable>() -> Router<AppSta
     Router::new()
         .route(&format!("{base}/bulk"), post(bulk::apply::<T>))
         .route(&format!("{base}/{{id}}/merge"), post(bulk::merge::<T>))
+}
+
+/// The CSV export and import pages of contacts and companies.
+fn imports<T: PageKind + crate::app::crm::import_rows::Importable + crate::app::crm::export::CsvExport>()
+-> Router<AppState> {
+    let base = format!("/{}", T::KIND.plural());
+    let upload_limit = axum::extract::DefaultBodyLimit::max(crate::web::layers::UPLOAD_BODY_LIMIT_BYTES);
+    Router::new()
+        .route(&format!("{base}/export.csv"), get(io::export_csv::<T>).post(io::export_selected_csv::<T>))
+        .route(&format!("{base}/import"), get(import::start::<T>).post(import::upload::<T>).layer(upload_limit))
+        .route(&format!("{base}/import/{{upload}}"), get(import::preview::<T>))
+        .route(&format!("{base}/import/{{upload}}/check"), get(import::check::<T>))
+        .route(&format!("{base}/import/{{upload}}/errors.csv"), get(import::dry_run_errors::<T>))
+        .route(&format!("{base}/import/{{upload}}/commit"), post(import::commit::<T>))
 }
 
 /// `/new`, `/{id}`, `/{id}/edit`, `/{id}/delete` of a kind.

@@ -1,0 +1,153 @@
+//! Committed imports: their summaries, the error report of rejected rows, and revert — delete
+//! what the import created and restore what it changed, skipping records changed since.
+
+use super::export::write_csv;
+use super::import::{BATCH_ROWS, ImportRecord, Rejection, RevertSummary, version_hash};
+use super::service::{check_references, delete_in, record_activity};
+use super::{CrmRecord, WriteContext};
+use crate::app::App;
+use crate::app::audit::{AuditEvent, record as audit};
+use crate::app::auth::permissions::Action;
+use crate::app::auth::{ClientInfo, TenantScope};
+use crate::app::error::{AppError, ErrorCode};
+use crate::app::store::crm as repo;
+use crate::app::store::imports::{self as store, ImportItem};
+use crate::app::store::storage;
+use crate::app::store::tables::{IMPORT_ITEMS, IMPORTS, RECORDS};
+use crate::domain::crm::{Changes, Company, Contact, Kind};
+use crate::domain::ids::RecordId;
+
+/// The error report: one line per rejected row.
+pub fn error_report(rejected: &[Rejection]) -> Result<String, AppError> {
+    let message = |code: &str| {
+        ErrorCode::ALL.iter().find(|c| c.as_str() == code).map_or("Invalid value.", |c| c.message()).to_owned()
+    };
+    write_csv(
+        &["row", "field", "code", "message"],
+        rejected.iter().map(|r| vec![r.row.to_string(), r.field.clone(), r.code.clone(), message(&r.code)]),
+    )
+}
+
+impl App {
+    /// One import of this workspace (E3002 for unknown and foreign ids).
+    pub async fn import_summary(&self, scope: &TenantScope, id: RecordId) -> Result<ImportRecord, AppError> {
+        scope.require(Action::ImportExport)?;
+        let workspace = *scope.workspace();
+        self.store()
+            .read(move |txn| store::load_import(&txn.open_table(IMPORTS).map_err(storage)?, &workspace, &id))
+            .await?
+            .ok_or_else(|| ErrorCode::NotFound.into())
+    }
+
+    /// This workspace's latest imports of `kind`.
+    pub async fn recent_imports(&self, scope: &TenantScope, kind: Kind) -> Result<Vec<ImportRecord>, AppError> {
+        scope.require(Action::ImportExport)?;
+        let workspace = *scope.workspace();
+        let mut found = self
+            .store()
+            .read(move |txn| store::recent_imports(&txn.open_table(IMPORTS).map_err(storage)?, &workspace, 200))
+            .await?;
+        found.retain(|i| i.kind == kind);
+        found.truncate(20);
+        Ok(found)
+    }
+
+    /// Undoes an import (once): needs a fresh second factor; audited `import.reverted`.
+    pub async fn revert_import(
+        &self,
+        scope: &TenantScope,
+        id: RecordId,
+        client: &ClientInfo,
+    ) -> Result<RevertSummary, AppError> {
+        let import = self.import_summary(scope, id).await?;
+        scope.require_recent_second_factor(self.now())?;
+        if import.reverted.is_some() {
+            return Err(AppError::field(ErrorCode::Duplicate, "import"));
+        }
+        let now = self.now();
+        let mut summary = RevertSummary { at: now, by: Some(*scope.user()), ..Default::default() };
+        let mut from = 0u32;
+        loop {
+            let (scope, client, mut import) = (scope.clone(), client.clone(), import.clone());
+            let (next, done);
+            (summary, next, done) = self
+                .store()
+                .write(move |txn| {
+                    let items = store::items(
+                        &txn.open_table(IMPORT_ITEMS).map_err(storage)?,
+                        scope.workspace(),
+                        &id,
+                        from,
+                        BATCH_ROWS,
+                    )?;
+                    let ctx = WriteContext { now, by: *scope.user(), pipeline: &[] };
+                    for item in &items {
+                        match item.kind {
+                            Kind::Contact => revert_item::<Contact>(txn, &scope, item, &ctx, &mut summary)?,
+                            Kind::Company => revert_item::<Company>(txn, &scope, item, &ctx, &mut summary)?,
+                            Kind::Deal | Kind::Note | Kind::Task => summary.skipped.push(item.row),
+                        }
+                    }
+                    let done = items.len() < BATCH_ROWS;
+                    if done {
+                        import.reverted = Some(summary.clone());
+                        store::save_import(txn, scope.workspace(), &import)?;
+                        let fields = [
+                            format!("deleted={}", summary.deleted),
+                            format!("restored={}", summary.restored),
+                            format!("skipped={}", summary.skipped.len()),
+                        ];
+                        let event = AuditEvent::new("import.reverted", Some(*scope.user()))
+                            .target(format!("import:{id}"))
+                            .fields(&fields.iter().map(String::as_str).collect::<Vec<_>>())
+                            .from_client(&client);
+                        audit(txn, scope.workspace(), now, event)?;
+                    }
+                    let next = from + u32::try_from(items.len()).unwrap_or(u32::MAX);
+                    Ok((summary, next, done))
+                })
+                .await?;
+            if done {
+                return Ok(summary);
+            }
+            from = next;
+        }
+    }
+}
+
+/// Deletes a created record or restores a changed one, unless it changed since the import.
+fn revert_item<T: CrmRecord>(
+    txn: &redb::WriteTransaction,
+    scope: &TenantScope,
+    item: &ImportItem,
+    ctx: &WriteContext<'_>,
+    summary: &mut RevertSummary,
+) -> Result<(), AppError> {
+    let ws = scope.workspace();
+    let current = repo::load::<T>(&txn.open_table(RECORDS).map_err(storage)?, ws, &item.id)?;
+    let Some(current) = current else {
+        if item.before.is_some() {
+            summary.skipped.push(item.row);
+        }
+        return Ok(());
+    };
+    if version_hash(&current)? != item.after_hash {
+        summary.skipped.push(item.row);
+        return Ok(());
+    }
+    let Some(json) = &item.before else {
+        delete_in(txn, scope, &current)?;
+        summary.deleted += 1;
+        return Ok(());
+    };
+    let mut before: T = serde_json::from_str(json).map_err(|e| AppError::internal(ErrorCode::StorageUnavailable, e))?;
+    before.stamp_mut().updated_at = ctx.now;
+    if check_references(txn, scope, &before).is_err() {
+        summary.skipped.push(item.row);
+        return Ok(());
+    }
+    repo::save(txn, ws, Some(&current), &before)?;
+    record_activity(txn, scope, Some(&current), &before, &Changes::default(), ctx)?;
+    summary.restored += 1;
+    Ok(())
+}
