@@ -92,6 +92,9 @@ fn pairs(options: &[(&str, &str)]) -> Vec<(String, String)> {
 fn filter_fields(kind: Kind, shown: &[&str], values: &Values, choices: &Choices) -> Vec<Field> {
     let mut fields = vec![Field::of_kind(values, "q", "Name starts with", "search")];
     for name in shown {
+        if *name == "company" && choices.companies.is_empty() {
+            continue;
+        }
         fields.push(match *name {
             "status" => {
                 let statuses = ContactStatus::ALL.map(|s| (s.as_str().to_owned(), s.as_str().to_owned()));
@@ -126,6 +129,26 @@ fn filter_fields(kind: Kind, shown: &[&str], values: &Values, choices: &Choices)
     fields
 }
 
+/// What the filter selects offer: people, stages, and the company being filtered by (a list is
+/// narrowed to one company from that company's page; loading every company for a select would
+/// cost more than the list itself).
+async fn filter_choices(
+    state: &AppState,
+    scope: &crate::app::auth::TenantScope,
+    kind: Kind,
+    filter: &ListFilter,
+) -> Result<Choices, AppError> {
+    let mut choices = Choices { people: state.app.people(scope).await?, ..Default::default() };
+    if kind == Kind::Deal {
+        choices.stages = state.app.pipeline(scope).await?;
+    }
+    if let Ok(company) = filter.company.trim().parse() {
+        let titles = state.app.record_titles::<crate::domain::crm::Company>(scope, vec![company]).await?;
+        choices.companies = titles.into_iter().collect();
+    }
+    Ok(choices)
+}
+
 pub async fn list<T: PageKind>(
     State(state): State<AppState>,
     page: Page,
@@ -137,7 +160,7 @@ pub async fn list<T: PageKind>(
     let mut filter = query.map(|Query(f)| f).unwrap_or_default();
     filter.limit = None;
     let choices =
-        super::choices(&state, scope, T::KIND).await.map_err(|e| HtmlError::while_doing("list records", e))?;
+        filter_choices(&state, scope, T::KIND, &filter).await.map_err(|e| HtmlError::while_doing("list records", e))?;
     let (listing, error) = match state.app.list_records::<T>(scope, &filter).await {
         Ok(listing) => (listing, None),
         Err(e) if super::super::forms::is_refusal(&e) => return Err(HtmlError::while_doing("list records", e)),

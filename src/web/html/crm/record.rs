@@ -194,16 +194,15 @@ async fn section(
 ) -> Result<Section, AppError> {
     let app = &state.app;
     Ok(match relation {
-        Relation::ContactsOf(id) => Section {
-            heading: "Contacts",
-            items: app
-                .list_records::<Contact>(scope, &by("company", id))
-                .await?
-                .items
-                .iter()
-                .map(|c| Cell::link(c.full_name(), path(Kind::Contact, &c.id)))
-                .collect(),
-        },
+        Relation::ContactsOf(id) => {
+            let listing = app.list_records::<Contact>(scope, &by("company", id)).await?;
+            let mut items: Vec<Cell> =
+                listing.items.iter().map(|c| Cell::link(c.full_name(), path(Kind::Contact, &c.id))).collect();
+            if listing.next_cursor.is_some() {
+                items.push(Cell::link("All contacts of this company…", format!("/contacts?company={id}")));
+            }
+            Section { heading: "Contacts", items }
+        }
         Relation::DealsOfCompany(id) | Relation::DealsOfContact(id) => {
             let field = if matches!(relation, Relation::DealsOfCompany(_)) { "company" } else { "contact" };
             let deals = app.list_records::<Deal>(scope, &by(field, id)).await?.items;
