@@ -112,3 +112,21 @@ async fn creating_a_look_alike_warns_first_and_merging_moves_everything_over() {
     let refused = staff.submit(&page, &format!("{page}/merge"), &[("other_id", &id(&keep))]).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn managers_choose_tag_colours_from_the_palette_only() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    let api = app.api_user("Acme Ltd", "mia@acme.example", Role::Manager).await;
+    let contact = api.create("/api/v1/contacts", json!({"last_name": "Tagged", "tags": ["vip"]})).await;
+    let page = format!("/contacts/{}", id(&contact));
+    let saved = owner.submit("/settings/pipeline", "/settings/tags", &[("tag", "VIP"), ("colour", "purple")]).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert!(owner.page(&page).await.contains("class=\"tag tag-purple\""));
+    let bad = owner.submit("/settings/pipeline", "/settings/tags", &[("tag", "vip"), ("colour", "\"><script>")]).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let staff = app.user_with_role("Acme Ltd", "sam@acme.example", Role::Staff).await;
+    let refused = staff.submit(&page, "/settings/tags", &[("tag", "vip"), ("colour", "red")]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(owner.page(&page).await.contains("tag-purple"), "unchanged");
+}

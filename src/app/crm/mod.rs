@@ -19,6 +19,7 @@ mod note;
 pub mod pipeline;
 pub mod seed;
 pub mod service;
+pub mod tags;
 mod task;
 pub mod vcard;
 

@@ -56,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{id}/done", post(tasks::done))
         .route("/notes/new", post(notes::create))
         .route("/settings/pipeline", get(pipeline::show).post(pipeline::save))
+        .route("/settings/tags", post(pipeline::save_tag_colour))
 }
 
 /// A kind's list (at `/{plural}`) and its other pages.

@@ -23,11 +23,26 @@ struct PipelinePage {
     stages: String,
     notice: Option<&'static str>,
     error: Option<FormError>,
+    /// Tags with a chosen colour, and the palette to choose from.
+    coloured: Vec<(String, String)>,
+    palette: &'static [&'static str],
 }
 
-fn render(page: &Page, stages: String, notice: Option<&'static str>, error: Option<FormError>) -> Response {
+async fn render(
+    state: &AppState,
+    page: &Page,
+    session: &AuthSession,
+    stages: String,
+    notice: Option<&'static str>,
+    error: Option<FormError>,
+) -> Result<Response, HtmlError> {
+    let colours = state.app.tag_colours(&session.scope).await?;
+    let coloured = colours.chosen().map(|(t, c)| (t.to_owned(), c.to_owned())).collect();
     let status = form_status(error.is_some());
-    (status, PipelinePage { layout: Layout::new("Pipeline", page), stages, notice, error }).into_response()
+    let palette = &crate::app::crm::tags::PALETTE;
+    let view =
+        PipelinePage { layout: Layout::new("Pipeline and tags", page), stages, notice, error, coloured, palette };
+    Ok((status, view).into_response())
 }
 
 fn require_manager(session: &AuthSession) -> Result<(), HtmlError> {
@@ -43,7 +58,7 @@ pub async fn show(
     require_manager(&session)?;
     let stages = state.app.pipeline(&session.scope).await?;
     let open: Vec<String> = stages.into_iter().filter(|s| s.outcome == StageOutcome::Open).map(|s| s.label).collect();
-    Ok(render(&page, open.join("\n"), notice(&query.notice), None))
+    render(&state, &page, &session, open.join("\n"), notice(&query.notice), None).await
 }
 
 #[derive(Deserialize)]
@@ -62,6 +77,30 @@ pub async fn save(
     match state.app.save_pipeline(&session.scope, &form.stages, &client).await {
         Ok(()) => Ok(Redirect::to("/settings/pipeline?notice=pipeline-saved").into_response()),
         Err(e) if is_refusal(&e) => Err(HtmlError::while_doing("edit the pipeline", e)),
-        Err(e) => Ok(render(&page, form.stages, None, Some(FormError::new("save the pipeline", &e)))),
+        Err(e) => {
+            render(&state, &page, &session, form.stages, None, Some(FormError::new("save the pipeline", &e))).await
+        }
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagColourForm {
+    tag: String,
+    colour: String,
+}
+
+/// `POST /settings/tags` (`tag`, `colour`; an empty colour restores the default).
+pub async fn save_tag_colour(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    AppForm(form): AppForm<TagColourForm>,
+) -> Result<Response, HtmlError> {
+    state
+        .app
+        .set_tag_colour(&session.scope, &form.tag, &form.colour, &client)
+        .await
+        .map_err(|e| HtmlError::while_doing("colour the tag", e))?;
+    Ok(Redirect::to("/settings/pipeline?notice=tag-coloured").into_response())
 }

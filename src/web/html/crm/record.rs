@@ -65,7 +65,8 @@ struct RecordPage {
     title: String,
     can_edit: bool,
     facts: Vec<Fact>,
-    tags: Vec<String>,
+    /// Each tag with its colour.
+    tags: Vec<(String, &'static str)>,
     sections: Vec<Section>,
     /// Notes and tasks can be attached (companies, contacts, deals).
     activity: bool,
@@ -154,7 +155,10 @@ pub async fn render<T: PageKind>(
         title: record.title(),
         can_edit: view.can_edit,
         facts: record.facts(&names).into_iter().filter(|(_, cell)| !cell.text.is_empty()).collect(),
-        tags: record.tags().to_vec(),
+        tags: {
+            let colours = state.app.tag_colours(scope).await?;
+            record.tags().iter().map(|t| (t.clone(), colours.of(t))).collect()
+        },
         sections,
         activity: super::has_activity(T::KIND),
         can_create: scope.can(crate::app::auth::permissions::Action::CreateRecords),
