@@ -6,6 +6,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 mod records;
+mod search;
 
 use super::AppState;
 use super::error::ApiError;
@@ -16,6 +17,7 @@ use crate::domain::crm::{Company, Contact, Deal, Note, Task};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/me", get(me))
+        .route("/search", get(search::search))
         .merge(records::resource::<Company>())
         .merge(records::resource::<Contact>())
         .merge(records::resource::<Deal>())

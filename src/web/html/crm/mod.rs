@@ -10,6 +10,7 @@ mod list;
 mod notes;
 mod pipeline;
 mod record;
+mod search;
 mod tasks;
 mod values;
 
@@ -41,6 +42,8 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{id}/done", post(tasks::done))
         .route("/notes/new", post(notes::create))
         .route("/settings/pipeline", get(pipeline::show).post(pipeline::save))
+        .route("/search", get(search::page))
+        .route("/search/suggest", get(search::suggest))
 }
 
 /// A kind's list (at `/{plural}`) and its other pages.
