@@ -14,4 +14,5 @@ mod identity;
 mod limits;
 mod logs;
 mod mfa;
+mod search;
 mod smtp_sink;

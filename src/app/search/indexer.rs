@@ -106,6 +106,9 @@ async fn delete_rows(app: &App, keys: Vec<OutboxKey>) -> Result<(), AppError> {
 /// One drain cycle; answers the number of outbox rows applied.
 pub(super) async fn drain_once(app: &App, index: &Arc<SearchIndex>) -> Result<usize, AppError> {
     let _drain = index.drain.lock().await;
+    if index.paused.load(Ordering::SeqCst) {
+        return Ok(0);
+    }
     let worker = index.clone();
     let keys = app.store().read(move |txn| apply_outbox(&worker, txn)).await?;
     let count = keys.len();
