@@ -15,4 +15,5 @@ mod limits;
 mod logs;
 mod mfa;
 mod search;
+mod search_crash;
 mod smtp_sink;
