@@ -84,9 +84,17 @@ async fn records_are_found_by_name_email_company_phone_and_fuzzy_or_partial_word
     assert_eq!(hit["items"][0]["title"], "Ada Lovelace");
     assert_eq!(hit["items"][0]["kind"], "contact");
     assert!(hit["items"][0]["snippet"].as_str().unwrap().contains("<mark>Lovelace</mark>"), "{hit}");
-    for q in
-        ["Lovelase", "Lov", "ada lov", "countess", "analytical.example", "0958", "442079460958", "+44 20 7946 0958"]
-    {
+    for q in [
+        "Lovelase",
+        "Lov",
+        "ada lov",
+        "countess",
+        "analytical.example",
+        "0958",
+        "442079460958",
+        "+44 20 7946 0958",
+        "020 7946 0958",
+    ] {
         finds(&api, q, &id).await;
     }
     let by_company = finds(&api, "initech", &id).await;
@@ -109,6 +117,15 @@ async fn updates_replace_old_words_and_deletes_disappear() {
     eventually(&api, "hopper", |r| r["total"] == 0).await;
     assert_eq!(api.delete(&path).await.status(), StatusCode::NO_CONTENT);
     eventually(&api, "murray", |r| r["total"] == 0 && ids(r).is_empty()).await;
+
+    let company = api.create("/api/v1/companies", json!({"name": "Vandelay Industries"})).await;
+    let company_path = format!("/api/v1/companies/{}", company["id"].as_str().unwrap());
+    let body = json!({"first_name": "Art", "last_name": "Buyer", "company_id": company["id"]});
+    let art = api.create("/api/v1/contacts", body).await["id"].as_str().unwrap().to_owned();
+    finds(&api, "vandelay buyer", &art).await;
+    assert_eq!(api.patch(&company_path, json!({"name": "Kramerica"})).await.status(), StatusCode::OK);
+    finds(&api, "kramerica buyer", &art).await;
+    eventually(&api, "vandelay", |r| r["total"] == 0).await;
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ mod contact;
 pub mod dashboard;
 mod deal;
 
-mod keys;
+pub(crate) mod keys;
 mod note;
 pub mod pipeline;
 pub mod seed;

@@ -1,7 +1,8 @@
 //! The indexer: a background task that drains the search outbox into the index. Each cycle
 //! reads up to 5,000 outbox rows (or what 250 ms allow), re-reads each record from the same
 //! store snapshot (absent: its document is deleted), commits the index, and only then deletes
-//! the drained rows. A crash in between replays them (indexing is idempotent). At start it
+//! the drained rows. A crash in between replays them (indexing is idempotent). A changed
+//! company re-indexes its contacts and deals, whose documents carry its name. At start it
 //! rebuilds a missing, unreadable or outdated index in the background first.
 
 use std::collections::HashSet;
@@ -16,12 +17,14 @@ use tokio::sync::watch;
 use super::documents::{self, AnyRecord};
 use super::{SearchIndex, schema, search_error};
 use crate::app::App;
+use crate::app::crm::keys as crm_keys;
 use crate::app::error::AppError;
 use crate::app::store::codec::decode;
-use crate::app::store::crm::OutboxRow;
+use crate::app::store::crm::{self as repo, OutboxRow};
 use crate::app::store::storage;
-use crate::app::store::tables::{RECORDS, SEARCH_OUTBOX};
-use crate::domain::ids::WorkspaceId;
+use crate::app::store::tables::{RECORD_INDEX, RECORDS, SEARCH_OUTBOX};
+use crate::domain::crm::Kind;
+use crate::domain::ids::{RecordId, WorkspaceId};
 
 /// Outbox rows one cycle takes at most.
 const CYCLE_ROWS: usize = 5_000;
@@ -35,6 +38,9 @@ const AFTER_COMMIT: Duration = Duration::from_millis(50);
 const REBUILD_STEP: usize = 10_000;
 /// Outbox rows deleted per write transaction after a rebuild.
 const DELETE_CHUNK: usize = 5_000;
+/// Contacts and deals re-indexed with a changed company at most (their documents hold its
+/// name); beyond that, a rebuild catches up.
+const DEPENDENTS_MAX: usize = 5_000;
 
 type OutboxKey = [u8; 8];
 
@@ -45,7 +51,7 @@ fn index_record(
     records: &redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
     workspace: &WorkspaceId,
     record: Option<AnyRecord>,
-    id: &crate::domain::ids::RecordId,
+    id: &RecordId,
 ) -> Result<(), AppError> {
     writer.delete_term(Term::from_field_text(index.fields.id, &id.to_string()));
     if let Some(record) = record {
@@ -57,10 +63,29 @@ fn index_record(
     Ok(())
 }
 
+/// The contacts and deals of a company (whose documents carry its name).
+fn dependents(
+    index: &redb::ReadOnlyTable<&'static [u8], ()>,
+    workspace: &WorkspaceId,
+    company: &RecordId,
+) -> Result<Vec<(Kind, RecordId)>, AppError> {
+    let mut out = Vec::new();
+    for kind in [Kind::Contact, Kind::Deal] {
+        let mut prefix = repo::index_prefix(workspace, kind, crm_keys::COMPANY);
+        prefix.extend_from_slice(company.as_bytes());
+        repo::scan(index, &prefix, None, false, |row| {
+            out.push((kind, row.id));
+            Ok(out.len() < DEPENDENTS_MAX)
+        })?;
+    }
+    Ok(out)
+}
+
 /// Applies the oldest outbox rows to the index and commits; answers the rows applied.
 fn apply_outbox(index: &SearchIndex, txn: &ReadTransaction) -> Result<Vec<OutboxKey>, AppError> {
     let outbox = txn.open_table(SEARCH_OUTBOX).map_err(storage)?;
     let records = txn.open_table(RECORDS).map_err(storage)?;
+    let record_index = txn.open_table(RECORD_INDEX).map_err(storage)?;
     let mut writer = index.writer();
     let started = Instant::now();
     let mut keys = Vec::new();
@@ -74,7 +99,16 @@ fn apply_outbox(index: &SearchIndex, txn: &ReadTransaction) -> Result<Vec<Outbox
             && seen.insert(row.id)
         {
             let record = documents::load(&records, &row.workspace, row.kind, &row.id)?;
+            let company = matches!(record, Some(AnyRecord::Company(_)));
             index_record(index, &writer, &records, &row.workspace, record, &row.id)?;
+            if company {
+                for (kind, id) in dependents(&record_index, &row.workspace, &row.id)? {
+                    if seen.insert(id) {
+                        let record = documents::load(&records, &row.workspace, kind, &id)?;
+                        index_record(index, &writer, &records, &row.workspace, record, &id)?;
+                    }
+                }
+            }
         }
         if keys.len() >= CYCLE_ROWS || started.elapsed() >= CYCLE_TIME {
             break;

@@ -64,6 +64,12 @@ pub(crate) fn fuzzy_distance(word: &str) -> u8 {
     }
 }
 
+/// A long number typed in national form (`020 7946 0958`) without its trunk zeros, so it
+/// also finds the international form (`+44 20 7946 0958`); short inputs stay as typed.
+pub(crate) fn national_digits(digits: &str) -> &str {
+    if digits.len() >= 7 { digits.trim_start_matches('0') } else { digits }
+}
+
 /// Who searches, for the mandatory workspace clause and the owner boost.
 pub(crate) struct Caller {
     pub workspace: WorkspaceId,
@@ -120,8 +126,8 @@ pub(crate) fn build(fields: &Fields, terms: &Terms, caller: &Caller, kind: Optio
     let matching: Box<dyn Query> = match &terms.phone {
         Some(digits) => {
             let mut either = vec![boosted(phone_prefix(fields, digits), 3.0)];
-            let national = digits.trim_start_matches('0');
-            if national.len() >= 3 && national != digits {
+            let national = national_digits(digits);
+            if national != digits {
                 either.push(boosted(phone_prefix(fields, national), 2.0));
             }
             if !words.is_empty() {

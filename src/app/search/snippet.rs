@@ -3,7 +3,7 @@
 //! gets it as HTML that we escape ourselves, with `<mark>` around matches.
 
 use super::documents::Part;
-use super::query::{Terms, fuzzy_distance};
+use super::query::{Terms, fuzzy_distance, national_digits};
 use super::schema::analyzer;
 
 /// Characters of a part shown at most.
@@ -89,11 +89,8 @@ fn matches(part: &Part, terms: &Terms) -> Vec<(usize, usize)> {
     if part.phone {
         let digits: String = part.text.chars().filter(char::is_ascii_digit).collect();
         let hit = terms.phone.iter().chain(terms.words.iter().filter(|w| w.bytes().all(|b| b.is_ascii_digit())));
-        return if hit.into_iter().any(|d| d.len() >= 3 && digits.contains(d.trim_start_matches('0'))) {
-            vec![(0, part.text.len())]
-        } else {
-            Vec::new()
-        };
+        let found = |d: &String| d.len() >= 3 && (digits.contains(d.as_str()) || digits.contains(national_digits(d)));
+        return if hit.into_iter().any(|d| found(d)) { vec![(0, part.text.len())] } else { Vec::new() };
     }
     let mut analyzer = analyzer();
     let mut stream = analyzer.token_stream(&part.text);
