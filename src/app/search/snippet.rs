@@ -90,7 +90,7 @@ fn matches(part: &Part, terms: &Terms) -> Vec<(usize, usize)> {
         let digits: String = part.text.chars().filter(char::is_ascii_digit).collect();
         let hit = terms.phone.iter().chain(terms.words.iter().filter(|w| w.bytes().all(|b| b.is_ascii_digit())));
         let found = |d: &String| d.len() >= 3 && (digits.contains(d.as_str()) || digits.contains(national_digits(d)));
-        return if hit.into_iter().any(|d| found(d)) { vec![(0, part.text.len())] } else { Vec::new() };
+        return if hit.into_iter().any(found) { vec![(0, part.text.len())] } else { Vec::new() };
     }
     let mut analyzer = analyzer();
     let mut stream = analyzer.token_stream(&part.text);
