@@ -18,6 +18,8 @@ echo "$password" | $bin admin create-user --workspace Bench --email bench@bench.
   --name "Load Tester" --role staff --data-dir "$data" >/dev/null
 token=$($bin admin create-token --email bench@bench.example --label bench --data-dir "$data")
 $bin admin settings set rate_limit.enabled false --data-dir "$data" >/dev/null
+# The benchmark's browser session signs in with a password only.
+$bin admin settings set security.mfa_required_roles owner,admin --data-dir "$data" >/dev/null
 echo "seeding $contacts contacts (with companies, deals, notes, tasks)"
 $bin dev seed --workspace Bench --contacts "$contacts" --data-dir "$data" 2>&1 | tail -1
 start=$(date +%s.%N)
@@ -35,7 +37,31 @@ csrf=$(curl -sf --cacert "$data/tls/cert.pem" -c "$jar" $base/login | sed -n 's/
 curl -sf --cacert "$data/tls/cert.pem" -b "$jar" -c "$jar" -o /dev/null --data-urlencode "csrf_token=$csrf" \
   --data-urlencode "email=bench@bench.example" --data-urlencode "password=$password" $base/login
 cookie="__Host-holdfast_session=$(awk '$6 == "__Host-holdfast_session" {print $7}' "$jar")"
+status=$(curl -s --cacert "$data/tls/cert.pem" -H "Cookie: $cookie" -o /dev/null -w '%{http_code}' "$base/search/suggest?q=ada")
+[ "$status" = 200 ] || { echo "the benchmark session cannot reach /search/suggest ($status)"; exit 1; }
+# Write-to-searchable latency: create a contact with a unique name, poll until the API finds it.
+auth="Authorization: Bearer $token"
 export HF_WRK_DIR=$PWD/scripts/wrk
+probe() {
+  local lat=() name t0 sorted
+  for i in $(seq 30); do
+    name="Fresh$RANDOM$i"
+    t0=$(date +%s%N)
+    curl -sf --cacert "$data/tls/cert.pem" -H "$auth" -H 'Content-Type: application/json' -o /dev/null \
+      -d "{\"first_name\":\"Latency\",\"last_name\":\"$name\"}" $base/api/v1/contacts
+    until curl -sf --cacert "$data/tls/cert.pem" -H "$auth" "$base/api/v1/search?q=$name" | grep -q '"total":1'; do :; done
+    lat+=($(( ($(date +%s%N) - t0) / 1000000 )))
+  done
+  sorted=$(printf '%s\n' "${lat[@]}" | sort -n)
+  echo "write→searchable ($1, 30 writes): median $(echo "$sorted" | sed -n 15p) ms, max $(echo "$sorted" | tail -1) ms"
+}
+probe "idle server"
+HF_TOKEN=$token wrk -t1 -c4 -d120s -s scripts/wrk/create-contact.lua $base > "$data/write-load.txt" &
+load=$!
+sleep 2
+probe "under 4 concurrent API writers"
+kill $load 2>/dev/null || true
+wait $load 2>/dev/null || true
 echo "GET /api/v1/search (8 clients, $duration):"
 HF_PATH=/api/v1/search HF_TOKEN=$token wrk -t2 -c8 -d"$duration" -s scripts/wrk/search.lua $base | tail -1
 echo "GET /search/suggest (8 clients, $duration):"
