@@ -157,6 +157,50 @@ pub(crate) fn recency_boost(score: f32, updated_at: i64, now: i64) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::search::documents::{Part, SearchDoc};
+    use crate::app::search::schema::{self, ANALYZER};
+    use crate::domain::ids::RecordId;
+    use tantivy::collector::Count;
+
+    /// No input, however crafted, finds a document of another workspace or fails the query.
+    #[test]
+    fn no_input_escapes_the_callers_workspace() {
+        let (schema_def, fields) = schema::build();
+        let index = tantivy::Index::create_in_ram(schema_def);
+        index.tokenizers().register(ANALYZER, analyzer());
+        let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let other = WorkspaceId::random();
+        let doc = SearchDoc {
+            workspace: other,
+            kind: Kind::Contact,
+            id: RecordId::random(),
+            owner: None,
+            updated_at: 0,
+            title: "Ada Lovelace".into(),
+            parts: vec![Part { text: "Ada Lovelace ada@analytical.example".into(), phone: false }],
+            phone_digits: vec!["442079460958".into()],
+        };
+        writer.add_document(schema::document(&fields, &doc)).unwrap();
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let count = |caller: &Caller, q: &str| {
+            let terms = Terms::parse(q);
+            if terms.is_empty() { 0 } else { searcher.search(&*build(&fields, &terms, caller, None), &Count).unwrap() }
+        };
+        let owner = Caller { workspace: other, user: UserId::random() };
+        assert_eq!((count(&owner, "lovelase"), count(&owner, "0958"), count(&owner, "ada lov")), (1, 1, 1));
+        let caller = Caller { workspace: WorkspaceId::random(), user: UserId::random() };
+        for q in [format!("workspace:{other}"), format!("{other}"), "*".into(), "\" OR 1".into(), "ada".into()] {
+            assert_eq!(count(&caller, &q), 0, "{q}");
+        }
+        let mut runner = proptest::test_runner::TestRunner::default();
+        runner
+            .run(&"\\PC{0,300}", |q| {
+                proptest::prop_assert_eq!(count(&caller, &q), 0);
+                Ok(())
+            })
+            .unwrap();
+    }
 
     #[test]
     fn input_is_capped_and_never_syntax() {

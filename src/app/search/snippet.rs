@@ -128,9 +128,9 @@ pub(crate) fn build(parts: &[Part], terms: &Terms) -> Snippet {
     let mut start =
         if text[..first].chars().count() > LEAD_CHARS { char_boundary_before(text, first, LEAD_CHARS) } else { 0 };
     if start > 0
-        && let Some(space) = text[start..first].find(char::is_whitespace)
+        && let Some((at, space)) = text[start..first].char_indices().find(|(_, c)| c.is_whitespace())
     {
-        start += space + 1;
+        start += at + space.len_utf8();
     }
     let end = char_boundary_after(text, start, WINDOW_CHARS);
     let mut pieces = Vec::new();
@@ -194,6 +194,17 @@ mod tests {
         let phone = Part { text: "+44 20 7946 0958".into(), phone: true };
         assert_eq!(build(&[part("Ada"), phone.clone()], &Terms::parse("442079460958")).pieces[0].text, phone.text);
         assert!(build(&[part("Ada"), phone], &Terms::parse("0958")).pieces[0].mark);
+    }
+
+    proptest::proptest! {
+        /// No text and no query make a snippet panic (cuts land on character boundaries), and
+        /// the HTML never carries a tag but `<mark>`.
+        #[test]
+        fn any_text_and_query_make_a_safe_snippet(text in "\\PC{0,400}", query in "\\PC{0,40}", phone: bool) {
+            let snippet = build(&[Part { text, phone }], &Terms::parse(&query));
+            let html = snippet.to_html().replace("<mark>", "").replace("</mark>", "");
+            proptest::prop_assert!(!html.contains('<') && !html.contains('>'));
+        }
     }
 
     #[test]
