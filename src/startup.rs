@@ -1,5 +1,6 @@
 //! Startup: open the data directory and store, prepare TLS, bind the listeners, then serve
-//! until shutdown while background tasks keep the certificate fresh.
+//! until shutdown while background tasks keep the certificate fresh and the search index
+//! current (rebuilt in the background when missing, so the server starts at once).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -124,6 +125,7 @@ impl Application {
             tasks.spawn(keep_certificate_fresh(tls, stopped.clone()));
         }
         tasks.spawn(every_minute(self.state.app.clone(), stopped.clone()));
+        tasks.spawn(self.state.app.run_search_indexer(stopped.clone()));
         self.state.app.start_webhook_worker();
         tasks.spawn(web::server::serve(self.https, self.acceptor, web::router(self.state), stopped));
         shutdown.await;

@@ -62,6 +62,81 @@ document.addEventListener("DOMContentLoaded", () => {
       });
     }
   }
+  // Search suggestions: as the user types in the header's search box, fetch the top titles
+  // (debounced) and show them under it. The fragment is parsed inertly and only its links'
+  // local paths and text are copied into fresh elements.
+  const searchBox = document.querySelector("form.search input[name=q]");
+  if (searchBox) {
+    const list = document.createElement("ul");
+    list.className = "suggest";
+    list.hidden = true;
+    list.id = "search-suggestions";
+    searchBox.setAttribute("aria-controls", list.id);
+    searchBox.setAttribute("autocomplete", "off");
+    searchBox.form.appendChild(list);
+    let timer = null;
+    let pending = null;
+    const close = () => { list.hidden = true; list.replaceChildren(); };
+    const show = (html) => {
+      const parsed = new DOMParser().parseFromString(html, "text/html");
+      const items = [];
+      for (const link of parsed.querySelectorAll("a[href]")) {
+        const href = link.getAttribute("href") || "";
+        if (!href.startsWith("/") || href.startsWith("//")) continue;
+        const item = document.createElement("li");
+        const a = document.createElement("a");
+        a.href = href;
+        a.textContent = link.textContent;
+        const kind = link.parentElement && link.parentElement.querySelector(".muted");
+        item.appendChild(a);
+        if (kind) {
+          const span = document.createElement("span");
+          span.className = "muted";
+          span.textContent = " " + kind.textContent;
+          item.appendChild(span);
+        }
+        items.push(item);
+      }
+      list.replaceChildren(...items);
+      list.hidden = items.length === 0;
+    };
+    const fetchSuggestions = async () => {
+      const q = searchBox.value.trim();
+      if (pending) pending.abort();
+      if (q.length < 2) { close(); return; }
+      pending = new AbortController();
+      try {
+        const response = await fetch("/search/suggest?q=" + encodeURIComponent(q), {
+          credentials: "same-origin", signal: pending.signal, redirect: "manual",
+        });
+        if (response.ok) show(await response.text()); else close();
+      } catch (_) {
+        // Aborted by newer input, or offline: the form still submits to /search.
+      }
+    };
+    searchBox.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(fetchSuggestions, 150);
+    });
+    searchBox.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") close();
+      if (event.key === "ArrowDown" && !list.hidden) {
+        event.preventDefault();
+        const first = list.querySelector("a");
+        if (first) first.focus();
+      }
+    });
+    list.addEventListener("keydown", (event) => {
+      const links = [...list.querySelectorAll("a")];
+      const at = links.indexOf(document.activeElement);
+      if (event.key === "ArrowDown" && at < links.length - 1) { event.preventDefault(); links[at + 1].focus(); }
+      if (event.key === "ArrowUp") { event.preventDefault(); (at > 0 ? links[at - 1] : searchBox).focus(); }
+      if (event.key === "Escape") { close(); searchBox.focus(); }
+    });
+    document.addEventListener("click", (event) => {
+      if (!searchBox.form.contains(event.target)) close();
+    });
+  }
   // Forms marked data-confirm ask before submitting (destructive actions).
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {

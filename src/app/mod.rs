@@ -13,14 +13,21 @@ pub mod email;
 pub mod error;
 pub mod policy;
 pub mod rate_limit;
+mod search;
 pub mod settings;
 mod store;
 pub mod users;
 pub mod webhook;
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+pub use search::MAX_INPUT_CHARS as SEARCH_MAX_INPUT;
+pub use search::snippet::{Piece, Snippet};
+pub use search::{
+    BACKLOG_WARN as SEARCH_BACKLOG_WARN, IndexAudit, IndexStatus, MAX_LIMIT as SEARCH_MAX_LIMIT, SearchHit,
+    SearchRequest, SearchResults,
+};
 pub use store::StoreOpenError;
 
 use crate::datadir::{DataDir, DataDirError};
@@ -80,6 +87,8 @@ struct Inner {
     alert_settings: RwLock<webhook::AlertSettings>,
     webhook: webhook::WebhookQueue,
     started: Instant,
+    /// The full-text index, opened on first use (the offline commands never touch it).
+    search: Mutex<Option<Arc<search::SearchIndex>>>,
 }
 
 impl App {
@@ -110,6 +119,7 @@ impl App {
             alert_settings: RwLock::new(alert_settings),
             webhook: webhook::WebhookQueue::default(),
             started: Instant::now(),
+            search: Mutex::new(None),
         })))
     }
 

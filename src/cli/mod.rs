@@ -7,6 +7,7 @@ mod backup;
 mod check_config;
 mod dev;
 mod offline;
+mod search;
 mod serve;
 
 use std::path::PathBuf;
@@ -55,6 +56,9 @@ enum Command {
     /// Create, verify and restore encrypted backups.
     #[command(subcommand)]
     Backup(backup::BackupCommand),
+    /// Rebuild the full-text search index (offline).
+    #[command(subcommand)]
+    Search(search::SearchCommand),
     /// Developer tools: synthetic data.
     #[command(subcommand)]
     Dev(dev::DevCommand),
@@ -86,6 +90,7 @@ pub fn run() -> ExitCode {
         Command::Admin(command) => admin::run(&config, command),
         Command::Backup(command) => backup::run(&config, command),
         Command::Audit(command) => audit::run(&config, command),
+        Command::Search(command) => search::run(&config, command),
         Command::Dev(command) => dev::run(&config, command),
     };
     ExitCode::from(code)

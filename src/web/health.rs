@@ -64,18 +64,27 @@ pub async fn detailed(State(state): State<AppState>, client: ClientIp, page: Pag
         }
         _ => json!({ "status": "fail" }),
     };
+    let index = match state.app.search_status().await {
+        Ok(status) => json!({
+            "status": if status.backlog > crate::app::SEARCH_BACKLOG_WARN || status.rebuilding { "warn" } else { "ok" },
+            "backlog": status.backlog,
+            "documents": status.documents,
+            "rebuilding": status.rebuilding,
+        }),
+        Err(_) => json!({ "status": "fail" }),
+    };
     let healthy = store["status"] == "ok";
     let body = json!({
         "status": if !healthy {
             "fail"
-        } else if [&disk, &certificate, &backup].iter().all(|c| c["status"] == "ok") {
+        } else if [&disk, &certificate, &backup, &index].iter().all(|c| c["status"] == "ok") {
             "ok"
         } else {
             "warn"
         },
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": state.app.uptime().as_secs(),
-        "checks": { "store": store, "disk": disk, "certificate": certificate, "backup": backup },
+        "checks": { "store": store, "index": index, "disk": disk, "certificate": certificate, "backup": backup },
     });
     let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     Ok((status, Json(body)).into_response())

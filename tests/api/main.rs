@@ -16,4 +16,6 @@ mod identity;
 mod limits;
 mod logs;
 mod mfa;
+mod search;
+mod search_crash;
 mod smtp_sink;

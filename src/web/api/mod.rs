@@ -7,6 +7,7 @@ use serde_json::json;
 
 pub mod openapi;
 mod records;
+mod search;
 
 use super::AppState;
 use super::error::ApiError;
@@ -18,6 +19,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/me", get(me))
         .route("/openapi.json", get(openapi::serve))
+        .route("/search", get(search::search))
         .merge(records::resource::<Company>())
         .merge(records::resource::<Contact>())
         .merge(records::resource::<Deal>())

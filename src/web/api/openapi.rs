@@ -147,6 +147,33 @@ fn member(r: &Resource) -> PathItem {
         .build()
 }
 
+fn search() -> OperationBuilder {
+    let text = || ObjectBuilder::new().schema_type(Type::String);
+    let hit = ObjectBuilder::new()
+        .property("kind", text().description(Some("company, contact, deal, note or task")))
+        .property("id", text())
+        .property("title", text())
+        .property("snippet", text().description(Some("HTML: escaped text with <mark> around matches")))
+        .property("url", text());
+    let answer = ObjectBuilder::new()
+        .property("items", ArrayBuilder::new().items(hit))
+        .property(
+            "total",
+            ObjectBuilder::new().schema_type(Type::Integer).description(Some("Every match, not just this page")),
+        )
+        .required("items")
+        .required("total");
+    operation("search", "Search everything the caller may read")
+        .parameter(query("q", "Words; the last one also matches as a prefix; typos tolerated"))
+        .parameter(query("kind", "Only this kind"))
+        .parameter(query("limit", "1–50, default 20"))
+        .response(
+            "200",
+            ResponseBuilder::new().description("Hits, best first").content("application/json", json_of(answer)),
+        )
+        .response("422", problem_response("Invalid kind or limit (E2004)"))
+}
+
 fn problem() -> Schema {
     let text = || ObjectBuilder::new().schema_type(Type::String);
     ObjectBuilder::new()
@@ -185,6 +212,7 @@ pub fn document() -> &'static OpenApi {
             ResponseBuilder::new().description("user_id, workspace_id, role"),
         );
         paths = paths.path("/api/v1/me", PathItem::new(HttpMethod::Get, me));
+        paths = paths.path("/api/v1/search", PathItem::new(HttpMethod::Get, search()));
         OpenApiBuilder::new()
             .info(InfoBuilder::new().title("Holdfast API").version(env!("CARGO_PKG_VERSION")).description(Some(
                 "Bearer-token JSON API: Authorization: Bearer hf_… (a personal API token, acting with its user's role).",

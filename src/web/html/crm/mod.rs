@@ -13,6 +13,7 @@ mod list;
 mod notes;
 mod pipeline;
 mod record;
+mod search;
 mod tasks;
 mod values;
 
@@ -57,6 +58,8 @@ pub fn routes() -> Router<AppState> {
         .route("/notes/new", post(notes::create))
         .route("/settings/pipeline", get(pipeline::show).post(pipeline::save))
         .route("/settings/tags", post(pipeline::save_tag_colour))
+        .route("/search", get(search::page))
+        .route("/search/suggest", get(search::suggest))
 }
 
 /// A kind's list (at `/{plural}`) and its other pages.

@@ -1,0 +1,205 @@
+//! What of each kind of record is searchable, taken from the record as stored: names, emails,
+//! phones, company, tags, website, deal name and stage, note text, task title. Confidential
+//! fields (tax id, date of birth) and money are never indexed (DESIGN invariant 4). The same
+//! text serves indexing and the snippets of hits.
+
+use redb::ReadableTable;
+
+use crate::app::crm::CrmRecord;
+use crate::app::error::AppError;
+use crate::app::store::codec::decode;
+use crate::app::store::crm as repo;
+use crate::domain::crm::{Company, Contact, Deal, Kind, Note, Task};
+use crate::domain::ids::{RecordId, UserId, WorkspaceId};
+
+/// One searchable text of a record (e.g. an email address), shown as a snippet when it matches.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Part {
+    pub text: String,
+    /// Phone numbers match on their digits, not on words.
+    pub phone: bool,
+}
+
+/// Everything the index holds of one record.
+#[derive(Debug, Clone)]
+pub(crate) struct SearchDoc {
+    pub workspace: WorkspaceId,
+    pub kind: Kind,
+    pub id: RecordId,
+    pub owner: Option<UserId>,
+    pub updated_at: i64,
+    pub title: String,
+    pub parts: Vec<Part>,
+    pub phone_digits: Vec<String>,
+}
+
+/// A stored record of any kind.
+#[derive(Debug, Clone)]
+pub(crate) enum AnyRecord {
+    Company(Company),
+    Contact(Contact),
+    Deal(Deal),
+    Note(Note),
+    Task(Task),
+}
+
+type RecordsTable = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
+
+/// Loads one record of `workspace` (absent: `None`).
+pub(crate) fn load(
+    records: &RecordsTable,
+    workspace: &WorkspaceId,
+    kind: Kind,
+    id: &RecordId,
+) -> Result<Option<AnyRecord>, AppError> {
+    Ok(match kind {
+        Kind::Company => repo::load::<Company>(records, workspace, id)?.map(AnyRecord::Company),
+        Kind::Contact => repo::load::<Contact>(records, workspace, id)?.map(AnyRecord::Contact),
+        Kind::Deal => repo::load::<Deal>(records, workspace, id)?.map(AnyRecord::Deal),
+        Kind::Note => repo::load::<Note>(records, workspace, id)?.map(AnyRecord::Note),
+        Kind::Task => repo::load::<Task>(records, workspace, id)?.map(AnyRecord::Task),
+    })
+}
+
+/// Decodes a raw row of the records table (`workspace ‖ kind ‖ id` → record), for rebuilds.
+pub(crate) fn decode_row(key: &[u8], value: &[u8]) -> Result<Option<(WorkspaceId, AnyRecord)>, AppError> {
+    let (Ok(workspace), Some(&kind)) = (<[u8; 16]>::try_from(key.get(..16).unwrap_or_default()), key.get(16)) else {
+        return Ok(None);
+    };
+    let record = match Kind::ALL.into_iter().find(|k| k.byte() == kind) {
+        Some(Kind::Company) => AnyRecord::Company(decode(value)?),
+        Some(Kind::Contact) => AnyRecord::Contact(decode(value)?),
+        Some(Kind::Deal) => AnyRecord::Deal(decode(value)?),
+        Some(Kind::Note) => AnyRecord::Note(decode(value)?),
+        Some(Kind::Task) => AnyRecord::Task(decode(value)?),
+        None => return Ok(None),
+    };
+    Ok(Some((WorkspaceId::from_bytes(workspace), record)))
+}
+
+fn text(value: &str) -> Option<Part> {
+    let value = value.trim();
+    (!value.is_empty()).then(|| Part { text: value.to_owned(), phone: false })
+}
+
+fn phone(value: &str) -> Part {
+    Part { text: value.to_owned(), phone: true }
+}
+
+impl AnyRecord {
+    pub fn kind(&self) -> Kind {
+        match self {
+            AnyRecord::Company(_) => Kind::Company,
+            AnyRecord::Contact(_) => Kind::Contact,
+            AnyRecord::Deal(_) => Kind::Deal,
+            AnyRecord::Note(_) => Kind::Note,
+            AnyRecord::Task(_) => Kind::Task,
+        }
+    }
+
+    pub fn title(&self) -> String {
+        match self {
+            AnyRecord::Company(r) => r.title(),
+            AnyRecord::Contact(r) => r.title(),
+            AnyRecord::Deal(r) => r.title(),
+            AnyRecord::Note(r) => r.title(),
+            AnyRecord::Task(r) => r.title(),
+        }
+    }
+
+    /// The company this record names, whose name is searchable with it.
+    pub fn company_id(&self) -> Option<RecordId> {
+        match self {
+            AnyRecord::Contact(r) => r.company_id,
+            AnyRecord::Deal(r) => r.company_id,
+            _ => None,
+        }
+    }
+
+    /// The page that shows the record (a note is shown on its subject's page).
+    pub fn link(&self) -> String {
+        match self {
+            AnyRecord::Note(n) => format!("/{}/{}", n.subject_kind.plural(), n.subject_id),
+            other => format!("/{}/{}", other.kind().plural(), other.id()),
+        }
+    }
+
+    pub fn id(&self) -> RecordId {
+        match self {
+            AnyRecord::Company(r) => r.id,
+            AnyRecord::Contact(r) => r.id,
+            AnyRecord::Deal(r) => r.id,
+            AnyRecord::Note(r) => r.id,
+            AnyRecord::Task(r) => r.id,
+        }
+    }
+
+    /// The searchable document; `company` is the name of [`Self::company_id`] (if found).
+    pub fn search_doc(&self, workspace: WorkspaceId, company: Option<String>) -> SearchDoc {
+        let company = company.as_deref().and_then(text);
+        let (owner, updated_at, parts, phones): (UserId, i64, Vec<Option<Part>>, Vec<String>) = match self {
+            AnyRecord::Company(c) => {
+                let mut parts = vec![text(&c.name)];
+                parts.extend(c.website.as_ref().map(|w| text(&w.domain())));
+                parts.extend(c.phone.as_ref().map(|p| Some(phone(p.as_str()))));
+                parts.extend([c.industry.as_deref().and_then(text), text(&c.tags.join(" "))]);
+                parts.extend([text(&c.address.one_line()), text(&c.description)]);
+                (c.owner_id, c.stamp.updated_at, parts, c.phone.iter().map(|p| p.digits()).collect())
+            }
+            AnyRecord::Contact(c) => {
+                let mut parts = vec![text(&c.full_name()), c.title.as_deref().and_then(text), company];
+                parts.extend(c.emails.iter().map(|e| text(&e.address)));
+                parts.extend(c.phones.iter().map(|p| Some(phone(&p.number))));
+                parts.extend([text(&c.tags.join(" ")), text(&c.address.one_line()), text(&c.background)]);
+                let digits = c.phones.iter().map(|p| p.number.chars().filter(char::is_ascii_digit).collect());
+                (c.owner_id, c.stamp.updated_at, parts, digits.collect())
+            }
+            AnyRecord::Deal(d) => {
+                let parts = vec![text(&d.name), company, text(&d.stage), d.close_reason.as_deref().and_then(text)];
+                (d.owner_id, d.stamp.updated_at, parts, Vec::new())
+            }
+            AnyRecord::Note(n) => (n.author_id, n.stamp.updated_at, vec![text(&n.body)], Vec::new()),
+            AnyRecord::Task(t) => {
+                (t.assignee_id, t.stamp.updated_at, vec![text(&t.title), text(t.kind.as_str())], Vec::new())
+            }
+        };
+        SearchDoc {
+            workspace,
+            kind: self.kind(),
+            id: self.id(),
+            owner: Some(owner),
+            updated_at,
+            title: self.title(),
+            parts: parts.into_iter().flatten().collect(),
+            phone_digits: phones.into_iter().filter(|d| !d.is_empty()).collect(),
+        }
+    }
+}
+
+/// The name of a company of `workspace`, for the documents that mention it.
+pub(crate) fn company_name(
+    records: &RecordsTable,
+    workspace: &WorkspaceId,
+    id: Option<RecordId>,
+) -> Result<Option<String>, AppError> {
+    match id {
+        Some(id) => Ok(repo::load::<Company>(records, workspace, &id)?.map(|c| c.name)),
+        None => Ok(None),
+    }
+}
+
+/// Every record of the store, in key order, with its workspace (for rebuilds and audits).
+pub(crate) fn each_record(
+    records: &RecordsTable,
+    mut visit: impl FnMut(WorkspaceId, AnyRecord) -> Result<bool, AppError>,
+) -> Result<(), AppError> {
+    for row in records.iter().map_err(crate::app::store::storage)? {
+        let (key, value) = row.map_err(crate::app::store::storage)?;
+        if let Some((workspace, record)) = decode_row(key.value(), value.value())?
+            && !visit(workspace, record)?
+        {
+            break;
+        }
+    }
+    Ok(())
+}

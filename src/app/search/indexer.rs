@@ -1,0 +1,252 @@
+//! The indexer: a background task that drains the search outbox into the index. Each cycle
+//! reads up to 5,000 outbox rows (or what 250 ms allow), re-reads each record from the same
+//! store snapshot (absent: its document is deleted), commits the index, and only then deletes
+//! the drained rows. A crash in between replays them (indexing is idempotent). A changed
+//! company re-indexes its contacts and deals, whose documents carry its name. At start it
+//! rebuilds a missing, unreadable or outdated index in the background first.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use redb::{ReadTransaction, ReadableTable};
+use tantivy::{IndexWriter, Term};
+use tokio::sync::watch;
+
+use super::documents::{self, AnyRecord};
+use super::{SearchIndex, schema, search_error};
+use crate::app::App;
+use crate::app::crm::keys as crm_keys;
+use crate::app::error::AppError;
+use crate::app::store::codec::decode;
+use crate::app::store::crm::{self as repo, OutboxRow};
+use crate::app::store::storage;
+use crate::app::store::tables::{RECORD_INDEX, RECORDS, SEARCH_OUTBOX};
+use crate::domain::crm::Kind;
+use crate::domain::ids::{RecordId, WorkspaceId};
+
+/// Outbox rows one cycle takes at most.
+const CYCLE_ROWS: usize = 5_000;
+/// Time one cycle spends indexing before it commits what it has.
+const CYCLE_TIME: Duration = Duration::from_millis(250);
+/// Pause when the outbox is empty.
+const IDLE_POLL: Duration = Duration::from_millis(100);
+/// Pause after a commit, so a steady trickle of writes shares commits (≤ ~20 per second).
+const AFTER_COMMIT: Duration = Duration::from_millis(50);
+/// A rebuild reports progress (and, when the index was empty, commits) this often.
+const REBUILD_STEP: usize = 10_000;
+/// Outbox rows deleted per write transaction after a rebuild.
+const DELETE_CHUNK: usize = 5_000;
+/// Contacts and deals re-indexed with a changed company at most (their documents hold its
+/// name); beyond that, a rebuild catches up.
+const DEPENDENTS_MAX: usize = 5_000;
+
+type OutboxKey = [u8; 8];
+
+/// Replaces (or deletes) one record's document, loaded from `txn`.
+fn index_record(
+    index: &SearchIndex,
+    writer: &IndexWriter,
+    records: &redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+    workspace: &WorkspaceId,
+    record: Option<AnyRecord>,
+    id: &RecordId,
+) -> Result<(), AppError> {
+    writer.delete_term(Term::from_field_text(index.fields.id, &id.to_string()));
+    if let Some(record) = record {
+        let company = documents::company_name(records, workspace, record.company_id())?;
+        let doc = record.search_doc(*workspace, company);
+        writer.add_document(schema::document(&index.fields, &doc)).map_err(search_error)?;
+        index.indexed.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// The contacts and deals of a company (whose documents carry its name).
+fn dependents(
+    index: &redb::ReadOnlyTable<&'static [u8], ()>,
+    workspace: &WorkspaceId,
+    company: &RecordId,
+) -> Result<Vec<(Kind, RecordId)>, AppError> {
+    let mut out = Vec::new();
+    for kind in [Kind::Contact, Kind::Deal] {
+        let mut prefix = repo::index_prefix(workspace, kind, crm_keys::COMPANY);
+        prefix.extend_from_slice(company.as_bytes());
+        repo::scan(index, &prefix, None, false, |row| {
+            out.push((kind, row.id));
+            Ok(out.len() < DEPENDENTS_MAX)
+        })?;
+    }
+    Ok(out)
+}
+
+/// Applies the oldest outbox rows to the index and commits; answers the rows applied.
+fn apply_outbox(index: &SearchIndex, txn: &ReadTransaction) -> Result<Vec<OutboxKey>, AppError> {
+    let outbox = txn.open_table(SEARCH_OUTBOX).map_err(storage)?;
+    let records = txn.open_table(RECORDS).map_err(storage)?;
+    let record_index = txn.open_table(RECORD_INDEX).map_err(storage)?;
+    let mut writer = index.writer();
+    let started = Instant::now();
+    let mut keys = Vec::new();
+    let mut seen = HashSet::new();
+    for row in outbox.iter().map_err(storage)? {
+        let (key, value) = row.map_err(storage)?;
+        let Ok(key) = OutboxKey::try_from(key.value()) else { continue };
+        keys.push(key);
+        // A row this build cannot read is dropped (the next rebuild covers its record).
+        if let Ok(row) = decode::<OutboxRow>(value.value())
+            && seen.insert(row.id)
+        {
+            let record = documents::load(&records, &row.workspace, row.kind, &row.id)?;
+            let company = matches!(record, Some(AnyRecord::Company(_)));
+            index_record(index, &writer, &records, &row.workspace, record, &row.id)?;
+            if company {
+                for (kind, id) in dependents(&record_index, &row.workspace, &row.id)? {
+                    if seen.insert(id) {
+                        let record = documents::load(&records, &row.workspace, kind, &id)?;
+                        index_record(index, &writer, &records, &row.workspace, record, &id)?;
+                    }
+                }
+            }
+        }
+        if keys.len() >= CYCLE_ROWS || started.elapsed() >= CYCLE_TIME {
+            break;
+        }
+    }
+    if !keys.is_empty() {
+        index.commit(&mut writer)?;
+    }
+    Ok(keys)
+}
+
+/// Deletes drained outbox rows.
+async fn delete_rows(app: &App, keys: Vec<OutboxKey>) -> Result<(), AppError> {
+    for chunk in keys.chunks(DELETE_CHUNK) {
+        let chunk = chunk.to_vec();
+        app.store()
+            .write(move |txn| {
+                let mut outbox = txn.open_table(SEARCH_OUTBOX).map_err(storage)?;
+                for key in &chunk {
+                    outbox.remove(key.as_slice()).map_err(storage)?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// One drain cycle; answers the number of outbox rows applied.
+pub(super) async fn drain_once(app: &App, index: &Arc<SearchIndex>) -> Result<usize, AppError> {
+    let _drain = index.drain.lock().await;
+    if index.paused.load(Ordering::SeqCst) {
+        return Ok(0);
+    }
+    let worker = index.clone();
+    let keys = app.store().read(move |txn| apply_outbox(&worker, txn)).await?;
+    let count = keys.len();
+    delete_rows(app, keys).await?;
+    Ok(count)
+}
+
+/// Rebuilds the whole index from the store. `progressive` (an empty index) commits every
+/// 10,000 documents so search answers from what is indexed meanwhile; otherwise the old
+/// index stays visible until the new one is complete. Answers the documents indexed, or
+/// `None` when `cancel` fired first.
+pub(super) async fn rebuild(
+    app: &App,
+    index: &Arc<SearchIndex>,
+    progressive: bool,
+    progress: Arc<dyn Fn(usize) + Send + Sync>,
+    cancel: Option<watch::Receiver<()>>,
+) -> Result<Option<usize>, AppError> {
+    let _drain = index.drain.lock().await;
+    index.rebuilding.store(true, Ordering::SeqCst);
+    let worker = index.clone();
+    let outcome = app
+        .store()
+        .read(move |txn| {
+            let index = worker;
+            let mut writer = index.writer();
+            index.mark_version(None)?;
+            writer.delete_all_documents().map_err(search_error)?;
+            let outbox = txn.open_table(SEARCH_OUTBOX).map_err(storage)?;
+            let mut keys = Vec::new();
+            for row in outbox.iter().map_err(storage)? {
+                keys.extend(OutboxKey::try_from(row.map_err(storage)?.0.value()).ok());
+            }
+            let records = txn.open_table(RECORDS).map_err(storage)?;
+            let (mut count, mut cancelled) = (0usize, false);
+            documents::each_record(&records, |workspace, record| {
+                let id = record.id();
+                index_record(&index, &writer, &records, &workspace, Some(record), &id)?;
+                count += 1;
+                if count.is_multiple_of(REBUILD_STEP) {
+                    progress(count);
+                    cancelled = cancel.as_ref().is_some_and(|c| c.has_changed().unwrap_or(true));
+                    if progressive && !cancelled {
+                        index.commit(&mut writer)?;
+                    }
+                }
+                Ok(!cancelled)
+            })?;
+            if cancelled {
+                let _ = writer.rollback();
+                return Ok(None);
+            }
+            index.commit(&mut writer)?;
+            index.mark_version(Some(schema::SCHEMA_VERSION))?;
+            index.needs_rebuild.store(false, Ordering::SeqCst);
+            progress(count);
+            Ok(Some((count, keys)))
+        })
+        .await;
+    index.rebuilding.store(false, Ordering::SeqCst);
+    match outcome? {
+        Some((count, keys)) => {
+            delete_rows(app, keys).await?;
+            Ok(Some(count))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The indexer task: rebuild if needed, then drain the outbox until `stopped` fires.
+pub(super) async fn run(app: App, mut stopped: watch::Receiver<()>) {
+    let index = match app.search_index().await {
+        Ok(index) => index,
+        Err(e) => {
+            return tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "search index unavailable");
+        }
+    };
+    if index.needs_rebuild.load(Ordering::SeqCst) {
+        tracing::info!("search index missing, unreadable or outdated: rebuilding it from the store");
+        let started = Instant::now();
+        match rebuild(&app, &index, true, Arc::new(|_| {}), Some(stopped.clone())).await {
+            Ok(Some(documents)) => {
+                tracing::info!(documents, ms = started.elapsed().as_millis() as u64, "search index rebuilt");
+            }
+            Ok(None) => return,
+            Err(e) => tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "search rebuild failed"),
+        }
+    }
+    loop {
+        let pause = if index.paused.load(Ordering::SeqCst) {
+            IDLE_POLL
+        } else {
+            match drain_once(&app, &index).await {
+                Ok(0) => IDLE_POLL,
+                Ok(_) => AFTER_COMMIT,
+                Err(e) => {
+                    tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "search indexing failed");
+                    Duration::from_secs(1)
+                }
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}

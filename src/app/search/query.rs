@@ -1,0 +1,243 @@
+//! Turns what a user typed into a tantivy query without ever parsing it as query syntax: the
+//! text is cut to 200 characters, tokenized by the index's own analyzer (8 words at most), and
+//! each word becomes a group of exact, fuzzy and (for the last word) prefix matches. Every
+//! query is wrapped with a mandatory clause on the caller's workspace.
+
+use tantivy::Term;
+use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::schema::IndexRecordOption;
+
+use super::schema::{Fields, analyzer};
+use crate::domain::crm::Kind;
+use crate::domain::ids::{UserId, WorkspaceId};
+
+/// Characters of user input considered at most.
+pub const MAX_INPUT_CHARS: usize = 200;
+/// Words of user input considered at most.
+pub(crate) const MAX_WORDS: usize = 8;
+
+/// The words (analyzed) and phone digits of a user's search.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Terms {
+    pub words: Vec<String>,
+    /// The whole input's digits when it looks like a phone number (digits and `+()-./ `).
+    pub phone: Option<String>,
+    /// The last word may be incomplete (the user is still typing it).
+    pub last_is_prefix: bool,
+}
+
+impl Terms {
+    pub fn parse(input: &str) -> Terms {
+        let input: String = input.chars().take(MAX_INPUT_CHARS).collect();
+        let mut analyzer = analyzer();
+        let mut stream = analyzer.token_stream(&input);
+        let mut words: Vec<String> = Vec::new();
+        while words.len() < MAX_WORDS && stream.advance() {
+            let word = stream.token().text.clone();
+            if !words.contains(&word) {
+                words.push(word);
+            }
+        }
+        let digits: String = input.chars().filter(char::is_ascii_digit).collect();
+        let phone_like = input.trim().chars().all(|c| c.is_ascii_digit() || "+()-./ ".contains(c));
+        let phone = (phone_like && digits.len() >= 3).then_some(digits);
+        let last_is_prefix = !input.ends_with(char::is_whitespace);
+        Terms { words, phone, last_is_prefix }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty() && self.phone.is_none()
+    }
+
+    /// Whether word `index` is matched as a prefix.
+    pub fn is_prefix(&self, index: usize) -> bool {
+        self.last_is_prefix && index + 1 == self.words.len() && self.words[index].chars().count() >= 2
+    }
+}
+
+/// Edits allowed for a fuzzy match of a word: none below 5 letters, 1 from 5, 2 from 9.
+pub(crate) fn fuzzy_distance(word: &str) -> u8 {
+    match word.chars().count() {
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
+    }
+}
+
+/// A long number typed in national form (`020 7946 0958`) without its trunk zeros, so it
+/// also finds the international form (`+44 20 7946 0958`); short inputs stay as typed.
+pub(crate) fn national_digits(digits: &str) -> &str {
+    if digits.len() >= 7 { digits.trim_start_matches('0') } else { digits }
+}
+
+/// Who searches, for the mandatory workspace clause and the owner boost.
+pub(crate) struct Caller {
+    pub workspace: WorkspaceId,
+    pub user: UserId,
+}
+
+fn term(field: tantivy::schema::Field, text: &str) -> Term {
+    Term::from_field_text(field, text)
+}
+
+fn boosted(query: impl Query, boost: f32) -> (Occur, Box<dyn Query>) {
+    (Occur::Should, Box::new(BoostQuery::new(Box::new(query), boost)))
+}
+
+/// A prefix match on the phone suffixes: digits anywhere in a stored number.
+fn phone_prefix(fields: &Fields, digits: &str) -> FuzzyTermQuery {
+    FuzzyTermQuery::new_prefix(term(fields.phone, digits), 0, true)
+}
+
+/// The clauses one word may match by: exact (title, text), fuzzy, prefix, phone digits.
+fn word_group(fields: &Fields, terms: &Terms, index: usize) -> BooleanQuery {
+    let word = &terms.words[index];
+    let freqs = IndexRecordOption::WithFreqs;
+    let mut clauses = vec![
+        boosted(TermQuery::new(term(fields.title, word), freqs), 3.0),
+        boosted(TermQuery::new(term(fields.text, word), freqs), 2.0),
+    ];
+    let distance = fuzzy_distance(word);
+    if distance > 0 {
+        clauses.push(boosted(FuzzyTermQuery::new(term(fields.text, word), distance, true), 0.5));
+    }
+    if terms.is_prefix(index) {
+        clauses.push(boosted(FuzzyTermQuery::new_prefix(term(fields.title, word), 0, true), 1.0));
+        clauses.push(boosted(FuzzyTermQuery::new_prefix(term(fields.text, word), 0, true), 0.8));
+    }
+    if word.len() >= 3 && word.bytes().all(|b| b.is_ascii_digit()) {
+        clauses.push(boosted(phone_prefix(fields, word), 1.5));
+    }
+    BooleanQuery::new(clauses)
+}
+
+/// The full query: workspace (mandatory), optional kind, all words, boosts.
+pub(crate) fn build(fields: &Fields, terms: &Terms, caller: &Caller, kind: Option<Kind>) -> Box<dyn Query> {
+    let workspace = TermQuery::new(term(fields.workspace, &caller.workspace.to_string()), IndexRecordOption::Basic);
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+        vec![(Occur::Must, Box::new(ConstScoreQuery::new(Box::new(workspace), 0.0)))];
+    if let Some(kind) = kind {
+        let kind = TermQuery::new(term(fields.kind, kind.as_str()), IndexRecordOption::Basic);
+        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(kind), 0.0))));
+    }
+    let words: Vec<(Occur, Box<dyn Query>)> = (0..terms.words.len())
+        .map(|i| (Occur::Must, Box::new(word_group(fields, terms, i)) as Box<dyn Query>))
+        .collect();
+    let matching: Box<dyn Query> = match &terms.phone {
+        Some(digits) => {
+            let mut either = vec![boosted(phone_prefix(fields, digits), 3.0)];
+            let national = national_digits(digits);
+            if national != digits {
+                either.push(boosted(phone_prefix(fields, national), 2.0));
+            }
+            if !words.is_empty() {
+                either.push((Occur::Should, Box::new(BooleanQuery::new(words))));
+            }
+            Box::new(BooleanQuery::new(either))
+        }
+        None => Box::new(BooleanQuery::new(words)),
+    };
+    clauses.push((Occur::Must, matching));
+    if terms.words.len() >= 2 {
+        let phrase = PhraseQuery::new(terms.words.iter().map(|w| term(fields.text, w)).collect());
+        clauses.push(boosted(phrase, 2.0));
+    }
+    let own = TermQuery::new(term(fields.owner, &caller.user.to_string()), IndexRecordOption::Basic);
+    clauses.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(own), 0.3))));
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// The score of a hit adjusted for recency: up to +25 % for a record changed today, fading
+/// over about two months.
+pub(crate) fn recency_boost(score: f32, updated_at: i64, now: i64) -> f32 {
+    let age_days = ((now - updated_at).max(0) as f32) / 86_400.0;
+    score * (1.0 + 0.25 * (-age_days / 60.0).exp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::search::documents::{Part, SearchDoc};
+    use crate::app::search::schema::{self, ANALYZER};
+    use crate::domain::ids::RecordId;
+    use tantivy::collector::Count;
+
+    /// No input, however crafted, finds a document of another workspace or fails the query.
+    #[test]
+    fn no_input_escapes_the_callers_workspace() {
+        let (schema_def, fields) = schema::build();
+        let index = tantivy::Index::create_in_ram(schema_def);
+        index.tokenizers().register(ANALYZER, analyzer());
+        let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let other = WorkspaceId::random();
+        let doc = SearchDoc {
+            workspace: other,
+            kind: Kind::Contact,
+            id: RecordId::random(),
+            owner: None,
+            updated_at: 0,
+            title: "Ada Lovelace".into(),
+            parts: vec![Part { text: "Ada Lovelace ada@analytical.example".into(), phone: false }],
+            phone_digits: vec!["442079460958".into()],
+        };
+        writer.add_document(schema::document(&fields, &doc)).unwrap();
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let count = |caller: &Caller, q: &str| {
+            let terms = Terms::parse(q);
+            if terms.is_empty() { 0 } else { searcher.search(&*build(&fields, &terms, caller, None), &Count).unwrap() }
+        };
+        let owner = Caller { workspace: other, user: UserId::random() };
+        assert_eq!((count(&owner, "lovelase"), count(&owner, "0958"), count(&owner, "ada lov")), (1, 1, 1));
+        let caller = Caller { workspace: WorkspaceId::random(), user: UserId::random() };
+        for q in [format!("workspace:{other}"), format!("{other}"), "*".into(), "\" OR 1".into(), "ada".into()] {
+            assert_eq!(count(&caller, &q), 0, "{q}");
+        }
+        let mut runner = proptest::test_runner::TestRunner::default();
+        runner
+            .run(&"\\PC{0,300}", |q| {
+                proptest::prop_assert_eq!(count(&caller, &q), 0);
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn input_is_capped_and_never_syntax() {
+        let terms = Terms::parse("workspace_id:abc OR \"x\" (y) * -z");
+        assert_eq!(terms.words, ["workspace", "id", "abc", "or", "x", "y", "z"]);
+        assert_eq!(terms.phone, None);
+        let long = "word ".repeat(2_000);
+        assert_eq!(Terms::parse(&long).words, ["word"]);
+        let many: String = (0..50).map(|i| format!("w{i} ")).collect();
+        assert_eq!(Terms::parse(&many).words.len(), MAX_WORDS);
+        assert!(Terms::parse(" * \" ( ").is_empty());
+    }
+
+    #[test]
+    fn phone_input_keeps_its_digits() {
+        assert_eq!(Terms::parse("+44 20 7946 0958").phone.as_deref(), Some("442079460958"));
+        assert_eq!(Terms::parse("0958").phone.as_deref(), Some("0958"));
+        assert_eq!(Terms::parse("Ada 0958").phone, None);
+    }
+
+    #[test]
+    fn last_word_is_a_prefix_while_typing() {
+        assert!(Terms::parse("ada lov").is_prefix(1));
+        assert!(!Terms::parse("ada lov ").is_prefix(1));
+        assert!(!Terms::parse("ada l").is_prefix(1));
+    }
+
+    #[test]
+    fn fuzziness_grows_with_length() {
+        assert_eq!(fuzzy_distance("ada"), 0);
+        assert_eq!(fuzzy_distance("lovelase"), 1);
+        assert_eq!(fuzzy_distance("babbageian"), 2);
+    }
+
+    #[test]
+    fn recent_records_rank_a_little_higher() {
+        assert!(recency_boost(1.0, 1_000_000, 1_000_000) > recency_boost(1.0, 0, 1_000_000));
+        assert!(recency_boost(1.0, 0, 100_000_000) < 1.01);
+    }
+}

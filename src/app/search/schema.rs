@@ -1,0 +1,129 @@
+//! The index's schema, its version, and the one analyzer that tokenizes both the indexed text
+//! and the user's query (split on non-alphanumerics, lower-cased, accents folded).
+
+use tantivy::TantivyDocument;
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
+
+use super::documents::SearchDoc;
+
+/// Bumped whenever the schema, the analyzer or what a document holds changes: an index of
+/// another version is rebuilt from the store at start.
+pub(super) const SCHEMA_VERSION: u32 = 1;
+
+/// The name the analyzer is registered under in the index.
+pub(super) const ANALYZER: &str = "holdfast";
+
+/// Tokens longer than this (in bytes) are dropped: nobody types them, and they bloat the index.
+const MAX_TOKEN_BYTES: usize = 40;
+
+/// The fields of a search document.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Fields {
+    /// Workspace id (hex): every query carries it as a mandatory clause.
+    pub workspace: Field,
+    pub kind: Field,
+    /// Record id (hex): the delete key and what a hit is hydrated from.
+    pub id: Field,
+    /// Owner, assignee or author (hex): a small boost for the caller's own records.
+    pub owner: Field,
+    /// The record's display name, boosted.
+    pub title: Field,
+    /// Every searchable text of the record (names, emails, company, tags, notes …).
+    pub text: Field,
+    /// Phone numbers as digits, with every suffix of four digits or more.
+    pub phone: Field,
+    /// Last change (Unix seconds): recent records rank a little higher.
+    pub updated_at: Field,
+}
+
+/// The schema and its fields.
+pub(super) fn build() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let text_options = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_tokenizer(ANALYZER).set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        workspace: builder.add_text_field("workspace", STRING | STORED),
+        kind: builder.add_text_field("kind", STRING | STORED),
+        id: builder.add_text_field("id", STRING | STORED),
+        owner: builder.add_text_field("owner", STRING),
+        title: builder.add_text_field("title", text_options.clone()),
+        text: builder.add_text_field("text", text_options),
+        phone: builder.add_text_field("phone", STRING),
+        updated_at: builder.add_i64_field("updated_at", INDEXED | FAST),
+    };
+    (builder.build(), fields)
+}
+
+/// The analyzer of indexed text and queries alike.
+pub(crate) fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// Digits of a phone number and each of its suffixes of at least four digits, so a search for
+/// the last digits, the national or the international form finds it.
+pub(crate) fn phone_terms(digits: &str) -> Vec<String> {
+    if digits.len() < 4 {
+        return if digits.is_empty() { Vec::new() } else { vec![digits.to_owned()] };
+    }
+    (0..=digits.len() - 4).map(|start| digits[start..].to_owned()).collect()
+}
+
+/// The tantivy document of a record.
+pub(super) fn document(fields: &Fields, doc: &SearchDoc) -> TantivyDocument {
+    let mut out = TantivyDocument::default();
+    out.add_text(fields.workspace, doc.workspace.to_string());
+    out.add_text(fields.kind, doc.kind.as_str());
+    out.add_text(fields.id, doc.id.to_string());
+    if let Some(owner) = doc.owner {
+        out.add_text(fields.owner, owner.to_string());
+    }
+    out.add_text(fields.title, &doc.title);
+    for part in &doc.parts {
+        out.add_text(fields.text, &part.text);
+    }
+    for digits in &doc.phone_digits {
+        for term in phone_terms(digits) {
+            out.add_text(fields.phone, term);
+        }
+    }
+    out.add_i64(fields.updated_at, doc.updated_at);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(text: &str) -> Vec<String> {
+        let mut analyzer = analyzer();
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    }
+
+    #[test]
+    fn folds_case_and_accents_and_splits_emails() {
+        assert_eq!(tokens("Zoë Ångström"), ["zoe", "angstrom"]);
+        assert_eq!(tokens("ada.lovelace@example.com"), ["ada", "lovelace", "example", "com"]);
+        assert_eq!(tokens("workspace:abc \"x\" OR (y) *"), ["workspace", "abc", "x", "or", "y"]);
+    }
+
+    #[test]
+    fn phone_suffixes_start_at_four_digits() {
+        assert_eq!(phone_terms("442079460958").first().map(String::as_str), Some("442079460958"));
+        assert_eq!(phone_terms("442079460958").last().map(String::as_str), Some("0958"));
+        assert_eq!(phone_terms("12345"), ["12345", "2345"]);
+        assert_eq!(phone_terms("123"), ["123"]);
+    }
+}
