@@ -13,6 +13,9 @@ use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
 use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::crm::{self as repo, IdempotentAnswer, TimelineEntry};
+
+/// A timeline line as pages show it: the stored entry itself.
+pub(crate) type TimelineView = TimelineEntry;
 use crate::app::store::identity;
 use crate::app::store::storage;
 use crate::app::store::tables::{IDEMPOTENCY, RECORD_INDEX, RECORDS, TIMELINE, USERS};
@@ -289,14 +292,17 @@ impl App {
     }
 
     /// The newest entries of a record's timeline (the record must be readable).
-    pub async fn timeline(&self, scope: &TenantScope, kind: Kind, id: RecordId) -> Result<Vec<TimelineView>, AppError> {
+    pub(crate) async fn timeline(
+        &self,
+        scope: &TenantScope,
+        kind: Kind,
+        id: RecordId,
+    ) -> Result<Vec<TimelineView>, AppError> {
         scope.require(Action::ReadRecords)?;
         let workspace = *scope.workspace();
-        let entries = self
-            .store()
+        self.store()
             .read(move |txn| repo::timeline(&txn.open_table(TIMELINE).map_err(storage)?, &workspace, kind, &id, 100))
-            .await?;
-        Ok(entries.into_iter().map(TimelineView::from).collect())
+            .await
     }
 
     /// The workspace's people who can own records and be assigned tasks, by name.
@@ -509,21 +515,4 @@ fn parse_filter(filter: &ListFilter) -> Result<ParsedFilter, AppError> {
 pub struct Person {
     pub id: UserId,
     pub name: String,
-}
-
-/// A timeline line as pages show it.
-#[derive(Debug, Clone)]
-pub struct TimelineView {
-    pub at: i64,
-    pub actor: Option<UserId>,
-    pub event: String,
-    pub fields: Vec<String>,
-    pub detail: Option<String>,
-    pub link: Option<(Kind, RecordId)>,
-}
-
-impl From<TimelineEntry> for TimelineView {
-    fn from(e: TimelineEntry) -> Self {
-        Self { at: e.at, actor: e.actor, event: e.event, fields: e.fields, detail: e.detail, link: e.link }
-    }
 }
