@@ -26,6 +26,11 @@ server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
 curl_() { curl -s --cacert "$data/tls/cert.pem" --resolve localhost:$port:127.0.0.1 "$@"; }
 for _ in $(seq 100); do curl_ -f $base/health >/dev/null && break; sleep 0.05; done
+# The seeded records are indexed for search first; measure the pages on a settled server.
+for _ in $(seq 600); do
+  curl_ $base/health/detailed | grep -q '"backlog":0' && break; sleep 1
+done
+echo "search backlog drained: $(curl_ $base/health/detailed | grep -o '"documents":[0-9]*')"
 
 jar=$data/cookies
 csrf=$(curl_ -c "$jar" -b "$jar" $base/login | grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"$//')

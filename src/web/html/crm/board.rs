@@ -56,7 +56,7 @@ fn sum(totals: &[(Currency, Money)]) -> String {
 }
 
 /// Cards shown per column; the rest are a click away in the list view.
-const CARDS_PER_COLUMN: usize = 50;
+const CARDS_PER_COLUMN: usize = 25;
 
 async fn column(
     state: &AppState,
