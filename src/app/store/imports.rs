@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::access::{get, put};
 use super::codec::Versioned;
 use super::keys::{prefix_end, tenant_key};
-use super::storage;
+use super::{sealed, storage};
 use super::tables::{IMPORT_ITEMS, IMPORT_UPLOADS, IMPORTS};
 use crate::app::error::AppError;
 use crate::domain::crm::Kind;
@@ -175,7 +175,11 @@ pub(crate) fn save_item(
     item: &ImportItem,
 ) -> Result<(), AppError> {
     let key = tenant_key(workspace, &[import.as_bytes(), &seq.to_be_bytes()]);
-    put(&mut txn.open_table(IMPORT_ITEMS).map_err(storage)?, &key, item)
+    let before = match &item.before {
+        Some(json) => Some(sealed::seal_text(&key, sealed::SNAPSHOT_IMPORT_ITEM, json)?),
+        None => None,
+    };
+    put(&mut txn.open_table(IMPORT_ITEMS).map_err(storage)?, &key, &ImportItem { before, ..item.clone() })
 }
 
 /// Items `from..from+count` of an import, in order.
@@ -190,8 +194,12 @@ pub(crate) fn items(
     let end = prefix_end(&tenant_key(workspace, &[import.as_bytes()]));
     let mut found = Vec::new();
     for row in table.range::<&[u8]>(start.as_slice()..end.as_slice()).map_err(storage)?.take(count) {
-        let (_, value) = row.map_err(storage)?;
-        found.push(super::codec::decode::<ImportItem>(value.value())?);
+        let (key, value) = row.map_err(storage)?;
+        let mut item = super::codec::decode::<ImportItem>(value.value())?;
+        if let Some(stored) = &item.before {
+            item.before = Some(sealed::open_text(key.value(), sealed::SNAPSHOT_IMPORT_ITEM, stored)?);
+        }
+        found.push(item);
     }
     Ok(found)
 }

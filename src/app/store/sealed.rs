@@ -1,0 +1,177 @@
+//! Transparent field encryption of CRM records. A record type names its sealed top-level JSON
+//! fields (`Entity::SEALED`); `save` writes the envelope `[2][u16 version][json]` where each of
+//! those fields holds base64 of `key id ‖ nonce ‖ ciphertext+tag` (see `app::keyring`), and
+//! `load` opens them again, so every service sees plaintext and the file holds none.
+//!
+//! The store installs its keyring on each thread for the length of the transactions it runs
+//! (the writer thread, and each read on the blocking pool): load and save find it there
+//! without every caller threading a key through. Outside a store transaction there is none,
+//! and sealing or opening fails closed.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use super::codec::{self, Versioned};
+use super::crm::Entity;
+use crate::app::error::{AppError, ErrorCode};
+use crate::app::keyring::{FieldSite, Keyring, key_id_of};
+use crate::domain::ids::{RecordId, WorkspaceId};
+
+/// Envelope format of a record whose sealed fields are encrypted.
+pub(crate) const FORMAT_SEALED: u8 = 2;
+
+thread_local! {
+    static KEYRING: RefCell<Option<Arc<Keyring>>> = const { RefCell::new(None) };
+}
+
+/// While alive, `keyring` is the one load and save use on this thread.
+pub(crate) struct KeyringScope {
+    previous: Option<Arc<Keyring>>,
+}
+
+pub(crate) fn enter(keyring: Arc<Keyring>) -> KeyringScope {
+    KeyringScope { previous: KEYRING.with(|k| k.borrow_mut().replace(keyring)) }
+}
+
+impl Drop for KeyringScope {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        KEYRING.with(|k| *k.borrow_mut() = previous);
+    }
+}
+
+/// Runs `f` with this thread's keyring (an error outside a store transaction).
+pub(crate) fn with_keyring<R>(f: impl FnOnce(&Keyring) -> Result<R, AppError>) -> Result<R, AppError> {
+    let keyring = KEYRING.with(|k| k.borrow().clone());
+    match keyring {
+        Some(keyring) => f(&keyring),
+        None => Err(AppError::internal(ErrorCode::Internal, "no keyring outside a store transaction")),
+    }
+}
+
+fn corrupt(why: &'static str) -> AppError {
+    AppError::internal(ErrorCode::StorageUnavailable, format!("corrupt sealed record: {why}"))
+}
+
+fn site<'a, T: Entity>(workspace: &'a WorkspaceId, id: &'a RecordId, field: &'a str) -> FieldSite<'a> {
+    FieldSite { workspace, kind: T::KIND.byte(), record: id, field }
+}
+
+/// The stored bytes of `record`, its sealed fields encrypted under the current key.
+pub(crate) fn encode<T: Entity>(workspace: &WorkspaceId, record: &T) -> Result<Vec<u8>, AppError> {
+    if T::SEALED.is_empty() {
+        return codec::encode(record);
+    }
+    // Serde messages can quote values: never pass them on.
+    let mut json = serde_json::to_value(record).map_err(|_| corrupt("not serialisable"))?;
+    let object = json.as_object_mut().ok_or_else(|| corrupt("not an object"))?;
+    let id = record.id();
+    with_keyring(|ring| {
+        for field in T::SEALED {
+            if let Some(value) = object.get_mut(*field).filter(|v| !v.is_null()) {
+                let plain = Zeroizing::new(serde_json::to_vec(value).map_err(|_| corrupt("field"))?);
+                *value = Value::String(STANDARD.encode(ring.seal(&site::<T>(workspace, &id, field), &plain)?));
+            }
+        }
+        Ok(())
+    })?;
+    let mut bytes = vec![FORMAT_SEALED];
+    bytes.extend_from_slice(&T::VERSION.to_be_bytes());
+    serde_json::to_writer(&mut bytes, &json).map_err(|_| corrupt("not serialisable"))?;
+    Ok(bytes)
+}
+
+/// Splits a sealed envelope into its JSON object (after checking the version).
+fn sealed_object<T: Versioned>(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, AppError> {
+    let [FORMAT_SEALED, v1, v2, json @ ..] = bytes else { return Err(corrupt("envelope")) };
+    if u16::from_be_bytes([*v1, *v2]) != T::VERSION {
+        return Err(corrupt("record version not migrated"));
+    }
+    match serde_json::from_slice(json) {
+        Ok(Value::Object(object)) => Ok(object),
+        _ => Err(corrupt("not a JSON object")),
+    }
+}
+
+/// Reads a stored record with id `id`: plain envelopes as they are, sealed ones opened (the
+/// id and workspace come from the key, so a value copied elsewhere fails to open).
+pub(crate) fn decode<T: Entity>(workspace: &WorkspaceId, id: &RecordId, bytes: &[u8]) -> Result<T, AppError> {
+    if bytes.first() != Some(&FORMAT_SEALED) {
+        return codec::decode(bytes);
+    }
+    let mut object = sealed_object::<T>(bytes)?;
+    with_keyring(|ring| {
+        for field in T::SEALED {
+            if let Some(value) = object.get_mut(*field).filter(|v| !v.is_null()) {
+                let Value::String(text) = value else { return Err(corrupt("sealed field is not text")) };
+                let sealed = STANDARD.decode(text.as_bytes()).map_err(|_| corrupt("sealed field is not base64"))?;
+                let plain = ring.open(&site::<T>(workspace, id, field), &sealed)?;
+                *value = serde_json::from_slice(&plain).map_err(|_| corrupt("sealed field is not JSON"))?;
+            }
+        }
+        Ok(())
+    })?;
+    serde_json::from_value(Value::Object(object)).map_err(|_| corrupt("does not match its type"))
+}
+
+/// Whether stored bytes hold a value not sealed under key `current` (plain envelopes of a
+/// type with sealed fields count, so rotation also seals records written before encryption).
+pub(crate) fn needs_reseal<T: Entity>(bytes: &[u8], current: u32) -> Result<bool, AppError> {
+    if T::SEALED.is_empty() {
+        return Ok(false);
+    }
+    if bytes.first() != Some(&FORMAT_SEALED) {
+        return Ok(true);
+    }
+    let object = sealed_object::<T>(bytes)?;
+    for field in T::SEALED {
+        if let Some(Value::String(text)) = object.get(*field) {
+            let head = text.get(..8).ok_or_else(|| corrupt("sealed field too short"))?;
+            let head = STANDARD.decode(head).map_err(|_| corrupt("sealed field is not base64"))?;
+            if key_id_of(&head) != Some(current) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Kind bytes of sealed snapshots (record kinds use 1–5).
+pub(crate) const SNAPSHOT_IDEMPOTENT_ANSWER: u8 = 0xf1;
+pub(crate) const SNAPSHOT_IMPORT_ITEM: u8 = 0xf2;
+
+/// Runs `f` with the site of a snapshot stored under `key` = workspace ‖ 16-byte id ‖ rest.
+fn at_key<R>(key: &[u8], kind: u8, f: impl FnOnce(&FieldSite<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
+    let (Some(ws), Some(id)) = (key.get(..16), key.get(16..32)) else { return Err(corrupt("snapshot key")) };
+    let workspace = WorkspaceId::from_bytes(ws.try_into().map_err(|_| corrupt("snapshot key"))?);
+    let record = RecordId::from_bytes(id.try_into().map_err(|_| corrupt("snapshot key"))?);
+    let field = hex::encode(&key[32..]);
+    f(&FieldSite { workspace: &workspace, kind, record: &record, field: &field })
+}
+
+/// Seals a whole snapshot (an idempotent answer, an import's previous version) stored under
+/// `key` with the current data key; written as `s1:` + base64.
+pub(crate) fn seal_text(key: &[u8], kind: u8, text: &str) -> Result<String, AppError> {
+    at_key(key, kind, |site| {
+        with_keyring(|ring| Ok(format!("s1:{}", STANDARD.encode(ring.seal(site, text.as_bytes())?))))
+    })
+}
+
+/// Opens what [`seal_text`] wrote (text without the `s1:` mark is returned as it is).
+pub(crate) fn open_text(key: &[u8], kind: u8, stored: &str) -> Result<String, AppError> {
+    let Some(encoded) = stored.strip_prefix("s1:") else { return Ok(stored.to_owned()) };
+    let sealed = STANDARD.decode(encoded).map_err(|_| corrupt("sealed text is not base64"))?;
+    let plain = at_key(key, kind, |site| with_keyring(|ring| ring.open(site, &sealed)))?;
+    String::from_utf8(plain.to_vec()).map_err(|_| corrupt("sealed text is not UTF-8"))
+}
+
+/// Whether sealed text is plain or under another key than `current`.
+pub(crate) fn text_needs_reseal(stored: &str, current: u32) -> bool {
+    let Some(head) = stored.strip_prefix("s1:").and_then(|e| e.get(..8)) else { return !stored.is_empty() };
+    STANDARD.decode(head).ok().and_then(|h| key_id_of(&h)) != Some(current)
+}
