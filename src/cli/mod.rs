@@ -6,6 +6,7 @@ mod audit;
 mod backup;
 mod check_config;
 mod dev;
+mod keys;
 mod offline;
 mod serve;
 
@@ -55,6 +56,9 @@ enum Command {
     /// Create, verify and restore encrypted backups.
     #[command(subcommand)]
     Backup(backup::BackupCommand),
+    /// Field-encryption keys: rotate them (offline).
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Developer tools: synthetic data.
     #[command(subcommand)]
     Dev(dev::DevCommand),
@@ -86,6 +90,7 @@ pub fn run() -> ExitCode {
         Command::Admin(command) => admin::run(&config, command),
         Command::Backup(command) => backup::run(&config, command),
         Command::Audit(command) => audit::run(&config, command),
+        Command::Keys(command) => keys::run(&config, command),
         Command::Dev(command) => dev::run(&config, command),
     };
     ExitCode::from(code)

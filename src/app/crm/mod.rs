@@ -16,6 +16,7 @@ pub(crate) mod import_rows;
 mod keys;
 pub mod merge;
 mod note;
+pub mod privacy;
 pub mod pipeline;
 pub mod seed;
 pub mod service;

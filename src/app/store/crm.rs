@@ -333,7 +333,9 @@ fn push_outbox(txn: &WriteTransaction, workspace: &WorkspaceId, kind: Kind, id: 
     put(&mut outbox, &next.to_be_bytes(), &OutboxRow { workspace: *workspace, kind, id: *id })
 }
 
-pub(crate) use super::idempotency::{IdempotentAnswer, expire_answers, idempotency_key, load_answer, save_answer};
+pub(crate) use super::idempotency::{
+    IdempotentAnswer, answers_of_workspace, expire_answers, idempotency_key, load_answer, save_answer,
+};
 
 /// Reads a workspace's CRM setting.
 pub(crate) fn load_setting<T: Versioned>(

@@ -63,3 +63,19 @@ pub(crate) fn expire_answers(txn: &WriteTransaction, before: i64) -> Result<usiz
     }
     Ok(stale.len())
 }
+
+/// Every stored answer of a workspace with its key (bodies opened), for privacy erasure.
+pub(crate) fn answers_of_workspace(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    workspace: &WorkspaceId,
+) -> Result<Vec<(Vec<u8>, IdempotentAnswer)>, AppError> {
+    let prefix = tenant_key(workspace, &[]);
+    let mut found = Vec::new();
+    for row in table.range::<&[u8]>(prefix.as_slice()..super::keys::prefix_end(&prefix).as_slice()).map_err(storage)? {
+        let (key, _) = row.map_err(storage)?;
+        if let Some(answer) = load_answer(table, key.value())? {
+            found.push((key.value().to_vec(), answer));
+        }
+    }
+    Ok(found)
+}

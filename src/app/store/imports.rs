@@ -203,3 +203,21 @@ pub(crate) fn items(
     }
     Ok(found)
 }
+
+/// Every import item of a workspace with its key (snapshots opened), for privacy erasure.
+pub(crate) fn items_of_workspace(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    workspace: &WorkspaceId,
+) -> Result<Vec<(Vec<u8>, ImportItem)>, AppError> {
+    let prefix = tenant_key(workspace, &[]);
+    let mut found = Vec::new();
+    for row in table.range::<&[u8]>(prefix.as_slice()..prefix_end(&prefix).as_slice()).map_err(storage)? {
+        let (key, value) = row.map_err(storage)?;
+        let mut item = super::codec::decode::<ImportItem>(value.value())?;
+        if let Some(stored) = &item.before {
+            item.before = Some(sealed::open_text(key.value(), sealed::SNAPSHOT_IMPORT_ITEM, stored)?);
+        }
+        found.push((key.value().to_vec(), item));
+    }
+    Ok(found)
+}

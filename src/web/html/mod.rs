@@ -6,6 +6,7 @@ mod auth;
 mod backups;
 mod crm;
 mod email;
+mod keys;
 pub(crate) mod filters;
 pub mod forms;
 pub use mfa::safe_next;
@@ -69,6 +70,8 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/audit/export.csv", get(audit::export))
         .route("/settings/audit/verify", post(audit::verify))
         .route("/settings/system", get(system::show))
+        .route("/settings/keys", get(keys::show))
+        .route("/settings/keys/rotate", post(keys::rotate))
         .merge(crm::routes())
 }
 
