@@ -16,4 +16,5 @@ mod identity;
 mod limits;
 mod logs;
 mod mfa;
+mod privacy;
 mod smtp_sink;
