@@ -104,7 +104,8 @@ impl Keyring {
 
     /// Unwraps a stored data key and adds it; `current` makes it the key new values use.
     pub(crate) fn install(&self, id: u32, wrapped: &[u8], current: bool) -> Result<(), AppError> {
-        let wrong = || AppError::internal(ErrorCode::StorageUnavailable, "a data key does not open with this master key");
+        let wrong =
+            || AppError::internal(ErrorCode::StorageUnavailable, "a data key does not open with this master key");
         if wrapped.len() != NONCE_LEN + 32 + TAG_LEN {
             return Err(wrong());
         }

@@ -137,7 +137,12 @@ impl App {
 
     /// The keyed blind index of a sealed field's normalised value (exact-match lookups, e.g. by
     /// phone digits): HMAC-SHA256 under a key derived from the master key, base64url.
-    pub(crate) fn blind_index(&self, workspace: &crate::domain::ids::WorkspaceId, field: &str, normalised_value: &str) -> String {
+    pub(crate) fn blind_index(
+        &self,
+        workspace: &crate::domain::ids::WorkspaceId,
+        field: &str,
+        normalised_value: &str,
+    ) -> String {
         self.0.store.keyring().blind_index(workspace, field, normalised_value)
     }
 

@@ -129,8 +129,14 @@ async fn sensitive_fields_never_reach_a_file_but_the_api_reads_and_finds_them() 
         .unwrap();
     assert_eq!(replayed.status(), StatusCode::CREATED);
     owner.confirm_second_factor(OWNER_EMAIL).await;
-    let fields = [("passphrase", "correct horse battery staple canary"), ("hour", "3"), ("keep_daily", "7"),
-        ("keep_weekly", "4"), ("keep_monthly", "12"), ("second_dir", "")];
+    let fields = [
+        ("passphrase", "correct horse battery staple canary"),
+        ("hour", "3"),
+        ("keep_daily", "7"),
+        ("keep_weekly", "4"),
+        ("keep_monthly", "12"),
+        ("second_dir", ""),
+    ];
     assert_eq!(owner.submit("/settings/backups", "/settings/backups", &fields).await.status(), StatusCode::SEE_OTHER);
     assert_eq!(owner.submit("/settings/backups", "/settings/backups/run", &[]).await.status(), StatusCode::SEE_OTHER);
 
@@ -266,11 +272,15 @@ async fn privacy_export_and_erasure() {
 
     let erased = owner.submit(&format!("/contacts/{id}"), &format!("/contacts/{id}/erase"), &[]).await;
     assert_eq!(erased.headers().get("location").unwrap(), "/contacts?notice=contact-erased");
-    for path in [format!("/api/v1/contacts/{id}"), format!("/api/v1/notes/{}", note["id"].as_str().unwrap()),
-        format!("/api/v1/tasks/{}", task["id"].as_str().unwrap())] {
+    for path in [
+        format!("/api/v1/contacts/{id}"),
+        format!("/api/v1/notes/{}", note["id"].as_str().unwrap()),
+        format!("/api/v1/tasks/{}", task["id"].as_str().unwrap()),
+    ] {
         assert_eq!(api.get(&path).await.status(), StatusCode::NOT_FOUND, "{path}");
     }
-    let deal_now = api.get(&format!("/api/v1/deals/{}", deal["id"].as_str().unwrap())).await.json::<Value>().await.unwrap();
+    let deal_now =
+        api.get(&format!("/api/v1/deals/{}", deal["id"].as_str().unwrap())).await.json::<Value>().await.unwrap();
     assert_eq!(deal_now["contact_ids"], json!([]));
     assert!(items(&api, "/api/v1/contacts?q=taxcanary7731").await.is_empty());
     assert_eq!(api.get(&format!("/api/v1/contacts/{}", other["id"].as_str().unwrap())).await.status(), StatusCode::OK);

@@ -34,27 +34,41 @@ fn event(name: &'static str, scope: &TenantScope, id: &RecordId, client: &Client
     AuditEvent::new(name, Some(*scope.user())).target(format!("contact:{id}")).from_client(client)
 }
 
-/// The contact, its notes and tasks, the deals it is on, and its timeline.
-fn gather(txn: &WriteTransaction, scope: &TenantScope, id: RecordId) -> Result<(Contact, Vec<Note>, Vec<Task>, Vec<Deal>), AppError> {
+/// A contact with its notes, tasks and the deals it is on.
+struct Held {
+    contact: Contact,
+    notes: Vec<Note>,
+    tasks: Vec<Task>,
+    deals: Vec<Deal>,
+}
+
+/// Everything held about a contact (but its timeline).
+fn gather(txn: &WriteTransaction, scope: &TenantScope, id: RecordId) -> Result<Held, AppError> {
     let contact = repo::load::<Contact>(&txn.open_table(RECORDS).map_err(storage)?, scope.workspace(), &id)?
         .ok_or(ErrorCode::NotFound)?;
     let on_contact = ParsedFilter { subject: Some(Subject { kind: Kind::Contact, id }), ..Default::default() };
     let notes = attached::<Note>(txn, scope, &on_contact)?;
     let tasks = attached::<Task>(txn, scope, &on_contact)?;
     let deals = attached::<Deal>(txn, scope, &ParsedFilter { contact: Some(id), ..Default::default() })?;
-    Ok((contact, notes, tasks, deals))
+    Ok(Held { contact, notes, tasks, deals })
 }
 
 impl App {
     /// Everything held about a contact, as one JSON document. Audited `privacy.exported`.
-    pub async fn privacy_export(&self, scope: &TenantScope, id: RecordId, client: &ClientInfo) -> Result<Value, AppError> {
+    pub async fn privacy_export(
+        &self,
+        scope: &TenantScope,
+        id: RecordId,
+        client: &ClientInfo,
+    ) -> Result<Value, AppError> {
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
         require(&scope, Action::ImportExport, now)?;
         self.store()
             .write(move |txn| {
-                let (contact, notes, tasks, deals) = gather(txn, &scope, id)?;
+                let Held { contact, notes, tasks, deals } = gather(txn, &scope, id)?;
                 let table = txn.open_table(TIMELINE).map_err(storage)?;
-                let timeline: Vec<TimelineEntry> = repo::timeline(&table, scope.workspace(), Kind::Contact, &id, 10_000)?;
+                let timeline: Vec<TimelineEntry> =
+                    repo::timeline(&table, scope.workspace(), Kind::Contact, &id, 10_000)?;
                 drop(table);
                 let document = json!({
                     "format": "holdfast-privacy-export/1",
@@ -78,7 +92,7 @@ impl App {
         require(&scope, Action::EditAllRecords, now)?;
         self.store()
             .write(move |txn| {
-                let (contact, notes, tasks, deals) = gather(txn, &scope, id)?;
+                let Held { contact, notes, tasks, deals } = gather(txn, &scope, id)?;
                 for before in deals {
                     let mut after = before.clone();
                     after.contact_ids.retain(|c| *c != id);
@@ -90,8 +104,15 @@ impl App {
                 gone.extend(tasks.iter().map(|t| t.id.to_string()));
                 delete_in(txn, &scope, &contact)?;
                 forget_snapshots(txn, &scope, &gone)?;
-                let receipt = event("privacy.erased", &scope, &id, &client)
-                    .fields(&["record", "notes", "tasks", "timeline", "index", "deal_links", "snapshots"]);
+                let receipt = event("privacy.erased", &scope, &id, &client).fields(&[
+                    "record",
+                    "notes",
+                    "tasks",
+                    "timeline",
+                    "index",
+                    "deal_links",
+                    "snapshots",
+                ]);
                 audit(txn, scope.workspace(), now, receipt)
             })
             .await
@@ -126,4 +147,3 @@ fn forget_snapshots(txn: &WriteTransaction, scope: &TenantScope, ids: &[String])
     }
     Ok(())
 }
-

@@ -72,7 +72,12 @@ fn stored_keys(table: &impl ReadableTable<&'static [u8], &'static [u8]>) -> Resu
     Ok(keys)
 }
 
-fn add_key(table: &mut Table<&'static [u8], &'static [u8]>, keyring: &Keyring, id: u32, now: i64) -> Result<(), AppError> {
+fn add_key(
+    table: &mut Table<&'static [u8], &'static [u8]>,
+    keyring: &Keyring,
+    id: u32,
+    now: i64,
+) -> Result<(), AppError> {
     let wrapped = keyring.generate_wrapped(id)?;
     let record = DataKeyRecord { id, created_at: now, wrapped: STANDARD.encode(&wrapped) };
     table.insert(&id.to_be_bytes()[..], codec::encode(&record)?.as_slice()).map_err(storage)?;
@@ -98,7 +103,9 @@ pub(crate) fn load(db: &Database, keyring: &Keyring, now: i64) -> Result<(), App
 }
 
 /// The unfinished rotation, if any.
-pub(crate) fn rotation(settings: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Option<RotationState>, AppError> {
+pub(crate) fn rotation(
+    settings: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<Option<RotationState>, AppError> {
     match settings.get(ROTATION).map_err(storage)? {
         Some(value) => codec::decode(value.value()).map(Some),
         None => Ok(None),
@@ -121,18 +128,20 @@ pub(crate) fn begin(txn: &WriteTransaction, keyring: &Keyring, now: i64) -> Resu
     let retiring: Vec<u32> = stored_keys(&table)?.iter().map(|k| k.id).collect();
     let target = retiring.iter().max().copied().unwrap_or(0).checked_add(1).ok_or(ErrorCode::Internal)?;
     add_key(&mut table, keyring, target, now)?;
-    let state =
-        RotationState { target, retiring, started_at: now, table: 0, cursor: None, resealed: 0, scanned: 0 };
+    let state = RotationState { target, retiring, started_at: now, table: 0, cursor: None, resealed: 0, scanned: 0 };
     save_rotation(txn, &state)?;
     Ok((state, true))
 }
+
+/// A row's key and value, copied out of the table.
+type Row = (Vec<u8>, Vec<u8>);
 
 /// The rows of `table` after `cursor`, at most `limit`.
 fn next_rows(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     cursor: Option<&[u8]>,
     limit: usize,
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, AppError> {
+) -> Result<Vec<Row>, AppError> {
     let range = match cursor {
         Some(after) => table.range::<&[u8]>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)),
         None => table.range::<&[u8]>(..),
