@@ -175,3 +175,76 @@ pub(crate) fn text_needs_reseal(stored: &str, current: u32) -> bool {
     let Some(head) = stored.strip_prefix("s1:").and_then(|e| e.get(..8)) else { return !stored.is_empty() };
     STANDARD.decode(head).ok().and_then(|h| key_id_of(&h)) != Some(current)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::crypto::MasterKey;
+    use crate::domain::crm::{Contact, ContactInput, PhoneEntry};
+    use crate::domain::ids::UserId;
+
+    fn keyring(ids: &[u32]) -> Arc<Keyring> {
+        let ring = Keyring::new(&MasterKey::generate());
+        for id in ids {
+            ring.install(*id, &ring.generate_wrapped(*id).unwrap(), true).unwrap();
+        }
+        Arc::new(ring)
+    }
+
+    fn contact() -> Contact {
+        let input = ContactInput {
+            last_name: Some("Lovelace".into()),
+            tax_id: Some("CANARY-TAX".into()),
+            phones: Some(vec![PhoneEntry { number: "+44 1632 960000".into(), kind: "work".into() }]),
+            ..Default::default()
+        };
+        Contact::create(RecordId::random(), input, UserId::random(), 0).unwrap().0
+    }
+
+    #[test]
+    fn records_round_trip_sealed_and_fail_closed_elsewhere() {
+        let ring = keyring(&[1]);
+        let (ws, record) = (WorkspaceId::random(), contact());
+        assert!(encode(&ws, &record).is_err(), "no keyring outside a store transaction");
+        let _keys = enter(ring.clone());
+        let bytes = encode(&ws, &record).unwrap();
+        assert_eq!(bytes[0], FORMAT_SEALED);
+        for plain in [&b"CANARY-TAX"[..], b"1632", b"\"tax_id\":\"C"] {
+            assert!(!bytes.windows(plain.len()).any(|w| w == plain), "plaintext in the stored bytes");
+        }
+        assert!(bytes.windows(8).any(|w| w == b"Lovelace"), "names stay plain");
+        assert_eq!(decode::<Contact>(&ws, &record.id, &bytes).unwrap(), record);
+        assert!(decode::<Contact>(&ws, &RecordId::random(), &bytes).is_err(), "moved to another record");
+        assert!(decode::<Contact>(&WorkspaceId::random(), &record.id, &bytes).is_err(), "another workspace");
+        assert!(!needs_reseal::<Contact>(&bytes, 1).unwrap());
+        assert!(needs_reseal::<Contact>(&bytes, 2).unwrap());
+        let plain = codec::encode(&record).unwrap();
+        assert_eq!(decode::<Contact>(&ws, &record.id, &plain).unwrap(), record, "records from before encryption");
+        assert!(needs_reseal::<Contact>(&plain, 1).unwrap());
+    }
+
+    #[test]
+    fn a_sealed_field_copied_to_another_field_fails() {
+        let _keys = enter(keyring(&[1]));
+        let (ws, record) = (WorkspaceId::random(), contact());
+        let bytes = encode(&ws, &record).unwrap();
+        let mut object = sealed_object::<Contact>(&bytes).unwrap();
+        let tax = object["tax_id"].clone();
+        object.insert("phones".into(), tax);
+        let mut moved = bytes[..3].to_vec();
+        moved.extend(serde_json::to_vec(&object).unwrap());
+        assert!(decode::<Contact>(&ws, &record.id, &moved).is_err());
+    }
+
+    #[test]
+    fn snapshots_are_sealed_and_bound_to_their_key() {
+        let _keys = enter(keyring(&[3]));
+        let key = [[7u8; 16], [8u8; 16]].concat();
+        let sealed = seal_text(&key, SNAPSHOT_IMPORT_ITEM, "{\"tax_id\":\"CANARY\"}").unwrap();
+        assert!(sealed.starts_with("s1:") && !sealed.contains("CANARY"));
+        assert_eq!(open_text(&key, SNAPSHOT_IMPORT_ITEM, &sealed).unwrap(), "{\"tax_id\":\"CANARY\"}");
+        assert!(open_text(&[[7u8; 16], [9u8; 16]].concat(), SNAPSHOT_IMPORT_ITEM, &sealed).is_err());
+        assert!(open_text(&key, SNAPSHOT_IDEMPOTENT_ANSWER, &sealed).is_err());
+        assert!(!text_needs_reseal(&sealed, 3) && text_needs_reseal(&sealed, 4) && text_needs_reseal("{}", 3));
+    }
+}
