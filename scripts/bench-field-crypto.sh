@@ -23,7 +23,6 @@ for _ in $(seq 100); do curl -sf --cacert "$data/tls/cert.pem" https://localhost
 HF_URL=https://localhost:$port HF_CERT="$data/tls/cert.pem" HF_TOKEN="$token" cargo bench --bench field_crypto --quiet 2>/dev/null
 kill $server; wait $server 2>/dev/null || true; server=""
 
-$bin admin create-workspace --name Seeded --data-dir "$data" >/dev/null
-/usr/bin/time -f "seed: %e s, peak RSS %M KiB" $bin dev seed --workspace Seeded --contacts "$seed" --data-dir "$data" >/dev/null
+/usr/bin/time -f "seed: %e s, peak RSS %M KiB" $bin dev seed --workspace Bench --contacts "$seed" --data-dir "$data" >/dev/null
 ls -l "$data/holdfast.redb" | awk '{print "store size before rotation: " $5 " bytes"}'
 /usr/bin/time -f "keys rotate: %e s wall, peak RSS %M KiB" $bin keys rotate --data-dir "$data" | tail -2
