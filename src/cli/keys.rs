@@ -28,13 +28,13 @@ pub fn run(config: &Config, command: KeysCommand) -> u8 {
             app.finish_key_rotation(|step| {
                 if shown.elapsed().as_secs() >= 2 || step.retired.is_some() {
                     shown = std::time::Instant::now();
-                    println!("{} rows looked at, {} values re-encrypted", step.state.scanned, step.state.resealed);
+                    println!("{} rows looked at, {} rows re-encrypted", step.state.scanned, step.state.resealed);
                 }
                 if let Some(retired) = &step.retired {
                     let ids: Vec<String> = retired.iter().map(u32::to_string).collect();
                     let secs = started.elapsed().as_secs_f64();
                     println!(
-                        "done: key {} is current; retired key(s) {}; {:.1} s, {:.0} values/s",
+                        "done: key {} is current; retired key(s) {}; {:.1} s, {:.0} rows re-encrypted/s",
                         step.state.target,
                         if ids.is_empty() { "none".into() } else { ids.join(", ") },
                         secs,

@@ -45,7 +45,7 @@ pub struct RotationState {
     /// 0 records, 1 import snapshots, 2 idempotent answers, 3 done.
     pub table: u8,
     pub cursor: Option<Vec<u8>>,
-    /// Values re-sealed so far.
+    /// Rows re-sealed so far (a contact row holds up to four sealed values).
     pub resealed: u64,
     /// Rows looked at so far.
     pub scanned: u64,
