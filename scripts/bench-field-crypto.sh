@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seed=${1:-100000}
 target=${CARGO_TARGET_DIR:-target}
-cargo build --release --quiet
-cargo bench --bench field_crypto --no-run --quiet 2>/dev/null
+cargo build --release --quiet --bin holdfast --bench field_crypto
+bench=$(ls -t "$target"/release/deps/field_crypto-* | grep -v '\.d$' | head -1)
 bin=$target/release/holdfast
 data=$(mktemp -d /tmp/hf-bench-crypto.XXXXXX)
 port=18447
@@ -20,7 +20,7 @@ $bin admin settings set rate_limit.enabled false --data-dir "$data" >/dev/null
 $bin serve --data-dir "$data" --listen 127.0.0.1:$port --http-listen off 2>/dev/null &
 server=$!
 for _ in $(seq 100); do curl -sf --cacert "$data/tls/cert.pem" https://localhost:$port/health >/dev/null && break; sleep 0.05; done
-HF_URL=https://localhost:$port HF_CERT="$data/tls/cert.pem" HF_TOKEN="$token" cargo bench --bench field_crypto --quiet 2>/dev/null
+HF_URL=https://localhost:$port HF_CERT="$data/tls/cert.pem" HF_TOKEN="$token" "$bench"
 kill $server; wait $server 2>/dev/null || true; server=""
 
 /usr/bin/time -f "seed: %e s, peak RSS %M KiB" $bin dev seed --workspace Bench --contacts "$seed" --data-dir "$data" >/dev/null

@@ -9,11 +9,12 @@
 //! and sealing or opening fails closed.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use zeroize::Zeroizing;
 
 use super::codec::{self, Versioned};
@@ -62,40 +63,49 @@ fn site<'a, T: Entity>(workspace: &'a WorkspaceId, id: &'a RecordId, field: &'a 
     FieldSite { workspace, kind: T::KIND.byte(), record: id, field }
 }
 
+/// A record's top-level JSON members, values kept as JSON text (no value tree is built: only
+/// the sealed members are touched).
+type Members = BTreeMap<String, Box<RawValue>>;
+
 /// The stored bytes of `record`, its sealed fields encrypted under the current key.
 pub(crate) fn encode<T: Entity>(workspace: &WorkspaceId, record: &T) -> Result<Vec<u8>, AppError> {
     if T::SEALED.is_empty() {
         return codec::encode(record);
     }
     // Serde messages can quote values: never pass them on.
-    let mut json = serde_json::to_value(record).map_err(|_| corrupt("not serialisable"))?;
-    let object = json.as_object_mut().ok_or_else(|| corrupt("not an object"))?;
+    let plain = Zeroizing::new(serde_json::to_vec(record).map_err(|_| corrupt("not serialisable"))?);
+    let mut members: Members = serde_json::from_slice(&plain).map_err(|_| corrupt("not an object"))?;
     let id = record.id();
     with_keyring(|ring| {
         for field in T::SEALED {
-            if let Some(value) = object.get_mut(*field).filter(|v| !v.is_null()) {
-                let plain = Zeroizing::new(serde_json::to_vec(value).map_err(|_| corrupt("field"))?);
-                *value = Value::String(STANDARD.encode(ring.seal(&site::<T>(workspace, &id, field), &plain)?));
+            if let Some(value) = members.get_mut(*field).filter(|v| v.get() != "null") {
+                let sealed = ring.seal(&site::<T>(workspace, &id, field), value.get().as_bytes())?;
+                let text = format!("\"{}\"", STANDARD.encode(sealed));
+                let plain = std::mem::replace(value, RawValue::from_string(text).map_err(|_| corrupt("field"))?);
+                zeroize_raw(plain);
             }
         }
         Ok(())
     })?;
     let mut bytes = vec![FORMAT_SEALED];
     bytes.extend_from_slice(&T::VERSION.to_be_bytes());
-    serde_json::to_writer(&mut bytes, &json).map_err(|_| corrupt("not serialisable"))?;
+    serde_json::to_writer(&mut bytes, &members).map_err(|_| corrupt("not serialisable"))?;
     Ok(bytes)
 }
 
-/// Splits a sealed envelope into its JSON object (after checking the version).
-fn sealed_object<T: Versioned>(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, AppError> {
+/// Splits a sealed envelope into its members (after checking the version).
+fn sealed_members<T: Versioned>(bytes: &[u8]) -> Result<Members, AppError> {
     let [FORMAT_SEALED, v1, v2, json @ ..] = bytes else { return Err(corrupt("envelope")) };
     if u16::from_be_bytes([*v1, *v2]) != T::VERSION {
         return Err(corrupt("record version not migrated"));
     }
-    match serde_json::from_slice(json) {
-        Ok(Value::Object(object)) => Ok(object),
-        _ => Err(corrupt("not a JSON object")),
-    }
+    serde_json::from_slice(json).map_err(|_| corrupt("not a JSON object"))
+}
+
+/// The bytes of a sealed member (base64 text).
+fn sealed_bytes(value: &RawValue) -> Result<Vec<u8>, AppError> {
+    let text: &str = serde_json::from_str(value.get()).map_err(|_| corrupt("sealed field is not text"))?;
+    STANDARD.decode(text).map_err(|_| corrupt("sealed field is not base64"))
 }
 
 /// Reads a stored record with id `id`: plain envelopes as they are, sealed ones opened (the
@@ -104,19 +114,32 @@ pub(crate) fn decode<T: Entity>(workspace: &WorkspaceId, id: &RecordId, bytes: &
     if bytes.first() != Some(&FORMAT_SEALED) {
         return codec::decode(bytes);
     }
-    let mut object = sealed_object::<T>(bytes)?;
+    let mut members = sealed_members::<T>(bytes)?;
+    let mut opened = Vec::new();
     with_keyring(|ring| {
         for field in T::SEALED {
-            if let Some(value) = object.get_mut(*field).filter(|v| !v.is_null()) {
-                let Value::String(text) = value else { return Err(corrupt("sealed field is not text")) };
-                let sealed = STANDARD.decode(text.as_bytes()).map_err(|_| corrupt("sealed field is not base64"))?;
-                let plain = ring.open(&site::<T>(workspace, id, field), &sealed)?;
-                *value = serde_json::from_slice(&plain).map_err(|_| corrupt("sealed field is not JSON"))?;
+            if let Some(value) = members.get_mut(*field).filter(|v| v.get() != "null") {
+                let plain = ring.open(&site::<T>(workspace, id, field), &sealed_bytes(value)?)?;
+                let text = String::from_utf8(plain.to_vec()).map_err(|_| corrupt("sealed field is not UTF-8"))?;
+                *value = RawValue::from_string(text).map_err(|_| corrupt("sealed field is not JSON"))?;
+                opened.push(*field);
             }
         }
         Ok(())
     })?;
-    serde_json::from_value(Value::Object(object)).map_err(|_| corrupt("does not match its type"))
+    let json = Zeroizing::new(serde_json::to_vec(&members).map_err(|_| corrupt("not serialisable"))?);
+    for field in opened {
+        if let Some(value) = members.remove(field) {
+            zeroize_raw(value);
+        }
+    }
+    serde_json::from_slice(&json).map_err(|_| corrupt("does not match its type"))
+}
+
+/// Wipes an opened member's plaintext before it is freed.
+fn zeroize_raw(value: Box<RawValue>) {
+    let text: Box<str> = value.into();
+    drop(Zeroizing::new(String::from(text)));
 }
 
 /// Whether stored bytes hold a value not sealed under key `current` (plain envelopes of a
@@ -128,14 +151,12 @@ pub(crate) fn needs_reseal<T: Entity>(bytes: &[u8], current: u32) -> Result<bool
     if bytes.first() != Some(&FORMAT_SEALED) {
         return Ok(true);
     }
-    let object = sealed_object::<T>(bytes)?;
+    let members = sealed_members::<T>(bytes)?;
     for field in T::SEALED {
-        if let Some(Value::String(text)) = object.get(*field) {
-            let head = text.get(..8).ok_or_else(|| corrupt("sealed field too short"))?;
-            let head = STANDARD.decode(head).map_err(|_| corrupt("sealed field is not base64"))?;
-            if key_id_of(&head) != Some(current) {
-                return Ok(true);
-            }
+        if let Some(value) = members.get(*field).filter(|v| v.get() != "null")
+            && key_id_of(&sealed_bytes(value)?) != Some(current)
+        {
+            return Ok(true);
         }
     }
     Ok(false)
@@ -228,11 +249,11 @@ mod tests {
         let _keys = enter(keyring(&[1]));
         let (ws, record) = (WorkspaceId::random(), contact());
         let bytes = encode(&ws, &record).unwrap();
-        let mut object = sealed_object::<Contact>(&bytes).unwrap();
-        let tax = object["tax_id"].clone();
-        object.insert("phones".into(), tax);
+        let mut members = sealed_members::<Contact>(&bytes).unwrap();
+        let tax = members["tax_id"].clone();
+        members.insert("phones".into(), tax);
         let mut moved = bytes[..3].to_vec();
-        moved.extend(serde_json::to_vec(&object).unwrap());
+        moved.extend(serde_json::to_vec(&members).unwrap());
         assert!(decode::<Contact>(&ws, &record.id, &moved).is_err());
     }
 
