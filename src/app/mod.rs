@@ -137,6 +137,7 @@ impl App {
 
     /// The keyed blind index of a sealed field's normalised value (exact-match lookups, e.g. by
     /// phone digits): HMAC-SHA256 under a key derived from the master key, base64url.
+    #[allow(dead_code, reason = "for the search indexer's exact-match terms (branch `search`)")]
     pub(crate) fn blind_index(
         &self,
         workspace: &crate::domain::ids::WorkspaceId,

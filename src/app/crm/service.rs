@@ -277,10 +277,10 @@ impl App {
     ) -> Result<Listing<T>, AppError> {
         scope.require(Action::ReadRecords)?;
         let mut parsed = parse_filter(filter)?;
-        parsed.exact = keys::exact_probe(&parsed.q).map(|(index, field, value)| {
-            let mut term = self.blind_index(scope.workspace(), field, &value).into_bytes();
-            term.push(0);
-            Exact { index, term, value }
+        parsed.exact = keys::exact_probe(&parsed.q).map(|(index, field, value)| Exact {
+            index,
+            term: self.store().keyring().blind_term(scope.workspace(), field, &value),
+            value,
         });
         let limit = filter.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
         let cursor = match filter.cursor.trim() {

@@ -50,13 +50,9 @@ pub(crate) fn index_prefix(workspace: &WorkspaceId, kind: Kind, index: u8) -> Ve
     tenant_key(workspace, &[&[kind.byte(), index]])
 }
 
-/// The index term of a blind-index entry: the keyed hash, 0-terminated like text terms.
+/// The index term of a blind-index entry (see [`crate::app::keyring::Keyring::blind_term`]).
 pub(crate) fn blind_term(workspace: &WorkspaceId, field: &str, normalised: &str) -> Result<Vec<u8>, AppError> {
-    sealed::with_keyring(|ring| {
-        let mut term = ring.blind_index(workspace, field, normalised).into_bytes();
-        term.push(0);
-        Ok(term)
-    })
+    sealed::with_keyring(|ring| Ok(ring.blind_term(workspace, field, normalised)))
 }
 
 fn index_keys<T: Entity>(workspace: &WorkspaceId, record: &T) -> Result<Vec<Vec<u8>>, AppError> {
