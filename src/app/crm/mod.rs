@@ -13,7 +13,7 @@ pub mod export;
 pub mod import;
 mod import_revert;
 pub(crate) mod import_rows;
-mod keys;
+pub(crate) mod keys;
 pub mod merge;
 mod note;
 pub mod pipeline;
