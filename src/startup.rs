@@ -58,6 +58,8 @@ impl Application {
         let app = tokio::task::spawn_blocking(move || App::open(DataDir::open(&dir)?, open_clock))
             .await
             .map_err(|e| AppError::internal(crate::app::error::ErrorCode::Internal, e))??;
+        // A key rotation interrupted by a crash or stop continues in the background.
+        app.spawn_key_rotation();
 
         let tls = match config.tls.mode {
             TlsMode::SelfSigned => {

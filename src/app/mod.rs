@@ -11,6 +11,8 @@ pub mod crm;
 pub mod crypto;
 pub mod email;
 pub mod error;
+pub(crate) mod keyring;
+pub mod keys;
 pub mod policy;
 pub mod rate_limit;
 mod search;
@@ -86,6 +88,8 @@ struct Inner {
     storms: alerts::StormDetector,
     alert_settings: RwLock<webhook::AlertSettings>,
     webhook: webhook::WebhookQueue,
+    /// A background key rotation is running.
+    rotating: std::sync::atomic::AtomicBool,
     started: Instant,
     /// The full-text index, opened on first use (the offline commands never touch it).
     search: Mutex<Option<Arc<search::SearchIndex>>>,
@@ -95,7 +99,7 @@ impl App {
     /// Opens the store in a locked data directory (blocking: call from a blocking context).
     pub fn open(data_dir: DataDir, clock: Arc<dyn Clock>) -> Result<App, OpenError> {
         let master_key = data_dir.master_key()?;
-        let store = Store::open(&data_dir.store_path())?;
+        let store = Store::open(&data_dir.store_path(), &master_key, clock.now().unix_timestamp())?;
         let security_policy = store.load_setting(SECURITY_POLICY).map_err(StoreOpenError::Setting)?.unwrap_or_default();
         let email = store.load_setting(EMAIL_SETTINGS).map_err(StoreOpenError::Setting)?.unwrap_or_default();
         let alert_settings =
@@ -118,6 +122,7 @@ impl App {
             storms: alerts::StormDetector::default(),
             alert_settings: RwLock::new(alert_settings),
             webhook: webhook::WebhookQueue::default(),
+            rotating: std::sync::atomic::AtomicBool::new(false),
             started: Instant::now(),
             search: Mutex::new(None),
         })))
@@ -138,6 +143,18 @@ impl App {
 
     pub(crate) fn master_key(&self) -> &MasterKey {
         &self.0.master_key
+    }
+
+    /// The keyed blind index of a sealed field's normalised value (exact-match lookups, e.g. by
+    /// phone digits): HMAC-SHA256 under a key derived from the master key, base64url.
+    #[allow(dead_code, reason = "for the search indexer's exact-match terms (branch `search`)")]
+    pub(crate) fn blind_index(
+        &self,
+        workspace: &crate::domain::ids::WorkspaceId,
+        field: &str,
+        normalised_value: &str,
+    ) -> String {
+        self.0.store.keyring().blind_index(workspace, field, normalised_value)
     }
 
     pub(crate) fn sealer(&self) -> &Sealer {

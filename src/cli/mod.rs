@@ -6,6 +6,7 @@ mod audit;
 mod backup;
 mod check_config;
 mod dev;
+mod keys;
 mod offline;
 mod search;
 mod serve;
@@ -59,6 +60,9 @@ enum Command {
     /// Rebuild the full-text search index (offline).
     #[command(subcommand)]
     Search(search::SearchCommand),
+    /// Field-encryption keys: rotate them (offline).
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Developer tools: synthetic data.
     #[command(subcommand)]
     Dev(dev::DevCommand),
@@ -91,6 +95,7 @@ pub fn run() -> ExitCode {
         Command::Backup(command) => backup::run(&config, command),
         Command::Audit(command) => audit::run(&config, command),
         Command::Search(command) => search::run(&config, command),
+        Command::Keys(command) => keys::run(&config, command),
         Command::Dev(command) => dev::run(&config, command),
     };
     ExitCode::from(code)

@@ -16,6 +16,7 @@ mod identity;
 mod limits;
 mod logs;
 mod mfa;
+mod privacy;
 mod search;
 mod search_crash;
 mod smtp_sink;

@@ -84,25 +84,20 @@ async fn records_are_found_by_name_email_company_phone_and_fuzzy_or_partial_word
     assert_eq!(hit["items"][0]["title"], "Ada Lovelace");
     assert_eq!(hit["items"][0]["kind"], "contact");
     assert!(hit["items"][0]["snippet"].as_str().unwrap().contains("<mark>Lovelace</mark>"), "{hit}");
-    for q in [
-        "Lovelase",
-        "Lov",
-        "ada lov",
-        "countess",
-        "analytical.example",
-        "0958",
-        "442079460958",
-        "+44 20 7946 0958",
-        "020 7946 0958",
-    ] {
+    for q in ["Lovelase", "Lov", "ada lov", "countess", "analytical.example", "442079460958", "+44 20 7946 0958"] {
         finds(&api, q, &id).await;
     }
+    // Phone numbers are encrypted: found by their whole number through the keyed blind index,
+    // never by a part of it.
+    assert_eq!(search(&api, "0958").await["total"], 0);
     let by_company = finds(&api, "initech", &id).await;
     assert!(ids(&by_company).iter().any(|i| i == company_id), "{by_company}");
     let only_companies: Value = api.get("/api/v1/search?q=initech&kind=company").await.json().await.unwrap();
     assert!(ids(&only_companies).iter().all(|i| i == company_id));
-    let confidential = search(&api, "GB999999973").await;
-    assert_eq!(confidential["total"], 0, "the tax id is never indexed: {confidential}");
+    // The tax id is found by its exact value only (keyed blind index; never in the index as text).
+    finds(&api, "GB999999973", &id).await;
+    let partial = search(&api, "GB99999").await;
+    assert_eq!(partial["total"], 0, "{partial}");
     assert_eq!(search(&api, "1815").await["total"], 0, "nor the date of birth");
 }
 
@@ -237,7 +232,7 @@ async fn clients_are_refused_and_other_roles_read() {
 /// Runs a fixed set of queries: (ids, total) of each.
 async fn answers(api: &Api) -> Vec<(Vec<String>, u64)> {
     let mut out = Vec::new();
-    for q in ["lovelace", "ada", "Lov", "initech", "0958", "hoper", "quarterly", "zoe"] {
+    for q in ["lovelace", "ada", "Lov", "initech", "+1 555 0958", "hoper", "quarterly", "zoe"] {
         let results = search(api, q).await;
         let mut found = ids(&results);
         found.sort();

@@ -15,6 +15,19 @@ impl Versioned for Company {
 
 impl Entity for Company {
     const KIND: Kind = Kind::Company;
+    const SEALED: &'static [&'static str] = &["tax_id", "phone", "address"];
+
+    fn blind_terms(&self) -> Vec<(u8, &'static str, String)> {
+        let mut terms: Vec<(u8, &'static str, String)> = self
+            .phone
+            .iter()
+            .map(|p| (keys::PHONE, keys::PHONE_FIELD, keys::phone_digits(p.as_str())))
+            .filter(|(_, _, digits)| !digits.is_empty())
+            .collect();
+        terms.extend(self.tax_id.iter().map(|t| (keys::TAX_ID, keys::TAX_ID_FIELD, keys::tax_id_normalised(t))));
+        terms.dedup();
+        terms
+    }
 
     fn id(&self) -> RecordId {
         self.id
@@ -85,6 +98,8 @@ impl CrmRecord for Company {
             (keys::TAG, Term::new().text(tag).done())
         } else if let Some(owner) = &filter.owner {
             (keys::OWNER, Term::new().user(owner).done())
+        } else if let Some(exact) = &filter.exact {
+            (exact.index, exact.term.clone())
         } else if filter.newest_first {
             return Plan { index: keys::CREATED, term: Vec::new(), reverse: true };
         } else {
@@ -97,6 +112,12 @@ impl CrmRecord for Company {
         f.tag.as_ref().is_none_or(|t| self.tags.contains(t))
             && f.owner.is_none_or(|o| o == self.owner_id)
             && f.created_in_range(self.stamp.created_at)
-            && f.name_matches(&[&self.name])
+            && match &f.exact {
+                Some(exact) if exact.index == keys::PHONE => {
+                    self.phone.as_ref().is_some_and(|p| keys::phone_digits(p.as_str()) == exact.value)
+                }
+                Some(exact) => self.tax_id.as_deref().is_some_and(|t| keys::tax_id_normalised(t) == exact.value),
+                None => f.name_matches(&[&self.name]),
+            }
     }
 }

@@ -15,6 +15,19 @@ impl Versioned for Contact {
 
 impl Entity for Contact {
     const KIND: Kind = Kind::Contact;
+    const SEALED: &'static [&'static str] = &["date_of_birth", "tax_id", "phones", "address"];
+
+    fn blind_terms(&self) -> Vec<(u8, &'static str, String)> {
+        let mut terms: Vec<(u8, &'static str, String)> = self
+            .phones
+            .iter()
+            .map(|p| (keys::PHONE, keys::PHONE_FIELD, keys::phone_digits(&p.number)))
+            .filter(|(_, _, digits)| !digits.is_empty())
+            .collect();
+        terms.extend(self.tax_id.iter().map(|t| (keys::TAX_ID, keys::TAX_ID_FIELD, keys::tax_id_normalised(t))));
+        terms.dedup();
+        terms
+    }
 
     fn id(&self) -> RecordId {
         self.id
@@ -99,6 +112,8 @@ impl CrmRecord for Contact {
             (keys::OWNER, Term::new().user(owner).done())
         } else if let Some(status) = filter.status {
             (keys::STATUS, Term::new().text(status.as_str()).done())
+        } else if let Some(exact) = &filter.exact {
+            (exact.index, exact.term.clone())
         } else if filter.q.contains('@') {
             (keys::EMAIL, filter.q.trim().to_lowercase().into_bytes())
         } else if filter.newest_first {
@@ -111,7 +126,12 @@ impl CrmRecord for Contact {
 
     fn matches(&self, f: &ParsedFilter) -> bool {
         let q = f.q.trim().to_lowercase();
-        let q_matches = if q.contains('@') {
+        let q_matches = if let Some(exact) = &f.exact {
+            match exact.index {
+                keys::PHONE => self.phones.iter().any(|p| keys::phone_digits(&p.number) == exact.value),
+                _ => self.tax_id.as_deref().is_some_and(|t| keys::tax_id_normalised(t) == exact.value),
+            }
+        } else if q.contains('@') {
             self.emails.iter().any(|e| e.address.starts_with(&q))
         } else {
             f.name_matches(&[&self.sort_name(), &self.first_name])

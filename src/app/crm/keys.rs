@@ -16,6 +16,39 @@ pub const SUBJECT: u8 = 9;
 pub const ASSIGNEE: u8 = 10;
 pub const CONTACT: u8 = 11;
 pub const DUE: u8 = 12;
+/// Keyed blind index of a phone number's digits (contacts, companies).
+pub const PHONE: u8 = 13;
+/// Keyed blind index of a normalised tax id (contacts, companies).
+pub const TAX_ID: u8 = 14;
+
+/// Blind-index field names (part of the HMAC input: changing one changes every entry).
+pub const PHONE_FIELD: &str = "phone";
+pub const TAX_ID_FIELD: &str = "tax_id";
+
+/// A phone number as the blind index sees it: its digits, without an extension.
+pub fn phone_digits(number: &str) -> String {
+    let lower = number.to_lowercase();
+    let main = lower.split(['x', 'e']).next().unwrap_or_default();
+    main.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// A tax id as the blind index sees it: letters and digits, upper-case.
+pub fn tax_id_normalised(tax_id: &str) -> String {
+    tax_id.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
+}
+
+/// Which exact lookup a list query asks for: a phone number (only phone characters, at least
+/// six digits) or a tax id (one word of letters, digits and `-./`, with a digit). Names and
+/// emails go on to their own plans.
+pub fn exact_probe(q: &str) -> Option<(u8, &'static str, String)> {
+    let q = q.trim();
+    let digits = q.chars().filter(char::is_ascii_digit).count();
+    if digits >= 6 && q.chars().all(|c| c.is_ascii_digit() || "+()-./ ".contains(c)) {
+        return Some((PHONE, PHONE_FIELD, phone_digits(q)));
+    }
+    let word = q.chars().all(|c| c.is_ascii_alphanumeric() || "-./".contains(c));
+    (word && digits >= 1 && q.len() >= 4).then(|| (TAX_ID, TAX_ID_FIELD, tax_id_normalised(q)))
+}
 
 /// Builds a term from parts.
 #[derive(Default)]
@@ -79,5 +112,15 @@ mod tests {
         assert!(n(-5) < n(0) && n(0) < n(7) && n(7) < n(i64::MAX));
         assert_eq!(Term::new().text("vip").done(), b"vip\0");
         assert!(Term::new().name("Ada").done().starts_with(&name_prefix("AD")));
+    }
+
+    #[test]
+    fn exact_probes_tell_phones_from_tax_ids_and_names() {
+        assert_eq!(exact_probe("+44 (20) 7946-0000"), Some((PHONE, PHONE_FIELD, "442079460000".into())));
+        assert_eq!(exact_probe("de-123.456"), Some((TAX_ID, TAX_ID_FIELD, "DE123456".into())));
+        assert_eq!(exact_probe("Ada"), None);
+        assert_eq!(exact_probe("ada@example.com"), None);
+        assert_eq!(exact_probe("12"), None);
+        assert_eq!(phone_digits("+1 555 0100 ext. 12"), "15550100");
     }
 }

@@ -17,6 +17,7 @@ pub(crate) mod keys;
 pub mod merge;
 mod note;
 pub mod pipeline;
+pub mod privacy;
 pub mod seed;
 pub mod service;
 pub mod tags;
@@ -162,6 +163,18 @@ pub struct ParsedFilter {
     pub created_from: Option<i64>,
     pub created_to: Option<i64>,
     pub newest_first: bool,
+    /// An exact lookup of a sealed field through its blind index (set by the service, which
+    /// holds the key).
+    pub exact: Option<Exact>,
+}
+
+/// An exact-match probe: the blind index and term to scan, and the normalised value records
+/// are checked against after they are opened.
+#[derive(Debug, Clone, Default)]
+pub struct Exact {
+    pub index: u8,
+    pub term: Vec<u8>,
+    pub value: String,
 }
 
 impl ParsedFilter {

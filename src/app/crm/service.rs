@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use redb::WriteTransaction;
 
-use super::{CrmRecord, ListFilter, ParsedFilter, Reference, WriteContext, pipeline};
+use super::{CrmRecord, Exact, ListFilter, ParsedFilter, Reference, WriteContext, keys, pipeline};
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
@@ -279,7 +279,12 @@ impl App {
         filter: &ListFilter,
     ) -> Result<Listing<T>, AppError> {
         scope.require(Action::ReadRecords)?;
-        let parsed = parse_filter(filter)?;
+        let mut parsed = parse_filter(filter)?;
+        parsed.exact = keys::exact_probe(&parsed.q).map(|(index, field, value)| Exact {
+            index,
+            term: self.store().keyring().blind_term(scope.workspace(), field, &value),
+            value,
+        });
         let limit = filter.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
         let cursor = match filter.cursor.trim() {
             "" => None,
@@ -507,6 +512,7 @@ fn parse_filter(filter: &ListFilter) -> Result<ParsedFilter, AppError> {
             "newest" => true,
             _ => return Err(AppError::field(ErrorCode::InvalidFormat, "sort")),
         },
+        exact: None,
     })
 }
 

@@ -7,8 +7,8 @@ use redb::ReadableTable;
 
 use crate::app::crm::CrmRecord;
 use crate::app::error::AppError;
-use crate::app::store::codec::decode;
 use crate::app::store::crm as repo;
+use crate::app::store::sealed::decode;
 use crate::domain::crm::{Company, Contact, Deal, Kind, Note, Task};
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 
@@ -16,8 +16,6 @@ use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Part {
     pub text: String,
-    /// Phone numbers match on their digits, not on words.
-    pub phone: bool,
 }
 
 /// Everything the index holds of one record.
@@ -30,7 +28,8 @@ pub(crate) struct SearchDoc {
     pub updated_at: i64,
     pub title: String,
     pub parts: Vec<Part>,
-    pub phone_digits: Vec<String>,
+    /// Keyed blind-index terms of phone numbers and tax ids (exact lookups only).
+    pub blind: Vec<String>,
 }
 
 /// A stored record of any kind.
@@ -63,27 +62,29 @@ pub(crate) fn load(
 
 /// Decodes a raw row of the records table (`workspace ‖ kind ‖ id` → record), for rebuilds.
 pub(crate) fn decode_row(key: &[u8], value: &[u8]) -> Result<Option<(WorkspaceId, AnyRecord)>, AppError> {
-    let (Ok(workspace), Some(&kind)) = (<[u8; 16]>::try_from(key.get(..16).unwrap_or_default()), key.get(16)) else {
+    let (Ok(workspace), Some(&kind), Ok(id)) = (
+        <[u8; 16]>::try_from(key.get(..16).unwrap_or_default()),
+        key.get(16),
+        <[u8; 16]>::try_from(key.get(17..33).unwrap_or_default()),
+    ) else {
         return Ok(None);
     };
+    let (workspace, id) = (WorkspaceId::from_bytes(workspace), RecordId::from_bytes(id));
+    // Sealed fields are opened with the record's workspace and id (their associated data).
     let record = match Kind::ALL.into_iter().find(|k| k.byte() == kind) {
-        Some(Kind::Company) => AnyRecord::Company(decode(value)?),
-        Some(Kind::Contact) => AnyRecord::Contact(decode(value)?),
-        Some(Kind::Deal) => AnyRecord::Deal(decode(value)?),
-        Some(Kind::Note) => AnyRecord::Note(decode(value)?),
-        Some(Kind::Task) => AnyRecord::Task(decode(value)?),
+        Some(Kind::Company) => AnyRecord::Company(decode(&workspace, &id, value)?),
+        Some(Kind::Contact) => AnyRecord::Contact(decode(&workspace, &id, value)?),
+        Some(Kind::Deal) => AnyRecord::Deal(decode(&workspace, &id, value)?),
+        Some(Kind::Note) => AnyRecord::Note(decode(&workspace, &id, value)?),
+        Some(Kind::Task) => AnyRecord::Task(decode(&workspace, &id, value)?),
         None => return Ok(None),
     };
-    Ok(Some((WorkspaceId::from_bytes(workspace), record)))
+    Ok(Some((workspace, record)))
 }
 
 fn text(value: &str) -> Option<Part> {
     let value = value.trim();
-    (!value.is_empty()).then(|| Part { text: value.to_owned(), phone: false })
-}
-
-fn phone(value: &str) -> Part {
-    Part { text: value.to_owned(), phone: true }
+    (!value.is_empty()).then(|| Part { text: value.to_owned() })
 }
 
 impl AnyRecord {
@@ -135,24 +136,35 @@ impl AnyRecord {
     }
 
     /// The searchable document; `company` is the name of [`Self::company_id`] (if found).
-    pub fn search_doc(&self, workspace: WorkspaceId, company: Option<String>) -> SearchDoc {
+    /// Sealed fields (phones, addresses, tax ids, birth dates) never reach the index: phones
+    /// and tax ids are found by exact value through `blind` (keyed blind-index terms).
+    pub fn search_doc(
+        &self,
+        workspace: WorkspaceId,
+        company: Option<String>,
+        blind: &dyn Fn(&str, &str) -> String,
+    ) -> SearchDoc {
+        use crate::app::crm::keys::{PHONE_FIELD, TAX_ID_FIELD, phone_digits, tax_id_normalised};
+        let tax = |t: &Option<String>| t.iter().map(|t| blind(TAX_ID_FIELD, &tax_id_normalised(t))).collect::<Vec<_>>();
         let company = company.as_deref().and_then(text);
         let (owner, updated_at, parts, phones): (UserId, i64, Vec<Option<Part>>, Vec<String>) = match self {
             AnyRecord::Company(c) => {
                 let mut parts = vec![text(&c.name)];
                 parts.extend(c.website.as_ref().map(|w| text(&w.domain())));
-                parts.extend(c.phone.as_ref().map(|p| Some(phone(p.as_str()))));
-                parts.extend([c.industry.as_deref().and_then(text), text(&c.tags.join(" "))]);
-                parts.extend([text(&c.address.one_line()), text(&c.description)]);
-                (c.owner_id, c.stamp.updated_at, parts, c.phone.iter().map(|p| p.digits()).collect())
+                parts.extend([c.industry.as_deref().and_then(text), text(&c.tags.join(" ")), text(&c.description)]);
+                let mut terms: Vec<String> =
+                    c.phone.iter().map(|p| blind(PHONE_FIELD, &phone_digits(p.as_str()))).collect();
+                terms.extend(tax(&c.tax_id));
+                (c.owner_id, c.stamp.updated_at, parts, terms)
             }
             AnyRecord::Contact(c) => {
                 let mut parts = vec![text(&c.full_name()), c.title.as_deref().and_then(text), company];
                 parts.extend(c.emails.iter().map(|e| text(&e.address)));
-                parts.extend(c.phones.iter().map(|p| Some(phone(&p.number))));
-                parts.extend([text(&c.tags.join(" ")), text(&c.address.one_line()), text(&c.background)]);
-                let digits = c.phones.iter().map(|p| p.number.chars().filter(char::is_ascii_digit).collect());
-                (c.owner_id, c.stamp.updated_at, parts, digits.collect())
+                parts.extend([text(&c.tags.join(" ")), text(&c.background)]);
+                let mut terms: Vec<String> =
+                    c.phones.iter().map(|p| blind(PHONE_FIELD, &phone_digits(&p.number))).collect();
+                terms.extend(tax(&c.tax_id));
+                (c.owner_id, c.stamp.updated_at, parts, terms)
             }
             AnyRecord::Deal(d) => {
                 let parts = vec![text(&d.name), company, text(&d.stage), d.close_reason.as_deref().and_then(text)];
@@ -171,7 +183,7 @@ impl AnyRecord {
             updated_at,
             title: self.title(),
             parts: parts.into_iter().flatten().collect(),
-            phone_digits: phones.into_iter().filter(|d| !d.is_empty()).collect(),
+            blind: phones,
         }
     }
 }

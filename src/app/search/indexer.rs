@@ -56,7 +56,7 @@ fn index_record(
     writer.delete_term(Term::from_field_text(index.fields.id, &id.to_string()));
     if let Some(record) = record {
         let company = documents::company_name(records, workspace, record.company_id())?;
-        let doc = record.search_doc(*workspace, company);
+        let doc = record.search_doc(*workspace, company, &|field, value| index.blind(workspace, field, value));
         writer.add_document(schema::document(&index.fields, &doc)).map_err(search_error)?;
         index.indexed.fetch_add(1, Ordering::Relaxed);
     }

@@ -48,12 +48,17 @@ pub(crate) struct SearchIndex {
     paused: AtomicBool,
     /// Documents written since start (for the health page and logs).
     indexed: AtomicU64,
+    /// For the keyed blind-index terms of phone numbers and tax ids (never their plaintext).
+    keyring: std::sync::Arc<crate::app::keyring::Keyring>,
 }
 
 impl SearchIndex {
     /// Opens the index in `dir`, or creates an empty one (marked for rebuild) when it is
     /// missing, unreadable or of another schema version.
-    pub(crate) fn open(dir: &Path) -> Result<SearchIndex, AppError> {
+    pub(crate) fn open(
+        dir: &Path,
+        keyring: std::sync::Arc<crate::app::keyring::Keyring>,
+    ) -> Result<SearchIndex, AppError> {
         let (schema, fields) = schema::build();
         let existing = std::fs::read_to_string(dir.join(VERSION_FILE)).ok();
         let current = existing.as_deref().map(str::trim) == Some(SCHEMA_VERSION.to_string().as_str());
@@ -82,7 +87,13 @@ impl SearchIndex {
             rebuilding: AtomicBool::new(false),
             paused: AtomicBool::new(false),
             indexed: AtomicU64::new(0),
+            keyring,
         })
+    }
+
+    /// The blind-index term of a normalised phone number or tax id in `workspace`.
+    fn blind(&self, workspace: &crate::domain::ids::WorkspaceId, field: &str, value: &str) -> String {
+        self.keyring.blind_index(workspace, field, value)
     }
 
     fn writer(&self) -> MutexGuard<'_, IndexWriter> {

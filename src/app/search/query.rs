@@ -20,8 +20,9 @@ pub(crate) const MAX_WORDS: usize = 8;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Terms {
     pub words: Vec<String>,
-    /// The whole input's digits when it looks like a phone number (digits and `+()-./ `).
-    pub phone: Option<String>,
+    /// The blind-index field and normalised value when the whole input looks like a phone
+    /// number or a tax id (found by exact value only: those fields are encrypted).
+    pub exact: Option<(&'static str, String)>,
     /// The last word may be incomplete (the user is still typing it).
     pub last_is_prefix: bool,
 }
@@ -38,15 +39,13 @@ impl Terms {
                 words.push(word);
             }
         }
-        let digits: String = input.chars().filter(char::is_ascii_digit).collect();
-        let phone_like = input.trim().chars().all(|c| c.is_ascii_digit() || "+()-./ ".contains(c));
-        let phone = (phone_like && digits.len() >= 3).then_some(digits);
+        let exact = crate::app::crm::keys::exact_probe(&input).map(|(_, field, value)| (field, value));
         let last_is_prefix = !input.ends_with(char::is_whitespace);
-        Terms { words, phone, last_is_prefix }
+        Terms { words, exact, last_is_prefix }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.words.is_empty() && self.phone.is_none()
+        self.words.is_empty() && self.exact.is_none()
     }
 
     /// Whether word `index` is matched as a prefix.
@@ -64,12 +63,6 @@ pub(crate) fn fuzzy_distance(word: &str) -> u8 {
     }
 }
 
-/// A long number typed in national form (`020 7946 0958`) without its trunk zeros, so it
-/// also finds the international form (`+44 20 7946 0958`); short inputs stay as typed.
-pub(crate) fn national_digits(digits: &str) -> &str {
-    if digits.len() >= 7 { digits.trim_start_matches('0') } else { digits }
-}
-
 /// Who searches, for the mandatory workspace clause and the owner boost.
 pub(crate) struct Caller {
     pub workspace: WorkspaceId,
@@ -82,11 +75,6 @@ fn term(field: tantivy::schema::Field, text: &str) -> Term {
 
 fn boosted(query: impl Query, boost: f32) -> (Occur, Box<dyn Query>) {
     (Occur::Should, Box::new(BoostQuery::new(Box::new(query), boost)))
-}
-
-/// A prefix match on the phone suffixes: digits anywhere in a stored number.
-fn phone_prefix(fields: &Fields, digits: &str) -> FuzzyTermQuery {
-    FuzzyTermQuery::new_prefix(term(fields.phone, digits), 0, true)
 }
 
 /// The clauses one word may match by: exact (title, text), fuzzy, prefix, phone digits.
@@ -105,14 +93,18 @@ fn word_group(fields: &Fields, terms: &Terms, index: usize) -> BooleanQuery {
         clauses.push(boosted(FuzzyTermQuery::new_prefix(term(fields.title, word), 0, true), 1.0));
         clauses.push(boosted(FuzzyTermQuery::new_prefix(term(fields.text, word), 0, true), 0.8));
     }
-    if word.len() >= 3 && word.bytes().all(|b| b.is_ascii_digit()) {
-        clauses.push(boosted(phone_prefix(fields, word), 1.5));
-    }
     BooleanQuery::new(clauses)
 }
 
 /// The full query: workspace (mandatory), optional kind, all words, boosts.
-pub(crate) fn build(fields: &Fields, terms: &Terms, caller: &Caller, kind: Option<Kind>) -> Box<dyn Query> {
+/// `blind` is the blind-index term of [`Terms::exact`], computed by the caller's keyring.
+pub(crate) fn build(
+    fields: &Fields,
+    terms: &Terms,
+    blind: Option<&str>,
+    caller: &Caller,
+    kind: Option<Kind>,
+) -> Box<dyn Query> {
     let workspace = TermQuery::new(term(fields.workspace, &caller.workspace.to_string()), IndexRecordOption::Basic);
     let mut clauses: Vec<(Occur, Box<dyn Query>)> =
         vec![(Occur::Must, Box::new(ConstScoreQuery::new(Box::new(workspace), 0.0)))];
@@ -123,13 +115,9 @@ pub(crate) fn build(fields: &Fields, terms: &Terms, caller: &Caller, kind: Optio
     let words: Vec<(Occur, Box<dyn Query>)> = (0..terms.words.len())
         .map(|i| (Occur::Must, Box::new(word_group(fields, terms, i)) as Box<dyn Query>))
         .collect();
-    let matching: Box<dyn Query> = match &terms.phone {
-        Some(digits) => {
-            let mut either = vec![boosted(phone_prefix(fields, digits), 3.0)];
-            let national = national_digits(digits);
-            if national != digits {
-                either.push(boosted(phone_prefix(fields, national), 2.0));
-            }
+    let matching: Box<dyn Query> = match blind {
+        Some(token) => {
+            let mut either = vec![boosted(TermQuery::new(term(fields.phone, token), IndexRecordOption::Basic), 3.0)];
             if !words.is_empty() {
                 either.push((Occur::Should, Box::new(BooleanQuery::new(words))));
             }
@@ -177,18 +165,23 @@ mod tests {
             owner: None,
             updated_at: 0,
             title: "Ada Lovelace".into(),
-            parts: vec![Part { text: "Ada Lovelace ada@analytical.example".into(), phone: false }],
-            phone_digits: vec!["442079460958".into()],
+            parts: vec![Part { text: "Ada Lovelace ada@analytical.example".into() }],
+            blind: vec!["blind-token".into()],
         };
         writer.add_document(schema::document(&fields, &doc)).unwrap();
         writer.commit().unwrap();
         let searcher = index.reader().unwrap().searcher();
         let count = |caller: &Caller, q: &str| {
             let terms = Terms::parse(q);
-            if terms.is_empty() { 0 } else { searcher.search(&*build(&fields, &terms, caller, None), &Count).unwrap() }
+            let blind = terms.exact.as_ref().map(|_| "blind-token");
+            if terms.is_empty() {
+                0
+            } else {
+                searcher.search(&*build(&fields, &terms, blind, caller, None), &Count).unwrap()
+            }
         };
         let owner = Caller { workspace: other, user: UserId::random() };
-        assert_eq!((count(&owner, "lovelase"), count(&owner, "0958"), count(&owner, "ada lov")), (1, 1, 1));
+        assert_eq!((count(&owner, "lovelase"), count(&owner, "+44 20 7946 0958"), count(&owner, "ada lov")), (1, 1, 1));
         let caller = Caller { workspace: WorkspaceId::random(), user: UserId::random() };
         for q in [format!("workspace:{other}"), format!("{other}"), "*".into(), "\" OR 1".into(), "ada".into()] {
             assert_eq!(count(&caller, &q), 0, "{q}");
@@ -206,7 +199,7 @@ mod tests {
     fn input_is_capped_and_never_syntax() {
         let terms = Terms::parse("workspace_id:abc OR \"x\" (y) * -z");
         assert_eq!(terms.words, ["workspace", "id", "abc", "or", "x", "y", "z"]);
-        assert_eq!(terms.phone, None);
+        assert_eq!(terms.exact, None);
         let long = "word ".repeat(2_000);
         assert_eq!(Terms::parse(&long).words, ["word"]);
         let many: String = (0..50).map(|i| format!("w{i} ")).collect();
@@ -215,10 +208,10 @@ mod tests {
     }
 
     #[test]
-    fn phone_input_keeps_its_digits() {
-        assert_eq!(Terms::parse("+44 20 7946 0958").phone.as_deref(), Some("442079460958"));
-        assert_eq!(Terms::parse("0958").phone.as_deref(), Some("0958"));
-        assert_eq!(Terms::parse("Ada 0958").phone, None);
+    fn a_whole_phone_number_is_an_exact_lookup() {
+        let exact = Terms::parse("+44 20 7946 0958").exact;
+        assert_eq!(exact.map(|(_, digits)| digits).as_deref(), Some("442079460958"));
+        assert_eq!(Terms::parse("Ada 0958").exact, None);
     }
 
     #[test]

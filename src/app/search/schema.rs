@@ -11,7 +11,7 @@ use super::documents::SearchDoc;
 
 /// Bumped whenever the schema, the analyzer or what a document holds changes: an index of
 /// another version is rebuilt from the store at start.
-pub(super) const SCHEMA_VERSION: u32 = 1;
+pub(super) const SCHEMA_VERSION: u32 = 2;
 
 /// The name the analyzer is registered under in the index.
 pub(super) const ANALYZER: &str = "holdfast";
@@ -33,7 +33,7 @@ pub(super) struct Fields {
     pub title: Field,
     /// Every searchable text of the record (names, emails, company, tags, notes …).
     pub text: Field,
-    /// Phone numbers as digits, with every suffix of four digits or more.
+    /// Keyed blind-index terms of phone numbers and tax ids: exact lookups, never plaintext.
     pub phone: Field,
     /// Last change (Unix seconds): recent records rank a little higher.
     pub updated_at: Field,
@@ -67,15 +67,6 @@ pub(crate) fn analyzer() -> TextAnalyzer {
         .build()
 }
 
-/// Digits of a phone number and each of its suffixes of at least four digits, so a search for
-/// the last digits, the national or the international form finds it.
-pub(crate) fn phone_terms(digits: &str) -> Vec<String> {
-    if digits.len() < 4 {
-        return if digits.is_empty() { Vec::new() } else { vec![digits.to_owned()] };
-    }
-    (0..=digits.len() - 4).map(|start| digits[start..].to_owned()).collect()
-}
-
 /// The tantivy document of a record.
 pub(super) fn document(fields: &Fields, doc: &SearchDoc) -> TantivyDocument {
     let mut out = TantivyDocument::default();
@@ -89,10 +80,8 @@ pub(super) fn document(fields: &Fields, doc: &SearchDoc) -> TantivyDocument {
     for part in &doc.parts {
         out.add_text(fields.text, &part.text);
     }
-    for digits in &doc.phone_digits {
-        for term in phone_terms(digits) {
-            out.add_text(fields.phone, term);
-        }
+    for term in &doc.blind {
+        out.add_text(fields.phone, term);
     }
     out.add_i64(fields.updated_at, doc.updated_at);
     out
@@ -117,13 +106,5 @@ mod tests {
         assert_eq!(tokens("Zoë Ångström"), ["zoe", "angstrom"]);
         assert_eq!(tokens("ada.lovelace@example.com"), ["ada", "lovelace", "example", "com"]);
         assert_eq!(tokens("workspace:abc \"x\" OR (y) *"), ["workspace", "abc", "x", "or", "y"]);
-    }
-
-    #[test]
-    fn phone_suffixes_start_at_four_digits() {
-        assert_eq!(phone_terms("442079460958").first().map(String::as_str), Some("442079460958"));
-        assert_eq!(phone_terms("442079460958").last().map(String::as_str), Some("0958"));
-        assert_eq!(phone_terms("12345"), ["12345", "2345"]);
-        assert_eq!(phone_terms("123"), ["123"]);
     }
 }

@@ -117,7 +117,8 @@ fn run_query(
     limit: usize,
     now: i64,
 ) -> Result<(usize, Vec<(Kind, RecordId)>), AppError> {
-    let query = query::build(&index.fields, terms, caller, kind);
+    let blind = terms.exact.as_ref().map(|(field, value)| index.blind(&caller.workspace, field, value));
+    let query = query::build(&index.fields, terms, blind.as_deref(), caller, kind);
     let searcher = index.reader.searcher();
     let top = TopDocs::with_limit(limit).tweak_score(move |segment: &tantivy::SegmentReader| {
         let column = segment.fast_fields().i64("updated_at").ok().map(|c| c.first_or_default_col(0));
@@ -151,7 +152,7 @@ impl App {
             if let Some(index) = slot.clone() {
                 return Ok(index);
             }
-            let index = Arc::new(SearchIndex::open(&app.data_dir().search_dir())?);
+            let index = Arc::new(SearchIndex::open(&app.data_dir().search_dir(), app.store().keyring().clone())?);
             *slot = Some(index.clone());
             Ok(index)
         })
@@ -183,7 +184,8 @@ impl App {
                 for (kind, id) in found {
                     let Some(record) = documents::load(&records, &workspace, kind, &id)? else { continue };
                     let company = documents::company_name(&records, &workspace, record.company_id())?;
-                    let doc = record.search_doc(workspace, company);
+                    // Snippets come from the text parts; blind-index terms play no part here.
+                    let doc = record.search_doc(workspace, company, &|_, _| String::new());
                     let snippet = snippet::build(&doc.parts, &terms);
                     items.push(SearchHit { kind, id, title: doc.title, link: record.link(), snippet });
                 }

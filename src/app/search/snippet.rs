@@ -3,7 +3,7 @@
 //! gets it as HTML that we escape ourselves, with `<mark>` around matches.
 
 use super::documents::Part;
-use super::query::{Terms, fuzzy_distance, national_digits};
+use super::query::{Terms, fuzzy_distance};
 use super::schema::analyzer;
 
 /// Characters of a part shown at most.
@@ -86,12 +86,6 @@ fn token_matches(token: &str, terms: &Terms) -> bool {
 
 /// Byte ranges of the matching words of `text`.
 fn matches(part: &Part, terms: &Terms) -> Vec<(usize, usize)> {
-    if part.phone {
-        let digits: String = part.text.chars().filter(char::is_ascii_digit).collect();
-        let hit = terms.phone.iter().chain(terms.words.iter().filter(|w| w.bytes().all(|b| b.is_ascii_digit())));
-        let found = |d: &String| d.len() >= 3 && (digits.contains(d.as_str()) || digits.contains(national_digits(d)));
-        return if hit.into_iter().any(found) { vec![(0, part.text.len())] } else { Vec::new() };
-    }
     let mut analyzer = analyzer();
     let mut stream = analyzer.token_stream(&part.text);
     let mut out = Vec::new();
@@ -160,7 +154,7 @@ mod tests {
     use super::*;
 
     fn part(text: &str) -> Part {
-        Part { text: text.to_owned(), phone: false }
+        Part { text: text.to_owned() }
     }
 
     #[test]
@@ -189,19 +183,12 @@ mod tests {
         assert!(html.chars().count() < WINDOW_CHARS + 40, "{html}");
     }
 
-    #[test]
-    fn phones_match_on_digits() {
-        let phone = Part { text: "+44 20 7946 0958".into(), phone: true };
-        assert_eq!(build(&[part("Ada"), phone.clone()], &Terms::parse("442079460958")).pieces[0].text, phone.text);
-        assert!(build(&[part("Ada"), phone], &Terms::parse("0958")).pieces[0].mark);
-    }
-
     proptest::proptest! {
         /// No text and no query make a snippet panic (cuts land on character boundaries), and
         /// the HTML never carries a tag but `<mark>`.
         #[test]
-        fn any_text_and_query_make_a_safe_snippet(text in "\\PC{0,400}", query in "\\PC{0,40}", phone: bool) {
-            let snippet = build(&[Part { text, phone }], &Terms::parse(&query));
+        fn any_text_and_query_make_a_safe_snippet(text in "\\PC{0,400}", query in "\\PC{0,40}") {
+            let snippet = build(&[Part { text }], &Terms::parse(&query));
             let html = snippet.to_html().replace("<mark>", "").replace("</mark>", "");
             proptest::prop_assert!(!html.contains('<') && !html.contains('>'));
         }

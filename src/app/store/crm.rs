@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::access::{get, put};
 use super::codec::Versioned;
 use super::keys::{prefix_end, tenant_key};
-use super::storage;
-use super::tables::{CRM_SETTINGS, IDEMPOTENCY, RECORD_INDEX, RECORDS, SEARCH_OUTBOX, TALLIES, TIMELINE};
+use super::tables::{CRM_SETTINGS, RECORD_INDEX, RECORDS, SEARCH_OUTBOX, TALLIES, TIMELINE};
+use super::{sealed, storage};
 use crate::app::error::AppError;
 use crate::domain::crm::Kind;
 use crate::domain::fields::{Currency, Money};
@@ -31,6 +31,14 @@ pub(crate) trait Entity: Versioned + Clone + Send + Sync + 'static {
     fn tallies(&self) -> Vec<TallyShare> {
         Vec::new()
     }
+    /// Top-level JSON fields stored encrypted (see [`super::sealed`]).
+    const SEALED: &'static [&'static str] = &[];
+    /// `(index, field, normalised value)` exact-match terms of sealed fields: the store
+    /// indexes their keyed blind index ([`crate::app::keyring::Keyring::blind_index`]), never
+    /// the value.
+    fn blind_terms(&self) -> Vec<(u8, &'static str, String)> {
+        Vec::new()
+    }
 }
 
 fn record_key(workspace: &WorkspaceId, kind: Kind, id: &RecordId) -> Vec<u8> {
@@ -42,10 +50,18 @@ pub(crate) fn index_prefix(workspace: &WorkspaceId, kind: Kind, index: u8) -> Ve
     tenant_key(workspace, &[&[kind.byte(), index]])
 }
 
-fn index_keys<T: Entity>(workspace: &WorkspaceId, record: &T) -> Vec<Vec<u8>> {
+/// The index term of a blind-index entry (see [`crate::app::keyring::Keyring::blind_term`]).
+pub(crate) fn blind_term(workspace: &WorkspaceId, field: &str, normalised: &str) -> Result<Vec<u8>, AppError> {
+    sealed::with_keyring(|ring| Ok(ring.blind_term(workspace, field, normalised)))
+}
+
+fn index_keys<T: Entity>(workspace: &WorkspaceId, record: &T) -> Result<Vec<Vec<u8>>, AppError> {
     let id = record.id();
-    record
-        .index_terms()
+    let mut terms = record.index_terms();
+    for (index, field, value) in record.blind_terms() {
+        terms.push((index, blind_term(workspace, field, &value)?));
+    }
+    Ok(terms
         .into_iter()
         .map(|(index, term)| {
             let mut key = index_prefix(workspace, T::KIND, index);
@@ -53,7 +69,7 @@ fn index_keys<T: Entity>(workspace: &WorkspaceId, record: &T) -> Vec<Vec<u8>> {
             key.extend_from_slice(id.as_bytes());
             key
         })
-        .collect()
+        .collect())
 }
 
 /// Reads one record of this workspace (in a read or write transaction's table).
@@ -62,7 +78,21 @@ pub(crate) fn load<T: Entity>(
     workspace: &WorkspaceId,
     id: &RecordId,
 ) -> Result<Option<T>, AppError> {
-    get(records, &record_key(workspace, T::KIND, id))
+    match records.get(record_key(workspace, T::KIND, id).as_slice()).map_err(storage)? {
+        Some(value) => sealed::decode(workspace, id, value.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Writes the record value only (no index, tally or outbox change): key rotation re-seals.
+pub(crate) fn rewrite<T: Entity>(
+    records: &mut redb::Table<&'static [u8], &'static [u8]>,
+    workspace: &WorkspaceId,
+    record: &T,
+) -> Result<(), AppError> {
+    let bytes = sealed::encode(workspace, record)?;
+    records.insert(record_key(workspace, T::KIND, &record.id()).as_slice(), bytes.as_slice()).map_err(storage)?;
+    Ok(())
 }
 
 /// Writes `record`, replacing `previous` (its index keys are removed first).
@@ -73,9 +103,9 @@ pub(crate) fn save<T: Entity>(
     record: &T,
 ) -> Result<(), AppError> {
     let mut index = txn.open_table(RECORD_INDEX).map_err(storage)?;
-    let new_keys = index_keys(workspace, record);
+    let new_keys = index_keys(workspace, record)?;
     if let Some(old) = previous {
-        for key in index_keys(workspace, old).iter().filter(|k| !new_keys.contains(k)) {
+        for key in index_keys(workspace, old)?.iter().filter(|k| !new_keys.contains(k)) {
             index.remove(key.as_slice()).map_err(storage)?;
         }
     }
@@ -83,9 +113,7 @@ pub(crate) fn save<T: Entity>(
         index.insert(key.as_slice(), ()).map_err(storage)?;
     }
     drop(index);
-    let mut records = txn.open_table(RECORDS).map_err(storage)?;
-    put(&mut records, &record_key(workspace, T::KIND, &record.id()), record)?;
-    drop(records);
+    rewrite(&mut txn.open_table(RECORDS).map_err(storage)?, workspace, record)?;
     if let Some(old) = previous {
         count_in(txn, workspace, T::KIND, old.tallies(), -1)?;
     }
@@ -96,7 +124,7 @@ pub(crate) fn save<T: Entity>(
 /// Deletes `record`, its index keys and its timeline.
 pub(crate) fn delete<T: Entity>(txn: &WriteTransaction, workspace: &WorkspaceId, record: &T) -> Result<(), AppError> {
     let mut index = txn.open_table(RECORD_INDEX).map_err(storage)?;
-    for key in index_keys(workspace, record) {
+    for key in index_keys(workspace, record)? {
         index.remove(key.as_slice()).map_err(storage)?;
     }
     drop(index);
@@ -301,54 +329,9 @@ fn push_outbox(txn: &WriteTransaction, workspace: &WorkspaceId, kind: Kind, id: 
     put(&mut outbox, &next.to_be_bytes(), &OutboxRow { workspace: *workspace, kind, id: *id })
 }
 
-/// The first answer to a request sent with an `Idempotency-Key`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct IdempotentAnswer {
-    pub at: i64,
-    /// SHA-256 of method, path and body: the same key with another request is refused.
-    pub request_hash: String,
-    pub status: u16,
-    pub body: String,
-}
-
-impl Versioned for IdempotentAnswer {
-    const VERSION: u16 = 1;
-}
-
-pub(crate) fn idempotency_key(workspace: &WorkspaceId, user: &UserId, key_hash: &[u8; 32]) -> Vec<u8> {
-    tenant_key(workspace, &[user.as_bytes(), key_hash])
-}
-
-pub(crate) fn load_answer(
-    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    key: &[u8],
-) -> Result<Option<IdempotentAnswer>, AppError> {
-    get(table, key)
-}
-
-pub(crate) fn save_answer(txn: &WriteTransaction, key: &[u8], answer: &IdempotentAnswer) -> Result<(), AppError> {
-    put(&mut txn.open_table(IDEMPOTENCY).map_err(storage)?, key, answer)
-}
-
-/// Drops answers older than `before`, across workspaces (at most 10,000 per call, so a sweep
-/// never holds the writer long).
-pub(crate) fn expire_answers(txn: &WriteTransaction, before: i64) -> Result<usize, AppError> {
-    let mut table = txn.open_table(IDEMPOTENCY).map_err(storage)?;
-    let mut stale = Vec::new();
-    for row in table.iter().map_err(storage)? {
-        let (key, value) = row.map_err(storage)?;
-        if super::codec::decode::<IdempotentAnswer>(value.value()).is_ok_and(|a| a.at < before) {
-            stale.push(key.value().to_vec());
-            if stale.len() == 10_000 {
-                break;
-            }
-        }
-    }
-    for key in &stale {
-        table.remove(key.as_slice()).map_err(storage)?;
-    }
-    Ok(stale.len())
-}
+pub(crate) use super::idempotency::{
+    IdempotentAnswer, answers_of_workspace, expire_answers, idempotency_key, load_answer, save_answer,
+};
 
 /// Reads a workspace's CRM setting.
 pub(crate) fn load_setting<T: Versioned>(

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::access::{get, put};
 use super::codec::Versioned;
 use super::keys::{prefix_end, tenant_key};
-use super::storage;
 use super::tables::{IMPORT_ITEMS, IMPORT_UPLOADS, IMPORTS};
+use super::{sealed, storage};
 use crate::app::error::AppError;
 use crate::domain::crm::Kind;
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
@@ -175,7 +175,11 @@ pub(crate) fn save_item(
     item: &ImportItem,
 ) -> Result<(), AppError> {
     let key = tenant_key(workspace, &[import.as_bytes(), &seq.to_be_bytes()]);
-    put(&mut txn.open_table(IMPORT_ITEMS).map_err(storage)?, &key, item)
+    let before = match &item.before {
+        Some(json) => Some(sealed::seal_text(&key, sealed::SNAPSHOT_IMPORT_ITEM, json)?),
+        None => None,
+    };
+    put(&mut txn.open_table(IMPORT_ITEMS).map_err(storage)?, &key, &ImportItem { before, ..item.clone() })
 }
 
 /// Items `from..from+count` of an import, in order.
@@ -190,8 +194,30 @@ pub(crate) fn items(
     let end = prefix_end(&tenant_key(workspace, &[import.as_bytes()]));
     let mut found = Vec::new();
     for row in table.range::<&[u8]>(start.as_slice()..end.as_slice()).map_err(storage)?.take(count) {
-        let (_, value) = row.map_err(storage)?;
-        found.push(super::codec::decode::<ImportItem>(value.value())?);
+        let (key, value) = row.map_err(storage)?;
+        let mut item = super::codec::decode::<ImportItem>(value.value())?;
+        if let Some(stored) = &item.before {
+            item.before = Some(sealed::open_text(key.value(), sealed::SNAPSHOT_IMPORT_ITEM, stored)?);
+        }
+        found.push(item);
+    }
+    Ok(found)
+}
+
+/// Every import item of a workspace with its key (snapshots opened), for privacy erasure.
+pub(crate) fn items_of_workspace(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    workspace: &WorkspaceId,
+) -> Result<Vec<(Vec<u8>, ImportItem)>, AppError> {
+    let prefix = tenant_key(workspace, &[]);
+    let mut found = Vec::new();
+    for row in table.range::<&[u8]>(prefix.as_slice()..prefix_end(&prefix).as_slice()).map_err(storage)? {
+        let (key, value) = row.map_err(storage)?;
+        let mut item = super::codec::decode::<ImportItem>(value.value())?;
+        if let Some(stored) = &item.before {
+            item.before = Some(sealed::open_text(key.value(), sealed::SNAPSHOT_IMPORT_ITEM, stored)?);
+        }
+        found.push((key.value().to_vec(), item));
     }
     Ok(found)
 }

@@ -20,6 +20,7 @@ const MIGRATIONS: &[Migration] = &[
     // Creating a table that exists is a no-op, so the same step adds the CRM tables.
     Migration { version: 2, name: "create CRM tables", apply: create_tables },
     Migration { version: 3, name: "create import tables", apply: create_tables },
+    Migration { version: 4, name: "create the field-encryption keyring table", apply: create_tables },
 ];
 
 /// The schema version this build reads and writes.

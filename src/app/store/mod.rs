@@ -5,11 +5,14 @@ mod access;
 pub(crate) mod audit;
 pub(crate) mod codec;
 pub(crate) mod crm;
+pub(crate) mod field_keys;
+mod idempotency;
 pub(crate) mod identity;
 pub(crate) mod imports;
 mod keys;
 pub mod migrations;
 pub(crate) mod records;
+pub(crate) mod sealed;
 pub(crate) mod settings;
 pub(crate) mod tables;
 mod writer;
@@ -21,7 +24,9 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTableMetadata, W
 
 pub(crate) use codec::Versioned;
 
+use crate::app::crypto::MasterKey;
 use crate::app::error::{AppError, ErrorCode};
+use crate::app::keyring::Keyring;
 
 /// Why the store could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +41,8 @@ pub enum StoreOpenError {
     Setting(AppError),
     #[error("cannot start the writer thread: {0}")]
     Writer(std::io::Error),
+    #[error("cannot load the field-encryption keys (is keys/master.key the one this store was written with?)")]
+    Keys(AppError),
 }
 
 /// redb's page cache. Its default (1 GiB) would let a busy server grow to that size; this
@@ -47,6 +54,7 @@ const CACHE_BYTES: usize = 64 * 1024 * 1024;
 pub(crate) struct Store {
     writer: Arc<writer::Writer>,
     db: Arc<Database>,
+    keyring: Arc<Keyring>,
 }
 
 /// Any redb failure is "storage unavailable" for the user; the detail goes to the log.
@@ -55,16 +63,24 @@ pub(crate) fn storage(e: impl Into<redb::Error>) -> AppError {
 }
 
 impl Store {
-    /// Opens (or creates) the store and migrates it to this build's schema.
-    pub(crate) fn open(path: &Path) -> Result<Store, StoreOpenError> {
+    /// Opens (or creates) the store, migrates it to this build's schema and loads the field
+    /// keys (wrapped by `master`), which every transaction it runs can then use.
+    pub(crate) fn open(path: &Path, master: &MasterKey, now: i64) -> Result<Store, StoreOpenError> {
         let db = redb::Builder::new().set_cache_size(CACHE_BYTES).create(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreOpenError::InUse,
             other => StoreOpenError::Open(other),
         })?;
         migrations::run(&db)?;
+        let keyring = Arc::new(Keyring::new(master));
+        field_keys::load(&db, &keyring, now).map_err(StoreOpenError::Keys)?;
         let db = Arc::new(db);
-        let writer = writer::Writer::start(db.clone()).map_err(StoreOpenError::Writer)?;
-        Ok(Store { writer: Arc::new(writer), db })
+        let writer = writer::Writer::start(db.clone(), keyring.clone()).map_err(StoreOpenError::Writer)?;
+        Ok(Store { writer: Arc::new(writer), db, keyring })
+    }
+
+    /// The field-encryption keys.
+    pub(crate) fn keyring(&self) -> &Arc<Keyring> {
+        &self.keyring
     }
 
     /// Runs `f` in a read transaction on the blocking pool.
@@ -73,8 +89,9 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&ReadTransaction) -> Result<T, AppError> + Send + 'static,
     {
-        let db = self.db.clone();
+        let (db, keyring) = (self.db.clone(), self.keyring.clone());
         run_blocking(move || {
+            let _keys = sealed::enter(keyring);
             let txn = db.begin_read().map_err(storage)?;
             f(&txn)
         })

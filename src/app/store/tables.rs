@@ -80,6 +80,11 @@ pub(crate) const IMPORTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("
 /// its previous version), so the import can be reverted.
 pub(crate) const IMPORT_ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("import_items");
 
+/// Key id (u32 BE) → a field-encryption data key, wrapped by a key derived from the master key.
+/// Global: one keyring serves every workspace (the associated data of each sealed value names
+/// its workspace). The highest id is the current key.
+pub(crate) const DATA_KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("data_keys");
+
 /// Every table, so the first migration creates them all and tests can walk them.
 pub(crate) const ALL_BYTE_TABLES: &[TableDefinition<'static, &'static [u8], &'static [u8]>] = &[
     WORKSPACES,
@@ -98,6 +103,7 @@ pub(crate) const ALL_BYTE_TABLES: &[TableDefinition<'static, &'static [u8], &'st
     IMPORT_UPLOADS,
     IMPORTS,
     IMPORT_ITEMS,
+    DATA_KEYS,
 ];
 
 /// Tables keyed by text.

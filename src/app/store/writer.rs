@@ -12,6 +12,7 @@ use redb::{Database, Durability, WriteTransaction};
 
 use super::storage;
 use crate::app::error::{AppError, ErrorCode};
+use crate::app::keyring::Keyring;
 
 /// Jobs taken into one durable commit at most.
 const MAX_BATCH: usize = 512;
@@ -36,9 +37,13 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn start(db: Arc<Database>) -> std::io::Result<Writer> {
+    /// Starts the thread; every job on it sees `keyring` (see [`super::sealed`]).
+    pub(crate) fn start(db: Arc<Database>, keyring: Arc<Keyring>) -> std::io::Result<Writer> {
         let (queue, jobs) = channel::<Job>();
-        let thread = std::thread::Builder::new().name("holdfast-writer".into()).spawn(move || run(&db, &jobs))?;
+        let thread = std::thread::Builder::new().name("holdfast-writer".into()).spawn(move || {
+            let _keys = super::sealed::enter(keyring);
+            run(&db, &jobs)
+        })?;
         Ok(Writer { queue: Some(queue), thread: Some(thread) })
     }
 
@@ -125,7 +130,8 @@ mod tests {
     async fn a_failed_job_rolls_back_alone_while_its_batch_commits() {
         let dir = tempfile::tempdir().unwrap();
         let db = Arc::new(Database::create(dir.path().join("w.redb")).unwrap());
-        let writer = Arc::new(Writer::start(db.clone()).unwrap());
+        let keyring = Arc::new(Keyring::new(&crate::app::crypto::MasterKey::generate()));
+        let writer = Arc::new(Writer::start(db.clone(), keyring).unwrap());
         let jobs = (0..200u64).map(|n| {
             let writer = writer.clone();
             tokio::spawn(async move {

@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/search", get(search::search))
         .merge(records::resource::<Company>())
         .merge(records::resource::<Contact>())
+        .route("/contacts/{id}/privacy-export", get(records::privacy_export))
         .merge(records::resource::<Deal>())
         .merge(records::resource::<Note>())
         .merge(records::resource::<Task>())

@@ -30,9 +30,24 @@ fn parse_id(id: &str) -> Result<RecordId, ApiError> {
     id.parse().map_err(|_| ApiError::from(ErrorCode::NotFound))
 }
 
-/// A JSON body with our error mapping: malformed JSON or an unknown field is E2004.
+/// A JSON body with our error mapping: malformed JSON or an unknown field is E2004. Only the
+/// path of the bad value is logged: serde's message can quote the value (a tax id, a phone).
 fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| AppError::internal(ErrorCode::InvalidFormat, e).into())
+    let mut json = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut json)
+        .map_err(|e| AppError::internal(ErrorCode::InvalidFormat, format!("invalid JSON at `{}`", e.path())).into())
+}
+
+/// `GET /api/v1/contacts/{id}/privacy-export`: everything held about a contact (managers and
+/// up, fresh second factor; audited).
+pub async fn privacy_export(
+    State(state): State<AppState>,
+    ApiScope(scope): ApiScope,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let document = state.app.privacy_export(&scope, parse_id(&id)?, &client).await?;
+    Ok(json(StatusCode::OK, to_json(&document)?))
 }
 
 fn json(status: StatusCode, body: String) -> Response {

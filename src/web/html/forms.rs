@@ -69,6 +69,8 @@ pub fn notice(key: &str) -> Option<&'static str> {
             "The import was reverted. Rows changed since the import were left alone and are listed below."
         }
         "pipeline-saved" => "The pipeline was saved.",
+        "rotation-started" => "The key rotation is running. Values are re-encrypted in the background.",
+        "contact-erased" => "The contact and everything attached to it were erased. The audit log keeps a receipt.",
         "policy-saved" => "The security policy was saved and applies from now on.",
         "reset-requested" => {
             "If that address belongs to an account, a reset link is on its way (when email is configured). Otherwise, ask your administrator for a reset link."

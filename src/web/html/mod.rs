@@ -8,6 +8,7 @@ mod crm;
 mod email;
 pub(crate) mod filters;
 pub mod forms;
+mod keys;
 pub use mfa::safe_next;
 pub mod layout;
 mod mfa;
@@ -69,6 +70,8 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/audit/export.csv", get(audit::export))
         .route("/settings/audit/verify", post(audit::verify))
         .route("/settings/system", get(system::show))
+        .route("/settings/keys", get(keys::show))
+        .route("/settings/keys/rotate", post(keys::rotate))
         .merge(crm::routes())
 }
 

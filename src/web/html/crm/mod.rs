@@ -12,6 +12,7 @@ mod kinds;
 mod list;
 mod notes;
 mod pipeline;
+mod privacy;
 mod record;
 mod search;
 mod tasks;
@@ -44,6 +45,8 @@ pub fn routes() -> Router<AppState> {
         .route("/deals/export.csv", get(io::export_csv::<Deal>).post(io::export_selected_csv::<Deal>))
         .route("/contacts/export.vcf", post(io::export_vcf))
         .route("/contacts/{id}/vcard", get(io::vcard))
+        .route("/contacts/{id}/privacy-export.json", get(privacy::export))
+        .route("/contacts/{id}/erase", post(privacy::erase))
         .route("/imports/{id}", get(import::result))
         .route("/imports/{id}/errors.csv", get(import::result_errors))
         .route("/imports/{id}/revert", post(import::revert))

@@ -84,6 +84,8 @@ struct RecordPage {
     timeline: Vec<Line>,
     /// Merging offered (contacts and companies, managers and up): look-alike records.
     merge: Option<Vec<(String, String)>>,
+    /// Privacy export and erasure offered (contacts, managers and up).
+    privacy: bool,
 }
 
 pub async fn show<T: PageKind>(
@@ -172,6 +174,9 @@ pub async fn render<T: PageKind>(
         subject_id: id.to_string(),
         timeline,
         merge,
+        privacy: T::KIND == Kind::Contact
+            && scope.can(crate::app::auth::permissions::Action::EditAllRecords)
+            && scope.can(crate::app::auth::permissions::Action::ImportExport),
     };
     Ok((status, page).into_response())
 }

@@ -1,0 +1,149 @@
+//! Privacy requests about one contact: export everything held about it as JSON, and erase it
+//! (record, notes, tasks, timeline, index entries, deal links, import snapshots and idempotent
+//! answers that hold it). Managers and up, with a fresh second factor; each request is audited,
+//! and an erasure leaves a receipt naming only the record id.
+
+use redb::WriteTransaction;
+use serde_json::{Value, json};
+
+use super::service::{attached, delete_in};
+use super::{CrmRecord, ParsedFilter};
+use crate::app::App;
+use crate::app::audit::{AuditEvent, record as audit};
+use crate::app::auth::permissions::Action;
+use crate::app::auth::{ClientInfo, TenantScope};
+use crate::app::error::{AppError, ErrorCode};
+use crate::app::store::crm::{self as repo, TimelineEntry};
+use crate::app::store::imports::{self, ImportItem};
+use crate::app::store::storage;
+use crate::app::store::tables::{IDEMPOTENCY, IMPORT_ITEMS, RECORDS, TIMELINE};
+use crate::domain::crm::{Contact, Deal, Kind, Note, Subject, Task};
+use crate::domain::ids::RecordId;
+
+fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, AppError> {
+    serde_json::to_value(value).map_err(|_| AppError::internal(ErrorCode::Internal, "not serialisable"))
+}
+
+fn require(scope: &TenantScope, action: Action, now: i64) -> Result<(), AppError> {
+    scope.require(action)?;
+    scope.require(Action::EditAllRecords)?;
+    scope.require_recent_second_factor(now)
+}
+
+fn event(name: &'static str, scope: &TenantScope, id: &RecordId, client: &ClientInfo) -> AuditEvent {
+    AuditEvent::new(name, Some(*scope.user())).target(format!("contact:{id}")).from_client(client)
+}
+
+/// A contact with its notes, tasks and the deals it is on.
+struct Held {
+    contact: Contact,
+    notes: Vec<Note>,
+    tasks: Vec<Task>,
+    deals: Vec<Deal>,
+}
+
+/// Everything held about a contact (but its timeline).
+fn gather(txn: &WriteTransaction, scope: &TenantScope, id: RecordId) -> Result<Held, AppError> {
+    let contact = repo::load::<Contact>(&txn.open_table(RECORDS).map_err(storage)?, scope.workspace(), &id)?
+        .ok_or(ErrorCode::NotFound)?;
+    let on_contact = ParsedFilter { subject: Some(Subject { kind: Kind::Contact, id }), ..Default::default() };
+    let notes = attached::<Note>(txn, scope, &on_contact)?;
+    let tasks = attached::<Task>(txn, scope, &on_contact)?;
+    let deals = attached::<Deal>(txn, scope, &ParsedFilter { contact: Some(id), ..Default::default() })?;
+    Ok(Held { contact, notes, tasks, deals })
+}
+
+impl App {
+    /// Everything held about a contact, as one JSON document. Audited `privacy.exported`.
+    pub async fn privacy_export(
+        &self,
+        scope: &TenantScope,
+        id: RecordId,
+        client: &ClientInfo,
+    ) -> Result<Value, AppError> {
+        let (scope, client, now) = (scope.clone(), client.clone(), self.now());
+        require(&scope, Action::ImportExport, now)?;
+        self.store()
+            .write(move |txn| {
+                let Held { contact, notes, tasks, deals } = gather(txn, &scope, id)?;
+                let table = txn.open_table(TIMELINE).map_err(storage)?;
+                let timeline: Vec<TimelineEntry> =
+                    repo::timeline(&table, scope.workspace(), Kind::Contact, &id, 10_000)?;
+                drop(table);
+                let document = json!({
+                    "format": "holdfast-privacy-export/1",
+                    "generated_at": now,
+                    "contact": to_value(&contact)?,
+                    "notes": to_value(&notes)?,
+                    "tasks": to_value(&tasks)?,
+                    "deals": to_value(&deals)?,
+                    "timeline": to_value(&timeline)?,
+                });
+                audit(txn, scope.workspace(), now, event("privacy.exported", &scope, &id, &client))?;
+                Ok(document)
+            })
+            .await
+    }
+
+    /// Erases a contact and everything attached to it in one transaction; the audit log keeps
+    /// a `privacy.erased` receipt with the record id only.
+    pub async fn privacy_erase(&self, scope: &TenantScope, id: RecordId, client: &ClientInfo) -> Result<(), AppError> {
+        let (scope, client, now) = (scope.clone(), client.clone(), self.now());
+        require(&scope, Action::EditAllRecords, now)?;
+        self.store()
+            .write(move |txn| {
+                let Held { contact, notes, tasks, deals } = gather(txn, &scope, id)?;
+                for before in deals {
+                    let mut after = before.clone();
+                    after.contact_ids.retain(|c| *c != id);
+                    after.stamp_mut().updated_at = now;
+                    repo::save(txn, scope.workspace(), Some(&before), &after)?;
+                }
+                let mut gone: Vec<String> = vec![id.to_string()];
+                gone.extend(notes.iter().map(|n| n.id.to_string()));
+                gone.extend(tasks.iter().map(|t| t.id.to_string()));
+                delete_in(txn, &scope, &contact)?;
+                forget_snapshots(txn, &scope, &gone)?;
+                let receipt = event("privacy.erased", &scope, &id, &client).fields(&[
+                    "record",
+                    "notes",
+                    "tasks",
+                    "timeline",
+                    "index",
+                    "deal_links",
+                    "snapshots",
+                ]);
+                audit(txn, scope.workspace(), now, receipt)
+            })
+            .await
+    }
+}
+
+/// Drops import snapshots and idempotent answers of this workspace that hold an erased record
+/// (ids are hex, so a plain substring test of the opened text finds them).
+fn forget_snapshots(txn: &WriteTransaction, scope: &TenantScope, ids: &[String]) -> Result<(), AppError> {
+    let holds = |text: &str| ids.iter().any(|id| text.contains(id.as_str()));
+    let mut doomed = Vec::new();
+    {
+        let table = txn.open_table(IMPORT_ITEMS).map_err(storage)?;
+        for (key, item) in imports::items_of_workspace(&table, scope.workspace())? {
+            let ImportItem { id, before, .. } = &item;
+            if holds(&id.to_string()) || before.as_deref().is_some_and(holds) {
+                doomed.push(key);
+            }
+        }
+    }
+    let mut table = txn.open_table(IMPORT_ITEMS).map_err(storage)?;
+    for key in doomed.drain(..) {
+        table.remove(key.as_slice()).map_err(storage)?;
+    }
+    drop(table);
+    let answers = repo::answers_of_workspace(&txn.open_table(IDEMPOTENCY).map_err(storage)?, scope.workspace())?;
+    let mut table = txn.open_table(IDEMPOTENCY).map_err(storage)?;
+    for (key, answer) in answers {
+        if holds(&answer.body) {
+            table.remove(key.as_slice()).map_err(storage)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,271 @@
+//! Transparent field encryption of CRM records. A record type names its sealed top-level JSON
+//! fields (`Entity::SEALED`); `save` writes the envelope `[2][u16 version][json]` where each of
+//! those fields holds base64 of `key id ‖ nonce ‖ ciphertext+tag` (see `app::keyring`), and
+//! `load` opens them again, so every service sees plaintext and the file holds none.
+//!
+//! The store installs its keyring on each thread for the length of the transactions it runs
+//! (the writer thread, and each read on the blocking pool): load and save find it there
+//! without every caller threading a key through. Outside a store transaction there is none,
+//! and sealing or opening fails closed.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::value::RawValue;
+use zeroize::Zeroizing;
+
+use super::codec::{self, Versioned};
+use super::crm::Entity;
+use crate::app::error::{AppError, ErrorCode};
+use crate::app::keyring::{FieldSite, Keyring, key_id_of};
+use crate::domain::ids::{RecordId, WorkspaceId};
+
+/// Envelope format of a record whose sealed fields are encrypted.
+pub(crate) const FORMAT_SEALED: u8 = 2;
+
+thread_local! {
+    static KEYRING: RefCell<Option<Arc<Keyring>>> = const { RefCell::new(None) };
+}
+
+/// While alive, `keyring` is the one load and save use on this thread.
+pub(crate) struct KeyringScope {
+    previous: Option<Arc<Keyring>>,
+}
+
+pub(crate) fn enter(keyring: Arc<Keyring>) -> KeyringScope {
+    KeyringScope { previous: KEYRING.with(|k| k.borrow_mut().replace(keyring)) }
+}
+
+impl Drop for KeyringScope {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        KEYRING.with(|k| *k.borrow_mut() = previous);
+    }
+}
+
+/// Runs `f` with this thread's keyring (an error outside a store transaction).
+pub(crate) fn with_keyring<R>(f: impl FnOnce(&Keyring) -> Result<R, AppError>) -> Result<R, AppError> {
+    let keyring = KEYRING.with(|k| k.borrow().clone());
+    match keyring {
+        Some(keyring) => f(&keyring),
+        None => Err(AppError::internal(ErrorCode::Internal, "no keyring outside a store transaction")),
+    }
+}
+
+fn corrupt(why: &'static str) -> AppError {
+    AppError::internal(ErrorCode::StorageUnavailable, format!("corrupt sealed record: {why}"))
+}
+
+fn site<'a, T: Entity>(workspace: &'a WorkspaceId, id: &'a RecordId, field: &'a str) -> FieldSite<'a> {
+    FieldSite { workspace, kind: T::KIND.byte(), record: id, field }
+}
+
+/// A record's top-level JSON members, values kept as JSON text (no value tree is built: only
+/// the sealed members are touched).
+type Members = BTreeMap<String, Box<RawValue>>;
+
+/// The stored bytes of `record`, its sealed fields encrypted under the current key.
+pub(crate) fn encode<T: Entity>(workspace: &WorkspaceId, record: &T) -> Result<Vec<u8>, AppError> {
+    if T::SEALED.is_empty() {
+        return codec::encode(record);
+    }
+    // Serde messages can quote values: never pass them on.
+    let plain = Zeroizing::new(serde_json::to_vec(record).map_err(|_| corrupt("not serialisable"))?);
+    let mut members: Members = serde_json::from_slice(&plain).map_err(|_| corrupt("not an object"))?;
+    let id = record.id();
+    with_keyring(|ring| {
+        for field in T::SEALED {
+            if let Some(value) = members.get_mut(*field).filter(|v| v.get() != "null") {
+                let sealed = ring.seal(&site::<T>(workspace, &id, field), value.get().as_bytes())?;
+                let text = format!("\"{}\"", STANDARD.encode(sealed));
+                let plain = std::mem::replace(value, RawValue::from_string(text).map_err(|_| corrupt("field"))?);
+                zeroize_raw(plain);
+            }
+        }
+        Ok(())
+    })?;
+    let mut bytes = vec![FORMAT_SEALED];
+    bytes.extend_from_slice(&T::VERSION.to_be_bytes());
+    serde_json::to_writer(&mut bytes, &members).map_err(|_| corrupt("not serialisable"))?;
+    Ok(bytes)
+}
+
+/// Splits a sealed envelope into its members (after checking the version).
+fn sealed_members<T: Versioned>(bytes: &[u8]) -> Result<Members, AppError> {
+    let [FORMAT_SEALED, v1, v2, json @ ..] = bytes else { return Err(corrupt("envelope")) };
+    if u16::from_be_bytes([*v1, *v2]) != T::VERSION {
+        return Err(corrupt("record version not migrated"));
+    }
+    serde_json::from_slice(json).map_err(|_| corrupt("not a JSON object"))
+}
+
+/// The bytes of a sealed member (base64 text).
+fn sealed_bytes(value: &RawValue) -> Result<Vec<u8>, AppError> {
+    let text: &str = serde_json::from_str(value.get()).map_err(|_| corrupt("sealed field is not text"))?;
+    STANDARD.decode(text).map_err(|_| corrupt("sealed field is not base64"))
+}
+
+/// Reads a stored record with id `id`: plain envelopes as they are, sealed ones opened (the
+/// id and workspace come from the key, so a value copied elsewhere fails to open).
+pub(crate) fn decode<T: Entity>(workspace: &WorkspaceId, id: &RecordId, bytes: &[u8]) -> Result<T, AppError> {
+    if bytes.first() != Some(&FORMAT_SEALED) {
+        return codec::decode(bytes);
+    }
+    let mut members = sealed_members::<T>(bytes)?;
+    let mut opened = Vec::new();
+    with_keyring(|ring| {
+        for field in T::SEALED {
+            if let Some(value) = members.get_mut(*field).filter(|v| v.get() != "null") {
+                let plain = ring.open(&site::<T>(workspace, id, field), &sealed_bytes(value)?)?;
+                let text = String::from_utf8(plain.to_vec()).map_err(|_| corrupt("sealed field is not UTF-8"))?;
+                *value = RawValue::from_string(text).map_err(|_| corrupt("sealed field is not JSON"))?;
+                opened.push(*field);
+            }
+        }
+        Ok(())
+    })?;
+    let json = Zeroizing::new(serde_json::to_vec(&members).map_err(|_| corrupt("not serialisable"))?);
+    for field in opened {
+        if let Some(value) = members.remove(field) {
+            zeroize_raw(value);
+        }
+    }
+    serde_json::from_slice(&json).map_err(|_| corrupt("does not match its type"))
+}
+
+/// Wipes an opened member's plaintext before it is freed.
+fn zeroize_raw(value: Box<RawValue>) {
+    let text: Box<str> = value.into();
+    drop(Zeroizing::new(String::from(text)));
+}
+
+/// Whether stored bytes hold a value not sealed under key `current` (plain envelopes of a
+/// type with sealed fields count, so rotation also seals records written before encryption).
+pub(crate) fn needs_reseal<T: Entity>(bytes: &[u8], current: u32) -> Result<bool, AppError> {
+    if T::SEALED.is_empty() {
+        return Ok(false);
+    }
+    if bytes.first() != Some(&FORMAT_SEALED) {
+        return Ok(true);
+    }
+    let members = sealed_members::<T>(bytes)?;
+    for field in T::SEALED {
+        if let Some(value) = members.get(*field).filter(|v| v.get() != "null")
+            && key_id_of(&sealed_bytes(value)?) != Some(current)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Kind bytes of sealed snapshots (record kinds use 1–5).
+pub(crate) const SNAPSHOT_IDEMPOTENT_ANSWER: u8 = 0xf1;
+pub(crate) const SNAPSHOT_IMPORT_ITEM: u8 = 0xf2;
+
+/// Runs `f` with the site of a snapshot stored under `key` = workspace ‖ 16-byte id ‖ rest.
+fn at_key<R>(key: &[u8], kind: u8, f: impl FnOnce(&FieldSite<'_>) -> Result<R, AppError>) -> Result<R, AppError> {
+    let (Some(ws), Some(id)) = (key.get(..16), key.get(16..32)) else { return Err(corrupt("snapshot key")) };
+    let workspace = WorkspaceId::from_bytes(ws.try_into().map_err(|_| corrupt("snapshot key"))?);
+    let record = RecordId::from_bytes(id.try_into().map_err(|_| corrupt("snapshot key"))?);
+    let field = hex::encode(&key[32..]);
+    f(&FieldSite { workspace: &workspace, kind, record: &record, field: &field })
+}
+
+/// Seals a whole snapshot (an idempotent answer, an import's previous version) stored under
+/// `key` with the current data key; written as `s1:` + base64.
+pub(crate) fn seal_text(key: &[u8], kind: u8, text: &str) -> Result<String, AppError> {
+    at_key(key, kind, |site| {
+        with_keyring(|ring| Ok(format!("s1:{}", STANDARD.encode(ring.seal(site, text.as_bytes())?))))
+    })
+}
+
+/// Opens what [`seal_text`] wrote (text without the `s1:` mark is returned as it is).
+pub(crate) fn open_text(key: &[u8], kind: u8, stored: &str) -> Result<String, AppError> {
+    let Some(encoded) = stored.strip_prefix("s1:") else { return Ok(stored.to_owned()) };
+    let sealed = STANDARD.decode(encoded).map_err(|_| corrupt("sealed text is not base64"))?;
+    let plain = at_key(key, kind, |site| with_keyring(|ring| ring.open(site, &sealed)))?;
+    String::from_utf8(plain.to_vec()).map_err(|_| corrupt("sealed text is not UTF-8"))
+}
+
+/// Whether sealed text is plain or under another key than `current`.
+pub(crate) fn text_needs_reseal(stored: &str, current: u32) -> bool {
+    let Some(head) = stored.strip_prefix("s1:").and_then(|e| e.get(..8)) else { return !stored.is_empty() };
+    STANDARD.decode(head).ok().and_then(|h| key_id_of(&h)) != Some(current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::crypto::MasterKey;
+    use crate::domain::crm::{Contact, ContactInput, PhoneEntry};
+    use crate::domain::ids::UserId;
+
+    fn keyring(ids: &[u32]) -> Arc<Keyring> {
+        let ring = Keyring::new(&MasterKey::generate());
+        for id in ids {
+            ring.install(*id, &ring.generate_wrapped(*id).unwrap(), true).unwrap();
+        }
+        Arc::new(ring)
+    }
+
+    fn contact() -> Contact {
+        let input = ContactInput {
+            last_name: Some("Lovelace".into()),
+            tax_id: Some("CANARY-TAX".into()),
+            phones: Some(vec![PhoneEntry { number: "+44 1632 960000".into(), kind: "work".into() }]),
+            ..Default::default()
+        };
+        Contact::create(RecordId::random(), input, UserId::random(), 0).unwrap().0
+    }
+
+    #[test]
+    fn records_round_trip_sealed_and_fail_closed_elsewhere() {
+        let ring = keyring(&[1]);
+        let (ws, record) = (WorkspaceId::random(), contact());
+        assert!(encode(&ws, &record).is_err(), "no keyring outside a store transaction");
+        let _keys = enter(ring.clone());
+        let bytes = encode(&ws, &record).unwrap();
+        assert_eq!(bytes[0], FORMAT_SEALED);
+        for plain in [&b"CANARY-TAX"[..], b"1632", b"\"tax_id\":\"C"] {
+            assert!(!bytes.windows(plain.len()).any(|w| w == plain), "plaintext in the stored bytes");
+        }
+        assert!(bytes.windows(8).any(|w| w == b"Lovelace"), "names stay plain");
+        assert_eq!(decode::<Contact>(&ws, &record.id, &bytes).unwrap(), record);
+        assert!(decode::<Contact>(&ws, &RecordId::random(), &bytes).is_err(), "moved to another record");
+        assert!(decode::<Contact>(&WorkspaceId::random(), &record.id, &bytes).is_err(), "another workspace");
+        assert!(!needs_reseal::<Contact>(&bytes, 1).unwrap());
+        assert!(needs_reseal::<Contact>(&bytes, 2).unwrap());
+        let plain = codec::encode(&record).unwrap();
+        assert_eq!(decode::<Contact>(&ws, &record.id, &plain).unwrap(), record, "records from before encryption");
+        assert!(needs_reseal::<Contact>(&plain, 1).unwrap());
+    }
+
+    #[test]
+    fn a_sealed_field_copied_to_another_field_fails() {
+        let _keys = enter(keyring(&[1]));
+        let (ws, record) = (WorkspaceId::random(), contact());
+        let bytes = encode(&ws, &record).unwrap();
+        let mut members = sealed_members::<Contact>(&bytes).unwrap();
+        let tax = members["tax_id"].clone();
+        members.insert("phones".into(), tax);
+        let mut moved = bytes[..3].to_vec();
+        moved.extend(serde_json::to_vec(&members).unwrap());
+        assert!(decode::<Contact>(&ws, &record.id, &moved).is_err());
+    }
+
+    #[test]
+    fn snapshots_are_sealed_and_bound_to_their_key() {
+        let _keys = enter(keyring(&[3]));
+        let key = [[7u8; 16], [8u8; 16]].concat();
+        let sealed = seal_text(&key, SNAPSHOT_IMPORT_ITEM, "{\"tax_id\":\"CANARY\"}").unwrap();
+        assert!(sealed.starts_with("s1:") && !sealed.contains("CANARY"));
+        assert_eq!(open_text(&key, SNAPSHOT_IMPORT_ITEM, &sealed).unwrap(), "{\"tax_id\":\"CANARY\"}");
+        assert!(open_text(&[[7u8; 16], [9u8; 16]].concat(), SNAPSHOT_IMPORT_ITEM, &sealed).is_err());
+        assert!(open_text(&key, SNAPSHOT_IDEMPOTENT_ANSWER, &sealed).is_err());
+        assert!(!text_needs_reseal(&sealed, 3) && text_needs_reseal(&sealed, 4) && text_needs_reseal("{}", 3));
+    }
+}
