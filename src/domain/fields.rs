@@ -221,8 +221,9 @@ impl Currency {
         }
     }
 
+    /// Always three ASCII capitals: `parse` admits nothing else.
     pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.0).unwrap_or("XXX")
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 

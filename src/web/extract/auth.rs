@@ -135,8 +135,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppForm<T> {
     async fn from_request(request: Request, state: &S) -> Result<Self, HtmlError> {
         match axum::Form::<T>::from_request(request, state).await {
             Ok(axum::Form(value)) => Ok(AppForm(value)),
-            Err(rejection) => {
-                Err(crate::app::error::AppError::internal(ErrorCode::InvalidFormat, rejection.body_text()).into())
+            // The rejection's text can quote a submitted value (a password, a token), so it never
+            // reaches the log.
+            Err(_) => {
+                Err(crate::app::error::AppError::internal(ErrorCode::InvalidFormat, "the form could not be read")
+                    .into())
             }
         }
     }

@@ -9,7 +9,7 @@ use super::kinds::{Cell, Choices, Fact, FormKind, Names, PageKind, Relation, pat
 use super::values::{Field, Values};
 use crate::app::auth::{AuthSession, TenantScope};
 use crate::app::crm::ListFilter;
-use crate::app::crm::service::TimelineView;
+use crate::app::crm::service::{Person, TimelineView};
 use crate::app::error::AppError;
 use crate::domain::crm::{Contact, Deal, Kind, Note, Task};
 use crate::domain::ids::RecordId;
@@ -127,7 +127,11 @@ pub async fn render<T: PageKind>(
         values.set("subject_kind", T::KIND.as_str());
         values.set("subject_id", id.to_string());
         values.set("assignee_id", scope.user().to_string());
-        let choices = Choices { people: state.app.people(scope).await?, ..Default::default() };
+        // The people were read for `names` already: one store read per page is enough.
+        let mut people: Vec<Person> =
+            names.people.iter().map(|(id, name)| Person { id: *id, name: name.clone() }).collect();
+        people.sort_by_key(|p| p.name.to_lowercase());
+        let choices = Choices { people, ..Default::default() };
         Task::fields(&values, &choices, true)
     } else {
         Vec::new()
