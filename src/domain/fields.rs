@@ -35,6 +35,16 @@ pub fn multiline(value: &str, max: usize, field: &'static str) -> Result<String,
     Ok(text.to_owned())
 }
 
+/// Longest bank details value (an IBAN and BIC, or account number, sort code and bank name).
+pub const BANK_DETAILS_MAX: usize = 500;
+
+/// Optional bank details: free multi-line text (empty means none), at most
+/// [`BANK_DETAILS_MAX`] characters. Stored sealed, like every other sensitive field.
+pub fn bank_details(value: &str) -> Result<Option<String>, AppError> {
+    let text = multiline(value, BANK_DETAILS_MAX, "bank_details")?;
+    Ok((!text.is_empty()).then_some(text))
+}
+
 /// A phone number as people write it: digits with `+ ( ) - . /` and spaces, optionally an
 /// extension (`x123`, `ext. 123`); 3 to 32 characters with at least 3 digits.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -126,6 +126,16 @@ pub fn client_trusting(cert: &Path, addr: SocketAddr, clock: Arc<ManualClock>) -
 }
 
 impl TestApp {
+    /// Waits (at most 5 s) until the search indexer has drained its outbox: every write so far
+    /// is searchable, and found by exact phone / tax id lookups.
+    pub async fn search_settled(&self) {
+        let started = std::time::Instant::now();
+        while self.app.search_status().await.unwrap().backlog > 0 {
+            assert!(started.elapsed() < std::time::Duration::from_secs(5), "the search outbox never drained");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

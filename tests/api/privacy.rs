@@ -25,6 +25,8 @@ const CANARIES: &[&str] = &[
     "BIZTAXCANARY55",
     "8877665544",
     "Canary Quay 9",
+    "GB29CANA60161331926819",
+    "CANARYBANKBIZ",
 ];
 
 const RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("records");
@@ -35,6 +37,7 @@ fn contact_body(last_name: &str) -> Value {
         "first_name": "Cora",
         "last_name": last_name,
         "tax_id": "taxcanary-7731",
+        "bank_details": "IBAN GB29CANA60161331926819",
         "date_of_birth": "1961-07-23",
         "phones": [{"number": "+447946099123", "kind": "mobile"}],
         "address": {"street": "Canarystrasse 42", "city": "Canaryville", "postal_code": "CN4 2RY",
@@ -46,6 +49,7 @@ fn company_body() -> Value {
     json!({
         "name": "Canary Works",
         "tax_id": "BIZTAXCANARY55",
+        "bank_details": "CANARYBANKBIZ account 12345678",
         "phone": "8877665544",
         "address": {"street": "Canary Quay 9", "city": "Canaryville"},
     })
@@ -91,7 +95,7 @@ fn stored_key_ids(dir: &Path) -> (Vec<u32>, Vec<u32>) {
         }
         assert_eq!(value[0], 2, "contacts and companies are stored sealed");
         let record: Value = serde_json::from_slice(&value[3..]).unwrap();
-        for field in ["tax_id", "date_of_birth", "phones", "address", "phone"] {
+        for field in ["tax_id", "bank_details", "date_of_birth", "phones", "address", "phone"] {
             if let Some(Value::String(sealed)) = record.get(field) {
                 let bytes = base64::engine::general_purpose::STANDARD.decode(sealed).unwrap();
                 used.push(u32::from_be_bytes(bytes[..4].try_into().unwrap()));
@@ -143,10 +147,12 @@ async fn sensitive_fields_never_reach_a_file_but_the_api_reads_and_finds_them() 
     let id = contact["id"].as_str().unwrap();
     let read = api.get(&format!("/api/v1/contacts/{id}")).await.json::<Value>().await.unwrap();
     assert_eq!(read["tax_id"], "taxcanary-7731");
+    assert_eq!(read["bank_details"], "IBAN GB29CANA60161331926819");
     assert_eq!(read["date_of_birth"], "1961-07-23");
     assert_eq!(read["phones"][0]["number"], "+447946099123");
     assert_eq!(read["address"]["city"], "Canaryville");
 
+    app.search_settled().await;
     for q in ["%2B44%207946%20099123", "447946099123", "TAXCANARY-7731", "taxcanary7731"] {
         let found = items(&api, &format!("/api/v1/contacts?q={q}")).await;
         assert_eq!(found.len(), 2, "found by {q} (the idempotent create has the same values)");
@@ -189,6 +195,7 @@ async fn rotation_re_encrypts_everything_and_retires_the_old_key() {
     let status = app.app.key_status().await.unwrap();
     assert_eq!((status.current, status.stored.clone(), status.rotation.is_none()), (2, vec![2], true));
     assert!(owner.page("/settings/keys").await.contains("key 2"));
+    app.search_settled().await;
     let found = items(&api, "/api/v1/contacts?q=447946099123").await;
     assert_eq!(found.len(), 5, "blind index survives rotation");
     assert_eq!(found[0]["tax_id"], "taxcanary-7731");
@@ -221,6 +228,7 @@ async fn an_interrupted_rotation_completes_after_a_restart() {
     let app = spawn_app_in(dir, clock).await;
     assert_eq!(app.app.key_status().await.unwrap().current, 2, "the new key stays current after a restart");
     app.app.finish_key_rotation(|_| ()).await.unwrap();
+    app.search_settled().await;
     let found = items(&api_of(&app, &api), "/api/v1/contacts?q=taxcanary7731").await;
     assert_eq!(found.len(), 6);
     let dir = app.stop().await;

@@ -59,15 +59,6 @@ async fn contact(api: &Api, first: &str, last: &str) -> String {
     api.create("/api/v1/contacts", body).await["id"].as_str().unwrap().to_owned()
 }
 
-/// Waits until the outbox is drained.
-async fn drained(app: &TestApp) {
-    let started = Instant::now();
-    while app.app.search_status().await.unwrap().backlog > 0 {
-        assert!(started.elapsed() < PATIENCE, "the outbox never drained");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 #[tokio::test]
 async fn records_are_found_by_name_email_company_phone_and_fuzzy_or_partial_words() {
     let (_app, api, _) = two_workspaces().await;
@@ -177,7 +168,7 @@ async fn totals_count_every_match_and_limit_cuts_the_page() {
     for i in 0..7 {
         contact(&api, "Babbage", &format!("Number{i}")).await;
     }
-    drained(&app).await;
+    app.search_settled().await;
     let page: Value = api.get("/api/v1/search?q=babbage&limit=3").await.json().await.unwrap();
     assert_eq!((page["items"].as_array().unwrap().len(), page["total"].as_u64()), (3, Some(7)), "{page}");
 }
@@ -254,7 +245,7 @@ async fn a_rebuild_answers_like_the_incremental_index() {
     let note = json!({"body": "Quarterly plans", "subject_kind": "company", "subject_id": company["id"]});
     api.create("/api/v1/notes", note).await;
     api.patch(&format!("/api/v1/contacts/{ada}"), json!({"title": "Countess"})).await;
-    drained(&app).await;
+    app.search_settled().await;
     let before = answers(&api).await;
     assert!(before.iter().all(|(ids, _)| !ids.is_empty()), "{before:?}");
     let audit = app.app.audit_search().await.unwrap();
@@ -271,7 +262,7 @@ async fn a_restart_replays_the_outbox_and_rebuilds_a_lost_index() {
     let (app, api, _) = two_workspaces().await;
     let first = contact(&api, "Hedy", "Lamarr").await;
     finds(&api, "lamarr", &first).await;
-    drained(&app).await;
+    app.search_settled().await;
     app.app.pause_search_indexer(true).await.unwrap();
     let waiting = contact(&api, "Hedy", "Kiesler").await;
     assert_eq!(app.app.search_status().await.unwrap().backlog, 1);
@@ -283,7 +274,7 @@ async fn a_restart_replays_the_outbox_and_rebuilds_a_lost_index() {
     let api = Api { base: app.base.clone(), client: app.client.clone(), ..api };
     finds(&api, "kiesler", &waiting).await;
     finds(&api, "lamarr", &first).await;
-    drained(&app).await;
+    app.search_settled().await;
     let dir = app.stop().await;
 
     std::fs::remove_dir_all(dir.path().join("search")).unwrap();

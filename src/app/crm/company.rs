@@ -15,19 +15,7 @@ impl Versioned for Company {
 
 impl Entity for Company {
     const KIND: Kind = Kind::Company;
-    const SEALED: &'static [&'static str] = &["tax_id", "phone", "address"];
-
-    fn blind_terms(&self) -> Vec<(u8, &'static str, String)> {
-        let mut terms: Vec<(u8, &'static str, String)> = self
-            .phone
-            .iter()
-            .map(|p| (keys::PHONE, keys::PHONE_FIELD, keys::phone_digits(p.as_str())))
-            .filter(|(_, _, digits)| !digits.is_empty())
-            .collect();
-        terms.extend(self.tax_id.iter().map(|t| (keys::TAX_ID, keys::TAX_ID_FIELD, keys::tax_id_normalised(t))));
-        terms.dedup();
-        terms
-    }
+    const SEALED: &'static [&'static str] = &["tax_id", "bank_details", "phone", "address"];
 
     fn id(&self) -> RecordId {
         self.id
@@ -98,8 +86,6 @@ impl CrmRecord for Company {
             (keys::TAG, Term::new().text(tag).done())
         } else if let Some(owner) = &filter.owner {
             (keys::OWNER, Term::new().user(owner).done())
-        } else if let Some(exact) = &filter.exact {
-            (exact.index, exact.term.clone())
         } else if filter.newest_first {
             return Plan { index: keys::CREATED, term: Vec::new(), reverse: true };
         } else {

@@ -15,19 +15,7 @@ impl Versioned for Contact {
 
 impl Entity for Contact {
     const KIND: Kind = Kind::Contact;
-    const SEALED: &'static [&'static str] = &["date_of_birth", "tax_id", "phones", "address"];
-
-    fn blind_terms(&self) -> Vec<(u8, &'static str, String)> {
-        let mut terms: Vec<(u8, &'static str, String)> = self
-            .phones
-            .iter()
-            .map(|p| (keys::PHONE, keys::PHONE_FIELD, keys::phone_digits(&p.number)))
-            .filter(|(_, _, digits)| !digits.is_empty())
-            .collect();
-        terms.extend(self.tax_id.iter().map(|t| (keys::TAX_ID, keys::TAX_ID_FIELD, keys::tax_id_normalised(t))));
-        terms.dedup();
-        terms
-    }
+    const SEALED: &'static [&'static str] = &["date_of_birth", "tax_id", "bank_details", "phones", "address"];
 
     fn id(&self) -> RecordId {
         self.id
@@ -112,8 +100,6 @@ impl CrmRecord for Contact {
             (keys::OWNER, Term::new().user(owner).done())
         } else if let Some(status) = filter.status {
             (keys::STATUS, Term::new().text(status.as_str()).done())
-        } else if let Some(exact) = &filter.exact {
-            (exact.index, exact.term.clone())
         } else if filter.q.contains('@') {
             (keys::EMAIL, filter.q.trim().to_lowercase().into_bytes())
         } else if filter.newest_first {

@@ -74,6 +74,7 @@ impl CsvExport for Contact {
         "background",
         "date_of_birth",
         "tax_id",
+        "bank_details",
         "created",
         "updated",
     ];
@@ -104,6 +105,7 @@ impl CsvExport for Contact {
             self.background.clone(),
             opt(self.date_of_birth.as_ref()),
             opt(self.tax_id.as_ref()),
+            opt(self.bank_details.as_ref()),
         ];
         cells.extend(stamp_cells(&self.stamp));
         cells
@@ -128,6 +130,7 @@ impl CsvExport for Company {
         "region",
         "country",
         "tax_id",
+        "bank_details",
         "credit_limit",
         "tags",
         "owner",
@@ -151,6 +154,7 @@ impl CsvExport for Company {
             a.region.clone(),
             a.country.clone(),
             opt(self.tax_id.as_ref()),
+            opt(self.bank_details.as_ref()),
             opt(self.credit_limit.as_ref()),
             self.tags.join(", "),
             opt(names.people.get(&self.owner_id)),

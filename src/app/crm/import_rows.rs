@@ -143,6 +143,7 @@ impl Importable for Contact {
         ("background", "Background", &["background", "notes", "note", "description", "about"]),
         ("date_of_birth", "Date of birth", &["dateofbirth", "birthday", "birthdate", "dob"]),
         ("tax_id", "Tax id", &["taxid", "vat", "vatnumber", "vatid"]),
+        ("bank_details", "Bank details", &["bank", "bankaccount", "iban"]),
     ];
     const KEY: &'static str = "email";
 
@@ -167,6 +168,7 @@ impl Importable for Contact {
             background: owned(cells, "background"),
             date_of_birth: owned(cells, "date_of_birth"),
             tax_id: owned(cells, "tax_id"),
+            bank_details: owned(cells, "bank_details"),
             tags: merged_tags(cells, existing.map_or(&[], |c| &c.tags)),
             address: merged_address(cells, existing.map(|c| &c.address)),
             ..Default::default()
@@ -219,6 +221,7 @@ impl Importable for Company {
         ADDRESS_FIELDS[3],
         ADDRESS_FIELDS[4],
         ("tax_id", "Tax id", &["taxid", "vat", "vatnumber", "vatid"]),
+        ("bank_details", "Bank details", &["bank", "bankaccount", "iban"]),
         ("credit_limit", "Credit limit", &["creditlimit", "credit"]),
         ("tags", "Tags", &["tags", "tag", "labels"]),
         ("description", "Description", &["description", "notes", "about"]),
@@ -242,6 +245,7 @@ impl Importable for Company {
             size: owned(cells, "size"),
             address: merged_address(cells, existing.map(|c| &c.address)),
             tax_id: owned(cells, "tax_id"),
+            bank_details: owned(cells, "bank_details"),
             credit_limit: owned(cells, "credit_limit"),
             tags: merged_tags(cells, existing.map_or(&[], |c| &c.tags)),
             description: owned(cells, "description"),

@@ -16,9 +16,9 @@ pub const SUBJECT: u8 = 9;
 pub const ASSIGNEE: u8 = 10;
 pub const CONTACT: u8 = 11;
 pub const DUE: u8 = 12;
-/// Keyed blind index of a phone number's digits (contacts, companies).
+/// Exact lookups of sealed fields (contacts, companies): these are not store indexes (the
+/// keyed blind index lives in the search index); store version 4 had index rows under them.
 pub const PHONE: u8 = 13;
-/// Keyed blind index of a normalised tax id (contacts, companies).
 pub const TAX_ID: u8 = 14;
 
 /// Blind-index field names (part of the HMAC input: changing one changes every entry).

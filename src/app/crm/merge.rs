@@ -64,6 +64,7 @@ impl Mergeable for Contact {
         fill(&mut self.company_id, &other.company_id);
         fill(&mut self.date_of_birth, &other.date_of_birth);
         fill(&mut self.tax_id, &other.tax_id);
+        fill(&mut self.bank_details, &other.bank_details);
         self.last_contacted = self.last_contacted.max(other.last_contacted);
         if self.background.is_empty() {
             self.background.clone_from(&other.background);
@@ -89,6 +90,7 @@ impl Mergeable for Company {
         fill(&mut self.industry, &other.industry);
         fill(&mut self.size, &other.size);
         fill(&mut self.tax_id, &other.tax_id);
+        fill(&mut self.bank_details, &other.bank_details);
         fill(&mut self.credit_limit, &other.credit_limit);
         if self.address == Default::default() {
             self.address.clone_from(&other.address);

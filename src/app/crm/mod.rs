@@ -163,17 +163,16 @@ pub struct ParsedFilter {
     pub created_from: Option<i64>,
     pub created_to: Option<i64>,
     pub newest_first: bool,
-    /// An exact lookup of a sealed field through its blind index (set by the service, which
-    /// holds the key).
+    /// An exact lookup of a sealed field (set by the service, which finds the candidates
+    /// through the keyed blind index of the search index).
     pub exact: Option<Exact>,
 }
 
-/// An exact-match probe: the blind index and term to scan, and the normalised value records
-/// are checked against after they are opened.
+/// An exact-match probe: which sealed field ([`keys::PHONE`] or [`keys::TAX_ID`]) and the
+/// normalised value records are checked against after they are opened.
 #[derive(Debug, Clone, Default)]
 pub struct Exact {
     pub index: u8,
-    pub term: Vec<u8>,
     pub value: String,
 }
 

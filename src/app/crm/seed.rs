@@ -209,6 +209,7 @@ impl App {
                         size: Some(["1-10", "11-50", "51-200"][rng.random_range(0..3)].to_owned()),
                         address: Address { city: pick(&mut rng, CITIES).to_owned(), ..Default::default() },
                         tax_id: None,
+                        bank_details: None,
                         credit_limit: Money::parse(&format!("{}", rng.random_range(1..100) * 1000), "credit_limit")
                             .ok(),
                         tags: some_tags(&mut rng),
@@ -255,6 +256,7 @@ impl App {
                     background: String::new(),
                     date_of_birth: None,
                     tax_id: None,
+                    bank_details: None,
                     last_contacted: None,
                     stamp: stamp(&mut rng, now, owner),
                 };

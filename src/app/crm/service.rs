@@ -280,11 +280,6 @@ impl App {
     ) -> Result<Listing<T>, AppError> {
         scope.require(Action::ReadRecords)?;
         let mut parsed = parse_filter(filter)?;
-        parsed.exact = keys::exact_probe(&parsed.q).map(|(index, field, value)| Exact {
-            index,
-            term: self.store().keyring().blind_term(scope.workspace(), field, &value),
-            value,
-        });
         let limit = filter.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
         let cursor = match filter.cursor.trim() {
             "" => None,
@@ -293,6 +288,17 @@ impl App {
             }
         };
         let workspace = *scope.workspace();
+        if let Some((index, field, value)) = keys::exact_probe(&parsed.q) {
+            // A phone number or tax id: sealed, so found through the keyed blind index.
+            let candidates = self.exact_matches(workspace, T::KIND, field, &value).await?;
+            parsed.exact = Some(Exact { index, value });
+            return self
+                .store()
+                .read(move |txn| {
+                    list_candidates_in::<T>(txn, &workspace, &parsed, candidates, cursor.as_deref(), limit)
+                })
+                .await;
+        }
         self.store().read(move |txn| list_in::<T>(txn, &workspace, &parsed, cursor.as_deref(), limit)).await
     }
 
@@ -474,6 +480,34 @@ fn list_in<T: CrmRecord>(
         Ok(true)
     })?;
     let next_cursor = if more { last.map(|c| URL_SAFE_NO_PAD.encode(c)) } else { None };
+    Ok(Listing { items, next_cursor })
+}
+
+/// One page of `candidates` (record ids, in id order after the cursor) that exist and match
+/// `filter`: the listing of an exact lookup.
+fn list_candidates_in<T: CrmRecord>(
+    txn: &redb::ReadTransaction,
+    workspace: &crate::domain::ids::WorkspaceId,
+    filter: &ParsedFilter,
+    mut candidates: Vec<RecordId>,
+    cursor: Option<&[u8]>,
+    limit: usize,
+) -> Result<Listing<T>, AppError> {
+    candidates.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    candidates.dedup();
+    let records = txn.open_table(RECORDS).map_err(storage)?;
+    let (mut items, mut next_cursor) = (Vec::new(), None);
+    for id in candidates.iter().filter(|id| cursor.is_none_or(|c| id.as_bytes().as_slice() > c)) {
+        let Some(record) = repo::load::<T>(&records, workspace, id)? else { continue };
+        if !record.matches(filter) {
+            continue;
+        }
+        if items.len() == limit {
+            next_cursor = items.last().map(|r: &T| URL_SAFE_NO_PAD.encode(r.id().as_bytes()));
+            break;
+        }
+        items.push(record);
+    }
     Ok(Listing { items, next_cursor })
 }
 

@@ -1,13 +1,14 @@
 //! Turns what a user typed into a tantivy query without ever parsing it as query syntax: the
 //! text is cut to 200 characters, tokenized by the index's own analyzer (8 words at most), and
-//! each word becomes a group of exact, fuzzy and (for the last word) prefix matches. Every
-//! query is wrapped with a mandatory clause on the caller's workspace.
+//! each word becomes a group of exact, (for the last word) prefix and, in a second pass only
+//! when the first finds too little, fuzzy matches. Every query is limited to the caller's
+//! workspace.
 
 use tantivy::Term;
 use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 
-use super::schema::{Fields, analyzer};
+use super::schema::{Fields, MAX_PREFIX_CHARS, analyzer};
 use crate::domain::crm::Kind;
 use crate::domain::ids::{UserId, WorkspaceId};
 
@@ -64,9 +65,18 @@ pub(crate) fn fuzzy_distance(word: &str) -> u8 {
 }
 
 /// Who searches, for the mandatory workspace clause and the owner boost.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Caller {
     pub workspace: WorkspaceId,
     pub user: UserId,
+}
+
+/// What a query is limited to: the caller's workspace and optionally one kind of record.
+pub(crate) struct Scope {
+    pub caller: Caller,
+    pub kind: Option<Kind>,
+    /// Every document of the index (deleted ones too) belongs to the caller's workspace.
+    pub whole_index: bool,
 }
 
 fn term(field: tantivy::schema::Field, text: &str) -> Term {
@@ -77,56 +87,84 @@ fn boosted(query: impl Query, boost: f32) -> (Occur, Box<dyn Query>) {
     (Occur::Should, Box::new(BoostQuery::new(Box::new(query), boost)))
 }
 
-/// The clauses one word may match by: exact (title, text), fuzzy, prefix, phone digits.
-fn word_group(fields: &Fields, terms: &Terms, index: usize) -> BooleanQuery {
+/// How widely the words of a query may match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pass {
+    /// Whole words in titles and text; the last word, while typed, also as the start of a
+    /// title word (or of a text word once it has 4 letters).
+    Exact,
+    /// [`Pass::Exact`] plus words within the typo distance ([`fuzzy_distance`]): run only when
+    /// the exact pass finds fewer hits than asked for, so typos cost nothing on a good query.
+    Fuzzy,
+    /// Suggestions: titles only, whole words or (the last word) as a prefix.
+    Titles,
+}
+
+/// Letters the last word needs before it is also matched as the start of a text word (shorter
+/// prefixes expand to too many words to be quick).
+const TEXT_PREFIX_MIN_CHARS: usize = 4;
+
+/// The clauses one word may match by in `pass`.
+fn word_group(fields: &Fields, terms: &Terms, index: usize, pass: Pass) -> BooleanQuery {
     let word = &terms.words[index];
     let freqs = IndexRecordOption::WithFreqs;
-    let mut clauses = vec![
-        boosted(TermQuery::new(term(fields.title, word), freqs), 3.0),
-        boosted(TermQuery::new(term(fields.text, word), freqs), 2.0),
-    ];
-    let distance = fuzzy_distance(word);
-    if distance > 0 {
-        clauses.push(boosted(FuzzyTermQuery::new(term(fields.text, word), distance, true), 0.5));
-    }
+    let mut clauses = vec![boosted(TermQuery::new(term(fields.title, word), freqs), 3.0)];
     if terms.is_prefix(index) {
-        clauses.push(boosted(FuzzyTermQuery::new_prefix(term(fields.title, word), 0, true), 1.0));
-        clauses.push(boosted(FuzzyTermQuery::new_prefix(term(fields.text, word), 0, true), 0.8));
+        let letters = word.chars().count();
+        if letters <= MAX_PREFIX_CHARS {
+            let prefix = TermQuery::new(term(fields.title_prefix, word), IndexRecordOption::Basic);
+            clauses.push(boosted(ConstScoreQuery::new(Box::new(prefix), 1.0), 1.0));
+        } else {
+            clauses.push(boosted(FuzzyTermQuery::new_prefix(term(fields.title, word), 0, true), 1.0));
+        }
+        if pass != Pass::Titles && letters >= TEXT_PREFIX_MIN_CHARS {
+            clauses.push(boosted(FuzzyTermQuery::new_prefix(term(fields.text, word), 0, true), 0.8));
+        }
+    }
+    if pass != Pass::Titles {
+        clauses.push(boosted(TermQuery::new(term(fields.text, word), freqs), 2.0));
+    }
+    let distance = fuzzy_distance(word);
+    if pass == Pass::Fuzzy && distance > 0 {
+        clauses.push(boosted(FuzzyTermQuery::new(term(fields.text, word), distance, true), 0.5));
     }
     BooleanQuery::new(clauses)
 }
 
-/// The full query: workspace (mandatory), optional kind, all words, boosts.
+/// Whether `pass` could find more than the exact pass did (some word may have a typo).
+pub(crate) fn fuzzy_could_help(terms: &Terms) -> bool {
+    terms.words.iter().any(|w| fuzzy_distance(w) > 0)
+}
+
+/// The full query: workspace (mandatory unless `whole_index`: every document of the index is
+/// the caller's, so the clause would only cost time), optional kind, all words, boosts.
 /// `blind` is the blind-index term of [`Terms::exact`], computed by the caller's keyring.
-pub(crate) fn build(
-    fields: &Fields,
-    terms: &Terms,
-    blind: Option<&str>,
-    caller: &Caller,
-    kind: Option<Kind>,
-) -> Box<dyn Query> {
-    let workspace = TermQuery::new(term(fields.workspace, &caller.workspace.to_string()), IndexRecordOption::Basic);
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-        vec![(Occur::Must, Box::new(ConstScoreQuery::new(Box::new(workspace), 0.0)))];
-    if let Some(kind) = kind {
+pub(crate) fn build(fields: &Fields, terms: &Terms, blind: Option<&str>, scope: &Scope, pass: Pass) -> Box<dyn Query> {
+    let caller = &scope.caller;
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    if !scope.whole_index {
+        let workspace = TermQuery::new(term(fields.workspace, &caller.workspace.to_string()), IndexRecordOption::Basic);
+        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(workspace), 0.0))));
+    }
+    if let Some(kind) = scope.kind {
         let kind = TermQuery::new(term(fields.kind, kind.as_str()), IndexRecordOption::Basic);
         clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(kind), 0.0))));
     }
     let words: Vec<(Occur, Box<dyn Query>)> = (0..terms.words.len())
-        .map(|i| (Occur::Must, Box::new(word_group(fields, terms, i)) as Box<dyn Query>))
+        .map(|i| (Occur::Must, Box::new(word_group(fields, terms, i, pass)) as Box<dyn Query>))
         .collect();
     let matching: Box<dyn Query> = match blind {
-        Some(token) => {
+        Some(token) if pass != Pass::Titles => {
             let mut either = vec![boosted(TermQuery::new(term(fields.phone, token), IndexRecordOption::Basic), 3.0)];
             if !words.is_empty() {
                 either.push((Occur::Should, Box::new(BooleanQuery::new(words))));
             }
             Box::new(BooleanQuery::new(either))
         }
-        None => Box::new(BooleanQuery::new(words)),
+        _ => Box::new(BooleanQuery::new(words)),
     };
     clauses.push((Occur::Must, matching));
-    if terms.words.len() >= 2 {
+    if terms.words.len() >= 2 && pass != Pass::Titles {
         let phrase = PhraseQuery::new(terms.words.iter().map(|w| term(fields.text, w)).collect());
         clauses.push(boosted(phrase, 2.0));
     }
@@ -171,25 +209,32 @@ mod tests {
         writer.add_document(schema::document(&fields, &doc)).unwrap();
         writer.commit().unwrap();
         let searcher = index.reader().unwrap().searcher();
-        let count = |caller: &Caller, q: &str| {
+        let count = |caller: &Caller, q: &str, pass: Pass| {
             let terms = Terms::parse(q);
             let blind = terms.exact.as_ref().map(|_| "blind-token");
+            let scope = Scope { caller: *caller, kind: None, whole_index: false };
             if terms.is_empty() {
                 0
             } else {
-                searcher.search(&*build(&fields, &terms, blind, caller, None), &Count).unwrap()
+                searcher.search(&*build(&fields, &terms, blind, &scope, pass), &Count).unwrap()
             }
         };
         let owner = Caller { workspace: other, user: UserId::random() };
-        assert_eq!((count(&owner, "lovelase"), count(&owner, "+44 20 7946 0958"), count(&owner, "ada lov")), (1, 1, 1));
+        assert_eq!(count(&owner, "lovelase", Pass::Exact), 0, "typos only in the fuzzy pass");
+        assert_eq!(count(&owner, "lovelase", Pass::Fuzzy), 1);
+        assert_eq!((count(&owner, "+44 20 7946 0958", Pass::Exact), count(&owner, "ada lov", Pass::Exact)), (1, 1));
+        assert_eq!((count(&owner, "ada lov", Pass::Titles), count(&owner, "analytical", Pass::Titles)), (1, 0));
         let caller = Caller { workspace: WorkspaceId::random(), user: UserId::random() };
         for q in [format!("workspace:{other}"), format!("{other}"), "*".into(), "\" OR 1".into(), "ada".into()] {
-            assert_eq!(count(&caller, &q), 0, "{q}");
+            for pass in [Pass::Exact, Pass::Fuzzy, Pass::Titles] {
+                assert_eq!(count(&caller, &q, pass), 0, "{q}");
+            }
         }
         let mut runner = proptest::test_runner::TestRunner::default();
         runner
             .run(&"\\PC{0,300}", |q| {
-                proptest::prop_assert_eq!(count(&caller, &q), 0);
+                proptest::prop_assert_eq!(count(&caller, &q, Pass::Fuzzy), 0);
+                proptest::prop_assert_eq!(count(&caller, &q, Pass::Exact), 0);
                 Ok(())
             })
             .unwrap();

@@ -11,13 +11,17 @@ use super::documents::SearchDoc;
 
 /// Bumped whenever the schema, the analyzer or what a document holds changes: an index of
 /// another version is rebuilt from the store at start.
-pub(super) const SCHEMA_VERSION: u32 = 2;
+pub(super) const SCHEMA_VERSION: u32 = 3;
 
 /// The name the analyzer is registered under in the index.
 pub(super) const ANALYZER: &str = "holdfast";
 
 /// Tokens longer than this (in bytes) are dropped: nobody types them, and they bloat the index.
 const MAX_TOKEN_BYTES: usize = 40;
+
+/// Title words are indexed by each of their prefixes from 2 up to this many characters, so an
+/// unfinished word is one term lookup (longer prefixes go through the term dictionary).
+pub(super) const MAX_PREFIX_CHARS: usize = 12;
 
 /// The fields of a search document.
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +35,8 @@ pub(super) struct Fields {
     pub owner: Field,
     /// The record's display name, boosted.
     pub title: Field,
+    /// Prefixes of the title's words (2 to [`MAX_PREFIX_CHARS`] characters), for as-you-type.
+    pub title_prefix: Field,
     /// Every searchable text of the record (names, emails, company, tags, notes …).
     pub text: Field,
     /// Keyed blind-index terms of phone numbers and tax ids: exact lookups, never plaintext.
@@ -51,6 +57,7 @@ pub(super) fn build() -> (Schema, Fields) {
         id: builder.add_text_field("id", STRING | STORED),
         owner: builder.add_text_field("owner", STRING),
         title: builder.add_text_field("title", text_options.clone()),
+        title_prefix: builder.add_text_field("title_prefix", STRING),
         text: builder.add_text_field("text", text_options),
         phone: builder.add_text_field("phone", STRING),
         updated_at: builder.add_i64_field("updated_at", INDEXED | FAST),
@@ -67,6 +74,22 @@ pub(crate) fn analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// The distinct prefixes (2 to [`MAX_PREFIX_CHARS`] characters) of the analyzed words of `text`.
+fn word_prefixes(text: &str) -> Vec<String> {
+    let mut analyzer = analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        let word = &stream.token().text;
+        for (at, c) in word.char_indices().skip(1).take(MAX_PREFIX_CHARS - 1) {
+            out.push(word[..at + c.len_utf8()].to_owned());
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// The tantivy document of a record.
 pub(super) fn document(fields: &Fields, doc: &SearchDoc) -> TantivyDocument {
     let mut out = TantivyDocument::default();
@@ -77,6 +100,9 @@ pub(super) fn document(fields: &Fields, doc: &SearchDoc) -> TantivyDocument {
         out.add_text(fields.owner, owner.to_string());
     }
     out.add_text(fields.title, &doc.title);
+    for prefix in word_prefixes(&doc.title) {
+        out.add_text(fields.title_prefix, prefix);
+    }
     for part in &doc.parts {
         out.add_text(fields.text, &part.text);
     }
@@ -106,5 +132,13 @@ mod tests {
         assert_eq!(tokens("Zoë Ångström"), ["zoe", "angstrom"]);
         assert_eq!(tokens("ada.lovelace@example.com"), ["ada", "lovelace", "example", "com"]);
         assert_eq!(tokens("workspace:abc \"x\" OR (y) *"), ["workspace", "abc", "x", "or", "y"]);
+    }
+
+    #[test]
+    fn title_words_are_indexed_by_their_prefixes() {
+        assert_eq!(word_prefixes("Zoë Ab"), ["ab", "zo", "zoe"]);
+        let long = word_prefixes("Abcdefghijklmnop");
+        assert_eq!(long.len(), MAX_PREFIX_CHARS - 1);
+        assert_eq!(long.last().map(String::len), Some(MAX_PREFIX_CHARS));
     }
 }

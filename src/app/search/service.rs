@@ -8,12 +8,14 @@ use std::sync::atomic::Ordering;
 
 use redb::ReadableTableMetadata;
 use tantivy::TantivyDocument;
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, TermQuery};
+use tantivy::schema::IndexRecordOption;
 use tantivy::schema::Value;
 use tokio::sync::watch;
 
 use super::documents;
-use super::query::{self, Caller, Terms};
+use super::query::{self, Caller, Pass, Scope, Terms};
 use super::snippet::{self, Snippet};
 use super::{SearchIndex, indexer, search_error};
 use crate::app::App;
@@ -27,6 +29,8 @@ use crate::domain::ids::{RecordId, WorkspaceId};
 
 /// Hits per answer at most.
 pub const MAX_LIMIT: usize = 50;
+/// Records sharing one phone number or tax id considered at most by an exact lookup.
+const EXACT_MATCHES_MAX: usize = 1_000;
 /// An outbox longer than this makes the health check warn.
 pub const BACKLOG_WARN: u64 = 10_000;
 
@@ -108,18 +112,32 @@ fn stored_key(index: &SearchIndex, doc: &TantivyDocument) -> Option<Key> {
     ))
 }
 
-/// Runs the query: total matches and the top `limit` documents (kind, id).
-fn run_query(
-    index: &SearchIndex,
-    terms: &Terms,
-    caller: &Caller,
-    kind: Option<Kind>,
+/// Whether every document of the index (deleted ones too) belongs to `workspace`: then the
+/// workspace clause filters nothing and is left out. Exact, on the searcher's own snapshot.
+fn whole_index(index: &SearchIndex, searcher: &tantivy::Searcher, workspace: &WorkspaceId) -> Result<bool, AppError> {
+    let documents: u64 = searcher.segment_readers().iter().map(|s| u64::from(s.max_doc())).sum();
+    let term = tantivy::Term::from_field_text(index.fields.workspace, &workspace.to_string());
+    Ok(searcher.doc_freq(&term).map_err(search_error)? == documents)
+}
+
+/// What a search answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Hits with snippets and the total number of matches.
+    Full,
+    /// Titles only, for as-you-type suggestions (no total, no snippets).
+    Suggest,
+}
+
+/// The top `limit` documents of `query` (with the recency boost) and, when `count`, how
+/// many documents match in all.
+fn top_documents(
+    searcher: &tantivy::Searcher,
+    query: &dyn tantivy::query::Query,
     limit: usize,
     now: i64,
-) -> Result<(usize, Vec<(Kind, RecordId)>), AppError> {
-    let blind = terms.exact.as_ref().map(|(field, value)| index.blind(&caller.workspace, field, value));
-    let query = query::build(&index.fields, terms, blind.as_deref(), caller, kind);
-    let searcher = index.reader.searcher();
+    count: bool,
+) -> Result<(usize, Vec<tantivy::DocAddress>), AppError> {
     let top = TopDocs::with_limit(limit).tweak_score(move |segment: &tantivy::SegmentReader| {
         let column = segment.fast_fields().i64("updated_at").ok().map(|c| c.first_or_default_col(0));
         move |doc: tantivy::DocId, score: tantivy::Score| {
@@ -127,9 +145,40 @@ fn run_query(
             query::recency_boost(score, at, now)
         }
     });
-    let (total, hits) = searcher.search(&query, &(Count, top)).map_err(search_error)?;
+    let (total, hits) = if count {
+        searcher.search(query, &(Count, top)).map_err(search_error)?
+    } else {
+        let hits = searcher.search(query, &top).map_err(search_error)?;
+        (hits.len(), hits)
+    };
+    Ok((total, hits.into_iter().map(|(_, address)| address).collect()))
+}
+
+/// Runs the search: total matches and the top `limit` documents (kind, id). The exact pass
+/// runs first; the fuzzy pass replaces it only when it found fewer than `limit`.
+fn run_query(
+    index: &SearchIndex,
+    terms: &Terms,
+    caller: Caller,
+    kind: Option<Kind>,
+    limit: usize,
+    now: i64,
+    mode: Mode,
+) -> Result<(usize, Vec<(Kind, RecordId)>), AppError> {
+    let searcher = index.reader.searcher();
+    let scope = Scope { caller, kind, whole_index: whole_index(index, &searcher, &caller.workspace)? };
+    let blind = terms.exact.as_ref().map(|(field, value)| index.blind(&caller.workspace, field, value));
+    let first = if mode == Mode::Suggest { Pass::Titles } else { Pass::Exact };
+    let run = |pass| {
+        let query = query::build(&index.fields, terms, blind.as_deref(), &scope, pass);
+        top_documents(&searcher, &*query, limit, now, mode == Mode::Full)
+    };
+    let (mut total, mut hits) = run(first)?;
+    if hits.len() < limit && query::fuzzy_could_help(terms) {
+        (total, hits) = run(Pass::Fuzzy)?;
+    }
     let mut out = Vec::with_capacity(hits.len());
-    for (_, address) in hits {
+    for address in hits {
         let doc: TantivyDocument = searcher.doc(address).map_err(search_error)?;
         if let Some((workspace, kind, id)) = stored_key(index, &doc)
             && workspace == caller.workspace
@@ -162,6 +211,21 @@ impl App {
 
     /// Searches every record the caller may read; hits are re-read from the store.
     pub async fn search(&self, scope: &TenantScope, request: &SearchRequest) -> Result<SearchResults, AppError> {
+        self.search_in(scope, request, Mode::Full).await
+    }
+
+    /// As-you-type suggestions: records whose titles match (typos only when nothing does),
+    /// without snippets or a total.
+    pub async fn suggest(&self, scope: &TenantScope, request: &SearchRequest) -> Result<Vec<SearchHit>, AppError> {
+        Ok(self.search_in(scope, request, Mode::Suggest).await?.items)
+    }
+
+    async fn search_in(
+        &self,
+        scope: &TenantScope,
+        request: &SearchRequest,
+        mode: Mode,
+    ) -> Result<SearchResults, AppError> {
         scope.require(Action::ReadRecords)?;
         let terms = Terms::parse(&request.q);
         if terms.is_empty() {
@@ -173,7 +237,7 @@ impl App {
             (request.limit.clamp(1, MAX_LIMIT), request.kind, self.now(), caller.workspace);
         let query_terms = terms.clone();
         let (total, found) =
-            tokio::task::spawn_blocking(move || run_query(&index, &query_terms, &caller, kind, limit, now))
+            tokio::task::spawn_blocking(move || run_query(&index, &query_terms, caller, kind, limit, now, mode))
                 .await
                 .map_err(|e| AppError::internal(ErrorCode::Internal, e))??;
         let items = self
@@ -183,17 +247,60 @@ impl App {
                 let mut items = Vec::with_capacity(found.len());
                 for (kind, id) in found {
                     let Some(record) = documents::load(&records, &workspace, kind, &id)? else { continue };
-                    let company = documents::company_name(&records, &workspace, record.company_id())?;
-                    // Snippets come from the text parts; blind-index terms play no part here.
-                    let doc = record.search_doc(workspace, company, &|_, _| String::new());
-                    let snippet = snippet::build(&doc.parts, &terms);
-                    items.push(SearchHit { kind, id, title: doc.title, link: record.link(), snippet });
+                    let (title, snippet) = match mode {
+                        Mode::Suggest => (record.title(), Snippet::default()),
+                        Mode::Full => {
+                            let company = documents::company_name(&records, &workspace, record.company_id())?;
+                            // Snippets come from the text parts; blind-index terms play no part here.
+                            let doc = record.search_doc(workspace, company, &|_, _| String::new());
+                            let snippet = snippet::build(&doc.parts, &terms);
+                            (doc.title, snippet)
+                        }
+                    };
+                    items.push(SearchHit { kind, id, title, link: record.link(), snippet });
                 }
                 Ok(items)
             })
             .await?;
         let dropped = limit.min(total).saturating_sub(items.len());
         Ok(SearchResults { total: total.saturating_sub(dropped), items })
+    }
+
+    /// Ids of the records of `kind` whose phone number or tax id (`field`, normalised `value`)
+    /// is exactly `value`, through the keyed blind index (as fresh as search: a write is found
+    /// within a second). Candidates only: the caller re-reads and re-checks each record.
+    pub(crate) async fn exact_matches(
+        &self,
+        workspace: WorkspaceId,
+        kind: Kind,
+        field: &'static str,
+        value: &str,
+    ) -> Result<Vec<RecordId>, AppError> {
+        let index = self.search_index().await?;
+        let token = index.blind(&workspace, field, value);
+        tokio::task::spawn_blocking(move || {
+            let text = |field, text: &str| -> Box<dyn tantivy::query::Query> {
+                Box::new(TermQuery::new(tantivy::Term::from_field_text(field, text), IndexRecordOption::Basic))
+            };
+            let fields = &index.fields;
+            let query = BooleanQuery::new(vec![
+                (Occur::Must, text(fields.workspace, &workspace.to_string())),
+                (Occur::Must, text(fields.kind, kind.as_str())),
+                (Occur::Must, text(fields.phone, &token)),
+            ]);
+            let searcher = index.reader.searcher();
+            let hits = searcher.search(&query, &DocSetCollector).map_err(search_error)?;
+            let mut ids = Vec::with_capacity(hits.len());
+            for address in hits.into_iter().take(EXACT_MATCHES_MAX) {
+                let doc: TantivyDocument = searcher.doc(address).map_err(search_error)?;
+                ids.extend(
+                    stored_key(&index, &doc).filter(|(w, k, _)| *w == workspace && *k == kind).map(|(_, _, id)| id),
+                );
+            }
+            Ok(ids)
+        })
+        .await
+        .map_err(|e| AppError::internal(ErrorCode::Internal, e))?
     }
 
     /// Rebuilds the index from the store (the old index answers until the new one is done);

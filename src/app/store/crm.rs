@@ -31,14 +31,9 @@ pub(crate) trait Entity: Versioned + Clone + Send + Sync + 'static {
     fn tallies(&self) -> Vec<TallyShare> {
         Vec::new()
     }
-    /// Top-level JSON fields stored encrypted (see [`super::sealed`]).
+    /// Top-level JSON fields stored encrypted (see [`super::sealed`]). They are never index
+    /// terms: exact lookups of them go through the keyed blind index of the search index.
     const SEALED: &'static [&'static str] = &[];
-    /// `(index, field, normalised value)` exact-match terms of sealed fields: the store
-    /// indexes their keyed blind index ([`crate::app::keyring::Keyring::blind_index`]), never
-    /// the value.
-    fn blind_terms(&self) -> Vec<(u8, &'static str, String)> {
-        Vec::new()
-    }
 }
 
 fn record_key(workspace: &WorkspaceId, kind: Kind, id: &RecordId) -> Vec<u8> {
@@ -50,18 +45,10 @@ pub(crate) fn index_prefix(workspace: &WorkspaceId, kind: Kind, index: u8) -> Ve
     tenant_key(workspace, &[&[kind.byte(), index]])
 }
 
-/// The index term of a blind-index entry (see [`crate::app::keyring::Keyring::blind_term`]).
-pub(crate) fn blind_term(workspace: &WorkspaceId, field: &str, normalised: &str) -> Result<Vec<u8>, AppError> {
-    sealed::with_keyring(|ring| Ok(ring.blind_term(workspace, field, normalised)))
-}
-
-fn index_keys<T: Entity>(workspace: &WorkspaceId, record: &T) -> Result<Vec<Vec<u8>>, AppError> {
+fn index_keys<T: Entity>(workspace: &WorkspaceId, record: &T) -> Vec<Vec<u8>> {
     let id = record.id();
-    let mut terms = record.index_terms();
-    for (index, field, value) in record.blind_terms() {
-        terms.push((index, blind_term(workspace, field, &value)?));
-    }
-    Ok(terms
+    record
+        .index_terms()
         .into_iter()
         .map(|(index, term)| {
             let mut key = index_prefix(workspace, T::KIND, index);
@@ -69,7 +56,7 @@ fn index_keys<T: Entity>(workspace: &WorkspaceId, record: &T) -> Result<Vec<Vec<
             key.extend_from_slice(id.as_bytes());
             key
         })
-        .collect())
+        .collect()
 }
 
 /// Reads one record of this workspace (in a read or write transaction's table).
@@ -103,9 +90,9 @@ pub(crate) fn save<T: Entity>(
     record: &T,
 ) -> Result<(), AppError> {
     let mut index = txn.open_table(RECORD_INDEX).map_err(storage)?;
-    let new_keys = index_keys(workspace, record)?;
+    let new_keys = index_keys(workspace, record);
     if let Some(old) = previous {
-        for key in index_keys(workspace, old)?.iter().filter(|k| !new_keys.contains(k)) {
+        for key in index_keys(workspace, old).iter().filter(|k| !new_keys.contains(k)) {
             index.remove(key.as_slice()).map_err(storage)?;
         }
     }
@@ -124,7 +111,7 @@ pub(crate) fn save<T: Entity>(
 /// Deletes `record`, its index keys and its timeline.
 pub(crate) fn delete<T: Entity>(txn: &WriteTransaction, workspace: &WorkspaceId, record: &T) -> Result<(), AppError> {
     let mut index = txn.open_table(RECORD_INDEX).map_err(storage)?;
-    for key in index_keys(workspace, record)? {
+    for key in index_keys(workspace, record) {
         index.remove(key.as_slice()).map_err(storage)?;
     }
     drop(index);

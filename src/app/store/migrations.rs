@@ -3,7 +3,7 @@
 
 use redb::{Database, ReadableDatabase};
 
-use super::tables::{ALL_BYTE_TABLES, ALL_SET_TABLES, ALL_TEXT_TABLES, META};
+use super::tables::{ALL_BYTE_TABLES, ALL_SET_TABLES, ALL_TEXT_TABLES, META, RECORD_INDEX};
 
 const SCHEMA_VERSION_KEY: &str = "schema_version";
 
@@ -21,6 +21,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "create CRM tables", apply: create_tables },
     Migration { version: 3, name: "create import tables", apply: create_tables },
     Migration { version: 4, name: "create the field-encryption keyring table", apply: create_tables },
+    Migration { version: 5, name: "move blind-index lookups to the search index", apply: drop_blind_index_rows },
 ];
 
 /// The schema version this build reads and writes.
@@ -39,6 +40,15 @@ pub(crate) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), redb::Er
     for table in ALL_SET_TABLES {
         txn.open_table(*table)?;
     }
+    Ok(())
+}
+
+/// Removes the keyed blind-index rows of phone numbers and tax ids from `record_index`: exact
+/// lookups of those sealed fields now go through the search index, which holds the same terms.
+fn drop_blind_index_rows(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+    use crate::app::crm::keys::{PHONE, TAX_ID};
+    // Key: workspace (16) ‖ kind ‖ index ‖ term ‖ record id.
+    txn.open_table(RECORD_INDEX)?.retain(|key, ()| !matches!(key.get(17), Some(&PHONE | &TAX_ID)))?;
     Ok(())
 }
 
@@ -102,5 +112,26 @@ mod tests {
         txn.open_table(META).unwrap().insert(SCHEMA_VERSION_KEY, &999u32.to_be_bytes()[..]).unwrap();
         txn.commit().unwrap();
         assert!(matches!(run(&db), Err(MigrationError::TooNew { found: 999, .. })));
+    }
+
+    #[test]
+    fn blind_index_rows_leave_the_record_index_and_nothing_else_does() {
+        use crate::app::crm::keys::{NAME, PHONE, TAX_ID};
+        use redb::ReadableTable;
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("s.redb")).unwrap();
+        let row = |index: u8| [&[7u8; 16][..], &[1, index, 0xAA, 0], &[9u8; 16]].concat();
+        let txn = db.begin_write().unwrap();
+        create_tables(&txn).unwrap();
+        {
+            let mut table = txn.open_table(RECORD_INDEX).unwrap();
+            for index in [NAME, PHONE, TAX_ID] {
+                table.insert(row(index).as_slice(), ()).unwrap();
+            }
+        }
+        drop_blind_index_rows(&txn).unwrap();
+        let table = txn.open_table(RECORD_INDEX).unwrap();
+        let left: Vec<Vec<u8>> = table.iter().unwrap().map(|r| r.unwrap().0.value().to_vec()).collect();
+        assert_eq!(left, [row(NAME)]);
     }
 }

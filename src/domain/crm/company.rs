@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Address, Changes, Stamp, optional, user_id};
 use crate::app::error::{AppError, ErrorCode};
-use crate::domain::fields::{LINE_MAX, Money, Phone, TEXT_MAX, WebUrl, multiline, optional_line, tags};
+use crate::domain::fields::{LINE_MAX, Money, Phone, TEXT_MAX, WebUrl, bank_details, multiline, optional_line, tags};
 use crate::domain::ids::{RecordId, UserId};
 use crate::domain::text::required_line;
 
@@ -18,6 +18,9 @@ pub struct Company {
     pub size: Option<String>,
     pub address: Address,
     pub tax_id: Option<String>,
+    /// Account details for payments (IBAN, sort code, free text); sealed at rest.
+    #[serde(default)]
+    pub bank_details: Option<String>,
     pub credit_limit: Option<Money>,
     pub tags: Vec<String>,
     pub owner_id: UserId,
@@ -37,6 +40,7 @@ pub struct CompanyInput {
     pub size: Option<String>,
     pub address: Option<Address>,
     pub tax_id: Option<String>,
+    pub bank_details: Option<String>,
     pub credit_limit: Option<String>,
     pub tags: Option<Vec<String>>,
     pub owner_id: Option<String>,
@@ -58,6 +62,7 @@ impl Company {
             size: None,
             address: Address::default(),
             tax_id: None,
+            bank_details: None,
             credit_limit: None,
             tags: Vec::new(),
             owner_id: by,
@@ -92,6 +97,9 @@ impl Company {
         }
         if let Some(v) = input.tax_id {
             changes.set(&mut next.tax_id, optional_line(&v, 64, "tax_id")?, "tax_id");
+        }
+        if let Some(v) = input.bank_details {
+            changes.set(&mut next.bank_details, bank_details(&v)?, "bank_details");
         }
         if let Some(v) = input.credit_limit {
             changes.set(&mut next.credit_limit, optional(&v, |s| Money::parse(s, "credit_limit"))?, "credit_limit");

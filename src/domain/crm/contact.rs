@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{Address, Changes, Stamp, optional, record_id, user_id};
 use crate::app::error::{AppError, ErrorCode};
 use crate::domain::email::EmailAddress;
-use crate::domain::fields::{Day, LINE_MAX, Phone, TEXT_MAX, multiline, optional_line, tags};
+use crate::domain::fields::{Day, LINE_MAX, Phone, TEXT_MAX, bank_details, multiline, optional_line, tags};
 use crate::domain::ids::{RecordId, UserId};
 
 /// Where a contact stands with the firm.
@@ -76,6 +76,9 @@ pub struct Contact {
     pub background: String,
     pub date_of_birth: Option<Day>,
     pub tax_id: Option<String>,
+    /// Account details for payments (IBAN, sort code, free text); sealed at rest.
+    #[serde(default)]
+    pub bank_details: Option<String>,
     /// Unix time of the last note or completed call/email/meeting task on this contact.
     pub last_contacted: Option<i64>,
     #[serde(flatten)]
@@ -99,6 +102,7 @@ pub struct ContactInput {
     pub background: Option<String>,
     pub date_of_birth: Option<String>,
     pub tax_id: Option<String>,
+    pub bank_details: Option<String>,
 }
 
 fn channel_kind(kind: &str) -> Result<String, AppError> {
@@ -128,6 +132,7 @@ impl Contact {
             background: String::new(),
             date_of_birth: None,
             tax_id: None,
+            bank_details: None,
             last_contacted: None,
             stamp: Stamp { created_at: now, created_by: by, updated_at: now },
         };
@@ -200,6 +205,9 @@ impl Contact {
         }
         if let Some(v) = input.tax_id {
             changes.set(&mut next.tax_id, optional_line(&v, 64, "tax_id")?, "tax_id");
+        }
+        if let Some(v) = input.bank_details {
+            changes.set(&mut next.bank_details, bank_details(&v)?, "bank_details");
         }
         *self = next;
         Ok(changes)

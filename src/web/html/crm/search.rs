@@ -97,6 +97,6 @@ pub async fn suggest(
     query: Result<Query<SearchQuery>, QueryRejection>,
 ) -> Result<Response, HtmlError> {
     let request = request(query, SUGGEST_LIMIT)?;
-    let results = state.app.search(&session.scope, &request).await?;
-    Ok(Suggestions { hits: results.items }.into_response())
+    let hits = state.app.suggest(&session.scope, &request).await?;
+    Ok(Suggestions { hits }.into_response())
 }

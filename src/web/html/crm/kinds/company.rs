@@ -47,6 +47,7 @@ impl FormKind for Company {
         v.set("size", optional_text(&self.size));
         address_values(&mut v, &self.address);
         v.set("tax_id", optional_text(&self.tax_id));
+        v.set("bank_details", optional_text(&self.bank_details));
         v.set("credit_limit", optional_text(&self.credit_limit));
         v.set("tags", tag_text(&self.tags));
         v.set("owner_id", self.owner_id.to_string());
@@ -65,6 +66,8 @@ impl FormKind for Company {
         fields.extend(address_fields(values));
         fields.extend([
             Field::text(values, "tax_id", "Tax id").max(64),
+            Field::of_kind(values, "bank_details", "Bank details", "textarea")
+                .max(crate::domain::fields::BANK_DETAILS_MAX),
             Field::text(values, "credit_limit", "Credit limit").max(40),
             Field::text(values, "tags", "Tags (comma-separated)").max(1000),
             owner_field(values, choices, "owner_id", "Owner"),
@@ -82,6 +85,7 @@ impl FormKind for Company {
             size: values.opt("size"),
             address: address_input(values),
             tax_id: values.opt("tax_id"),
+            bank_details: values.opt("bank_details"),
             credit_limit: values.opt("credit_limit"),
             tags: values.list("tags"),
             owner_id: values.opt("owner_id"),
@@ -118,6 +122,7 @@ impl PageKind for Company {
             ("Size", Cell::text(optional_text(&self.size))),
             ("Address", Cell::text(self.address.one_line())),
             ("Tax id", Cell::text(optional_text(&self.tax_id))),
+            ("Bank details", Cell::text(optional_text(&self.bank_details))),
             ("Credit limit", Cell::text(self.credit_limit.map(|m| m.grouped()).unwrap_or_default())),
             ("Owner", Cell::text(names.person(&self.owner_id))),
             ("Description", Cell::text(&self.description)),

@@ -40,6 +40,7 @@ impl FormKind for Contact {
         v.set("background", &self.background);
         v.set("date_of_birth", optional_text(&self.date_of_birth));
         v.set("tax_id", optional_text(&self.tax_id));
+        v.set("bank_details", optional_text(&self.bank_details));
         v
     }
 
@@ -67,6 +68,8 @@ impl FormKind for Contact {
             owner_field(values, choices, "owner_id", "Owner"),
             Field::of_kind(values, "date_of_birth", "Date of birth", "date"),
             Field::text(values, "tax_id", "Tax id").max(64),
+            Field::of_kind(values, "bank_details", "Bank details", "textarea")
+                .max(crate::domain::fields::BANK_DETAILS_MAX),
             Field::of_kind(values, "background", "Background", "textarea"),
         ]);
         fields
@@ -95,6 +98,7 @@ impl FormKind for Contact {
             background: values.opt("background"),
             date_of_birth: values.opt("date_of_birth"),
             tax_id: values.opt("tax_id"),
+            bank_details: values.opt("bank_details"),
         })
     }
 }
@@ -131,6 +135,7 @@ impl PageKind for Contact {
             ("Owner", Cell::text(names.person(&self.owner_id))),
             ("Date of birth", Cell::text(optional_text(&self.date_of_birth))),
             ("Tax id", Cell::text(optional_text(&self.tax_id))),
+            ("Bank details", Cell::text(optional_text(&self.bank_details))),
             ("Background", Cell::text(&self.background)),
         ]);
         facts
