@@ -301,3 +301,43 @@ async fn privacy_export_and_erasure() {
         assert!(!csv.contains(personal), "{personal} in the audit log");
     }
 }
+
+/// SIGKILL in the middle of `holdfast keys rotate` (after its first progress line, so batches
+/// are committed and more remain): the next run continues where the first stopped and
+/// finishes, leaving every sealed value under the new key and the old key gone.
+#[test]
+fn a_rotation_killed_midway_finishes_on_the_next_run() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = crate::search_crash::holdfast;
+    run(&data, &["admin", "create-workspace", "--name", "Rotation"], None);
+    let user = ["admin", "create-user", "--workspace", "Rotation", "--email", "rae@rotation.example"];
+    run(&data, &[&user[..], &["--name", "Rae", "--role", "manager"]].concat(), Some("walrus ceiling paprika tundra\n"));
+    run(&data, &["dev", "seed", "--workspace", "Rotation", "--contacts", "6000"], None);
+
+    let mut first = Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args(["keys", "rotate", "--data-dir"])
+        .arg(&data)
+        .env_remove("HOLDFAST_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(first.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "rotating to key 2");
+    let progress = lines.next().unwrap().unwrap();
+    assert!(progress.ends_with("rows re-encrypted"), "killed midway, not after the end: {progress}");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let (used, stored) = stored_key_ids(&data);
+    assert_eq!((used, stored), (vec![1, 2], vec![1, 2]), "midway: both keys in use");
+
+    let second = run(&data, &["keys", "rotate"], None);
+    assert!(second.starts_with("continuing the rotation to key 2 ("), "{second}");
+    assert!(second.lines().last().unwrap().starts_with("done: key 2 is current; retired key(s) 1;"), "{second}");
+    assert_eq!(stored_key_ids(&data), (vec![2], vec![2]));
+    // Every record still opens: the rebuild reads them all and fails on any it cannot.
+    run(&data, &["search", "rebuild"], None);
+}

@@ -17,7 +17,8 @@ use crate::helpers::{USER_PASSWORD, client_trusting};
 
 const WRITERS: usize = 6;
 
-fn holdfast(data: &Path, args: &[&str], stdin: Option<&str>) -> String {
+/// Runs the `holdfast` binary on `data` to success; answers its trimmed standard output.
+pub(crate) fn holdfast(data: &Path, args: &[&str], stdin: Option<&str>) -> String {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_holdfast"))
         .args(args)
