@@ -93,19 +93,15 @@ impl App {
         let hash = token.hash();
         let now = self.now();
         let policy = self.security_policy();
-        let found = self
-            .store()
-            .read(move |txn| {
-                let Some(session) = identity::session(&txn.open_table(SESSIONS).map_err(storage)?, &hash)? else {
-                    return Ok(None);
-                };
-                let user =
-                    identity::user(&txn.open_table(USERS).map_err(storage)?, &session.workspace_id, &session.user_id)?;
-                let home =
-                    identity::home_workspace(&txn.open_table(crate::app::store::tables::META).map_err(storage)?)?;
-                Ok(Some((session, user, home)))
-            })
-            .await?;
+        let found = self.store().read_now(|txn| {
+            let Some(session) = identity::session(&txn.open_table(SESSIONS).map_err(storage)?, &hash)? else {
+                return Ok(None);
+            };
+            let user =
+                identity::user(&txn.open_table(USERS).map_err(storage)?, &session.workspace_id, &session.user_id)?;
+            let home = identity::home_workspace(&txn.open_table(crate::app::store::tables::META).map_err(storage)?)?;
+            Ok(Some((session, user, home)))
+        })?;
         let Some((mut session, user, home)) = found else { return Ok(None) };
         let idle = now - session.last_seen > i64::from(policy.session_idle_minutes) * 60;
         let lifetime = match session.stage {

@@ -43,6 +43,8 @@ impl CrmRecord for Company {
         Company::apply(self, input)
     }
 
+    type TitleFields = super::titles::Name;
+
     fn title(&self) -> String {
         self.name.clone()
     }

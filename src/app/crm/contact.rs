@@ -49,6 +49,8 @@ impl CrmRecord for Contact {
         Contact::apply(self, input)
     }
 
+    type TitleFields = super::titles::PersonName;
+
     fn title(&self) -> String {
         self.full_name()
     }

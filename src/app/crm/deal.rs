@@ -84,6 +84,8 @@ impl CrmRecord for Deal {
         Deal::apply(self, input, ctx.pipeline, ctx.now)
     }
 
+    type TitleFields = super::titles::Name;
+
     fn title(&self) -> String {
         self.name.clone()
     }

@@ -22,6 +22,7 @@ pub mod seed;
 pub mod service;
 pub mod tags;
 mod task;
+mod titles;
 pub mod vcard;
 
 pub use service::{Listing, RecordView};
@@ -104,6 +105,9 @@ pub(crate) trait CrmRecord: Entity + Serialize {
     fn create(id: RecordId, input: Self::Input, ctx: &WriteContext<'_>) -> Result<(Self, Changes), AppError>;
     /// Applies `input` all or nothing.
     fn apply(&mut self, input: Self::Input, ctx: &WriteContext<'_>) -> Result<Changes, AppError>;
+    /// The fields the title is made of, read alone from the stored record: names shown beside
+    /// other records parse nothing else and open nothing sealed.
+    type TitleFields: DeserializeOwned + Into<String>;
     /// The record's display name.
     fn title(&self) -> String;
     /// Who may edit it with only `EditOwnRecords` (owner, assignee, author).

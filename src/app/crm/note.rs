@@ -42,14 +42,10 @@ impl CrmRecord for Note {
         Note::apply(self, input)
     }
 
-    /// The first line of the body, shortened.
+    type TitleFields = super::titles::NoteBody;
+
     fn title(&self) -> String {
-        let first = self.body.lines().next().unwrap_or_default().trim_start_matches(['#', ' ']);
-        let mut title: String = first.chars().take(80).collect();
-        if first.chars().count() > 80 {
-            title.push('…');
-        }
-        title
+        super::titles::note_title(&self.body)
     }
 
     fn editors(&self) -> Vec<UserId> {

@@ -63,13 +63,11 @@ impl App {
     pub async fn pipeline(&self, scope: &TenantScope) -> Result<Vec<Stage>, AppError> {
         scope.require(Action::ReadRecords)?;
         let workspace = *scope.workspace();
-        self.store()
-            .read(move |txn| {
-                let table = txn.open_table(CRM_SETTINGS).map_err(storage)?;
-                Ok(repo::load_setting::<Pipeline>(&table, &workspace, PIPELINE)?
-                    .map_or_else(default_pipeline, |p| p.stages))
-            })
-            .await
+        self.store().read_now(|txn| {
+            let table = txn.open_table(CRM_SETTINGS).map_err(storage)?;
+            Ok(repo::load_setting::<Pipeline>(&table, &workspace, PIPELINE)?
+                .map_or_else(default_pipeline, |p| p.stages))
+        })
     }
 
     /// Replaces the open stages (managers and up). A stage that still holds deals can't be

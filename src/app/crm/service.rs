@@ -43,6 +43,8 @@ pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 200;
 /// Index rows a filtered page may examine before it returns what it has (and a cursor).
 const SCAN_BUDGET: usize = 5_000;
+/// Titles read in place (more, as for an export, go to the blocking pool).
+const PAGE_TITLES: usize = 500;
 
 /// An `Idempotency-Key` (hashed) and a hash of the request it came with.
 #[derive(Debug, Clone)]
@@ -241,8 +243,7 @@ impl App {
         let workspace = *scope.workspace();
         let record = self
             .store()
-            .read(move |txn| repo::load::<T>(&txn.open_table(RECORDS).map_err(storage)?, &workspace, &id))
-            .await?
+            .read_now(|txn| repo::load::<T>(&txn.open_table(RECORDS).map_err(storage)?, &workspace, &id))?
             .ok_or(ErrorCode::NotFound)?;
         Ok(RecordView { can_edit: may_edit(scope, &record), record })
     }
@@ -292,14 +293,12 @@ impl App {
             // A phone number or tax id: sealed, so found through the keyed blind index.
             let candidates = self.exact_matches(workspace, T::KIND, field, &value).await?;
             parsed.exact = Some(Exact { index, value });
-            return self
-                .store()
-                .read(move |txn| {
-                    list_candidates_in::<T>(txn, &workspace, &parsed, candidates, cursor.as_deref(), limit)
-                })
-                .await;
+            return self.store().read_now(|txn| {
+                list_candidates_in::<T>(txn, &workspace, &parsed, candidates, cursor.as_deref(), limit)
+            });
         }
-        self.store().read(move |txn| list_in::<T>(txn, &workspace, &parsed, cursor.as_deref(), limit)).await
+        // Small enough to read in place: one page, at most SCAN_BUDGET index rows looked at.
+        self.store().read_now(|txn| list_in::<T>(txn, &workspace, &parsed, cursor.as_deref(), limit))
     }
 
     /// The newest entries of a record's timeline (the record must be readable).
@@ -312,8 +311,7 @@ impl App {
         scope.require(Action::ReadRecords)?;
         let workspace = *scope.workspace();
         self.store()
-            .read(move |txn| repo::timeline(&txn.open_table(TIMELINE).map_err(storage)?, &workspace, kind, &id, 100))
-            .await
+            .read_now(|txn| repo::timeline(&txn.open_table(TIMELINE).map_err(storage)?, &workspace, kind, &id, 100))
     }
 
     /// The workspace's people who can own records and be assigned tasks, by name.
@@ -322,8 +320,7 @@ impl App {
         let workspace = *scope.workspace();
         let mut people: Vec<Person> = self
             .store()
-            .read(move |txn| identity::users_of(&txn.open_table(USERS).map_err(storage)?, &workspace))
-            .await?
+            .read_now(|txn| identity::users_of(&txn.open_table(USERS).map_err(storage)?, &workspace))?
             .into_iter()
             .filter(|u| u.role != Role::Client && !u.disabled)
             .map(|u| Person { id: u.id, name: u.name })
@@ -345,19 +342,20 @@ impl App {
         ids: Vec<RecordId>,
     ) -> Result<HashMap<RecordId, String>, AppError> {
         scope.require(Action::ReadRecords)?;
+        let ids_len = ids.len();
         let workspace = *scope.workspace();
-        self.store()
-            .read(move |txn| {
-                let records = txn.open_table(RECORDS).map_err(storage)?;
-                let mut titles = HashMap::new();
-                for id in ids {
-                    if let Some(record) = repo::load::<T>(&records, &workspace, &id)? {
-                        titles.insert(id, record.title());
-                    }
+        let read = move |txn: &redb::ReadTransaction| {
+            let records = txn.open_table(RECORDS).map_err(storage)?;
+            let mut titles = HashMap::new();
+            for id in ids {
+                if let Some(fields) = repo::load_fields::<T, T::TitleFields>(&records, &workspace, &id)? {
+                    titles.insert(id, fields.into());
                 }
-                Ok(titles)
-            })
-            .await
+            }
+            Ok(titles)
+        };
+        // The names on one page are read in place; an export's thousands on the blocking pool.
+        if ids_len <= PAGE_TITLES { self.store().read_now(read) } else { self.store().read(read).await }
     }
 }
 

@@ -53,6 +53,8 @@ impl CrmRecord for Task {
         Task::apply(self, input)
     }
 
+    type TitleFields = super::titles::Title;
+
     fn title(&self) -> String {
         self.title.clone()
     }

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use crate::app::error::{AppError, ErrorCode};
 
 /// The only envelope format so far.
-const FORMAT_V1: u8 = 1;
+pub(crate) const FORMAT_V1: u8 = 1;
 
 /// A record type stored in the envelope, with the schema version it is written at.
 pub(crate) trait Versioned: Serialize + DeserializeOwned {

@@ -9,11 +9,11 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::access::{get, put};
-use super::codec::Versioned;
+use super::codec::{self, Versioned};
 use super::keys::{prefix_end, tenant_key};
 use super::tables::{CRM_SETTINGS, RECORD_INDEX, RECORDS, SEARCH_OUTBOX, TALLIES, TIMELINE};
 use super::{sealed, storage};
-use crate::app::error::AppError;
+use crate::app::error::{AppError, ErrorCode};
 use crate::domain::crm::Kind;
 use crate::domain::fields::{Currency, Money};
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
@@ -68,6 +68,27 @@ pub(crate) fn load<T: Entity>(
     match records.get(record_key(workspace, T::KIND, id).as_slice()).map_err(storage)? {
         Some(value) => sealed::decode(workspace, id, value.value()).map(Some),
         None => Ok(None),
+    }
+}
+
+/// Reads only the fields `F` of one stored record of this workspace, straight from its JSON:
+/// nothing else is decoded and nothing sealed is opened (`F` must name no sealed field).
+pub(crate) fn load_fields<T: Entity, F: serde::de::DeserializeOwned>(
+    records: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    workspace: &WorkspaceId,
+    id: &RecordId,
+) -> Result<Option<F>, AppError> {
+    let Some(value) = records.get(record_key(workspace, T::KIND, id).as_slice()).map_err(storage)? else {
+        return Ok(None);
+    };
+    let corrupt = || AppError::internal(ErrorCode::StorageUnavailable, "corrupt record: title fields");
+    match value.value() {
+        [codec::FORMAT_V1 | sealed::FORMAT_SEALED, v1, v2, json @ ..]
+            if u16::from_be_bytes([*v1, *v2]) == T::VERSION =>
+        {
+            serde_json::from_slice(json).map(Some).map_err(|_| corrupt())
+        }
+        _ => Err(corrupt()),
     }
 }
 

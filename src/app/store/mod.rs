@@ -98,6 +98,16 @@ impl Store {
         .await
     }
 
+    /// Runs `f` in a read transaction right here, on the caller's thread: for the small reads
+    /// a page is made of (a session, a record, one page of a list), where the hop to the
+    /// blocking pool and back costs more than the read itself. Anything that may walk many
+    /// rows uses [`Store::read`].
+    pub(crate) fn read_now<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T, AppError>) -> Result<T, AppError> {
+        let _keys = sealed::enter(self.keyring.clone());
+        let txn = self.db.begin_read().map_err(storage)?;
+        f(&txn)
+    }
+
     /// Runs `f` in one write transaction on the writer thread and answers once it is durable
     /// (group commit, see [`writer`]): an acknowledged write survives a crash.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, AppError>

@@ -93,13 +93,18 @@ pub(crate) fn encode<T: Entity>(workspace: &WorkspaceId, record: &T) -> Result<V
     Ok(bytes)
 }
 
-/// Splits a sealed envelope into its members (after checking the version).
-fn sealed_members<T: Versioned>(bytes: &[u8]) -> Result<Members, AppError> {
+/// The JSON of a sealed envelope (after checking the version).
+fn sealed_json<T: Versioned>(bytes: &[u8]) -> Result<&[u8], AppError> {
     let [FORMAT_SEALED, v1, v2, json @ ..] = bytes else { return Err(corrupt("envelope")) };
     if u16::from_be_bytes([*v1, *v2]) != T::VERSION {
         return Err(corrupt("record version not migrated"));
     }
-    serde_json::from_slice(json).map_err(|_| corrupt("not a JSON object"))
+    Ok(json)
+}
+
+/// Splits a sealed envelope into its members (after checking the version).
+fn sealed_members<T: Versioned>(bytes: &[u8]) -> Result<Members, AppError> {
+    serde_json::from_slice(sealed_json::<T>(bytes)?).map_err(|_| corrupt("not a JSON object"))
 }
 
 /// The bytes of a sealed member (base64 text).
@@ -114,26 +119,30 @@ pub(crate) fn decode<T: Entity>(workspace: &WorkspaceId, id: &RecordId, bytes: &
     if bytes.first() != Some(&FORMAT_SEALED) {
         return codec::decode(bytes);
     }
-    let mut members = sealed_members::<T>(bytes)?;
-    let mut opened = Vec::new();
+    let json = sealed_json::<T>(bytes)?;
+    // Borrowed members locate each sealed value in `json`; the record is then parsed once from
+    // a copy with those values replaced by their plaintext (no value tree, no second encoding).
+    let members: BTreeMap<&str, &RawValue> = serde_json::from_slice(json).map_err(|_| corrupt("not a JSON object"))?;
+    let mut spans = Vec::new();
+    for field in T::SEALED {
+        if let Some(value) = members.get(field).filter(|v| v.get() != "null") {
+            let start = value.get().as_ptr() as usize - json.as_ptr() as usize;
+            spans.push((start, start + value.get().len(), *field, *value));
+        }
+    }
+    spans.sort_unstable_by_key(|span| span.0);
+    let mut plain = Zeroizing::new(Vec::with_capacity(json.len()));
+    let mut copied = 0;
     with_keyring(|ring| {
-        for field in T::SEALED {
-            if let Some(value) = members.get_mut(*field).filter(|v| v.get() != "null") {
-                let plain = ring.open(&site::<T>(workspace, id, field), &sealed_bytes(value)?)?;
-                let text = String::from_utf8(plain.to_vec()).map_err(|_| corrupt("sealed field is not UTF-8"))?;
-                *value = RawValue::from_string(text).map_err(|_| corrupt("sealed field is not JSON"))?;
-                opened.push(*field);
-            }
+        for (start, end, field, value) in &spans {
+            plain.extend_from_slice(&json[copied..*start]);
+            plain.extend_from_slice(&ring.open(&site::<T>(workspace, id, field), &sealed_bytes(value)?)?);
+            copied = *end;
         }
         Ok(())
     })?;
-    let json = Zeroizing::new(serde_json::to_vec(&members).map_err(|_| corrupt("not serialisable"))?);
-    for field in opened {
-        if let Some(value) = members.remove(field) {
-            zeroize_raw(value);
-        }
-    }
-    serde_json::from_slice(&json).map_err(|_| corrupt("does not match its type"))
+    plain.extend_from_slice(&json[copied..]);
+    serde_json::from_slice(&plain).map_err(|_| corrupt("does not match its type"))
 }
 
 /// Wipes an opened member's plaintext before it is freed.

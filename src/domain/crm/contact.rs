@@ -105,6 +105,15 @@ pub struct ContactInput {
     pub bank_details: Option<String>,
 }
 
+/// "First Last", or whichever is present.
+pub fn person_name(first: &str, last: &str) -> String {
+    match (first.is_empty(), last.is_empty()) {
+        (false, false) => format!("{first} {last}"),
+        (true, _) => last.to_owned(),
+        (_, true) => first.to_owned(),
+    }
+}
+
 fn channel_kind(kind: &str) -> Result<String, AppError> {
     Ok(optional_line(kind, 20, "kind")?.unwrap_or_else(|| "work".into()).to_lowercase())
 }
@@ -215,11 +224,7 @@ impl Contact {
 
     /// "First Last", or whichever is present.
     pub fn full_name(&self) -> String {
-        match (self.first_name.is_empty(), self.last_name.is_empty()) {
-            (false, false) => format!("{} {}", self.first_name, self.last_name),
-            (true, _) => self.last_name.clone(),
-            (_, true) => self.first_name.clone(),
-        }
+        person_name(&self.first_name, &self.last_name)
     }
 
     /// "Last First": how contact lists sort.

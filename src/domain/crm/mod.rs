@@ -10,7 +10,7 @@ mod deal;
 
 pub use activity::{Note, NoteInput, Task, TaskInput, TaskKind};
 pub use company::{Company, CompanyInput};
-pub use contact::{Contact, ContactInput, ContactStatus, EmailEntry, PhoneEntry};
+pub use contact::{Contact, ContactInput, ContactStatus, EmailEntry, PhoneEntry, person_name};
 pub use deal::{Deal, DealInput, Stage, StageOutcome, default_pipeline};
 
 use serde::{Deserialize, Serialize};

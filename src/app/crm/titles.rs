@@ -1,0 +1,85 @@
+//! Record titles read straight from stored JSON: each kind names the few fields its title is
+//! made of, so lists and record pages show the names of related records without decoding
+//! (or opening the sealed fields of) whole records.
+
+use serde::Deserialize;
+
+use crate::domain::crm::person_name;
+
+/// A `name` field (companies, deals).
+#[derive(Deserialize)]
+pub struct Name {
+    name: String,
+}
+
+impl From<Name> for String {
+    fn from(fields: Name) -> String {
+        fields.name
+    }
+}
+
+/// A `title` field (tasks).
+#[derive(Deserialize)]
+pub struct Title {
+    title: String,
+}
+
+impl From<Title> for String {
+    fn from(fields: Title) -> String {
+        fields.title
+    }
+}
+
+/// A contact's first and last names.
+#[derive(Deserialize)]
+pub struct PersonName {
+    first_name: String,
+    last_name: String,
+}
+
+impl From<PersonName> for String {
+    fn from(fields: PersonName) -> String {
+        person_name(&fields.first_name, &fields.last_name)
+    }
+}
+
+/// A note's body (its title is the first line).
+#[derive(Deserialize)]
+pub struct NoteBody {
+    body: String,
+}
+
+impl From<NoteBody> for String {
+    fn from(fields: NoteBody) -> String {
+        note_title(&fields.body)
+    }
+}
+
+/// The first line of a note's body without Markdown heading marks, cut at 80 characters.
+pub fn note_title(body: &str) -> String {
+    let first = body.lines().next().unwrap_or_default().trim_start_matches(['#', ' ']);
+    let mut title: String = first.chars().take(80).collect();
+    if first.chars().count() > 80 {
+        title.push('…');
+    }
+    title
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn title<F: serde::de::DeserializeOwned + Into<String>>(json: &str) -> String {
+        serde_json::from_str::<F>(json).unwrap().into()
+    }
+
+    #[test]
+    fn titles_come_from_their_fields_alone() {
+        let contact = r#"{"first_name":"Ada","last_name":"Lovelace","tax_id":"c2VhbGVk","phones":"c2VhbGVk"}"#;
+        assert_eq!(title::<PersonName>(contact), "Ada Lovelace");
+        assert_eq!(title::<PersonName>(r#"{"first_name":"","last_name":"Byron"}"#), "Byron");
+        assert_eq!(title::<Name>(r#"{"id":"x","name":"Initech","address":"c2VhbGVk"}"#), "Initech");
+        assert_eq!(title::<NoteBody>("{\"body\":\"## Call notes\\nsecond line\"}"), "Call notes");
+        assert_eq!(note_title(&"x".repeat(90)).chars().count(), 81);
+    }
+}
