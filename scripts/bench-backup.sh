@@ -3,6 +3,7 @@
 # then API write throughput with and without an online backup running ("Back up now").
 # Usage: scripts/bench-backup.sh   (HF_CONTACTS overrides the size; companies = /5, deals = /2)
 set -euo pipefail
+command -v wrk >/dev/null || { echo "this benchmark needs wrk (apt-get install wrk)"; exit 1; }
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 bin=target/release/holdfast

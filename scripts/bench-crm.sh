@@ -3,6 +3,7 @@
 # at 16 clients, API create throughput at 32 clients, compressed page weights.
 # Usage: scripts/bench-crm.sh   (HF_CONTACTS / HF_COMPANIES / HF_DEALS / HF_SECONDS override)
 set -euo pipefail
+command -v wrk >/dev/null || { echo "this benchmark needs wrk (apt-get install wrk)"; exit 1; }
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 bin=target/release/holdfast

@@ -2,29 +2,33 @@
 # Search latency (API and as-you-type suggestions, p95 at 8 concurrent clients), rebuild time,
 # index size and server memory on seeded data (release build).
 # Usage: scripts/bench-search.sh            (HF_CONTACTS=100000 HF_DURATION=20s override)
+# HF_DATA=DIR keeps the seeded data dir for the next run, which then skips seeding and rebuilding.
 set -euo pipefail
+command -v wrk >/dev/null || { echo "this benchmark needs wrk (apt-get install wrk)"; exit 1; }
 cd "$(dirname "$0")/.."
 contacts=${HF_CONTACTS:-100000}
 duration=${HF_DURATION:-20s}
 cargo build --release --quiet
 bin=${CARGO_TARGET_DIR:-target}/release/holdfast
-data=$(mktemp -d /tmp/hf-bench-search.XXXXXX)
+data=${HF_DATA:-$(mktemp -d /tmp/hf-bench-search.XXXXXX)}
 port=${HF_PORT:-18444}
 password="walrus ceiling paprika tundra"
 server=""
-trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$data"' EXIT
-$bin admin create-workspace --name Bench --data-dir "$data" >/dev/null
-echo "$password" | $bin admin create-user --workspace Bench --email bench@bench.example \
-  --name "Load Tester" --role staff --data-dir "$data" >/dev/null
+trap '[ -n "$server" ] && kill $server 2>/dev/null; [ -n "${HF_DATA:-}" ] || rm -rf "$data"' EXIT
+if [ ! -f "$data/holdfast.redb" ]; then
+  $bin admin create-workspace --name Bench --data-dir "$data" >/dev/null
+  echo "$password" | $bin admin create-user --workspace Bench --email bench@bench.example \
+    --name "Load Tester" --role staff --data-dir "$data" >/dev/null
+  $bin admin settings set rate_limit.enabled false --data-dir "$data" >/dev/null
+  # The benchmark's browser session signs in with a password only.
+  $bin admin settings set security.mfa_required_roles owner,admin --data-dir "$data" >/dev/null
+  echo "seeding $contacts contacts (with companies, deals, notes, tasks)"
+  $bin dev seed --workspace Bench --contacts "$contacts" --data-dir "$data" 2>&1 | tail -1
+  start=$(date +%s.%N)
+  $bin search rebuild --data-dir "$data" 2>&1 | tail -1
+  echo "rebuild wall time: $(echo "$(date +%s.%N) - $start" | bc) s"
+fi
 token=$($bin admin create-token --email bench@bench.example --label bench --data-dir "$data")
-$bin admin settings set rate_limit.enabled false --data-dir "$data" >/dev/null
-# The benchmark's browser session signs in with a password only.
-$bin admin settings set security.mfa_required_roles owner,admin --data-dir "$data" >/dev/null
-echo "seeding $contacts contacts (with companies, deals, notes, tasks)"
-$bin dev seed --workspace Bench --contacts "$contacts" --data-dir "$data" 2>&1 | tail -1
-start=$(date +%s.%N)
-$bin search rebuild --data-dir "$data" 2>&1 | tail -1
-echo "rebuild wall time: $(echo "$(date +%s.%N) - $start" | bc) s"
 echo "index size: $(du -sh "$data/search" | cut -f1)   store size: $(du -sh "$data/holdfast.redb" | cut -f1)"
 $bin serve --data-dir "$data" --listen 127.0.0.1:$port --http-listen off >/dev/null 2>&1 &
 server=$!

@@ -92,25 +92,24 @@ impl App {
             return Ok(Vec::new());
         }
         let workspace = *scope.workspace();
-        self.store()
-            .read(move |txn| {
-                let index = txn.open_table(RECORD_INDEX).map_err(storage)?;
-                let records = txn.open_table(RECORDS).map_err(storage)?;
-                let mut found: Vec<(RecordId, String)> = Vec::new();
-                for (index_id, term) in probes {
-                    let mut prefix = repo::index_prefix(&workspace, T::KIND, index_id);
-                    prefix.extend_from_slice(&term);
-                    repo::scan(&index, &prefix, None, false, |row| {
-                        if !found.iter().any(|(id, _)| *id == row.id)
-                            && let Some(record) = repo::load::<T>(&records, &workspace, &row.id)?
-                        {
-                            found.push((row.id, record.title()));
-                        }
-                        Ok(found.len() < 10)
-                    })?;
-                }
-                Ok(found)
-            })
-            .await
+        // Ten records at most: read in place.
+        self.store().read_now(|txn| {
+            let index = txn.open_table(RECORD_INDEX).map_err(storage)?;
+            let records = txn.open_table(RECORDS).map_err(storage)?;
+            let mut found: Vec<(RecordId, String)> = Vec::new();
+            for (index_id, term) in probes {
+                let mut prefix = repo::index_prefix(&workspace, T::KIND, index_id);
+                prefix.extend_from_slice(&term);
+                repo::scan(&index, &prefix, None, false, |row| {
+                    if !found.iter().any(|(id, _)| *id == row.id)
+                        && let Some(title) = super::titles::stored_title::<T>(&records, &workspace, &row.id)?
+                    {
+                        found.push((row.id, title));
+                    }
+                    Ok(found.len() < 10)
+                })?;
+            }
+            Ok(found)
+        })
     }
 }

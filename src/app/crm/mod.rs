@@ -22,7 +22,7 @@ pub mod seed;
 pub mod service;
 pub mod tags;
 mod task;
-mod titles;
+pub(crate) mod titles;
 pub mod vcard;
 
 pub use service::{Listing, RecordView};

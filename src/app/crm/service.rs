@@ -348,8 +348,8 @@ impl App {
             let records = txn.open_table(RECORDS).map_err(storage)?;
             let mut titles = HashMap::new();
             for id in ids {
-                if let Some(fields) = repo::load_fields::<T, T::TitleFields>(&records, &workspace, &id)? {
-                    titles.insert(id, fields.into());
+                if let Some(title) = super::titles::stored_title::<T>(&records, &workspace, &id)? {
+                    titles.insert(id, title);
                 }
             }
             Ok(titles)

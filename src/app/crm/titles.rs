@@ -2,9 +2,24 @@
 //! made of, so lists and record pages show the names of related records without decoding
 //! (or opening the sealed fields of) whole records.
 
+use redb::ReadableTable;
 use serde::Deserialize;
 
+use super::CrmRecord;
+use crate::app::error::AppError;
+use crate::app::store::crm as repo;
 use crate::domain::crm::person_name;
+use crate::domain::ids::{RecordId, WorkspaceId};
+
+/// The title of one stored record of `workspace`, read from its title fields alone (`None`
+/// when there is no such record).
+pub(crate) fn stored_title<T: CrmRecord>(
+    records: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    workspace: &WorkspaceId,
+    id: &RecordId,
+) -> Result<Option<String>, AppError> {
+    Ok(repo::load_fields::<T, T::TitleFields>(records, workspace, id)?.map(Into::into))
+}
 
 /// A `name` field (companies, deals).
 #[derive(Deserialize)]

@@ -60,6 +60,25 @@ pub(crate) fn load(
     })
 }
 
+/// The title and page of one record of `workspace`, for a suggestion: read from its title
+/// fields alone, except a note's (its page is its subject's).
+pub(crate) fn title_and_link(
+    records: &RecordsTable,
+    workspace: &WorkspaceId,
+    kind: Kind,
+    id: &RecordId,
+) -> Result<Option<(String, String)>, AppError> {
+    use crate::app::crm::titles::stored_title;
+    let title = match kind {
+        Kind::Note => return Ok(load(records, workspace, kind, id)?.map(|note| (note.title(), note.link()))),
+        Kind::Company => stored_title::<Company>(records, workspace, id)?,
+        Kind::Contact => stored_title::<Contact>(records, workspace, id)?,
+        Kind::Deal => stored_title::<Deal>(records, workspace, id)?,
+        Kind::Task => stored_title::<Task>(records, workspace, id)?,
+    };
+    Ok(title.map(|title| (title, format!("/{}/{id}", kind.plural()))))
+}
+
 /// Decodes a raw row of the records table (`workspace ‖ kind ‖ id` → record), for rebuilds.
 pub(crate) fn decode_row(key: &[u8], value: &[u8]) -> Result<Option<(WorkspaceId, AnyRecord)>, AppError> {
     let (Ok(workspace), Some(&kind), Ok(id)) = (
@@ -195,7 +214,7 @@ pub(crate) fn company_name(
     id: Option<RecordId>,
 ) -> Result<Option<String>, AppError> {
     match id {
-        Some(id) => Ok(repo::load::<Company>(records, workspace, &id)?.map(|c| c.name)),
+        Some(id) => crate::app::crm::titles::stored_title::<Company>(records, workspace, &id),
         None => Ok(None),
     }
 }

@@ -246,18 +246,20 @@ impl App {
                 let records = txn.open_table(RECORDS).map_err(storage)?;
                 let mut items = Vec::with_capacity(found.len());
                 for (kind, id) in found {
+                    let hit = |(title, link), snippet| SearchHit { kind, id, title, link, snippet };
+                    if mode == Mode::Suggest {
+                        items.extend(
+                            documents::title_and_link(&records, &workspace, kind, &id)?
+                                .map(|t| hit(t, Snippet::default())),
+                        );
+                        continue;
+                    }
                     let Some(record) = documents::load(&records, &workspace, kind, &id)? else { continue };
-                    let (title, snippet) = match mode {
-                        Mode::Suggest => (record.title(), Snippet::default()),
-                        Mode::Full => {
-                            let company = documents::company_name(&records, &workspace, record.company_id())?;
-                            // Snippets come from the text parts; blind-index terms play no part here.
-                            let doc = record.search_doc(workspace, company, &|_, _| String::new());
-                            let snippet = snippet::build(&doc.parts, &terms);
-                            (doc.title, snippet)
-                        }
-                    };
-                    items.push(SearchHit { kind, id, title, link: record.link(), snippet });
+                    let company = documents::company_name(&records, &workspace, record.company_id())?;
+                    // Snippets come from the text parts; blind-index terms play no part here.
+                    let doc = record.search_doc(workspace, company, &|_, _| String::new());
+                    let snippet = snippet::build(&doc.parts, &terms);
+                    items.push(hit((doc.title, record.link()), snippet));
                 }
                 Ok(items)
             })
