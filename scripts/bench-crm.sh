@@ -5,8 +5,9 @@
 set -euo pipefail
 command -v wrk >/dev/null || { echo "this benchmark needs wrk (apt-get install wrk)"; exit 1; }
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-bin=target/release/holdfast
+# HF_BIN=PATH runs that binary instead of building one.
+bin=${HF_BIN:-target/release/holdfast}
+[ -n "${HF_BIN:-}" ] || cargo build --release --quiet
 data=$(mktemp -d /tmp/hf-bench-crm.XXXXXX)
 port=18444
 base=https://localhost:$port

@@ -8,8 +8,9 @@ command -v wrk >/dev/null || { echo "this benchmark needs wrk (apt-get install w
 cd "$(dirname "$0")/.."
 contacts=${HF_CONTACTS:-100000}
 duration=${HF_DURATION:-20s}
-cargo build --release --quiet
-bin=${CARGO_TARGET_DIR:-target}/release/holdfast
+# HF_BIN=PATH runs that binary instead of building one.
+bin=${HF_BIN:-${CARGO_TARGET_DIR:-target}/release/holdfast}
+[ -n "${HF_BIN:-}" ] || cargo build --release --quiet
 data=${HF_DATA:-$(mktemp -d /tmp/hf-bench-search.XXXXXX)}
 port=${HF_PORT:-18444}
 password="walrus ceiling paprika tundra"

@@ -3,6 +3,7 @@
 //! rebuilt from the store at any time. Queries always carry the caller's workspace and every
 //! hit is re-read through the scoped store before it is shown.
 
+mod bits;
 mod documents;
 mod indexer;
 mod query;

@@ -102,7 +102,7 @@ pub(crate) enum Pass {
 
 /// Letters the last word needs before it is also matched as the start of a text word (shorter
 /// prefixes expand to too many words to be quick).
-const TEXT_PREFIX_MIN_CHARS: usize = 4;
+pub(super) const TEXT_PREFIX_MIN_CHARS: usize = 4;
 
 /// The clauses one word may match by in `pass`.
 fn word_group(fields: &Fields, terms: &Terms, index: usize, pass: Pass) -> BooleanQuery {
@@ -136,14 +136,22 @@ pub(crate) fn fuzzy_could_help(terms: &Terms) -> bool {
     terms.words.iter().any(|w| fuzzy_distance(w) > 0)
 }
 
-/// The full query: workspace (mandatory unless `whole_index`: every document of the index is
-/// the caller's, so the clause would only cost time), optional kind, all words, boosts.
-/// `blind` is the blind-index term of [`Terms::exact`], computed by the caller's keyring.
-pub(crate) fn build(fields: &Fields, terms: &Terms, blind: Option<&str>, scope: &Scope, pass: Pass) -> Box<dyn Query> {
-    let caller = &scope.caller;
+/// What a document must match: the workspace (unless `whole_index`: every document of the
+/// index is the caller's, so the clause would only cost time), the kind if one is asked for,
+/// and every word (or, for a phone number or tax id, its blind-index term `blind`, computed by
+/// the caller's keyring). No boosts beyond the words' own: counting and recency ordering run
+/// on this.
+pub(crate) fn matching(
+    fields: &Fields,
+    terms: &Terms,
+    blind: Option<&str>,
+    scope: &Scope,
+    pass: Pass,
+) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     if !scope.whole_index {
-        let workspace = TermQuery::new(term(fields.workspace, &caller.workspace.to_string()), IndexRecordOption::Basic);
+        let workspace =
+            TermQuery::new(term(fields.workspace, &scope.caller.workspace.to_string()), IndexRecordOption::Basic);
         clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(workspace), 0.0))));
     }
     if let Some(kind) = scope.kind {
@@ -153,22 +161,27 @@ pub(crate) fn build(fields: &Fields, terms: &Terms, blind: Option<&str>, scope: 
     let words: Vec<(Occur, Box<dyn Query>)> = (0..terms.words.len())
         .map(|i| (Occur::Must, Box::new(word_group(fields, terms, i, pass)) as Box<dyn Query>))
         .collect();
-    let matching: Box<dyn Query> = match blind {
+    match blind {
         Some(token) if pass != Pass::Titles => {
             let mut either = vec![boosted(TermQuery::new(term(fields.phone, token), IndexRecordOption::Basic), 3.0)];
             if !words.is_empty() {
                 either.push((Occur::Should, Box::new(BooleanQuery::new(words))));
             }
-            Box::new(BooleanQuery::new(either))
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(either))));
         }
-        _ => Box::new(BooleanQuery::new(words)),
-    };
-    clauses.push((Occur::Must, matching));
+        _ => clauses.extend(words),
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// [`matching`] with the ranking boosts: the words as a phrase, and the caller's own records.
+pub(crate) fn ranked(fields: &Fields, terms: &Terms, blind: Option<&str>, scope: &Scope, pass: Pass) -> Box<dyn Query> {
+    let mut clauses = vec![(Occur::Must, matching(fields, terms, blind, scope, pass))];
     if terms.words.len() >= 2 && pass != Pass::Titles {
         let phrase = PhraseQuery::new(terms.words.iter().map(|w| term(fields.text, w)).collect());
         clauses.push(boosted(phrase, 2.0));
     }
-    let own = TermQuery::new(term(fields.owner, &caller.user.to_string()), IndexRecordOption::Basic);
+    let own = TermQuery::new(term(fields.owner, &scope.caller.user.to_string()), IndexRecordOption::Basic);
     clauses.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(own), 0.3))));
     Box::new(BooleanQuery::new(clauses))
 }
@@ -216,7 +229,7 @@ mod tests {
             if terms.is_empty() {
                 0
             } else {
-                searcher.search(&*build(&fields, &terms, blind, &scope, pass), &Count).unwrap()
+                searcher.search(&*ranked(&fields, &terms, blind, &scope, pass), &Count).unwrap()
             }
         };
         let owner = Caller { workspace: other, user: UserId::random() };

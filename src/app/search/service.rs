@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use super::documents;
 use super::query::{self, Caller, Pass, Scope, Terms};
 use super::snippet::{self, Snippet};
-use super::{SearchIndex, indexer, search_error};
+use super::{SearchIndex, bits, indexer, search_error};
 use crate::app::App;
 use crate::app::auth::TenantScope;
 use crate::app::auth::permissions::Action;
@@ -154,8 +154,14 @@ fn top_documents(
     Ok((total, hits.into_iter().map(|(_, address)| address).collect()))
 }
 
+/// Matches above this many are ordered by recency (title matches first) rather than scored:
+/// scoring costs ~100 ns a match, and relevance among thousands of equal matches (a common
+/// first name, a word in every other note) says little.
+const SCORED_AT_MOST: usize = 1_000;
+
 /// Runs the search: total matches and the top `limit` documents (kind, id). The exact pass
-/// runs first; the fuzzy pass replaces it only when it found fewer than `limit`.
+/// (titles only for suggestions) runs first; the fuzzy pass replaces it only when it found
+/// fewer than `limit`.
 fn run_query(
     index: &SearchIndex,
     terms: &Terms,
@@ -168,14 +174,19 @@ fn run_query(
     let searcher = index.reader.searcher();
     let scope = Scope { caller, kind, whole_index: whole_index(index, &searcher, &caller.workspace)? };
     let blind = terms.exact.as_ref().map(|(field, value)| index.blind(&caller.workspace, field, value));
-    let first = if mode == Mode::Suggest { Pass::Titles } else { Pass::Exact };
-    let run = |pass| {
-        let query = query::build(&index.fields, terms, blind.as_deref(), &scope, pass);
-        top_documents(&searcher, &*query, limit, now, mode == Mode::Full)
+    let scored = |pass, count| {
+        let query = query::ranked(&index.fields, terms, blind.as_deref(), &scope, pass);
+        top_documents(&searcher, &*query, limit, now, count)
     };
-    let (mut total, mut hits) = run(first)?;
+    let first = if mode == Mode::Suggest { Pass::Titles } else { Pass::Exact };
+    let (mut total, mut hits) = if blind.is_some() {
+        scored(first, true)?
+    } else {
+        let (total, recent) = bits::count_and_recent(&searcher, &index.fields, terms, &scope, first, limit)?;
+        if total > SCORED_AT_MOST { (total, recent) } else { (total, scored(first, false)?.1) }
+    };
     if hits.len() < limit && query::fuzzy_could_help(terms) {
-        (total, hits) = run(Pass::Fuzzy)?;
+        (total, hits) = scored(Pass::Fuzzy, true)?;
     }
     let mut out = Vec::with_capacity(hits.len());
     for address in hits {
@@ -240,30 +251,27 @@ impl App {
             tokio::task::spawn_blocking(move || run_query(&index, &query_terms, caller, kind, limit, now, mode))
                 .await
                 .map_err(|e| AppError::internal(ErrorCode::Internal, e))??;
-        let items = self
-            .store()
-            .read(move |txn| {
-                let records = txn.open_table(RECORDS).map_err(storage)?;
-                let mut items = Vec::with_capacity(found.len());
-                for (kind, id) in found {
-                    let hit = |(title, link), snippet| SearchHit { kind, id, title, link, snippet };
-                    if mode == Mode::Suggest {
-                        items.extend(
-                            documents::title_and_link(&records, &workspace, kind, &id)?
-                                .map(|t| hit(t, Snippet::default())),
-                        );
-                        continue;
-                    }
-                    let Some(record) = documents::load(&records, &workspace, kind, &id)? else { continue };
-                    let company = documents::company_name(&records, &workspace, record.company_id())?;
-                    // Snippets come from the text parts; blind-index terms play no part here.
-                    let doc = record.search_doc(workspace, company, &|_, _| String::new());
-                    let snippet = snippet::build(&doc.parts, &terms);
-                    items.push(hit((doc.title, record.link()), snippet));
+        // At most MAX_LIMIT records: read in place.
+        let items = self.store().read_now(|txn| {
+            let records = txn.open_table(RECORDS).map_err(storage)?;
+            let mut items = Vec::with_capacity(found.len());
+            for (kind, id) in found {
+                let hit = |(title, link), snippet| SearchHit { kind, id, title, link, snippet };
+                if mode == Mode::Suggest {
+                    items.extend(
+                        documents::title_and_link(&records, &workspace, kind, &id)?.map(|t| hit(t, Snippet::default())),
+                    );
+                    continue;
                 }
-                Ok(items)
-            })
-            .await?;
+                let Some(record) = documents::load(&records, &workspace, kind, &id)? else { continue };
+                let company = documents::company_name(&records, &workspace, record.company_id())?;
+                // Snippets come from the text parts; blind-index terms play no part here.
+                let doc = record.search_doc(workspace, company, &|_, _| String::new());
+                let snippet = snippet::build(&doc.parts, &terms);
+                items.push(hit((doc.title, record.link()), snippet));
+            }
+            Ok(items)
+        })?;
         let dropped = limit.min(total).saturating_sub(items.len());
         Ok(SearchResults { total: total.saturating_sub(dropped), items })
     }
