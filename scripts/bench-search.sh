@@ -48,13 +48,13 @@ status=$(curl -s --cacert "$data/tls/cert.pem" -H "Cookie: $cookie" -o /dev/null
 auth="Authorization: Bearer $token"
 export HF_WRK_DIR=$PWD/scripts/wrk
 probe() {
-  local lat=() name t0 sorted
+  local lat=() name t0 sorted id
   for i in $(seq 30); do
     name="Fresh$RANDOM$i"
     t0=$(date +%s%N)
-    curl -sf --cacert "$data/tls/cert.pem" -H "$auth" -H 'Content-Type: application/json' -o /dev/null \
-      -d "{\"first_name\":\"Latency\",\"last_name\":\"$name\"}" $base/api/v1/contacts
-    until curl -sf --cacert "$data/tls/cert.pem" -H "$auth" "$base/api/v1/search?q=$name" | grep -q '"total":1'; do :; done
+    id=$(curl -sf --cacert "$data/tls/cert.pem" -H "$auth" -H 'Content-Type: application/json' \
+      -d "{\"first_name\":\"Latency\",\"last_name\":\"$name\"}" $base/api/v1/contacts | grep -o '"id":"[0-9a-f]*"')
+    until curl -sf --cacert "$data/tls/cert.pem" -H "$auth" "$base/api/v1/search?q=$name" | grep -q "$id"; do :; done
     lat+=($(( ($(date +%s%N) - t0) / 1000000 )))
   done
   sorted=$(printf '%s\n' "${lat[@]}" | sort -n)

@@ -115,7 +115,7 @@ fn word_bits(
             add_prefix(segment, &mut titles, fields.title, word)?;
         }
     }
-    if pass == Pass::Titles {
+    if pass.titles_only() {
         return Ok((Bits(titles.0.clone()), titles));
     }
     let mut all = Bits(titles.0.clone());
@@ -267,7 +267,8 @@ mod tests {
         // "ada": title matches first (newest first), then the rest; the deleted and the other
         // workspace's documents never.
         let scope = Scope { caller, kind: None, whole_index: false };
-        let (total, recent) = count_and_recent(&searcher, &fields, &Terms::parse("ada "), &scope, Pass::Exact, 10).unwrap();
+        let (total, recent) =
+            count_and_recent(&searcher, &fields, &Terms::parse("ada "), &scope, Pass::Exact, 10).unwrap();
         let found: Vec<String> = recent
             .iter()
             .map(|a| {

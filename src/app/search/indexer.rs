@@ -196,6 +196,13 @@ pub(super) async fn rebuild(
                 return Ok(None);
             }
             index.commit(&mut writer)?;
+            // One segment: a query then looks each term up once instead of once per segment
+            // (a rebuild is rare enough to pay for the merge).
+            let segments = writer.index().searchable_segment_ids().map_err(search_error)?;
+            if segments.len() > 1 {
+                writer.merge(&segments).wait().map_err(search_error)?;
+                index.reader.reload().map_err(search_error)?;
+            }
             index.mark_version(Some(schema::SCHEMA_VERSION))?;
             index.needs_rebuild.store(false, Ordering::SeqCst);
             progress(count);

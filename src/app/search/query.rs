@@ -94,10 +94,25 @@ pub(crate) enum Pass {
     /// title word (or of a text word once it has 4 letters).
     Exact,
     /// [`Pass::Exact`] plus words within the typo distance ([`fuzzy_distance`]): run only when
-    /// the exact pass finds fewer hits than asked for, so typos cost nothing on a good query.
+    /// the exact pass finds nothing, so typos cost nothing on a good query.
     Fuzzy,
     /// Suggestions: titles only, whole words or (the last word) as a prefix.
     Titles,
+    /// [`Pass::Titles`] plus title words within the typo distance: suggestions when the
+    /// title pass finds nothing.
+    TitlesFuzzy,
+}
+
+impl Pass {
+    /// Titles only (suggestions).
+    pub(super) fn titles_only(self) -> bool {
+        matches!(self, Pass::Titles | Pass::TitlesFuzzy)
+    }
+
+    /// The pass to run when this one finds nothing and a word could be a typo.
+    pub(crate) fn fuzzy(self) -> Pass {
+        if self.titles_only() { Pass::TitlesFuzzy } else { Pass::Fuzzy }
+    }
 }
 
 /// Letters the last word needs before it is also matched as the start of a text word (shorter
@@ -117,16 +132,22 @@ fn word_group(fields: &Fields, terms: &Terms, index: usize, pass: Pass) -> Boole
         } else {
             clauses.push(boosted(FuzzyTermQuery::new_prefix(term(fields.title, word), 0, true), 1.0));
         }
-        if pass != Pass::Titles && letters >= TEXT_PREFIX_MIN_CHARS {
+        if !pass.titles_only() && letters >= TEXT_PREFIX_MIN_CHARS {
             clauses.push(boosted(FuzzyTermQuery::new_prefix(term(fields.text, word), 0, true), 0.8));
         }
     }
-    if pass != Pass::Titles {
+    if !pass.titles_only() {
         clauses.push(boosted(TermQuery::new(term(fields.text, word), freqs), 2.0));
     }
     let distance = fuzzy_distance(word);
-    if pass == Pass::Fuzzy && distance > 0 {
-        clauses.push(boosted(FuzzyTermQuery::new(term(fields.text, word), distance, true), 0.5));
+    if distance > 0 {
+        match pass {
+            Pass::Fuzzy => clauses.push(boosted(FuzzyTermQuery::new(term(fields.text, word), distance, true), 0.5)),
+            Pass::TitlesFuzzy => {
+                clauses.push(boosted(FuzzyTermQuery::new(term(fields.title, word), distance, true), 0.5));
+            }
+            Pass::Exact | Pass::Titles => {}
+        }
     }
     BooleanQuery::new(clauses)
 }
@@ -162,7 +183,7 @@ pub(crate) fn matching(
         .map(|i| (Occur::Must, Box::new(word_group(fields, terms, i, pass)) as Box<dyn Query>))
         .collect();
     match blind {
-        Some(token) if pass != Pass::Titles => {
+        Some(token) if !pass.titles_only() => {
             let mut either = vec![boosted(TermQuery::new(term(fields.phone, token), IndexRecordOption::Basic), 3.0)];
             if !words.is_empty() {
                 either.push((Occur::Should, Box::new(BooleanQuery::new(words))));
@@ -177,7 +198,7 @@ pub(crate) fn matching(
 /// [`matching`] with the ranking boosts: the words as a phrase, and the caller's own records.
 pub(crate) fn ranked(fields: &Fields, terms: &Terms, blind: Option<&str>, scope: &Scope, pass: Pass) -> Box<dyn Query> {
     let mut clauses = vec![(Occur::Must, matching(fields, terms, blind, scope, pass))];
-    if terms.words.len() >= 2 && pass != Pass::Titles {
+    if terms.words.len() >= 2 && !pass.titles_only() {
         let phrase = PhraseQuery::new(terms.words.iter().map(|w| term(fields.text, w)).collect());
         clauses.push(boosted(phrase, 2.0));
     }
@@ -235,11 +256,15 @@ mod tests {
         let owner = Caller { workspace: other, user: UserId::random() };
         assert_eq!(count(&owner, "lovelase", Pass::Exact), 0, "typos only in the fuzzy pass");
         assert_eq!(count(&owner, "lovelase", Pass::Fuzzy), 1);
+        assert_eq!(
+            (count(&owner, "lovelase", Pass::TitlesFuzzy), count(&owner, "analytcal", Pass::TitlesFuzzy)),
+            (1, 0)
+        );
         assert_eq!((count(&owner, "+44 20 7946 0958", Pass::Exact), count(&owner, "ada lov", Pass::Exact)), (1, 1));
         assert_eq!((count(&owner, "ada lov", Pass::Titles), count(&owner, "analytical", Pass::Titles)), (1, 0));
         let caller = Caller { workspace: WorkspaceId::random(), user: UserId::random() };
         for q in [format!("workspace:{other}"), format!("{other}"), "*".into(), "\" OR 1".into(), "ada".into()] {
-            for pass in [Pass::Exact, Pass::Fuzzy, Pass::Titles] {
+            for pass in [Pass::Exact, Pass::Fuzzy, Pass::Titles, Pass::TitlesFuzzy] {
                 assert_eq!(count(&caller, &q, pass), 0, "{q}");
             }
         }

@@ -160,8 +160,7 @@ fn top_documents(
 const SCORED_AT_MOST: usize = 1_000;
 
 /// Runs the search: total matches and the top `limit` documents (kind, id). The exact pass
-/// (titles only for suggestions) runs first; the fuzzy pass replaces it only when it found
-/// fewer than `limit`.
+/// (titles only for suggestions) runs first; the fuzzy pass only when it found nothing.
 fn run_query(
     index: &SearchIndex,
     terms: &Terms,
@@ -185,8 +184,8 @@ fn run_query(
         let (total, recent) = bits::count_and_recent(&searcher, &index.fields, terms, &scope, first, limit)?;
         if total > SCORED_AT_MOST { (total, recent) } else { (total, scored(first, false)?.1) }
     };
-    if hits.len() < limit && query::fuzzy_could_help(terms) {
-        (total, hits) = scored(Pass::Fuzzy, true)?;
+    if hits.is_empty() && query::fuzzy_could_help(terms) {
+        (total, hits) = scored(first.fuzzy(), mode == Mode::Full)?;
     }
     let mut out = Vec::with_capacity(hits.len());
     for address in hits {
