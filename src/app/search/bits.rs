@@ -13,7 +13,7 @@ use std::collections::BinaryHeap;
 
 use tantivy::postings::Postings;
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocAddress, Searcher, SegmentReader, TERMINATED, Term};
+use tantivy::{DocAddress, DocSet, Searcher, SegmentReader, TERMINATED, Term};
 
 use super::query::{Pass, Scope, TEXT_PREFIX_MIN_CHARS, Terms};
 use super::schema::{Fields, MAX_PREFIX_CHARS};
@@ -119,9 +119,10 @@ fn word_bits(
         return Ok((Bits(titles.0.clone()), titles));
     }
     let mut all = Bits(titles.0.clone());
-    add_term(segment, &mut all, fields.text, word)?;
     if terms.is_prefix(index) && letters >= TEXT_PREFIX_MIN_CHARS {
-        add_prefix(segment, &mut all, fields.text, word)?;
+        add_prefix(segment, &mut all, fields.text, word)?; // the word itself included
+    } else {
+        add_term(segment, &mut all, fields.text, word)?;
     }
     Ok((all, titles))
 }
@@ -147,11 +148,21 @@ fn segment_matches(
     }
     let empty = || Bits::empty(segment.max_doc());
     let mut m = matches.unwrap_or_else(|| SegmentMatches { all: empty(), titles: empty() });
+    // The workspace and kind terms cover up to every document: walk the (fewer) matches and
+    // seek in their postings rather than reading them whole.
     let mut keep = |field: Field, text: &str| -> Result<(), AppError> {
-        let mut mask = empty();
-        add_term(segment, &mut mask, field, text)?;
-        m.all.and(&mask);
-        m.titles.and(&mask);
+        let index = segment.inverted_index(field).map_err(search_error)?;
+        let term = Term::from_field_text(field, text);
+        let mut kept = empty();
+        if let Some(mut postings) = index.read_postings(&term, IndexRecordOption::Basic).map_err(search_error)? {
+            for doc in m.all.docs() {
+                if postings.seek(doc) == doc {
+                    kept.insert(doc);
+                }
+            }
+        }
+        m.all.and(&kept);
+        m.titles.and(&kept);
         Ok(())
     };
     if !scope.whole_index {
