@@ -224,7 +224,7 @@ mod tests {
     use super::*;
     use crate::app::search::documents::{Part, SearchDoc};
     use crate::app::search::query::{Caller, matching};
-    use crate::app::search::schema::{self, ANALYZER, analyzer};
+    use crate::app::search::schema;
     use crate::domain::crm::Kind;
     use crate::domain::ids::{RecordId, UserId, WorkspaceId};
     use tantivy::collector::Count;
@@ -233,10 +233,7 @@ mod tests {
     /// rules, across workspaces, kinds, prefixes, several segments and a deleted document.
     #[test]
     fn bit_counts_equal_tantivy_counts() {
-        let (schema_def, fields) = schema::build();
-        let index = tantivy::Index::create_in_ram(schema_def);
-        index.tokenizers().register(ANALYZER, analyzer());
-        let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let (index, fields, mut writer) = schema::in_ram();
         let (mine, other) = (WorkspaceId::random(), WorkspaceId::random());
         let docs = [
             (mine, Kind::Contact, "Ada Lovelace", "Ada Lovelace ada@analytical.example"),

@@ -218,17 +218,14 @@ pub(crate) fn recency_boost(score: f32, updated_at: i64, now: i64) -> f32 {
 mod tests {
     use super::*;
     use crate::app::search::documents::{Part, SearchDoc};
-    use crate::app::search::schema::{self, ANALYZER};
+    use crate::app::search::schema;
     use crate::domain::ids::RecordId;
     use tantivy::collector::Count;
 
     /// No input, however crafted, finds a document of another workspace or fails the query.
     #[test]
     fn no_input_escapes_the_callers_workspace() {
-        let (schema_def, fields) = schema::build();
-        let index = tantivy::Index::create_in_ram(schema_def);
-        index.tokenizers().register(ANALYZER, analyzer());
-        let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let (index, fields, mut writer) = schema::in_ram();
         let other = WorkspaceId::random();
         let doc = SearchDoc {
             workspace: other,

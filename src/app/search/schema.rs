@@ -90,6 +90,16 @@ fn word_prefixes(text: &str) -> Vec<String> {
     out
 }
 
+/// An empty index in memory with its analyzer and a writer, for tests.
+#[cfg(test)]
+pub(super) fn in_ram() -> (tantivy::Index, Fields, tantivy::IndexWriter) {
+    let (schema, fields) = build();
+    let index = tantivy::Index::create_in_ram(schema);
+    index.tokenizers().register(ANALYZER, analyzer());
+    let writer = index.writer_with_num_threads(1, 15_000_000).expect("an in-memory writer");
+    (index, fields, writer)
+}
+
 /// The tantivy document of a record.
 pub(super) fn document(fields: &Fields, doc: &SearchDoc) -> TantivyDocument {
     let mut out = TantivyDocument::default();
