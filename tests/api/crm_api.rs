@@ -71,6 +71,8 @@ async fn invalid_input_gets_a_coded_problem_naming_the_field() {
         ("/api/v1/contacts", json!({"last_name": "X", "date_of_birth": "2026-02-30"}), "E2004", Some("date_of_birth")),
         ("/api/v1/companies", json!({"name": "Evil", "website": "javascript:alert(1)"}), "E2004", Some("website")),
         ("/api/v1/companies", json!({"name": "A".repeat(201)}), "E2002", Some("name")),
+        ("/api/v1/companies", json!({"name": "B", "bank_details": "9".repeat(501)}), "E2002", Some("bank_details")),
+        ("/api/v1/contacts", json!({"last_name": "X", "bank_details": "IBAN\u{7}"}), "E2004", Some("bank_details")),
         ("/api/v1/deals", json!({"name": "D", "stage": "imaginary"}), "E2004", Some("stage")),
         ("/api/v1/deals", json!({"name": "D", "amount": "12.345678"}), "E2004", Some("amount")),
         (

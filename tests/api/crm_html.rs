@@ -188,11 +188,11 @@ fn arbitrary_contact_text_is_refused_or_shown_escaped() {
         (app, owner, token)
     });
     let config = ProptestConfig { cases: 16, failure_persistence: None, ..ProptestConfig::default() };
-    proptest!(config, |(first in hostile_text(), last in hostile_text(), title in hostile_text(), tags in hostile_text(), city in hostile_text(), email in hostile_text(), background in hostile_text())| {
+    proptest!(config, |(first in hostile_text(), last in hostile_text(), title in hostile_text(), tags in hostile_text(), city in hostile_text(), email in hostile_text(), background in hostile_text(), bank in hostile_text())| {
         let fields = [
             ("first_name", first.as_str()), ("last_name", last.as_str()), ("title", title.as_str()),
             ("tags", tags.as_str()), ("city", city.as_str()), ("street", ""), ("email_1", email.as_str()),
-            ("background", background.as_str()),
+            ("background", background.as_str()), ("bank_details", bank.as_str()),
         ];
         let (status, html) = runtime.block_on(async {
             let response = owner.post_with_token("/contacts/new", &token, &fields).await;
