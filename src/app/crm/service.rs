@@ -491,7 +491,7 @@ fn list_candidates_in<T: CrmRecord>(
     cursor: Option<&[u8]>,
     limit: usize,
 ) -> Result<Listing<T>, AppError> {
-    candidates.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    candidates.sort_unstable();
     candidates.dedup();
     let records = txn.open_table(RECORDS).map_err(storage)?;
     let (mut items, mut next_cursor) = (Vec::new(), None);

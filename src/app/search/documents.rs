@@ -76,7 +76,12 @@ pub(crate) fn title_and_link(
         Kind::Deal => stored_title::<Deal>(records, workspace, id)?,
         Kind::Task => stored_title::<Task>(records, workspace, id)?,
     };
-    Ok(title.map(|title| (title, format!("/{}/{id}", kind.plural()))))
+    Ok(title.map(|title| (title, page_of(kind, id))))
+}
+
+/// The page of a record shown on its own page (every kind but notes).
+fn page_of(kind: Kind, id: &RecordId) -> String {
+    format!("/{}/{id}", kind.plural())
 }
 
 /// Decodes a raw row of the records table (`workspace ‖ kind ‖ id` → record), for rebuilds.
@@ -140,7 +145,7 @@ impl AnyRecord {
     pub fn link(&self) -> String {
         match self {
             AnyRecord::Note(n) => format!("/{}/{}", n.subject_kind.plural(), n.subject_id),
-            other => format!("/{}/{}", other.kind().plural(), other.id()),
+            other => page_of(other.kind(), &other.id()),
         }
     }
 

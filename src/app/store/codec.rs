@@ -21,16 +21,21 @@ pub(crate) fn encode<T: Versioned>(value: &T) -> Result<Vec<u8>, AppError> {
     Ok(bytes)
 }
 
+/// The JSON of an envelope written in one of `formats` at `T`'s version (else why not).
+pub(crate) fn envelope_json<'a, T: Versioned>(bytes: &'a [u8], formats: &[u8]) -> Result<&'a [u8], &'static str> {
+    let [format, v1, v2, json @ ..] = bytes else { return Err("too short") };
+    if !formats.contains(format) {
+        return Err("unknown envelope format");
+    }
+    if u16::from_be_bytes([*v1, *v2]) != T::VERSION {
+        return Err("record version not migrated");
+    }
+    Ok(json)
+}
+
 pub(crate) fn decode<T: Versioned>(bytes: &[u8]) -> Result<T, AppError> {
     let corrupt = |why: &str| AppError::internal(ErrorCode::StorageUnavailable, format!("corrupt record: {why}"));
-    let [format, v1, v2, json @ ..] = bytes else { return Err(corrupt("too short")) };
-    if *format != FORMAT_V1 {
-        return Err(corrupt("unknown envelope format"));
-    }
-    let version = u16::from_be_bytes([*v1, *v2]);
-    if version != T::VERSION {
-        return Err(corrupt("record version not migrated"));
-    }
+    let json = envelope_json::<T>(bytes, &[FORMAT_V1]).map_err(corrupt)?;
     serde_json::from_slice(json).map_err(|e| corrupt(&e.to_string()))
 }
 

@@ -81,15 +81,10 @@ pub(crate) fn load_fields<T: Entity, F: serde::de::DeserializeOwned>(
     let Some(value) = records.get(record_key(workspace, T::KIND, id).as_slice()).map_err(storage)? else {
         return Ok(None);
     };
-    let corrupt = || AppError::internal(ErrorCode::StorageUnavailable, "corrupt record: title fields");
-    match value.value() {
-        [codec::FORMAT_V1 | sealed::FORMAT_SEALED, v1, v2, json @ ..]
-            if u16::from_be_bytes([*v1, *v2]) == T::VERSION =>
-        {
-            serde_json::from_slice(json).map(Some).map_err(|_| corrupt())
-        }
-        _ => Err(corrupt()),
-    }
+    let corrupt = |why: &str| AppError::internal(ErrorCode::StorageUnavailable, format!("corrupt record: {why}"));
+    // Sealed members are base64 text in either format: the fields read here are never sealed.
+    let json = codec::envelope_json::<T>(value.value(), &[codec::FORMAT_V1, sealed::FORMAT_SEALED]).map_err(corrupt)?;
+    serde_json::from_slice(json).map(Some).map_err(|_| corrupt("fields missing"))
 }
 
 /// Writes the record value only (no index, tally or outbox change): key rotation re-seals.

@@ -95,11 +95,7 @@ pub(crate) fn encode<T: Entity>(workspace: &WorkspaceId, record: &T) -> Result<V
 
 /// The JSON of a sealed envelope (after checking the version).
 fn sealed_json<T: Versioned>(bytes: &[u8]) -> Result<&[u8], AppError> {
-    let [FORMAT_SEALED, v1, v2, json @ ..] = bytes else { return Err(corrupt("envelope")) };
-    if u16::from_be_bytes([*v1, *v2]) != T::VERSION {
-        return Err(corrupt("record version not migrated"));
-    }
-    Ok(json)
+    codec::envelope_json::<T>(bytes, &[FORMAT_SEALED]).map_err(corrupt)
 }
 
 /// Splits a sealed envelope into its members (after checking the version).
