@@ -11,28 +11,34 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use tantivy::postings::Postings;
+use tantivy::query::{EnableScoring, FuzzyTermQuery, Query};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, DocSet, Searcher, SegmentReader, TERMINATED, Term};
 
-use super::query::{Pass, Scope, TEXT_PREFIX_MIN_CHARS, Terms};
-use super::schema::{Fields, MAX_PREFIX_CHARS};
+use super::query::{Pass, Scope, Terms, fuzzy_distance};
+use super::recency::{TierCache, updated_at};
+use super::schema::{Fields, MAX_PREFIX_CHARS, TEXT_PREFIX_MIN_CHARS};
 use super::search_error;
 use crate::app::error::AppError;
 
 /// One bit per document of a segment.
-struct Bits(Vec<u64>);
+#[derive(Clone)]
+pub(super) struct Bits(Vec<u64>);
 
 impl Bits {
-    fn empty(max_doc: u32) -> Bits {
+    pub(super) fn empty(max_doc: u32) -> Bits {
         Bits(vec![0; (max_doc as usize).div_ceil(64)])
     }
 
-    fn insert(&mut self, doc: u32) {
+    pub(super) fn insert(&mut self, doc: u32) {
         self.0[doc as usize / 64] |= 1 << (doc % 64);
     }
 
-    fn and(&mut self, other: &Bits) {
+    fn remove(&mut self, doc: u32) {
+        self.0[doc as usize / 64] &= !(1 << (doc % 64));
+    }
+
+    pub(super) fn and(&mut self, other: &Bits) {
         self.0.iter_mut().zip(&other.0).for_each(|(a, b)| *a &= b);
     }
 
@@ -44,8 +50,13 @@ impl Bits {
         self.0.iter().map(|w| w.count_ones() as usize).sum()
     }
 
+    /// How many documents are in both.
+    pub(super) fn count_and(&self, other: &Bits) -> usize {
+        self.0.iter().zip(&other.0).map(|(a, b)| (a & b).count_ones() as usize).sum()
+    }
+
     fn docs(&self) -> impl Iterator<Item = u32> + '_ {
-        self.0.iter().enumerate().flat_map(|(i, &word)| {
+        self.0.iter().enumerate().filter(|(_, word)| **word != 0).flat_map(|(i, &word)| {
             let mut rest = word;
             std::iter::from_fn(move || {
                 (rest != 0).then(|| {
@@ -58,10 +69,32 @@ impl Bits {
     }
 }
 
-/// The matches of one segment: all of them, and those whose title matches every word.
+/// The matches of one segment: those whose title matches every word, and (unless the pass
+/// reads titles only) all of them.
 struct SegmentMatches {
-    all: Bits,
     titles: Bits,
+    all: Option<Bits>,
+}
+
+impl SegmentMatches {
+    fn and(&mut self, other: SegmentMatches) {
+        self.titles.and(&other.titles);
+        if let (Some(all), Some(other)) = (&mut self.all, &other.all) {
+            all.and(other);
+        }
+    }
+
+    /// Drops the documents for which `drop` says so (among the few matches, not the segment).
+    fn drop_where(&mut self, mut drop: impl FnMut(u32) -> bool) {
+        let every = self.all.as_ref().unwrap_or(&self.titles);
+        let dropped: Vec<u32> = every.docs().filter(|doc| drop(*doc)).collect();
+        for doc in dropped {
+            self.titles.remove(doc);
+            if let Some(all) = &mut self.all {
+                all.remove(doc);
+            }
+        }
+    }
 }
 
 /// ORs the postings of `term` into `bits`.
@@ -69,7 +102,7 @@ fn add_term(segment: &SegmentReader, bits: &mut Bits, field: Field, text: &str) 
     let index = segment.inverted_index(field).map_err(search_error)?;
     let term = Term::from_field_text(field, text);
     if let Some(mut postings) = index.read_postings(&term, IndexRecordOption::Basic).map_err(search_error)? {
-        add_postings(bits, &mut postings);
+        add_docs(bits, &mut postings);
     }
     Ok(())
 }
@@ -83,31 +116,42 @@ fn add_prefix(segment: &SegmentReader, bits: &mut Bits, field: Field, prefix: &s
     while terms.advance() {
         let mut postings =
             index.read_postings_from_terminfo(terms.value(), IndexRecordOption::Basic).map_err(search_error)?;
-        add_postings(bits, &mut postings);
+        add_docs(bits, &mut postings);
     }
     Ok(())
 }
 
-fn add_postings(bits: &mut Bits, postings: &mut impl Postings) {
-    let mut doc = postings.doc();
+/// ORs the documents of every term of `field` within the typo distance of `word` into `bits`
+/// (tantivy's own automaton, as the scored fuzzy query uses).
+fn add_fuzzy(segment: &SegmentReader, bits: &mut Bits, field: Field, word: &str) -> Result<(), AppError> {
+    let query = FuzzyTermQuery::new(Term::from_field_text(field, word), fuzzy_distance(word), true);
+    let weight = query.weight(EnableScoring::disabled_from_schema(segment.schema())).map_err(search_error)?;
+    add_docs(bits, &mut weight.scorer(segment, 1.0).map_err(search_error)?);
+    Ok(())
+}
+
+fn add_docs(bits: &mut Bits, docs: &mut (impl DocSet + ?Sized)) {
+    let mut doc = docs.doc();
     while doc != TERMINATED {
         bits.insert(doc);
-        doc = postings.advance();
+        doc = docs.advance();
     }
 }
 
-/// The documents of `segment` word `index` matches in `pass`: `(all, by title)`.
-fn word_bits(
+/// The documents of `segment` word `index` matches in `pass` (as [`super::query`]'s word
+/// group does).
+fn word_matches(
     segment: &SegmentReader,
     fields: &Fields,
     terms: &Terms,
     index: usize,
     pass: Pass,
-) -> Result<(Bits, Bits), AppError> {
+) -> Result<SegmentMatches, AppError> {
     let word = &terms.words[index];
+    let letters = word.chars().count();
+    let typo = fuzzy_distance(word) > 0;
     let mut titles = Bits::empty(segment.max_doc());
     add_term(segment, &mut titles, fields.title, word)?;
-    let letters = word.chars().count();
     if terms.is_prefix(index) {
         if letters <= MAX_PREFIX_CHARS {
             add_term(segment, &mut titles, fields.title_prefix, word)?;
@@ -115,16 +159,26 @@ fn word_bits(
             add_prefix(segment, &mut titles, fields.title, word)?;
         }
     }
-    if pass.titles_only() {
-        return Ok((Bits(titles.0.clone()), titles));
+    if pass == Pass::TitlesFuzzy && typo {
+        add_fuzzy(segment, &mut titles, fields.title, word)?;
     }
-    let mut all = Bits(titles.0.clone());
+    if pass.titles_only() {
+        return Ok(SegmentMatches { titles, all: None });
+    }
+    let mut all = titles.clone();
     if terms.is_prefix(index) && letters >= TEXT_PREFIX_MIN_CHARS {
-        add_prefix(segment, &mut all, fields.text, word)?; // the word itself included
+        if letters <= MAX_PREFIX_CHARS {
+            add_term(segment, &mut all, fields.text_prefix, word)?; // the word itself included
+        } else {
+            add_prefix(segment, &mut all, fields.text, word)?;
+        }
     } else {
         add_term(segment, &mut all, fields.text, word)?;
     }
-    Ok((all, titles))
+    if pass == Pass::Fuzzy && typo {
+        add_fuzzy(segment, &mut all, fields.text, word)?;
+    }
+    Ok(SegmentMatches { titles, all: Some(all) })
 }
 
 /// The matches of `segment`, masked to live documents of the caller's workspace and kind.
@@ -135,38 +189,35 @@ fn segment_matches(
     scope: &Scope,
     pass: Pass,
 ) -> Result<SegmentMatches, AppError> {
-    let mut matches: Option<SegmentMatches> = None;
+    let mut matches = SegmentMatches {
+        titles: Bits::empty(segment.max_doc()),
+        all: (!pass.titles_only()).then(|| Bits::empty(segment.max_doc())),
+    };
     for index in 0..terms.words.len() {
-        let (all, titles) = word_bits(segment, fields, terms, index, pass)?;
-        match &mut matches {
-            None => matches = Some(SegmentMatches { all, titles }),
-            Some(m) => {
-                m.all.and(&all);
-                m.titles.and(&titles);
-            }
+        let word = word_matches(segment, fields, terms, index, pass)?;
+        if index == 0 {
+            matches = word;
+        } else {
+            matches.and(word);
         }
     }
-    let empty = || Bits::empty(segment.max_doc());
-    let mut m = matches.unwrap_or_else(|| SegmentMatches { all: empty(), titles: empty() });
     // The workspace and kind terms cover up to every document: walk the (fewer) matches and
     // seek in their postings rather than reading them whole.
     let mut keep = |field: Field, text: &str| -> Result<(), AppError> {
         let index = segment.inverted_index(field).map_err(search_error)?;
         let term = Term::from_field_text(field, text);
-        let mut kept = empty();
-        if let Some(mut postings) = index.read_postings(&term, IndexRecordOption::Basic).map_err(search_error)? {
-            let mut at = postings.doc();
-            for doc in m.all.docs() {
-                if at < doc {
-                    at = postings.seek(doc);
-                }
-                if at == doc {
-                    kept.insert(doc);
-                }
+        match index.read_postings(&term, IndexRecordOption::Basic).map_err(search_error)? {
+            Some(mut postings) => {
+                let mut at = postings.doc();
+                matches.drop_where(|doc| {
+                    if at < doc {
+                        at = postings.seek(doc);
+                    }
+                    at != doc
+                });
             }
+            None => matches.drop_where(|_| true),
         }
-        m.all.and(&kept);
-        m.titles.and(&kept);
         Ok(())
     };
     if !scope.whole_index {
@@ -176,18 +227,16 @@ fn segment_matches(
         keep(fields.kind, kind.as_str())?;
     }
     if let Some(alive) = segment.alive_bitset() {
-        let mut deleted = empty();
-        m.all.docs().filter(|doc| alive.is_deleted(*doc)).for_each(|doc| deleted.insert(doc));
-        m.all.and_not(&deleted);
-        m.titles.and_not(&deleted);
+        matches.drop_where(|doc| alive.is_deleted(doc));
     }
-    Ok(m)
+    Ok(matches)
 }
 
 /// How many documents match in all, and the `limit` most recently changed: those whose title
 /// matches first, then the others.
 pub(super) fn count_and_recent(
     searcher: &Searcher,
+    recency: &TierCache,
     fields: &Fields,
     terms: &Terms,
     scope: &Scope,
@@ -198,13 +247,22 @@ pub(super) fn count_and_recent(
     let mut best: BinaryHeap<Reverse<(bool, i64, DocAddress)>> = BinaryHeap::with_capacity(limit + 1);
     let mut total = 0;
     for (ordinal, segment) in searcher.segment_readers().iter().enumerate() {
-        let mut m = segment_matches(segment, fields, terms, scope, pass)?;
-        total += m.all.count();
-        let updated = segment.fast_fields().i64("updated_at").map_err(search_error)?.first_or_default_col(0);
-        m.all.and_not(&m.titles);
-        for (is_title, bits) in [(true, &m.titles), (false, &m.all)] {
-            for doc in bits.docs() {
-                let entry = (is_title, updated.get_val(doc), DocAddress::new(ordinal as u32, doc));
+        let SegmentMatches { titles, all } = segment_matches(segment, fields, terms, scope, pass)?;
+        let found = all.as_ref().unwrap_or(&titles).count();
+        if found == 0 {
+            continue;
+        }
+        total += found;
+        let others = all.map(|mut all| {
+            all.and_not(&titles);
+            all
+        });
+        let (tiers, updated) = (recency.tiers(segment)?, updated_at(segment)?);
+        for (is_title, matches) in [(true, Some(titles)), (false, others)] {
+            let Some(matches) = matches else { continue };
+            let newest = tiers.narrowest(&matches, limit);
+            for doc in newest.as_ref().unwrap_or(&matches).docs() {
+                let entry = (is_title, updated(doc), DocAddress::new(ordinal as u32, doc));
                 if best.len() < limit {
                     best.push(Reverse(entry));
                 } else if best.peek().is_some_and(|Reverse(worst)| entry > *worst) {
@@ -268,11 +326,11 @@ mod tests {
         let caller = Caller { workspace: mine, user: UserId::random() };
         for q in ["ada", "ada ", "ad", "adam", "lovelace", "analytical", "ada lov", "call ada", "zz", "engine"] {
             let terms = Terms::parse(q);
-            for pass in [Pass::Exact, Pass::Titles] {
+            for pass in [Pass::Exact, Pass::Fuzzy, Pass::Titles, Pass::TitlesFuzzy] {
                 for kind in [None, Some(Kind::Contact)] {
                     let scope = Scope { caller, kind, whole_index: false };
                     let expected = searcher.search(&*matching(&fields, &terms, None, &scope, pass), &Count).unwrap();
-                    let (total, recent) = count_and_recent(&searcher, &fields, &terms, &scope, pass, 10).unwrap();
+                    let (total, recent) = count_and_recent(&searcher, &TierCache::default(), &fields, &terms, &scope, pass, 10).unwrap();
                     assert_eq!(total, expected, "{q:?} {pass:?} {kind:?}");
                     assert_eq!(recent.len(), total.min(10));
                 }
@@ -282,7 +340,7 @@ mod tests {
         // workspace's documents never.
         let scope = Scope { caller, kind: None, whole_index: false };
         let (total, recent) =
-            count_and_recent(&searcher, &fields, &Terms::parse("ada "), &scope, Pass::Exact, 10).unwrap();
+            count_and_recent(&searcher, &TierCache::default(), &fields, &Terms::parse("ada "), &scope, Pass::Exact, 10).unwrap();
         let found: Vec<String> = recent
             .iter()
             .map(|a| {
@@ -304,7 +362,7 @@ mod tests {
             b.insert(doc);
         }
         assert_eq!(a.count(), 5);
-        let mut both = Bits(a.0.clone());
+        let mut both = a.clone();
         both.and(&b);
         assert_eq!(both.docs().collect::<Vec<_>>(), [63, 130]);
         a.and_not(&b);

@@ -7,6 +7,7 @@ mod bits;
 mod documents;
 mod indexer;
 mod query;
+mod recency;
 mod schema;
 mod service;
 pub mod snippet;
@@ -51,6 +52,8 @@ pub(crate) struct SearchIndex {
     indexed: AtomicU64,
     /// For the keyed blind-index terms of phone numbers and tax ids (never their plaintext).
     keyring: std::sync::Arc<crate::app::keyring::Keyring>,
+    /// The newest documents of each segment, for ordering broad queries by recency.
+    recency: recency::TierCache,
 }
 
 impl SearchIndex {
@@ -89,6 +92,7 @@ impl SearchIndex {
             paused: AtomicBool::new(false),
             indexed: AtomicU64::new(0),
             keyring,
+            recency: recency::TierCache::default(),
         })
     }
 
@@ -107,7 +111,12 @@ impl SearchIndex {
             let _ = writer.rollback();
             return Err(search_error(e));
         }
-        self.reader.reload().map_err(search_error)
+        self.reader.reload().map_err(search_error)?;
+        // New segments get their recency tiers here rather than in the next query.
+        if let Err(e) = self.recency.refresh(&self.reader.searcher()) {
+            tracing::warn!(code = %e.code(), detail = e.detail().unwrap_or(""), "search: recency tiers not computed");
+        }
+        Ok(())
     }
 
     /// Marks the index complete (its schema version), or incomplete (`None`) before a rebuild.

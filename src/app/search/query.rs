@@ -8,7 +8,7 @@ use tantivy::Term;
 use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 
-use super::schema::{Fields, MAX_PREFIX_CHARS, analyzer};
+use super::schema::{Fields, MAX_PREFIX_CHARS, TEXT_PREFIX_MIN_CHARS, analyzer};
 use crate::domain::crm::Kind;
 use crate::domain::ids::{UserId, WorkspaceId};
 
@@ -115,9 +115,6 @@ impl Pass {
     }
 }
 
-/// Letters the last word needs before it is also matched as the start of a text word (shorter
-/// prefixes expand to too many words to be quick).
-pub(super) const TEXT_PREFIX_MIN_CHARS: usize = 4;
 
 /// The clauses one word may match by in `pass`.
 fn word_group(fields: &Fields, terms: &Terms, index: usize, pass: Pass) -> BooleanQuery {
@@ -133,7 +130,12 @@ fn word_group(fields: &Fields, terms: &Terms, index: usize, pass: Pass) -> Boole
             clauses.push(boosted(FuzzyTermQuery::new_prefix(term(fields.title, word), 0, true), 1.0));
         }
         if !pass.titles_only() && letters >= TEXT_PREFIX_MIN_CHARS {
-            clauses.push(boosted(FuzzyTermQuery::new_prefix(term(fields.text, word), 0, true), 0.8));
+            let prefix: Box<dyn Query> = if letters <= MAX_PREFIX_CHARS {
+                Box::new(TermQuery::new(term(fields.text_prefix, word), IndexRecordOption::Basic))
+            } else {
+                Box::new(FuzzyTermQuery::new_prefix(term(fields.text, word), 0, true))
+            };
+            clauses.push(boosted(ConstScoreQuery::new(prefix, 0.8), 1.0));
         }
     }
     if !pass.titles_only() {

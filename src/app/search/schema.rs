@@ -11,7 +11,7 @@ use super::documents::SearchDoc;
 
 /// Bumped whenever the schema, the analyzer or what a document holds changes: an index of
 /// another version is rebuilt from the store at start.
-pub(super) const SCHEMA_VERSION: u32 = 3;
+pub(super) const SCHEMA_VERSION: u32 = 4;
 
 /// The name the analyzer is registered under in the index.
 pub(super) const ANALYZER: &str = "holdfast";
@@ -19,9 +19,14 @@ pub(super) const ANALYZER: &str = "holdfast";
 /// Tokens longer than this (in bytes) are dropped: nobody types them, and they bloat the index.
 const MAX_TOKEN_BYTES: usize = 40;
 
-/// Title words are indexed by each of their prefixes from 2 up to this many characters, so an
-/// unfinished word is one term lookup (longer prefixes go through the term dictionary).
+/// Words are indexed by each of their prefixes up to this many characters, so an unfinished
+/// word is one term lookup (longer prefixes go through the term dictionary).
 pub(super) const MAX_PREFIX_CHARS: usize = 12;
+/// Title words are indexed by their prefixes from this many characters.
+const TITLE_PREFIX_MIN_CHARS: usize = 2;
+/// Letters the last word needs before it is also matched as the start of a text word (shorter
+/// prefixes of names, emails, websites and notes would match too much to be useful).
+pub(super) const TEXT_PREFIX_MIN_CHARS: usize = 4;
 
 /// The fields of a search document.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +44,9 @@ pub(super) struct Fields {
     pub title_prefix: Field,
     /// Every searchable text of the record (names, emails, company, tags, notes …).
     pub text: Field,
+    /// Prefixes of the text's words ([`TEXT_PREFIX_MIN_CHARS`] to [`MAX_PREFIX_CHARS`]
+    /// characters): a typed "northwind" would otherwise walk the 10,000 website words it starts.
+    pub text_prefix: Field,
     /// Keyed blind-index terms of phone numbers and tax ids: exact lookups, never plaintext.
     pub phone: Field,
     /// Last change (Unix seconds): recent records rank a little higher.
@@ -59,6 +67,7 @@ pub(super) fn build() -> (Schema, Fields) {
         title: builder.add_text_field("title", text_options.clone()),
         title_prefix: builder.add_text_field("title_prefix", STRING),
         text: builder.add_text_field("text", text_options),
+        text_prefix: builder.add_text_field("text_prefix", STRING),
         phone: builder.add_text_field("phone", STRING),
         updated_at: builder.add_i64_field("updated_at", INDEXED | FAST),
     };
@@ -74,15 +83,18 @@ pub(crate) fn analyzer() -> TextAnalyzer {
         .build()
 }
 
-/// The distinct prefixes (2 to [`MAX_PREFIX_CHARS`] characters) of the analyzed words of `text`.
-fn word_prefixes(text: &str) -> Vec<String> {
+/// The distinct prefixes (`min_chars` to [`MAX_PREFIX_CHARS`] characters) of the analyzed
+/// words of `texts`.
+fn word_prefixes<'a>(texts: impl IntoIterator<Item = &'a str>, min_chars: usize) -> Vec<String> {
     let mut analyzer = analyzer();
-    let mut stream = analyzer.token_stream(text);
     let mut out = Vec::new();
-    while stream.advance() {
-        let word = &stream.token().text;
-        for (at, c) in word.char_indices().skip(1).take(MAX_PREFIX_CHARS - 1) {
-            out.push(word[..at + c.len_utf8()].to_owned());
+    for text in texts {
+        let mut stream = analyzer.token_stream(text);
+        while stream.advance() {
+            let word = &stream.token().text;
+            for (at, c) in word.char_indices().skip(min_chars - 1).take(MAX_PREFIX_CHARS + 1 - min_chars) {
+                out.push(word[..at + c.len_utf8()].to_owned());
+            }
         }
     }
     out.sort_unstable();
@@ -110,11 +122,14 @@ pub(super) fn document(fields: &Fields, doc: &SearchDoc) -> TantivyDocument {
         out.add_text(fields.owner, owner.to_string());
     }
     out.add_text(fields.title, &doc.title);
-    for prefix in word_prefixes(&doc.title) {
+    for prefix in word_prefixes([doc.title.as_str()], TITLE_PREFIX_MIN_CHARS) {
         out.add_text(fields.title_prefix, prefix);
     }
     for part in &doc.parts {
         out.add_text(fields.text, &part.text);
+    }
+    for prefix in word_prefixes(doc.parts.iter().map(|p| p.text.as_str()), TEXT_PREFIX_MIN_CHARS) {
+        out.add_text(fields.text_prefix, prefix);
     }
     for term in &doc.blind {
         out.add_text(fields.phone, term);
@@ -145,10 +160,14 @@ mod tests {
     }
 
     #[test]
-    fn title_words_are_indexed_by_their_prefixes() {
-        assert_eq!(word_prefixes("Zoë Ab"), ["ab", "zo", "zoe"]);
-        let long = word_prefixes("Abcdefghijklmnop");
+    fn words_are_indexed_by_their_prefixes() {
+        assert_eq!(word_prefixes(["Zoë Ab"], TITLE_PREFIX_MIN_CHARS), ["ab", "zo", "zoe"]);
+        let long = word_prefixes(["Abcdefghijklmnop"], TITLE_PREFIX_MIN_CHARS);
         assert_eq!(long.len(), MAX_PREFIX_CHARS - 1);
         assert_eq!(long.last().map(String::len), Some(MAX_PREFIX_CHARS));
+        let text = word_prefixes(["Ada northwindltd1.example", "ada"], TEXT_PREFIX_MIN_CHARS);
+        assert_eq!(text.first().map(String::as_str), Some("exam"));
+        assert!(text.contains(&"northwindltd".to_owned()) && !text.contains(&"northwindltd1".to_owned()));
+        assert!(!text.iter().any(|p| p.starts_with("ada")), "words shorter than 4 letters have none");
     }
 }

@@ -177,15 +177,15 @@ fn run_query(
         let query = query::ranked(&index.fields, terms, blind.as_deref(), &scope, pass);
         top_documents(&searcher, &*query, limit, now, count)
     };
-    let first = if mode == Mode::Suggest { Pass::Titles } else { Pass::Exact };
-    let (mut total, mut hits) = if blind.is_some() {
-        scored(first, true)?
-    } else {
-        let (total, recent) = bits::count_and_recent(&searcher, &index.fields, terms, &scope, first, limit)?;
-        if total > SCORED_AT_MOST { (total, recent) } else { (total, scored(first, false)?.1) }
+    // Counted and ordered by recency over bitsets; scored only when few match.
+    let counted = |pass| -> Result<(usize, Vec<tantivy::DocAddress>), AppError> {
+        let (total, recent) = bits::count_and_recent(&searcher, &index.recency, &index.fields, terms, &scope, pass, limit)?;
+        if total == 0 || total > SCORED_AT_MOST { Ok((total, recent)) } else { Ok((total, scored(pass, false)?.1)) }
     };
+    let first = if mode == Mode::Suggest { Pass::Titles } else { Pass::Exact };
+    let (mut total, mut hits) = if blind.is_some() { scored(first, true)? } else { counted(first)? };
     if hits.is_empty() && query::fuzzy_could_help(terms) {
-        (total, hits) = scored(first.fuzzy(), mode == Mode::Full)?;
+        (total, hits) = if blind.is_some() { scored(first.fuzzy(), mode == Mode::Full)? } else { counted(first.fuzzy())? };
     }
     let mut out = Vec::with_capacity(hits.len());
     for address in hits {
