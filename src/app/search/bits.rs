@@ -16,7 +16,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, DocSet, Searcher, SegmentReader, TERMINATED, Term};
 
 use super::query::{Pass, Scope, Terms, fuzzy_distance};
-use super::recency::{TierCache, updated_at};
+use super::recency::{RecencyCache, updated_at};
 use super::schema::{Fields, MAX_PREFIX_CHARS, TEXT_PREFIX_MIN_CHARS};
 use super::search_error;
 use crate::app::error::AppError;
@@ -26,19 +26,23 @@ use crate::app::error::AppError;
 pub(super) struct Bits(Vec<u64>);
 
 impl Bits {
-    pub(super) fn empty(max_doc: u32) -> Bits {
+    fn empty(max_doc: u32) -> Bits {
         Bits(vec![0; (max_doc as usize).div_ceil(64)])
     }
 
-    pub(super) fn insert(&mut self, doc: u32) {
+    fn insert(&mut self, doc: u32) {
         self.0[doc as usize / 64] |= 1 << (doc % 64);
+    }
+
+    pub(super) fn contains(&self, doc: u32) -> bool {
+        self.0[doc as usize / 64] & (1 << (doc % 64)) != 0
     }
 
     fn remove(&mut self, doc: u32) {
         self.0[doc as usize / 64] &= !(1 << (doc % 64));
     }
 
-    pub(super) fn and(&mut self, other: &Bits) {
+    fn and(&mut self, other: &Bits) {
         self.0.iter_mut().zip(&other.0).for_each(|(a, b)| *a &= b);
     }
 
@@ -48,11 +52,6 @@ impl Bits {
 
     fn count(&self) -> usize {
         self.0.iter().map(|w| w.count_ones() as usize).sum()
-    }
-
-    /// How many documents are in both.
-    pub(super) fn count_and(&self, other: &Bits) -> usize {
-        self.0.iter().zip(&other.0).map(|(a, b)| (a & b).count_ones() as usize).sum()
     }
 
     fn docs(&self) -> impl Iterator<Item = u32> + '_ {
@@ -236,7 +235,7 @@ fn segment_matches(
 /// matches first, then the others.
 pub(super) fn count_and_recent(
     searcher: &Searcher,
-    recency: &TierCache,
+    recency: &RecencyCache,
     fields: &Fields,
     terms: &Terms,
     scope: &Scope,
@@ -248,20 +247,23 @@ pub(super) fn count_and_recent(
     let mut total = 0;
     for (ordinal, segment) in searcher.segment_readers().iter().enumerate() {
         let SegmentMatches { titles, all } = segment_matches(segment, fields, terms, scope, pass)?;
-        let found = all.as_ref().unwrap_or(&titles).count();
-        if found == 0 {
+        let (found, by_title) = (all.as_ref().map_or(0, Bits::count), titles.count());
+        if found.max(by_title) == 0 {
             continue;
         }
-        total += found;
+        total += found.max(by_title);
         let others = all.map(|mut all| {
             all.and_not(&titles);
-            all
+            (all, found - by_title)
         });
-        let (tiers, updated) = (recency.tiers(segment)?, updated_at(segment)?);
-        for (is_title, matches) in [(true, Some(titles)), (false, others)] {
-            let Some(matches) = matches else { continue };
-            let newest = tiers.narrowest(&matches, limit);
-            for doc in newest.as_ref().unwrap_or(&matches).docs() {
+        let (newest, updated) = (recency.newest(segment)?, updated_at(segment)?);
+        for (is_title, matches) in [(true, Some((titles, by_title))), (false, others)] {
+            let Some((matches, count)) = matches else { continue };
+            let docs: Box<dyn Iterator<Item = u32>> = match newest.first(&matches, count, limit) {
+                Some(first) => Box::new(first.into_iter()),
+                None => Box::new(matches.docs()),
+            };
+            for doc in docs {
                 let entry = (is_title, updated(doc), DocAddress::new(ordinal as u32, doc));
                 if best.len() < limit {
                     best.push(Reverse(entry));
@@ -324,13 +326,14 @@ mod tests {
         let searcher = index.reader().unwrap().searcher();
         assert!(searcher.segment_readers().len() > 1);
         let caller = Caller { workspace: mine, user: UserId::random() };
-        for q in ["ada", "ada ", "ad", "adam", "lovelace", "analytical", "ada lov", "call ada", "zz", "engine"] {
+        let queries = ["ada", "ada ", "ad", "adam", "lovelace", "analytical", "ada lov", "call ada", "zz", "engine"];
+        for q in queries.into_iter().chain(["lovelase", "analytcal engine", "adapter", "lovela"]) {
             let terms = Terms::parse(q);
             for pass in [Pass::Exact, Pass::Fuzzy, Pass::Titles, Pass::TitlesFuzzy] {
                 for kind in [None, Some(Kind::Contact)] {
                     let scope = Scope { caller, kind, whole_index: false };
                     let expected = searcher.search(&*matching(&fields, &terms, None, &scope, pass), &Count).unwrap();
-                    let (total, recent) = count_and_recent(&searcher, &TierCache::default(), &fields, &terms, &scope, pass, 10).unwrap();
+                    let (total, recent) = count_and_recent(&searcher, &RecencyCache::default(), &fields, &terms, &scope, pass, 10).unwrap();
                     assert_eq!(total, expected, "{q:?} {pass:?} {kind:?}");
                     assert_eq!(recent.len(), total.min(10));
                 }
@@ -340,7 +343,7 @@ mod tests {
         // workspace's documents never.
         let scope = Scope { caller, kind: None, whole_index: false };
         let (total, recent) =
-            count_and_recent(&searcher, &TierCache::default(), &fields, &Terms::parse("ada "), &scope, Pass::Exact, 10).unwrap();
+            count_and_recent(&searcher, &RecencyCache::default(), &fields, &Terms::parse("ada "), &scope, Pass::Exact, 10).unwrap();
         let found: Vec<String> = recent
             .iter()
             .map(|a| {
@@ -349,6 +352,63 @@ mod tests {
             })
             .collect();
         assert_eq!((total, found), (2, vec![ids[2].to_string(), ids[5].to_string()]), "Call Ada, then Adapter sale");
+    }
+
+    /// Walking the recency order finds exactly the newest matches (title matches first), as
+    /// a sort of every match would, ties included.
+    #[test]
+    fn newest_matches_equal_a_full_sort() {
+        let (index, fields, mut writer) = schema::in_ram();
+        let workspace = WorkspaceId::random();
+        let docs = 30_000u32;
+        // Change times repeat (ties are ordered too); the newest 5,000 match nothing (a bulk
+        // import), so the few title matches are found by reading them all, the many others by
+        // walking the recency order past the import.
+        let imported = |doc: u32| doc >= 25_000;
+        let updated = |doc: u32| if imported(doc) { i64::from(20_000 + doc) } else { i64::from(doc * 7_919 % 10_007) };
+        let is_title = |doc: u32| doc % 500 == 0 && !imported(doc);
+        let is_match = |doc: u32| is_title(doc) || (doc % 2 == 0 && !imported(doc));
+        let ids: Vec<RecordId> = (0..docs).map(|_| RecordId::random()).collect();
+        for doc in 0..docs {
+            let title = if is_title(doc) { "Ada Byron" } else { "Bob Smith" };
+            let text = if is_match(doc) { "ada" } else { "zed" };
+            let search_doc = SearchDoc {
+                workspace,
+                kind: Kind::Contact,
+                id: ids[doc as usize],
+                owner: None,
+                updated_at: updated(doc),
+                title: title.into(),
+                parts: vec![Part { text: text.into() }],
+                blind: Vec::new(),
+            };
+            writer.add_document(schema::document(&fields, &search_doc)).unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let doc_of: std::collections::HashMap<String, u32> =
+            ids.iter().enumerate().map(|(doc, id)| (id.to_string(), doc as u32)).collect();
+        let scope = Scope { caller: Caller { workspace, user: UserId::random() }, kind: None, whole_index: true };
+        let recency = RecencyCache::default();
+        for limit in [1, 10, 50, 60] {
+            let (total, recent) =
+                count_and_recent(&searcher, &recency, &fields, &Terms::parse("ada "), &scope, Pass::Exact, limit).unwrap();
+            let found: Vec<(bool, i64)> = recent
+                .iter()
+                .map(|address| {
+                    let stored: tantivy::TantivyDocument = searcher.doc(*address).unwrap();
+                    let id = tantivy::schema::Value::as_str(&stored.get_first(fields.id).unwrap()).unwrap().to_owned();
+                    let doc = doc_of[&id];
+                    (is_title(doc), updated(doc))
+                })
+                .collect();
+            let mut expected: Vec<(bool, i64)> =
+                (0..docs).filter(|d| is_match(*d)).map(|d| (is_title(d), updated(d))).collect();
+            assert_eq!(total, expected.len());
+            expected.sort_unstable_by(|a, b| b.cmp(a));
+            expected.truncate(limit);
+            assert_eq!(found, expected, "limit {limit}");
+        }
     }
 
     #[test]

@@ -52,8 +52,8 @@ pub(crate) struct SearchIndex {
     indexed: AtomicU64,
     /// For the keyed blind-index terms of phone numbers and tax ids (never their plaintext).
     keyring: std::sync::Arc<crate::app::keyring::Keyring>,
-    /// The newest documents of each segment, for ordering broad queries by recency.
-    recency: recency::TierCache,
+    /// Each segment's documents newest first, for ordering broad queries by recency.
+    recency: recency::RecencyCache,
 }
 
 impl SearchIndex {
@@ -92,7 +92,7 @@ impl SearchIndex {
             paused: AtomicBool::new(false),
             indexed: AtomicU64::new(0),
             keyring,
-            recency: recency::TierCache::default(),
+            recency: recency::RecencyCache::default(),
         })
     }
 
@@ -112,9 +112,9 @@ impl SearchIndex {
             return Err(search_error(e));
         }
         self.reader.reload().map_err(search_error)?;
-        // New segments get their recency tiers here rather than in the next query.
+        // New segments are put in recency order here rather than in the next query.
         if let Err(e) = self.recency.refresh(&self.reader.searcher()) {
-            tracing::warn!(code = %e.code(), detail = e.detail().unwrap_or(""), "search: recency tiers not computed");
+            tracing::warn!(code = %e.code(), detail = e.detail().unwrap_or(""), "search: recency order not computed");
         }
         Ok(())
     }
