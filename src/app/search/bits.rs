@@ -8,6 +8,7 @@
 //! Same matching rules as the exact and title passes of [`super::query`] (the fuzzy pass and
 //! exact phone / tax-id lookups stay with tantivy's scorers: they match few documents).
 
+use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -22,12 +23,23 @@ use super::search_error;
 use crate::app::error::AppError;
 
 /// One bit per document of a segment.
-#[derive(Clone)]
 pub(super) struct Bits(Vec<u64>);
+
+thread_local! {
+    /// Dropped bitsets of this thread, for reuse: one of a big segment is a quarter of a
+    /// megabyte, and a fresh allocation that size costs page faults on every query.
+    static SPARE: RefCell<Vec<Vec<u64>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Spare bitsets kept per thread at most (a query holds about six at once).
+const SPARE_MAX: usize = 8;
 
 impl Bits {
     fn empty(max_doc: u32) -> Bits {
-        Bits(vec![0; (max_doc as usize).div_ceil(64)])
+        let mut words = SPARE.with(|spare| spare.borrow_mut().pop()).unwrap_or_default();
+        words.clear();
+        words.resize((max_doc as usize).div_ceil(64), 0);
+        Bits(words)
     }
 
     fn insert(&mut self, doc: u32) {
@@ -65,6 +77,26 @@ impl Bits {
                 })
             })
         })
+    }
+}
+
+impl Clone for Bits {
+    fn clone(&self) -> Bits {
+        let mut copy = Bits::empty(0);
+        copy.0.extend_from_slice(&self.0);
+        copy
+    }
+}
+
+impl Drop for Bits {
+    fn drop(&mut self) {
+        let words = std::mem::take(&mut self.0);
+        SPARE.with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < SPARE_MAX {
+                spare.push(words);
+            }
+        });
     }
 }
 
