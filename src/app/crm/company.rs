@@ -83,6 +83,8 @@ impl CrmRecord for Company {
         input.name.iter().filter(|n| !n.trim().is_empty()).map(|n| (keys::NAME, Term::new().name(n).done())).collect()
     }
 
+    const LISTED_SEALED: &'static [&'static str] = &["phone"];
+
     fn plan(filter: &ParsedFilter) -> Plan {
         let (index, term) = if let Some(tag) = &filter.tag {
             (keys::TAG, Term::new().text(tag).done())

@@ -127,6 +127,8 @@ pub(crate) trait CrmRecord: Entity + Serialize {
     fn change_detail(_before: &Self, _after: &Self, _ctx: &WriteContext<'_>) -> Option<String> {
         None
     }
+    /// The sealed fields a list row shows (the others stay closed on list pages).
+    const LISTED_SEALED: &'static [&'static str] = &[];
     fn plan(filter: &ParsedFilter) -> Plan;
     fn matches(&self, filter: &ParsedFilter) -> bool;
     /// The change a bulk action makes to this record (`None`: not applicable to this kind).

@@ -279,6 +279,25 @@ impl App {
         scope: &TenantScope,
         filter: &ListFilter,
     ) -> Result<Listing<T>, AppError> {
+        self.list_opening(scope, filter, T::SEALED).await
+    }
+
+    /// [`App::list_records`] for a list page: only the sealed fields a row shows
+    /// ([`CrmRecord::LISTED_SEALED`]) are opened, the others are left empty. For display only.
+    pub(crate) async fn list_rows<T: CrmRecord>(
+        &self,
+        scope: &TenantScope,
+        filter: &ListFilter,
+    ) -> Result<Listing<T>, AppError> {
+        self.list_opening(scope, filter, T::LISTED_SEALED).await
+    }
+
+    async fn list_opening<T: CrmRecord>(
+        &self,
+        scope: &TenantScope,
+        filter: &ListFilter,
+        open: &[&'static str],
+    ) -> Result<Listing<T>, AppError> {
         scope.require(Action::ReadRecords)?;
         let mut parsed = parse_filter(filter)?;
         let limit = filter.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
@@ -298,7 +317,7 @@ impl App {
             });
         }
         // Small enough to read in place: one page, at most SCAN_BUDGET index rows looked at.
-        self.store().read_now(|txn| list_in::<T>(txn, &workspace, &parsed, cursor.as_deref(), limit))
+        self.store().read_now(|txn| list_in::<T>(txn, &workspace, &parsed, cursor.as_deref(), limit, open))
     }
 
     /// The newest entries of a record's timeline (the record must be readable).
@@ -452,6 +471,7 @@ fn list_in<T: CrmRecord>(
     filter: &ParsedFilter,
     cursor: Option<&[u8]>,
     limit: usize,
+    open: &[&'static str],
 ) -> Result<Listing<T>, AppError> {
     let plan = T::plan(filter);
     let mut prefix = repo::index_prefix(workspace, T::KIND, plan.index);
@@ -461,7 +481,7 @@ fn list_in<T: CrmRecord>(
     let (mut items, mut examined, mut last, mut more) = (Vec::new(), 0usize, None, false);
     repo::scan(&index, &prefix, cursor, plan.reverse, |row| {
         examined += 1;
-        if let Some(record) = repo::load::<T>(&records, workspace, &row.id)?
+        if let Some(record) = repo::load_opening::<T>(&records, workspace, &row.id, open)?
             && record.matches(filter)
         {
             if items.len() == limit {

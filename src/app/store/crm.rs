@@ -65,8 +65,19 @@ pub(crate) fn load<T: Entity>(
     workspace: &WorkspaceId,
     id: &RecordId,
 ) -> Result<Option<T>, AppError> {
+    load_opening(records, workspace, id, T::SEALED)
+}
+
+/// Reads one record opening only the sealed fields in `open`, the others left at their
+/// defaults: a view for a page that does not show them, never to be saved.
+pub(crate) fn load_opening<T: Entity>(
+    records: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    workspace: &WorkspaceId,
+    id: &RecordId,
+    open: &[&'static str],
+) -> Result<Option<T>, AppError> {
     match records.get(record_key(workspace, T::KIND, id).as_slice()).map_err(storage)? {
-        Some(value) => sealed::decode(workspace, id, value.value()).map(Some),
+        Some(value) => sealed::decode_opening(workspace, id, value.value(), open).map(Some),
         None => Ok(None),
     }
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use zeroize::Zeroizing;
 
@@ -112,27 +113,48 @@ fn sealed_bytes(value: &RawValue) -> Result<Vec<u8>, AppError> {
 /// Reads a stored record with id `id`: plain envelopes as they are, sealed ones opened (the
 /// id and workspace come from the key, so a value copied elsewhere fails to open).
 pub(crate) fn decode<T: Entity>(workspace: &WorkspaceId, id: &RecordId, bytes: &[u8]) -> Result<T, AppError> {
+    decode_opening::<T>(workspace, id, bytes, T::SEALED)
+}
+
+/// Reads a stored record opening only its sealed fields named in `open`; the others are left
+/// at their defaults (a view for pages that do not show them: never to be saved).
+pub(crate) fn decode_opening<T: Entity>(
+    workspace: &WorkspaceId,
+    id: &RecordId,
+    bytes: &[u8],
+    open: &[&'static str],
+) -> Result<T, AppError> {
     if bytes.first() != Some(&FORMAT_SEALED) {
         return codec::decode(bytes);
     }
     let json = sealed_json::<T>(bytes)?;
-    // Borrowed members locate each sealed value in `json`; the record is then parsed once from
-    // a copy with those values replaced by their plaintext (no value tree, no second encoding).
-    let members: BTreeMap<&str, &RawValue> = serde_json::from_slice(json).map_err(|_| corrupt("not a JSON object"))?;
+    // The sealed members are located in `json`; the record is then parsed once from a copy
+    // with those values replaced by their plaintext, or cut out when not to be opened (no
+    // value tree, no second encoding).
     let mut spans = Vec::new();
-    for field in T::SEALED {
-        if let Some(value) = members.get(field).filter(|v| v.get() != "null") {
-            let start = value.get().as_ptr() as usize - json.as_ptr() as usize;
-            spans.push((start, start + value.get().len(), *field, *value));
+    let mut members = serde_json::Deserializer::from_slice(json);
+    let sealed = SealedMembers(T::SEALED).deserialize(&mut members).map_err(|_| corrupt("not a JSON object"))?;
+    for (field, value) in sealed {
+        let start = value.get().as_ptr() as usize - json.as_ptr() as usize;
+        let end = start + value.get().len();
+        if open.contains(&field) {
+            if value.get() != "null" {
+                spans.push((start, end, Some((field, value))));
+            }
+        } else {
+            let (cut_start, cut_end) = member_span(json, field, start, end)?;
+            spans.push((cut_start, cut_end, None));
         }
     }
     spans.sort_unstable_by_key(|span| span.0);
     let mut plain = Zeroizing::new(Vec::with_capacity(json.len()));
     let mut copied = 0;
     with_keyring(|ring| {
-        for (start, end, field, value) in &spans {
+        for (start, end, opened) in &spans {
             plain.extend_from_slice(&json[copied..*start]);
-            plain.extend_from_slice(&ring.open(&site::<T>(workspace, id, field), &sealed_bytes(value)?)?);
+            if let Some((field, value)) = opened {
+                plain.extend_from_slice(&ring.open(&site::<T>(workspace, id, field), &sealed_bytes(value)?)?);
+            }
             copied = *end;
         }
         Ok(())
@@ -141,7 +163,55 @@ pub(crate) fn decode<T: Entity>(workspace: &WorkspaceId, id: &RecordId, bytes: &
     serde_json::from_slice(&plain).map_err(|_| corrupt("does not match its type"))
 }
 
-/// Wipes an opened member's plaintext before it is freed.
+/// The bytes to cut to remove the member `field` whose value is `json[start..end]`, with one
+/// comma next to it, leaving valid JSON (the stored JSON is compact: `"field":value`).
+fn member_span(json: &[u8], field: &str, start: usize, end: usize) -> Result<(usize, usize), AppError> {
+    let name = [b"\"", field.as_bytes(), b"\":"].concat();
+    let name_start = start.checked_sub(name.len()).ok_or_else(|| corrupt("member"))?;
+    if json.get(name_start..start) != Some(name.as_slice()) || name_start == 0 {
+        return Err(corrupt("member"));
+    }
+    match (json[name_start - 1], json.get(end)) {
+        (b',', _) => Ok((name_start - 1, end)),
+        (b'{', Some(b',')) => Ok((name_start, end + 1)),
+        (b'{', Some(b'}')) => Ok((name_start, end)),
+        _ => Err(corrupt("member")),
+    }
+}
+
+/// Finds the sealed members of a record's JSON (borrowed), skipping the others without
+/// building anything from them.
+struct SealedMembers(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for SealedMembers {
+    type Value = Vec<(&'static str, &'de RawValue)>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SealedMembers {
+    type Value = Vec<(&'static str, &'de RawValue)>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a record")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = Vec::with_capacity(self.0.len());
+        while let Some(key) = map.next_key::<&'de str>()? {
+            match self.0.iter().find(|field| **field == key) {
+                Some(field) => found.push((*field, map.next_value::<&'de RawValue>()?)),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
 fn zeroize_raw(value: Box<RawValue>) {
     let text: Box<str> = value.into();
     drop(Zeroizing::new(String::from(text)));
@@ -247,6 +317,32 @@ mod tests {
         let plain = codec::encode(&record).unwrap();
         assert_eq!(decode::<Contact>(&ws, &record.id, &plain).unwrap(), record, "records from before encryption");
         assert!(needs_reseal::<Contact>(&plain, 1).unwrap());
+    }
+
+    /// A list row opens only the sealed fields it shows; the rest are left empty, and the
+    /// JSON stays valid wherever the cut members sit (first, middle, last).
+    #[test]
+    fn rows_open_only_what_they_show() {
+        let _keys = enter(keyring(&[1]));
+        let (ws, mut record) = (WorkspaceId::random(), contact());
+        record.date_of_birth = Some(crate::domain::fields::Day::parse("1815-12-10", "date_of_birth").unwrap());
+        record.bank_details = Some("CANARY-BANK".into());
+        record.address.city = "London".into();
+        let bytes = encode(&ws, &record).unwrap();
+        let closed: Contact = decode_opening(&ws, &record.id, &bytes, &[]).unwrap();
+        assert_eq!((closed.phones.len(), closed.tax_id, closed.bank_details), (0, None, None));
+        assert_eq!((closed.address, closed.date_of_birth), (Default::default(), None));
+        assert_eq!((closed.first_name, closed.stamp), (record.first_name.clone(), record.stamp.clone()));
+        let phones: Contact = decode_opening(&ws, &record.id, &bytes, &["phones"]).unwrap();
+        assert_eq!((phones.phones, phones.tax_id), (record.phones.clone(), None));
+        for (name, bytes) in [("first", &b"{\"a\":1,\"b\":2}"[..]), ("last", b"{\"b\":2,\"a\":1}"), ("only", b"{\"a\":1}")] {
+            let json = std::str::from_utf8(bytes).unwrap();
+            let at = json.find(":1").unwrap() + 1;
+            let (cut_start, cut_end) = member_span(bytes, "a", at, at + 1).unwrap();
+            let rest = [&bytes[..cut_start], &bytes[cut_end..]].concat();
+            let parsed: serde_json::Value = serde_json::from_slice(&rest).expect(name);
+            assert!(parsed.get("a").is_none(), "{name}");
+        }
     }
 
     #[test]

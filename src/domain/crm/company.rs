@@ -16,6 +16,9 @@ pub struct Company {
     pub phone: Option<Phone>,
     pub industry: Option<String>,
     pub size: Option<String>,
+    // Sealed fields default when absent: list pages read records without opening them.
+    #[serde(default)]
+    #[schema(required = true)]
     pub address: Address,
     pub tax_id: Option<String>,
     /// Account details for payments (IBAN, sort code, free text); sealed at rest.

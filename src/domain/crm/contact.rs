@@ -67,8 +67,13 @@ pub struct Contact {
     pub last_name: String,
     pub title: Option<String>,
     pub emails: Vec<EmailEntry>,
+    // Sealed fields default when absent: list pages read records without opening them.
+    #[serde(default)]
+    #[schema(required = true)]
     pub phones: Vec<PhoneEntry>,
     pub company_id: Option<RecordId>,
+    #[serde(default)]
+    #[schema(required = true)]
     pub address: Address,
     pub status: ContactStatus,
     pub tags: Vec<String>,

@@ -161,7 +161,7 @@ pub async fn list<T: PageKind>(
     filter.limit = None;
     let choices =
         filter_choices(&state, scope, T::KIND, &filter).await.map_err(|e| HtmlError::while_doing("list records", e))?;
-    let (listing, error) = match state.app.list_records::<T>(scope, &filter).await {
+    let (listing, error) = match state.app.list_rows::<T>(scope, &filter).await {
         Ok(listing) => (listing, None),
         Err(e) if super::super::forms::is_refusal(&e) => return Err(HtmlError::while_doing("list records", e)),
         Err(e) => (crate::app::crm::Listing { items: Vec::new(), next_cursor: None }, Some(e)),
