@@ -365,7 +365,9 @@ mod tests {
                 for kind in [None, Some(Kind::Contact)] {
                     let scope = Scope { caller, kind, whole_index: false };
                     let expected = searcher.search(&*matching(&fields, &terms, None, &scope, pass), &Count).unwrap();
-                    let (total, recent) = count_and_recent(&searcher, &RecencyCache::default(), &fields, &terms, &scope, pass, 10).unwrap();
+                    let (total, recent) =
+                        count_and_recent(&searcher, &RecencyCache::default(), &fields, &terms, &scope, pass, 10)
+                            .unwrap();
                     assert_eq!(total, expected, "{q:?} {pass:?} {kind:?}");
                     assert_eq!(recent.len(), total.min(10));
                 }
@@ -374,8 +376,16 @@ mod tests {
         // "ada": title matches first (newest first), then the rest; the deleted and the other
         // workspace's documents never.
         let scope = Scope { caller, kind: None, whole_index: false };
-        let (total, recent) =
-            count_and_recent(&searcher, &RecencyCache::default(), &fields, &Terms::parse("ada "), &scope, Pass::Exact, 10).unwrap();
+        let (total, recent) = count_and_recent(
+            &searcher,
+            &RecencyCache::default(),
+            &fields,
+            &Terms::parse("ada "),
+            &scope,
+            Pass::Exact,
+            10,
+        )
+        .unwrap();
         let found: Vec<String> = recent
             .iter()
             .map(|a| {
@@ -424,7 +434,8 @@ mod tests {
         let recency = RecencyCache::default();
         for limit in [1, 10, 50, 60] {
             let (total, recent) =
-                count_and_recent(&searcher, &recency, &fields, &Terms::parse("ada "), &scope, Pass::Exact, limit).unwrap();
+                count_and_recent(&searcher, &recency, &fields, &Terms::parse("ada "), &scope, Pass::Exact, limit)
+                    .unwrap();
             let found: Vec<(bool, i64)> = recent
                 .iter()
                 .map(|address| {

@@ -7,7 +7,7 @@ use redb::ReadableTable;
 
 use crate::app::crm::CrmRecord;
 use crate::app::error::AppError;
-use crate::app::store::crm as repo;
+use crate::app::store::crm::{self as repo, Entity};
 use crate::app::store::sealed::decode;
 use crate::domain::crm::{Company, Contact, Deal, Kind, Note, Task};
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
@@ -51,12 +51,41 @@ pub(crate) fn load(
     kind: Kind,
     id: &RecordId,
 ) -> Result<Option<AnyRecord>, AppError> {
+    load_opening(records, workspace, kind, id, true)
+}
+
+/// One record with its sealed fields left closed: what a hit's title and snippet are made of
+/// (sealed values never reach the text of a search document).
+pub(crate) fn load_unsealed_parts(
+    records: &RecordsTable,
+    workspace: &WorkspaceId,
+    kind: Kind,
+    id: &RecordId,
+) -> Result<Option<AnyRecord>, AppError> {
+    load_opening(records, workspace, kind, id, false)
+}
+
+fn load_opening(
+    records: &RecordsTable,
+    workspace: &WorkspaceId,
+    kind: Kind,
+    id: &RecordId,
+    sealed: bool,
+) -> Result<Option<AnyRecord>, AppError> {
+    fn read<T: Entity>(
+        records: &RecordsTable,
+        workspace: &WorkspaceId,
+        id: &RecordId,
+        sealed: bool,
+    ) -> Result<Option<T>, AppError> {
+        repo::load_opening::<T>(records, workspace, id, if sealed { T::SEALED } else { &[] })
+    }
     Ok(match kind {
-        Kind::Company => repo::load::<Company>(records, workspace, id)?.map(AnyRecord::Company),
-        Kind::Contact => repo::load::<Contact>(records, workspace, id)?.map(AnyRecord::Contact),
-        Kind::Deal => repo::load::<Deal>(records, workspace, id)?.map(AnyRecord::Deal),
-        Kind::Note => repo::load::<Note>(records, workspace, id)?.map(AnyRecord::Note),
-        Kind::Task => repo::load::<Task>(records, workspace, id)?.map(AnyRecord::Task),
+        Kind::Company => read::<Company>(records, workspace, id, sealed)?.map(AnyRecord::Company),
+        Kind::Contact => read::<Contact>(records, workspace, id, sealed)?.map(AnyRecord::Contact),
+        Kind::Deal => read::<Deal>(records, workspace, id, sealed)?.map(AnyRecord::Deal),
+        Kind::Note => read::<Note>(records, workspace, id, sealed)?.map(AnyRecord::Note),
+        Kind::Task => read::<Task>(records, workspace, id, sealed)?.map(AnyRecord::Task),
     })
 }
 

@@ -115,7 +115,6 @@ impl Pass {
     }
 }
 
-
 /// The clauses one word may match by in `pass`.
 fn word_group(fields: &Fields, terms: &Terms, index: usize, pass: Pass) -> BooleanQuery {
     let word = &terms.words[index];

@@ -179,13 +179,15 @@ fn run_query(
     };
     // Counted and ordered by recency over bitsets; scored only when few match.
     let counted = |pass| -> Result<(usize, Vec<tantivy::DocAddress>), AppError> {
-        let (total, recent) = bits::count_and_recent(&searcher, &index.recency, &index.fields, terms, &scope, pass, limit)?;
+        let (total, recent) =
+            bits::count_and_recent(&searcher, &index.recency, &index.fields, terms, &scope, pass, limit)?;
         if total == 0 || total > SCORED_AT_MOST { Ok((total, recent)) } else { Ok((total, scored(pass, false)?.1)) }
     };
     let first = if mode == Mode::Suggest { Pass::Titles } else { Pass::Exact };
     let (mut total, mut hits) = if blind.is_some() { scored(first, true)? } else { counted(first)? };
     if hits.is_empty() && query::fuzzy_could_help(terms) {
-        (total, hits) = if blind.is_some() { scored(first.fuzzy(), mode == Mode::Full)? } else { counted(first.fuzzy())? };
+        (total, hits) =
+            if blind.is_some() { scored(first.fuzzy(), mode == Mode::Full)? } else { counted(first.fuzzy())? };
     }
     let mut out = Vec::with_capacity(hits.len());
     for address in hits {
@@ -266,7 +268,7 @@ impl App {
                     );
                     continue;
                 }
-                let Some(record) = documents::load(&records, &workspace, kind, &id)? else { continue };
+                let Some(record) = documents::load_unsealed_parts(&records, &workspace, kind, &id)? else { continue };
                 let company = documents::company_name(&records, &workspace, record.company_id())?;
                 // Snippets come from the text parts; blind-index terms play no part here.
                 let doc = record.search_doc(workspace, company, &|_, _| String::new());

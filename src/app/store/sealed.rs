@@ -335,7 +335,9 @@ mod tests {
         assert_eq!((closed.first_name, closed.stamp), (record.first_name.clone(), record.stamp.clone()));
         let phones: Contact = decode_opening(&ws, &record.id, &bytes, &["phones"]).unwrap();
         assert_eq!((phones.phones, phones.tax_id), (record.phones.clone(), None));
-        for (name, bytes) in [("first", &b"{\"a\":1,\"b\":2}"[..]), ("last", b"{\"b\":2,\"a\":1}"), ("only", b"{\"a\":1}")] {
+        for (name, bytes) in
+            [("first", &b"{\"a\":1,\"b\":2}"[..]), ("last", b"{\"b\":2,\"a\":1}"), ("only", b"{\"a\":1}")]
+        {
             let json = std::str::from_utf8(bytes).unwrap();
             let at = json.find(":1").unwrap() + 1;
             let (cut_start, cut_end) = member_span(bytes, "a", at, at + 1).unwrap();
