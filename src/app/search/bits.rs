@@ -408,8 +408,8 @@ mod tests {
         // walking the recency order past the import.
         let imported = |doc: u32| doc >= 25_000;
         let updated = |doc: u32| if imported(doc) { i64::from(20_000 + doc) } else { i64::from(doc * 7_919 % 10_007) };
-        let is_title = |doc: u32| doc % 500 == 0 && !imported(doc);
-        let is_match = |doc: u32| is_title(doc) || (doc % 2 == 0 && !imported(doc));
+        let is_title = |doc: u32| doc.is_multiple_of(500) && !imported(doc);
+        let is_match = |doc: u32| is_title(doc) || (doc.is_multiple_of(2) && !imported(doc));
         let ids: Vec<RecordId> = (0..docs).map(|_| RecordId::random()).collect();
         for doc in 0..docs {
             let title = if is_title(doc) { "Ada Byron" } else { "Bob Smith" };
