@@ -112,11 +112,16 @@ impl SearchIndex {
             return Err(search_error(e));
         }
         self.reader.reload().map_err(search_error)?;
-        // New segments are put in recency order here rather than in the next query.
+        self.order_segments();
+        Ok(())
+    }
+
+    /// Puts new segments in recency order now (at open and after a commit) rather than in the
+    /// next query; a failure only means a query computes it later.
+    fn order_segments(&self) {
         if let Err(e) = self.recency.refresh(&self.reader.searcher()) {
             tracing::warn!(code = %e.code(), detail = e.detail().unwrap_or(""), "search: recency order not computed");
         }
-        Ok(())
     }
 
     /// Marks the index complete (its schema version), or incomplete (`None`) before a rebuild.

@@ -216,9 +216,7 @@ impl App {
             let index = Arc::new(SearchIndex::open(&app.data_dir().search_dir(), app.store().keyring().clone())?);
             *slot = Some(index.clone());
             drop(slot);
-            // Put the segments in recency order now (first use is at start) rather than in
-            // the first queries.
-            index.recency.refresh(&index.reader.searcher())?;
+            index.order_segments(); // first use is at start: before the first queries
             Ok(index)
         })
         .await

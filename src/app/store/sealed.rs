@@ -99,9 +99,10 @@ fn sealed_json<T: Versioned>(bytes: &[u8]) -> Result<&[u8], AppError> {
     codec::envelope_json::<T>(bytes, &[FORMAT_SEALED]).map_err(corrupt)
 }
 
-/// Splits a sealed envelope into its members (after checking the version).
-fn sealed_members<T: Versioned>(bytes: &[u8]) -> Result<Members, AppError> {
-    serde_json::from_slice(sealed_json::<T>(bytes)?).map_err(|_| corrupt("not a JSON object"))
+/// The sealed members of a sealed envelope, borrowed (after checking the version).
+fn sealed_members<T: Entity>(bytes: &[u8]) -> Result<Vec<(&'static str, &RawValue)>, AppError> {
+    let mut members = serde_json::Deserializer::from_slice(sealed_json::<T>(bytes)?);
+    SealedMembers(T::SEALED).deserialize(&mut members).map_err(|_| corrupt("not a JSON object"))
 }
 
 /// The bytes of a sealed member (base64 text).
@@ -135,9 +136,7 @@ pub(crate) fn decode_opening<T: Entity>(
     // with those values replaced by their plaintext, or renamed when not to be opened (no
     // value tree, no second encoding).
     let mut spans = Vec::new();
-    let mut members = serde_json::Deserializer::from_slice(json);
-    let sealed = SealedMembers(T::SEALED).deserialize(&mut members).map_err(|_| corrupt("not a JSON object"))?;
-    for (field, value) in sealed {
+    for (field, value) in sealed_members::<T>(bytes)? {
         let start = value.get().as_ptr() as usize - json.as_ptr() as usize;
         let end = start + value.get().len();
         if open.contains(&field) {
@@ -214,6 +213,7 @@ impl<'de> Visitor<'de> for SealedMembers {
     }
 }
 
+/// Wipes a sealed member's plaintext before it is freed.
 fn zeroize_raw(value: Box<RawValue>) {
     let text: Box<str> = value.into();
     drop(Zeroizing::new(String::from(text)));
@@ -228,11 +228,8 @@ pub(crate) fn needs_reseal<T: Entity>(bytes: &[u8], current: u32) -> Result<bool
     if bytes.first() != Some(&FORMAT_SEALED) {
         return Ok(true);
     }
-    let members = sealed_members::<T>(bytes)?;
-    for field in T::SEALED {
-        if let Some(value) = members.get(*field).filter(|v| v.get() != "null")
-            && key_id_of(&sealed_bytes(value)?) != Some(current)
-        {
+    for (_, value) in sealed_members::<T>(bytes)? {
+        if value.get() != "null" && key_id_of(&sealed_bytes(value)?) != Some(current) {
             return Ok(true);
         }
     }
@@ -361,7 +358,7 @@ mod tests {
         let _keys = enter(keyring(&[1]));
         let (ws, record) = (WorkspaceId::random(), contact());
         let bytes = encode(&ws, &record).unwrap();
-        let mut members = sealed_members::<Contact>(&bytes).unwrap();
+        let mut members: Members = serde_json::from_slice(&bytes[3..]).unwrap();
         let tax = members["tax_id"].clone();
         members.insert("phones".into(), tax);
         let mut moved = bytes[..3].to_vec();
