@@ -88,7 +88,7 @@ impl Application {
             https.local_addr().map_err(|source| StartupError::Bind { addr: config.server.listen, source })?.port();
         let origin = public_origin(&config).unwrap_or_else(|| format!("https://localhost:{https_port}"));
         let setup_url = app.pending_setup_token().await?.map(|token| format!("{origin}/setup?token={token}"));
-        Ok(Application { state: AppState { app, config, tls }, https, http, acceptor, setup_url })
+        Ok(Application { state: AppState::new(app, config, tls), https, http, acceptor, setup_url })
     }
 
     pub fn https_addr(&self) -> SocketAddr {

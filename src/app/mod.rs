@@ -31,6 +31,7 @@ pub use search::{
     SearchRequest, SearchResults,
 };
 pub use store::StoreOpenError;
+pub use store::views::ViewCache;
 
 use crate::datadir::{DataDir, DataDirError};
 use auth::csrf::CsrfKey;
@@ -130,6 +131,18 @@ impl App {
 
     pub(crate) fn store(&self) -> &Store {
         &self.0.store
+    }
+
+    /// The view under `key` in `cache`, computed by `compute` unless kept from before the
+    /// store's latest commit (see [`ViewCache`]). `compute` must check the caller's rights
+    /// itself; so must the caller, since a kept view skips `compute`.
+    pub async fn view<K: Eq + std::hash::Hash, V, E>(
+        &self,
+        cache: &ViewCache<K, V>,
+        key: K,
+        compute: impl AsyncFnOnce() -> Result<V, E>,
+    ) -> Result<Arc<V>, E> {
+        cache.get_or_compute(self.store().commits(), key, compute).await
     }
 
     /// Now, in Unix seconds, from the injected clock.

@@ -27,6 +27,14 @@ pub struct AppState {
     pub app: App,
     pub config: Arc<Config>,
     pub tls: Option<Arc<CertManager>>,
+    /// List pages kept between writes.
+    pub list_views: Arc<html::ListViews>,
+}
+
+impl AppState {
+    pub fn new(app: App, config: Arc<Config>, tls: Option<Arc<CertManager>>) -> AppState {
+        AppState { app, config, tls, list_views: Arc::new(html::ListViews::new(html::LIST_VIEWS_KEPT)) }
+    }
 }
 
 /// The HTTPS application: routes wrapped in the layer stack.

@@ -236,3 +236,31 @@ async fn lists_page_with_the_filters_kept_and_managers_edit_the_pipeline() {
     let refused = staff.submit("/contacts", "/settings/pipeline", &[("stages", "Mine")]).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
+
+/// List pages are kept between writes: a kept page must never reach another workspace or a role
+/// that may not read records, and any write must show on the next view.
+#[tokio::test]
+async fn a_kept_list_is_never_shown_across_workspaces_roles_or_writes() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    app.app.create_workspace("Globex").await.unwrap();
+    let gus = app.user_with_role("Globex", "gus@globex.example", Role::Manager).await;
+    let client = app.user_with_role("Acme Ltd", "cy@client.example", Role::Client).await;
+    let path = create_contact(&owner, &[("last_name", "Lovelace"), ("tags", "vip")]).await;
+    let list = "/contacts?tag=vip&sort=name";
+    assert!(owner.page(list).await.contains("Lovelace"));
+    assert!(owner.page(list).await.contains("Lovelace"), "the same page again (kept)");
+
+    let foreign = gus.page(list).await;
+    assert!(!foreign.contains("Lovelace") && foreign.contains("Nothing matches."), "same filter, other workspace");
+    let refused = client.get(list).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(!refused.text().await.unwrap().contains("Lovelace"));
+
+    let saved = owner.submit(&path, &format!("{path}/edit"), &[("last_name", "King"), ("tags", "vip")]).await;
+    assert_eq!(location(&saved), path);
+    let after = owner.page(list).await;
+    assert!(after.contains("King") && !after.contains("Lovelace"), "a write shows on the next view");
+    let other = app.user_with_role("Acme Ltd", "vi@acme.example", Role::ViewOnly).await;
+    assert!(other.page(list).await.contains("King"), "the kept page serves the workspace's other readers");
+}

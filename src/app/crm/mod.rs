@@ -51,7 +51,7 @@ pub enum Reference {
 
 /// How a list is narrowed and ordered. Every filter is optional; `sort` is `name` (default)
 /// or `newest`.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Deserialize)]
 pub struct ListFilter {
     #[serde(default)]
     pub q: String,

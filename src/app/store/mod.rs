@@ -15,10 +15,12 @@ pub(crate) mod records;
 pub(crate) mod sealed;
 pub(crate) mod settings;
 pub(crate) mod tables;
+pub(crate) mod views;
 mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTableMetadata, WriteTransaction};
 
@@ -55,6 +57,8 @@ pub(crate) struct Store {
     writer: Arc<writer::Writer>,
     db: Arc<Database>,
     keyring: Arc<Keyring>,
+    /// Write transactions committed since the store was opened (see [`views`]).
+    commits: Arc<AtomicU64>,
 }
 
 /// Any redb failure is "storage unavailable" for the user; the detail goes to the log.
@@ -74,8 +78,16 @@ impl Store {
         let keyring = Arc::new(Keyring::new(master));
         field_keys::load(&db, &keyring, now).map_err(StoreOpenError::Keys)?;
         let db = Arc::new(db);
-        let writer = writer::Writer::start(db.clone(), keyring.clone()).map_err(StoreOpenError::Writer)?;
-        Ok(Store { writer: Arc::new(writer), db, keyring })
+        let commits = Arc::new(AtomicU64::new(0));
+        let writer =
+            writer::Writer::start(db.clone(), keyring.clone(), commits.clone()).map_err(StoreOpenError::Writer)?;
+        Ok(Store { writer: Arc::new(writer), db, keyring, commits })
+    }
+
+    /// How many write transactions have committed so far. Read it before a read transaction
+    /// begins: that transaction then sees at least those commits.
+    pub(crate) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Acquire)
     }
 
     /// The field-encryption keys.

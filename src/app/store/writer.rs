@@ -5,6 +5,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 
@@ -27,7 +28,7 @@ struct Done {
     answer: Answer,
 }
 
-type Job = Box<dyn FnOnce(&Database) -> Done + Send>;
+type Job = Box<dyn FnOnce(&Database, &AtomicU64) -> Done + Send>;
 
 /// The writer thread and the queue to it. Dropping the last handle joins the thread, so the
 /// database file is closed when the store is.
@@ -37,12 +38,13 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the thread; every job on it sees `keyring` (see [`super::sealed`]).
-    pub(crate) fn start(db: Arc<Database>, keyring: Arc<Keyring>) -> std::io::Result<Writer> {
+    /// Starts the thread; every job on it sees `keyring` (see [`super::sealed`]) and counts
+    /// its commit in `commits` as soon as it is visible to readers.
+    pub(crate) fn start(db: Arc<Database>, keyring: Arc<Keyring>, commits: Arc<AtomicU64>) -> std::io::Result<Writer> {
         let (queue, jobs) = channel::<Job>();
         let thread = std::thread::Builder::new().name("holdfast-writer".into()).spawn(move || {
             let _keys = super::sealed::enter(keyring);
-            run(&db, &jobs)
+            run(&db, &jobs, &commits)
         })?;
         Ok(Writer { queue: Some(queue), thread: Some(thread) })
     }
@@ -54,8 +56,8 @@ impl Writer {
         F: FnOnce(&WriteTransaction) -> Result<T, AppError> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |db| {
-            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| attempt(db, f)))
+        let job: Job = Box::new(move |db, commits| {
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| attempt(db, commits, f)))
                 .unwrap_or_else(|_| Err(AppError::internal(ErrorCode::Internal, "write job panicked")));
             let committed = outcome.is_ok();
             let answer = Box::new(move |flush_error: Option<&str>| {
@@ -84,11 +86,17 @@ impl Drop for Writer {
 }
 
 /// One job's transaction, committed without an fsync (the batch's flush makes it durable).
-fn attempt<T>(db: &Database, f: impl FnOnce(&WriteTransaction) -> Result<T, AppError>) -> Result<T, AppError> {
+/// The commit is counted once readers can see it, before anyone is answered.
+fn attempt<T>(
+    db: &Database,
+    commits: &AtomicU64,
+    f: impl FnOnce(&WriteTransaction) -> Result<T, AppError>,
+) -> Result<T, AppError> {
     let mut txn = db.begin_write().map_err(storage)?;
     txn.set_durability(Durability::None).map_err(|e| AppError::internal(ErrorCode::StorageUnavailable, e))?;
     let value = f(&txn)?;
     txn.commit().map_err(storage)?;
+    commits.fetch_add(1, Ordering::Release);
     Ok(value)
 }
 
@@ -98,12 +106,12 @@ fn flush(db: &Database) -> Result<(), String> {
     txn.commit().map_err(|e| e.to_string())
 }
 
-fn run(db: &Database, jobs: &Receiver<Job>) {
+fn run(db: &Database, jobs: &Receiver<Job>, commits: &AtomicU64) {
     while let Ok(first) = jobs.recv() {
-        let mut done = vec![first(db)];
+        let mut done = vec![first(db, commits)];
         while done.len() < MAX_BATCH {
             match jobs.try_recv() {
-                Ok(job) => done.push(job(db)),
+                Ok(job) => done.push(job(db, commits)),
                 Err(_) => break,
             }
         }
@@ -131,7 +139,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Arc::new(Database::create(dir.path().join("w.redb")).unwrap());
         let keyring = Arc::new(Keyring::new(&crate::app::crypto::MasterKey::generate()));
-        let writer = Arc::new(Writer::start(db.clone(), keyring).unwrap());
+        let writer = Arc::new(Writer::start(db.clone(), keyring, Arc::default()).unwrap());
         let jobs = (0..200u64).map(|n| {
             let writer = writer.clone();
             tokio::spawn(async move {

@@ -9,6 +9,7 @@ mod email;
 pub(crate) mod filters;
 pub mod forms;
 mod keys;
+pub use crm::{LIST_VIEWS_KEPT, ListViews};
 pub use mfa::safe_next;
 pub mod layout;
 mod mfa;

@@ -9,9 +9,15 @@ use axum::response::{IntoResponse, Response};
 
 use super::kinds::{Cell, Choices, PageKind};
 use super::values::{Field, Values};
+use std::sync::Arc;
+
+use crate::app::ViewCache;
+use crate::app::auth::TenantScope;
+use crate::app::auth::permissions::Action;
 use crate::app::crm::ListFilter;
 use crate::app::error::AppError;
 use crate::domain::crm::{ContactStatus, Kind};
+use crate::domain::ids::WorkspaceId;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{Authenticated, Page};
@@ -20,7 +26,7 @@ use crate::web::html::layout::Layout;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "crm_list.html")]
-struct ListPage {
+struct ListPage<'a> {
     layout: Layout,
     heading: &'static str,
     plural: &'static str,
@@ -36,7 +42,7 @@ struct ListPage {
     fields: Vec<Field>,
     columns: &'static [&'static str],
     /// Each row's record id (for the bulk checkboxes) and cells.
-    rows: Vec<(String, Vec<Cell>)>,
+    rows: &'a [(String, Vec<Cell>)],
     /// The bulk bar (managers and up): the people to assign to, and whether tags apply.
     bulk: Option<BulkBar>,
     next: Option<String>,
@@ -149,6 +155,33 @@ async fn filter_choices(
     Ok(choices)
 }
 
+/// What a list page shows from the store: the filter selects' choices and one page of rows.
+/// Kept between writes (see [`ViewCache`]): the same list is often opened again and again.
+pub struct ListView {
+    choices: Choices,
+    rows: Vec<(String, Vec<Cell>)>,
+    next_cursor: Option<String>,
+}
+
+/// List views are kept per workspace, kind and filter (cursor included).
+pub type ListViews = ViewCache<(WorkspaceId, Kind, ListFilter), ListView>;
+
+/// List views kept at most (each about 25 KB: one page of rows).
+pub const LIST_VIEWS_KEPT: usize = 128;
+
+async fn list_view<T: PageKind>(
+    state: &AppState,
+    scope: &TenantScope,
+    filter: &ListFilter,
+) -> Result<ListView, AppError> {
+    let choices = filter_choices(state, scope, T::KIND, filter).await?;
+    let listing = state.app.list_rows::<T>(scope, filter).await?;
+    let companies = listing.items.iter().filter_map(PageKind::company_id).collect();
+    let names = super::names(state, scope, companies, T::KIND == Kind::Deal).await?;
+    let rows = listing.items.iter().map(|r| (r.id().to_string(), r.row(&names))).collect();
+    Ok(ListView { choices, rows, next_cursor: listing.next_cursor })
+}
+
 pub async fn list<T: PageKind>(
     State(state): State<AppState>,
     page: Page,
@@ -157,17 +190,23 @@ pub async fn list<T: PageKind>(
     notice_query: Result<Query<NoticeQuery>, QueryRejection>,
 ) -> Result<Response, HtmlError> {
     let scope = &session.scope;
+    let refused = |e| HtmlError::while_doing("list records", e);
+    // Checked here as well as in the service: a kept view is shown without calling it.
+    scope.require(Action::ReadRecords).map_err(refused)?;
     let mut filter = query.map(|Query(f)| f).unwrap_or_default();
     filter.limit = None;
-    let choices =
-        filter_choices(&state, scope, T::KIND, &filter).await.map_err(|e| HtmlError::while_doing("list records", e))?;
-    let (listing, error) = match state.app.list_rows::<T>(scope, &filter).await {
-        Ok(listing) => (listing, None),
-        Err(e) if super::super::forms::is_refusal(&e) => return Err(HtmlError::while_doing("list records", e)),
-        Err(e) => (crate::app::crm::Listing { items: Vec::new(), next_cursor: None }, Some(e)),
-    };
-    let companies = listing.items.iter().filter_map(PageKind::company_id).collect();
-    let names = super::names(&state, scope, companies, T::KIND == Kind::Deal).await?;
+    let key = (*scope.workspace(), T::KIND, filter.clone());
+    let (view, error) =
+        match state.app.view(&state.list_views, key, async || list_view::<T>(&state, scope, &filter).await).await {
+            Ok(view) => (view, None),
+            Err(e) if super::super::forms::is_refusal(&e) => return Err(refused(e)),
+            Err(e) => {
+                // A filter value that doesn't parse: the form again, with the error and no rows.
+                let choices = filter_choices(&state, scope, T::KIND, &filter).await.map_err(refused)?;
+                (Arc::new(ListView { choices, rows: Vec::new(), next_cursor: None }), Some(e))
+            }
+        };
+    let choices = &view.choices;
     let path = if T::KIND == Kind::Company || T::KIND == Kind::Contact {
         format!("/{}", T::KIND.plural())
     } else {
@@ -183,8 +222,8 @@ pub async fn list<T: PageKind>(
             Kind::Task => Some(("/tasks", "My tasks")),
             _ => None,
         },
-        can_create: scope.can(crate::app::auth::permissions::Action::CreateRecords),
-        can_import_export: scope.can(crate::app::auth::permissions::Action::ImportExport)
+        can_create: scope.can(Action::CreateRecords),
+        can_import_export: scope.can(Action::ImportExport)
             && matches!(T::KIND, Kind::Contact | Kind::Company | Kind::Deal),
         export_query: {
             let mut query = form_urlencoded::Serializer::new(String::new());
@@ -194,14 +233,14 @@ pub async fn list<T: PageKind>(
             query.finish()
         },
         filter_pairs: values.pairs().map(|(n, v)| (n.to_owned(), v.to_owned())).collect(),
-        fields: filter_fields(T::KIND, T::FILTERS, &values, &choices),
+        fields: filter_fields(T::KIND, T::FILTERS, &values, choices),
         columns: T::COLUMNS,
-        rows: listing.items.iter().map(|r| (r.id().to_string(), r.row(&names))).collect(),
-        bulk: scope.can(crate::app::auth::permissions::Action::ImportExport).then(|| BulkBar {
+        rows: &view.rows,
+        bulk: scope.can(Action::ImportExport).then(|| BulkBar {
             people: choices.people().collect(),
             tags: matches!(T::KIND, Kind::Contact | Kind::Company),
         }),
-        next: listing.next_cursor.map(|c| next_link(&path, &values, &c)),
+        next: view.next_cursor.as_ref().map(|c| next_link(&path, &values, c)),
         error: error.as_ref().map(|e: &AppError| FormError::new("filter the list", e)),
         notice: notice_query.ok().and_then(|Query(q)| notice(&q.notice)),
         action: path,

@@ -10,6 +10,7 @@ mod import;
 mod io;
 mod kinds;
 mod list;
+pub use list::{LIST_VIEWS_KEPT, ListViews};
 mod notes;
 mod pipeline;
 mod privacy;
