@@ -27,13 +27,13 @@ pub struct AppState {
     pub app: App,
     pub config: Arc<Config>,
     pub tls: Option<Arc<CertManager>>,
-    /// List pages kept between writes.
-    pub list_views: Arc<html::ListViews>,
+    /// Pages kept between writes.
+    pub views: Arc<html::PageViews>,
 }
 
 impl AppState {
     pub fn new(app: App, config: Arc<Config>, tls: Option<Arc<CertManager>>) -> AppState {
-        AppState { app, config, tls, list_views: Arc::new(html::ListViews::new(html::LIST_VIEWS_KEPT)) }
+        AppState { app, config, tls, views: Arc::new(html::PageViews::new()) }
     }
 }
 

@@ -237,10 +237,10 @@ async fn lists_page_with_the_filters_kept_and_managers_edit_the_pipeline() {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
 
-/// List pages are kept between writes: a kept page must never reach another workspace or a role
-/// that may not read records, and any write must show on the next view.
+/// List pages and dashboards are kept between writes: a kept page must never reach another
+/// workspace or a role that may not read records, and any write must show on the next view.
 #[tokio::test]
-async fn a_kept_list_is_never_shown_across_workspaces_roles_or_writes() {
+async fn a_kept_page_is_never_shown_across_workspaces_roles_or_writes() {
     let app = spawn_app().await;
     let owner = app.setup_owner().await;
     app.app.create_workspace("Globex").await.unwrap();
@@ -250,9 +250,11 @@ async fn a_kept_list_is_never_shown_across_workspaces_roles_or_writes() {
     let list = "/contacts?tag=vip&sort=name";
     assert!(owner.page(list).await.contains("Lovelace"));
     assert!(owner.page(list).await.contains("Lovelace"), "the same page again (kept)");
+    assert!(owner.page("/").await.contains("Lovelace"), "the dashboard's recent activity");
 
     let foreign = gus.page(list).await;
     assert!(!foreign.contains("Lovelace") && foreign.contains("Nothing matches."), "same filter, other workspace");
+    assert!(!gus.page("/").await.contains("Lovelace"), "another workspace's dashboard");
     let refused = client.get(list).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert!(!refused.text().await.unwrap().contains("Lovelace"));
@@ -261,6 +263,7 @@ async fn a_kept_list_is_never_shown_across_workspaces_roles_or_writes() {
     assert_eq!(location(&saved), path);
     let after = owner.page(list).await;
     assert!(after.contains("King") && !after.contains("Lovelace"), "a write shows on the next view");
+    assert!(owner.page("/").await.contains("King"), "and on the dashboard");
     let other = app.user_with_role("Acme Ltd", "vi@acme.example", Role::ViewOnly).await;
     assert!(other.page(list).await.contains("King"), "the kept page serves the workspace's other readers");
 }

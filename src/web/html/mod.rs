@@ -9,7 +9,7 @@ mod email;
 pub(crate) mod filters;
 pub mod forms;
 mod keys;
-pub use crm::{LIST_VIEWS_KEPT, ListViews};
+pub use crm::PageViews;
 pub use mfa::safe_next;
 pub mod layout;
 mod mfa;
@@ -82,8 +82,7 @@ struct HomePage {
     layout: Layout,
 }
 
-/// Signed in: the contacts (the CRM dashboard takes their place later), or the account page
-/// for those who can't read records. Before setup: how to find the setup link. Otherwise:
+/// Signed in: the dashboard, or the account page for those who can't read records. Before setup: how to find the setup link. Otherwise:
 /// sign in.
 async fn home(State(state): State<AppState>, page: Page) -> Result<Response, HtmlError> {
     if let Some(session) = &page.session {

@@ -9,12 +9,14 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use super::kinds::path;
+use crate::app::ViewCache;
 use crate::app::auth::TenantScope;
+use crate::app::auth::permissions::Action;
 use crate::app::crm::dashboard::{Dashboard, StageTotal};
 use crate::app::error::AppError;
 use crate::domain::crm::{Company, Contact, Deal, Kind, Note, StageOutcome, Task};
-use crate::domain::fields::{Currency, Money};
-use crate::domain::ids::RecordId;
+use crate::domain::fields::{Currency, Day, Money};
+use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{Authenticated, Page};
@@ -168,21 +170,41 @@ async fn titles(
     Ok(titles)
 }
 
+/// What the dashboard shows from the store: kept between writes (see [`ViewCache`]) for each
+/// person and day (the months and what is overdue follow the date).
+pub struct DashboardView {
+    dashboard: Dashboard,
+    people: HashMap<UserId, String>,
+    titles: HashMap<RecordId, String>,
+}
+
+pub type DashboardViews = ViewCache<(WorkspaceId, UserId, Day), DashboardView>;
+
+/// Dashboards kept at most (a few KB each: one per person who opened it today).
+pub const DASHBOARDS_KEPT: usize = 256;
+
+async fn dashboard_view(state: &AppState, scope: &TenantScope) -> Result<DashboardView, AppError> {
+    let dashboard = state.app.dashboard(scope).await?;
+    let people = state.app.people(scope).await?.into_iter().map(|p| (p.id, p.name)).collect();
+    let titles = titles(state, scope, &dashboard).await?;
+    Ok(DashboardView { dashboard, people, titles })
+}
+
 pub async fn show(
     State(state): State<AppState>,
     page: Page,
     Authenticated(session): Authenticated,
 ) -> Result<Response, HtmlError> {
     let scope = &session.scope;
-    let load = async {
-        let dashboard = state.app.dashboard(scope).await?;
-        let people: HashMap<_, _> = state.app.people(scope).await?.into_iter().map(|p| (p.id, p.name)).collect();
-        let titles = titles(&state, scope, &dashboard).await?;
-        Ok::<_, AppError>((dashboard, people, titles))
-    };
-    let (dashboard, people, titles) = load.await.map_err(|e| HtmlError::while_doing("show the dashboard", e))?;
-    let today = crate::domain::fields::Day::of_unix(state.app.now());
-    let (stage_bars, pipeline_total) = stage_bars(&dashboard);
+    let failed = |e| HtmlError::while_doing("show the dashboard", e);
+    // Checked here as well as in the service: a kept view is shown without calling it.
+    scope.require(Action::ReadRecords).map_err(failed)?;
+    let today = Day::of_unix(state.app.now());
+    let key = (*scope.workspace(), *scope.user(), today);
+    let view = state.app.view(&state.views.dashboards, key, async || dashboard_view(&state, scope).await).await;
+    let view = view.map_err(failed)?;
+    let DashboardView { dashboard, people, titles } = &*view;
+    let (stage_bars, pipeline_total) = stage_bars(dashboard);
     let tasks = dashboard
         .tasks
         .iter()
@@ -212,7 +234,7 @@ pub async fn show(
         chart_height: (stage_bars.len() as u32 * 30).max(30),
         stage_bars,
         pipeline_total,
-        months: month_bars(&dashboard),
+        months: month_bars(dashboard),
         tasks,
         recent,
     }

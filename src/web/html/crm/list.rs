@@ -197,7 +197,7 @@ pub async fn list<T: PageKind>(
     filter.limit = None;
     let key = (*scope.workspace(), T::KIND, filter.clone());
     let (view, error) =
-        match state.app.view(&state.list_views, key, async || list_view::<T>(&state, scope, &filter).await).await {
+        match state.app.view(&state.views.lists, key, async || list_view::<T>(&state, scope, &filter).await).await {
             Ok(view) => (view, None),
             Err(e) if super::super::forms::is_refusal(&e) => return Err(refused(e)),
             Err(e) => {

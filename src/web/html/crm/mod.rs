@@ -10,7 +10,6 @@ mod import;
 mod io;
 mod kinds;
 mod list;
-pub use list::{LIST_VIEWS_KEPT, ListViews};
 mod notes;
 mod pipeline;
 mod privacy;
@@ -32,6 +31,21 @@ use crate::domain::ids::RecordId;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
 use kinds::{Choices, Names, PageKind};
+
+/// Pages kept between writes (see [`crate::app::ViewCache`]).
+pub struct PageViews {
+    pub lists: list::ListViews,
+    pub dashboards: dashboard::DashboardViews,
+}
+
+impl PageViews {
+    pub fn new() -> PageViews {
+        PageViews {
+            lists: list::ListViews::new(list::LIST_VIEWS_KEPT),
+            dashboards: dashboard::DashboardViews::new(dashboard::DASHBOARDS_KEPT),
+        }
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
