@@ -33,7 +33,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(app: App, config: Arc<Config>, tls: Option<Arc<CertManager>>) -> AppState {
-        AppState { app, config, tls, views: Arc::new(html::PageViews::new()) }
+        AppState { app, config, tls, views: Arc::default() }
     }
 }
 

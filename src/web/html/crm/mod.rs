@@ -38,8 +38,8 @@ pub struct PageViews {
     pub dashboards: dashboard::DashboardViews,
 }
 
-impl PageViews {
-    pub fn new() -> PageViews {
+impl Default for PageViews {
+    fn default() -> PageViews {
         PageViews {
             lists: list::ListViews::new(list::LIST_VIEWS_KEPT),
             dashboards: dashboard::DashboardViews::new(dashboard::DASHBOARDS_KEPT),
