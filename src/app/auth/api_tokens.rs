@@ -127,19 +127,15 @@ impl App {
         }
         let hash = hash_secret(token);
         let now = self.now();
-        let found = self
-            .store()
-            .read(move |txn| {
-                let Some(record) = identity::token(&txn.open_table(API_TOKENS).map_err(storage)?, &hash)? else {
-                    return Ok(None);
-                };
-                let user =
-                    identity::user(&txn.open_table(USERS).map_err(storage)?, &record.workspace_id, &record.user_id)?;
-                let home =
-                    identity::home_workspace(&txn.open_table(crate::app::store::tables::META).map_err(storage)?)?;
-                Ok(user.map(|u| (record, u, home)))
-            })
-            .await?;
+        // Three point reads: cheaper in place than a hop to the blocking pool and back.
+        let found = self.store().read_now(|txn| {
+            let Some(record) = identity::token(&txn.open_table(API_TOKENS).map_err(storage)?, &hash)? else {
+                return Ok(None);
+            };
+            let user = identity::user(&txn.open_table(USERS).map_err(storage)?, &record.workspace_id, &record.user_id)?;
+            let home = identity::home_workspace(&txn.open_table(crate::app::store::tables::META).map_err(storage)?)?;
+            Ok(user.map(|u| (record, u, home)))
+        })?;
         let Some((mut record, user, home)) = found.filter(|(_, user, _)| !user.disabled) else { return Ok(None) };
         if record.last_used.is_none_or(|t| now - t >= TOUCH_INTERVAL) {
             record.last_used = Some(now);

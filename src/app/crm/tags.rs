@@ -54,12 +54,10 @@ impl App {
     pub async fn tag_colours(&self, scope: &TenantScope) -> Result<TagColours, AppError> {
         scope.require(Action::ReadRecords)?;
         let workspace = *scope.workspace();
-        self.store()
-            .read(move |txn| {
-                let table = txn.open_table(CRM_SETTINGS).map_err(storage)?;
-                Ok(repo::load_setting(&table, &workspace, TAG_COLOURS)?.unwrap_or_default())
-            })
-            .await
+        self.store().read_now(|txn| {
+            let table = txn.open_table(CRM_SETTINGS).map_err(storage)?;
+            Ok(repo::load_setting(&table, &workspace, TAG_COLOURS)?.unwrap_or_default())
+        })
     }
 
     /// Chooses `colour` for `tag` (managers and up; `""` goes back to the default).
