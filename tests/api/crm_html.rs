@@ -237,7 +237,7 @@ async fn lists_page_with_the_filters_kept_and_managers_edit_the_pipeline() {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
 
-/// List pages and dashboards are kept between writes: a kept page must never reach another
+/// List pages, dashboards and the deal board are kept between writes: a kept page must never reach another
 /// workspace or a role that may not read records, and any write must show on the next view.
 #[tokio::test]
 async fn a_kept_page_is_never_shown_across_workspaces_roles_or_writes() {
@@ -247,7 +247,9 @@ async fn a_kept_page_is_never_shown_across_workspaces_roles_or_writes() {
     let gus = app.user_with_role("Globex", "gus@globex.example", Role::Manager).await;
     let client = app.user_with_role("Acme Ltd", "cy@client.example", Role::Client).await;
     let path = create_contact(&owner, &[("last_name", "Lovelace"), ("tags", "vip")]).await;
+    location(&owner.submit("/deals/new", "/deals/new", &[("name", "Secret deal")]).await);
     let list = "/contacts?tag=vip&sort=name";
+    assert!(owner.page("/deals").await.contains("Secret deal"), "the board");
     assert!(owner.page(list).await.contains("Lovelace"));
     assert!(owner.page(list).await.contains("Lovelace"), "the same page again (kept)");
     assert!(owner.page("/").await.contains("Lovelace"), "the dashboard's recent activity");
@@ -255,6 +257,7 @@ async fn a_kept_page_is_never_shown_across_workspaces_roles_or_writes() {
     let foreign = gus.page(list).await;
     assert!(!foreign.contains("Lovelace") && foreign.contains("Nothing matches."), "same filter, other workspace");
     assert!(!gus.page("/").await.contains("Lovelace"), "another workspace's dashboard");
+    assert!(!gus.page("/deals").await.contains("Secret deal"), "another workspace's board");
     let refused = client.get(list).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert!(!refused.text().await.unwrap().contains("Lovelace"));

@@ -9,11 +9,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::kinds::{deal_amount, path};
 use super::values::Values;
+use crate::app::ViewCache;
+use crate::app::auth::TenantScope;
+use crate::app::auth::permissions::Action;
 use crate::app::crm::ListFilter;
 use crate::app::crm::dashboard::StageTotal;
 use crate::app::error::AppError;
 use crate::domain::crm::{Deal, DealInput, Kind, Stage};
 use crate::domain::fields::{Currency, Money};
+use crate::domain::ids::WorkspaceId;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{Authenticated, Client, Page};
@@ -43,10 +47,10 @@ pub struct Column {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "deals_board.html")]
-struct BoardPage {
+struct BoardPage<'a> {
     layout: Layout,
-    stages: Vec<Stage>,
-    columns: Vec<Column>,
+    stages: &'a [Stage],
+    columns: &'a [Column],
     can_create: bool,
 }
 
@@ -58,11 +62,7 @@ fn sum(totals: &[(Currency, Money)]) -> String {
 /// Cards shown per column; the rest are a click away in the list view.
 const CARDS_PER_COLUMN: usize = 25;
 
-async fn column(
-    state: &AppState,
-    scope: &crate::app::auth::TenantScope,
-    total: &StageTotal,
-) -> Result<Column, AppError> {
+async fn column(state: &AppState, scope: &TenantScope, total: &StageTotal) -> Result<Column, AppError> {
     let stage = &total.stage;
     let filter = ListFilter {
         stage: stage.key.clone(),
@@ -95,24 +95,40 @@ async fn column(
     })
 }
 
+/// What the board shows from the store: kept between writes (see [`ViewCache`]) per workspace.
+pub struct BoardView {
+    stages: Vec<Stage>,
+    columns: Vec<Column>,
+}
+
+pub type BoardViews = ViewCache<WorkspaceId, BoardView>;
+
+/// Boards kept at most (one per workspace, ~15 KB each).
+pub const BOARDS_KEPT: usize = 64;
+
+async fn board_view(state: &AppState, scope: &TenantScope) -> Result<BoardView, AppError> {
+    let totals = state.app.pipeline_totals(scope).await?;
+    let mut columns = Vec::new();
+    for total in &totals {
+        columns.push(column(state, scope, total).await?);
+    }
+    Ok(BoardView { stages: totals.into_iter().map(|t| t.stage).collect(), columns })
+}
+
 pub async fn show(
     State(state): State<AppState>,
     page: Page,
     Authenticated(session): Authenticated,
 ) -> Result<Response, HtmlError> {
     let scope = &session.scope;
-    let load = async {
-        let totals = state.app.pipeline_totals(scope).await?;
-        let mut columns = Vec::new();
-        for total in &totals {
-            columns.push(column(&state, scope, total).await?);
-        }
-        let stages = totals.into_iter().map(|t| t.stage).collect();
-        Ok::<_, AppError>((stages, columns))
-    };
-    let (stages, columns) = load.await.map_err(|e| HtmlError::while_doing("show the deals", e))?;
-    let can_create = scope.can(crate::app::auth::permissions::Action::CreateRecords);
-    Ok(BoardPage { layout: Layout::new("Deals", &page), stages, columns, can_create }.into_response())
+    let failed = |e| HtmlError::while_doing("show the deals", e);
+    // Checked here as well as in the service: a kept view is shown without calling it.
+    scope.require(Action::ReadRecords).map_err(failed)?;
+    let view = state.app.view(&state.views.boards, *scope.workspace(), async || board_view(&state, scope).await).await;
+    let view = view.map_err(failed)?;
+    let can_create = scope.can(Action::CreateRecords);
+    Ok(BoardPage { layout: Layout::new("Deals", &page), stages: &view.stages, columns: &view.columns, can_create }
+        .into_response())
 }
 
 /// `POST /deals/{id}/move` (`stage`): back to the board.

@@ -36,6 +36,7 @@ use kinds::{Choices, Names, PageKind};
 pub struct PageViews {
     pub lists: list::ListViews,
     pub dashboards: dashboard::DashboardViews,
+    pub boards: board::BoardViews,
 }
 
 impl Default for PageViews {
@@ -43,6 +44,7 @@ impl Default for PageViews {
         PageViews {
             lists: list::ListViews::new(list::LIST_VIEWS_KEPT),
             dashboards: dashboard::DashboardViews::new(dashboard::DASHBOARDS_KEPT),
+            boards: board::BoardViews::new(board::BOARDS_KEPT),
         }
     }
 }
