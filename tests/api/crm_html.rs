@@ -269,4 +269,8 @@ async fn a_kept_page_is_never_shown_across_workspaces_roles_or_writes() {
     assert!(owner.page("/").await.contains("King"), "and on the dashboard");
     let other = app.user_with_role("Acme Ltd", "vi@acme.example", Role::ViewOnly).await;
     assert!(other.page(list).await.contains("King"), "the kept page serves the workspace's other readers");
+    let bad = owner.get("/contacts?owner=nobody").await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY, "a filter that doesn't parse: the form again");
+    let bad = bad.text().await.unwrap();
+    assert!(bad.contains("E2") && bad.contains("name=\"owner\"") && !bad.contains("King"));
 }

@@ -90,6 +90,15 @@ pub struct ListFilter {
     pub limit: Option<usize>,
 }
 
+impl ListFilter {
+    /// Whether a page of this filter is read from the store alone, so it can be kept until the
+    /// store's next commit ([`crate::app::ViewCache`]). A phone number or tax id is looked up in
+    /// the search index, which commits apart from the store: those pages are always read afresh.
+    pub fn reads_store_only(&self) -> bool {
+        keys::exact_probe(self.q.trim()).is_none()
+    }
+}
+
 /// Which index a list scans: rows under `index ‖ term`, forwards or backwards.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -192,5 +201,21 @@ impl ParsedFilter {
     pub fn name_matches(&self, names: &[&str]) -> bool {
         let q = self.q.trim().to_lowercase();
         q.is_empty() || names.iter().any(|n| n.to_lowercase().starts_with(&q))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ListFilter;
+
+    #[test]
+    fn pages_found_through_the_search_index_are_never_kept() {
+        let q = |q: &str| ListFilter { q: q.into(), tag: "vip".into(), ..Default::default() };
+        for fresh in ["+44 20 7946 0958", "DE-123456789"] {
+            assert!(!q(fresh).reads_store_only(), "{fresh}: a blind-index lookup");
+        }
+        for kept in ["", "ada", "ada@example.com"] {
+            assert!(q(kept).reads_store_only(), "{kept:?}: the store's own indexes");
+        }
     }
 }

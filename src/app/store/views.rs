@@ -2,6 +2,7 @@
 //! writes (a list with the same filters) is computed once. Any commit, to any table, makes every
 //! kept view stale, so a view is never older than a fresh read would be after an acknowledged
 //! write: writes are counted as soon as readers can see them, before their callers are answered.
+//! Only views read from the store alone may be kept (the search index commits apart from it).
 
 use std::collections::HashMap;
 use std::hash::Hash;

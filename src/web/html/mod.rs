@@ -82,8 +82,8 @@ struct HomePage {
     layout: Layout,
 }
 
-/// Signed in: the dashboard, or the account page for those who can't read records. Before setup: how to find the setup link. Otherwise:
-/// sign in.
+/// Signed in: the dashboard, or the account page for those who can't read records. Before
+/// setup: how to find the setup link. Otherwise: sign in.
 async fn home(State(state): State<AppState>, page: Page) -> Result<Response, HtmlError> {
     if let Some(session) = &page.session {
         if session.scope.can(Action::ReadRecords) {

@@ -190,22 +190,26 @@ pub async fn list<T: PageKind>(
     notice_query: Result<Query<NoticeQuery>, QueryRejection>,
 ) -> Result<Response, HtmlError> {
     let scope = &session.scope;
-    let refused = |e| HtmlError::while_doing("list records", e);
+    let failed = |e| HtmlError::while_doing("list records", e);
     // Checked here as well as in the service: a kept view is shown without calling it.
-    scope.require(Action::ReadRecords).map_err(refused)?;
+    scope.require(Action::ReadRecords).map_err(failed)?;
     let mut filter = query.map(|Query(f)| f).unwrap_or_default();
     filter.limit = None;
-    let key = (*scope.workspace(), T::KIND, filter.clone());
-    let (view, error) =
-        match state.app.view(&state.views.lists, key, async || list_view::<T>(&state, scope, &filter).await).await {
-            Ok(view) => (view, None),
-            Err(e) if super::super::forms::is_refusal(&e) => return Err(refused(e)),
-            Err(e) => {
-                // A filter value that doesn't parse: the form again, with the error and no rows.
-                let choices = filter_choices(&state, scope, T::KIND, &filter).await.map_err(refused)?;
-                (Arc::new(ListView { choices, rows: Vec::new(), next_cursor: None }), Some(e))
-            }
-        };
+    let compute = async || list_view::<T>(&state, scope, &filter).await;
+    let view = if filter.reads_store_only() {
+        state.app.view(&state.views.lists, (*scope.workspace(), T::KIND, filter.clone()), compute).await
+    } else {
+        compute().await.map(Arc::new)
+    };
+    let (view, error) = match view {
+        Ok(view) => (view, None),
+        // A filter value that doesn't parse: the form again, with the error and no rows.
+        Err(e) if e.field_name().is_some() => {
+            let choices = filter_choices(&state, scope, T::KIND, &filter).await.map_err(failed)?;
+            (Arc::new(ListView { choices, rows: Vec::new(), next_cursor: None }), Some(e))
+        }
+        Err(e) => return Err(failed(e)),
+    };
     let choices = &view.choices;
     let path = if T::KIND == Kind::Company || T::KIND == Kind::Contact {
         format!("/{}", T::KIND.plural())
