@@ -33,6 +33,13 @@ for _ in $(seq 600); do
   curl_ $base/health/detailed | grep -q '"backlog":0' && break; sleep 1
 done
 echo "search backlog drained: $(curl_ $base/health/detailed | grep -o '"documents":[0-9]*')"
+# ...and the index's segment merges after it: wait until the server idles (≤ 5 % of a core).
+busy() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+for waited in $(seq 180); do
+  before=$(busy); sleep 1
+  [ $(($(busy) - before)) -le 5 ] && break
+done
+echo "server idle after ${waited}s more"
 
 jar=$data/cookies
 csrf=$(curl_ -c "$jar" -b "$jar" $base/login | grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"$//')
