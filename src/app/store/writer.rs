@@ -28,7 +28,7 @@ struct Done {
     answer: Answer,
 }
 
-type Job = Box<dyn FnOnce(&Database, &AtomicU64) -> Done + Send>;
+type Job = Box<dyn FnOnce(&Database) -> Done + Send>;
 
 /// The writer thread and the queue to it. Dropping the last handle joins the thread, so the
 /// database file is closed when the store is.
@@ -56,8 +56,8 @@ impl Writer {
         F: FnOnce(&WriteTransaction) -> Result<T, AppError> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |db, commits| {
-            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| attempt(db, commits, f)))
+        let job: Job = Box::new(move |db| {
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| attempt(db, f)))
                 .unwrap_or_else(|_| Err(AppError::internal(ErrorCode::Internal, "write job panicked")));
             let committed = outcome.is_ok();
             let answer = Box::new(move |flush_error: Option<&str>| {
@@ -86,17 +86,11 @@ impl Drop for Writer {
 }
 
 /// One job's transaction, committed without an fsync (the batch's flush makes it durable).
-/// The commit is counted once readers can see it, before anyone is answered.
-fn attempt<T>(
-    db: &Database,
-    commits: &AtomicU64,
-    f: impl FnOnce(&WriteTransaction) -> Result<T, AppError>,
-) -> Result<T, AppError> {
+fn attempt<T>(db: &Database, f: impl FnOnce(&WriteTransaction) -> Result<T, AppError>) -> Result<T, AppError> {
     let mut txn = db.begin_write().map_err(storage)?;
     txn.set_durability(Durability::None).map_err(|e| AppError::internal(ErrorCode::StorageUnavailable, e))?;
     let value = f(&txn)?;
     txn.commit().map_err(storage)?;
-    commits.fetch_add(1, Ordering::Release);
     Ok(value)
 }
 
@@ -107,11 +101,19 @@ fn flush(db: &Database) -> Result<(), String> {
 }
 
 fn run(db: &Database, jobs: &Receiver<Job>, commits: &AtomicU64) {
+    // A job's commit is counted as soon as readers can see it, before anyone is answered.
+    let run_job = |job: Job| {
+        let done = job(db);
+        if done.committed {
+            commits.fetch_add(1, Ordering::Release);
+        }
+        done
+    };
     while let Ok(first) = jobs.recv() {
-        let mut done = vec![first(db, commits)];
+        let mut done = vec![run_job(first)];
         while done.len() < MAX_BATCH {
             match jobs.try_recv() {
-                Ok(job) => done.push(job(db, commits)),
+                Ok(job) => done.push(run_job(job)),
                 Err(_) => break,
             }
         }
