@@ -133,16 +133,18 @@ impl App {
         &self.0.store
     }
 
-    /// The view under `key` in `cache`, computed by `compute` unless kept from before the
-    /// store's latest commit (see [`ViewCache`]). `compute` must check the caller's rights
-    /// itself; so must the caller, since a kept view skips `compute`.
-    pub async fn view<K: Eq + std::hash::Hash, V, E>(
+    /// The caller's workspace's view of its records under `key` in `cache`, computed by
+    /// `compute` unless kept from before the store's latest commit (see [`ViewCache`]). The
+    /// right to read records is checked here, since a kept view is shown without `compute`.
+    pub async fn records_view<K: Eq + std::hash::Hash, V>(
         &self,
+        scope: &auth::TenantScope,
         cache: &ViewCache<K, V>,
         key: K,
-        compute: impl AsyncFnOnce() -> Result<V, E>,
-    ) -> Result<Arc<V>, E> {
-        cache.get_or_compute(self.store().commits(), key, compute).await
+        compute: impl AsyncFnOnce() -> Result<V, AppError>,
+    ) -> Result<Arc<V>, AppError> {
+        scope.require(auth::permissions::Action::ReadRecords)?;
+        cache.get_or_compute(self.store().commits(), *scope.workspace(), key, compute).await
     }
 
     /// Now, in Unix seconds, from the injected clock.

@@ -94,7 +94,8 @@ impl App {
         Ok(stage_totals(pipeline, &tallies))
     }
 
-    pub async fn dashboard(&self, scope: &TenantScope) -> Result<Dashboard, AppError> {
+    /// The dashboard as of `today` (the last twelve months end with its month).
+    pub async fn dashboard(&self, scope: &TenantScope, today: Day) -> Result<Dashboard, AppError> {
         scope.require(Action::ReadRecords)?;
         let pipeline = self.pipeline(scope).await?;
         let workspace = *scope.workspace();
@@ -120,7 +121,7 @@ impl App {
             .await?;
         let find = |name: &[u8]| tallies.iter().find(|(n, _)| n == name).map(|(_, t)| t);
         let stages = stage_totals(pipeline, &tallies);
-        let months = last_twelve_months(Day::of_unix(self.now()))
+        let months = last_twelve_months(today)
             .into_iter()
             .map(|(year, month)| {
                 let day = Day::parse(&format!("{year:04}-{month:02}-01"), "month").unwrap_or(Day::of_unix(0));

@@ -8,7 +8,10 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
-/// At most `capacity` views, each computed at a known commit count.
+use crate::domain::ids::WorkspaceId;
+
+/// At most `capacity` views, each computed at a known commit count for one workspace: the
+/// workspace is part of every key, so a view can't be asked for from another.
 pub struct ViewCache<K, V> {
     capacity: usize,
     kept: Mutex<Kept<K, V>>,
@@ -17,7 +20,7 @@ pub struct ViewCache<K, V> {
 /// The views computed at commit count `commits` (older ones are dropped as soon as it moves).
 struct Kept<K, V> {
     commits: u64,
-    views: HashMap<K, Arc<V>>,
+    views: HashMap<(WorkspaceId, K), Arc<V>>,
 }
 
 impl<K: Eq + Hash, V> ViewCache<K, V> {
@@ -25,15 +28,17 @@ impl<K: Eq + Hash, V> ViewCache<K, V> {
         ViewCache { capacity, kept: Mutex::new(Kept { commits: 0, views: HashMap::new() }) }
     }
 
-    /// The view under `key` as of commit count `commits`: kept, or computed by `compute` and
+    /// `workspace`'s view under `key` as of commit count `commits`: kept, or computed by `compute` and
     /// kept (errors are not). `commits` must be read before `compute` starts reading, so a
     /// write that lands meanwhile leaves the result already stale rather than kept as current.
     pub(in crate::app) async fn get_or_compute<E>(
         &self,
         commits: u64,
+        workspace: WorkspaceId,
         key: K,
         compute: impl AsyncFnOnce() -> Result<V, E>,
     ) -> Result<Arc<V>, E> {
+        let key = (workspace, key);
         if let Some(view) = self.get(commits, &key) {
             return Ok(view);
         }
@@ -42,12 +47,12 @@ impl<K: Eq + Hash, V> ViewCache<K, V> {
         Ok(view)
     }
 
-    fn get(&self, commits: u64, key: &K) -> Option<Arc<V>> {
+    fn get(&self, commits: u64, key: &(WorkspaceId, K)) -> Option<Arc<V>> {
         let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
         if kept.commits == commits { kept.views.get(key).cloned() } else { None }
     }
 
-    fn keep(&self, commits: u64, key: K, view: Arc<V>) {
+    fn keep(&self, commits: u64, key: (WorkspaceId, K), view: Arc<V>) {
         let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
         if commits > kept.commits {
             *kept = Kept { commits, views: HashMap::new() };
@@ -69,18 +74,19 @@ mod tests {
 
     #[test]
     fn a_view_is_current_only_at_the_commit_count_it_was_computed_at() {
+        let ws = WorkspaceId::random();
         let cache = ViewCache::new(2);
-        cache.keep(3, "a", Arc::new(1));
-        assert_eq!(cache.get(3, &"a").as_deref(), Some(&1));
-        assert_eq!(cache.get(4, &"a"), None, "a later commit makes it stale");
-        cache.keep(2, "b", Arc::new(2));
-        assert_eq!(cache.get(3, &"b"), None, "a view computed before a newer one's commit is not kept");
-        cache.keep(4, "c", Arc::new(3));
-        assert_eq!(cache.get(4, &"a"), None, "views of older commits are dropped");
-        assert_eq!(cache.get(4, &"c").as_deref(), Some(&3));
-        cache.keep(4, "d", Arc::new(4));
-        cache.keep(4, "e", Arc::new(5));
-        assert_eq!(cache.get(4, &"e").as_deref(), Some(&5), "bounded: the newest view is kept");
+        cache.keep(3, (ws, "a"), Arc::new(1));
+        assert_eq!(cache.get(3, &(ws, "a")).as_deref(), Some(&1));
+        assert_eq!(cache.get(4, &(ws, "a")), None, "a later commit makes it stale");
+        cache.keep(2, (ws, "b"), Arc::new(2));
+        assert_eq!(cache.get(3, &(ws, "b")), None, "a view computed before a newer one's commit is not kept");
+        cache.keep(4, (ws, "c"), Arc::new(3));
+        assert_eq!(cache.get(4, &(ws, "a")), None, "views of older commits are dropped");
+        assert_eq!(cache.get(4, &(ws, "c")).as_deref(), Some(&3));
+        cache.keep(4, (ws, "d"), Arc::new(4));
+        cache.keep(4, (ws, "e"), Arc::new(5));
+        assert_eq!(cache.get(4, &(ws, "e")).as_deref(), Some(&5), "bounded: the newest view is kept");
         assert!(cache.kept.lock().unwrap().views.len() <= 2);
     }
 
@@ -91,9 +97,9 @@ mod tests {
         let store =
             super::super::Store::open(&dir.path().join("s.redb"), &crate::app::crypto::MasterKey::generate(), 0)
                 .unwrap();
-        let cache = ViewCache::new(8);
+        let (ws, cache) = (WorkspaceId::random(), ViewCache::new(8));
         let view =
-            async |n: u64| *cache.get_or_compute(store.commits(), "list", async || Ok::<_, ()>(n)).await.unwrap();
+            async |n: u64| *cache.get_or_compute(store.commits(), ws, "list", async || Ok::<_, ()>(n)).await.unwrap();
         assert_eq!(view(1).await, 1);
         assert_eq!(view(2).await, 1, "kept while nothing is written");
         store
@@ -104,7 +110,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(view(3).await, 3, "computed again after a write");
-        let failed = cache.get_or_compute(store.commits(), "other", async || Err::<u64, _>("no")).await;
+        let failed = cache.get_or_compute(store.commits(), ws, "other", async || Err::<u64, _>("no")).await;
         assert_eq!(failed.unwrap_err(), "no");
         assert_eq!(view(4).await, 3, "a failed computation keeps nothing and drops nothing");
     }

@@ -17,7 +17,6 @@ use crate::app::auth::permissions::Action;
 use crate::app::crm::ListFilter;
 use crate::app::error::AppError;
 use crate::domain::crm::{ContactStatus, Kind};
-use crate::domain::ids::WorkspaceId;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{Authenticated, Page};
@@ -163,8 +162,8 @@ pub struct ListView {
     next_cursor: Option<String>,
 }
 
-/// List views are kept per workspace, kind and filter (cursor included).
-pub type ListViews = ViewCache<(WorkspaceId, Kind, ListFilter), ListView>;
+/// List views are kept per kind and filter, cursor included (and workspace, as every view is).
+pub type ListViews = ViewCache<(Kind, ListFilter), ListView>;
 
 /// List views kept at most (each about 25 KB: one page of rows).
 pub const LIST_VIEWS_KEPT: usize = 128;
@@ -191,13 +190,11 @@ pub async fn list<T: PageKind>(
 ) -> Result<Response, HtmlError> {
     let scope = &session.scope;
     let failed = |e| HtmlError::while_doing("list records", e);
-    // Checked here as well as in the service: a kept view is shown without calling it.
-    scope.require(Action::ReadRecords).map_err(failed)?;
     let mut filter = query.map(|Query(f)| f).unwrap_or_default();
     filter.limit = None;
     let compute = async || list_view::<T>(&state, scope, &filter).await;
     let view = if filter.reads_store_only() {
-        state.app.view(&state.views.lists, (*scope.workspace(), T::KIND, filter.clone()), compute).await
+        state.app.records_view(scope, &state.views.lists, (T::KIND, filter.clone()), compute).await
     } else {
         compute().await.map(Arc::new)
     };
