@@ -28,9 +28,9 @@ impl<K: Eq + Hash, V> ViewCache<K, V> {
         ViewCache { capacity, kept: Mutex::new(Kept { commits: 0, views: HashMap::new() }) }
     }
 
-    /// `workspace`'s view under `key` as of commit count `commits`: kept, or computed by `compute` and
-    /// kept (errors are not). `commits` must be read before `compute` starts reading, so a
-    /// write that lands meanwhile leaves the result already stale rather than kept as current.
+    /// `workspace`'s view under `key` as of commit count `commits`: kept, or computed by
+    /// `compute` and kept (errors are not). `commits` must be read before `compute` starts
+    /// reading, so a write that lands meanwhile leaves the result stale rather than current.
     pub(in crate::app) async fn get_or_compute<E>(
         &self,
         commits: u64,
