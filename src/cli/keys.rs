@@ -24,10 +24,12 @@ pub fn run(config: &Config, command: KeysCommand) -> u8 {
                 println!("rotating to key {}", state.target);
             }
             let started = std::time::Instant::now();
-            let mut shown = std::time::Instant::now();
+            // The first batch's progress at once (the operator sees it has started), then
+            // every two seconds.
+            let mut shown: Option<std::time::Instant> = None;
             app.finish_key_rotation(|step| {
-                if shown.elapsed().as_secs() >= 2 || step.retired.is_some() {
-                    shown = std::time::Instant::now();
+                if shown.is_none_or(|at| at.elapsed().as_secs() >= 2) || step.retired.is_some() {
+                    shown = Some(std::time::Instant::now());
                     println!("{} rows looked at, {} rows re-encrypted", step.state.scanned, step.state.resealed);
                 }
                 if let Some(retired) = &step.retired {
