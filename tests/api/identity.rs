@@ -136,7 +136,7 @@ async fn sign_out_ends_the_session_server_side() {
     // Even a copy of the old cookie (e.g. stolen before sign-out) no longer works.
     let replay = stolen_cookie.get(owner.url("/account")).send().await.unwrap();
     assert_eq!(replay.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&replay), "/login");
+    assert_eq!(location(&replay), "/login?next=%2Faccount");
 }
 
 #[tokio::test]
@@ -326,7 +326,7 @@ async fn reset_links_work_once_expire_after_an_hour_and_enforce_the_password_pol
     let link = issue().await;
     let visitor = app.new_browser();
     let form = visitor.get(&link).await;
-    assert_eq!(form.headers().get("referrer-policy").unwrap(), "no-referrer");
+    assert_eq!(form.headers().get("referrer-policy").unwrap(), "same-origin");
     let token = link.split("token=").nth(1).unwrap();
 
     let weak = visitor.submit(&link, "/password/reset", &[("token", token), ("password", "short")]).await;

@@ -3,12 +3,14 @@
 
 mod audit;
 mod backup;
+mod browser;
 mod binary;
 mod crm_api;
 mod crm_bulk;
 mod crm_dashboard;
 mod crm_html;
 mod crm_io;
+mod csrf;
 mod email;
 mod foundation;
 mod helpers;

@@ -101,19 +101,19 @@ async fn codes_within_one_step_of_drift_work_once_and_others_are_refused() {
         assert!(response.text().await.unwrap().contains("E1003"));
     }
     let behind = totp(&secret, now(&browser), -1);
-    assert_eq!(location(&second_factor(&browser, &[("code", &behind)]).await), "/account", "-1 step is accepted");
+    assert_eq!(location(&second_factor(&browser, &[("code", &behind)]).await), "/", "-1 step is accepted");
 
     // The same code (same time step) is never accepted again, even within its window.
     let replay = app.new_browser();
     password_step(&replay, OWNER_EMAIL, OWNER_PASSWORD).await;
     assert_eq!(second_factor(&replay, &[("code", &behind)]).await.status(), StatusCode::UNAUTHORIZED);
     let now_code = totp(&secret, now(&browser), 0);
-    assert_eq!(location(&second_factor(&replay, &[("code", &now_code)]).await), "/account");
+    assert_eq!(location(&second_factor(&replay, &[("code", &now_code)]).await), "/");
     let third = app.new_browser();
     password_step(&third, OWNER_EMAIL, OWNER_PASSWORD).await;
     assert_eq!(second_factor(&third, &[("code", &now_code)]).await.status(), StatusCode::UNAUTHORIZED);
     let ahead = totp(&secret, now(&browser), 1);
-    assert_eq!(location(&second_factor(&third, &[("code", &ahead)]).await), "/account", "+1 step is accepted");
+    assert_eq!(location(&second_factor(&third, &[("code", &ahead)]).await), "/", "+1 step is accepted");
 }
 
 #[tokio::test]
@@ -126,7 +126,7 @@ async fn a_backup_code_works_once() {
 
     let phone_lost = app.new_browser();
     password_step(&phone_lost, OWNER_EMAIL, OWNER_PASSWORD).await;
-    assert_eq!(location(&second_factor(&phone_lost, &[("backup_code", &code.to_uppercase())]).await), "/account");
+    assert_eq!(location(&second_factor(&phone_lost, &[("backup_code", &code.to_uppercase())]).await), "/");
     assert!(owner.page("/account").await.contains("9 backup codes left"));
 
     let again = app.new_browser();
@@ -209,7 +209,7 @@ async fn a_pending_session_reaches_nothing_but_the_second_factor_and_expires() {
     let code = pending.next_code(OWNER_EMAIL);
     let late = pending.post_with_token("/login/mfa", &token, &[("code", &code)]).await;
     assert_eq!(late.status(), StatusCode::FORBIDDEN, "a pending session lasts 5 minutes: its form is void");
-    assert_eq!(location(&pending.get("/account").await), "/login");
+    assert_eq!(location(&pending.get("/account").await), "/login?next=%2Faccount");
 }
 
 #[tokio::test]
@@ -242,7 +242,7 @@ async fn sensitive_actions_need_a_recent_second_factor() {
             &[("code", &code), ("next", "//evil.example")],
         )
         .await;
-    assert_eq!(location(&ok), "/account", "next is always a local path");
+    assert_eq!(location(&ok), "/", "next is always a local path");
     let created = owner.submit("/account", "/account/tokens", &[("label", "ci")]).await;
     assert_eq!(created.status(), StatusCode::OK);
     assert!(created.text().await.unwrap().contains("hf_"));
@@ -266,7 +266,7 @@ async fn an_admin_resets_a_lost_second_factor_and_the_user_enrols_again() {
     assert_eq!(own.status(), StatusCode::FORBIDDEN, "nobody resets their own second factor this way");
     let reset = owner.submit("/settings/users", &format!("/settings/users/{sam_id}/reset-mfa"), &[]).await;
     assert_eq!(location(&reset), "/settings/users?notice=mfa-reset");
-    assert_eq!(location(&sam.get("/account").await), "/login", "the user's sessions end");
+    assert_eq!(location(&sam.get("/account").await), "/login?next=%2Faccount", "the user's sessions end");
 
     let again = app.new_browser();
     let response = again.sign_in("sam@acme.example", USER_PASSWORD).await;
@@ -291,5 +291,5 @@ async fn mfa_can_be_optional_by_role_but_not_removed_while_required() {
     assert_eq!(location(&off), "/account?notice=mfa-disabled");
     let fresh = app.new_browser();
     let response = fresh.sign_in("carla@client.example", USER_PASSWORD).await;
-    assert_eq!(location(&response), "/account", "no second step once turned off");
+    assert_eq!(location(&response), "/", "no second step once turned off");
 }

@@ -86,12 +86,13 @@ impl CrmRecord for Company {
     const LISTED_SEALED: &'static [&'static str] = &["phone"];
 
     fn plan(filter: &ParsedFilter) -> Plan {
+        if filter.newest_first {
+            return Plan::newest();
+        }
         let (index, term) = if let Some(tag) = &filter.tag {
             (keys::TAG, Term::new().text(tag).done())
         } else if let Some(owner) = &filter.owner {
             (keys::OWNER, Term::new().user(owner).done())
-        } else if filter.newest_first {
-            return Plan { index: keys::CREATED, term: Vec::new(), reverse: true };
         } else {
             (keys::NAME, keys::name_prefix(&filter.q))
         };

@@ -94,6 +94,9 @@ impl CrmRecord for Contact {
     }
 
     fn plan(filter: &ParsedFilter) -> Plan {
+        if filter.newest_first {
+            return Plan::newest();
+        }
         let (index, term) = if let Some(tag) = &filter.tag {
             (keys::TAG, Term::new().text(tag).done())
         } else if let Some(company) = &filter.company {
@@ -104,8 +107,6 @@ impl CrmRecord for Contact {
             (keys::STATUS, Term::new().text(status.as_str()).done())
         } else if filter.q.contains('@') {
             (keys::EMAIL, filter.q.trim().to_lowercase().into_bytes())
-        } else if filter.newest_first {
-            return Plan { index: keys::CREATED, term: Vec::new(), reverse: true };
         } else {
             (keys::NAME, keys::name_prefix(&filter.q))
         };

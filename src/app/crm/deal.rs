@@ -122,6 +122,9 @@ impl CrmRecord for Deal {
     }
 
     fn plan(filter: &ParsedFilter) -> Plan {
+        if filter.newest_first {
+            return Plan::newest();
+        }
         let (index, term) = if let Some(stage) = &filter.stage {
             (keys::STAGE, Term::new().text(stage).done())
         } else if let Some(company) = &filter.company {
@@ -130,8 +133,6 @@ impl CrmRecord for Deal {
             (keys::CONTACT, Term::new().record(contact).done())
         } else if let Some(owner) = &filter.owner {
             (keys::OWNER, Term::new().user(owner).done())
-        } else if filter.newest_first {
-            return Plan { index: keys::CREATED, term: Vec::new(), reverse: true };
         } else {
             (keys::NAME, keys::name_prefix(&filter.q))
         };

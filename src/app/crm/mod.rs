@@ -107,6 +107,14 @@ pub struct Plan {
     pub reverse: bool,
 }
 
+impl Plan {
+    /// Newest first: the creation-time index backwards, every other filter checked on each
+    /// row (an index by tag or owner is in name order, so it can't give this order).
+    pub fn newest() -> Plan {
+        Plan { index: keys::CREATED, term: Vec::new(), reverse: true }
+    }
+}
+
 /// A kind of CRM record, as the generic service handles it.
 pub(crate) trait CrmRecord: Entity + Serialize {
     type Input: DeserializeOwned + Default + Send + Sync + 'static;

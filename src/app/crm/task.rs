@@ -93,6 +93,9 @@ impl CrmRecord for Task {
     }
 
     fn plan(filter: &ParsedFilter) -> Plan {
+        if filter.newest_first {
+            return Plan::newest();
+        }
         let done = |term: Term| match filter.closed {
             Some(closed) => term.byte(u8::from(closed)),
             None => term,
@@ -101,8 +104,6 @@ impl CrmRecord for Task {
             (keys::ASSIGNEE, done(Term::new().user(assignee)).done())
         } else if let Some(subject) = &filter.subject {
             (keys::SUBJECT, done(subject_term(subject)).done())
-        } else if filter.newest_first {
-            return Plan { index: keys::CREATED, term: Vec::new(), reverse: true };
         } else {
             (keys::DUE, done(Term::new()).done())
         };

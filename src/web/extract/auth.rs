@@ -33,11 +33,22 @@ pub struct CsrfContext(pub CsrfBinding);
 pub struct Authenticated(pub AuthSession);
 
 /// Sends the browser to where its sign-in continues.
-pub struct SignInRedirect(&'static str);
+pub struct SignInRedirect(String);
+
+impl SignInRedirect {
+    /// To `/login`, remembering a page that was asked for with GET so sign-in returns there.
+    fn to_login(parts: &Parts) -> Self {
+        let wanted = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        if parts.method != axum::http::Method::GET || wanted == "/" {
+            return SignInRedirect("/login".to_owned());
+        }
+        SignInRedirect(format!("/login?next={}", crate::web::html::encode_next(wanted)))
+    }
+}
 
 impl IntoResponse for SignInRedirect {
     fn into_response(self) -> Response {
-        Redirect::to(self.0).into_response()
+        Redirect::to(&self.0).into_response()
     }
 }
 
@@ -47,10 +58,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
         match parts.extensions.get::<CurrentSession>() {
             Some(CurrentSession(Some(session))) => match session.stage {
                 SessionStage::Full => Ok(Authenticated(session.clone())),
-                SessionStage::PendingMfa => Err(SignInRedirect("/login/mfa")),
-                SessionStage::MustEnroll => Err(SignInRedirect("/account/mfa/setup")),
+                SessionStage::PendingMfa => Err(SignInRedirect("/login/mfa".to_owned())),
+                SessionStage::MustEnroll => Err(SignInRedirect("/account/mfa/setup".to_owned())),
             },
-            _ => Err(SignInRedirect("/login")),
+            _ => Err(SignInRedirect::to_login(parts)),
         }
     }
 }
@@ -64,7 +75,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AnySession {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, SignInRedirect> {
         match parts.extensions.get::<CurrentSession>() {
             Some(CurrentSession(Some(session))) => Ok(AnySession(session.clone())),
-            _ => Err(SignInRedirect("/login")),
+            _ => Err(SignInRedirect("/login".to_owned())),
         }
     }
 }

@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::forms::{FormError, NoticeQuery, notice};
+use super::forms::{FormError, notice};
+use super::{encode_next, safe_next};
 use super::layout::Layout;
 use crate::app::auth::setup::{SetupRequest, SetupState};
 use crate::app::auth::{LoginOutcome, SessionToken};
@@ -74,7 +75,7 @@ pub async fn setup_form(
     if let Err(refused) = setup_gate(&state, &query.token, &client).await {
         return refused;
     }
-    let mut response = SetupPage {
+    let response = SetupPage {
         layout: Layout::new("Set up Holdfast", &page),
         token: query.token,
         workspace_name: String::new(),
@@ -83,8 +84,7 @@ pub async fn setup_form(
         error: None,
     }
     .into_response();
-    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    response
+    super::forms::keep_secret_out_of_referer(response)
 }
 
 pub async fn setup_submit(
@@ -131,6 +131,8 @@ fn signed_in(token: SessionToken, to: &str) -> Response {
 struct LoginPage {
     layout: Layout,
     email: String,
+    /// Where to go once signed in (a local path).
+    next: String,
     notice: Option<&'static str>,
     error: Option<FormError>,
 }
@@ -140,15 +142,27 @@ struct LoginPage {
 pub struct LoginForm {
     email: String,
     password: SecretString,
+    #[serde(default)]
+    next: String,
 }
 
-pub async fn login_form(page: Page, Query(query): Query<NoticeQuery>) -> Response {
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    notice: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn login_form(page: Page, Query(query): Query<LoginQuery>) -> Response {
+    let next = safe_next(&query.next).to_owned();
     if page.session.is_some() {
-        return Redirect::to("/account").into_response();
+        return Redirect::to(&next).into_response();
     }
     LoginPage {
         layout: Layout::new("Sign in", &page),
         email: String::new(),
+        next,
         notice: notice(&query.notice),
         error: None,
     }
@@ -163,15 +177,20 @@ pub async fn login_submit(
     AppForm(form): AppForm<LoginForm>,
 ) -> Result<Response, HtmlError> {
     let previous = cookies::get(&headers, cookies::SESSION).and_then(SessionToken::from_cookie);
+    let next = safe_next(&form.next).to_owned();
     match state.app.sign_in(&form.email, &form.password, &client, previous).await? {
-        LoginOutcome::SignedIn(token) => Ok(signed_in(token, "/account")),
-        LoginOutcome::SecondFactorDue(token) => Ok(signed_in(token, "/login/mfa")),
+        LoginOutcome::SignedIn(token) => Ok(signed_in(token, &next)),
+        LoginOutcome::SecondFactorDue(token) => {
+            let to = if next == "/" { "/login/mfa".to_owned() } else { format!("/login/mfa?next={}", encode_next(&next)) };
+            Ok(signed_in(token, &to))
+        }
         LoginOutcome::MustEnroll(token) => Ok(signed_in(token, "/account/mfa/setup")),
         LoginOutcome::Throttled(seconds) => {
             let error = crate::app::error::AppError::new(ErrorCode::TooManySignInFailures);
             let page = LoginPage {
                 layout: Layout::new("Sign in", &page),
                 email: form.email,
+                next: next.clone(),
                 notice: None,
                 error: Some(FormError::new("sign in", &error)),
             };
@@ -184,6 +203,7 @@ pub async fn login_submit(
             let page = LoginPage {
                 layout: Layout::new("Sign in", &page),
                 email: form.email,
+                next: next.clone(),
                 notice: None,
                 error: Some(FormError::new("sign in", &error)),
             };

@@ -85,3 +85,13 @@ pub struct NoticeQuery {
     #[serde(default)]
     pub notice: String,
 }
+
+/// For pages whose URL or body carries a secret (setup, invitation and reset links, the
+/// authenticator's key): `same-origin` sends no `Referer` to any other site, while the page's
+/// own forms still post their real `Origin`. (`no-referrer` would make browsers post
+/// `Origin: null`, which the CSRF layer can't tell from a sandboxed foreign page.)
+pub fn keep_secret_out_of_referer(mut response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    response
+}

@@ -47,21 +47,29 @@ pub fn safe_next(next: &str) -> &str {
         && !next.starts_with("/\\")
         && next.len() <= 512
         && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
-    if local { next } else { "/account" }
+    if local { next } else { "/" }
+}
+
+/// `next` as a query value (percent-encoded).
+pub fn encode_next(next: &str) -> String {
+    form_urlencoded::byte_serialize(next.as_bytes()).collect()
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "login_mfa.html")]
 struct SecondFactorPage {
     layout: Layout,
+    /// Where to go once signed in (a local path).
+    next: String,
     error: Option<FormError>,
 }
 
-pub async fn login_form(page: Page, AnySession(session): AnySession) -> Response {
+pub async fn login_form(page: Page, AnySession(session): AnySession, Query(query): Query<NextQuery>) -> Response {
+    let next = safe_next(&query.next).to_owned();
     if session.stage != SessionStage::PendingMfa {
-        return Redirect::to("/account").into_response();
+        return Redirect::to(&next).into_response();
     }
-    SecondFactorPage { layout: Layout::new("Two-step sign-in", &page), error: None }.into_response()
+    SecondFactorPage { layout: Layout::new("Two-step sign-in", &page), next, error: None }.into_response()
 }
 
 pub async fn login_submit(
@@ -73,7 +81,7 @@ pub async fn login_submit(
 ) -> Result<Response, HtmlError> {
     match state.app.complete_second_factor(&session, form.answer(), &client).await {
         Ok(token) => {
-            let mut response = Redirect::to("/account").into_response();
+            let mut response = Redirect::to(safe_next(&form.next)).into_response();
             response.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, token.expose()));
             Ok(response)
         }
@@ -81,6 +89,7 @@ pub async fn login_submit(
         Err(e) => {
             let page = SecondFactorPage {
                 layout: Layout::new("Two-step sign-in", &page),
+                next: safe_next(&form.next).to_owned(),
                 error: Some(FormError::new("sign in", &e)),
             };
             Ok((status_for(e.code()), page).into_response())
@@ -131,9 +140,8 @@ pub async fn setup_form(
         SessionStage::Full if session.mfa_enrolled => return Ok(Redirect::to("/account").into_response()),
         SessionStage::Full | SessionStage::MustEnroll => {}
     }
-    let mut response = setup_page(&state, &page, &session, None).await?;
-    response.headers_mut().insert(header::REFERRER_POLICY, header::HeaderValue::from_static("no-referrer"));
-    Ok(response)
+    let response = setup_page(&state, &page, &session, None).await?;
+    Ok(super::forms::keep_secret_out_of_referer(response))
 }
 
 pub async fn setup_submit(
@@ -270,7 +278,7 @@ mod tests {
             "/x\nLocation: y",
             "/\\evil",
         ] {
-            assert_eq!(safe_next(evil), "/account", "{evil:?}");
+            assert_eq!(safe_next(evil), "/", "{evil:?}");
         }
     }
 }

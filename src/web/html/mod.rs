@@ -10,7 +10,7 @@ pub(crate) mod filters;
 pub mod forms;
 mod keys;
 pub use crm::PageViews;
-pub use mfa::safe_next;
+pub use mfa::{encode_next, safe_next};
 pub mod layout;
 mod mfa;
 mod password;

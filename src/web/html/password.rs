@@ -3,7 +3,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -61,11 +60,6 @@ pub struct ResetForm {
     password: SecretString,
 }
 
-fn no_referrer(mut response: Response) -> Response {
-    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    response
-}
-
 pub async fn reset_form(
     State(state): State<AppState>,
     page: Page,
@@ -81,7 +75,7 @@ pub async fn reset_form(
         invite: purpose == LinkPurpose::Invite,
         error: None,
     };
-    Ok(no_referrer(page.into_response()))
+    Ok(super::forms::keep_secret_out_of_referer(page.into_response()))
 }
 
 pub async fn reset_submit(
@@ -103,7 +97,7 @@ pub async fn reset_submit(
                 invite,
                 error: Some(FormError::new("set the password", &error)),
             };
-            Ok(no_referrer((crate::web::error::status_for(error.code()), page).into_response()))
+            Ok(super::forms::keep_secret_out_of_referer((crate::web::error::status_for(error.code()), page).into_response()))
         }
     }
 }

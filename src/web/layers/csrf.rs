@@ -29,14 +29,22 @@ fn refuse(api: bool, why: &str) -> Response {
     }
 }
 
-/// Same-origin or user-initiated fetch metadata, and an `Origin` (when sent) equal to ours.
+/// The browser's own word on where a request came from, checked before any token (the table
+/// in docs/security.md, "Cross-site request forgery"):
+/// - `Sec-Fetch-Site` other than `same-origin` or `none` (user-initiated) is refused;
+/// - an `Origin` naming another site is refused, whatever else is sent;
+/// - `Origin: null` (an opaque origin: sandboxed frames, `data:` pages, and privacy referrer
+///   policies) passes only when fetch metadata vouches for it with `same-origin`;
+/// - a browser that sends neither header goes on to the token check alone.
 fn origin_is_ours(headers: &HeaderMap, host: Option<&str>, state: &AppState) -> Result<(), &'static str> {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
-        && !matches!(site, "same-origin" | "none")
-    {
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if site.is_some_and(|site| !matches!(site, "same-origin" | "none")) {
         return Err("cross-site fetch metadata");
     }
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
+    if origin == "null" {
+        return if site == Some("same-origin") { Ok(()) } else { Err("opaque origin without same-origin fetch metadata") };
+    }
     let public = state.config.server.public_url.as_ref().map(|url| url.origin().ascii_serialization());
     let addressed = host.map(|host| format!("https://{host}"));
     if Some(origin) == public.as_deref() || Some(origin) == addressed.as_deref() {

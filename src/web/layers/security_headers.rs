@@ -36,7 +36,7 @@ const FIXED: &[(&str, &str)] = &[
     ),
 ];
 
-/// Handlers may choose their own value for these (e.g. `no-referrer` on reset pages).
+/// Handlers may choose their own value for these (e.g. `same-origin` on pages with a secret).
 const DEFAULTS: &[(HeaderName, &str)] =
     &[(header::REFERRER_POLICY, "strict-origin-when-cross-origin"), (header::CACHE_CONTROL, "no-store")];
 

@@ -1,0 +1,10 @@
+//! The browser suite: journeys driven through a real Chromium over WebDriver (Debian's
+//! `chromium` + `chromium-driver`), against a real server. Every page a journey visits is checked
+//! with axe-core (no serious or critical violation) and for Content-Security-Policy violations
+//! (none). Without a browser the suite says so loudly and skips; with `CI=true` it fails.
+
+mod driver;
+mod journeys;
+mod page;
+
+pub use page::{Page, finish};

@@ -1,0 +1,326 @@
+//! One Chromium profile driven like a person: open a page, fill fields by label or name,
+//! press buttons by their text, read what the page says. Every page reached is checked with
+//! axe-core and for CSP violations; a failing step saves a screenshot and the page's HTML under
+//! `target/browser-failures/`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use axum::http::Method;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use super::driver;
+use crate::helpers::TestApp;
+
+/// Collects `securitypolicyviolation` events from the first moment of every document.
+const CSP_LISTENER: &str = r#"
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " at " + e.sourceFile + ":" + e.lineNumber);
+});
+"#;
+
+/// Runs axe on the page and answers its serious and critical violations, one line each.
+const AXE_RUN: &str = r#"
+const done = arguments[arguments.length - 1];
+axe.run(document, { resultTypes: ["violations"] }).then(
+  (result) => done(result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")})`)),
+  (error) => done([`axe failed: ${error}`]));
+"#;
+
+/// A chromedriver command outside the W3C set: a DevTools protocol call.
+#[derive(Debug)]
+struct DevTools {
+    method: &'static str,
+    params: serde_json::Value,
+}
+
+impl WebDriverCompatibleCommand for DevTools {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
+        (Method::POST, Some(serde_json::json!({ "cmd": self.method, "params": self.params }).to_string()))
+    }
+}
+
+pub struct Page {
+    client: Client,
+    base: String,
+    axe: Arc<String>,
+    /// Names this profile's artifacts (`journey-profile`).
+    label: String,
+    /// Paths checked with axe so far (each once per profile).
+    checked: std::sync::Mutex<Vec<String>>,
+}
+
+impl Page {
+    /// A fresh Chromium profile on `app`, or `None` when the machine has no browser (outside CI).
+    pub async fn open(app: &TestApp, label: &str) -> Option<Page> {
+        let tools = driver::tools()?;
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(driver::capabilities(&app.data_dir().join("tls/cert.pem")))
+            .connect(&tools.webdriver_url)
+            .await
+            .expect("Chromium session starts");
+        let page = Page {
+            client,
+            base: app.base.clone(),
+            axe: Arc::new(tools.axe_source),
+            label: label.to_owned(),
+            checked: Default::default(),
+        };
+        page.devtools("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": CSP_LISTENER }))
+            .await
+            .expect("CSP listener installed");
+        Some(page)
+    }
+
+    async fn devtools(&self, method: &'static str, params: serde_json::Value) -> Result<serde_json::Value> {
+        Ok(self.client.issue_cmd(DevTools { method, params }).await?)
+    }
+
+    /// Navigates to a path of the server and checks the page.
+    pub async fn goto(&self, path: &str) -> Result<()> {
+        self.client.goto(&format!("{}{path}", self.base)).await.with_context(|| format!("open {path}"))?;
+        self.check().await
+    }
+
+    /// Navigates to an absolute URL (a link from a log or an email).
+    pub async fn goto_url(&self, url: &str) -> Result<()> {
+        self.client.goto(url).await.context("open link")?;
+        self.check().await
+    }
+
+    /// The current path and query.
+    pub async fn path(&self) -> Result<String> {
+        let url = self.client.current_url().await?;
+        Ok(match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        })
+    }
+
+    /// Types into the field labelled `label` (or named `label`), replacing what it held.
+    pub async fn fill(&self, label: &str, value: &str) -> Result<()> {
+        let field = self.field(label).await?;
+        field.clear().await?;
+        field.send_keys(value).await.with_context(|| format!("type into {label}"))?;
+        Ok(())
+    }
+
+    /// Chooses an option by its visible text in the select labelled `label`.
+    pub async fn choose(&self, label: &str, option: &str) -> Result<()> {
+        let field = self.field(label).await?;
+        field.select_by_label(option).await.with_context(|| format!("choose {option} in {label}"))?;
+        Ok(())
+    }
+
+    /// Ticks or clears the checkbox labelled `label`.
+    pub async fn tick(&self, label: &str, on: bool) -> Result<()> {
+        let field = self.field(label).await?;
+        if field.is_selected().await? != on {
+            field.click().await?;
+        }
+        Ok(())
+    }
+
+    async fn field(&self, label: &str) -> Result<fantoccini::elements::Element> {
+        let by_name = format!("[name=\"{label}\"]");
+        if let Ok(field) = self.client.find(Locator::Css(&by_name)).await {
+            return Ok(field);
+        }
+        let literal = xpath_literal(label);
+        let xpath = format!(
+            "//label[normalize-space(text())={literal} or starts-with(normalize-space(.), {literal})]//*[self::input or self::select or self::textarea] \
+             | //*[@id=//label[starts-with(normalize-space(.), {literal})]/@for] \
+             | //*[@aria-label={literal}]"
+        );
+        self.client.find(Locator::XPath(&xpath)).await.with_context(|| format!("no field labelled {label:?}"))
+    }
+
+    /// Presses the first visible button (or link styled as one) whose text is `text`, then
+    /// checks the page it leads to.
+    pub async fn press(&self, text: &str) -> Result<()> {
+        let literal = xpath_literal(text);
+        let xpath = format!(
+            "//button[normalize-space(.)={literal}] | //input[@type='submit' and @value={literal}] | //a[normalize-space(.)={literal}]"
+        );
+        let mut candidates = self.client.find_all(Locator::XPath(&xpath)).await?;
+        let mut chosen = None;
+        for candidate in candidates.drain(..) {
+            if candidate.is_displayed().await.unwrap_or(false) {
+                chosen = Some(candidate);
+                break;
+            }
+        }
+        let Some(button) = chosen else {
+            return Err(anyhow!("no button or link {text:?} on {}", self.path().await.unwrap_or_default()));
+        };
+        button.click().await.with_context(|| format!("press {text}"))?;
+        self.settle().await;
+        self.check().await
+    }
+
+    /// Waits for the document to finish loading after a click.
+    async fn settle(&self) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            let state = self.client.execute("return document.readyState", vec![]).await;
+            if matches!(state, Ok(serde_json::Value::String(ref s)) if s == "complete") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The visible text of the page.
+    pub async fn text(&self) -> Result<String> {
+        Ok(self.client.find(Locator::Css("body")).await?.text().await?)
+    }
+
+    /// Waits (up to 5 s) until the page shows `expected`.
+    pub async fn expect_text(&self, expected: &str) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            let text = self.text().await.unwrap_or_default();
+            if text.contains(expected) {
+                return Ok(());
+            }
+            if started.elapsed() > Duration::from_secs(5) {
+                bail!("{} does not show {expected:?}; it shows:\n{}", self.path().await?, excerpt(&text));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Fails if the page shows `unexpected` (checked once, after the page has settled).
+    pub async fn expect_no_text(&self, unexpected: &str) -> Result<()> {
+        let text = self.text().await?;
+        if text.contains(unexpected) {
+            bail!("{} shows {unexpected:?}:\n{}", self.path().await?, excerpt(&text));
+        }
+        Ok(())
+    }
+
+    /// Waits until the current path starts with `prefix`.
+    pub async fn expect_path(&self, prefix: &str) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            let path = self.path().await?;
+            if path.starts_with(prefix) {
+                return Ok(());
+            }
+            if started.elapsed() > Duration::from_secs(5) {
+                bail!("expected to be on {prefix}, but on {path}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The text of the first element matching `css`.
+    pub async fn text_of(&self, css: &str) -> Result<String> {
+        Ok(self.client.find(Locator::Css(css)).await.with_context(|| format!("no {css}"))?.text().await?)
+    }
+
+    /// Runs a script in the page (for what a person does with a mouse that WebDriver can't
+    /// replay, such as an HTML drag and drop).
+    pub async fn script(&self, source: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value> {
+        Ok(self.client.execute(source, args).await?)
+    }
+
+    /// Presses keys in the focused field one at a time, as typing does.
+    pub async fn type_slowly(&self, label: &str, text: &str) -> Result<()> {
+        let field = self.field(label).await?;
+        field.click().await?;
+        for c in text.chars() {
+            field.send_keys(&c.to_string()).await?;
+            tokio::time::sleep(Duration::from_millis(40)).await;
+        }
+        Ok(())
+    }
+
+    /// Accessibility (axe-core: nothing serious or critical) and CSP (no violation) of the
+    /// current page, each path once per profile.
+    pub async fn check(&self) -> Result<()> {
+        let path = self.path().await?;
+        let csp: Vec<String> = serde_json::from_value(
+            self.client.execute("return window.__cspViolations || []", vec![]).await?,
+        )?;
+        if !csp.is_empty() {
+            bail!("CSP violations on {path}: {csp:#?}");
+        }
+        let key = path.split('?').next().unwrap_or_default().to_owned();
+        if self.checked.lock().unwrap().contains(&key) {
+            return Ok(());
+        }
+        self.client.execute(&format!("{}\nreturn typeof axe;", self.axe), vec![]).await.context("inject axe")?;
+        let violations: Vec<String> = serde_json::from_value(self.client.execute_async(AXE_RUN, vec![]).await?)?;
+        if !violations.is_empty() {
+            bail!("accessibility violations on {path}:\n{}", violations.join("\n"));
+        }
+        self.checked.lock().unwrap().push(key);
+        Ok(())
+    }
+
+    /// How many different pages this profile has checked.
+    pub fn pages_checked(&self) -> Vec<String> {
+        self.checked.lock().unwrap().clone()
+    }
+
+    /// Saves a screenshot and the HTML of the current page under `target/browser-failures/`.
+    pub async fn save_artifacts(&self) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-failures");
+        let _ = std::fs::create_dir_all(&dir);
+        if let Ok(png) = self.client.screenshot().await {
+            let _ = std::fs::write(dir.join(format!("{}.png", self.label)), png);
+        }
+        if let Ok(html) = self.client.source().await {
+            let _ = std::fs::write(dir.join(format!("{}.html", self.label)), html);
+        }
+        eprintln!("browser artifacts saved: {}/{}.{{png,html}}", dir.display(), self.label);
+    }
+
+    /// Ends the session (closing the browser).
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+/// Ends a journey: on failure saves every profile's screenshot and HTML, then fails the test
+/// with the step's error; closes the browsers either way.
+pub async fn finish(result: Result<()>, pages: Vec<Page>) {
+    if let Err(error) = &result {
+        for page in &pages {
+            page.save_artifacts().await;
+        }
+        for page in pages {
+            page.close().await;
+        }
+        panic!("browser journey failed: {error:#}");
+    }
+    for page in pages {
+        page.close().await;
+    }
+}
+
+fn excerpt(text: &str) -> String {
+    text.chars().take(1500).collect()
+}
+
+/// An XPath string literal for any text (XPath 1.0 has no escapes).
+fn xpath_literal(text: &str) -> String {
+    if !text.contains('"') {
+        format!("\"{text}\"")
+    } else if !text.contains('\'') {
+        format!("'{text}'")
+    } else {
+        let parts: Vec<String> = text.split('"').map(|p| format!("\"{p}\"")).collect();
+        format!("concat({})", parts.join(", '\"', "))
+    }
+}
