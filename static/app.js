@@ -19,6 +19,21 @@ document.addEventListener("DOMContentLoaded", () => {
   const board = document.querySelector("[data-board]");
   if (board) {
     let dragged = null;
+    // After a move, each column's count and total are read again from a fresh board (the
+    // server's sums and currency formatting stay the only ones).
+    const refreshTotals = async () => {
+      const response = await fetch("/deals", { credentials: "same-origin", redirect: "manual" });
+      if (!response.ok) return;
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      for (const column of board.querySelectorAll("[data-stage]")) {
+        const twin = fresh.querySelector(`[data-stage="${CSS.escape(column.dataset.stage)}"]`);
+        for (const part of ["h2", ".sum"]) {
+          const here = column.querySelector(part);
+          const there = twin && twin.querySelector(part);
+          if (here && there) here.replaceChildren(...there.childNodes);
+        }
+      }
+    };
     for (const card of board.querySelectorAll("[data-deal]")) {
       card.draggable = true;
       card.addEventListener("dragstart", (event) => {
@@ -53,6 +68,7 @@ document.addEventListener("DOMContentLoaded", () => {
           });
           if (response.type !== "opaqueredirect" && !response.ok) throw new Error(String(response.status));
           form.querySelector("select").value = column.dataset.stage;
+          refreshTotals();
         } catch (_) {
           // Let the server answer in full (e.g. the error page).
           from.appendChild(card);

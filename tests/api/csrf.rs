@@ -40,8 +40,11 @@ async fn csrf_decision_table_matches_what_browsers_send() {
             request = request.header("origin", origin.replace("OURS_PLAIN", &plain).replace("OURS", &ours));
         }
         // An empty contact: past the CSRF layer it is refused by validation (422), not 403.
-        let response =
-            request.form(&[("csrf_token", token.as_str()), ("first_name", ""), ("last_name", "")]).send().await.unwrap();
+        let response = request
+            .form(&[("csrf_token", token.as_str()), ("first_name", ""), ("last_name", "")])
+            .send()
+            .await
+            .unwrap();
         let status = response.status();
         let body = response.text().await.unwrap();
         let row = format!("Sec-Fetch-Site {site:?}, Origin {origin:?}");

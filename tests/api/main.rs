@@ -3,8 +3,8 @@
 
 mod audit;
 mod backup;
-mod browser;
 mod binary;
+mod browser;
 mod crm_api;
 mod crm_bulk;
 mod crm_dashboard;

@@ -70,9 +70,26 @@ impl From<NoteBody> for String {
     }
 }
 
-/// The first line of a note's body without Markdown heading marks, cut at 80 characters.
+/// A note's Markdown as the plain text a reader sees (`**Call**` → `Call`), one line per block:
+/// for titles, timelines and search snippets.
+pub fn note_text(body: &str) -> String {
+    use pulldown_cmark::{Event, Parser, TagEnd};
+    let mut text = String::with_capacity(body.len());
+    for event in Parser::new(body) {
+        match event {
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => text.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => text.push('\n'),
+            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::CodeBlock) => text.push('\n'),
+            _ => {}
+        }
+    }
+    text.trim().to_owned()
+}
+
+/// The first line of a note as plain text, cut at 80 characters.
 pub fn note_title(body: &str) -> String {
-    let first = body.lines().next().unwrap_or_default().trim_start_matches(['#', ' ']);
+    let text = note_text(body);
+    let first = text.lines().next().unwrap_or_default().trim();
     let mut title: String = first.chars().take(80).collect();
     if first.chars().count() > 80 {
         title.push('…');
@@ -86,6 +103,12 @@ mod tests {
 
     fn title<F: serde::de::DeserializeOwned + Into<String>>(json: &str) -> String {
         serde_json::from_str::<F>(json).unwrap().into()
+    }
+
+    #[test]
+    fn notes_read_as_plain_text() {
+        assert_eq!(note_title("## **Call summary**: spring\nmore"), "Call summary: spring");
+        assert_eq!(note_text("- one\n- `two`\n\n[link](https://x.example)"), "one\ntwo\nlink");
     }
 
     #[test]

@@ -223,7 +223,9 @@ impl AnyRecord {
                 let parts = vec![text(&d.name), company, text(&d.stage), d.close_reason.as_deref().and_then(text)];
                 (d.owner_id, d.stamp.updated_at, parts, Vec::new())
             }
-            AnyRecord::Note(n) => (n.author_id, n.stamp.updated_at, vec![text(&n.body)], Vec::new()),
+            AnyRecord::Note(n) => {
+                (n.author_id, n.stamp.updated_at, vec![text(&crate::app::crm::titles::note_text(&n.body))], Vec::new())
+            }
             AnyRecord::Task(t) => {
                 (t.assignee_id, t.stamp.updated_at, vec![text(&t.title), text(t.kind.as_str())], Vec::new())
             }

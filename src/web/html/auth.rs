@@ -9,8 +9,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::forms::{FormError, notice};
-use super::{encode_next, safe_next};
 use super::layout::Layout;
+use super::{encode_next, safe_next};
 use crate::app::auth::setup::{SetupRequest, SetupState};
 use crate::app::auth::{LoginOutcome, SessionToken};
 use crate::app::error::ErrorCode;
@@ -181,7 +181,8 @@ pub async fn login_submit(
     match state.app.sign_in(&form.email, &form.password, &client, previous).await? {
         LoginOutcome::SignedIn(token) => Ok(signed_in(token, &next)),
         LoginOutcome::SecondFactorDue(token) => {
-            let to = if next == "/" { "/login/mfa".to_owned() } else { format!("/login/mfa?next={}", encode_next(&next)) };
+            let to =
+                if next == "/" { "/login/mfa".to_owned() } else { format!("/login/mfa?next={}", encode_next(&next)) };
             Ok(signed_in(token, &to))
         }
         LoginOutcome::MustEnroll(token) => Ok(signed_in(token, "/account/mfa/setup")),

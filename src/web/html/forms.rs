@@ -65,6 +65,9 @@ pub fn notice(key: &str) -> Option<&'static str> {
         "email-saved" => "The email settings were saved.",
         "email-sent" => "A test message was sent to your address. Check your inbox.",
         "record-deleted" => "The record was deleted.",
+        "record-saved" => "Saved.",
+        "note-added" => "The note was added.",
+        "task-done" => "Task marked done.",
         "import-reverted" => {
             "The import was reverted. Rows changed since the import were left alone and are listed below."
         }
@@ -77,6 +80,12 @@ pub fn notice(key: &str) -> Option<&'static str> {
         }
         _ => return None,
     })
+}
+
+/// `path` with a notice key added to its query.
+pub fn with_notice(path: &str, key: &str) -> String {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{separator}notice={key}")
 }
 
 /// The query string carrying a notice key.

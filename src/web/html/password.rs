@@ -97,7 +97,9 @@ pub async fn reset_submit(
                 invite,
                 error: Some(FormError::new("set the password", &error)),
             };
-            Ok(super::forms::keep_secret_out_of_referer((crate::web::error::status_for(error.code()), page).into_response()))
+            Ok(super::forms::keep_secret_out_of_referer(
+                (crate::web::error::status_for(error.code()), page).into_response(),
+            ))
         }
     }
 }

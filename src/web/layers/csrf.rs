@@ -43,7 +43,11 @@ fn origin_is_ours(headers: &HeaderMap, host: Option<&str>, state: &AppState) -> 
     }
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
     if origin == "null" {
-        return if site == Some("same-origin") { Ok(()) } else { Err("opaque origin without same-origin fetch metadata") };
+        return if site == Some("same-origin") {
+            Ok(())
+        } else {
+            Err("opaque origin without same-origin fetch metadata")
+        };
     }
     let public = state.config.server.public_url.as_ref().map(|url| url.origin().ascii_serialization());
     let addressed = host.map(|host| format!("https://{host}"));

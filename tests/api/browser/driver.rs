@@ -35,8 +35,10 @@ pub fn tools() -> Option<Tools> {
         if std::env::var("CI").is_ok_and(|ci| ci == "true") {
             panic!("browser suite cannot run in CI: {what}");
         }
-        eprintln!("\n!!! BROWSER SUITE SKIPPED: {what}. Install chromium, chromium-driver and \
-                   `npm ci --prefix tests/browser-tools` to run it.\n");
+        eprintln!(
+            "\n!!! BROWSER SUITE SKIPPED: {what}. Install chromium, chromium-driver and \
+                   `npm ci --prefix tests/browser-tools` to run it.\n"
+        );
         return None;
     }
     let axe_source = std::fs::read_to_string(axe_path()).ok()?;
@@ -66,8 +68,16 @@ fn missing_tools() -> Option<String> {
 
 fn start_chromedriver() -> Driver {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
+    // A watchdog shell ends chromedriver and its browsers once this test process is gone
+    // (statics are never dropped, so nothing else would).
+    let parent = std::process::id();
+    let script = format!(
+        "{CHROMEDRIVER} --port={port} >/dev/null 2>&1 & driver=$!; \
+         while kill -0 {parent} 2>/dev/null; do sleep 1; done; pkill -TERM -P $driver; kill $driver"
+    );
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -3,6 +3,7 @@
 //! with axe-core (no serious or critical violation) and for Content-Security-Policy violations
 //! (none). Without a browser the suite says so loudly and skips; with `CI=true` it fails.
 
+mod crm;
 mod driver;
 mod journeys;
 mod page;

@@ -167,6 +167,24 @@ impl Page {
         self.check().await
     }
 
+    /// Presses a button that asks "are you sure?" first, and says yes.
+    pub async fn press_confirming(&self, text: &str) -> Result<()> {
+        let literal = xpath_literal(text);
+        let button = self.client.find(Locator::XPath(&format!("//button[normalize-space(.)={literal}]"))).await?;
+        button.click().await.with_context(|| format!("press {text}"))?;
+        self.client.accept_alert().await.context("the confirmation dialog")?;
+        self.settle().await;
+        self.check().await
+    }
+
+    /// Opens a `<details>` by its summary text.
+    pub async fn open_details(&self, summary: &str) -> Result<()> {
+        let literal = xpath_literal(summary);
+        let element = self.client.find(Locator::XPath(&format!("//summary[normalize-space(.)={literal}]"))).await?;
+        element.click().await?;
+        Ok(())
+    }
+
     /// Waits for the document to finish loading after a click.
     async fn settle(&self) {
         let started = Instant::now();
@@ -228,6 +246,21 @@ impl Page {
         Ok(self.client.find(Locator::Css(css)).await.with_context(|| format!("no {css}"))?.text().await?)
     }
 
+    /// Waits (up to 5 s) until the text of the first element matching `css` satisfies `ok`.
+    pub async fn wait_for_text_of(&self, css: &str, ok: impl Fn(&str) -> bool) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            let text = self.text_of(css).await.unwrap_or_default();
+            if ok(&text) {
+                return Ok(());
+            }
+            if started.elapsed() > Duration::from_secs(5) {
+                bail!("{css} on {} never became what was expected; it reads {text:?}", self.path().await?);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Runs a script in the page (for what a person does with a mouse that WebDriver can't
     /// replay, such as an HTML drag and drop).
     pub async fn script(&self, source: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value> {
@@ -249,9 +282,8 @@ impl Page {
     /// current page, each path once per profile.
     pub async fn check(&self) -> Result<()> {
         let path = self.path().await?;
-        let csp: Vec<String> = serde_json::from_value(
-            self.client.execute("return window.__cspViolations || []", vec![]).await?,
-        )?;
+        let csp: Vec<String> =
+            serde_json::from_value(self.client.execute("return window.__cspViolations || []", vec![]).await?)?;
         if !csp.is_empty() {
             bail!("CSP violations on {path}: {csp:#?}");
         }

@@ -16,7 +16,7 @@ use crate::domain::ids::RecordId;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{Authenticated, Client, Page};
-use crate::web::html::forms::{FormError, form_status, is_refusal};
+use crate::web::html::forms::{FormError, form_status, is_refusal, with_notice};
 use crate::web::html::layout::Layout;
 
 #[derive(Template, WebTemplate)]
@@ -69,7 +69,7 @@ async fn answer<T: FormKind>(
     result: Result<T, AppError>,
 ) -> Result<Response, HtmlError> {
     match result {
-        Ok(record) => Ok(Redirect::to(&record.saved_path()).into_response()),
+        Ok(record) => Ok(Redirect::to(&with_notice(&record.saved_path(), "record-saved")).into_response()),
         Err(e) if is_refusal(&e) || e.code() == ErrorCode::NotFound => {
             Err(HtmlError::while_doing("save the record", e))
         }

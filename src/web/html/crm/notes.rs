@@ -13,7 +13,7 @@ use crate::domain::crm::{Company, Contact, Deal, Kind, Note, Subject};
 use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{Authenticated, Client, Page};
-use crate::web::html::forms::{FormError, is_refusal};
+use crate::web::html::forms::{FormError, is_refusal, with_notice};
 
 /// A note's Markdown as HTML. Raw HTML in the text is never passed through: it becomes
 /// escaped text, and ammonia removes anything unsafe that remains (links, images' URLs).
@@ -42,15 +42,17 @@ pub async fn create(
         .map_err(|e| HtmlError::while_doing("add the note", e))?;
     let input = Note::input(&values, true)?;
     let error = match state.app.create_record::<Note>(&session.scope, input, &client).await {
-        Ok(note) => return Ok(Redirect::to(&format!("{}#notes", note.saved_path())).into_response()),
+        Ok(note) => {
+            return Ok(Redirect::to(&format!("{}#notes", with_notice(&note.saved_path(), "note-added"))).into_response());
+        }
         Err(e) if is_refusal(&e) => return Err(HtmlError::while_doing("add the note", e)),
         Err(e) => FormError::new("save note", &e),
     };
     let draft = Some(NoteDraft { body: values.get("body").to_owned(), error });
     match subject.kind {
-        Kind::Company => render::<Company>(&state, &page, &session, subject.id, draft).await,
-        Kind::Contact => render::<Contact>(&state, &page, &session, subject.id, draft).await,
-        _ => render::<Deal>(&state, &page, &session, subject.id, draft).await,
+        Kind::Company => render::<Company>(&state, &page, &session, subject.id, draft, None).await,
+        Kind::Contact => render::<Contact>(&state, &page, &session, subject.id, draft, None).await,
+        _ => render::<Deal>(&state, &page, &session, subject.id, draft, None).await,
     }
 }
 

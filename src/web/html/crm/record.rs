@@ -2,7 +2,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 
 use super::kinds::{Cell, Choices, Fact, FormKind, Names, PageKind, Relation, path};
@@ -17,7 +17,7 @@ use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{Authenticated, Page};
 use crate::web::html::filters;
-use crate::web::html::forms::FormError;
+use crate::web::html::forms::{FormError, NoticeQuery, notice};
 use crate::web::html::layout::Layout;
 
 /// Related records under a heading.
@@ -59,6 +59,8 @@ pub struct NoteDraft {
 #[template(path = "crm_record.html")]
 struct RecordPage {
     layout: Layout,
+    /// The confirmation of what was just done here ("Saved.").
+    notice: Option<&'static str>,
     noun: &'static str,
     list: &'static str,
     base: String,
@@ -93,8 +95,9 @@ pub async fn show<T: PageKind>(
     page: Page,
     Authenticated(session): Authenticated,
     Path(id): Path<String>,
+    Query(query): Query<NoticeQuery>,
 ) -> Result<Response, HtmlError> {
-    render::<T>(&state, &page, &session, super::parse_id(&id)?, None).await
+    render::<T>(&state, &page, &session, super::parse_id(&id)?, None, notice(&query.notice)).await
 }
 
 /// Renders the page of record `id` of kind `T`, with a note draft when one failed to save.
@@ -104,6 +107,7 @@ pub async fn render<T: PageKind>(
     session: &AuthSession,
     id: RecordId,
     draft: Option<NoteDraft>,
+    notice: Option<&'static str>,
 ) -> Result<Response, HtmlError> {
     let scope = &session.scope;
     let view = state.app.get_record::<T>(scope, id).await.map_err(|e| HtmlError::while_doing("open the record", e))?;
@@ -155,6 +159,7 @@ pub async fn render<T: PageKind>(
     let status = super::super::forms::form_status(error.is_some());
     let page = RecordPage {
         layout: Layout::new(record.title(), page),
+        notice,
         noun: T::NOUN,
         list: T::KIND.plural(),
         base: path(T::KIND, &id),

@@ -18,7 +18,7 @@ use crate::domain::fields::Day;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{Authenticated, Client, Page};
-use crate::web::html::forms::{NoticeQuery, notice};
+use crate::web::html::forms::{NoticeQuery, notice, with_notice};
 use crate::web::html::layout::Layout;
 use crate::web::html::safe_next;
 
@@ -133,7 +133,7 @@ pub async fn done(
         "" => "/tasks",
         back => safe_next(back),
     };
-    Ok(Redirect::to(back).into_response())
+    Ok(Redirect::to(&with_notice(back, "task-done")).into_response())
 }
 
 #[cfg(test)]

@@ -1,0 +1,98 @@
+//! The CRM through its forms: companies, contacts and deals created, edited and deleted; a
+//! deal dragged across the board; notes and tasks; search as you type.
+
+use anyhow::Result;
+
+use super::journeys::set_up_firm;
+use super::{Page, finish};
+use crate::helpers::spawn_app;
+
+/// Drags the card titled `deal` onto the board's column number `column` (0-based) with the
+/// same drag events a mouse makes (WebDriver can't replay an HTML drag and drop in Chromium).
+const DRAG: &str = r#"
+const [deal, column] = arguments;
+const card = [...document.querySelectorAll("[data-deal]")].find((c) => c.textContent.includes(deal));
+const target = document.querySelectorAll("[data-stage]")[column];
+const data = new DataTransfer();
+card.dispatchEvent(new DragEvent("dragstart", { bubbles: true, dataTransfer: data }));
+target.dispatchEvent(new DragEvent("dragover", { bubbles: true, cancelable: true, dataTransfer: data }));
+target.dispatchEvent(new DragEvent("drop", { bubbles: true, cancelable: true, dataTransfer: data }));
+card.dispatchEvent(new DragEvent("dragend", { bubbles: true, dataTransfer: data }));
+return target.dataset.stage;
+"#;
+
+#[tokio::test]
+async fn records_are_created_edited_and_deleted_through_the_forms() {
+    let app = spawn_app().await;
+    let Some(owner) = Page::open(&app, "crm-forms").await else { return };
+    let journey = async {
+        set_up_firm(&app, &owner).await?;
+
+        owner.goto("/companies/new").await?;
+        owner.fill("name", "Northwind Traders").await?;
+        owner.fill("website", "northwind.example").await?;
+        owner.press("Save").await?;
+        owner.expect_text("Northwind Traders").await?;
+        owner.press("Edit").await?;
+        owner.fill("name", "Northwind Trading").await?;
+        owner.press("Save").await?;
+        owner.expect_text("Northwind Trading").await?;
+        owner.expect_text("Saved").await?;
+
+        owner.goto("/contacts/new").await?;
+        owner.fill("first_name", "Ada").await?;
+        owner.fill("last_name", "Lovelace").await?;
+        owner.fill("email_1", "ada@northwind.example").await?;
+        owner.choose("company_id", "Northwind Trading").await?;
+        owner.press("Save").await?;
+        owner.expect_text("Ada Lovelace").await?;
+
+        owner.fill("body", "**Call summary**: renewal in spring").await?;
+        owner.press("Add note").await?;
+        owner.expect_text("Call summary: renewal in spring").await?;
+        owner.expect_no_text("**Call summary**").await?;
+
+        owner.open_details("Add a task").await?;
+        owner.fill("title", "Send the renewal quote").await?;
+        owner.press("Add task").await?;
+        owner.expect_text("Send the renewal quote").await?;
+        owner.press("Done").await?;
+        owner.expect_text("Task marked done").await?;
+
+        owner.goto("/deals/new").await?;
+        owner.fill("name", "Northwind renewal").await?;
+        owner.fill("amount", "12000").await?;
+        owner.press("Save").await?;
+        owner.expect_text("Northwind renewal").await?;
+
+        owner.goto("/deals").await?;
+        let first = owner.text_of("[data-stage] h2").await?;
+        anyhow::ensure!(first.ends_with("(1)"), "the new deal is in the first column: {first}");
+        let stage = owner.script(DRAG, vec!["Northwind renewal".into(), 1.into()]).await?;
+        let stage = stage.as_str().unwrap_or_default().to_owned();
+        // The columns' counts follow the card at once, without a reload.
+        owner.wait_for_text_of("[data-stage] h2", |t| t.ends_with("(0)")).await?;
+        owner.goto("/deals").await?;
+        let moved = owner.text_of(&format!("[data-stage=\"{stage}\"]")).await?;
+        anyhow::ensure!(moved.contains("Northwind renewal"), "after a reload the card stays in {stage}: {moved}");
+
+        search_as_you_type(&owner).await?;
+
+        owner.goto("/contacts").await?;
+        owner.press("Ada Lovelace").await?;
+        owner.press_confirming("Delete").await?;
+        owner.expect_path("/contacts").await?;
+        owner.expect_no_text("Ada Lovelace").await?;
+        Ok(())
+    };
+    finish(journey.await, vec![owner]).await;
+}
+
+/// The header's search box suggests records while typing; a suggestion opens the record.
+async fn search_as_you_type(page: &Page) -> Result<()> {
+    page.goto("/").await?;
+    page.type_slowly("q", "Lovel").await?;
+    page.wait_for_text_of("#search-suggestions", |t| t.contains("Ada Lovelace")).await?;
+    page.press("Ada Lovelace").await?;
+    page.expect_path("/contacts/").await
+}
