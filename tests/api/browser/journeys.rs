@@ -7,7 +7,7 @@ use super::{Page, finish};
 use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TestApp, spawn_app, totp};
 
 /// The next authenticator code for `secret`, one time step after the last (codes are single use).
-fn next_code(app: &TestApp, secret: &str) -> String {
+pub fn next_code(app: &TestApp, secret: &str) -> String {
     app.clock.advance(time::Duration::seconds(30));
     totp(secret, app.clock.now().unix_timestamp(), 0)
 }

@@ -7,5 +7,6 @@ mod crm;
 mod driver;
 mod journeys;
 mod page;
+mod people;
 
 pub use page::{Page, finish};

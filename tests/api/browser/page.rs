@@ -167,6 +167,17 @@ impl Page {
         self.check().await
     }
 
+    /// Presses the button `text` inside the first element matching `css` (where the same words
+    /// appear elsewhere on the page, like "Sign out" in the header and in a table).
+    pub async fn press_within(&self, css: &str, text: &str) -> Result<()> {
+        let scope = self.client.find(Locator::Css(css)).await.with_context(|| format!("no {css}"))?;
+        let literal = xpath_literal(text);
+        let button = scope.find(Locator::XPath(&format!(".//button[normalize-space(.)={literal}]"))).await?;
+        button.click().await.with_context(|| format!("press {text} in {css}"))?;
+        self.settle().await;
+        self.check().await
+    }
+
     /// Presses a button that asks "are you sure?" first, and says yes.
     pub async fn press_confirming(&self, text: &str) -> Result<()> {
         let literal = xpath_literal(text);

@@ -43,7 +43,9 @@ pub async fn create(
     let input = Note::input(&values, true)?;
     let error = match state.app.create_record::<Note>(&session.scope, input, &client).await {
         Ok(note) => {
-            return Ok(Redirect::to(&format!("{}#notes", with_notice(&note.saved_path(), "note-added"))).into_response());
+            return Ok(
+                Redirect::to(&format!("{}#notes", with_notice(&note.saved_path(), "note-added"))).into_response()
+            );
         }
         Err(e) if is_refusal(&e) => return Err(HtmlError::while_doing("add the note", e)),
         Err(e) => FormError::new("save note", &e),
