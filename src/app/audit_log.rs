@@ -9,6 +9,7 @@ use super::error::{AppError, ErrorCode};
 use super::rate_limit::Budget;
 use super::store::records::AuditRecord;
 use super::store::{identity, storage, tables};
+use crate::domain::spreadsheet::neutralise_formula;
 
 /// Entries shown or exported at most.
 pub const MAX_ENTRIES: usize = 5_000;
@@ -38,14 +39,6 @@ pub struct AuditView {
     pub fields: String,
     pub ip: String,
     pub outcome: String,
-}
-
-/// A cell that a spreadsheet would run as a formula gets a leading `'`.
-pub fn neutralise_formula(cell: &str) -> String {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\0') => format!("'{cell}"),
-        _ => cell.to_owned(),
-    }
 }
 
 impl App {
@@ -135,16 +128,5 @@ impl App {
             .from_client(client);
         record_now(self, scope.workspace(), event).await?;
         String::from_utf8(bytes).map_err(|e| AppError::internal(ErrorCode::Internal, e))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn formula_triggers_are_neutralised() {
-        for trigger in ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "\0x"] {
-            assert!(super::neutralise_formula(trigger).starts_with('\''), "{trigger:?}");
-        }
-        assert_eq!(super::neutralise_formula("auth.sign_in"), "auth.sign_in");
     }
 }

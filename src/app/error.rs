@@ -24,6 +24,11 @@ macro_rules! error_codes {
                 }
             }
 
+            /// The code named by its text (`E2003`), if there is one.
+            pub fn parse(code: &str) -> Option<ErrorCode> {
+                Self::ALL.iter().copied().find(|c| c.as_str() == code)
+            }
+
             /// A short, friendly sentence that reveals nothing internal.
             pub fn message(self) -> &'static str {
                 match self {

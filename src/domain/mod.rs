@@ -6,4 +6,5 @@ pub mod email;
 pub mod fields;
 pub mod ids;
 pub mod role;
+pub mod spreadsheet;
 pub mod text;

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use sha2::{Digest, Sha256};
 
-use super::import_rows::{Importable, Lookup, Planned, field_of, guess, resolve};
+use super::import_rows::{Importable, Lookup, NewCompanies, Planned, field_of, guess, resolve};
 use super::service::{check_references, record_activity};
 use super::{CrmRecord, WriteContext};
 use crate::app::App;
@@ -20,7 +20,9 @@ use crate::app::store::crm as repo;
 use crate::app::store::imports::{self as store, ImportItem, Upload};
 use crate::app::store::storage;
 use crate::app::store::tables::{IMPORT_UPLOADS, RECORD_INDEX, RECORDS};
+use crate::domain::crm::{Company, CompanyInput};
 use crate::domain::ids::RecordId;
+use crate::domain::spreadsheet::restore_neutralised;
 
 pub use super::import_revert::error_report;
 pub use crate::app::store::imports::{ImportRecord, Rejection, RevertSummary};
@@ -71,7 +73,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<CsvTable, AppError> {
         if rows.len() == MAX_ROWS {
             return Err(AppError::field(ErrorCode::FileTooLarge, "file"));
         }
-        rows.push(record.iter().map(str::to_owned).collect());
+        rows.push(record.iter().map(|cell| restore_neutralised(cell).to_owned()).collect());
     }
     Ok(CsvTable { headers, rows })
 }
@@ -130,9 +132,20 @@ pub struct Preview {
     pub mapping: Mapping,
 }
 
+/// Choices made for one import besides the column mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Contact rows naming a company that isn't in the CRM create it (instead of being
+    /// rejected with E3002).
+    pub create_companies: bool,
+}
+
 /// What a commit would do.
 #[derive(Debug, Clone, Default)]
 pub struct DryRun {
+    /// Companies that would be created for the rows naming them (names, the first few).
+    pub new_companies: Vec<String>,
+    pub companies_created: usize,
     pub created: usize,
     pub updated: usize,
     pub unchanged: usize,
@@ -230,6 +243,7 @@ impl App {
         scope: &TenantScope,
         id: RecordId,
         mapping: &Mapping,
+        options: ImportOptions,
     ) -> Result<DryRun, AppError> {
         let file = self.import_file::<T>(scope, id).await?;
         let (workspace, mapping, by, now) = (*scope.workspace(), mapping.clone(), *scope.user(), self.now());
@@ -237,12 +251,25 @@ impl App {
             .read(move |txn| {
                 let index = txn.open_table(RECORD_INDEX).map_err(storage)?;
                 let records = txn.open_table(RECORDS).map_err(storage)?;
-                let lookup = Lookup { index: &index, records: &records, workspace: &workspace };
+                let companies = std::cell::RefCell::new(NewCompanies::default());
+                let new_companies = options.create_companies.then_some(&companies);
+                let lookup = Lookup { index: &index, records: &records, workspace: &workspace, new_companies };
                 let ctx = WriteContext { now, by, pipeline: &[] };
                 let (mut run, mut seen) = (DryRun::default(), HashSet::new());
                 for (i, row) in file.rows.iter().enumerate() {
                     let row_no = row_number(i);
-                    match resolve::<T>(&cells(row, &mapping), &lookup, &mut seen, &ctx) {
+                    let planned = resolve::<T>(&cells(row, &mapping), &lookup, &mut seen, &ctx);
+                    if planned.is_ok() {
+                        for (_, name) in companies.borrow_mut().take_row() {
+                            run.companies_created += 1;
+                            if run.new_companies.len() < LISTED {
+                                run.new_companies.push(name);
+                            }
+                        }
+                    } else {
+                        companies.borrow_mut().drop_row();
+                    }
+                    match planned {
                         Ok(Planned::Create(record, _)) => {
                             run.created += 1;
                             if run.creates.len() < LISTED {
@@ -272,6 +299,7 @@ impl App {
         scope: &TenantScope,
         upload: RecordId,
         mapping: &Mapping,
+        options: ImportOptions,
         client: &ClientInfo,
     ) -> Result<RecordId, AppError> {
         scope.require_recent_second_factor(self.now())?;
@@ -286,6 +314,8 @@ impl App {
             updated: 0,
             unchanged: 0,
             rejected: Vec::new(),
+            upload: Some(upload),
+            companies_created: 0,
             complete: false,
             items: 0,
             reverted: None,
@@ -300,19 +330,25 @@ impl App {
         let count = batches.len().max(1);
         let mut batches = batches.into_iter();
         let mut seen = HashSet::new();
+        let mut companies = options.create_companies.then(NewCompanies::default);
         for n in 0..count {
             let batch = batches.next().unwrap_or_default();
             let (scope, client, last) = (scope.clone(), client.clone(), n + 1 == count);
-            (import, seen) = self
+            (import, seen, companies) = self
                 .store()
                 .write(move |txn| {
-                    write_batch::<T>(txn, &scope, &mut import, &mut seen, batch, now)?;
+                    let new_companies = companies.map(std::cell::RefCell::new);
+                    let mut progress =
+                        Progress { import: &mut import, seen: &mut seen, companies: new_companies.as_ref() };
+                    write_batch::<T>(txn, &scope, &mut progress, batch, now)?;
+                    let companies = new_companies.map(std::cell::RefCell::into_inner);
                     if last {
                         import.complete = true;
                         store::delete_upload(txn, scope.workspace(), &upload)?;
                         let fields = [
                             format!("kind={}", T::KIND.as_str()),
                             format!("created={}", import.created),
+                            format!("companies_created={}", import.companies_created),
                             format!("updated={}", import.updated),
                             format!("unchanged={}", import.unchanged),
                             format!("rejected={}", import.rejected.len()),
@@ -324,7 +360,7 @@ impl App {
                         audit(txn, scope.workspace(), now, event)?;
                     }
                     store::save_import(txn, scope.workspace(), &import)?;
-                    Ok((import, seen))
+                    Ok((import, seen, companies))
                 })
                 .await?;
         }
@@ -332,56 +368,116 @@ impl App {
     }
 }
 
+/// What an import carries from batch to batch.
+struct Progress<'a> {
+    import: &'a mut ImportRecord,
+    /// Match keys of the rows so far (a repeat is a duplicate).
+    seen: &'a mut HashSet<String>,
+    /// `Some` when missing companies are created.
+    companies: Option<&'a std::cell::RefCell<NewCompanies>>,
+}
+
 /// Resolves and writes one batch of rows inside `txn`, recording each change as an item.
 fn write_batch<T: Importable>(
     txn: &redb::WriteTransaction,
     scope: &TenantScope,
-    import: &mut ImportRecord,
-    seen: &mut HashSet<String>,
+    progress: &mut Progress<'_>,
     batch: Vec<(u32, Vec<(&'static str, String)>)>,
     now: i64,
 ) -> Result<(), AppError> {
-    let ws = scope.workspace();
     let ctx = WriteContext { now, by: *scope.user(), pipeline: &[] };
     for (row, owned_cells) in batch {
         let cells: Vec<(&'static str, &str)> = owned_cells.iter().map(|(f, v)| (*f, v.as_str())).collect();
-        let planned = {
-            let index = txn.open_table(RECORD_INDEX).map_err(storage)?;
-            let records = txn.open_table(RECORDS).map_err(storage)?;
-            resolve::<T>(&cells, &Lookup { index: &index, records: &records, workspace: ws }, seen, &ctx)
-        };
-        let (before, after, changes) = match planned {
-            Ok(Planned::Create(record, changes)) => (None, record, changes),
-            Ok(Planned::Update { before, after, changes }) => (Some(before), after, changes),
-            Ok(Planned::Unchanged) => {
-                import.unchanged += 1;
-                continue;
-            }
+        match write_row::<T>(txn, scope, progress, row, &cells, &ctx) {
+            Ok(()) => {}
             Err(e) if is_row_error(&e) => {
-                import.rejected.push(rejection(row, &e));
-                continue;
+                if let Some(companies) = progress.companies {
+                    companies.borrow_mut().drop_row();
+                }
+                progress.import.rejected.push(rejection(row, &e));
             }
             Err(e) => return Err(e),
-        };
-        match check_references(txn, scope, &after) {
-            Err(e) if is_row_error(&e) => {
-                import.rejected.push(rejection(row, &e));
-                continue;
-            }
-            other => other?,
         }
-        repo::save(txn, ws, before.as_ref(), &after)?;
-        record_activity(txn, scope, before.as_ref(), &after, &changes, &ctx)?;
-        let previous = match &before {
-            Some(b) => Some(serde_json::to_string(b).map_err(|e| AppError::internal(ErrorCode::Internal, e))?),
-            None => None,
-        };
-        let item =
-            ImportItem { row, kind: T::KIND, id: after.id(), before: previous, after_hash: version_hash(&after)? };
-        store::save_item(txn, ws, &import.id, import.items, &item)?;
-        import.items += 1;
-        if before.is_some() { import.updated += 1 } else { import.created += 1 }
     }
+    Ok(())
+}
+
+/// Writes one row (and the companies it names that the import creates), or leaves the
+/// transaction as it was and answers why the row is rejected.
+fn write_row<T: Importable>(
+    txn: &redb::WriteTransaction,
+    scope: &TenantScope,
+    progress: &mut Progress<'_>,
+    row: u32,
+    cells: &[(&'static str, &str)],
+    ctx: &WriteContext<'_>,
+) -> Result<(), AppError> {
+    let ws = scope.workspace();
+    let planned = {
+        let index = txn.open_table(RECORD_INDEX).map_err(storage)?;
+        let records = txn.open_table(RECORDS).map_err(storage)?;
+        let lookup = Lookup { index: &index, records: &records, workspace: ws, new_companies: progress.companies };
+        resolve::<T>(cells, &lookup, progress.seen, ctx)?
+    };
+    let (before, after, changes) = match planned {
+        Planned::Create(record, changes) => (None, record, changes),
+        Planned::Update { before, after, changes } => (Some(before), after, changes),
+        Planned::Unchanged => {
+            progress.import.unchanged += 1;
+            return Ok(());
+        }
+    };
+    let mut companies = Vec::new();
+    for (id, name) in progress.companies.map(|c| c.borrow().pending().to_vec()).unwrap_or_default() {
+        let input = CompanyInput { name: Some(name), ..Default::default() };
+        companies
+            .push(<Company as CrmRecord>::create(id, input, ctx).map_err(|e| AppError::field(e.code(), "company"))?);
+    }
+    // New companies are saved first so the row's reference to them checks out.
+    for (company, _) in &companies {
+        repo::save(txn, ws, None, company)?;
+    }
+    if let Err(e) = check_references(txn, scope, &after) {
+        for (company, _) in &companies {
+            repo::delete(txn, ws, company)?;
+        }
+        return Err(e);
+    }
+    if let Some(pending) = progress.companies {
+        pending.borrow_mut().take_row();
+    }
+    for (company, company_changes) in &companies {
+        record_activity(txn, scope, None, company, company_changes, ctx)?;
+        save_item(txn, ws, progress.import, row, None, company)?;
+        progress.import.companies_created += 1;
+    }
+    repo::save(txn, ws, before.as_ref(), &after)?;
+    record_activity(txn, scope, before.as_ref(), &after, &changes, ctx)?;
+    save_item(txn, ws, progress.import, row, before.as_ref(), &after)?;
+    if before.is_some() {
+        progress.import.updated += 1
+    } else {
+        progress.import.created += 1
+    }
+    Ok(())
+}
+
+/// Records what the import did to one record, so a revert can undo it.
+fn save_item<R: CrmRecord>(
+    txn: &redb::WriteTransaction,
+    ws: &crate::domain::ids::WorkspaceId,
+    import: &mut ImportRecord,
+    row: u32,
+    before: Option<&R>,
+    after: &R,
+) -> Result<(), AppError> {
+    let previous = match before {
+        Some(b) => Some(serde_json::to_string(b).map_err(|e| AppError::internal(ErrorCode::Internal, e))?),
+        None => None,
+    };
+    let item = ImportItem { row, kind: R::KIND, id: after.id(), before: previous, after_hash: version_hash(after)? };
+    store::save_item(txn, ws, &import.id, import.items, &item)?;
+    import.items += 1;
     Ok(())
 }
 

@@ -19,12 +19,9 @@ use crate::domain::ids::RecordId;
 
 /// The error report: one line per rejected row.
 pub fn error_report(rejected: &[Rejection]) -> Result<String, AppError> {
-    let message = |code: &str| {
-        ErrorCode::ALL.iter().find(|c| c.as_str() == code).map_or("Invalid value.", |c| c.message()).to_owned()
-    };
     write_csv(
         &["row", "field", "code", "message"],
-        rejected.iter().map(|r| vec![r.row.to_string(), r.field.clone(), r.code.clone(), message(&r.code)]),
+        rejected.iter().map(|r| vec![r.row.to_string(), r.field.clone(), r.code.clone(), r.message().to_owned()]),
     )
 }
 
@@ -50,6 +47,17 @@ impl App {
         found.retain(|i| i.kind == kind);
         found.truncate(20);
         Ok(found)
+    }
+
+    /// The import committed from `upload`, once the upload itself is gone.
+    pub async fn import_of_upload(&self, scope: &TenantScope, upload: RecordId) -> Result<RecordId, AppError> {
+        scope.require(Action::ImportExport)?;
+        let workspace = *scope.workspace();
+        let found = self
+            .store()
+            .read(move |txn| store::recent_imports(&txn.open_table(IMPORTS).map_err(storage)?, &workspace, 200))
+            .await?;
+        found.into_iter().find(|i| i.upload == Some(upload)).map(|i| i.id).ok_or_else(|| ErrorCode::NotFound.into())
     }
 
     /// Undoes an import (once): needs a fresh second factor; audited `import.reverted`.

@@ -19,6 +19,49 @@ use crate::domain::ids::{RecordId, WorkspaceId};
 pub(crate) trait Find {
     fn contact_by_email(&self, email: &str) -> Result<Option<Contact>, AppError>;
     fn company_by_name(&self, name: &str) -> Result<Option<Company>, AppError>;
+    /// The id of a company named `name` that the import creates, when it may create missing
+    /// companies (the same id for every row naming it).
+    fn new_company(&self, name: &str) -> Option<RecordId>;
+}
+
+/// Companies an import creates because rows name them and they aren't in the CRM yet. A name
+/// is reserved by the row that first needs it; when that row is rejected the reservation is
+/// dropped, so only companies of accepted rows are ever created.
+#[derive(Debug, Default)]
+pub(crate) struct NewCompanies {
+    reserved: std::collections::HashMap<String, RecordId>,
+    /// Reserved by the row being resolved: `(id, name as written)`.
+    this_row: Vec<(RecordId, String)>,
+}
+
+impl NewCompanies {
+    fn reserve(&mut self, name: &str) -> RecordId {
+        let key = name.trim().to_lowercase();
+        if let Some(id) = self.reserved.get(&key) {
+            return *id;
+        }
+        let id = RecordId::random();
+        self.reserved.insert(key, id);
+        self.this_row.push((id, name.trim().to_owned()));
+        id
+    }
+
+    /// The companies the row being resolved would create.
+    pub fn pending(&self) -> &[(RecordId, String)] {
+        &self.this_row
+    }
+
+    /// The companies the accepted row needs created.
+    pub fn take_row(&mut self) -> Vec<(RecordId, String)> {
+        std::mem::take(&mut self.this_row)
+    }
+
+    /// Forgets the rejected row's reservations.
+    pub fn drop_row(&mut self) {
+        for (_, name) in std::mem::take(&mut self.this_row) {
+            self.reserved.remove(&name.to_lowercase());
+        }
+    }
 }
 
 /// [`Find`] over the index and record tables of a transaction.
@@ -26,6 +69,8 @@ pub(crate) struct Lookup<'a, I, R> {
     pub index: &'a I,
     pub records: &'a R,
     pub workspace: &'a WorkspaceId,
+    /// `Some` when missing companies are created.
+    pub new_companies: Option<&'a std::cell::RefCell<NewCompanies>>,
 }
 
 impl<I, R> Lookup<'_, I, R>
@@ -62,6 +107,10 @@ where
     fn company_by_name(&self, name: &str) -> Result<Option<Company>, AppError> {
         let lower = name.trim().to_lowercase();
         self.first(keys::NAME, &Term::new().text(&sort_key(name)).done(), |c: &Company| c.name.to_lowercase() == lower)
+    }
+
+    fn new_company(&self, name: &str) -> Option<RecordId> {
+        self.new_companies.map(|companies| companies.borrow_mut().reserve(name))
     }
 }
 
@@ -201,8 +250,11 @@ impl Importable for Contact {
             input.phones = Some(phones);
         }
         if let Some(name) = cell(cells, "company") {
-            let company = find.company_by_name(name)?.ok_or_else(|| AppError::field(ErrorCode::NotFound, "company"))?;
-            input.company_id = Some(company.id.to_string());
+            let company = match find.company_by_name(name)? {
+                Some(company) => company.id,
+                None => find.new_company(name).ok_or_else(|| AppError::field(ErrorCode::NotFound, "company"))?,
+            };
+            input.company_id = Some(company.to_string());
         }
         Ok(input)
     }

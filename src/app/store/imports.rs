@@ -82,6 +82,13 @@ pub struct Rejection {
     pub code: String,
 }
 
+impl Rejection {
+    /// What the code means, for people reading the rejected rows.
+    pub fn message(&self) -> &'static str {
+        crate::app::error::ErrorCode::parse(&self.code).map_or("Invalid value.", |c| c.message())
+    }
+}
+
 /// How a revert went: records deleted and restored, and the rows left alone because they
 /// changed after the import.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -104,6 +111,12 @@ pub struct ImportRecord {
     pub updated: u32,
     pub unchanged: u32,
     pub rejected: Vec<Rejection>,
+    /// The upload it was committed from (its dry-run links lead here afterwards).
+    #[serde(default)]
+    pub upload: Option<RecordId>,
+    /// Companies created because contact rows named them (counted apart from `created`).
+    #[serde(default)]
+    pub companies_created: u32,
     /// All batches written.
     pub complete: bool,
     /// Items written so far (the next item's sequence number).

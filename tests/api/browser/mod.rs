@@ -4,6 +4,7 @@
 //! (none). Without a browser the suite says so loudly and skips; with `CI=true` it fails.
 
 mod crm;
+mod csv;
 mod driver;
 mod journeys;
 mod page;

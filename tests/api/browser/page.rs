@@ -278,6 +278,24 @@ impl Page {
         Ok(self.client.execute(source, args).await?)
     }
 
+    /// Runs an asynchronous script (its last argument is the callback with the answer).
+    pub async fn script_async(&self, source: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value> {
+        Ok(self.client.execute_async(source, args).await?)
+    }
+
+    /// Chooses a file for the file input named `name`, as the file picker does.
+    pub async fn attach(&self, name: &str, file: &std::path::Path) -> Result<()> {
+        let input = self.field(name).await?;
+        input.send_keys(&file.display().to_string()).await.with_context(|| format!("attach {}", file.display()))?;
+        Ok(())
+    }
+
+    /// An attribute of the first element matching `css`.
+    pub async fn attribute_of(&self, css: &str, attribute: &str) -> Result<String> {
+        let element = self.client.find(Locator::Css(css)).await.with_context(|| format!("no {css}"))?;
+        element.attr(attribute).await?.with_context(|| format!("{css} has no {attribute}"))
+    }
+
     /// Presses keys in the focused field one at a time, as typing does.
     pub async fn type_slowly(&self, label: &str, text: &str) -> Result<()> {
         let field = self.field(label).await?;

@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::io::attachment;
 use crate::app::auth::AuthSession;
-use crate::app::crm::import::{DryRun, ImportRecord, MAX_UPLOAD_BYTES, Preview, Rejection, error_report};
+use crate::app::crm::import::{
+    DryRun, ImportOptions, ImportRecord, MAX_UPLOAD_BYTES, Preview, Rejection, error_report,
+};
 use crate::app::crm::import_rows::Importable;
 use crate::app::error::{AppError, ErrorCode};
 use crate::domain::crm::Kind;
@@ -41,6 +43,7 @@ pub struct ImportPage {
     preview: Option<Preview>,
     dry_run: Option<DryRun>,
     mapping_query: String,
+    options: ImportOptions,
     recent: Vec<ImportRecord>,
     error: Option<FormError>,
 }
@@ -62,6 +65,7 @@ async fn page_for<T: Importable + super::kinds::PageKind>(
         preview: None,
         dry_run: None,
         mapping_query: String::new(),
+        options: ImportOptions { create_companies: true },
         recent,
         error: None,
     })
@@ -136,12 +140,23 @@ fn raw_mapping(values: &HashMap<String, String>, columns: usize) -> Vec<String> 
     (0..columns).map(|i| values.get(&format!("c{i}")).cloned().unwrap_or_default()).collect()
 }
 
-fn mapping_query(mapping: &[Option<&'static str>]) -> String {
+fn mapping_query(mapping: &[Option<&'static str>], options: ImportOptions) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (i, field) in mapping.iter().enumerate() {
         query.append_pair(&format!("c{i}"), field.unwrap_or(""));
     }
+    if options.create_companies {
+        query.append_pair(CREATE_COMPANIES, "on");
+    }
     query.finish()
+}
+
+/// The checkbox "create missing companies" (submitted only when ticked).
+const CREATE_COMPANIES: &str = "create_companies";
+
+/// The options of a submitted mapping form.
+fn options_of(values: &HashMap<String, String>) -> ImportOptions {
+    ImportOptions { create_companies: values.contains_key(CREATE_COMPANIES) }
 }
 
 /// The preview page, with the mapping from `values` (or guessed) and, when asked, a dry run.
@@ -166,7 +181,8 @@ async fn mapped<T: Importable + super::kinds::PageKind>(
         ) {
             Ok(chosen) => {
                 mapping = chosen;
-                view.dry_run = Some(state.app.import_dry_run::<T>(&session.scope, id, &mapping).await?);
+                view.options = options_of(values);
+                view.dry_run = Some(state.app.import_dry_run::<T>(&session.scope, id, &mapping, view.options).await?);
             }
             Err(e) => error = Some(e),
         }
@@ -177,7 +193,7 @@ async fn mapped<T: Importable + super::kinds::PageKind>(
         .enumerate()
         .map(|(index, header)| Column { index, header: header.clone(), field: mapping[index].unwrap_or("") })
         .collect();
-    view.mapping_query = mapping_query(&mapping);
+    view.mapping_query = mapping_query(&mapping, view.options);
     view.preview = Some(preview);
     Ok(match error {
         Some(e) => shown_with_error(view, &e),
@@ -225,8 +241,15 @@ pub async fn dry_run_errors<T: Importable>(
 ) -> Result<Response, HtmlError> {
     let refuse = |e| HtmlError::while_doing("write the error report", e);
     let id = super::parse_id(&upload)?;
-    let mapping = chosen_mapping::<T>(&state, &session, id, &values).await.map_err(refuse)?;
-    let run = state.app.import_dry_run::<T>(&session.scope, id, &mapping).await.map_err(refuse)?;
+    let mapping = match chosen_mapping::<T>(&state, &session, id, &values).await {
+        // Committed since: the import's own report (the upload is deleted by the commit).
+        Err(e) if e.code() == ErrorCode::NotFound => {
+            let import = state.app.import_of_upload(&session.scope, id).await.map_err(refuse)?;
+            return Ok(Redirect::to(&format!("/imports/{import}/errors.csv")).into_response());
+        }
+        other => other.map_err(refuse)?,
+    };
+    let run = state.app.import_dry_run::<T>(&session.scope, id, &mapping, options_of(&values)).await.map_err(refuse)?;
     Ok(attachment("text/csv; charset=utf-8", "import-errors.csv", error_report(&run.rejected).map_err(refuse)?))
 }
 
@@ -241,7 +264,8 @@ pub async fn commit<T: Importable>(
     let refuse = |e| HtmlError::while_doing("import", e);
     let id = super::parse_id(&upload)?;
     let mapping = chosen_mapping::<T>(&state, &session, id, &values).await.map_err(refuse)?;
-    let import = state.app.commit_import::<T>(&session.scope, id, &mapping, &client).await.map_err(refuse)?;
+    let options = options_of(&values);
+    let import = state.app.commit_import::<T>(&session.scope, id, &mapping, options, &client).await.map_err(refuse)?;
     Ok(Redirect::to(&format!("/imports/{import}")).into_response())
 }
 
