@@ -191,6 +191,7 @@ async fn configure_backups(owner: &crate::helpers::Browser, passphrase: &str, ho
             "/settings/backups",
             &[
                 ("passphrase", passphrase),
+                ("passphrase_confirm", passphrase),
                 ("hour", &hour.to_string()),
                 ("keep_daily", "7"),
                 ("keep_weekly", "4"),

@@ -135,6 +135,7 @@ async fn sensitive_fields_never_reach_a_file_but_the_api_reads_and_finds_them() 
     owner.confirm_second_factor(OWNER_EMAIL).await;
     let fields = [
         ("passphrase", "correct horse battery staple canary"),
+        ("passphrase_confirm", "correct horse battery staple canary"),
         ("hour", "3"),
         ("keep_daily", "7"),
         ("keep_weekly", "4"),

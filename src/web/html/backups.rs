@@ -17,7 +17,7 @@ use crate::app::auth::permissions::Action;
 use crate::app::backup::schedule::{
     BackupFile, BackupSettings, BackupSettingsInput, BackupStatus, STALE_AFTER_SECONDS,
 };
-use crate::app::error::ErrorCode;
+use crate::app::error::{AppError, ErrorCode};
 use crate::app::rate_limit::Budget;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
@@ -78,11 +78,17 @@ pub async fn show(
 #[serde(deny_unknown_fields)]
 pub struct SettingsForm {
     passphrase: secrecy::SecretString,
+    #[serde(default = "empty_secret")]
+    passphrase_confirm: secrecy::SecretString,
     hour: String,
     keep_daily: String,
     keep_weekly: String,
     keep_monthly: String,
     second_dir: String,
+}
+
+fn empty_secret() -> secrecy::SecretString {
+    secrecy::SecretString::from(String::new())
 }
 
 pub async fn save(
@@ -92,6 +98,15 @@ pub async fn save(
     Client(client): Client,
     AppForm(form): AppForm<SettingsForm>,
 ) -> Result<Response, HtmlError> {
+    use secrecy::ExposeSecret;
+    // The passphrase can't be recovered from anywhere: typing it twice catches a slip before
+    // every backup depends on it.
+    if form.passphrase.expose_secret() != form.passphrase_confirm.expose_secret() {
+        let error = AppError::field(ErrorCode::InvalidFormat, "passphrase_confirm");
+        let error = FormError::new("save the backup settings", &error)
+            .with_detail("The passphrase and its confirmation differ. Type the same passphrase twice.");
+        return render(&state, &page, None, Some(error)).await;
+    }
     let input = BackupSettingsInput {
         passphrase: form.passphrase,
         hour: form.hour,

@@ -38,7 +38,7 @@ async fn upload_and_check(page: &Page, dir: &std::path::Path, name: &str, csv: &
 async fn confirm_if_asked(app: &TestApp, page: &Page, secret: &str) -> Result<()> {
     if page.path().await?.starts_with("/account/confirm") {
         page.fill("code", &next_code(app, secret)).await?;
-        page.press_within("form", "Confirm").await?;
+        page.press_within("form[action='/account/confirm']", "Confirm").await?;
     }
     Ok(())
 }

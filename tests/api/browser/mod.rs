@@ -9,5 +9,6 @@ mod driver;
 mod journeys;
 mod page;
 mod people;
+mod settings;
 
 pub use page::{Page, finish};

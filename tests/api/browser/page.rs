@@ -272,6 +272,11 @@ impl Page {
         }
     }
 
+    /// Waits until the page's main heading reads `heading`.
+    pub async fn expect_heading(&self, heading: &str) -> Result<()> {
+        self.wait_for_text_of("h1", |t| t.trim() == heading).await
+    }
+
     /// Runs a script in the page (for what a person does with a mouse that WebDriver can't
     /// replay, such as an HTML drag and drop).
     pub async fn script(&self, source: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value> {
