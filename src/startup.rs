@@ -120,6 +120,7 @@ impl Application {
             let target = redirect::RedirectTarget {
                 public_origin: public_origin(&self.state.config),
                 https_port: self.https.local_addr().map(|a| a.port()).unwrap_or(443),
+                certificate: self.state.tls.clone(),
             };
             tasks.spawn(web::server::serve(http, None, redirect::router(target), stopped.clone()));
         }

@@ -9,11 +9,37 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
 /// Where to send people: the public URL's origin if configured, else the request's host on the
-/// HTTPS port.
+/// HTTPS port — when the certificate names that host. Any other `Host` header goes to the
+/// certificate's first name, so nobody can make us redirect to a site of their choosing.
 #[derive(Clone, Debug)]
 pub struct RedirectTarget {
     pub public_origin: Option<String>,
     pub https_port: u16,
+    /// The certificate in use (its names are read per request: it may be replaced).
+    pub certificate: Option<std::sync::Arc<crate::tls::CertManager>>,
+}
+
+impl RedirectTarget {
+    /// `host` if the certificate covers it, else the certificate's first plain name.
+    fn vouched_host(&self, host: Option<&str>) -> String {
+        let names = self.certificate.as_ref().map(|c| c.info().names).unwrap_or_default();
+        if let Some(host) = host
+            && names.iter().any(|name| name_covers(name, host))
+        {
+            return host.to_owned();
+        }
+        let first = names.into_iter().find(|name| !name.starts_with('*') && is_plain_host(name));
+        first.unwrap_or_else(|| "localhost".to_owned())
+    }
+}
+
+/// Whether a certificate name (`crm.example.com`, `*.example.com`, an IP) covers `host`.
+fn name_covers(name: &str, host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match name.strip_prefix("*.") {
+        Some(parent) => host.split_once('.').is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(parent)),
+        None => name.eq_ignore_ascii_case(host),
+    }
 }
 
 pub fn router(target: RedirectTarget) -> Router {
@@ -30,10 +56,11 @@ async fn redirect(State(target): State<RedirectTarget>, request: Request) -> Res
         return response;
     }
     let origin = target.public_origin.clone().unwrap_or_else(|| {
-        let host = crate::web::extract::request_host(request.uri(), request.headers())
+        let asked = crate::web::extract::request_host(request.uri(), request.headers())
             .map(host_without_port)
-            .filter(|h| is_plain_host(h))
-            .unwrap_or("localhost");
+            .filter(|h| is_plain_host(h));
+        let host = target.vouched_host(asked);
+        let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host };
         match target.https_port {
             443 => format!("https://{host}"),
             port => format!("https://{host}:{port}"),
