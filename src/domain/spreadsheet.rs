@@ -1,17 +1,19 @@
 //! Cells of the CSV files we write and read back. A spreadsheet runs a cell starting with
 //! `=`, `+`, `-` or `@` (or a tab, carriage return or NUL before one) as a formula, so exports
-//! prefix such cells with `'`; imports take exactly that prefix off again, so an export
-//! imports unchanged (`'+1 555 000 1218` → `+1 555 000 1218`).
+//! prefix such cells with `'` (and cells that start with `'` themselves, so the prefix can be
+//! told apart); imports take exactly that prefix off again, so an export imports unchanged
+//! (`'+1 555 000 1218` → `+1 555 000 1218`).
 
-/// Whether a spreadsheet would treat a cell starting with `c` as a formula.
-fn triggers_formula(c: char) -> bool {
-    matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r' | '\0')
+/// Whether a cell starting with `c` gets the `'` prefix: a spreadsheet would run it as a
+/// formula, or it is a `'` (so a prefix is never mistaken for the cell's own text).
+fn needs_prefix(c: char) -> bool {
+    matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r' | '\0' | '\'')
 }
 
 /// A cell as written to a file: a would-be formula gets a leading `'`.
 pub fn neutralise_formula(cell: &str) -> String {
     match cell.chars().next() {
-        Some(c) if triggers_formula(c) => format!("'{cell}"),
+        Some(c) if needs_prefix(c) => format!("'{cell}"),
         _ => cell.to_owned(),
     }
 }
@@ -20,7 +22,7 @@ pub fn neutralise_formula(cell: &str) -> String {
 /// before anything else is the cell's own text and stays.
 pub fn restore_neutralised(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if rest.chars().next().is_some_and(triggers_formula) => rest,
+        Some(rest) if rest.chars().next().is_some_and(needs_prefix) => rest,
         _ => cell,
     }
 }
