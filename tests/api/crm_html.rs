@@ -5,13 +5,7 @@ use holdfast::domain::role::Role;
 use proptest::prelude::*;
 use reqwest::StatusCode;
 
-use crate::helpers::{Browser, TestApp, csrf_token, spawn_app};
-
-/// The `Location` of a redirect.
-fn location(response: &reqwest::Response) -> String {
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "expected a redirect");
-    response.headers()["location"].to_str().unwrap().to_owned()
-}
+use crate::helpers::{Browser, TestApp, csrf_token, location, spawn_app};
 
 async fn create_contact(browser: &Browser, fields: &[(&str, &str)]) -> String {
     location(&browser.submit("/contacts/new", "/contacts/new", fields).await)
@@ -95,7 +89,7 @@ async fn notes_render_markdown_but_never_raw_html() {
     let body = "<script>alert(1)</script>\n\nThis is **bold** <img src=x onerror=alert(1)>";
     let response =
         owner.submit(&path, "/notes/new", &[("subject_kind", "contact"), ("subject_id", id), ("body", body)]).await;
-    assert_eq!(location(&response), format!("{path}#notes"));
+    assert_eq!(location(&response), format!("{path}?notice=note-added#notes"));
     let page = owner.page(&path).await;
     assert!(page.contains("<strong>bold</strong>"));
     assert!(!page.contains("<script>alert(1)") && !page.contains("<img src=x"), "raw HTML is never passed through");

@@ -5,12 +5,7 @@
 use holdfast::domain::role::Role;
 use reqwest::StatusCode;
 
-use crate::helpers::{Browser, OWNER_EMAIL, csrf_token, spawn_app};
-
-fn location(response: &reqwest::Response) -> String {
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "expected a redirect");
-    response.headers()["location"].to_str().unwrap().to_owned()
-}
+use crate::helpers::{Browser, OWNER_EMAIL, csrf_token, location, spawn_app};
 
 async fn create_contact(browser: &Browser, fields: &[(&str, &str)]) -> String {
     location(&browser.submit("/contacts/new", "/contacts/new", fields).await)
@@ -122,7 +117,12 @@ async fn an_import_is_checked_committed_reported_and_reverted() {
         dry.contains("create <strong>2</strong>, update <strong>1</strong> and reject <strong>1</strong>"),
         "{dry}"
     );
-    assert!(dry.contains("<td>4</td><td>email</td><td>E2003</td>"), "row 4 rejected for its email");
+    assert!(
+        dry.contains(
+            "<td>4</td><td>email</td><td>That email address is not valid. <span class=\"muted\">(E2003)</span></td>"
+        ),
+        "row 4 rejected for its email, explained"
+    );
     assert!(!owner.page("/contacts").await.contains("Newcomer"), "a dry run writes nothing");
     let report = owner.get(&format!("{preview_path}/errors.csv?c0=email&c1=first_name&c2=last_name&c3=title")).await;
     assert_eq!(parse_csv(&report.text().await.unwrap())[1][..3], ["4", "email", "E2003"]);

@@ -400,3 +400,11 @@ impl Api {
         json
     }
 }
+
+/// Where a `303 See Other` leads, without the one-time "Saved." notice a record save adds (so
+/// a saved record's location is its path).
+pub fn location(response: &reqwest::Response) -> String {
+    assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER, "expected a redirect");
+    let to = response.headers()["location"].to_str().unwrap();
+    to.trim_end_matches("?notice=record-saved").to_owned()
+}

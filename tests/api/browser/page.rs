@@ -121,15 +121,6 @@ impl Page {
         Ok(())
     }
 
-    /// Ticks or clears the checkbox labelled `label`.
-    pub async fn tick(&self, label: &str, on: bool) -> Result<()> {
-        let field = self.field(label).await?;
-        if field.is_selected().await? != on {
-            field.click().await?;
-        }
-        Ok(())
-    }
-
     async fn field(&self, label: &str) -> Result<fantoccini::elements::Element> {
         let by_name = format!("[name=\"{label}\"]");
         if let Ok(field) = self.client.find(Locator::Css(&by_name)).await {
@@ -332,11 +323,6 @@ impl Page {
         }
         self.checked.lock().unwrap().push(key);
         Ok(())
-    }
-
-    /// How many different pages this profile has checked.
-    pub fn pages_checked(&self) -> Vec<String> {
-        self.checked.lock().unwrap().clone()
     }
 
     /// Saves a screenshot and the HTML of the current page under `target/browser-failures/`.
