@@ -83,21 +83,33 @@ pub struct AppError {
     code: ErrorCode,
     field: Option<&'static str>,
     detail: Option<String>,
+    hint: Option<String>,
 }
 
 impl AppError {
     pub fn new(code: ErrorCode) -> Self {
-        Self { code, field: None, detail: None }
+        Self { code, field: None, detail: None, hint: None }
     }
 
     /// An error about one input field (the form marks it).
     pub fn field(code: ErrorCode, field: &'static str) -> Self {
-        Self { code, field: Some(field), detail: None }
+        Self { code, field: Some(field), detail: None, hint: None }
     }
 
     /// An unexpected failure; `detail` goes to the log only.
     pub fn internal(code: ErrorCode, detail: impl fmt::Display) -> Self {
-        Self { code, field: None, detail: Some(detail.to_string()) }
+        Self { code, field: None, detail: Some(detail.to_string()), hint: None }
+    }
+
+    /// Adds what the person at the form can do about it, in place of the code's general
+    /// message. It may quote what they typed, so it is shown to them and never logged.
+    pub fn with_hint(self, hint: impl Into<String>) -> Self {
+        Self { hint: Some(hint.into()), ..self }
+    }
+
+    /// The sentence for the person at the form, if more specific than the code's message.
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
     }
 
     pub fn code(&self) -> ErrorCode {

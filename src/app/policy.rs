@@ -19,6 +19,9 @@ pub struct SecurityPolicy {
     pub session_absolute_hours: u32,
     /// Shortest password accepted, in characters (Unicode code points).
     pub password_min_length: u32,
+    /// How many earlier passwords a new one may not repeat (the current one included).
+    #[serde(default = "default_password_history")]
+    pub password_history: u32,
     /// Roles that must use a second factor.
     pub mfa_required_roles: Vec<Role>,
     /// Web origins (`https://app.example.com`) allowed to call the JSON API from a browser
@@ -32,11 +35,19 @@ impl Default for SecurityPolicy {
             session_idle_minutes: 60,
             session_absolute_hours: 12,
             password_min_length: 12,
+            password_history: default_password_history(),
             mfa_required_roles: vec![Role::Owner, Role::Admin, Role::Manager, Role::Staff, Role::ViewOnly],
             api_allowed_origins: Vec::new(),
         }
     }
 }
+
+fn default_password_history() -> u32 {
+    5
+}
+
+/// The most earlier passwords kept per user (each costs an argon2 check on every change).
+pub const PASSWORD_HISTORY_MAX: u32 = 24;
 
 impl Versioned for SecurityPolicy {
     const VERSION: u16 = 1;
@@ -58,6 +69,7 @@ impl SecurityPolicy {
         in_range(self.session_idle_minutes, 5, 24 * 60, "session_idle_minutes")?;
         in_range(self.session_absolute_hours, 1, 24 * 30, "session_absolute_hours")?;
         in_range(self.password_min_length, 8, 64, "password_min_length")?;
+        in_range(self.password_history, 0, PASSWORD_HISTORY_MAX, "password_history")?;
         if self.api_allowed_origins.len() > 20 || !self.api_allowed_origins.iter().all(|o| is_origin(o)) {
             return Err(AppError::field(ErrorCode::InvalidFormat, "api_allowed_origins"));
         }

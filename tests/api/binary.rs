@@ -190,6 +190,12 @@ fn admin_settings_read_and_change_policies_offline_with_validation() {
     let listed = String::from_utf8(list.stdout).unwrap();
     assert!(listed.contains("rate_limit.enabled = true"), "{listed}");
     assert!(listed.contains("security.mfa_required_roles = owner,admin,manager,staff,viewonly"), "{listed}");
+    assert!(listed.contains("security.password_history = 5"), "{listed}");
+    assert_eq!(run(&["admin", "settings", "set", "security.password_history", "8"]).status.code(), Some(0));
+    let value = run(&["admin", "settings", "get", "security.password_history"]);
+    assert_eq!(String::from_utf8(value.stdout).unwrap().trim(), "8");
+    let too_many = run(&["admin", "settings", "set", "security.password_history", "25"]);
+    assert_eq!(too_many.status.code(), Some(2), "at most 24 are kept");
 
     assert_eq!(run(&["admin", "settings", "set", "rate_limit.enabled", "false"]).status.code(), Some(0));
     let value = run(&["admin", "settings", "get", "rate_limit.enabled"]);

@@ -3,23 +3,62 @@
 use secrecy::SecretString;
 
 use super::ClientInfo;
-use super::password::{HISTORY, check_new_password};
+use super::password::check_new_password;
 use super::sessions::AuthSession;
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record};
 use crate::app::error::{AppError, ErrorCode};
+use crate::app::policy::PASSWORD_HISTORY_MAX;
 use crate::app::store::identity;
 use crate::app::store::records::UserRecord;
 use crate::app::store::storage;
 use crate::app::store::tables::USERS;
 
+/// What a password change does to the user's API tokens. A token keeps working without the
+/// password, so someone who knew the old password may have made one: revoking is the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiTokens {
+    Revoke,
+    Keep,
+}
+
+impl ApiTokens {
+    /// From a form's checkbox (ticked: revoke).
+    pub fn from_checkbox(ticked: bool) -> Self {
+        if ticked { ApiTokens::Revoke } else { ApiTokens::Keep }
+    }
+
+    /// Deletes the user's tokens if asked to; audited as `api_token.revoked_all`.
+    pub(super) fn apply(
+        self,
+        txn: &redb::WriteTransaction,
+        user: &UserRecord,
+        now: i64,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        if self == ApiTokens::Keep {
+            return Ok(());
+        }
+        let revoked = identity::delete_tokens_of(txn, &user.workspace_id, &user.id)?;
+        if revoked == 0 {
+            return Ok(());
+        }
+        let event = AuditEvent::new("api_token.revoked_all", Some(user.id))
+            .fields(&[&format!("count={revoked}")])
+            .from_client(client);
+        record(txn, &user.workspace_id, now, event)
+    }
+}
+
 impl App {
-    /// Changes the password after checking the current one; signs out every other session.
+    /// Changes the password after checking the current one; signs out every other session and,
+    /// if asked, revokes the user's API tokens.
     pub async fn change_password(
         &self,
         session: &AuthSession,
         current: &SecretString,
         new: &SecretString,
+        tokens: ApiTokens,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
         let scope = session.scope.clone();
@@ -53,6 +92,7 @@ impl App {
                     super::csrf::CsrfBinding::PreSession(_) => None,
                 };
                 identity::delete_sessions_of(txn, &user.workspace_id, &user.id, keep.as_ref())?;
+                tokens.apply(txn, &user, now, &client)?;
                 record(
                     txn,
                     &user.workspace_id,
@@ -63,22 +103,31 @@ impl App {
             .await
     }
 
-    /// Policy and reuse checks for a new password of `user`; returns its hash.
+    /// Policy and reuse checks for a new password of `user`; returns its hash. The reuse check
+    /// verifies the new password against the kept hashes of the last `password_history`
+    /// passwords (the current one included).
     pub(super) async fn set_password_checks(&self, user: &UserRecord, new: &SecretString) -> Result<String, AppError> {
-        check_new_password(new, &self.security_policy(), &[user.email.as_str(), &user.name])?;
+        let policy = self.security_policy();
+        check_new_password(new, &policy, &[user.email.as_str(), &user.name])?;
+        let remembered = policy.password_history as usize;
         let previous: Vec<String> =
-            user.password_hash.iter().chain(user.password_history.iter()).take(HISTORY).cloned().collect();
+            user.password_hash.iter().chain(user.password_history.iter()).take(remembered).cloned().collect();
         if self.hasher().matches_any(new, previous).await? {
-            return Err(AppError::field(ErrorCode::WeakPassword, "password"));
+            let hint = match remembered {
+                1 => "That is your current password: choose a new one.".to_owned(),
+                n => format!("You have used that password recently: choose one that isn't among your last {n}."),
+            };
+            return Err(AppError::field(ErrorCode::WeakPassword, "password").with_hint(hint));
         }
         self.hasher().hash(new).await
     }
 }
 
-/// Sets the new hash, keeping the previous ones for the reuse check.
+/// Sets the new hash, keeping the previous ones for the reuse check (as many as the policy may
+/// ever ask for, so raising the setting takes effect with the passwords already kept).
 pub(super) fn rotate_password(user: &mut UserRecord, hash: String) {
     if let Some(old) = user.password_hash.replace(hash) {
         user.password_history.insert(0, old);
-        user.password_history.truncate(HISTORY - 1);
+        user.password_history.truncate(PASSWORD_HISTORY_MAX as usize - 1);
     }
 }

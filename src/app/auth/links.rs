@@ -125,6 +125,7 @@ impl App {
         &self,
         token: &str,
         password: &SecretString,
+        tokens: super::ApiTokens,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
         let hash = hash_secret(token);
@@ -160,6 +161,7 @@ impl App {
                 super::throttle::clear_lock(&mut user);
                 identity::update_user(txn, &user)?;
                 identity::delete_sessions_of(txn, &user.workspace_id, &user.id, None)?;
+                tokens.apply(txn, &user, now, &client)?;
                 let event = match link.kind {
                     LinkKind::Reset => "auth.password_reset",
                     LinkKind::Invite => "auth.invitation_accepted",

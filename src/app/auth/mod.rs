@@ -18,6 +18,7 @@ pub mod setup;
 pub mod throttle;
 
 pub use crate::app::store::records::SessionStage;
+pub use account::ApiTokens;
 pub use api_tokens::{ApiTokenView, NewApiToken};
 pub(crate) use links::issue_in as links_issue;
 pub use links::{IssuedLink, LinkPurpose};

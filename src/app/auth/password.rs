@@ -19,8 +19,6 @@ const PASSES: u32 = 2;
 const LANES: u32 = 1;
 /// Hashes made with other parameters are upgraded at the next sign-in.
 const CURRENT_PREFIX: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
-/// How many earlier passwords can't be reused (the current one included).
-pub const HISTORY: usize = 5;
 
 /// Salt and output lengths of new hashes.
 const SALT_LEN: usize = 16;
@@ -220,8 +218,12 @@ pub fn check_new_password(password: &SecretString, policy: &SecurityPolicy, cont
     if length > PASSWORD_MAX_LENGTH {
         return Err(AppError::field(ErrorCode::TooLong, "password"));
     }
+    let weak = |hint: String| AppError::field(ErrorCode::WeakPassword, "password").with_hint(hint);
     if length < policy.password_min_length as usize {
-        return Err(AppError::field(ErrorCode::WeakPassword, "password"));
+        return Err(weak(format!(
+            "Use at least {} characters: a few unrelated words work well.",
+            policy.password_min_length
+        )));
     }
     let lower = text.to_lowercase();
     let mut words: Vec<String> = vec!["holdfast".into()];
@@ -233,12 +235,17 @@ pub fn check_new_password(password: &SecretString, policy: &SecurityPolicy, cont
         words.push(local);
         words.push(item);
     }
-    if words.iter().any(|word| word.chars().count() >= 4 && lower.contains(word.as_str())) {
-        return Err(AppError::field(ErrorCode::WeakPassword, "password"));
+    if let Some(word) = words.iter().find(|word| word.chars().count() >= 4 && lower.contains(word.as_str())) {
+        return Err(weak(format!(
+            "“{word}” is part of your name, your email address or your firm's name, which others can guess. \
+             Use words that have nothing to do with you or the firm."
+        )));
     }
     let inputs: Vec<&str> = context.to_vec();
-    if zxcvbn::zxcvbn(&text, &inputs).score() < zxcvbn::Score::Three {
-        return Err(AppError::field(ErrorCode::WeakPassword, "password"));
+    let estimate = zxcvbn::zxcvbn(&text, &inputs);
+    if estimate.score() < zxcvbn::Score::Three {
+        let why = estimate.feedback().and_then(|f| f.warning()).map(|w| format!("{w}. ")).unwrap_or_default();
+        return Err(weak(format!("{why}Add another unrelated word or two to make it harder to guess.")));
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use super::forms::{FormError, NoticeQuery, notice};
 use super::layout::Layout;
 use crate::app::audit::SecurityEvent;
 use crate::app::auth::permissions::Action;
-use crate::app::auth::{ApiTokenView, AuthSession, SessionView};
+use crate::app::auth::{ApiTokenView, ApiTokens, AuthSession, SessionView};
 use crate::app::error::AppError;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
@@ -36,6 +36,8 @@ struct AccountPage {
     password_error: Option<FormError>,
     token_error: Option<FormError>,
     new_token: Option<String>,
+    /// The policy's shortest password and how many earlier ones can't be reused.
+    password_rules: (u32, u32),
 }
 
 async fn render(
@@ -46,6 +48,7 @@ async fn render(
 ) -> Result<Response, HtmlError> {
     let sessions = state.app.list_sessions(session).await?;
     let tokens = state.app.list_api_tokens(&session.scope).await?;
+    let policy = state.app.security_policy();
     let mut account = AccountPage {
         layout: Layout::new("Account", page),
         name: session.user_name.clone(),
@@ -55,13 +58,14 @@ async fn render(
         tokens,
         can_use_api: session.scope.can(Action::UseApi),
         mfa_enrolled: session.mfa_enrolled,
-        mfa_required: state.app.security_policy().requires_mfa(session.scope.role()),
+        mfa_required: policy.requires_mfa(session.scope.role()),
         backup_codes_left: state.app.backup_codes_left(session).await?,
         security_log: state.app.security_log(&session.scope).await?,
         notice: None,
         password_error: None,
         token_error: None,
         new_token: None,
+        password_rules: (policy.password_min_length, policy.password_history),
     };
     fill(&mut account);
     let status = super::forms::form_status(account.password_error.is_some() || account.token_error.is_some());
@@ -82,6 +86,9 @@ pub async fn show(
 pub struct PasswordForm {
     current_password: SecretString,
     new_password: SecretString,
+    /// The checkbox "Also revoke my API tokens" (ticked by default).
+    #[serde(default)]
+    revoke_api_tokens: Option<String>,
 }
 
 pub async fn change_password(
@@ -91,7 +98,11 @@ pub async fn change_password(
     Client(client): Client,
     AppForm(form): AppForm<PasswordForm>,
 ) -> Result<Response, HtmlError> {
-    match state.app.change_password(&session, &form.current_password, &form.new_password, &client).await {
+    let tokens = ApiTokens::from_checkbox(form.revoke_api_tokens.is_some());
+    match state.app.change_password(&session, &form.current_password, &form.new_password, tokens, &client).await {
+        Ok(()) if tokens == ApiTokens::Revoke => {
+            Ok(Redirect::to("/account?notice=password-changed-tokens-revoked").into_response())
+        }
         Ok(()) => Ok(Redirect::to("/account?notice=password-changed").into_response()),
         Err(error) => {
             render(&state, &page, &session, |p| p.password_error = Some(FormError::new("change password", &error)))

@@ -7,7 +7,7 @@ use crate::app::error::AppError;
 #[derive(Debug, Clone)]
 pub struct FormError {
     pub heading: String,
-    pub detail: &'static str,
+    pub detail: std::borrow::Cow<'static, str>,
     pub field: &'static str,
 }
 
@@ -19,14 +19,17 @@ impl FormError {
         }
         Self {
             heading: format!("Unable to {action} ({})", error.code()),
-            detail: error.code().message(),
+            detail: match error.hint() {
+                Some(hint) => hint.to_owned().into(),
+                None => error.code().message().into(),
+            },
             field: error.field_name().unwrap_or(""),
         }
     }
 
     /// The same error explained in words closer to the form than the code's own message.
     pub fn with_detail(self, detail: &'static str) -> Self {
-        Self { detail, ..self }
+        Self { detail: detail.into(), ..self }
     }
 
     /// Whether `field` is the one in error (for `aria-invalid`).
@@ -54,6 +57,9 @@ pub fn notice(key: &str) -> Option<&'static str> {
         "tag-coloured" => "The tag colour was saved.",
         "bulk-done" => "The selected records were changed.",
         "password-changed" => "Your password was changed. Your other sessions were signed out.",
+        "password-changed-tokens-revoked" => {
+            "Your password was changed. Your other sessions were signed out and your API tokens revoked."
+        }
         "password-set" => "Your password is set. Sign in with it now.",
         "session-revoked" => "The session was signed out.",
         "token-revoked" => "The API token was revoked.",

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::forms::FormError;
 use super::layout::Layout;
-use crate::app::auth::LinkPurpose;
+use crate::app::auth::{ApiTokens, LinkPurpose};
 use crate::app::error::ErrorCode;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
@@ -58,6 +58,9 @@ pub struct ResetQuery {
 pub struct ResetForm {
     token: String,
     password: SecretString,
+    /// The checkbox "Also revoke my API tokens" (ticked by default; invitations have none).
+    #[serde(default)]
+    revoke_api_tokens: Option<String>,
 }
 
 pub async fn reset_form(
@@ -84,7 +87,8 @@ pub async fn reset_submit(
     Client(client): Client,
     AppForm(form): AppForm<ResetForm>,
 ) -> Result<Response, HtmlError> {
-    match state.app.complete_link(&form.token, &form.password, &client).await {
+    let tokens = ApiTokens::from_checkbox(form.revoke_api_tokens.is_some());
+    match state.app.complete_link(&form.token, &form.password, tokens, &client).await {
         Ok(()) => Ok(Redirect::to("/login?notice=password-set").into_response()),
         Err(error) if error.code() == ErrorCode::NotFound => {
             Err(HtmlError::while_doing("use this link: it has expired or was already used", error))

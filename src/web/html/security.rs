@@ -103,6 +103,9 @@ pub struct PolicyForm {
     session_idle_minutes: String,
     session_absolute_hours: String,
     password_min_length: String,
+    /// Absent (an older form): unchanged.
+    #[serde(default)]
+    password_history: String,
     #[serde(default)]
     mfa_owner: Option<String>,
     #[serde(default)]
@@ -147,6 +150,10 @@ pub async fn save(
             session_idle_minutes: number(&form.session_idle_minutes, "session_idle_minutes")?,
             session_absolute_hours: number(&form.session_absolute_hours, "session_absolute_hours")?,
             password_min_length: number(&form.password_min_length, "password_min_length")?,
+            password_history: match form.password_history.trim() {
+                "" => state.app.security_policy().password_history,
+                given => number(given, "password_history")?,
+            },
             mfa_required_roles: form.mfa_roles(),
             api_allowed_origins: form
                 .api_allowed_origins

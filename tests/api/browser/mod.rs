@@ -8,6 +8,7 @@ mod csv;
 mod driver;
 mod journeys;
 mod page;
+mod passwords;
 mod people;
 mod settings;
 
