@@ -25,6 +25,8 @@ impl Entity for Contact {
         let name = self.sort_name();
         let mut terms = vec![
             (keys::NAME, Term::new().name(&name).done()),
+            (keys::NAME_FORMS, Term::new().name(&self.sort_name()).done()),
+            (keys::NAME_FORMS, Term::new().name(&self.full_name()).done()),
             (keys::OWNER, Term::new().user(&self.owner_id).name(&name).done()),
             (keys::STATUS, Term::new().text(self.status.as_str()).name(&name).done()),
             (keys::CREATED, Term::new().number(self.stamp.created_at).done()),
@@ -107,10 +109,24 @@ impl CrmRecord for Contact {
             (keys::STATUS, Term::new().text(status.as_str()).done())
         } else if filter.q.contains('@') {
             (keys::EMAIL, filter.q.trim().to_lowercase().into_bytes())
+        } else if filter.q.trim().is_empty() {
+            (keys::NAME, Vec::new())
         } else {
-            (keys::NAME, keys::name_prefix(&filter.q))
+            (keys::NAME_FORMS, keys::name_prefix(&filter.q))
         };
         Plan { index, term, reverse: false }
+    }
+
+    fn listed_at(&self, f: &ParsedFilter, index: u8, term: &[u8]) -> bool {
+        if index == keys::NAME_FORMS {
+            // Both orders may start with the query ("a" for Ada Andersen): list it at the first.
+            let prefix = keys::name_prefix(&f.q);
+            let forms = [Term::new().name(&self.sort_name()).done(), Term::new().name(&self.full_name()).done()];
+            if forms.iter().filter(|form| form.starts_with(&prefix)).min().is_some_and(|first| first != term) {
+                return false;
+            }
+        }
+        self.matches(f)
     }
 
     fn matches(&self, f: &ParsedFilter) -> bool {
@@ -123,7 +139,7 @@ impl CrmRecord for Contact {
         } else if q.contains('@') {
             self.emails.iter().any(|e| e.address.starts_with(&q))
         } else {
-            f.name_matches(&[&self.sort_name(), &self.first_name])
+            f.name_matches(&[&self.sort_name(), &self.full_name()])
         };
         f.tag.as_ref().is_none_or(|t| self.tags.contains(t))
             && f.company.is_none_or(|c| Some(c) == self.company_id)

@@ -20,6 +20,8 @@ pub const DUE: u8 = 12;
 /// keyed blind index lives in the search index); store version 4 had index rows under them.
 pub const PHONE: u8 = 13;
 pub const TAX_ID: u8 = 14;
+/// Contacts by name in either order ("ada andersen", "andersen ada"): name searches.
+pub const NAME_FORMS: u8 = 15;
 
 /// Blind-index field names (part of the HMAC input: changing one changes every entry).
 pub const PHONE_FIELD: &str = "phone";

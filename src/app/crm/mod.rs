@@ -148,6 +148,11 @@ pub(crate) trait CrmRecord: Entity + Serialize {
     const LISTED_SEALED: &'static [&'static str] = &[];
     fn plan(filter: &ParsedFilter) -> Plan;
     fn matches(&self, filter: &ParsedFilter) -> bool;
+    /// Whether the record, reached through the index row with `term` of the plan's index,
+    /// belongs in the listing: a record with several terms under one index is listed at one.
+    fn listed_at(&self, filter: &ParsedFilter, _index: u8, _term: &[u8]) -> bool {
+        self.matches(filter)
+    }
     /// The change a bulk action makes to this record (`None`: not applicable to this kind).
     fn bulk_input(&self, _action: &BulkAction) -> Option<Self::Input> {
         None
@@ -186,6 +191,8 @@ pub struct ParsedFilter {
     pub created_from: Option<i64>,
     pub created_to: Option<i64>,
     pub newest_first: bool,
+    /// "By name" asked for explicitly (tasks otherwise list by due date).
+    pub by_name: bool,
     /// An exact lookup of a sealed field (set by the service, which finds the candidates
     /// through the keyed blind index of the search index).
     pub exact: Option<Exact>,

@@ -481,8 +481,9 @@ fn list_in<T: CrmRecord>(
     let (mut items, mut examined, mut last, mut more) = (Vec::new(), 0usize, None, false);
     repo::scan(&index, &prefix, cursor, plan.reverse, |row| {
         examined += 1;
+        let term = [&plan.term[..], &row.after_prefix[..row.after_prefix.len().saturating_sub(16)]].concat();
         if let Some(record) = repo::load_opening::<T>(&records, workspace, &row.id, open)?
-            && record.matches(filter)
+            && record.listed_at(filter, plan.index, &term)
         {
             if items.len() == limit {
                 more = true;
@@ -564,6 +565,7 @@ fn parse_filter(filter: &ListFilter) -> Result<ParsedFilter, AppError> {
             "newest" => true,
             _ => return Err(AppError::field(ErrorCode::InvalidFormat, "sort")),
         },
+        by_name: filter.sort.trim() == "name",
         exact: None,
     })
 }

@@ -33,6 +33,7 @@ impl Entity for Task {
         let mut terms = vec![
             (keys::ASSIGNEE, due_term(Term::new().user(&self.assignee_id), self).done()),
             (keys::DUE, due_term(Term::new(), self).done()),
+            (keys::NAME, Term::new().byte(u8::from(self.done)).name(&self.title).done()),
             (keys::CREATED, Term::new().number(self.stamp.created_at).done()),
         ];
         if let Some(subject) = self.subject() {
@@ -104,6 +105,8 @@ impl CrmRecord for Task {
             (keys::ASSIGNEE, done(Term::new().user(assignee)).done())
         } else if let Some(subject) = &filter.subject {
             (keys::SUBJECT, done(subject_term(subject)).done())
+        } else if filter.by_name {
+            (keys::NAME, done(Term::new()).done())
         } else {
             (keys::DUE, done(Term::new()).done())
         };

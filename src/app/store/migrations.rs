@@ -1,9 +1,9 @@
 //! Schema migrations: each one a single write transaction that also bumps `schema_version`,
 //! so a crash leaves the store at the previous or the next version, never in between.
 
-use redb::{Database, ReadableDatabase};
+use redb::{Database, ReadableDatabase, ReadableTable};
 
-use super::tables::{ALL_BYTE_TABLES, ALL_SET_TABLES, ALL_TEXT_TABLES, META, RECORD_INDEX};
+use super::tables::{ALL_BYTE_TABLES, ALL_SET_TABLES, ALL_TEXT_TABLES, META, RECORD_INDEX, RECORDS};
 
 const SCHEMA_VERSION_KEY: &str = "schema_version";
 
@@ -22,6 +22,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "create import tables", apply: create_tables },
     Migration { version: 4, name: "create the field-encryption keyring table", apply: create_tables },
     Migration { version: 5, name: "move blind-index lookups to the search index", apply: drop_blind_index_rows },
+    Migration { version: 6, name: "index contacts by name in either order and tasks by title", apply: index_names_anew },
 ];
 
 /// The schema version this build reads and writes.
@@ -49,6 +50,48 @@ fn drop_blind_index_rows(txn: &redb::WriteTransaction) -> Result<(), redb::Error
     use crate::app::crm::keys::{PHONE, TAX_ID};
     // Key: workspace (16) ‖ kind ‖ index ‖ term ‖ record id.
     txn.open_table(RECORD_INDEX)?.retain(|key, ()| !matches!(key.get(17), Some(&PHONE | &TAX_ID)))?;
+    Ok(())
+}
+
+/// Writes the index rows of every stored contact and task again: contacts gained `NAME_FORMS`
+/// (name searches in either order) and tasks `NAME` (by title). Rows that exist are rewritten
+/// as they are, so the step is safe to repeat.
+fn index_names_anew(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+    use crate::domain::crm::{Contact, Task};
+    reindex::<Contact>(txn)?;
+    reindex::<Task>(txn)
+}
+
+/// Inserts every index row of every stored record of kind `T`.
+fn reindex<T: crate::app::store::crm::Entity>(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+    use crate::app::store::crm::index_prefix;
+    use crate::domain::ids::{RecordId, WorkspaceId};
+    let records = txn.open_table(RECORDS)?;
+    let mut index = txn.open_table(RECORD_INDEX)?;
+    // Key: workspace (16) ‖ kind ‖ record id (16).
+    for row in records.iter()? {
+        let (key, value) = row?;
+        let key = key.value();
+        if key.len() != 33 || key[16] != T::KIND.byte() {
+            continue;
+        }
+        let (Ok(workspace), Ok(id)) = (<[u8; 16]>::try_from(&key[..16]), <[u8; 16]>::try_from(&key[17..])) else {
+            continue;
+        };
+        let (workspace, id) = (WorkspaceId::from_bytes(workspace), RecordId::from_bytes(id));
+        // Index terms never come from sealed fields: nothing needs opening.
+        let record: T = match super::sealed::decode_opening(&workspace, &id, value.value(), &[]) {
+            Ok(record) => record,
+            Err(error) => {
+                tracing::warn!(%error, "a record could not be read while indexing; it is indexed when next saved");
+                continue;
+            }
+        };
+        for (which, term) in record.index_terms() {
+            let row = [index_prefix(&workspace, T::KIND, which), term, id.as_bytes().to_vec()].concat();
+            index.insert(row.as_slice(), ())?;
+        }
+    }
     Ok(())
 }
 

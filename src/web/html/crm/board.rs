@@ -71,7 +71,7 @@ async fn column(state: &AppState, scope: &TenantScope, total: &StageTotal) -> Re
     };
     let listing = state.app.list_records::<Deal>(scope, &filter).await?;
     let companies = listing.items.iter().filter_map(|d| d.company_id).collect();
-    let names = super::names(state, scope, companies, false).await?;
+    let names = super::names(state, scope, companies, Vec::new(), false).await?;
     let cards = listing
         .items
         .iter()

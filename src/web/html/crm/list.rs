@@ -124,13 +124,12 @@ fn filter_fields(kind: Kind, shown: &[&str], values: &Values, choices: &Choices)
     }
     fields.push(Field::of_kind(values, "created_from", "Created from", "date"));
     fields.push(Field::of_kind(values, "created_to", "Created until", "date"));
-    fields.push(Field::select(
-        values,
-        "sort",
-        "Sort",
-        pairs(&[("name", "By name"), ("newest", "Newest first")]),
-        false,
-    ));
+    let sorts: &[(&str, &str)] = if kind == Kind::Task {
+        &[("due", "By due date"), ("name", "By name"), ("newest", "Newest first")]
+    } else {
+        &[("name", "By name"), ("newest", "Newest first")]
+    };
+    fields.push(Field::select(values, "sort", "Sort", pairs(sorts), false));
     fields
 }
 
@@ -176,7 +175,8 @@ async fn list_view<T: PageKind>(
     let choices = filter_choices(state, scope, T::KIND, filter).await?;
     let listing = state.app.list_rows::<T>(scope, filter).await?;
     let companies = listing.items.iter().filter_map(PageKind::company_id).collect();
-    let names = super::names(state, scope, companies, T::KIND == Kind::Deal).await?;
+    let subjects = listing.items.iter().filter_map(crate::app::crm::CrmRecord::subject).collect();
+    let names = super::names(state, scope, companies, subjects, T::KIND == Kind::Deal).await?;
     let rows = listing.items.iter().map(|r| (r.id().to_string(), r.row(&names))).collect();
     Ok(ListView { choices, rows, next_cursor: listing.next_cursor })
 }

@@ -26,7 +26,7 @@ use axum::routing::{get, post};
 use crate::app::auth::TenantScope;
 use crate::app::crm::ListFilter;
 use crate::app::error::{AppError, ErrorCode};
-use crate::domain::crm::{Company, Contact, Deal, Kind, Task};
+use crate::domain::crm::{Company, Contact, Deal, Kind, Subject, Task};
 use crate::domain::ids::RecordId;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
@@ -134,6 +134,7 @@ async fn names(
     state: &AppState,
     scope: &TenantScope,
     mut company_ids: Vec<RecordId>,
+    subjects: Vec<Subject>,
     stages: bool,
 ) -> Result<Names, AppError> {
     let people = state.app.people(scope).await?.into_iter().map(|p| (p.id, p.name)).collect();
@@ -149,7 +150,29 @@ async fn names(
     } else {
         HashMap::new()
     };
-    Ok(Names { people, companies, stages })
+    let subjects = subject_titles(state, scope, subjects).await?;
+    Ok(Names { people, companies, subjects, stages })
+}
+
+/// The titles of the records tasks are about, read kind by kind.
+async fn subject_titles(
+    state: &AppState,
+    scope: &TenantScope,
+    subjects: Vec<Subject>,
+) -> Result<HashMap<RecordId, String>, AppError> {
+    let of = |kind: Kind| subjects.iter().filter(|s| s.kind == kind).map(|s| s.id).collect::<Vec<_>>();
+    let mut titles = HashMap::new();
+    for (kind, ids) in [Kind::Contact, Kind::Company, Kind::Deal].map(|kind| (kind, of(kind))) {
+        if ids.is_empty() {
+            continue;
+        }
+        titles.extend(match kind {
+            Kind::Contact => state.app.record_titles::<Contact>(scope, ids).await?,
+            Kind::Company => state.app.record_titles::<Company>(scope, ids).await?,
+            _ => state.app.record_titles::<Deal>(scope, ids).await?,
+        });
+    }
+    Ok(titles)
 }
 
 /// What the selects of a kind's form offer.

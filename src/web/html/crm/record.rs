@@ -113,7 +113,8 @@ pub async fn render<T: PageKind>(
     let view = state.app.get_record::<T>(scope, id).await.map_err(|e| HtmlError::while_doing("open the record", e))?;
     let record = &view.record;
     let load = async {
-        let names = super::names(state, scope, record.company_id().into_iter().collect(), true).await?;
+        let companies = record.company_id().into_iter().collect();
+        let names = super::names(state, scope, companies, record.subject().into_iter().collect(), true).await?;
         let mut sections = Vec::new();
         for relation in record.relations() {
             sections.push(section(state, scope, &relation, &names).await?);

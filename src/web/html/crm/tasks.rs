@@ -9,7 +9,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::kinds::Cell;
-use super::kinds::task_subject;
 use super::values::{Field, Values};
 use crate::app::crm::ListFilter;
 use crate::app::error::AppError;
@@ -86,6 +85,10 @@ pub async fn mine(
         Ok::<_, AppError>((people, tasks))
     };
     let (people, tasks) = load.await.map_err(|e| HtmlError::while_doing("list tasks", e))?;
+    let subjects = tasks.iter().filter_map(Task::subject).collect();
+    let names = super::names(&state, scope, Vec::new(), subjects, false)
+        .await
+        .map_err(|e| HtmlError::while_doing("list tasks", e))?;
     let today = Day::of_unix(state.app.now());
     let mut groups = ["Overdue", "Today", "Upcoming", "No date"].map(|heading| Group { heading, items: Vec::new() });
     for task in &tasks {
@@ -94,7 +97,7 @@ pub async fn mine(
             title: task.title.clone(),
             kind: task.kind.as_str(),
             due: task.due.map(|d| d.to_string()).unwrap_or_default(),
-            about: task_subject(task),
+            about: names.subject(task.subject()),
         });
     }
     let name = people.iter().find(|p| p.id.to_string() == chosen).map(|p| p.name.clone()).unwrap_or_default();

@@ -8,7 +8,6 @@ mod note;
 mod task;
 
 pub use deal::amount as deal_amount;
-pub use task::subject_cell as task_subject;
 
 use std::collections::HashMap;
 
@@ -16,7 +15,7 @@ use super::values::{Field, Values};
 use crate::app::crm::CrmRecord;
 use crate::app::crm::service::Person;
 use crate::app::error::AppError;
-use crate::domain::crm::{Kind, Stage};
+use crate::domain::crm::{Kind, Stage, Subject};
 use crate::domain::ids::{RecordId, UserId};
 
 /// A record that a form creates or edits.
@@ -98,11 +97,13 @@ pub enum Relation {
     Contacts(Vec<RecordId>),
 }
 
-/// Display names for ids: people and companies.
+/// Display names for ids: people, companies and the records tasks are about.
 #[derive(Debug, Clone, Default)]
 pub struct Names {
     pub people: HashMap<UserId, String>,
     pub companies: HashMap<RecordId, String>,
+    /// Titles of task subjects (contacts, companies, deals) by id.
+    pub subjects: HashMap<RecordId, String>,
     /// Stage labels by key (deal pages).
     pub stages: HashMap<String, String>,
 }
@@ -114,6 +115,17 @@ impl Names {
 
     pub fn stage(&self, key: &str) -> String {
         self.stages.get(key).cloned().unwrap_or_else(|| key.to_owned())
+    }
+
+    /// The record a task is about, as a link titled with its name.
+    pub fn subject(&self, subject: Option<Subject>) -> Cell {
+        match subject {
+            Some(Subject { kind, id }) => {
+                let title = self.subjects.get(&id).cloned().unwrap_or_else(|| format!("(deleted {})", kind.as_str()));
+                Cell::link(title, path(kind, &id))
+            }
+            None => Cell::default(),
+        }
     }
 
     /// The company as a link to its page.

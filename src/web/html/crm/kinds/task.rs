@@ -9,14 +9,6 @@ fn kinds() -> impl Iterator<Item = (String, String)> {
     TaskKind::ALL.into_iter().map(|k| (k.as_str().to_owned(), k.as_str().to_owned()))
 }
 
-/// The record a task is about, as a link.
-pub fn subject_cell(task: &Task) -> Cell {
-    match (task.subject_kind, task.subject_id) {
-        (Some(kind), Some(id)) => Cell::link(format!("the {}", kind.as_str()), path(kind, &id)),
-        _ => Cell::default(),
-    }
-}
-
 impl FormKind for Task {
     const NOUN: &'static str = "task";
 
@@ -81,7 +73,7 @@ impl PageKind for Task {
             Cell::text(optional_text(&self.due)),
             Cell::text(names.person(&self.assignee_id)),
             Cell::text(if self.done { "yes" } else { "no" }),
-            subject_cell(self),
+            names.subject(self.subject()),
         ]
     }
 
@@ -91,7 +83,7 @@ impl PageKind for Task {
             ("Due", Cell::text(optional_text(&self.due))),
             ("Assignee", Cell::text(names.person(&self.assignee_id))),
             ("Done", Cell::text(if self.done { "yes" } else { "no" })),
-            ("About", subject_cell(self)),
+            ("About", names.subject(self.subject())),
         ]
     }
 
