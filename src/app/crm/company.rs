@@ -105,7 +105,7 @@ impl CrmRecord for Company {
             && f.created_in_range(self.stamp.created_at)
             && match &f.exact {
                 Some(exact) if exact.index == keys::PHONE => {
-                    self.phone.as_ref().is_some_and(|p| keys::phone_digits(p.as_str()) == exact.value)
+                    self.phone.as_ref().is_some_and(|p| keys::phone_matches(p.as_str(), &exact.value))
                 }
                 Some(exact) => self.tax_id.as_deref().is_some_and(|t| keys::tax_id_normalised(t) == exact.value),
                 None => f.name_matches(&[&self.name]),

@@ -133,7 +133,7 @@ impl CrmRecord for Contact {
         let q = f.q.trim().to_lowercase();
         let q_matches = if let Some(exact) = &f.exact {
             match exact.index {
-                keys::PHONE => self.phones.iter().any(|p| keys::phone_digits(&p.number) == exact.value),
+                keys::PHONE => self.phones.iter().any(|p| keys::phone_matches(&p.number, &exact.value)),
                 _ => self.tax_id.as_deref().is_some_and(|t| keys::tax_id_normalised(t) == exact.value),
             }
         } else if q.contains('@') {

@@ -39,14 +39,42 @@ pub fn tax_id_normalised(tax_id: &str) -> String {
     tax_id.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
 }
 
+/// The fewest trailing digits a phone search may give: a subscriber number without its area
+/// or country code.
+pub const PHONE_SEARCH_MIN_DIGITS: usize = 7;
+
+/// The blind-index values of a stored phone number: every ending of its digits of at least
+/// [`PHONE_SEARCH_MIN_DIGITS`], the whole number included, so "555 000 1218", "5550001218" and
+/// "0612345678" (national form of +31 6 1234 5678) find it.
+pub fn phone_search_terms(number: &str) -> Vec<String> {
+    let digits = phone_digits(number);
+    (0..=digits.len().saturating_sub(PHONE_SEARCH_MIN_DIGITS)).map(|start| digits[start..].to_owned()).collect()
+}
+
+/// The digits a phone query looks for: an international `00` or a national trunk `0` prefix
+/// is dropped (stored numbers are matched by their ending).
+pub fn phone_query_digits(query: &str) -> String {
+    let digits = phone_digits(query);
+    let bare = digits.strip_prefix("00").or_else(|| digits.strip_prefix('0')).unwrap_or(&digits);
+    bare.to_owned()
+}
+
+/// Whether a stored number ends with the digits of a phone query.
+pub fn phone_matches(number: &str, query_digits: &str) -> bool {
+    query_digits.len() >= PHONE_SEARCH_MIN_DIGITS && phone_digits(number).ends_with(query_digits)
+}
+
 /// Which exact lookup a list query asks for: a phone number (only phone characters, at least
-/// six digits) or a tax id (one word of letters, digits and `-./`, with a digit). Names and
-/// emails go on to their own plans.
+/// seven digits, matched by its ending) or a tax id (one word of letters, digits and `-./`,
+/// with a digit). Names and emails go on to their own plans.
 pub fn exact_probe(q: &str) -> Option<(u8, &'static str, String)> {
     let q = q.trim();
     let digits = q.chars().filter(char::is_ascii_digit).count();
-    if digits >= 6 && q.chars().all(|c| c.is_ascii_digit() || "+()-./ ".contains(c)) {
-        return Some((PHONE, PHONE_FIELD, phone_digits(q)));
+    if q.chars().all(|c| c.is_ascii_digit() || "+()-./ ".contains(c)) {
+        let wanted = phone_query_digits(q);
+        if digits >= 6 && wanted.len() >= PHONE_SEARCH_MIN_DIGITS {
+            return Some((PHONE, PHONE_FIELD, wanted));
+        }
     }
     let word = q.chars().all(|c| c.is_ascii_alphanumeric() || "-./".contains(c));
     (word && digits >= 1 && q.len() >= 4).then(|| (TAX_ID, TAX_ID_FIELD, tax_id_normalised(q)))
@@ -107,6 +135,18 @@ pub fn name_prefix(q: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phones_are_found_by_their_ending_in_any_usual_form() {
+        let stored = phone_search_terms("+31 6 1234 5678");
+        for query in ["+31 6 1234 5678", "0612345678", "0031 6 12345678", "12345678", "2345678"] {
+            assert!(stored.contains(&phone_query_digits(query)), "{query}");
+            assert!(phone_matches("+31 6 1234 5678", &phone_query_digits(query)), "{query}");
+        }
+        assert!(!phone_matches("+31 6 1234 5678", &phone_query_digits("345678")), "six digits are too few");
+        assert!(phone_search_terms("+1 555 000 1218").contains(&phone_query_digits("555 000 1218")));
+        assert!(phone_search_terms("+1 555 000 1218").contains(&phone_query_digits("5550001218")));
+    }
 
     #[test]
     fn numbers_sort_in_order_and_text_terms_are_terminated() {

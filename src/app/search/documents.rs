@@ -170,6 +170,17 @@ impl AnyRecord {
         }
     }
 
+    /// What tells this record from another of the same name: a contact's company (else its
+    /// email), a deal's company, a company's website.
+    pub fn context(&self, company: Option<String>) -> String {
+        match self {
+            AnyRecord::Contact(c) => company.or_else(|| c.primary_email().map(str::to_owned)).unwrap_or_default(),
+            AnyRecord::Deal(_) => company.unwrap_or_default(),
+            AnyRecord::Company(c) => c.website.as_ref().map(|w| w.domain()).unwrap_or_default(),
+            AnyRecord::Note(_) | AnyRecord::Task(_) => String::new(),
+        }
+    }
+
     /// The page that shows the record (a note is shown on its subject's page).
     pub fn link(&self) -> String {
         match self {
@@ -197,7 +208,8 @@ impl AnyRecord {
         company: Option<String>,
         blind: &dyn Fn(&str, &str) -> String,
     ) -> SearchDoc {
-        use crate::app::crm::keys::{PHONE_FIELD, TAX_ID_FIELD, phone_digits, tax_id_normalised};
+        use crate::app::crm::keys::{PHONE_FIELD, TAX_ID_FIELD, phone_search_terms, tax_id_normalised};
+        let phone_terms = |number: &str| phone_search_terms(number).into_iter().map(|d| blind(PHONE_FIELD, &d));
         let tax = |t: &Option<String>| t.iter().map(|t| blind(TAX_ID_FIELD, &tax_id_normalised(t))).collect::<Vec<_>>();
         let company = company.as_deref().and_then(text);
         let (owner, updated_at, parts, phones): (UserId, i64, Vec<Option<Part>>, Vec<String>) = match self {
@@ -205,8 +217,7 @@ impl AnyRecord {
                 let mut parts = vec![text(&c.name)];
                 parts.extend(c.website.as_ref().map(|w| text(&w.domain())));
                 parts.extend([c.industry.as_deref().and_then(text), text(&c.tags.join(" ")), text(&c.description)]);
-                let mut terms: Vec<String> =
-                    c.phone.iter().map(|p| blind(PHONE_FIELD, &phone_digits(p.as_str()))).collect();
+                let mut terms: Vec<String> = c.phone.iter().flat_map(|p| phone_terms(p.as_str())).collect();
                 terms.extend(tax(&c.tax_id));
                 (c.owner_id, c.stamp.updated_at, parts, terms)
             }
@@ -214,8 +225,7 @@ impl AnyRecord {
                 let mut parts = vec![text(&c.full_name()), c.title.as_deref().and_then(text), company];
                 parts.extend(c.emails.iter().map(|e| text(&e.address)));
                 parts.extend([text(&c.tags.join(" ")), text(&c.background)]);
-                let mut terms: Vec<String> =
-                    c.phones.iter().map(|p| blind(PHONE_FIELD, &phone_digits(&p.number))).collect();
+                let mut terms: Vec<String> = c.phones.iter().flat_map(|p| phone_terms(&p.number)).collect();
                 terms.extend(tax(&c.tax_id));
                 (c.owner_id, c.stamp.updated_at, parts, terms)
             }

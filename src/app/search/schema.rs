@@ -11,7 +11,7 @@ use super::documents::SearchDoc;
 
 /// Bumped whenever the schema, the analyzer or what a document holds changes: an index of
 /// another version is rebuilt from the store at start.
-pub(super) const SCHEMA_VERSION: u32 = 4;
+pub(super) const SCHEMA_VERSION: u32 = 5;
 
 /// The name the analyzer is registered under in the index.
 pub(super) const ANALYZER: &str = "holdfast";

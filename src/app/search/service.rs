@@ -64,6 +64,9 @@ pub struct SearchHit {
     pub kind: Kind,
     pub id: RecordId,
     pub title: String,
+    /// What tells it from another hit of the same title (company, email or website); in
+    /// suggestions only when titles repeat.
+    pub context: String,
     /// The page that shows the record.
     pub link: String,
     pub snippet: Snippet,
@@ -258,19 +261,24 @@ impl App {
             let records = txn.open_table(RECORDS).map_err(storage)?;
             let mut items = Vec::with_capacity(found.len());
             for (kind, id) in found {
-                let hit = |(title, link), snippet| SearchHit { kind, id, title, link, snippet };
+                let hit = |(title, link), context, snippet| SearchHit { kind, id, title, context, link, snippet };
                 if mode == Mode::Suggest {
                     items.extend(
-                        documents::title_and_link(&records, &workspace, kind, &id)?.map(|t| hit(t, Snippet::default())),
+                        documents::title_and_link(&records, &workspace, kind, &id)?
+                            .map(|t| hit(t, String::new(), Snippet::default())),
                     );
                     continue;
                 }
                 let Some(record) = documents::load_unsealed_parts(&records, &workspace, kind, &id)? else { continue };
                 let company = documents::company_name(&records, &workspace, record.company_id())?;
+                let context = record.context(company.clone());
                 // Snippets come from the text parts; blind-index terms play no part here.
                 let doc = record.search_doc(workspace, company, &|_, _| String::new());
                 let snippet = snippet::build(&doc.parts, &terms);
-                items.push(hit((doc.title, record.link()), snippet));
+                items.push(hit((doc.title, record.link()), context, snippet));
+            }
+            if mode == Mode::Suggest {
+                tell_apart(&records, &workspace, &mut items)?;
             }
             Ok(items)
         })?;
@@ -383,4 +391,25 @@ impl App {
             extra: unique.difference(&in_store).count() + (in_index.len() - unique.len()),
         })
     }
+}
+
+/// Suggestions read titles alone; where two share a title, each gets its context (company,
+/// email or website) so the person can tell which is which.
+fn tell_apart(
+    records: &redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+    workspace: &WorkspaceId,
+    items: &mut [SearchHit],
+) -> Result<(), AppError> {
+    let titles: Vec<String> = items.iter().map(|h| h.title.to_lowercase()).collect();
+    for (i, hit) in items.iter_mut().enumerate() {
+        let repeated = titles.iter().enumerate().any(|(j, t)| j != i && *t == titles[i]);
+        if !repeated {
+            continue;
+        }
+        if let Some(record) = documents::load_unsealed_parts(records, workspace, hit.kind, &hit.id)? {
+            let company = documents::company_name(records, workspace, record.company_id())?;
+            hit.context = record.context(company);
+        }
+    }
+    Ok(())
 }

@@ -22,7 +22,11 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "create import tables", apply: create_tables },
     Migration { version: 4, name: "create the field-encryption keyring table", apply: create_tables },
     Migration { version: 5, name: "move blind-index lookups to the search index", apply: drop_blind_index_rows },
-    Migration { version: 6, name: "index contacts by name in either order and tasks by title", apply: index_names_anew },
+    Migration {
+        version: 6,
+        name: "index contacts by name in either order and tasks by title",
+        apply: index_names_anew,
+    },
 ];
 
 /// The schema version this build reads and writes.

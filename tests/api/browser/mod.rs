@@ -6,6 +6,7 @@
 mod crm;
 mod csv;
 mod driver;
+mod finding;
 mod journeys;
 mod page;
 mod passwords;
