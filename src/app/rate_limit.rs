@@ -100,6 +100,7 @@ pub const MAX_KEYS: usize = 100_000;
 /// The outcome of a limit check, for the response headers.
 #[derive(Debug, Clone, Copy)]
 pub struct LimitState {
+    /// Requests the bucket holds when full (its burst): `remaining` never exceeds it.
     pub limit: u32,
     pub remaining: u32,
     /// Seconds until the bucket is full again (or, when refused, until the next request).
@@ -110,7 +111,10 @@ pub struct LimitState {
 /// A keyed GCRA limiter with a hard cap on tracked keys.
 pub struct BoundedLimiter {
     limiter: DefaultKeyedRateLimiter<LimitKey, StateInformationMiddleware>,
+    /// Requests per period, sustained.
     limit: u32,
+    /// Requests the bucket holds: what the headers call the limit.
+    burst: u32,
     period: Duration,
     /// When the table was last swept because it was full, so a flood of new keys can't make
     /// every request pay for a full sweep.
@@ -128,6 +132,7 @@ impl BoundedLimiter {
         Self {
             limiter: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
             limit: per_period,
+            burst: burst.get(),
             period,
             last_full_sweep: Mutex::new(None),
         }
@@ -141,7 +146,7 @@ impl BoundedLimiter {
             Ok(snapshot) => self.state(&snapshot, per_cell),
             Err(refused) => {
                 let wait = refused.wait_time_from(governor::clock::Clock::now(self.limiter.clock()));
-                LimitState { limit: self.limit, remaining: 0, reset_seconds: wait.as_secs() + 1, allowed: false }
+                LimitState { limit: self.burst, remaining: 0, reset_seconds: wait.as_secs() + 1, allowed: false }
             }
         }
     }
@@ -149,7 +154,7 @@ impl BoundedLimiter {
     fn state(&self, snapshot: &StateSnapshot, per_cell: Duration) -> LimitState {
         let remaining = snapshot.remaining_burst_capacity();
         let used = snapshot.quota().burst_size().get().saturating_sub(remaining);
-        LimitState { limit: self.limit, remaining, reset_seconds: (per_cell * used).as_secs(), allowed: true }
+        LimitState { limit: self.burst, remaining, reset_seconds: (per_cell * used).as_secs(), allowed: true }
     }
 
     /// Keeps the key table under `MAX_KEYS`: first drop keys whose buckets are full again;
@@ -326,15 +331,16 @@ mod tests {
 
     #[test]
     fn a_limiter_trips_at_its_burst_and_reports_state() {
-        let limiter = BoundedLimiter::new(5, 5, Duration::from_secs(60));
+        let limiter = BoundedLimiter::new(4, 5, Duration::from_secs(60));
         let key = LimitKey::Address("10.0.0.1".parse().unwrap());
         for expected in (0..5).rev() {
             let state = limiter.check(key);
             assert!(state.allowed);
             assert_eq!(state.remaining, expected);
+            assert_eq!(state.limit, 5, "the limit is what the bucket holds: remaining never exceeds it");
         }
         let refused = limiter.check(key);
-        assert!(!refused.allowed && refused.reset_seconds >= 1 && refused.reset_seconds <= 13);
+        assert!(!refused.allowed && refused.reset_seconds >= 1 && refused.reset_seconds <= 16);
         assert!(limiter.check(LimitKey::Address("10.0.0.2".parse().unwrap())).allowed, "other keys are separate");
     }
 

@@ -8,3 +8,4 @@ pub mod ids;
 pub mod role;
 pub mod spreadsheet;
 pub mod text;
+pub mod user_agent;

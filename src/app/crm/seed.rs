@@ -143,7 +143,7 @@ fn save_batch<T: CrmRecord>(txn: &WriteTransaction, workspace: &WorkspaceId, rec
         repo::save(txn, workspace, None, record)?;
         let entry = TimelineEntry {
             at: record.stamp().created_at,
-            actor: None,
+            actor: Some(record.stamp().created_by),
             event: "created".into(),
             fields: Vec::new(),
             detail: Some("Synthetic data".into()),

@@ -29,6 +29,12 @@ pub fn human_size(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// A `User-Agent` as "Firefox 133 on Windows".
+#[askama::filter_fn]
+pub fn device(user_agent: &str, _: &dyn askama::Values) -> askama::Result<String> {
+    Ok(crate::domain::user_agent::describe(user_agent))
+}
+
 /// As `time`, or "never".
 #[askama::filter_fn]
 pub fn time_or_never(unix: &Option<i64>, _: &dyn askama::Values) -> askama::Result<String> {

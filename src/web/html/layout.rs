@@ -6,6 +6,7 @@ use crate::web::assets;
 use crate::web::extract::{CspNonce, Page};
 
 /// The signed-in user as the navigation shows them.
+#[derive(Debug, Clone)]
 pub struct NavUser {
     pub name: String,
     pub manages_users: bool,
@@ -17,6 +18,27 @@ pub struct NavUser {
     pub reads_records: bool,
     /// The deal pipeline settings (managers and up).
     pub edits_pipeline: bool,
+}
+
+impl NavUser {
+    pub fn of(session: &crate::app::auth::AuthSession) -> Self {
+        NavUser {
+            name: session.user_name.clone(),
+            manages_users: session.scope.can(Action::ManageUsers),
+            manages_settings: session.scope.is_server_operator(),
+            manages_audit: session.scope.can(Action::ManageSettings),
+            reads_records: session.scope.can(Action::ReadRecords),
+            edits_pipeline: session.scope.can(Action::EditAllRecords),
+        }
+    }
+}
+
+/// Left on an error response by the session layer, so the error page (rendered further out)
+/// keeps the navigation of a signed-in user, sign-out form included.
+#[derive(Debug, Clone)]
+pub struct SignedInNav {
+    pub user: NavUser,
+    pub csrf: String,
 }
 
 pub struct Layout {
@@ -33,15 +55,16 @@ impl Layout {
     pub fn new(title: impl Into<String>, page: &Page) -> Self {
         let mut layout = Self::bare(title, &page.nonce);
         layout.csrf = page.csrf.clone();
-        layout.user = page.session.as_ref().map(|s| NavUser {
-            name: s.user_name.clone(),
-            manages_users: s.scope.can(Action::ManageUsers),
-            manages_settings: s.scope.is_server_operator(),
-            manages_audit: s.scope.can(Action::ManageSettings),
-            reads_records: s.scope.can(Action::ReadRecords),
-            edits_pipeline: s.scope.can(Action::EditAllRecords),
-        });
+        layout.user = page.session.as_ref().map(NavUser::of);
         layout
+    }
+
+    /// The same layout with the signed-in navigation (error pages, rendered by a layer).
+    pub fn with_nav(self, nav: Option<&SignedInNav>) -> Self {
+        match nav {
+            Some(nav) => Self { user: Some(nav.user.clone()), csrf: nav.csrf.clone(), ..self },
+            None => self,
+        }
     }
 
     /// A layout without session details (error pages rendered by the layer).

@@ -12,14 +12,15 @@ use crate::app::error::ErrorCode;
 
 use crate::web::error::{ErrorFormat, ErrorReport};
 use crate::web::extract::{CspNonce, RequestId};
-use crate::web::html::layout::Layout;
+use crate::web::html::layout::{Layout, SignedInNav};
 
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
     layout: Layout,
     heading: String,
-    message: &'a str,
+    /// What went wrong, when the heading names the action instead (never the same words twice).
+    message: Option<&'a str>,
     code: &'a str,
     request_id: &'a str,
 }
@@ -52,14 +53,14 @@ pub async fn render(request: Request, next: Next) -> Response {
     parts.headers.remove(header::CONTENT_LENGTH);
     let body = match report.format {
         ErrorFormat::Html => {
-            let heading = match report.action {
-                Some(action) => format!("Unable to {action} ({})", report.code),
-                None => format!("{} ({})", report.code.message().trim_end_matches('.'), report.code),
+            let (heading, message) = match report.action {
+                Some(action) => (format!("Unable to {action} ({})", report.code), Some(report.code.message())),
+                None => (format!("{} ({})", report.code.message().trim_end_matches('.'), report.code), None),
             };
             let page = ErrorPage {
-                layout: Layout::bare("Error", &nonce),
+                layout: Layout::bare("Error", &nonce).with_nav(parts.extensions.get::<SignedInNav>()),
                 heading,
-                message: report.code.message(),
+                message,
                 code: report.code.as_str(),
                 request_id: request_id.as_str(),
             };

@@ -6,11 +6,12 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::app::auth::SessionToken;
 use crate::app::auth::csrf::CsrfBinding;
+use crate::app::auth::{SessionStage, SessionToken};
 use crate::web::AppState;
 use crate::web::cookies;
 use crate::web::extract::{CsrfContext, CurrentApiScope, CurrentSession};
+use crate::web::html::layout::{NavUser, SignedInNav};
 
 /// Paths that never need a session (and must stay cheap).
 fn is_public_asset(path: &str) -> bool {
@@ -56,9 +57,16 @@ pub async fn resolve(State(state): State<AppState>, mut request: Request, next: 
         });
         request.extensions_mut().insert(CurrentApiScope(scope));
     }
+    let nav_user = session.as_ref().filter(|s| s.stage == SessionStage::Full).map(NavUser::of);
     request.extensions_mut().insert(CurrentSession(session));
-    request.extensions_mut().insert(CsrfContext(binding));
+    request.extensions_mut().insert(CsrfContext(binding.clone()));
     let mut response = next.run(request).await;
+    if let Some(user) = nav_user
+        && (response.status().is_client_error() || response.status().is_server_error())
+    {
+        let csrf = state.app.csrf_key().token(&binding);
+        response.extensions_mut().insert(SignedInNav { user, csrf });
+    }
     let sets_session = response
         .headers()
         .get_all(header::SET_COOKIE)
