@@ -5,6 +5,7 @@
 
 mod crm;
 mod csv;
+mod details;
 mod driver;
 mod finding;
 mod journeys;
