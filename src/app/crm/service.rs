@@ -63,7 +63,8 @@ pub enum Created<T> {
     Replayed { status: u16, body: String },
 }
 
-fn may_edit<T: CrmRecord>(scope: &TenantScope, record: &T) -> bool {
+/// Whether the caller may change or delete `record`.
+pub(crate) fn may_edit<T: CrmRecord>(scope: &TenantScope, record: &T) -> bool {
     scope.can(Action::EditAllRecords) || (scope.can(Action::EditOwnRecords) && record.editors().contains(scope.user()))
 }
 

@@ -78,6 +78,7 @@ pub fn notice(key: &str) -> Option<&'static str> {
         "record-deleted" => "The record was deleted.",
         "record-saved" => "Saved.",
         "note-added" => "The note was added.",
+        "note-deleted" => "The note was deleted.",
         "task-done" => "Task marked done.",
         "import-reverted" => {
             "The import was reverted. Rows changed since the import were left alone and are listed below."

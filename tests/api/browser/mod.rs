@@ -9,6 +9,7 @@ mod details;
 mod driver;
 mod finding;
 mod journeys;
+mod notes;
 mod page;
 mod passwords;
 mod people;

@@ -48,7 +48,7 @@ async fn render<T: FormKind>(
     mark(&mut fields, error.as_ref());
     let plural = T::KIND.plural();
     let (heading, action, cancel) = match id {
-        Some(id) => (format!("Edit {}", T::NOUN), format!("{}/edit", path(T::KIND, &id)), path(T::KIND, &id)),
+        Some(id) => (format!("Edit {}", T::NOUN), format!("{}/edit", path(T::KIND, &id)), T::cancel_path(&id, values)),
         None => (format!("New {}", T::NOUN), format!("/{plural}/new"), format!("/{plural}")),
     };
     let status = form_status(error.is_some());
@@ -120,7 +120,7 @@ pub async fn create<T: FormKind>(
     answer(&state, &page, &session, None, &values, result).await
 }
 
-pub async fn edit_form<T: PageKind>(
+pub async fn edit_form<T: FormKind>(
     State(state): State<AppState>,
     page: Page,
     Authenticated(session): Authenticated,
@@ -134,7 +134,7 @@ pub async fn edit_form<T: PageKind>(
     render::<T>(&state, &page, &session, Some(id), &view.record.values(), None, Vec::new()).await
 }
 
-pub async fn save<T: PageKind>(
+pub async fn save<T: FormKind>(
     State(state): State<AppState>,
     page: Page,
     Authenticated(session): Authenticated,

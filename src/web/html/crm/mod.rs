@@ -26,7 +26,7 @@ use axum::routing::{get, post};
 use crate::app::auth::TenantScope;
 use crate::app::crm::ListFilter;
 use crate::app::error::{AppError, ErrorCode};
-use crate::domain::crm::{Company, Contact, Deal, Kind, Subject, Task};
+use crate::domain::crm::{Company, Contact, Deal, Kind, Note, Subject, Task};
 use crate::domain::ids::RecordId;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
@@ -76,6 +76,8 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/list", get(list::list::<Task>))
         .route("/tasks/{id}/done", post(tasks::done))
         .route("/notes/new", post(notes::create))
+        .route("/notes/{id}/edit", get(edit::edit_form::<Note>).post(edit::save::<Note>))
+        .route("/notes/{id}/delete", post(notes::delete))
         .route("/settings/pipeline", get(pipeline::show).post(pipeline::save))
         .route("/settings/tags", post(pipeline::save_tag_colour))
         .route("/search", get(search::page))

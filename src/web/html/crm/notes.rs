@@ -2,7 +2,7 @@
 //! the add-note form of a record's page.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use pulldown_cmark::{Event, Options, Parser, html};
 
@@ -52,10 +52,24 @@ pub async fn create(
     };
     let draft = Some(NoteDraft { body: values.get("body").to_owned(), error });
     match subject.kind {
-        Kind::Company => render::<Company>(&state, &page, &session, subject.id, draft, None).await,
-        Kind::Contact => render::<Contact>(&state, &page, &session, subject.id, draft, None).await,
-        _ => render::<Deal>(&state, &page, &session, subject.id, draft, None).await,
+        Kind::Company => render::<Company>(&state, &page, &session, subject.id, draft, Default::default()).await,
+        Kind::Contact => render::<Contact>(&state, &page, &session, subject.id, draft, Default::default()).await,
+        _ => render::<Deal>(&state, &page, &session, subject.id, draft, Default::default()).await,
     }
+}
+
+/// `POST /notes/{id}/delete`: back to the page the note was on.
+pub async fn delete(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<Response, HtmlError> {
+    let refuse = |e| HtmlError::while_doing("delete the note", e);
+    let id = super::parse_id(&id)?;
+    let note = state.app.get_record::<Note>(&session.scope, id).await.map_err(refuse)?.record;
+    state.app.delete_record::<Note>(&session.scope, id, &client).await.map_err(refuse)?;
+    Ok(Redirect::to(&format!("{}#notes", with_notice(&note.saved_path(), "note-deleted"))).into_response())
 }
 
 #[cfg(test)]

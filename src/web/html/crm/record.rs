@@ -17,7 +17,7 @@ use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{Authenticated, Page};
 use crate::web::html::filters;
-use crate::web::html::forms::{FormError, NoticeQuery, notice};
+use crate::web::html::forms::{FormError, notice};
 use crate::web::html::layout::Layout;
 
 /// Related records under a heading.
@@ -28,9 +28,12 @@ pub struct Section {
 
 /// A note as shown: its author, time and sanitised HTML.
 pub struct NoteView {
+    pub id: RecordId,
     pub author: String,
     pub at: i64,
     pub html: String,
+    /// The author (or an editor of every record) may edit and delete it.
+    pub editable: bool,
 }
 
 /// An attached task with its done button.
@@ -61,6 +64,8 @@ struct RecordPage {
     layout: Layout,
     /// The confirmation of what was just done here ("Saved.").
     notice: Option<&'static str>,
+    /// What the merge picker searched for.
+    merge_query: String,
     noun: &'static str,
     list: &'static str,
     base: String,
@@ -90,14 +95,31 @@ struct RecordPage {
     privacy: bool,
 }
 
+/// A record page's query: the notice of what was just done, and the merge picker's search.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct RecordQuery {
+    #[serde(default)]
+    notice: String,
+    #[serde(default)]
+    merge_q: String,
+}
+
 pub async fn show<T: PageKind>(
     State(state): State<AppState>,
     page: Page,
     Authenticated(session): Authenticated,
     Path(id): Path<String>,
-    Query(query): Query<NoticeQuery>,
+    Query(query): Query<RecordQuery>,
 ) -> Result<Response, HtmlError> {
-    render::<T>(&state, &page, &session, super::parse_id(&id)?, None, notice(&query.notice)).await
+    let shown = Shown { notice: notice(&query.notice), merge_query: query.merge_q.trim().chars().take(100).collect() };
+    render::<T>(&state, &page, &session, super::parse_id(&id)?, None, shown).await
+}
+
+/// What a record page shows besides the record: a notice and the merge picker's search.
+#[derive(Debug, Default)]
+pub struct Shown {
+    pub notice: Option<&'static str>,
+    pub merge_query: String,
 }
 
 /// Renders the page of record `id` of kind `T`, with a note draft when one failed to save.
@@ -107,7 +129,7 @@ pub async fn render<T: PageKind>(
     session: &AuthSession,
     id: RecordId,
     draft: Option<NoteDraft>,
-    notice: Option<&'static str>,
+    shown: Shown,
 ) -> Result<Response, HtmlError> {
     let scope = &session.scope;
     let view = state.app.get_record::<T>(scope, id).await.map_err(|e| HtmlError::while_doing("open the record", e))?;
@@ -145,7 +167,18 @@ pub async fn render<T: PageKind>(
     let mergeable = matches!(T::KIND, Kind::Contact | Kind::Company);
     let merge = if mergeable && scope.can(crate::app::auth::permissions::Action::EditAllRecords) {
         let input = T::input(&record.values(), true).unwrap_or_default();
-        let found = state.app.possible_duplicates::<T>(scope, &input).await?;
+        let mut found = state.app.possible_duplicates::<T>(scope, &input).await?;
+        if !shown.merge_query.is_empty() {
+            let filter = ListFilter { q: shown.merge_query.clone(), limit: Some(10), ..Default::default() };
+            let matches = state.app.list_records::<T>(scope, &filter).await?.items;
+            found.extend(
+                matches
+                    .iter()
+                    .map(|r| (r.id(), r.title()))
+                    .filter(|(other, _)| !found.iter().any(|(f, _)| f == other))
+                    .collect::<Vec<_>>(),
+            );
+        }
         Some(
             found
                 .into_iter()
@@ -160,7 +193,8 @@ pub async fn render<T: PageKind>(
     let status = super::super::forms::form_status(error.is_some());
     let page = RecordPage {
         layout: Layout::new(record.title(), page),
-        notice,
+        notice: shown.notice,
+        merge_query: shown.merge_query,
         noun: T::NOUN,
         list: T::KIND.plural(),
         base: path(T::KIND, &id),
@@ -257,9 +291,11 @@ async fn attached(
     let notes = notes
         .iter()
         .map(|n| NoteView {
+            id: n.id,
             author: names.person(&n.author_id),
             at: n.stamp.created_at,
             html: super::notes::render_markdown(&n.body),
+            editable: crate::app::crm::service::may_edit(scope, n),
         })
         .collect();
     let tasks = tasks

@@ -32,6 +32,10 @@ pub(crate) trait FormKind: CrmRecord {
     fn saved_path(&self) -> String {
         path(Self::KIND, &self.id())
     }
+    /// Where the edit form's Cancel leads (the form's `values` at hand).
+    fn cancel_path(id: &RecordId, _values: &Values) -> String {
+        path(Self::KIND, id)
+    }
 }
 
 /// A record with a list and a page of its own.

@@ -2,7 +2,8 @@
 
 use super::{Choices, FormKind, path};
 use crate::app::error::AppError;
-use crate::domain::crm::{Note, NoteInput};
+use crate::domain::crm::{Note, NoteInput, Subject};
+use crate::domain::ids::RecordId;
 use crate::web::html::crm::values::{Field, Values};
 
 impl FormKind for Note {
@@ -11,16 +12,18 @@ impl FormKind for Note {
     fn values(&self) -> Values {
         let mut v = Values::default();
         v.set("body", &self.body);
+        v.set("subject_kind", self.subject_kind.as_str());
+        v.set("subject_id", self.subject_id.to_string());
         v
     }
 
-    fn fields(values: &Values, _choices: &Choices, creating: bool) -> Vec<Field> {
-        let mut fields = vec![Field::of_kind(values, "body", "Note (Markdown)", "textarea").required()];
-        if creating {
-            fields.push(Field::of_kind(values, "subject_kind", "", "hidden"));
-            fields.push(Field::of_kind(values, "subject_id", "", "hidden"));
-        }
-        fields
+    /// The subject goes along even when editing (for Cancel); only a new note takes it.
+    fn fields(values: &Values, _choices: &Choices, _creating: bool) -> Vec<Field> {
+        vec![
+            Field::of_kind(values, "body", "Note (Markdown)", "textarea").required(),
+            Field::of_kind(values, "subject_kind", "", "hidden"),
+            Field::of_kind(values, "subject_id", "", "hidden"),
+        ]
     }
 
     fn input(values: &Values, creating: bool) -> Result<NoteInput, AppError> {
@@ -34,5 +37,12 @@ impl FormKind for Note {
     /// A note is shown on its subject's page.
     fn saved_path(&self) -> String {
         path(self.subject_kind, &self.subject_id)
+    }
+
+    fn cancel_path(_id: &RecordId, values: &Values) -> String {
+        match Subject::parse(values.get("subject_kind"), values.get("subject_id")) {
+            Ok(subject) => path(subject.kind, &subject.id),
+            Err(_) => "/".to_owned(),
+        }
     }
 }
