@@ -79,6 +79,7 @@ struct Inner {
     data_dir: DataDir,
     master_key: MasterKey,
     csrf_key: CsrfKey,
+    device_key: crate::app::auth::device::DeviceKey,
     sealer: Sealer,
     hasher: PasswordHasherPool,
     security_policy: RwLock<SecurityPolicy>,
@@ -112,6 +113,7 @@ impl App {
             clock,
             data_dir,
             csrf_key: CsrfKey::derive(&master_key),
+            device_key: crate::app::auth::device::DeviceKey::derive(&master_key),
             sealer: Sealer::new(&master_key),
             master_key,
             hasher: PasswordHasherPool::new(hashing_threads()),
@@ -178,6 +180,10 @@ impl App {
 
     pub fn csrf_key(&self) -> &CsrfKey {
         &self.0.csrf_key
+    }
+
+    pub fn device_key(&self) -> &crate::app::auth::device::DeviceKey {
+        &self.0.device_key
     }
 
     /// The request limiters in force (rebuilt when the policy changes).

@@ -25,6 +25,16 @@ pub fn set(name: &str, value: &str) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// The cookie a browser keeps after signing in, vouching for that account on this device.
+pub const DEVICE: &str = "__Host-holdfast_device";
+
+/// A cookie kept across browser restarts for `days`.
+pub fn set_lasting(name: &str, value: &str, days: u32) -> HeaderValue {
+    let max_age = u64::from(days) * 86_400;
+    HeaderValue::from_str(&format!("{name}={value}; Secure; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}"))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
 /// Deletes a cookie in the browser.
 pub fn clear(name: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("{name}=; Secure; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"))

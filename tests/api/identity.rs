@@ -132,7 +132,10 @@ async fn sign_out_ends_the_session_server_side() {
     let token = csrf_token(&owner.page("/account").await);
     let response = owner.post_with_token("/logout", &token, &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert!(response.headers().get("clear-site-data").unwrap().to_str().unwrap().contains("cookies"));
+    let cleared = response.headers().get("clear-site-data").unwrap().to_str().unwrap();
+    assert!(cleared.contains("cache") && !cleared.contains("cookies"), "the device cookie stays: {cleared}");
+    let set_cookies: Vec<&str> = response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
+    assert!(set_cookies.iter().any(|c| c.starts_with("__Host-holdfast_session=;")), "{set_cookies:?}");
     // Even a copy of the old cookie (e.g. stolen before sign-out) no longer works.
     let replay = stolen_cookie.get(owner.url("/account")).send().await.unwrap();
     assert_eq!(replay.status(), StatusCode::SEE_OTHER);

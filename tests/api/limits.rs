@@ -129,6 +129,44 @@ async fn an_office_behind_one_address_is_not_locked_out_by_legitimate_use() {
 }
 
 #[tokio::test]
+async fn a_stranger_cannot_lock_a_user_out_of_a_browser_they_signed_in_with() {
+    let app = spawn_app().await;
+    app.setup_owner().await;
+    let sam = app.user_with_role("Acme Ltd", "sam@acme.example", Role::Staff).await;
+    // Sam signs out and in again: the completed sign-in leaves a device cookie.
+    let token = crate::helpers::csrf_token(&sam.page("/account").await);
+    sam.post_with_token("/logout", &token, &[]).await;
+    sam.sign_in_fully("sam@acme.example", USER_PASSWORD).await;
+    let token = crate::helpers::csrf_token(&sam.page("/account").await);
+    sam.post_with_token("/logout", &token, &[]).await;
+
+    // A stranger tries Sam's account five times: the account now waits for unknown browsers…
+    for _ in 0..5 {
+        app.new_browser().sign_in("sam@acme.example", "wrong wrong wrong wrong").await;
+    }
+    let stranger = app.new_browser().sign_in("sam@acme.example", USER_PASSWORD).await;
+    assert_eq!(stranger.status(), StatusCode::TOO_MANY_REQUESTS, "unknown browsers wait");
+    // …but not for Sam's own browser, even with the right password typed at once.
+    assert_eq!(sam.sign_in("sam@acme.example", USER_PASSWORD).await.status(), StatusCode::SEE_OTHER);
+
+    // Even the hard lock after a hundred failures holds back strangers only.
+    set_limits(&app, |p| {
+        p.sign_in_failures_per_hour = 1000;
+        p.unauthenticated_per_minute = 1000;
+        p.unauthenticated_burst = 1000;
+    })
+    .await;
+    for _ in 0..100 {
+        app.clock.advance(Duration::minutes(16));
+        app.new_browser().sign_in("sam@acme.example", "guess guess guess guess").await;
+    }
+    app.clock.advance(Duration::hours(2));
+    let stranger = app.new_browser().sign_in("sam@acme.example", USER_PASSWORD).await;
+    assert_eq!(stranger.status(), StatusCode::TOO_MANY_REQUESTS, "locked for strangers");
+    assert_eq!(sam.sign_in("sam@acme.example", USER_PASSWORD).await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
 async fn password_spraying_from_one_address_is_stopped_after_twenty_failures() {
     let app = spawn_app().await;
     app.setup_owner().await;

@@ -4,6 +4,7 @@
 use secrecy::SecretString;
 
 use super::ClientInfo;
+use super::device::DeviceCookie;
 use super::secrets::SessionToken;
 use super::sessions::create_in;
 use crate::app::App;
@@ -16,10 +17,17 @@ use crate::app::store::storage;
 use crate::app::store::tables::USERS;
 use crate::domain::email::EmailAddress;
 
+/// A finished sign-in: the session, and the device cookie that vouches for this browser.
+#[derive(Debug)]
+pub struct Completed {
+    pub session: SessionToken,
+    pub device: DeviceCookie,
+}
+
 /// How a sign-in attempt ended.
 #[derive(Debug)]
 pub enum LoginOutcome {
-    SignedIn(SessionToken),
+    SignedIn(Completed),
     /// Password accepted; continue at `/login/mfa` with this (pending) session.
     SecondFactorDue(SessionToken),
     /// Password accepted; the role requires MFA: continue at `/account/mfa/setup`.
@@ -89,30 +97,48 @@ impl App {
         Ok(LoginOutcome::Failed)
     }
 
+    /// A failed sign-in for an address that belongs to no account, written like the failure
+    /// of a real account (one audited write, in the server's chain) so the two take as long.
+    /// The address typed is not recorded: it may be a password typed into the wrong field.
+    async fn record_unknown_sign_in(&self, client: &ClientInfo, now: i64) -> Result<LoginOutcome, AppError> {
+        let event = AuditEvent::new("auth.sign_in_failed", None).from_client(client).failed();
+        self.store().write(move |txn| record(txn, &crate::app::audit::SERVER_CHAIN, now, event)).await?;
+        Ok(LoginOutcome::Failed)
+    }
+
     /// Checks the credentials; on success deletes `previous` (session rotation) and starts a
-    /// new session.
+    /// new session. `device` is the browser's device cookie: when it vouches for the account,
+    /// the account's own delays and lock (which others' failures build up) don't apply.
     pub async fn sign_in(
         &self,
         email: &str,
         password: &SecretString,
         client: &ClientInfo,
         previous: Option<SessionToken>,
+        device: Option<&str>,
     ) -> Result<LoginOutcome, AppError> {
-        if let Some(until) = self.attempt_blocked(client, Some(email)) {
+        if let Some(until) = self.attempt_blocked(client, None) {
             return Ok(LoginOutcome::Throttled((until - self.now()).max(1)));
         }
         let user = match EmailAddress::parse(email) {
             Ok(email) => self.store().read(move |txn| identity::user_by_email_r(txn, email.as_str())).await?,
             Err(_) => None,
         };
+        let trusted = match (&user, device) {
+            (Some(user), Some(cookie)) => self.device_key().vouches_for(cookie, &user.id),
+            _ => false,
+        };
+        if !trusted && let Some(until) = self.account_blocked(email) {
+            return Ok(LoginOutcome::Throttled((until - self.now()).max(1)));
+        }
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let verified = self.hasher().verify(password, hash.clone()).await?;
         let now = self.now();
         let Some(user) = user else {
             self.attempt_failed(client, Some(email));
-            return Ok(LoginOutcome::Failed);
+            return self.record_unknown_sign_in(client, now).await;
         };
-        if user.locked {
+        if user.locked && !trusted {
             return Ok(LoginOutcome::Throttled(LOCKED_RETRY_SECONDS));
         }
         if !verified || user.disabled {
@@ -133,7 +159,10 @@ impl App {
                 // The record as it is now: disabled, locked or a changed password since the
                 // hash was checked means no session.
                 let fresh = identity::user(&txn.open_table(USERS).map_err(storage)?, &workspace, &id)?;
-                let Some(mut user) = fresh.filter(|u| !u.disabled && !u.locked && u.password_hash == hash) else {
+                let usable = |u: &crate::app::store::records::UserRecord| {
+                    !u.disabled && (trusted || !u.locked) && u.password_hash == hash
+                };
+                let Some(mut user) = fresh.filter(usable) else {
                     return Ok(None);
                 };
                 if let Some(previous) = previous {
@@ -169,9 +198,46 @@ impl App {
             self.webhook_for(&workspace, "security.new_address", Some(user.to_string()), &ip);
         }
         Ok(match stage {
-            SessionStage::Full => LoginOutcome::SignedIn(token),
+            SessionStage::Full => {
+                LoginOutcome::SignedIn(Completed { session: token, device: self.device_key().issue(&id) })
+            }
             SessionStage::PendingMfa => LoginOutcome::SecondFactorDue(token),
             SessionStage::MustEnroll => LoginOutcome::MustEnroll(token),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use secrecy::SecretString;
+
+    use super::LoginOutcome;
+    use crate::app::App;
+    use crate::app::auth::ClientInfo;
+    use crate::app::clock::SystemClock;
+    use crate::datadir::DataDir;
+    use crate::domain::role::Role;
+
+    /// Timing follows work: a failed sign-in costs one hash and one store commit whether or not
+    /// the account exists (an unknown address used to skip the commit: ~1 ms that told them apart).
+    #[tokio::test]
+    async fn unknown_and_known_accounts_fail_with_the_same_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(DataDir::open(dir.path()).unwrap(), Arc::new(SystemClock)).unwrap();
+        app.create_workspace("Acme").await.unwrap();
+        let password = SecretString::from("lantern orchard granite velvet".to_owned());
+        app.create_user("Acme", "ann@acme.example", "Ann", Role::Staff, &password).await.unwrap();
+        let wrong = SecretString::from("not the password at all".to_owned());
+        let mut commits = Vec::new();
+        for (n, email) in ["ann@acme.example", "nobody@acme.example"].into_iter().enumerate() {
+            let client = ClientInfo::new(format!("192.0.2.{n}"), "test");
+            let before = app.store().commits();
+            let outcome = app.sign_in(email, &wrong, &client, None, None).await.unwrap();
+            assert!(matches!(outcome, LoginOutcome::Failed), "{email}: {outcome:?}");
+            commits.push(app.store().commits() - before);
+        }
+        assert_eq!(commits, [1, 1], "known, unknown");
     }
 }

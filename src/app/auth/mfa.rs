@@ -13,7 +13,6 @@ use totp_rs::{Algorithm, Builder, Secret, Totp};
 use super::ClientInfo;
 use super::permissions::Action;
 use super::scope::TenantScope;
-use super::secrets::SessionToken;
 use super::sessions::{AuthSession, create_in};
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record};
@@ -275,7 +274,7 @@ impl App {
         session: &AuthSession,
         answer: SecondFactorAnswer,
         client: &ClientInfo,
-    ) -> Result<SessionToken, AppError> {
+    ) -> Result<super::login::Completed, AppError> {
         if session.stage != SessionStage::PendingMfa {
             return Err(ErrorCode::SessionExpired.into());
         }
@@ -327,7 +326,7 @@ impl App {
                 if remaining <= LOW_BACKUP_CODES {
                     self.notify(email, "Few backup codes left", "Only a few backup codes are left for your Holdfast account. Create new ones on your account page.");
                 }
-                Ok(token)
+                Ok(super::login::Completed { session: token, device: self.device_key().issue(session.scope.user()) })
             }
             Err(true) => Err(ErrorCode::TooManySignInFailures.into()),
             Err(false) => Err(AppError::field(ErrorCode::WrongCode, "code")),

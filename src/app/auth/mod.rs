@@ -6,6 +6,7 @@
 mod account;
 mod api_tokens;
 pub mod csrf;
+pub mod device;
 mod links;
 mod login;
 pub mod mfa;
@@ -22,7 +23,7 @@ pub use account::ApiTokens;
 pub use api_tokens::{ApiTokenView, NewApiToken};
 pub(crate) use links::issue_in as links_issue;
 pub use links::{IssuedLink, LinkPurpose};
-pub use login::LoginOutcome;
+pub use login::{Completed, LoginOutcome};
 pub use scope::{SecondFactor, TenantScope};
 pub use secrets::SessionToken;
 pub use sessions::{AuthSession, SessionView};

@@ -34,9 +34,18 @@ impl App {
         let now = self.now();
         let per_hour = policy.sign_in_failures_per_hour;
         let by_address = self.failures_by_address().blocked_until(&client.ip, now, per_hour, false);
-        let by_account =
-            account.and_then(|a| self.failures_by_account().blocked_until(&account_key(a), now, per_hour, true));
+        let by_account = account.and_then(|a| self.account_blocked(a));
         by_address.into_iter().chain(by_account).max()
+    }
+
+    /// If attempts on this account (from devices it hasn't vouched for) must wait, until when.
+    pub(crate) fn account_blocked(&self, account: &str) -> Option<i64> {
+        let policy = self.rate_limit_policy();
+        if !policy.enabled {
+            return None;
+        }
+        let per_hour = policy.sign_in_failures_per_hour;
+        self.failures_by_account().blocked_until(&account_key(account), self.now(), per_hour, true)
     }
 
     /// Counts a failed attempt against the address (and account); the attempt that reaches the

@@ -119,6 +119,14 @@ pub async fn setup_submit(
     }
 }
 
+/// Redirects to `to` after a finished sign-in: the session cookie, and the device cookie that
+/// keeps this browser clear of lock-outs others cause (a year).
+pub fn completed(done: crate::app::auth::Completed, to: &str) -> Response {
+    let mut response = signed_in(done.session, to);
+    response.headers_mut().append(header::SET_COOKIE, cookies::set_lasting(cookies::DEVICE, &done.device.0, 365));
+    response
+}
+
 /// Redirects to `to` with the new session cookie.
 fn signed_in(token: SessionToken, to: &str) -> Response {
     let mut response = Redirect::to(to).into_response();
@@ -178,8 +186,9 @@ pub async fn login_submit(
 ) -> Result<Response, HtmlError> {
     let previous = cookies::get(&headers, cookies::SESSION).and_then(SessionToken::from_cookie);
     let next = safe_next(&form.next).to_owned();
-    match state.app.sign_in(&form.email, &form.password, &client, previous).await? {
-        LoginOutcome::SignedIn(token) => Ok(signed_in(token, &next)),
+    let device = cookies::get(&headers, cookies::DEVICE);
+    match state.app.sign_in(&form.email, &form.password, &client, previous, device).await? {
+        LoginOutcome::SignedIn(done) => Ok(completed(done, &next)),
         LoginOutcome::SecondFactorDue(token) => {
             let to =
                 if next == "/" { "/login/mfa".to_owned() } else { format!("/login/mfa?next={}", encode_next(&next)) };
@@ -222,6 +231,8 @@ pub async fn logout(
     let mut response = Redirect::to("/login?notice=signed-out").into_response();
     let headers = response.headers_mut();
     headers.append(header::SET_COOKIE, cookies::clear(cookies::SESSION));
-    headers.insert("clear-site-data", HeaderValue::from_static("\"cache\", \"cookies\", \"storage\""));
+    // Not "cookies": the device cookie stays, so signing out never exposes this browser to
+    // lock-outs that others cause. The session cookie is cleared above.
+    headers.insert("clear-site-data", HeaderValue::from_static("\"cache\", \"storage\""));
     Ok(response)
 }

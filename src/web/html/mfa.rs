@@ -4,7 +4,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -14,7 +13,6 @@ use crate::app::auth::SessionStage;
 use crate::app::auth::mfa::{Enrollment, SecondFactorAnswer};
 use crate::app::error::{AppError, ErrorCode};
 use crate::web::AppState;
-use crate::web::cookies;
 use crate::web::error::{HtmlError, status_for};
 use crate::web::extract::{AnySession, AppForm, Authenticated, Client, Page};
 
@@ -80,11 +78,7 @@ pub async fn login_submit(
     AppForm(form): AppForm<AnswerForm>,
 ) -> Result<Response, HtmlError> {
     match state.app.complete_second_factor(&session, form.answer(), &client).await {
-        Ok(token) => {
-            let mut response = Redirect::to(safe_next(&form.next)).into_response();
-            response.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, token.expose()));
-            Ok(response)
-        }
+        Ok(done) => Ok(super::auth::completed(done, safe_next(&form.next))),
         Err(e) if e.code() == ErrorCode::SessionExpired => Ok(Redirect::to("/login").into_response()),
         Err(e) => {
             let page = SecondFactorPage {

@@ -1,0 +1,78 @@
+//! Device cookies, OWASP's answer to lock-out abuse: a browser that completed a sign-in to an
+//! account carries a cookie vouching for that account (a random nonce and an HMAC of account
+//! and nonce, keyed from the master key; nothing is stored). Per-account delays and the hard
+//! lock hold back attempts from every other device; a vouched-for device is held back only by
+//! its own address's limit. So a stranger hammering an account slows down the stranger, not
+//! the colleague at their usual desk.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::app::crypto::MasterKey;
+use crate::domain::ids::UserId;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The value of a device cookie issued after a completed sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCookie(pub String);
+
+/// The key device cookies are signed with.
+#[derive(Clone)]
+pub struct DeviceKey([u8; 32]);
+
+impl std::fmt::Debug for DeviceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeviceKey(<redacted>)")
+    }
+}
+
+impl DeviceKey {
+    pub fn derive(master: &MasterKey) -> Self {
+        Self(*master.derive("holdfast/device/v1"))
+    }
+
+    fn mac(&self, user: &UserId, nonce: &[u8]) -> [u8; 32] {
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("any key length");
+        mac.update(user.as_bytes());
+        mac.update(nonce);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// A new cookie vouching for `user` on this browser.
+    pub fn issue(&self, user: &UserId) -> DeviceCookie {
+        let nonce: [u8; 16] = rand::random();
+        let mut bytes = nonce.to_vec();
+        bytes.extend_from_slice(&self.mac(user, &nonce));
+        DeviceCookie(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// Whether `cookie` was issued to a browser that signed in as `user`.
+    pub fn vouches_for(&self, cookie: &str, user: &UserId) -> bool {
+        let Ok(bytes) = URL_SAFE_NO_PAD.decode(cookie.trim()) else { return false };
+        let Some((nonce, mac)) = bytes.split_at_checked(16) else { return false };
+        mac.len() == 32 && bool::from(mac.ct_eq(&self.mac(user, nonce)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cookie_vouches_for_its_account_only() {
+        let key = DeviceKey([7; 32]);
+        let (ann, bob) = (UserId::random(), UserId::random());
+        let cookie = key.issue(&ann);
+        assert!(key.vouches_for(&cookie.0, &ann));
+        assert!(!key.vouches_for(&cookie.0, &bob));
+        assert!(!DeviceKey([8; 32]).vouches_for(&cookie.0, &ann), "another server's key");
+        let mut forged = cookie.0.clone();
+        forged.replace_range(30..31, if &forged[30..31] == "A" { "B" } else { "A" });
+        assert!(!key.vouches_for(&forged, &ann));
+        assert!(!key.vouches_for("", &ann) && !key.vouches_for("not base64!", &ann));
+    }
+}
