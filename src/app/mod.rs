@@ -294,6 +294,11 @@ impl App {
     }
 
     /// Checks that the store answers a read.
+    /// Why the store can't write right now (a full disk), if it can't; it recovers by itself.
+    pub fn store_failing(&self) -> Option<String> {
+        self.0.store.failing()
+    }
+
     pub async fn check_store(&self) -> Result<(), AppError> {
         self.0.store.check().await.map(|_| ())
     }

@@ -16,12 +16,18 @@ const LOW_DISK_BYTES: u64 = 1024 * 1024 * 1024;
 /// Certificate validity below this many days is a warning.
 const CERT_WARN_DAYS: i64 = 14;
 
-pub async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({
+/// `200 ok`, or `503 unavailable` with the reason while the store cannot write (a full disk):
+/// a load balancer then stops sending users to a server that would fail their changes.
+pub async fn health(State(state): State<AppState>) -> Response {
+    let mut body = json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": state.app.uptime().as_secs(),
-    }))
+    });
+    let Some(why) = state.app.store_failing() else { return Json(body).into_response() };
+    body["status"] = json!("unavailable");
+    body["reason"] = json!(format!("the store cannot write: {why}"));
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
 /// For loopback callers (monitoring on the host) and signed-in admins; others get 404.
@@ -32,7 +38,13 @@ pub async fn detailed(State(state): State<AppState>, client: ClientIp, page: Pag
     }
     let store = match state.app.check_store().await {
         Ok(()) => json!({ "status": "ok" }),
-        Err(_) => json!({ "status": "fail" }),
+        Err(e) => json!({
+            "status": "fail",
+            "reason": state.app.store_failing().map_or_else(
+                || e.code().message().to_owned(),
+                |why| format!("the store cannot write: {why}"),
+            ),
+        }),
     };
     let free = state.app.data_dir().free_bytes();
     let disk = json!({

@@ -11,6 +11,7 @@ mod crm_dashboard;
 mod crm_html;
 mod crm_io;
 mod csrf;
+mod disk_full;
 mod email;
 mod foundation;
 mod helpers;

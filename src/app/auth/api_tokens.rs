@@ -139,7 +139,10 @@ impl App {
         let Some((mut record, user, home)) = found.filter(|(_, user, _)| !user.disabled) else { return Ok(None) };
         if record.last_used.is_none_or(|t| now - t >= TOUCH_INTERVAL) {
             record.last_used = Some(now);
-            self.store().write(move |txn| identity::update_token(txn, &hash, &record)).await?;
+            // A stamp that can't be written (a full disk) never turns a valid token away.
+            if let Err(e) = self.store().write(move |txn| identity::update_token(txn, &hash, &record)).await {
+                tracing::warn!(code = %e.code(), "an API token's last-used time was not saved");
+            }
         }
         // A token never counts as a fresh second factor; and where the role requires MFA,
         // "not enrolled" must not let sensitive actions through either.

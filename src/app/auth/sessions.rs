@@ -119,7 +119,10 @@ impl App {
         if now - session.last_seen >= TOUCH_INTERVAL {
             session.last_seen = now;
             let stored = session.clone();
-            self.store().write(move |txn| identity::update_session(txn, &hash, &stored)).await?;
+            // A stamp that can't be written (a full disk) never signs anyone out.
+            if let Err(e) = self.store().write(move |txn| identity::update_session(txn, &hash, &stored)).await {
+                tracing::warn!(code = %e.code(), "a session's last-seen time was not saved");
+            }
         }
         let second_factor = match (&user.mfa, session.mfa_at) {
             (None, _) => SecondFactor::NotEnrolled,

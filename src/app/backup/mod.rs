@@ -54,7 +54,7 @@ impl App {
         let written = (|| {
             let mut writer = EncryptingWriter::new(BufWriter::new(file), passphrase.expose_secret().as_bytes())?;
             let summary = archive::write_snapshot(
-                self.store().database(),
+                &*self.store().database().map_err(|e| BackupError::Io(std::io::Error::other(e.to_string())))?,
                 self.master_key().expose_bytes(),
                 &self.data_dir().root().join("files"),
                 self.now(),

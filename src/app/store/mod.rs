@@ -14,6 +14,7 @@ pub mod migrations;
 pub(crate) mod records;
 pub(crate) mod sealed;
 pub(crate) mod settings;
+mod slot;
 pub(crate) mod tables;
 pub(crate) mod views;
 mod writer;
@@ -47,15 +48,11 @@ pub enum StoreOpenError {
     Keys(AppError),
 }
 
-/// redb's page cache. Its default (1 GiB) would let a busy server grow to that size; this
-/// bound keeps a small firm's server small while holding the hot part of the store.
-const CACHE_BYTES: usize = 64 * 1024 * 1024;
-
 /// A cheap-to-clone handle on the open database.
 #[derive(Clone)]
 pub(crate) struct Store {
     writer: Arc<writer::Writer>,
-    db: Arc<Database>,
+    slot: Arc<slot::DbSlot>,
     keyring: Arc<Keyring>,
     /// Write transactions committed since the store was opened (see [`views`]).
     commits: Arc<AtomicU64>,
@@ -70,18 +67,18 @@ impl Store {
     /// Opens (or creates) the store, migrates it to this build's schema and loads the field
     /// keys (wrapped by `master`), which every transaction it runs can then use.
     pub(crate) fn open(path: &Path, master: &MasterKey, now: i64) -> Result<Store, StoreOpenError> {
-        let db = redb::Builder::new().set_cache_size(CACHE_BYTES).create(path).map_err(|e| match e {
+        let db = slot::open_database(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreOpenError::InUse,
             other => StoreOpenError::Open(other),
         })?;
         migrations::run(&db)?;
         let keyring = Arc::new(Keyring::new(master));
         field_keys::load(&db, &keyring, now).map_err(StoreOpenError::Keys)?;
-        let db = Arc::new(db);
+        let slot = Arc::new(slot::DbSlot::new(path, db));
         let commits = Arc::new(AtomicU64::new(0));
         let writer =
-            writer::Writer::start(db.clone(), keyring.clone(), commits.clone()).map_err(StoreOpenError::Writer)?;
-        Ok(Store { writer: Arc::new(writer), db, keyring, commits })
+            writer::Writer::start(slot.clone(), keyring.clone(), commits.clone()).map_err(StoreOpenError::Writer)?;
+        Ok(Store { writer: Arc::new(writer), slot, keyring, commits })
     }
 
     /// How many write transactions have committed so far. Read it before a read transaction
@@ -101,10 +98,10 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&ReadTransaction) -> Result<T, AppError> + Send + 'static,
     {
-        let (db, keyring) = (self.db.clone(), self.keyring.clone());
+        let (slot, keyring) = (self.slot.clone(), self.keyring.clone());
         run_blocking(move || {
             let _keys = sealed::enter(keyring);
-            let txn = db.begin_read().map_err(storage)?;
+            let txn = slot.get()?.begin_read().map_err(|e| slot::storage_in(&slot, e))?;
             f(&txn)
         })
         .await
@@ -116,7 +113,7 @@ impl Store {
     /// rows uses [`Store::read`].
     pub(crate) fn read_now<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T, AppError>) -> Result<T, AppError> {
         let _keys = sealed::enter(self.keyring.clone());
-        let txn = self.db.begin_read().map_err(storage)?;
+        let txn = self.slot.get()?.begin_read().map_err(|e| slot::storage_in(&self.slot, e))?;
         f(&txn)
     }
 
@@ -131,18 +128,27 @@ impl Store {
     }
 
     /// The database itself, for a backup's snapshot (one read transaction).
-    pub(crate) fn database(&self) -> &Database {
-        &self.db
+    pub(crate) fn database(&self) -> Result<Arc<Database>, AppError> {
+        self.slot.get()
     }
 
     /// Reads a stored policy synchronously (startup only).
     pub(crate) fn load_setting<T: Versioned>(&self, name: &str) -> Result<Option<T>, AppError> {
-        let txn = self.db.begin_read().map_err(storage)?;
+        let txn = self.slot.get()?.begin_read().map_err(storage)?;
         settings::load(&txn, name)
     }
 
-    /// A cheap liveness check: a read transaction can be opened and the metadata table read.
+    /// Why the store can't write right now (a full disk, say), if it can't.
+    pub(crate) fn failing(&self) -> Option<String> {
+        self.slot.failing()
+    }
+
+    /// A cheap liveness check: the store writes (no I/O failure pending), a read transaction
+    /// can be opened and the metadata table read.
     pub(crate) async fn check(&self) -> Result<u64, AppError> {
+        if let Some(why) = self.failing() {
+            return Err(AppError::internal(ErrorCode::StorageUnavailable, why));
+        }
         self.read(|txn| {
             let meta = txn.open_table(tables::META).map_err(storage)?;
             meta.len().map_err(storage)
