@@ -46,6 +46,11 @@ async fn records_are_created_edited_and_deleted_through_the_forms() {
         owner.choose("company_id", "Northwind Trading").await?;
         owner.press("Save").await?;
         owner.expect_text("Ada Lovelace").await?;
+        owner.press("Edit").await?;
+        owner.fill("title", "Chief analyst").await?;
+        owner.press("Save").await?;
+        owner.expect_text("Saved.").await?;
+        owner.expect_text("Chief analyst").await?;
 
         owner.fill("body", "**Call summary**: renewal in spring").await?;
         owner.press("Add note").await?;
@@ -76,6 +81,15 @@ async fn records_are_created_edited_and_deleted_through_the_forms() {
         let moved = owner.text_of(&format!("[data-stage=\"{stage}\"]")).await?;
         anyhow::ensure!(moved.contains("Northwind renewal"), "after a reload the card stays in {stage}: {moved}");
 
+        owner.press("Northwind renewal").await?;
+        owner.press("Edit").await?;
+        owner.fill("amount", "15000").await?;
+        owner.press("Save").await?;
+        owner.expect_text("15,000").await?;
+        owner.press_confirming("Delete").await?;
+        owner.expect_path("/deals").await?;
+        owner.expect_text("The record was deleted.").await?;
+
         search_as_you_type(&owner).await?;
 
         owner.goto("/contacts").await?;
@@ -83,6 +97,12 @@ async fn records_are_created_edited_and_deleted_through_the_forms() {
         owner.press_confirming("Delete").await?;
         owner.expect_path("/contacts").await?;
         owner.expect_no_text("Ada Lovelace").await?;
+
+        owner.goto("/companies").await?;
+        owner.press("Northwind Trading").await?;
+        owner.press_confirming("Delete").await?;
+        owner.expect_text("The record was deleted.").await?;
+        owner.expect_no_text("Northwind Trading").await?;
         Ok(())
     };
     finish(journey.await, vec![owner]).await;

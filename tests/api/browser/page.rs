@@ -307,8 +307,10 @@ impl Page {
     /// current page, each path once per profile.
     pub async fn check(&self) -> Result<()> {
         let path = self.path().await?;
+        // `null` would mean the listener never ran: then nothing was checked.
+        let found = self.client.execute("return window.__cspViolations ?? null", vec![]).await?;
         let csp: Vec<String> =
-            serde_json::from_value(self.client.execute("return window.__cspViolations || []", vec![]).await?)?;
+            serde_json::from_value(found).with_context(|| format!("the CSP listener is missing on {path}"))?;
         if !csp.is_empty() {
             bail!("CSP violations on {path}: {csp:#?}");
         }

@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::kinds::{deal_amount, path};
@@ -51,6 +51,8 @@ struct BoardPage<'a> {
     stages: &'a [Stage],
     columns: &'a [Column],
     can_create: bool,
+    /// What was just done ("The record was deleted.").
+    notice: Option<&'static str>,
 }
 
 /// "12,500.00 EUR + 300.00 USD" (exact sums of the whole stage, one per currency).
@@ -119,13 +121,15 @@ pub async fn show(
     State(state): State<AppState>,
     page: Page,
     Authenticated(session): Authenticated,
+    Query(query): Query<crate::web::html::forms::NoticeQuery>,
 ) -> Result<Response, HtmlError> {
     let scope = &session.scope;
     let view = state.app.records_view(scope, &state.views.boards, (), async || board_view(&state, scope).await).await;
     let view = view.map_err(|e| HtmlError::while_doing("show the deals", e))?;
     let can_create = scope.can(Action::CreateRecords);
-    Ok(BoardPage { layout: Layout::new("Deals", &page), stages: &view.stages, columns: &view.columns, can_create }
-        .into_response())
+    let notice = crate::web::html::forms::notice(&query.notice);
+    let (stages, columns) = (&view.stages, &view.columns);
+    Ok(BoardPage { layout: Layout::new("Deals", &page), stages, columns, can_create, notice }.into_response())
 }
 
 /// `POST /deals/{id}/move` (`stage`): back to the board.
