@@ -2,7 +2,7 @@
 
 use super::bulk::with_tag;
 use super::keys::{self, Term};
-use super::{BulkAction, CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
+use super::{BulkAction, CrmRecord, ParsedFilter, Plan, Reference, RowTerm, WriteContext};
 use crate::app::error::AppError;
 use crate::app::store::Versioned;
 use crate::app::store::crm::Entity;
@@ -117,12 +117,12 @@ impl CrmRecord for Contact {
         Plan { index, term, reverse: false }
     }
 
-    fn listed_at(&self, f: &ParsedFilter, index: u8, term: &[u8]) -> bool {
+    fn listed_at(&self, f: &ParsedFilter, index: u8, row: &RowTerm<'_>) -> bool {
         if index == keys::NAME_FORMS {
             // Both orders may start with the query ("a" for Ada Andersen): list it at the first.
             let prefix = keys::name_prefix(&f.q);
             let forms = [Term::new().name(&self.sort_name()).done(), Term::new().name(&self.full_name()).done()];
-            if forms.iter().filter(|form| form.starts_with(&prefix)).min().is_some_and(|first| first != term) {
+            if forms.iter().filter(|form| form.starts_with(&prefix)).min().is_some_and(|first| !row.is(first)) {
                 return false;
             }
         }

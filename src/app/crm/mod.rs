@@ -107,6 +107,23 @@ pub struct Plan {
     pub reverse: bool,
 }
 
+/// The term of an index row as the scan met it: the plan's prefix and the rest of the key
+/// before the record id (compared in place, without joining them).
+#[derive(Debug, Clone, Copy)]
+pub struct RowTerm<'a> {
+    pub prefix: &'a [u8],
+    pub rest: &'a [u8],
+}
+
+impl RowTerm<'_> {
+    /// Whether the row's term is exactly `term`.
+    pub fn is(&self, term: &[u8]) -> bool {
+        term.len() == self.prefix.len() + self.rest.len()
+            && term.starts_with(self.prefix)
+            && &term[self.prefix.len()..] == self.rest
+    }
+}
+
 impl Plan {
     /// Newest first: the creation-time index backwards, every other filter checked on each
     /// row (an index by tag or owner is in name order, so it can't give this order).
@@ -148,9 +165,9 @@ pub(crate) trait CrmRecord: Entity + Serialize {
     const LISTED_SEALED: &'static [&'static str] = &[];
     fn plan(filter: &ParsedFilter) -> Plan;
     fn matches(&self, filter: &ParsedFilter) -> bool;
-    /// Whether the record, reached through the index row with `term` of the plan's index,
-    /// belongs in the listing: a record with several terms under one index is listed at one.
-    fn listed_at(&self, filter: &ParsedFilter, _index: u8, _term: &[u8]) -> bool {
+    /// Whether the record, reached through `row` of the plan's index, belongs in the listing:
+    /// a record with several terms under one index is listed at one of them.
+    fn listed_at(&self, filter: &ParsedFilter, _index: u8, _row: &RowTerm<'_>) -> bool {
         self.matches(filter)
     }
     /// The change a bulk action makes to this record (`None`: not applicable to this kind).

@@ -482,7 +482,8 @@ fn list_in<T: CrmRecord>(
     let (mut items, mut examined, mut last, mut more) = (Vec::new(), 0usize, None, false);
     repo::scan(&index, &prefix, cursor, plan.reverse, |row| {
         examined += 1;
-        let term = [&plan.term[..], &row.after_prefix[..row.after_prefix.len().saturating_sub(16)]].concat();
+        let term =
+            super::RowTerm { prefix: &plan.term, rest: &row.after_prefix[..row.after_prefix.len().saturating_sub(16)] };
         if let Some(record) = repo::load_opening::<T>(&records, workspace, &row.id, open)?
             && record.listed_at(filter, plan.index, &term)
         {
