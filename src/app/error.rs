@@ -78,7 +78,6 @@ impl fmt::Display for ErrorCode {
 
 /// A failure with a code for the user, an optional field it concerns, and internal detail
 /// that is logged once (with the request id) but never shown.
-#[derive(Debug)]
 pub struct AppError {
     code: ErrorCode,
     field: Option<&'static str>,
@@ -123,6 +122,18 @@ impl AppError {
     /// Internal detail for the log; never for a response body.
     pub fn detail(&self) -> Option<&str> {
         self.detail.as_deref()
+    }
+}
+
+/// The hint may quote what a person typed (a password's words): never printed.
+impl fmt::Debug for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppError")
+            .field("code", &self.code)
+            .field("field", &self.field)
+            .field("detail", &self.detail)
+            .field("hint", &self.hint.as_ref().map(|_| "<redacted>"))
+            .finish()
     }
 }
 

@@ -24,9 +24,12 @@ pub async fn health(State(state): State<AppState>) -> Response {
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": state.app.uptime().as_secs(),
     });
-    let Some(why) = state.app.store_failing() else { return Json(body).into_response() };
+    if state.app.store_failing().is_none() {
+        return Json(body).into_response();
+    }
+    // The system's own words (which device, which error) are for /health/detailed.
     body["status"] = json!("unavailable");
-    body["reason"] = json!(format!("the store cannot write: {why}"));
+    body["reason"] = json!("the store cannot write (a full disk or another I/O failure); it recovers by itself");
     (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 

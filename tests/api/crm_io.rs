@@ -187,3 +187,38 @@ async fn binary_oversize_and_staff_uploads_are_refused() {
     let staff = app.user_with_role("Acme Ltd", "sam@acme.example", Role::Staff).await;
     assert_eq!(staff.get("/contacts/import").await.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn reverting_an_import_removes_the_companies_it_created_unless_they_are_in_use() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    let csv = "Email,First name,Last name,Company\r\n\
+               grace@navy.example,Grace,Hopper,Navy Labs\r\n\
+               alan@bletchley.example,Alan,Turing,Bletchley Park\r\n";
+    let preview_path = location(&upload(&owner, "contacts", csv.as_bytes(), "text/csv").await);
+    let mapping = "c0=email&c1=first_name&c2=last_name&c3=company&create_companies=on";
+    let check = format!("{preview_path}/check?{mapping}");
+    let dry = owner.page(&check).await;
+    assert!(dry.contains("It would also create <strong>2</strong> companies"), "{dry}");
+    owner.confirm_second_factor(OWNER_EMAIL).await;
+    let fields =
+        [("c0", "email"), ("c1", "first_name"), ("c2", "last_name"), ("c3", "company"), ("create_companies", "on")];
+    let result_path = location(&owner.submit(&check, &format!("{preview_path}/commit"), &fields).await);
+    assert!(owner.page(&result_path).await.contains("companies created for the rows naming them"));
+
+    // Someone adds a note to one of the new companies before the import is reverted.
+    let companies = owner.page("/companies").await;
+    let start = companies.find(">Bletchley Park<").expect("created");
+    let href = companies[..start].rsplit("href=\"").next().unwrap().split('"').next().unwrap().to_owned();
+    let id = href.rsplit('/').next().unwrap().to_owned();
+    let note = [("subject_kind", "company"), ("subject_id", id.as_str()), ("body", "Met their archivist")];
+    owner.submit(&href, "/notes/new", &note).await;
+
+    let reverted = owner.submit(&result_path, &format!("{result_path}/revert"), &[]).await;
+    assert_eq!(location(&reverted), format!("{result_path}?notice=import-reverted"));
+    let companies = owner.page("/companies").await;
+    assert!(!companies.contains("Navy Labs"), "an unused created company goes");
+    assert!(companies.contains("Bletchley Park"), "a company with a note stays");
+    assert!(owner.page(&href).await.contains("Met their archivist"), "and its note with it");
+    assert!(owner.page(&result_path).await.contains("3 deleted, 0 restored"));
+}

@@ -23,3 +23,4 @@ mod privacy;
 mod search;
 mod search_crash;
 mod smtp_sink;
+mod upgrade;

@@ -1,9 +1,11 @@
 //! Device cookies, OWASP's answer to lock-out abuse: a browser that completed a sign-in to an
-//! account carries a cookie vouching for that account (a random nonce and an HMAC of account
-//! and nonce, keyed from the master key; nothing is stored). Per-account delays and the hard
-//! lock hold back attempts from every other device; a vouched-for device is held back only by
-//! its own address's limit. So a stranger hammering an account slows down the stranger, not
-//! the colleague at their usual desk.
+//! account carries a cookie vouching for that account (a random nonce and an HMAC of account,
+//! password epoch and nonce, keyed from the master key; nothing is stored). Per-account delays
+//! and the hard lock hold back attempts from every other device; a vouched-for device is held
+//! back by its address's limit and by its own count of failures (five, then it is trusted no
+//! more until a success). A new password (change or reset) ends every cookie of the account.
+//! So a stranger hammering an account slows down the stranger, not the colleague at their
+//! usual desk, and a cookie copied from a shared computer is no key for guessing.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -35,26 +37,30 @@ impl DeviceKey {
         Self(*master.derive("holdfast/device/v1"))
     }
 
-    fn mac(&self, user: &UserId, nonce: &[u8]) -> [u8; 32] {
+    fn mac(&self, user: &UserId, epoch: &str, nonce: &[u8]) -> [u8; 32] {
         let mut mac = HmacSha256::new_from_slice(&self.0).expect("any key length");
         mac.update(user.as_bytes());
+        mac.update(&(epoch.len() as u64).to_be_bytes());
+        mac.update(epoch.as_bytes());
         mac.update(nonce);
         mac.finalize().into_bytes().into()
     }
 
-    /// A new cookie vouching for `user` on this browser.
-    pub fn issue(&self, user: &UserId) -> DeviceCookie {
+    /// A new cookie vouching for `user` on this browser while the password stays `epoch` (the
+    /// stored password hash: a new password makes a new one).
+    pub fn issue(&self, user: &UserId, epoch: &str) -> DeviceCookie {
         let nonce: [u8; 16] = rand::random();
         let mut bytes = nonce.to_vec();
-        bytes.extend_from_slice(&self.mac(user, &nonce));
+        bytes.extend_from_slice(&self.mac(user, epoch, &nonce));
         DeviceCookie(URL_SAFE_NO_PAD.encode(bytes))
     }
 
-    /// Whether `cookie` was issued to a browser that signed in as `user`.
-    pub fn vouches_for(&self, cookie: &str, user: &UserId) -> bool {
+    /// Whether `cookie` was issued to a browser that signed in as `user` since the password
+    /// became `epoch`.
+    pub fn vouches_for(&self, cookie: &str, user: &UserId, epoch: &str) -> bool {
         let Ok(bytes) = URL_SAFE_NO_PAD.decode(cookie.trim()) else { return false };
         let Some((nonce, mac)) = bytes.split_at_checked(16) else { return false };
-        mac.len() == 32 && bool::from(mac.ct_eq(&self.mac(user, nonce)))
+        mac.len() == 32 && bool::from(mac.ct_eq(&self.mac(user, epoch, nonce)))
     }
 }
 
@@ -66,13 +72,14 @@ mod tests {
     fn a_cookie_vouches_for_its_account_only() {
         let key = DeviceKey([7; 32]);
         let (ann, bob) = (UserId::random(), UserId::random());
-        let cookie = key.issue(&ann);
-        assert!(key.vouches_for(&cookie.0, &ann));
-        assert!(!key.vouches_for(&cookie.0, &bob));
-        assert!(!DeviceKey([8; 32]).vouches_for(&cookie.0, &ann), "another server's key");
+        let cookie = key.issue(&ann, "hash-1");
+        assert!(key.vouches_for(&cookie.0, &ann, "hash-1"));
+        assert!(!key.vouches_for(&cookie.0, &bob, "hash-1"));
+        assert!(!key.vouches_for(&cookie.0, &ann, "hash-2"), "a new password ends it");
+        assert!(!DeviceKey([8; 32]).vouches_for(&cookie.0, &ann, "hash-1"), "another server's key");
         let mut forged = cookie.0.clone();
         forged.replace_range(30..31, if &forged[30..31] == "A" { "B" } else { "A" });
-        assert!(!key.vouches_for(&forged, &ann));
-        assert!(!key.vouches_for("", &ann) && !key.vouches_for("not base64!", &ann));
+        assert!(!key.vouches_for(&forged, &ann, "hash-1"));
+        assert!(!key.vouches_for("", &ann, "hash-1") && !key.vouches_for("not base64!", &ann, "hash-1"));
     }
 }

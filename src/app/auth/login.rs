@@ -124,8 +124,11 @@ impl App {
             Ok(email) => self.store().read(move |txn| identity::user_by_email_r(txn, email.as_str())).await?,
             Err(_) => None,
         };
+        let epoch = user.as_ref().and_then(|u| u.password_hash.clone()).unwrap_or_default();
         let trusted = match (&user, device) {
-            (Some(user), Some(cookie)) => self.device_key().vouches_for(cookie, &user.id),
+            (Some(user), Some(cookie)) => {
+                self.device_key().vouches_for(cookie, &user.id, &epoch) && self.device_blocked(cookie).is_none()
+            }
             _ => false,
         };
         if !trusted && let Some(until) = self.account_blocked(email) {
@@ -143,9 +146,15 @@ impl App {
         }
         if !verified || user.disabled {
             self.attempt_failed_in(client, Some(email), Some(user.workspace_id));
+            if let (true, Some(cookie)) = (trusted, device) {
+                self.device_failed(cookie);
+            }
             return self.record_failed_sign_in(user, client, now).await;
         }
         self.attempt_succeeded(email);
+        if let Some(cookie) = device {
+            self.device_succeeded(cookie);
+        }
         let upgraded = match &hash {
             Some(hash) if needs_rehash(hash) => Some(self.hasher().hash(password).await?),
             _ => None,
@@ -190,16 +199,17 @@ impl App {
                     SessionStage::PendingMfa | SessionStage::MustEnroll => "auth.password_accepted",
                 };
                 record(txn, &user.workspace_id, now, AuditEvent::new(event, Some(user.id)).from_client(&client))?;
-                Ok(Some((token, stage, new_address.then_some(user.id))))
+                let epoch = user.password_hash.clone().unwrap_or_default();
+                Ok(Some((token, stage, new_address.then_some(user.id), epoch)))
             })
             .await?;
-        let Some((token, stage, new_address)) = outcome else { return Ok(LoginOutcome::Failed) };
+        let Some((token, stage, new_address, epoch)) = outcome else { return Ok(LoginOutcome::Failed) };
         if let Some(user) = new_address {
             self.webhook_for(&workspace, "security.new_address", Some(user.to_string()), &ip);
         }
         Ok(match stage {
             SessionStage::Full => {
-                LoginOutcome::SignedIn(Completed { session: token, device: self.device_key().issue(&id) })
+                LoginOutcome::SignedIn(Completed { session: token, device: self.device_key().issue(&id, &epoch) })
             }
             SessionStage::PendingMfa => LoginOutcome::SecondFactorDue(token),
             SessionStage::MustEnroll => LoginOutcome::MustEnroll(token),

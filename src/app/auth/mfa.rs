@@ -284,7 +284,7 @@ impl App {
         let (scope, sealer, hash, now, owned_client) =
             (session.scope.clone(), self.sealer().clone(), session.hash(), self.now(), client.clone());
         let backup_key = self.backup_key();
-        let (outcome, remaining, email) = self
+        let (outcome, remaining, email, epoch) = self
             .store()
             .write(move |txn| {
                 let mut user = load_user(txn, &scope)?;
@@ -315,7 +315,8 @@ impl App {
                         None
                     }
                 };
-                Ok((token.ok_or(matches!(outcome, Check::Paused)), remaining, user.email))
+                let epoch = user.password_hash.clone().unwrap_or_default();
+                Ok((token.ok_or(matches!(outcome, Check::Paused)), remaining, user.email, epoch))
             })
             .await?;
         if outcome.is_err() {
@@ -326,7 +327,8 @@ impl App {
                 if remaining <= LOW_BACKUP_CODES {
                     self.notify(email, "Few backup codes left", "Only a few backup codes are left for your Holdfast account. Create new ones on your account page.");
                 }
-                Ok(super::login::Completed { session: token, device: self.device_key().issue(session.scope.user()) })
+                let device = self.device_key().issue(session.scope.user(), &epoch);
+                Ok(super::login::Completed { session: token, device })
             }
             Err(true) => Err(ErrorCode::TooManySignInFailures.into()),
             Err(false) => Err(AppError::field(ErrorCode::WrongCode, "code")),

@@ -24,6 +24,11 @@ pub(crate) fn account_key(email: &str) -> String {
     format!("account:{}", email.trim().to_lowercase())
 }
 
+/// How device cookies are keyed among the accounts' failure counts.
+fn device_key(cookie: &str) -> String {
+    format!("device:{}", cookie.trim())
+}
+
 impl App {
     /// If this address (or account) may not try now, until when (Unix seconds).
     pub(crate) fn attempt_blocked(&self, client: &ClientInfo, account: Option<&str>) -> Option<i64> {
@@ -71,6 +76,26 @@ impl App {
     /// Counts a failed attempt that belongs to no known workspace.
     pub(crate) fn attempt_failed(&self, client: &ClientInfo, account: Option<&str>) {
         self.attempt_failed_in(client, account, None);
+    }
+
+    /// If a device cookie has failed too often to vouch for its account now, until when.
+    pub(crate) fn device_blocked(&self, cookie: &str) -> Option<i64> {
+        let policy = self.rate_limit_policy();
+        if !policy.enabled {
+            return None;
+        }
+        let per_hour = policy.sign_in_failures_per_hour;
+        self.failures_by_account().blocked_until(&device_key(cookie), self.now(), per_hour, true)
+    }
+
+    /// Counts a failed password from a vouched-for device against that device.
+    pub(crate) fn device_failed(&self, cookie: &str) {
+        let per_hour = self.rate_limit_policy().sign_in_failures_per_hour;
+        self.failures_by_account().record_failure(&device_key(cookie), self.now(), per_hour);
+    }
+
+    pub(crate) fn device_succeeded(&self, cookie: &str) {
+        self.failures_by_account().record_success(&device_key(cookie));
     }
 
     pub(crate) fn attempt_succeeded(&self, account: &str) {

@@ -3,8 +3,9 @@
 
 use super::export::write_csv;
 use super::import::{BATCH_ROWS, ImportRecord, Rejection, RevertSummary, version_hash};
-use super::service::{check_references, delete_in, record_activity};
-use super::{CrmRecord, WriteContext};
+use super::keys::{self, Term};
+use super::service::{attached, check_references, delete_in, record_activity};
+use super::{CrmRecord, ParsedFilter, WriteContext};
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
@@ -13,8 +14,8 @@ use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::crm as repo;
 use crate::app::store::imports::{self as store, ImportItem};
 use crate::app::store::storage;
-use crate::app::store::tables::{IMPORT_ITEMS, IMPORTS, RECORDS};
-use crate::domain::crm::{Changes, Company, Contact, Kind};
+use crate::app::store::tables::{IMPORT_ITEMS, IMPORTS, RECORD_INDEX, RECORDS};
+use crate::domain::crm::{Changes, Company, Contact, Kind, Note, Subject, Task};
 use crate::domain::ids::RecordId;
 
 /// The error report: one line per rejected row.
@@ -74,11 +75,13 @@ impl App {
         }
         let now = self.now();
         let mut summary = RevertSummary { at: now, by: Some(*scope.user()), ..Default::default() };
+        // Companies the import created are removed last: their contacts go first.
+        let mut created_companies: Vec<ImportItem> = Vec::new();
         let mut from = 0u32;
         loop {
             let (scope, client, mut import) = (scope.clone(), client.clone(), import.clone());
             let (next, done);
-            (summary, next, done) = self
+            (summary, created_companies, next, done) = self
                 .store()
                 .write(move |txn| {
                     let items = store::items(
@@ -92,12 +95,20 @@ impl App {
                     for item in &items {
                         match item.kind {
                             Kind::Contact => revert_item::<Contact>(txn, &scope, item, &ctx, &mut summary)?,
+                            Kind::Company if item.before.is_none() => created_companies.push(item.clone()),
                             Kind::Company => revert_item::<Company>(txn, &scope, item, &ctx, &mut summary)?,
                             Kind::Deal | Kind::Note | Kind::Task => summary.skipped.push(item.row),
                         }
                     }
                     let done = items.len() < BATCH_ROWS;
                     if done {
+                        for item in &created_companies {
+                            if company_in_use(txn, &scope, &item.id)? {
+                                summary.skipped.push(item.row);
+                            } else {
+                                revert_item::<Company>(txn, &scope, item, &ctx, &mut summary)?;
+                            }
+                        }
                         import.reverted = Some(summary.clone());
                         store::save_import(txn, scope.workspace(), &import)?;
                         let fields = [
@@ -112,7 +123,7 @@ impl App {
                         audit(txn, scope.workspace(), now, event)?;
                     }
                     let next = from + u32::try_from(items.len()).unwrap_or(u32::MAX);
-                    Ok((summary, next, done))
+                    Ok((summary, created_companies, next, done))
                 })
                 .await?;
             if done {
@@ -121,6 +132,23 @@ impl App {
             from = next;
         }
     }
+}
+
+/// Whether anything still refers to company `id`: a contact or deal of it, or a note or task
+/// attached to it (added after the import, or a row whose revert was skipped). Such a company
+/// stays: deleting it would take others' work along or leave dangling references.
+fn company_in_use(txn: &redb::WriteTransaction, scope: &TenantScope, id: &RecordId) -> Result<bool, AppError> {
+    let index = txn.open_table(RECORD_INDEX).map_err(storage)?;
+    for kind in [Kind::Contact, Kind::Deal] {
+        let mut prefix = repo::index_prefix(scope.workspace(), kind, keys::COMPANY);
+        prefix.extend_from_slice(&Term::new().record(id).done());
+        if repo::count(&index, &prefix, 1)? > 0 {
+            return Ok(true);
+        }
+    }
+    drop(index);
+    let filter = ParsedFilter { subject: Some(Subject { kind: Kind::Company, id: *id }), ..Default::default() };
+    Ok(!attached::<Note>(txn, scope, &filter)?.is_empty() || !attached::<Task>(txn, scope, &filter)?.is_empty())
 }
 
 /// Deletes a created record or restores a changed one, unless it changed since the import.

@@ -51,33 +51,50 @@ pub fn phone_search_terms(number: &str) -> Vec<String> {
     (0..=digits.len().saturating_sub(PHONE_SEARCH_MIN_DIGITS)).map(|start| digits[start..].to_owned()).collect()
 }
 
-/// The digits a phone query looks for: an international `00` or a national trunk `0` prefix
-/// is dropped (stored numbers are matched by their ending).
+/// The digits of a phone number or phone query as matched: a leading international `00` or
+/// national trunk `0` is dropped when seven digits or more remain (else the `0` is part of it).
 pub fn phone_query_digits(query: &str) -> String {
     let digits = phone_digits(query);
     let bare = digits.strip_prefix("00").or_else(|| digits.strip_prefix('0')).unwrap_or(&digits);
-    bare.to_owned()
+    if bare.len() >= PHONE_SEARCH_MIN_DIGITS { bare.to_owned() } else { digits }
 }
 
-/// Whether a stored number ends with the digits of a phone query.
+/// Whether a stored number and a phone query (its [`phone_query_digits`]) are the same phone:
+/// one ends with the other, so "020 7946 0958" and "+44 20 7946 0958" match either way round.
 pub fn phone_matches(number: &str, query_digits: &str) -> bool {
-    query_digits.len() >= PHONE_SEARCH_MIN_DIGITS && phone_digits(number).ends_with(query_digits)
+    let stored = phone_query_digits(number);
+    query_digits.len() >= PHONE_SEARCH_MIN_DIGITS
+        && stored.len() >= PHONE_SEARCH_MIN_DIGITS
+        && (stored.ends_with(query_digits) || query_digits.ends_with(stored.as_str()))
+}
+
+/// An exact lookup of a sealed field: which one, the blind-index value candidates are found by,
+/// and the value the opened records are checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub index: u8,
+    pub field: &'static str,
+    /// For a phone, its last seven digits: an ending every stored match has a blind entry for.
+    pub lookup: String,
+    pub value: String,
 }
 
 /// Which exact lookup a list query asks for: a phone number (only phone characters, at least
 /// seven digits, matched by its ending) or a tax id (one word of letters, digits and `-./`,
 /// with a digit). Names and emails go on to their own plans.
-pub fn exact_probe(q: &str) -> Option<(u8, &'static str, String)> {
+pub fn exact_probe(q: &str) -> Option<Probe> {
     let q = q.trim();
     let digits = q.chars().filter(char::is_ascii_digit).count();
-    if q.chars().all(|c| c.is_ascii_digit() || "+()-./ ".contains(c)) {
-        let wanted = phone_query_digits(q);
-        if digits >= 6 && wanted.len() >= PHONE_SEARCH_MIN_DIGITS {
-            return Some((PHONE, PHONE_FIELD, wanted));
-        }
+    if digits >= PHONE_SEARCH_MIN_DIGITS && q.chars().all(|c| c.is_ascii_digit() || "+()-./ ".contains(c)) {
+        let value = phone_query_digits(q);
+        let lookup = value[value.len() - PHONE_SEARCH_MIN_DIGITS..].to_owned();
+        return Some(Probe { index: PHONE, field: PHONE_FIELD, lookup, value });
     }
     let word = q.chars().all(|c| c.is_ascii_alphanumeric() || "-./".contains(c));
-    (word && digits >= 1 && q.len() >= 4).then(|| (TAX_ID, TAX_ID_FIELD, tax_id_normalised(q)))
+    (word && digits >= 1 && q.len() >= 4).then(|| {
+        let value = tax_id_normalised(q);
+        Probe { index: TAX_ID, field: TAX_ID_FIELD, lookup: value.clone(), value }
+    })
 }
 
 /// Builds a term from parts.
@@ -138,14 +155,19 @@ mod tests {
 
     #[test]
     fn phones_are_found_by_their_ending_in_any_usual_form() {
-        let stored = phone_search_terms("+31 6 1234 5678");
+        let found = |stored: &str, query: &str| {
+            let probe = exact_probe(query).unwrap();
+            phone_search_terms(stored).contains(&probe.lookup) && phone_matches(stored, &probe.value)
+        };
         for query in ["+31 6 1234 5678", "0612345678", "0031 6 12345678", "12345678", "2345678"] {
-            assert!(stored.contains(&phone_query_digits(query)), "{query}");
-            assert!(phone_matches("+31 6 1234 5678", &phone_query_digits(query)), "{query}");
+            assert!(found("+31 6 1234 5678", query), "{query}");
         }
         assert!(!phone_matches("+31 6 1234 5678", &phone_query_digits("345678")), "six digits are too few");
-        assert!(phone_search_terms("+1 555 000 1218").contains(&phone_query_digits("555 000 1218")));
-        assert!(phone_search_terms("+1 555 000 1218").contains(&phone_query_digits("5550001218")));
+        assert!(found("+1 555 000 1218", "555 000 1218") && found("+1 555 000 1218", "5550001218"));
+        assert!(found("020 7946 0958", "+44 20 7946 0958"), "national form stored, international typed");
+        assert!(found("+44 20 7946 0958", "020 7946 0958"), "international stored, national typed");
+        assert!(found("012 3456", "012-3456"), "a short local number keeps its 0");
+        assert!(!found("+44 20 7946 0958", "+44 20 7946 0959"));
     }
 
     #[test]
@@ -158,8 +180,16 @@ mod tests {
 
     #[test]
     fn exact_probes_tell_phones_from_tax_ids_and_names() {
-        assert_eq!(exact_probe("+44 (20) 7946-0000"), Some((PHONE, PHONE_FIELD, "442079460000".into())));
-        assert_eq!(exact_probe("de-123.456"), Some((TAX_ID, TAX_ID_FIELD, "DE123456".into())));
+        let phone = |lookup: &str, value: &str| Probe {
+            index: PHONE,
+            field: PHONE_FIELD,
+            lookup: lookup.into(),
+            value: value.into(),
+        };
+        assert_eq!(exact_probe("+44 (20) 7946-0000"), Some(phone("9460000", "442079460000")));
+        assert_eq!(exact_probe("012-3456"), Some(phone("0123456", "0123456")), "a 0 that belongs to the number");
+        let tax = Probe { index: TAX_ID, field: TAX_ID_FIELD, lookup: "DE123456".into(), value: "DE123456".into() };
+        assert_eq!(exact_probe("de-123.456"), Some(tax));
         assert_eq!(exact_probe("Ada"), None);
         assert_eq!(exact_probe("ada@example.com"), None);
         assert_eq!(exact_probe("12"), None);

@@ -309,10 +309,10 @@ impl App {
             }
         };
         let workspace = *scope.workspace();
-        if let Some((index, field, value)) = keys::exact_probe(&parsed.q) {
+        if let Some(probe) = keys::exact_probe(&parsed.q) {
             // A phone number or tax id: sealed, so found through the keyed blind index.
-            let candidates = self.exact_matches(workspace, T::KIND, field, &value).await?;
-            parsed.exact = Some(Exact { index, value });
+            let candidates = self.exact_matches(workspace, T::KIND, probe.field, &probe.lookup).await?;
+            parsed.exact = Some(Exact { index: probe.index, value: probe.value });
             return self.store().read_now(|txn| {
                 list_candidates_in::<T>(txn, &workspace, &parsed, candidates, cursor.as_deref(), limit)
             });

@@ -40,7 +40,7 @@ impl Terms {
                 words.push(word);
             }
         }
-        let exact = crate::app::crm::keys::exact_probe(&input).map(|(_, field, value)| (field, value));
+        let exact = crate::app::crm::keys::exact_probe(&input).map(|probe| (probe.field, probe.lookup));
         let last_is_prefix = !input.ends_with(char::is_whitespace);
         Terms { words, exact, last_is_prefix }
     }
@@ -291,7 +291,7 @@ mod tests {
     #[test]
     fn a_whole_phone_number_is_an_exact_lookup() {
         let exact = Terms::parse("+44 20 7946 0958").exact;
-        assert_eq!(exact.map(|(_, digits)| digits).as_deref(), Some("442079460958"));
+        assert_eq!(exact.map(|(_, digits)| digits).as_deref(), Some("9460958"), "looked up by its last seven digits");
         assert_eq!(Terms::parse("Ada 0958").exact, None);
     }
 

@@ -137,11 +137,9 @@ fn flush(db: &Database) -> Result<(), String> {
     txn.commit().map_err(|e| e.to_string())
 }
 
-/// The next job; while the store is failing, also wakes every [`REOPEN_EVERY`] to retry.
-fn next_job(slot: &DbSlot, jobs: &Receiver<Job>) -> Result<Option<Job>, ()> {
-    if slot.failing().is_none() {
-        return jobs.recv().map(Some).map_err(|_| ());
-    }
+/// The next job, or `None` every [`REOPEN_EVERY`] without one (so a failure noticed by a reader
+/// is healed even while nobody writes).
+fn next_job(jobs: &Receiver<Job>) -> Result<Option<Job>, ()> {
     match jobs.recv_timeout(REOPEN_EVERY) {
         Ok(job) => Ok(Some(job)),
         Err(RecvTimeoutError::Timeout) => Ok(None),
@@ -150,7 +148,7 @@ fn next_job(slot: &DbSlot, jobs: &Receiver<Job>) -> Result<Option<Job>, ()> {
 }
 
 fn run(slot: &DbSlot, jobs: &Receiver<Job>, commits: &AtomicU64) {
-    while let Ok(first) = next_job(slot, jobs) {
+    while let Ok(first) = next_job(jobs) {
         if slot.failing().is_some() {
             match slot.reopen() {
                 // Non-durable commits of the failed batch are gone: kept views must not show them.
