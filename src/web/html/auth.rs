@@ -23,6 +23,8 @@ use crate::web::extract::{AnySession, AppForm, Client, Page};
 #[template(path = "setup.html")]
 struct SetupPage {
     layout: Layout,
+    /// The policy's shortest password.
+    min_length: u32,
     token: String,
     workspace_name: String,
     name: String,
@@ -77,6 +79,7 @@ pub async fn setup_form(
     }
     let response = SetupPage {
         layout: Layout::new("Set up Holdfast", &page),
+        min_length: state.app.security_policy().password_min_length,
         token: query.token,
         workspace_name: String::new(),
         name: String::new(),
@@ -108,6 +111,7 @@ pub async fn setup_submit(
         Err(error) => {
             let page = SetupPage {
                 layout: Layout::new("Set up Holdfast", &page),
+                min_length: state.app.security_policy().password_min_length,
                 token: form.token,
                 workspace_name: form.workspace_name,
                 name: form.name,

@@ -42,6 +42,8 @@ pub async fn forgot_submit(State(state): State<AppState>, AppForm(form): AppForm
 #[template(path = "password_reset.html")]
 struct ResetPage {
     layout: Layout,
+    /// The policy's shortest password.
+    min_length: u32,
     token: String,
     invite: bool,
     error: Option<FormError>,
@@ -74,6 +76,7 @@ pub async fn reset_form(
     };
     let page = ResetPage {
         layout: Layout::new("Choose a password", &page),
+        min_length: state.app.security_policy().password_min_length,
         token: query.token,
         invite: purpose == LinkPurpose::Invite,
         error: None,
@@ -97,6 +100,7 @@ pub async fn reset_submit(
             let invite = state.app.link_purpose(&form.token).await? == Some(LinkPurpose::Invite);
             let page = ResetPage {
                 layout: Layout::new("Choose a password", &page),
+                min_length: state.app.security_policy().password_min_length,
                 token: form.token,
                 invite,
                 error: Some(FormError::new("set the password", &error)),
