@@ -109,7 +109,7 @@ impl App {
             .write_record(["seq", "time", "actor", "event", "target", "fields", "address", "outcome"])
             .map_err(failed)?;
         for e in &entries {
-            let time = crate::web::html::layout::format_time(e.at);
+            let time = crate::domain::timestamps::format_utc(e.at);
             let cells = [
                 e.seq.to_string(),
                 time,

@@ -162,18 +162,6 @@ impl App {
         &self.0.master_key
     }
 
-    /// The keyed blind index of a sealed field's normalised value (exact-match lookups, e.g. by
-    /// phone digits): HMAC-SHA256 under a key derived from the master key, base64url.
-    #[allow(dead_code, reason = "for the search indexer's exact-match terms (branch `search`)")]
-    pub(crate) fn blind_index(
-        &self,
-        workspace: &crate::domain::ids::WorkspaceId,
-        field: &str,
-        normalised_value: &str,
-    ) -> String {
-        self.0.store.keyring().blind_index(workspace, field, normalised_value)
-    }
-
     pub(crate) fn sealer(&self) -> &Sealer {
         &self.0.sealer
     }

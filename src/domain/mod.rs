@@ -8,4 +8,5 @@ pub mod ids;
 pub mod role;
 pub mod spreadsheet;
 pub mod text;
+pub mod timestamps;
 pub mod user_agent;

@@ -3,6 +3,7 @@
 //! a fresh second factor and one unit of the export budget, and are audited with the kind and
 //! row count only.
 
+use crate::domain::timestamps::format_utc;
 use std::collections::HashMap;
 
 use super::service::MAX_LIMIT;
@@ -49,7 +50,7 @@ fn opt(value: Option<impl ToString>) -> String {
 }
 
 fn stamp_cells(stamp: &crate::domain::crm::Stamp) -> [String; 2] {
-    [crate::web::html::layout::format_time(stamp.created_at), crate::web::html::layout::format_time(stamp.updated_at)]
+    [format_utc(stamp.created_at), format_utc(stamp.updated_at)]
 }
 
 impl CsvExport for Contact {

@@ -1,11 +1,11 @@
 //! Template filters shared by the pages (`{{ at|time }}`, `{{ maybe|time_or_never }}`).
 
-use super::layout::format_time;
+use crate::domain::timestamps::format_utc;
 
 /// Unix seconds as `2026-11-23 15:40 UTC`.
 #[askama::filter_fn]
 pub fn time(unix: &i64, _: &dyn askama::Values) -> askama::Result<String> {
-    Ok(format_time(*unix))
+    Ok(format_utc(*unix))
 }
 
 /// A size for people: `812 bytes`, `14.2 KB`, `3.1 MB`, `1.4 GB` (powers of 1,000, as file
@@ -38,7 +38,7 @@ pub fn device(user_agent: &str, _: &dyn askama::Values) -> askama::Result<String
 /// As `time`, or "never".
 #[askama::filter_fn]
 pub fn time_or_never(unix: &Option<i64>, _: &dyn askama::Values) -> askama::Result<String> {
-    Ok(unix.map(format_time).unwrap_or_else(|| "never".to_owned()))
+    Ok(unix.map(format_utc).unwrap_or_else(|| "never".to_owned()))
 }
 
 #[cfg(test)]

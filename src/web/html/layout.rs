@@ -80,9 +80,3 @@ impl Layout {
         }
     }
 }
-
-/// Unix seconds as `2026-11-23 15:40 UTC`.
-pub fn format_time(unix: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(unix).ok().and_then(|t| t.format(&format).ok()).unwrap_or_default()
-}
