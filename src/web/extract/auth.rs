@@ -126,13 +126,8 @@ impl FromRequestParts<AppState> for ApiScope {
         if let Some(CurrentApiScope(resolved)) = parts.extensions.get::<CurrentApiScope>() {
             return resolved.clone().map(ApiScope).ok_or_else(|| ErrorCode::SessionExpired.into());
         }
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ErrorCode::SessionExpired)?;
-        let scope = state.app.resolve_api_token(token.trim()).await?.ok_or(ErrorCode::SessionExpired)?;
+        let token = super::bearer_token(&parts.headers).ok_or(ErrorCode::SessionExpired)?;
+        let scope = state.app.resolve_api_token(token).await?.ok_or(ErrorCode::SessionExpired)?;
         Ok(ApiScope(scope))
     }
 }

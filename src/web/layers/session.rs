@@ -44,13 +44,7 @@ pub async fn resolve(State(state): State<AppState>, mut request: Request, next: 
         (None, None) => unreachable!("a pre-session id is created when there is none"),
     };
     let stale_cookie = had_cookie && session.is_none();
-    let bearer = request
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_owned());
-    if let Some(token) = bearer {
+    if let Some(token) = crate::web::extract::bearer_token(request.headers()).map(str::to_owned) {
         let scope = state.app.resolve_api_token(&token).await.unwrap_or_else(|e| {
             tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "token lookup failed");
             None
