@@ -52,5 +52,5 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), layers::cors::allow_listed))
         .with_state(state.clone());
     let hsts = state.tls.is_some() || state.config.tls.mode == crate::config::TlsMode::Off;
-    layers::apply(routes, layers::SecurityPolicy { hsts })
+    layers::apply(routes, layers::HeaderPolicy { hsts })
 }

@@ -41,7 +41,7 @@ use tower_http::timeout::TimeoutLayer;
 use super::error::{ErrorFormat, ErrorReport};
 use crate::app::error::ErrorCode;
 
-pub use security_headers::SecurityPolicy;
+pub use security_headers::HeaderPolicy;
 
 /// Largest request body accepted anywhere but the upload routes.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
@@ -74,7 +74,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Wraps `routes` in the stack above. `Router::layer` wraps outside what is already there, so
 /// the calls below go from innermost to outermost.
-pub fn apply(routes: Router, policy: SecurityPolicy) -> Router {
+pub fn apply(routes: Router, policy: HeaderPolicy) -> Router {
     routes
         .layer(middleware::from_fn(limit_body))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
@@ -112,7 +112,7 @@ mod tests {
         async fn boom() -> &'static str {
             panic!("boom")
         }
-        let router = apply(Router::new().route("/boom", get(boom)), SecurityPolicy { hsts: true });
+        let router = apply(Router::new().route("/boom", get(boom)), HeaderPolicy { hsts: true });
         let response = router.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(response.headers().contains_key("content-security-policy"));

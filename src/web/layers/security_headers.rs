@@ -9,7 +9,7 @@ use crate::web::extract::CspNonce;
 
 /// What varies between listeners.
 #[derive(Debug, Clone, Copy)]
-pub struct SecurityPolicy {
+pub struct HeaderPolicy {
     /// Send HSTS (HTTPS, or plain HTTP behind a TLS-terminating proxy).
     pub hsts: bool,
 }
@@ -40,7 +40,7 @@ const FIXED: &[(&str, &str)] = &[
 const DEFAULTS: &[(HeaderName, &str)] =
     &[(header::REFERRER_POLICY, "strict-origin-when-cross-origin"), (header::CACHE_CONTROL, "no-store")];
 
-pub async fn apply(State(policy): State<SecurityPolicy>, mut request: Request, next: Next) -> Response {
+pub async fn apply(State(policy): State<HeaderPolicy>, mut request: Request, next: Next) -> Response {
     let nonce = CspNonce::generate();
     request.extensions_mut().insert(nonce.clone());
     let mut response = next.run(request).await;
