@@ -45,12 +45,16 @@ impl App {
 
     /// If attempts on this account (from devices it hasn't vouched for) must wait, until when.
     pub(crate) fn account_blocked(&self, account: &str) -> Option<i64> {
+        self.progressively_blocked(&account_key(account))
+    }
+
+    /// The progressive delay of one key of the per-account counts (an account or a device).
+    fn progressively_blocked(&self, key: &str) -> Option<i64> {
         let policy = self.rate_limit_policy();
         if !policy.enabled {
             return None;
         }
-        let per_hour = policy.sign_in_failures_per_hour;
-        self.failures_by_account().blocked_until(&account_key(account), self.now(), per_hour, true)
+        self.failures_by_account().blocked_until(key, self.now(), policy.sign_in_failures_per_hour, true)
     }
 
     /// Counts a failed attempt against the address (and account); the attempt that reaches the
@@ -80,12 +84,7 @@ impl App {
 
     /// If a device cookie has failed too often to vouch for its account now, until when.
     pub(crate) fn device_blocked(&self, cookie: &str) -> Option<i64> {
-        let policy = self.rate_limit_policy();
-        if !policy.enabled {
-            return None;
-        }
-        let per_hour = policy.sign_in_failures_per_hour;
-        self.failures_by_account().blocked_until(&device_key(cookie), self.now(), per_hour, true)
+        self.progressively_blocked(&device_key(cookie))
     }
 
     /// Counts a failed password from a vouched-for device against that device.
