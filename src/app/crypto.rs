@@ -38,6 +38,32 @@ impl MasterKey {
     }
 }
 
+/// An HMAC-SHA256 key for one feature, derived from the master key under its own label; `Debug`
+/// never shows it. What it signs is the feature's business (CSRF tokens, device cookies).
+#[derive(Clone)]
+pub struct MacKey(Zeroizing<[u8; 32]>);
+
+impl MacKey {
+    pub fn derive(master: &MasterKey, label: &str) -> Self {
+        Self(master.derive(label))
+    }
+
+    /// The MAC of `parts`, fed in order (each part's boundary is the caller's to make clear).
+    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.0.as_slice()).expect("any key length");
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+}
+
+impl fmt::Debug for MacKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MacKey(<redacted>)")
+    }
+}
+
 impl fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("MasterKey(<redacted>)")

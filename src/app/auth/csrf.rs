@@ -4,13 +4,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::app::crypto::MasterKey;
-
-type HmacSha256 = Hmac<Sha256>;
+use crate::app::crypto::{MacKey, MasterKey};
 
 /// A fresh random id for the pre-session cookie.
 pub fn new_pre_session_id() -> String {
@@ -18,14 +14,8 @@ pub fn new_pre_session_id() -> String {
 }
 
 /// The key tokens are derived with (itself derived from the master key).
-#[derive(Clone)]
-pub struct CsrfKey([u8; 32]);
-
-impl std::fmt::Debug for CsrfKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CsrfKey(<redacted>)")
-    }
-}
+#[derive(Clone, Debug)]
+pub struct CsrfKey(MacKey);
 
 /// What a token is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,22 +28,14 @@ pub enum CsrfBinding {
 
 impl CsrfKey {
     pub fn derive(master: &MasterKey) -> Self {
-        Self(*master.derive("holdfast/csrf/v1"))
+        Self(MacKey::derive(master, "holdfast/csrf/v1"))
     }
 
     fn expected(&self, binding: &CsrfBinding) -> [u8; 32] {
-        let mut mac = HmacSha256::new_from_slice(&self.0).expect("any key length");
         match binding {
-            CsrfBinding::Session(hash) => {
-                mac.update(b"session:");
-                mac.update(hash);
-            }
-            CsrfBinding::PreSession(id) => {
-                mac.update(b"pre:");
-                mac.update(id.as_bytes());
-            }
+            CsrfBinding::Session(hash) => self.0.mac(&[b"session:", hash]),
+            CsrfBinding::PreSession(id) => self.0.mac(&[b"pre:", id.as_bytes()]),
         }
-        mac.finalize().into_bytes().into()
     }
 
     /// A fresh masked token for a form.

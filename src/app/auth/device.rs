@@ -9,41 +9,27 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::app::crypto::MasterKey;
+use crate::app::crypto::{MacKey, MasterKey};
 use crate::domain::ids::UserId;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// The value of a device cookie issued after a completed sign-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceCookie(pub String);
 
 /// The key device cookies are signed with.
-#[derive(Clone)]
-pub struct DeviceKey([u8; 32]);
-
-impl std::fmt::Debug for DeviceKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DeviceKey(<redacted>)")
-    }
-}
+#[derive(Clone, Debug)]
+pub struct DeviceKey(MacKey);
 
 impl DeviceKey {
     pub fn derive(master: &MasterKey) -> Self {
-        Self(*master.derive("holdfast/device/v1"))
+        Self(MacKey::derive(master, "holdfast/device/v1"))
     }
 
     fn mac(&self, user: &UserId, epoch: &str, nonce: &[u8]) -> [u8; 32] {
-        let mut mac = HmacSha256::new_from_slice(&self.0).expect("any key length");
-        mac.update(user.as_bytes());
-        mac.update(&(epoch.len() as u64).to_be_bytes());
-        mac.update(epoch.as_bytes());
-        mac.update(nonce);
-        mac.finalize().into_bytes().into()
+        let epoch_len = (epoch.len() as u64).to_be_bytes();
+        self.0.mac(&[user.as_bytes(), &epoch_len, epoch.as_bytes(), nonce])
     }
 
     /// A new cookie vouching for `user` on this browser while the password stays `epoch` (the
@@ -70,13 +56,16 @@ mod tests {
 
     #[test]
     fn a_cookie_vouches_for_its_account_only() {
-        let key = DeviceKey([7; 32]);
+        let key = DeviceKey::derive(&MasterKey::from_bytes([7; 32]));
         let (ann, bob) = (UserId::random(), UserId::random());
         let cookie = key.issue(&ann, "hash-1");
         assert!(key.vouches_for(&cookie.0, &ann, "hash-1"));
         assert!(!key.vouches_for(&cookie.0, &bob, "hash-1"));
         assert!(!key.vouches_for(&cookie.0, &ann, "hash-2"), "a new password ends it");
-        assert!(!DeviceKey([8; 32]).vouches_for(&cookie.0, &ann, "hash-1"), "another server's key");
+        assert!(
+            !DeviceKey::derive(&MasterKey::from_bytes([8; 32])).vouches_for(&cookie.0, &ann, "hash-1"),
+            "another server's key"
+        );
         let mut forged = cookie.0.clone();
         forged.replace_range(30..31, if &forged[30..31] == "A" { "B" } else { "A" });
         assert!(!key.vouches_for(&forged, &ann, "hash-1"));
