@@ -19,10 +19,16 @@ pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .find_map(|(k, v)| (k == name).then_some(v))
 }
 
+/// Every cookie we set: HTTPS only, out of scripts' reach, not sent on cross-site subrequests.
+fn cookie(name: &str, value: &str, max_age: Option<u64>) -> HeaderValue {
+    let max_age = max_age.map(|seconds| format!("; Max-Age={seconds}")).unwrap_or_default();
+    HeaderValue::from_str(&format!("{name}={value}; Secure; HttpOnly; SameSite=Lax; Path=/{max_age}"))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
 /// A session-lifetime cookie (no `Max-Age`: the server decides when it ends).
 pub fn set(name: &str, value: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!("{name}={value}; Secure; HttpOnly; SameSite=Lax; Path=/"))
-        .unwrap_or_else(|_| HeaderValue::from_static(""))
+    cookie(name, value, None)
 }
 
 /// The cookie a browser keeps after signing in, vouching for that account on this device.
@@ -30,15 +36,12 @@ pub const DEVICE: &str = "__Host-holdfast_device";
 
 /// A cookie kept across browser restarts for `days`.
 pub fn set_lasting(name: &str, value: &str, days: u32) -> HeaderValue {
-    let max_age = u64::from(days) * 86_400;
-    HeaderValue::from_str(&format!("{name}={value}; Secure; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}"))
-        .unwrap_or_else(|_| HeaderValue::from_static(""))
+    cookie(name, value, Some(u64::from(days) * 86_400))
 }
 
 /// Deletes a cookie in the browser.
 pub fn clear(name: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!("{name}=; Secure; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"))
-        .unwrap_or_else(|_| HeaderValue::from_static(""))
+    cookie(name, "", Some(0))
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub(crate) fn account_key(email: &str) -> String {
 }
 
 /// How device cookies are keyed among the accounts' failure counts.
-fn device_key(cookie: &str) -> String {
+fn device_count_key(cookie: &str) -> String {
     format!("device:{}", cookie.trim())
 }
 
@@ -84,17 +84,17 @@ impl App {
 
     /// If a device cookie has failed too often to vouch for its account now, until when.
     pub(crate) fn device_blocked(&self, cookie: &str) -> Option<i64> {
-        self.progressively_blocked(&device_key(cookie))
+        self.progressively_blocked(&device_count_key(cookie))
     }
 
     /// Counts a failed password from a vouched-for device against that device.
     pub(crate) fn device_failed(&self, cookie: &str) {
         let per_hour = self.rate_limit_policy().sign_in_failures_per_hour;
-        self.failures_by_account().record_failure(&device_key(cookie), self.now(), per_hour);
+        self.failures_by_account().record_failure(&device_count_key(cookie), self.now(), per_hour);
     }
 
     pub(crate) fn device_succeeded(&self, cookie: &str) {
-        self.failures_by_account().record_success(&device_key(cookie));
+        self.failures_by_account().record_success(&device_count_key(cookie));
     }
 
     pub(crate) fn attempt_succeeded(&self, account: &str) {
