@@ -140,6 +140,8 @@ async fn names(
     stages: bool,
 ) -> Result<Names, AppError> {
     let people = state.app.people(scope).await?.into_iter().map(|p| (p.id, p.name)).collect();
+    // Companies tasks are about are read with the other companies.
+    company_ids.extend(subjects.iter().filter(|s| s.kind == Kind::Company).map(|s| s.id));
     company_ids.sort_by_key(|id| *id.as_bytes());
     company_ids.dedup();
     let companies = if company_ids.is_empty() {
@@ -156,23 +158,20 @@ async fn names(
     Ok(Names { people, companies, subjects, stages })
 }
 
-/// The titles of the records tasks are about, read kind by kind.
+/// The titles of the contacts and deals tasks are about (companies are read with the others).
 async fn subject_titles(
     state: &AppState,
     scope: &TenantScope,
     subjects: Vec<Subject>,
 ) -> Result<HashMap<RecordId, String>, AppError> {
     let of = |kind: Kind| subjects.iter().filter(|s| s.kind == kind).map(|s| s.id).collect::<Vec<_>>();
+    let (contacts, deals) = (of(Kind::Contact), of(Kind::Deal));
     let mut titles = HashMap::new();
-    for (kind, ids) in [Kind::Contact, Kind::Company, Kind::Deal].map(|kind| (kind, of(kind))) {
-        if ids.is_empty() {
-            continue;
-        }
-        titles.extend(match kind {
-            Kind::Contact => state.app.record_titles::<Contact>(scope, ids).await?,
-            Kind::Company => state.app.record_titles::<Company>(scope, ids).await?,
-            _ => state.app.record_titles::<Deal>(scope, ids).await?,
-        });
+    if !contacts.is_empty() {
+        titles.extend(state.app.record_titles::<Contact>(scope, contacts).await?);
+    }
+    if !deals.is_empty() {
+        titles.extend(state.app.record_titles::<Deal>(scope, deals).await?);
     }
     Ok(titles)
 }

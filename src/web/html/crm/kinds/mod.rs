@@ -106,7 +106,8 @@ pub enum Relation {
 pub struct Names {
     pub people: HashMap<UserId, String>,
     pub companies: HashMap<RecordId, String>,
-    /// Titles of task subjects (contacts, companies, deals) by id.
+    /// Titles of the contacts and deals tasks are about, by id (their companies are in
+    /// `companies`).
     pub subjects: HashMap<RecordId, String>,
     /// Stage labels by key (deal pages).
     pub stages: HashMap<String, String>,
@@ -125,7 +126,8 @@ impl Names {
     pub fn subject(&self, subject: Option<Subject>) -> Cell {
         match subject {
             Some(Subject { kind, id }) => {
-                let title = self.subjects.get(&id).cloned().unwrap_or_else(|| format!("(deleted {})", kind.as_str()));
+                let titles = if kind == Kind::Company { &self.companies } else { &self.subjects };
+                let title = titles.get(&id).cloned().unwrap_or_else(|| format!("(deleted {})", kind.as_str()));
                 Cell::link(title, path(kind, &id))
             }
             None => Cell::default(),
