@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use super::journeys::set_up_firm;
-use super::{Page, finish};
+use super::{Page, in_browser};
 use crate::helpers::spawn_app;
 
 /// Drags the card titled `deal` onto the board's column number `column` (0-based) with the
@@ -24,9 +24,8 @@ return target.dataset.stage;
 #[tokio::test]
 async fn records_are_created_edited_and_deleted_through_the_forms() {
     let app = spawn_app().await;
-    let Some(owner) = Page::open(&app, "crm-forms").await else { return };
-    let journey = async {
-        set_up_firm(&app, &owner).await?;
+    in_browser(&app, "crm-forms", async |owner| {
+        set_up_firm(&app, owner).await?;
 
         owner.goto("/companies/new").await?;
         owner.fill("name", "Northwind Traders").await?;
@@ -90,7 +89,7 @@ async fn records_are_created_edited_and_deleted_through_the_forms() {
         owner.expect_path("/deals").await?;
         owner.expect_text("The record was deleted.").await?;
 
-        search_as_you_type(&owner).await?;
+        search_as_you_type(owner).await?;
 
         owner.goto("/contacts").await?;
         owner.press("Ada Lovelace").await?;
@@ -104,8 +103,8 @@ async fn records_are_created_edited_and_deleted_through_the_forms() {
         owner.expect_text("The record was deleted.").await?;
         owner.expect_no_text("Northwind Trading").await?;
         Ok(())
-    };
-    finish(journey.await, vec![owner]).await;
+    })
+    .await;
 }
 
 /// The header's search box suggests records while typing; a suggestion opens the record.

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result, ensure};
 
 use super::journeys::{next_code, set_up_firm};
-use super::{Page, finish};
+use super::{Page, in_browser};
 use crate::helpers::{TestApp, spawn_app};
 
 /// Fetches a same-origin path from inside the page (as a download link would) and answers
@@ -46,22 +46,21 @@ async fn confirm_if_asked(app: &TestApp, page: &Page, secret: &str) -> Result<()
 #[tokio::test]
 async fn contacts_are_imported_and_exported_through_the_pages() {
     let app = spawn_app().await;
-    let Some(owner) = Page::open(&app, "csv").await else { return };
     let files = tempfile::tempdir().unwrap();
-    let journey = async {
-        let secret = set_up_firm(&app, &owner).await?;
+    in_browser(&app, "csv", async |owner| {
+        let secret = set_up_firm(&app, owner).await?;
         let csv = "First name,Last name,Email,Phone,Company,Job title\n\
                    Grace,Hopper,grace@navy.example,+1 555 000 1218,Navy Labs,\"=cmd|' /C calc'!A0\"\n\
                    Alan,Turing,alan@bletchley.example,+44 20 7946 0958,Navy Labs,\n\
                    Bad,Row,not-an-email,,,\n";
-        upload_and_check(&owner, files.path(), "people.csv", csv).await?;
+        upload_and_check(owner, files.path(), "people.csv", csv).await?;
         owner.expect_text("It would also create 1 company that rows name: Navy Labs.").await?;
         owner.expect_text("Committing would create 2, update 0 and reject 1 rows").await?;
         owner.expect_text("That email address is not valid. (E2003)").await?;
 
         let dry_run_report = owner.attribute_of("a[href$='errors.csv'], a[href*='errors.csv?']", "href").await?;
         owner.press("Commit the import").await?;
-        confirm_if_asked(&app, &owner, &secret).await?;
+        confirm_if_asked(&app, owner, &secret).await?;
         if owner.path().await?.contains("/check") {
             owner.press("Commit the import").await?;
         }
@@ -69,24 +68,24 @@ async fn contacts_are_imported_and_exported_through_the_pages() {
         owner.expect_text("created 2").await?;
         owner.expect_text("companies created for the rows naming them: 1").await?;
         let report = owner.attribute_of("a[href$='errors.csv']", "href").await?;
-        let (status, body) = fetch(&owner, &report).await?;
+        let (status, body) = fetch(owner, &report).await?;
         ensure!(status == 200 && body.contains("E2003"), "the error report after the commit: {status} {body}");
-        let (status, body) = fetch(&owner, &dry_run_report).await?;
+        let (status, body) = fetch(owner, &dry_run_report).await?;
         ensure!(status == 200 && body.contains("E2003"), "the dry run's report link after the commit: {status} {body}");
 
         owner.goto("/companies").await?;
         owner.expect_text("Navy Labs").await?;
 
-        let (status, exported) = fetch(&owner, "/contacts/export.csv").await?;
+        let (status, exported) = fetch(owner, "/contacts/export.csv").await?;
         ensure!(status == 200, "export answered {status}");
         ensure!(exported.contains("'+1 555 000 1218"), "phone numbers are neutralised for spreadsheets:\n{exported}");
         ensure!(exported.contains("'=cmd|"), "formulas stay neutralised:\n{exported}");
-        upload_and_check(&owner, files.path(), "export.csv", &exported).await?;
+        upload_and_check(owner, files.path(), "export.csv", &exported).await?;
         owner
             .expect_text("Committing would create 0, update 0 and reject 0 rows (2 unchanged)")
             .await
             .context("an export imported again changes nothing")?;
         Ok(())
-    };
-    finish(journey.await, vec![owner]).await;
+    })
+    .await;
 }

@@ -4,8 +4,8 @@
 
 use anyhow::ensure;
 
+use super::in_browser;
 use super::journeys::set_up_firm;
-use super::{Page, finish};
 use crate::helpers::spawn_app;
 
 /// `[limit, remaining]` of the rate-limit headers of a page fetched from the page.
@@ -19,9 +19,8 @@ fetch("/contacts", { credentials: "same-origin" }).then(
 #[tokio::test]
 async fn error_pages_sessions_limits_and_seeded_history_read_right() {
     let app = spawn_app().await;
-    let Some(owner) = Page::open(&app, "details").await else { return };
-    let journey = async {
-        set_up_firm(&app, &owner).await?;
+    in_browser(&app, "details", async |owner| {
+        set_up_firm(&app, owner).await?;
 
         for (path, heading) in [
             ("/contacts/ffffffffffffffffffffffffffffffff", "Unable to open the record (E3002)"),
@@ -51,6 +50,6 @@ async fn error_pages_sessions_limits_and_seeded_history_read_right() {
         owner.goto(&first).await?;
         owner.expect_text("Olive Owner").await?;
         owner.expect_no_text("Someone").await
-    };
-    finish(journey.await, vec![owner]).await;
+    })
+    .await;
 }

@@ -6,7 +6,7 @@ use anyhow::{Result, ensure};
 use serde_json::json;
 
 use super::journeys::set_up_firm;
-use super::{Page, finish};
+use super::{Page, in_browser};
 use crate::helpers::{Api, OWNER_EMAIL, TestApp, spawn_app};
 
 /// The visible rows of the page's table, one string each.
@@ -59,15 +59,14 @@ async fn seed(app: &TestApp, api: &Api) -> serde_json::Value {
 #[tokio::test]
 async fn people_are_found_however_they_are_looked_for() {
     let app = spawn_app().await;
-    let Some(owner) = Page::open(&app, "finding").await else { return };
-    let journey = async {
-        set_up_firm(&app, &owner).await?;
+    in_browser(&app, "finding", async |owner| {
+        set_up_firm(&app, owner).await?;
         let api = owner_api(&app).await;
         let ada = seed(&app, &api).await;
         app.search_settled().await;
         let andersens = ["Ada Andersen", "Bea Andersen"];
 
-        let newest = list(&owner, "/contacts?status=customer&tag=vip&sort=newest").await?;
+        let newest = list(owner, "/contacts?status=customer&tag=vip&sort=newest").await?;
         ensure!(
             shown(&newest, &andersens) == ["Bea Andersen", "Ada Andersen"],
             "newest first with filters: {newest:?}"
@@ -81,7 +80,7 @@ async fn people_are_found_however_they_are_looked_for() {
             ("Andersen", vec!["Ada Andersen", "Bea Andersen"]),
             ("a", vec!["Ada Andersen", "Ada Byron", "Ada Byron", "Bea Andersen"]),
         ] {
-            let found = list(&owner, &format!("/contacts?q={}", encoded(query))).await?;
+            let found = list(owner, &format!("/contacts?q={}", encoded(query))).await?;
             ensure!(shown(&found, &everyone) == expected, "name starts with {query:?}: {found:?}");
         }
 
@@ -92,7 +91,7 @@ async fn people_are_found_however_they_are_looked_for() {
             ("0612345678", "Ada Andersen"),
             ("2345678", "Ada Andersen"),
         ] {
-            let found = list(&owner, &format!("/contacts?q={}", encoded(query))).await?;
+            let found = list(owner, &format!("/contacts?q={}", encoded(query))).await?;
             ensure!(shown(&found, &everyone) == [expected], "phone {query:?}: {found:?}");
         }
 
@@ -111,13 +110,13 @@ async fn people_are_found_however_they_are_looked_for() {
         owner.goto("/tasks").await?;
         owner.expect_text("Ada Andersen").await?;
         owner.expect_no_text("the contact").await?;
-        let by_name = list(&owner, "/tasks/list?sort=name").await?;
+        let by_name = list(owner, "/tasks/list?sort=name").await?;
         ensure!(
             shown(&by_name, &["Zeta call", "Alpha email"]) == ["Alpha email", "Zeta call"],
             "tasks by name: {by_name:?}"
         );
         ensure!(by_name.iter().any(|r| r.contains("Ada Andersen")), "All tasks name the subject: {by_name:?}");
         Ok(())
-    };
-    finish(journey.await, vec![owner]).await;
+    })
+    .await;
 }

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use holdfast::app::clock::Clock;
 
-use super::{Page, finish};
+use super::{Page, in_browser};
 use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TestApp, spawn_app, totp};
 
 /// The next authenticator code for `secret`, one time step after the last (codes are single use).
@@ -50,18 +50,17 @@ pub async fn sign_in(app: &TestApp, page: &Page, email: &str, password: &str, se
 #[tokio::test]
 async fn a_new_firm_sets_up_signs_out_and_back_in() {
     let app = spawn_app().await;
-    let Some(owner) = Page::open(&app, "first-run").await else { return };
-    let journey = async {
-        let secret = set_up_firm(&app, &owner).await?;
+    in_browser(&app, "first-run", async |owner| {
+        let secret = set_up_firm(&app, owner).await?;
         owner.press("Sign out").await?;
         owner.expect_path("/login").await?;
         owner.goto("/contacts?sort=newest").await?;
         owner.expect_path("/login").await?;
-        sign_in(&app, &owner, OWNER_EMAIL, OWNER_PASSWORD, &secret).await?;
+        sign_in(&app, owner, OWNER_EMAIL, OWNER_PASSWORD, &secret).await?;
         // Back where sign-in interrupted, not on the account page.
         owner.expect_path("/contacts?sort=newest").await?;
         owner.expect_text("Contacts").await?;
         Ok(())
-    };
-    finish(journey.await, vec![owner]).await;
+    })
+    .await;
 }

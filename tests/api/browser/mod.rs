@@ -15,4 +15,4 @@ mod passwords;
 mod people;
 mod settings;
 
-pub use page::{Page, finish};
+pub use page::{Page, finish, in_browser};

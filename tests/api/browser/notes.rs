@@ -1,16 +1,15 @@
 //! Notes are edited and deleted where they are shown; a duplicate is merged by finding it by
 //! name, not by typing its id.
 
+use super::in_browser;
 use super::journeys::set_up_firm;
-use super::{Page, finish};
 use crate::helpers::spawn_app;
 
 #[tokio::test]
 async fn notes_are_edited_and_deleted_and_duplicates_are_found_to_merge() {
     let app = spawn_app().await;
-    let Some(owner) = Page::open(&app, "notes").await else { return };
-    let journey = async {
-        set_up_firm(&app, &owner).await?;
+    in_browser(&app, "notes", async |owner| {
+        set_up_firm(&app, owner).await?;
         for (first, last, email) in
             [("Grace", "Hopper", "grace@navy.example"), ("Grace", "Hopper", "ghopper@home.example")]
         {
@@ -48,6 +47,6 @@ async fn notes_are_edited_and_deleted_and_duplicates_are_found_to_merge() {
         let rows = owner.script("return document.querySelectorAll('table tbody tr').length", vec![]).await?;
         anyhow::ensure!(rows == 1, "one Grace Hopper after the merge, {rows} rows");
         Ok(())
-    };
-    finish(journey.await, vec![owner]).await;
+    })
+    .await;
 }

@@ -346,6 +346,14 @@ impl Page {
     }
 }
 
+/// Runs a one-browser journey on `app` in a fresh profile named `label` (skipped, loudly, where
+/// there is no browser), then [`finish`]es it.
+pub async fn in_browser(app: &TestApp, label: &str, journey: impl AsyncFnOnce(&Page) -> Result<()>) {
+    let Some(page) = Page::open(app, label).await else { return };
+    let result = journey(&page).await;
+    finish(result, vec![page]).await;
+}
+
 /// Ends a journey: on failure saves every profile's screenshot and HTML, then fails the test
 /// with the step's error; closes the browsers either way.
 pub async fn finish(result: Result<()>, pages: Vec<Page>) {

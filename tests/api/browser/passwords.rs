@@ -3,15 +3,14 @@
 
 use anyhow::ensure;
 
+use super::in_browser;
 use super::journeys::set_up_firm;
-use super::{Page, finish};
 use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, spawn_app};
 
 #[tokio::test]
 async fn setup_names_the_word_that_counted_against_the_password() {
     let app = spawn_app().await;
-    let Some(owner) = Page::open(&app, "setup-weak-word").await else { return };
-    let journey = async {
+    in_browser(&app, "setup-weak-word", async |owner| {
         owner.goto_url(app.setup_url.as_deref().unwrap_or_default()).await?;
         owner.fill("workspace_name", "Harbour Lights Ltd").await?;
         owner.fill("name", "Olive Owner").await?;
@@ -23,16 +22,15 @@ async fn setup_names_the_word_that_counted_against_the_password() {
         owner.fill("password", "velvet lagoon compass 4821").await?;
         owner.press("Create workspace").await?;
         owner.expect_text("Set up two-step sign-in").await
-    };
-    finish(journey.await, vec![owner]).await;
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_password_change_refuses_a_recent_password_and_revokes_api_tokens() {
     let app = spawn_app().await;
-    let Some(owner) = Page::open(&app, "password-change").await else { return };
-    let journey = async {
-        set_up_firm(&app, &owner).await?;
+    in_browser(&app, "password-change", async |owner| {
+        set_up_firm(&app, owner).await?;
         owner.goto("/account").await?;
         owner.fill("label", "accounting sync").await?;
         owner.press("Create token").await?;
@@ -56,6 +54,6 @@ async fn a_password_change_refuses_a_recent_password_and_revokes_api_tokens() {
         owner.fill("new_password", OWNER_PASSWORD).await?;
         owner.press("Change password").await?;
         owner.expect_text("You have used that password recently: choose one that isn't among your last 5.").await
-    };
-    finish(journey.await, vec![owner]).await;
+    })
+    .await;
 }

@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use super::journeys::{next_code, set_up_firm};
-use super::{Page, finish};
+use super::{Page, in_browser};
 use crate::helpers::{TestApp, spawn_app};
 
 /// Confirms the second factor ahead of the sensitive settings (valid for ten minutes).
@@ -18,10 +18,9 @@ async fn confirm_second_factor(app: &TestApp, page: &Page, secret: &str) -> Resu
 #[tokio::test]
 async fn every_settings_page_does_its_job() {
     let app = spawn_app().await;
-    let Some(owner) = Page::open(&app, "settings").await else { return };
-    let journey = async {
-        let secret = set_up_firm(&app, &owner).await?;
-        confirm_second_factor(&app, &owner, &secret).await?;
+    in_browser(&app, "settings", async |owner| {
+        let secret = set_up_firm(&app, owner).await?;
+        confirm_second_factor(&app, owner, &secret).await?;
         owner.expect_text("Invite someone").await?;
 
         owner.press("Security").await?;
@@ -66,6 +65,6 @@ async fn every_settings_page_does_its_job() {
         owner.press("Save colour").await?;
         owner.expect_text("The tag colour was saved.").await?;
         Ok(())
-    };
-    finish(journey.await, vec![owner]).await;
+    })
+    .await;
 }
