@@ -102,9 +102,9 @@ pub async fn save(
     // The passphrase can't be recovered from anywhere: typing it twice catches a slip before
     // every backup depends on it.
     if form.passphrase.expose_secret() != form.passphrase_confirm.expose_secret() {
-        let error = AppError::field(ErrorCode::InvalidFormat, "passphrase_confirm");
-        let error = FormError::new("save the backup settings", &error)
-            .with_detail("The passphrase and its confirmation differ. Type the same passphrase twice.");
+        let error = AppError::field(ErrorCode::InvalidFormat, "passphrase_confirm")
+            .with_hint("The passphrase and its confirmation differ. Type the same passphrase twice.");
+        let error = FormError::new("save the backup settings", &error);
         return render(&state, &page, None, Some(error)).await;
     }
     let input = BackupSettingsInput {

@@ -27,11 +27,6 @@ impl FormError {
         }
     }
 
-    /// The same error explained in words closer to the form than the code's own message.
-    pub fn with_detail(self, detail: &'static str) -> Self {
-        Self { detail: detail.into(), ..self }
-    }
-
     /// Whether `field` is the one in error (for `aria-invalid`).
     pub fn is(&self, field: &str) -> bool {
         self.field == field
