@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::forms::{FormError, notice};
+use super::forms::{FormError, NextQuery, NoticeQuery, notice};
 use super::layout::Layout;
 use super::{encode_next, safe_next};
 use crate::app::auth::setup::{SetupRequest, SetupState};
@@ -158,16 +158,8 @@ pub struct LoginForm {
     next: String,
 }
 
-#[derive(Deserialize)]
-pub struct LoginQuery {
-    #[serde(default)]
-    notice: String,
-    #[serde(default)]
-    next: String,
-}
-
-pub async fn login_form(page: Page, Query(query): Query<LoginQuery>) -> Response {
-    let next = safe_next(&query.next).to_owned();
+pub async fn login_form(page: Page, Query(query): Query<NoticeQuery>, Query(wanted): Query<NextQuery>) -> Response {
+    let next = safe_next(&wanted.next).to_owned();
     if page.session.is_some() {
         return Redirect::to(&next).into_response();
     }

@@ -89,6 +89,13 @@ pub fn notice(key: &str) -> Option<&'static str> {
     })
 }
 
+/// The page to return to after signing in or confirming (checked with `safe_next` on use).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    pub next: String,
+}
+
 /// `path` with a notice key added to its query.
 pub fn with_notice(path: &str, key: &str) -> String {
     let separator = if path.contains('?') { '&' } else { '?' };

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::forms::FormError;
+use super::forms::{FormError, NextQuery};
 use super::layout::Layout;
 use crate::app::auth::SessionStage;
 use crate::app::auth::mfa::{Enrollment, SecondFactorAnswer};
@@ -200,12 +200,6 @@ pub struct ConfirmPage {
     layout: Layout,
     next: String,
     error: Option<FormError>,
-}
-
-#[derive(Deserialize)]
-pub struct NextQuery {
-    #[serde(default)]
-    next: String,
 }
 
 pub async fn confirm_form(
