@@ -51,11 +51,12 @@ pub async fn resolve(State(state): State<AppState>, mut request: Request, next: 
         });
         request.extensions_mut().insert(CurrentApiScope(scope));
     }
-    let nav_user = session.as_ref().filter(|s| s.stage == SessionStage::Full).map(NavUser::of);
+    // Kept for an error page's navigation: only for a signed-in user, whose binding is a hash.
+    let nav = session.as_ref().filter(|s| s.stage == SessionStage::Full).map(|s| (NavUser::of(s), binding.clone()));
     request.extensions_mut().insert(CurrentSession(session));
-    request.extensions_mut().insert(CsrfContext(binding.clone()));
+    request.extensions_mut().insert(CsrfContext(binding));
     let mut response = next.run(request).await;
-    if let Some(user) = nav_user
+    if let Some((user, binding)) = nav
         && (response.status().is_client_error() || response.status().is_server_error())
     {
         let csrf = state.app.csrf_key().token(&binding);
