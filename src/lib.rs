@@ -9,6 +9,7 @@
 //! - [`web`]: the HTTP surface: the layer stack, extractors, HTML pages and the JSON API.
 //! - [`app`]: everything transport-free: services, auth, the store, the clock and errors.
 //! - [`domain`]: pure value types (ids, roles, parsed inputs).
+//! - [`error`]: the coded error every layer answers with.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod datadir;
 pub mod domain;
+pub mod error;
 pub mod startup;
 pub mod telemetry;
 pub mod tls;

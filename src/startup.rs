@@ -12,10 +12,10 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::app::clock::Clock;
-use crate::app::error::AppError;
 use crate::app::{App, OpenError};
 use crate::config::{Config, HttpListen, TlsMode};
 use crate::datadir::DataDir;
+use crate::error::AppError;
 use crate::tls::{CertManager, TlsError, self_signed_names};
 use crate::web::{self, AppState, redirect};
 
@@ -57,7 +57,7 @@ impl Application {
         let open_clock = clock.clone();
         let app = tokio::task::spawn_blocking(move || App::open(DataDir::open(&dir)?, open_clock))
             .await
-            .map_err(|e| AppError::internal(crate::app::error::ErrorCode::Internal, e))??;
+            .map_err(|e| AppError::internal(crate::error::ErrorCode::Internal, e))??;
         // A key rotation interrupted by a crash or stop continues in the background.
         app.spawn_key_rotation();
 
@@ -69,7 +69,7 @@ impl Application {
                 Some(
                     tokio::task::spawn_blocking(move || CertManager::self_signed(cert, key, names, clock))
                         .await
-                        .map_err(|e| AppError::internal(crate::app::error::ErrorCode::Internal, e))??,
+                        .map_err(|e| AppError::internal(crate::error::ErrorCode::Internal, e))??,
                 )
             }
             TlsMode::Files => {

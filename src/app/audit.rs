@@ -3,10 +3,10 @@
 use redb::WriteTransaction;
 
 use super::auth::ClientInfo;
-use super::error::AppError;
 use super::store::audit::{GENESIS_HASH, append};
 use super::store::records::AuditRecord;
 use crate::domain::ids::{UserId, WorkspaceId};
+use crate::error::AppError;
 
 /// The chain for server-wide events that belong to no workspace (offline settings changes).
 pub const SERVER_CHAIN: WorkspaceId = WorkspaceId::SERVER;

@@ -5,11 +5,11 @@ use super::App;
 use super::audit::{AuditEvent, record_now};
 use super::auth::permissions::Action;
 use super::auth::{ClientInfo, TenantScope};
-use super::error::{AppError, ErrorCode};
 use super::rate_limit::Budget;
 use super::store::records::AuditRecord;
 use super::store::{identity, storage, tables};
 use crate::domain::spreadsheet::neutralise_formula;
+use crate::error::{AppError, ErrorCode};
 
 /// Entries shown or exported at most.
 pub const MAX_ENTRIES: usize = 5_000;

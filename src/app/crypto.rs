@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use super::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode};
 
 /// The 256-bit master key from `keys/master.key`. Its `Debug` never shows the bytes.
 #[derive(Clone)]

@@ -14,10 +14,10 @@ use super::App;
 use super::audit::{AuditEvent, record};
 use super::auth::permissions::Action;
 use super::auth::{ClientInfo, TenantScope};
-use super::error::{AppError, ErrorCode};
 use super::store::{Versioned, settings};
 use crate::domain::email::EmailAddress;
 use crate::domain::text::required_line;
+use crate::error::{AppError, ErrorCode};
 
 /// The settings key.
 pub(crate) const EMAIL_SETTINGS: &str = "email";

@@ -17,8 +17,8 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::crypto::MasterKey;
-use super::error::{AppError, ErrorCode};
 use crate::domain::ids::{RecordId, WorkspaceId};
+use crate::error::{AppError, ErrorCode};
 
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;

@@ -8,11 +8,11 @@ use super::App;
 use super::audit::{self, AuditEvent, SERVER_CHAIN};
 use super::auth::permissions::Action;
 use super::auth::{ClientInfo, TenantScope};
-use super::error::{AppError, ErrorCode};
 use super::store::field_keys::{self, RotationState, StepOutcome};
 use super::store::storage;
 use super::store::tables::SETTINGS;
 use crate::domain::role::Role;
+use crate::error::{AppError, ErrorCode};
 
 /// Rows re-sealed per write transaction.
 pub const ROTATION_BATCH: usize = 1_000;

@@ -10,7 +10,6 @@ pub mod clock;
 pub mod crm;
 pub mod crypto;
 pub mod email;
-pub mod error;
 pub(crate) mod keyring;
 pub mod keys;
 pub mod policy;
@@ -34,12 +33,12 @@ pub use store::StoreOpenError;
 pub use store::views::ViewCache;
 
 use crate::datadir::{DataDir, DataDirError};
+use crate::error::AppError;
 use auth::csrf::CsrfKey;
 use auth::password::PasswordHasherPool;
 use clock::Clock;
 use crypto::{MasterKey, Sealer};
 use email::{EMAIL_SETTINGS, EmailSettings};
-use error::AppError;
 use policy::{SECURITY_POLICY, SecurityPolicy};
 use rate_limit::{FailureTracker, Limiters, RATE_LIMIT_POLICY, RateLimitPolicy};
 use store::{Store, identity};
@@ -304,7 +303,7 @@ impl App {
         let path = self.0.data_dir.setup_token_path();
         tokio::task::spawn_blocking(move || auth::setup::ensure_token(&path))
             .await
-            .map_err(|e| AppError::internal(error::ErrorCode::Internal, e))?
+            .map_err(|e| AppError::internal(crate::error::ErrorCode::Internal, e))?
             .map(Some)
     }
 }

@@ -3,9 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{AppError, ErrorCode};
 use super::store::Versioned;
 use crate::domain::role::Role;
+use crate::error::{AppError, ErrorCode};
 
 /// The settings key the policy is stored under.
 pub(crate) const SECURITY_POLICY: &str = "security";

@@ -12,9 +12,9 @@ use governor::middleware::{StateInformationMiddleware, StateSnapshot};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 
-use super::error::{AppError, ErrorCode};
 use super::store::Versioned;
 use crate::domain::ids::UserId;
+use crate::error::{AppError, ErrorCode};
 
 /// The settings key.
 pub(crate) const RATE_LIMIT_POLICY: &str = "rate_limit";

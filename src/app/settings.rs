@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use super::App;
 use super::auth::ClientInfo;
-use super::error::{AppError, ErrorCode};
 use super::policy::SecurityPolicy;
 use super::rate_limit::RateLimitPolicy;
+use crate::error::{AppError, ErrorCode};
 
 fn flatten<T: Serialize>(section: &str, policy: &T, out: &mut Vec<(String, String)>) {
     if let Ok(Value::Object(fields)) = serde_json::to_value(policy) {

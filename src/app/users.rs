@@ -8,7 +8,6 @@ use super::audit::{AuditEvent, record};
 use super::auth::password::check_new_password;
 use super::auth::permissions::Action;
 use super::auth::{ClientInfo, IssuedLink, LinkPurpose, TenantScope};
-use super::error::{AppError, ErrorCode};
 use super::store::identity;
 use super::store::records::{UserRecord, WorkspaceRecord};
 use super::store::storage;
@@ -17,6 +16,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::ids::{UserId, WorkspaceId};
 use crate::domain::role::Role;
 use crate::domain::text::required_line;
+use crate::error::{AppError, ErrorCode};
 
 use super::auth::setup::NAME_MAX;
 

@@ -14,8 +14,8 @@ use super::App;
 use super::audit::{AuditEvent, record};
 use super::auth::permissions::Action;
 use super::auth::{ClientInfo, TenantScope};
-use super::error::{AppError, ErrorCode};
 use super::store::{Versioned, settings};
+use crate::error::{AppError, ErrorCode};
 
 /// The settings key.
 pub(crate) const ALERT_SETTINGS: &str = "alerts";

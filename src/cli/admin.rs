@@ -4,9 +4,9 @@ use clap::Subcommand;
 use secrecy::SecretString;
 
 use super::offline;
-use crate::app::error::{AppError, ErrorCode};
 use crate::config::Config;
 use crate::domain::role::Role;
+use crate::error::{AppError, ErrorCode};
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {

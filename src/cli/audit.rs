@@ -3,8 +3,8 @@
 use clap::Subcommand;
 
 use super::offline;
-use crate::app::error::{AppError, ErrorCode};
 use crate::config::Config;
+use crate::error::{AppError, ErrorCode};
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use crate::app::App;
 use crate::app::clock::SystemClock;
-use crate::app::error::AppError;
 use crate::config::Config;
 use crate::datadir::DataDir;
+use crate::error::AppError;
 
 /// Opens the app on `config`'s data directory and runs `job` with it.
 pub fn run<F, Fut>(config: &Config, job: F) -> u8

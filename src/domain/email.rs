@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::app::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode};
 
 /// Longest address accepted (RFC 5321 path limit).
 pub const MAX_EMAIL_LEN: usize = 254;

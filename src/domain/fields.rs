@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::app::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode};
 
 /// Longest single-line value (names, titles, industries).
 pub const LINE_MAX: usize = 200;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::app::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

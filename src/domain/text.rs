@@ -1,6 +1,6 @@
 //! Bounded single-line text: trimmed, free of control characters, within a length limit.
 
-use crate::app::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode};
 
 /// A required single-line value of at most `max` characters.
 pub fn required_line(value: &str, max: usize, field: &'static str) -> Result<String, AppError> {

@@ -6,7 +6,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode};
 
 /// Which body the error-page layer renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{ClientIp, Page};
-use crate::app::error::ErrorCode;
+use crate::error::ErrorCode;
 
 /// Free disk below this is a warning.
 const LOW_DISK_BYTES: u64 = 1024 * 1024 * 1024;

@@ -183,7 +183,7 @@ async fn roles_decide_who_reads_creates_and_edits() {
     let password = secrecy::SecretString::from(crate::helpers::USER_PASSWORD.to_owned());
     app.app.create_user("Acme Ltd", "cleo@acme.example", "Cleo Client", Role::Client, &password).await.unwrap();
     let refused = app.app.create_api_token_for_email("cleo@acme.example", "t").await.unwrap_err();
-    assert_eq!(refused.code(), holdfast::app::error::ErrorCode::Forbidden, "clients get no API access");
+    assert_eq!(refused.code(), holdfast::error::ErrorCode::Forbidden, "clients get no API access");
 }
 
 #[tokio::test]

@@ -7,12 +7,12 @@ use super::password::check_new_password;
 use super::sessions::AuthSession;
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::policy::PASSWORD_HISTORY_MAX;
 use crate::app::store::identity;
 use crate::app::store::records::UserRecord;
 use crate::app::store::storage;
 use crate::app::store::tables::USERS;
+use crate::error::{AppError, ErrorCode};
 
 /// What a password change does to the user's API tokens. A token keeps working without the
 /// password, so someone who knew the old password may have made one: revoking is the default.

@@ -7,12 +7,12 @@ use super::scope::{SecondFactor, TenantScope};
 use super::secrets::{hash_secret, new_secret};
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::identity;
 use crate::app::store::records::ApiTokenRecord;
 use crate::app::store::storage;
 use crate::app::store::tables::{API_TOKENS, USER_TOKENS, USERS};
 use crate::domain::text::required_line;
+use crate::error::{AppError, ErrorCode};
 
 /// Every token starts with this, so secret scanners can find leaked ones.
 pub const TOKEN_PREFIX: &str = "hf_";

@@ -9,13 +9,13 @@ use super::account::rotate_password;
 use super::secrets::{hash_secret, new_secret};
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::identity;
 use crate::app::store::records::{LinkKind, LinkRecord};
 use crate::app::store::storage;
 use crate::app::store::tables::{LINKS, USERS};
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{UserId, WorkspaceId};
+use crate::error::{AppError, ErrorCode};
 
 const RESET_SECONDS: i64 = 3600;
 const INVITE_SECONDS: i64 = 72 * 3600;

@@ -10,12 +10,12 @@ use super::sessions::create_in;
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record};
 use crate::app::auth::password::needs_rehash;
-use crate::app::error::AppError;
 use crate::app::store::identity;
 use crate::app::store::records::SessionStage;
 use crate::app::store::storage;
 use crate::app::store::tables::USERS;
 use crate::domain::email::EmailAddress;
+use crate::error::AppError;
 
 /// A finished sign-in: the session, and the device cookie that vouches for this browser.
 #[derive(Debug)]

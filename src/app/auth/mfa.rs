@@ -17,13 +17,13 @@ use super::sessions::{AuthSession, create_in};
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record};
 use crate::app::crypto::Sealer;
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::identity;
 use crate::app::store::records::{MfaRecord, SessionRecord, SessionStage, UserRecord};
 use crate::app::store::storage;
 use crate::app::store::tables::{SESSIONS, USERS};
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{UserId, WorkspaceId};
+use crate::error::{AppError, ErrorCode};
 
 /// Backup codes issued at enrolment and regeneration.
 pub const BACKUP_CODES: usize = 10;

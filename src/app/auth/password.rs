@@ -10,8 +10,8 @@ use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 use unicode_normalization::UnicodeNormalization;
 
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::policy::{PASSWORD_MAX_LENGTH, SecurityPolicy};
+use crate::error::{AppError, ErrorCode};
 
 /// OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane.
 const MEMORY_KIB: u32 = 19 * 1024;

@@ -3,8 +3,8 @@
 //! must be decided everywhere.
 
 use super::scope::TenantScope;
-use crate::app::error::{AppError, ErrorCode};
 use crate::domain::role::Role;
+use crate::error::{AppError, ErrorCode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {

@@ -47,22 +47,18 @@ impl TenantScope {
     }
 
     /// Server-wide settings: an owner or admin of the home workspace (E1005 otherwise).
-    pub fn require_server_operator(&self) -> Result<(), crate::app::error::AppError> {
-        if self.server_operator {
-            Ok(())
-        } else {
-            Err(crate::app::error::AppError::new(crate::app::error::ErrorCode::Forbidden))
-        }
+    pub fn require_server_operator(&self) -> Result<(), crate::error::AppError> {
+        if self.server_operator { Ok(()) } else { Err(crate::error::AppError::new(crate::error::ErrorCode::Forbidden)) }
     }
 
     /// Sensitive actions need a second-factor check within the last 10 minutes (E1008).
     /// A user without a second factor (their role doesn't require one) has nothing to confirm.
-    pub fn require_recent_second_factor(&self, now: i64) -> Result<(), crate::app::error::AppError> {
+    pub fn require_recent_second_factor(&self, now: i64) -> Result<(), crate::error::AppError> {
         match self.second_factor {
             SecondFactor::NotEnrolled => Ok(()),
             SecondFactor::CheckedAt(at) if now - at <= STEP_UP_SECONDS => Ok(()),
             SecondFactor::CheckedAt(_) | SecondFactor::NotChecked => {
-                Err(crate::app::error::AppError::new(crate::app::error::ErrorCode::StepUpRequired))
+                Err(crate::error::AppError::new(crate::error::ErrorCode::StepUpRequired))
             }
         }
     }

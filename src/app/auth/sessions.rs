@@ -9,11 +9,11 @@ use super::scope::{SecondFactor, TenantScope};
 use super::secrets::SessionToken;
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::identity;
 use crate::app::store::records::{SessionRecord, SessionStage, UserRecord};
 use crate::app::store::storage;
 use crate::app::store::tables::{SESSIONS, USER_SESSIONS, USERS};
+use crate::error::{AppError, ErrorCode};
 
 /// `last_seen` is written at most this often (seconds), so reads don't each cost a commit.
 const TOUCH_INTERVAL: i64 = 60;

@@ -13,7 +13,6 @@ use super::secrets::SessionToken;
 use super::sessions::create_in;
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::identity;
 use crate::app::store::records::{SessionStage, UserRecord, WorkspaceRecord};
 use crate::app::store::storage;
@@ -23,6 +22,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::ids::WorkspaceId;
 use crate::domain::role::Role;
 use crate::domain::text::required_line;
+use crate::error::{AppError, ErrorCode};
 
 /// Longest workspace and person name.
 pub const NAME_MAX: usize = 120;

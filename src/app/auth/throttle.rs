@@ -7,13 +7,13 @@ use super::permissions::Action;
 use super::scope::TenantScope;
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::identity;
 use crate::app::store::records::UserRecord;
 use crate::app::store::storage;
 use crate::app::store::tables::USERS;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::UserId;
+use crate::error::{AppError, ErrorCode};
 
 /// Consecutive failed passwords after which the account stays locked until unlocked.
 pub const HARD_LOCK_AFTER: u32 = 100;

@@ -17,7 +17,7 @@ pub use archive::{Manifest, Summary, TableSummary, Trailer};
 pub use format::BackupError;
 
 use super::App;
-use super::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode};
 use format::{DecryptingReader, EncryptingWriter};
 
 fn io_error(e: std::io::Error) -> BackupError {

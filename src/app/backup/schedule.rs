@@ -14,8 +14,8 @@ use crate::app::audit::{AuditEvent, SERVER_CHAIN, record};
 use crate::app::auth::password::check_new_password;
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::{Versioned, settings};
+use crate::error::{AppError, ErrorCode};
 
 pub(crate) const BACKUP_SETTINGS: &str = "backup";
 pub(crate) const BACKUP_STATUS: &str = "backup_status";

@@ -8,11 +8,11 @@ use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::crm as repo;
 use crate::app::store::storage;
 use crate::app::store::tables::{RECORD_INDEX, RECORDS};
 use crate::domain::ids::RecordId;
+use crate::error::{AppError, ErrorCode};
 
 /// The most records one bulk action may touch.
 pub const MAX_SELECTION: usize = 500;

@@ -3,11 +3,11 @@
 use super::bulk::with_tag;
 use super::keys::{self, Term};
 use super::{BulkAction, CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
-use crate::app::error::AppError;
 use crate::app::store::Versioned;
 use crate::app::store::crm::Entity;
 use crate::domain::crm::{Changes, Company, CompanyInput, Kind, Stamp};
 use crate::domain::ids::{RecordId, UserId};
+use crate::error::AppError;
 
 impl Versioned for Company {
     const VERSION: u16 = 1;

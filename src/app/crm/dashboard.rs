@@ -7,13 +7,13 @@ use super::deal::tally;
 use crate::app::App;
 use crate::app::auth::TenantScope;
 use crate::app::auth::permissions::Action;
-use crate::app::error::AppError;
 use crate::app::store::crm::{self as repo, Tally};
 use crate::app::store::storage;
 use crate::app::store::tables::{AUDIT, TALLIES};
 use crate::domain::crm::{Kind, Stage, StageOutcome, Task};
 use crate::domain::fields::{Currency, Day, Money};
 use crate::domain::ids::{RecordId, UserId};
+use crate::error::AppError;
 
 /// Active deals in one stage.
 #[derive(Debug, Clone)]

@@ -2,12 +2,12 @@
 
 use super::keys::{self, Term};
 use super::{BulkAction, CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
-use crate::app::error::AppError;
 use crate::app::store::Versioned;
 use crate::app::store::crm::{Entity, TallyShare};
 use crate::domain::crm::{Changes, Deal, DealInput, Kind, Stamp};
 use crate::domain::fields::Day;
 use crate::domain::ids::{RecordId, UserId};
+use crate::error::AppError;
 
 /// The names of deal tallies: `stage ‖ 0 ‖ key` and `won|lost ‖ 0 ‖ YYYY-MM`.
 pub(crate) mod tally {

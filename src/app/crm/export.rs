@@ -12,11 +12,11 @@ use crate::app::App;
 use crate::app::audit::{AuditEvent, record_now};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::rate_limit::Budget;
 use crate::domain::crm::{Company, Contact, Deal};
 use crate::domain::ids::{RecordId, UserId};
 use crate::domain::spreadsheet::neutralise_formula;
+use crate::error::{AppError, ErrorCode};
 
 /// Rows one export writes at most.
 pub const MAX_EXPORT_ROWS: usize = 200_000;

@@ -14,7 +14,6 @@ use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::rate_limit::Budget;
 use crate::app::store::crm as repo;
 use crate::app::store::imports::{self as store, ImportItem, Upload};
@@ -23,6 +22,7 @@ use crate::app::store::tables::{IMPORT_UPLOADS, RECORD_INDEX, RECORDS};
 use crate::domain::crm::{Company, CompanyInput};
 use crate::domain::ids::RecordId;
 use crate::domain::spreadsheet::restore_neutralised;
+use crate::error::{AppError, ErrorCode};
 
 pub use super::import_revert::error_report;
 pub use crate::app::store::imports::{ImportRecord, Rejection, RevertSummary};

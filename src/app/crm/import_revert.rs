@@ -10,13 +10,13 @@ use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::crm as repo;
 use crate::app::store::imports::{self as store, ImportItem};
 use crate::app::store::storage;
 use crate::app::store::tables::{IMPORT_ITEMS, IMPORTS, RECORD_INDEX, RECORDS};
 use crate::domain::crm::{Changes, Company, Contact, Kind, Note, Subject, Task};
 use crate::domain::ids::RecordId;
+use crate::error::{AppError, ErrorCode};
 
 /// The error report: one line per rejected row.
 pub fn error_report(rejected: &[Rejection]) -> Result<String, AppError> {

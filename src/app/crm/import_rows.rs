@@ -8,12 +8,12 @@ use redb::ReadableTable;
 
 use super::keys::{self, Term};
 use super::{CrmRecord, WriteContext};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::crm::{self as repo};
 use crate::domain::crm::{Address, Company, CompanyInput, Contact, ContactInput, EmailEntry, PhoneEntry, sort_key};
 use crate::domain::email::EmailAddress;
 use crate::domain::fields::Phone;
 use crate::domain::ids::{RecordId, WorkspaceId};
+use crate::error::{AppError, ErrorCode};
 
 /// Finds existing records to update (inside a read or write transaction).
 pub(crate) trait Find {

@@ -10,12 +10,12 @@ use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::crm::{self as repo, TimelineEntry};
 use crate::app::store::storage;
 use crate::app::store::tables::RECORDS;
 use crate::domain::crm::{Company, Contact, Deal, Kind, Note, Subject, Task};
 use crate::domain::ids::RecordId;
+use crate::error::{AppError, ErrorCode};
 
 /// A kind that can absorb a duplicate of itself.
 pub(crate) trait Mergeable: CrmRecord {

@@ -30,10 +30,10 @@ pub use service::{Listing, RecordView};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::error::AppError;
 use super::store::crm::Entity;
 use crate::domain::crm::{Changes, Kind, Stage, Subject};
 use crate::domain::ids::{RecordId, UserId};
+use crate::error::AppError;
 
 /// What creating or changing a record may depend on besides its input.
 pub struct WriteContext<'a> {

@@ -2,11 +2,11 @@
 
 use super::keys::{self, Term};
 use super::{CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
-use crate::app::error::AppError;
 use crate::app::store::Versioned;
 use crate::app::store::crm::Entity;
 use crate::domain::crm::{Changes, Kind, Note, NoteInput, Stamp, Subject};
 use crate::domain::ids::{RecordId, UserId};
+use crate::error::AppError;
 
 impl Versioned for Note {
     const VERSION: u16 = 1;

@@ -7,13 +7,13 @@ use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::Versioned;
 use crate::app::store::crm as repo;
 use crate::app::store::storage;
 use crate::app::store::tables::CRM_SETTINGS;
 use crate::domain::crm::{Stage, StageOutcome, default_pipeline};
 use crate::domain::ids::WorkspaceId;
+use crate::error::{AppError, ErrorCode};
 
 const PIPELINE: &str = "pipeline";
 

@@ -12,13 +12,13 @@ use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::crm::{self as repo, TimelineEntry};
 use crate::app::store::imports::{self, ImportItem};
 use crate::app::store::storage;
 use crate::app::store::tables::{IDEMPOTENCY, IMPORT_ITEMS, RECORDS, TIMELINE};
 use crate::domain::crm::{Contact, Deal, Kind, Note, Subject, Task};
 use crate::domain::ids::RecordId;
+use crate::error::{AppError, ErrorCode};
 
 fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, AppError> {
     serde_json::to_value(value).map_err(|_| AppError::internal(ErrorCode::Internal, "not serialisable"))

@@ -9,7 +9,6 @@ use redb::WriteTransaction;
 use super::CrmRecord;
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::crm::{self as repo, TimelineEntry};
 use crate::app::store::identity;
 use crate::app::store::storage;
@@ -21,6 +20,7 @@ use crate::domain::crm::{
 use crate::domain::fields::{Currency, Day, Money, Phone, WebUrl};
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 use crate::domain::role::Role;
+use crate::error::{AppError, ErrorCode};
 
 /// How much to create.
 #[derive(Debug, Clone, Copy)]

@@ -11,8 +11,8 @@ use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::crm::{self as repo, IdempotentAnswer, TimelineEntry};
+use crate::error::{AppError, ErrorCode};
 
 /// A timeline line as pages show it: the stored entry itself.
 pub(crate) type TimelineView = TimelineEntry;

@@ -9,11 +9,11 @@ use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::Versioned;
 use crate::app::store::crm as repo;
 use crate::app::store::storage;
 use crate::app::store::tables::CRM_SETTINGS;
+use crate::error::{AppError, ErrorCode};
 
 /// The palette (CSS classes `tag-<name>`).
 pub const PALETTE: [&str; 8] = ["grey", "red", "orange", "yellow", "green", "teal", "blue", "purple"];

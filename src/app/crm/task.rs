@@ -3,11 +3,11 @@
 
 use super::keys::{self, Term};
 use super::{BulkAction, CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
-use crate::app::error::AppError;
 use crate::app::store::Versioned;
 use crate::app::store::crm::Entity;
 use crate::domain::crm::{Changes, Kind, Stamp, Subject, Task, TaskInput};
 use crate::domain::ids::{RecordId, UserId};
+use crate::error::AppError;
 
 impl Versioned for Task {
     const VERSION: u16 = 1;

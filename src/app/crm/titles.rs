@@ -6,10 +6,10 @@ use redb::ReadableTable;
 use serde::Deserialize;
 
 use super::CrmRecord;
-use crate::app::error::AppError;
 use crate::app::store::crm as repo;
 use crate::domain::crm::person_name;
 use crate::domain::ids::{RecordId, WorkspaceId};
+use crate::error::AppError;
 
 /// The title of one stored record of `workspace`, read from its title fields alone (`None`
 /// when there is no such record).

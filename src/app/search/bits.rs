@@ -20,7 +20,7 @@ use super::query::{Pass, Scope, Terms, fuzzy_distance};
 use super::recency::{RecencyCache, updated_at};
 use super::schema::{Fields, MAX_PREFIX_CHARS, TEXT_PREFIX_MIN_CHARS};
 use super::search_error;
-use crate::app::error::AppError;
+use crate::error::AppError;
 
 /// One bit per document of a segment.
 pub(super) struct Bits(Vec<u64>);

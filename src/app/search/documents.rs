@@ -6,11 +6,11 @@
 use redb::ReadableTable;
 
 use crate::app::crm::CrmRecord;
-use crate::app::error::AppError;
 use crate::app::store::crm::{self as repo, Entity};
 use crate::app::store::sealed::decode;
 use crate::domain::crm::{Company, Contact, Deal, Kind, Note, Task};
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
+use crate::error::AppError;
 
 /// One searchable text of a record (e.g. an email address), shown as a snippet when it matches.
 #[derive(Debug, Clone, PartialEq)]

@@ -18,13 +18,13 @@ use super::documents::{self, AnyRecord};
 use super::{SearchIndex, schema, search_error};
 use crate::app::App;
 use crate::app::crm::keys as crm_keys;
-use crate::app::error::AppError;
 use crate::app::store::codec::decode;
 use crate::app::store::crm::{self as repo, OutboxRow};
 use crate::app::store::storage;
 use crate::app::store::tables::{RECORD_INDEX, RECORDS, SEARCH_OUTBOX};
 use crate::domain::crm::Kind;
 use crate::domain::ids::{RecordId, WorkspaceId};
+use crate::error::AppError;
 
 /// Outbox rows one cycle takes at most.
 const CYCLE_ROWS: usize = 5_000;

@@ -21,7 +21,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy};
 pub use query::MAX_INPUT_CHARS;
 pub use service::{BACKLOG_WARN, IndexAudit, IndexStatus, MAX_LIMIT, SearchHit, SearchRequest, SearchResults};
 
-use super::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode};
 use schema::{ANALYZER, Fields, SCHEMA_VERSION};
 
 /// Memory the index writer may use before it flushes a segment (tantivy wants ≥ 15 MB).

@@ -15,7 +15,7 @@ use tantivy::{Searcher, SegmentReader};
 
 use super::bits::Bits;
 use super::search_error;
-use crate::app::error::AppError;
+use crate::error::AppError;
 
 /// Testing a document against the matches costs about this many times less than reading a
 /// match's change time: walking further than that many times the matches is not worth it.

@@ -21,11 +21,11 @@ use super::{SearchIndex, bits, indexer, search_error};
 use crate::app::App;
 use crate::app::auth::TenantScope;
 use crate::app::auth::permissions::Action;
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::store::storage;
 use crate::app::store::tables::{RECORDS, SEARCH_OUTBOX};
 use crate::domain::crm::Kind;
 use crate::domain::ids::{RecordId, WorkspaceId};
+use crate::error::{AppError, ErrorCode};
 
 /// Hits per answer at most.
 pub const MAX_LIMIT: usize = 50;

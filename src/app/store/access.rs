@@ -4,7 +4,7 @@ use redb::{ReadableTable, Table};
 
 use super::codec::{Versioned, decode, encode};
 use super::storage;
-use crate::app::error::AppError;
+use crate::error::AppError;
 
 pub(crate) fn get<T: Versioned>(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,

@@ -9,8 +9,8 @@ use super::keys::tenant_key;
 use super::records::AuditRecord;
 use super::storage;
 use super::tables::{AUDIT, AUDIT_HEADS};
-use crate::app::error::{AppError, ErrorCode};
 use crate::domain::ids::WorkspaceId;
+use crate::error::{AppError, ErrorCode};
 
 /// The chain starts from this value.
 pub(crate) const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::app::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode};
 
 /// The only envelope format so far.
 pub(crate) const FORMAT_V1: u8 = 1;

@@ -13,10 +13,10 @@ use super::codec::{self, Versioned};
 use super::keys::{prefix_end, tenant_key};
 use super::tables::{CRM_SETTINGS, RECORD_INDEX, RECORDS, SEARCH_OUTBOX, TALLIES, TIMELINE};
 use super::{sealed, storage};
-use crate::app::error::{AppError, ErrorCode};
 use crate::domain::crm::Kind;
 use crate::domain::fields::{Currency, Money};
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
+use crate::error::{AppError, ErrorCode};
 
 /// A tally name and the amount one record adds to it (if any).
 pub(crate) type TallyShare = (Vec<u8>, Option<(Currency, Money)>);

@@ -14,10 +14,10 @@ use super::idempotency::IdempotentAnswer;
 use super::imports::ImportItem;
 use super::tables::{DATA_KEYS, IDEMPOTENCY, IMPORT_ITEMS, RECORDS, SETTINGS};
 use super::{sealed, storage};
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::keyring::Keyring;
 use crate::domain::crm::{Company, Contact};
 use crate::domain::ids::{RecordId, WorkspaceId};
+use crate::error::{AppError, ErrorCode};
 
 /// Where the state of an unfinished rotation is kept (in the global settings table).
 const ROTATION: &str = "field_keys.rotation";

@@ -9,8 +9,8 @@ use super::codec::{self, Versioned};
 use super::keys::tenant_key;
 use super::tables::IDEMPOTENCY;
 use super::{sealed, storage};
-use crate::app::error::AppError;
 use crate::domain::ids::{UserId, WorkspaceId};
+use crate::error::AppError;
 
 /// The first answer to a request sent with an `Idempotency-Key`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

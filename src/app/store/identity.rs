@@ -13,8 +13,8 @@ use super::storage;
 use super::tables::{
     API_TOKENS, LINKS, SESSIONS, USER_EMAILS, USER_SESSIONS, USER_TOKENS, USERS, WORKSPACE_NAMES, WORKSPACES,
 };
-use crate::app::error::{AppError, ErrorCode};
 use crate::domain::ids::{UserId, WorkspaceId};
+use crate::error::{AppError, ErrorCode};
 
 /// How workspace names are compared for uniqueness.
 fn name_key(name: &str) -> String {

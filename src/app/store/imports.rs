@@ -9,9 +9,9 @@ use super::codec::Versioned;
 use super::keys::{prefix_end, tenant_key};
 use super::tables::{IMPORT_ITEMS, IMPORT_UPLOADS, IMPORTS};
 use super::{sealed, storage};
-use crate::app::error::AppError;
 use crate::domain::crm::Kind;
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
+use crate::error::AppError;
 
 /// An uploaded file: when, by whom, for which kind, and the file sealed.
 pub(crate) struct Upload {
@@ -85,7 +85,7 @@ pub struct Rejection {
 impl Rejection {
     /// What the code means, for people reading the rejected rows.
     pub fn message(&self) -> &'static str {
-        crate::app::error::ErrorCode::parse(&self.code).map_or("Invalid value.", |c| c.message())
+        crate::error::ErrorCode::parse(&self.code).map_or("Invalid value.", |c| c.message())
     }
 }
 

@@ -28,8 +28,8 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTableMetadata, W
 pub(crate) use codec::Versioned;
 
 use crate::app::crypto::MasterKey;
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::keyring::Keyring;
+use crate::error::{AppError, ErrorCode};
 
 /// Why the store could not be opened.
 #[derive(Debug, thiserror::Error)]

@@ -20,9 +20,9 @@ use zeroize::Zeroizing;
 
 use super::codec::{self, Versioned};
 use super::crm::Entity;
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::keyring::{FieldSite, Keyring, key_id_of};
 use crate::domain::ids::{RecordId, WorkspaceId};
+use crate::error::{AppError, ErrorCode};
 
 /// Envelope format of a record whose sealed fields are encrypted.
 pub(crate) const FORMAT_SEALED: u8 = 2;

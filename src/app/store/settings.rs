@@ -5,7 +5,7 @@ use redb::{ReadTransaction, WriteTransaction};
 use super::codec::{Versioned, decode, encode};
 use super::storage;
 use super::tables::SETTINGS;
-use crate::app::error::AppError;
+use crate::error::AppError;
 
 pub(crate) fn load<T: Versioned>(txn: &ReadTransaction, name: &str) -> Result<Option<T>, AppError> {
     let table = txn.open_table(SETTINGS).map_err(storage)?;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use redb::Database;
 
 use super::storage;
-use crate::app::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode};
 
 /// redb's page cache. Its default (1 GiB) would let a busy server grow to that size; this
 /// bound keeps a small firm's server small while holding the hot part of the store.

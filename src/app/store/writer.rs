@@ -16,8 +16,8 @@ use redb::{Database, Durability, WriteTransaction};
 
 use super::slot::{DbSlot, is_io};
 use super::storage;
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::keyring::Keyring;
+use crate::error::{AppError, ErrorCode};
 
 /// Jobs taken into one durable commit at most.
 const MAX_BATCH: usize = 512;

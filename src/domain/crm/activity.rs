@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Changes, Stamp, Subject, optional, user_id};
-use crate::app::error::{AppError, ErrorCode};
 use crate::domain::fields::{Day, LINE_MAX, TEXT_MAX, multiline};
 use crate::domain::ids::{RecordId, UserId};
 use crate::domain::text::required_line;
+use crate::error::{AppError, ErrorCode};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Note {

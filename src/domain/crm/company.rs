@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Address, Changes, Stamp, optional, user_id};
-use crate::app::error::{AppError, ErrorCode};
 use crate::domain::fields::{LINE_MAX, Money, Phone, TEXT_MAX, WebUrl, bank_details, multiline, optional_line, tags};
 use crate::domain::ids::{RecordId, UserId};
 use crate::domain::text::required_line;
+use crate::error::{AppError, ErrorCode};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Company {

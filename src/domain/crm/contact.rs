@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Address, Changes, Stamp, optional, record_id, user_id};
-use crate::app::error::{AppError, ErrorCode};
 use crate::domain::email::EmailAddress;
 use crate::domain::fields::{Day, LINE_MAX, Phone, TEXT_MAX, bank_details, multiline, optional_line, tags};
 use crate::domain::ids::{RecordId, UserId};
+use crate::error::{AppError, ErrorCode};
 
 /// Where a contact stands with the firm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]

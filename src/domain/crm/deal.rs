@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Changes, Stamp, optional, record_id, user_id};
-use crate::app::error::{AppError, ErrorCode};
 use crate::domain::fields::{Currency, Day, LINE_MAX, Money, optional_line};
 use crate::domain::ids::{RecordId, UserId};
 use crate::domain::text::required_line;
+use crate::error::{AppError, ErrorCode};
 
 /// Whether deals in a stage are still open, or closed as won or lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

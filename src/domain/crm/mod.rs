@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fields::{LINE_MAX, optional_line};
 use super::ids::{RecordId, UserId};
-use crate::app::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode};
 
 /// The five kinds of record. The byte is part of every CRM key: never renumber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]

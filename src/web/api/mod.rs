@@ -12,8 +12,8 @@ mod search;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::ApiScope;
-use crate::app::error::ErrorCode;
 use crate::domain::crm::{Company, Contact, Deal, Note, Task};
+use crate::error::ErrorCode;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

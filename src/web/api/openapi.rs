@@ -226,10 +226,9 @@ pub fn document() -> &'static OpenApi {
 pub async fn serve() -> Response {
     match serde_json::to_string(document()) {
         Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(e) => crate::web::error::ApiError::from(crate::app::error::AppError::internal(
-            crate::app::error::ErrorCode::Internal,
-            e,
-        ))
-        .into_response(),
+        Err(e) => {
+            crate::web::error::ApiError::from(crate::error::AppError::internal(crate::error::ErrorCode::Internal, e))
+                .into_response()
+        }
     }
 }

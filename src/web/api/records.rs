@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use crate::app::crm::service::{Created, Idempotency};
 use crate::app::crm::{CrmRecord, ListFilter};
-use crate::app::error::{AppError, ErrorCode};
 use crate::domain::ids::RecordId;
+use crate::error::{AppError, ErrorCode};
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::extract::{ApiScope, Client};

@@ -11,7 +11,7 @@ use super::{ClientIp, CspNonce};
 use crate::app::auth::SessionStage;
 use crate::app::auth::csrf::CsrfBinding;
 use crate::app::auth::{AuthSession, ClientInfo, TenantScope};
-use crate::app::error::ErrorCode;
+use crate::error::ErrorCode;
 use crate::web::AppState;
 use crate::web::error::{ApiError, HtmlError};
 
@@ -144,8 +144,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppForm<T> {
             // The rejection's text can quote a submitted value (a password, a token), so it never
             // reaches the log.
             Err(_) => {
-                Err(crate::app::error::AppError::internal(ErrorCode::InvalidFormat, "the form could not be read")
-                    .into())
+                Err(crate::error::AppError::internal(ErrorCode::InvalidFormat, "the form could not be read").into())
             }
         }
     }

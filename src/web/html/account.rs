@@ -13,7 +13,7 @@ use super::layout::Layout;
 use crate::app::audit::SecurityEvent;
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ApiTokenView, ApiTokens, AuthSession, SessionView};
-use crate::app::error::AppError;
+use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{AppForm, Authenticated, Client, Page};

@@ -12,7 +12,7 @@ use super::layout::Layout;
 use crate::app::audit_log::{AuditFilter, AuditView};
 use crate::app::auth::AuthSession;
 use crate::app::auth::permissions::Action;
-use crate::app::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode};
 use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{Authenticated, Client, Page};

@@ -13,7 +13,7 @@ use super::layout::Layout;
 use super::{encode_next, safe_next};
 use crate::app::auth::setup::{SetupRequest, SetupState};
 use crate::app::auth::{LoginOutcome, SessionToken};
-use crate::app::error::ErrorCode;
+use crate::error::ErrorCode;
 use crate::web::AppState;
 use crate::web::cookies;
 use crate::web::error::HtmlError;
@@ -192,7 +192,7 @@ pub async fn login_submit(
         }
         LoginOutcome::MustEnroll(token) => Ok(signed_in(token, "/account/mfa/setup")),
         LoginOutcome::Throttled(seconds) => {
-            let error = crate::app::error::AppError::new(ErrorCode::TooManySignInFailures);
+            let error = crate::error::AppError::new(ErrorCode::TooManySignInFailures);
             let page = LoginPage {
                 layout: Layout::new("Sign in", &page),
                 email: form.email,
@@ -205,7 +205,7 @@ pub async fn login_submit(
             Ok(response)
         }
         LoginOutcome::Failed => {
-            let error = crate::app::error::AppError::new(ErrorCode::WrongCredentials);
+            let error = crate::error::AppError::new(ErrorCode::WrongCredentials);
             let page = LoginPage {
                 layout: Layout::new("Sign in", &page),
                 email: form.email,

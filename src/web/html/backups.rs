@@ -17,8 +17,8 @@ use crate::app::auth::permissions::Action;
 use crate::app::backup::schedule::{
     BackupFile, BackupSettings, BackupSettingsInput, BackupStatus, STALE_AFTER_SECONDS,
 };
-use crate::app::error::{AppError, ErrorCode};
 use crate::app::rate_limit::Budget;
+use crate::error::{AppError, ErrorCode};
 use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{AppForm, Authenticated, Client, Page};
@@ -153,7 +153,7 @@ pub async fn download(
     let path = state.app.backup_path(&name).ok_or_else(|| refuse(ErrorCode::NotFound.into()))?;
     let bytes = tokio::fs::read(&path)
         .await
-        .map_err(|e| refuse(crate::app::error::AppError::internal(ErrorCode::StorageUnavailable, e)))?;
+        .map_err(|e| refuse(crate::error::AppError::internal(ErrorCode::StorageUnavailable, e)))?;
     let event = AuditEvent::new("backup.downloaded", Some(*session.scope.user())).target(&name).from_client(&client);
     record_now(&state.app, session.scope.workspace(), event).await?;
     let disposition = format!("attachment; filename=\"{name}\"");

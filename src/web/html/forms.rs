@@ -1,7 +1,7 @@
 //! Form feedback: the coded error shown above a form (with the field marked), and the fixed
 //! notices shown after a redirect (never user-supplied text).
 
-use crate::app::error::AppError;
+use crate::error::AppError;
 
 /// "Unable to change password (E2007)" plus what went wrong, and which field.
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ pub fn form_status(has_error: bool) -> axum::http::StatusCode {
 /// Errors that are not about the form's values — not allowed for the role (E1005), or a
 /// fresh second factor is needed (E1008) — go to the error layer instead of re-rendering.
 pub fn is_refusal(error: &AppError) -> bool {
-    use crate::app::error::ErrorCode;
+    use crate::error::ErrorCode;
     matches!(error.code(), ErrorCode::Forbidden | ErrorCode::StepUpRequired)
 }
 

@@ -11,7 +11,7 @@ use super::forms::{FormError, NextQuery};
 use super::layout::Layout;
 use crate::app::auth::SessionStage;
 use crate::app::auth::mfa::{Enrollment, SecondFactorAnswer};
-use crate::app::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode};
 use crate::web::AppState;
 use crate::web::error::{HtmlError, status_for};
 use crate::web::extract::{AnySession, AppForm, Authenticated, Client, Page};

@@ -29,7 +29,7 @@ use super::AppState;
 use super::error::HtmlError;
 use super::extract::{Authenticated, Page};
 use crate::app::auth::permissions::Action;
-use crate::app::error::ErrorCode;
+use crate::error::ErrorCode;
 use layout::Layout;
 
 pub fn routes() -> Router<AppState> {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::forms::FormError;
 use super::layout::Layout;
 use crate::app::auth::{ApiTokens, LinkPurpose};
-use crate::app::error::ErrorCode;
+use crate::error::ErrorCode;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{AppForm, Client, Page};

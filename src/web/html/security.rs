@@ -78,7 +78,7 @@ async fn after_save(
     page: &Page,
     session: &crate::app::auth::AuthSession,
     client_ip: ClientIp,
-    result: Result<(), crate::app::error::AppError>,
+    result: Result<(), crate::error::AppError>,
     action: &'static str,
     notice: &str,
 ) -> Result<Response, HtmlError> {
@@ -90,11 +90,8 @@ async fn after_save(
 }
 
 /// A whole number from a form field (E2004 naming the field otherwise).
-fn number(value: &str, field: &'static str) -> Result<u32, crate::app::error::AppError> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| crate::app::error::AppError::field(crate::app::error::ErrorCode::InvalidFormat, field))
+fn number(value: &str, field: &'static str) -> Result<u32, crate::error::AppError> {
+    value.trim().parse().map_err(|_| crate::error::AppError::field(crate::error::ErrorCode::InvalidFormat, field))
 }
 
 #[derive(Deserialize)]
@@ -188,7 +185,7 @@ pub struct LimitsForm {
 }
 
 impl LimitsForm {
-    fn policy(&self) -> Result<RateLimitPolicy, crate::app::error::AppError> {
+    fn policy(&self) -> Result<RateLimitPolicy, crate::error::AppError> {
         Ok(RateLimitPolicy {
             enabled: self.enabled.is_some(),
             unauthenticated_per_minute: number(&self.unauthenticated_per_minute, "unauthenticated_per_minute")?,

@@ -6,7 +6,7 @@ use axum::extract::State;
 
 use super::layout::Layout;
 use crate::app::auth::permissions::Action;
-use crate::app::error::ErrorCode;
+use crate::error::ErrorCode;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{Authenticated, Page};
@@ -36,7 +36,7 @@ pub async fn show(
     let app = state.app.clone();
     let (size, free) = tokio::task::spawn_blocking(move || (app.data_dir().size_bytes(), app.data_dir().free_bytes()))
         .await
-        .map_err(|e| crate::app::error::AppError::internal(ErrorCode::Internal, e))?;
+        .map_err(|e| crate::error::AppError::internal(ErrorCode::Internal, e))?;
     let certificate = match &state.tls {
         Some(tls) => {
             let info = tls.info();

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::error::ErrorCode;
+use crate::error::ErrorCode;
 use crate::web::AppState;
 use crate::web::error::{ApiError, HtmlError};
 use crate::web::extract::{CsrfContext, request_host};

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::app::error::ErrorCode;
+use crate::error::ErrorCode;
 
 use crate::web::error::{ErrorFormat, ErrorReport};
 use crate::web::extract::{CspNonce, RequestId};

@@ -39,7 +39,7 @@ use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove}
 use tower_http::timeout::TimeoutLayer;
 
 use super::error::{ErrorFormat, ErrorReport};
-use crate::app::error::ErrorCode;
+use crate::error::ErrorCode;
 
 pub use security_headers::HeaderPolicy;
 

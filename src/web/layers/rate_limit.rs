@@ -9,8 +9,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::app::auth::SessionStage;
-use crate::app::error::ErrorCode;
 use crate::app::rate_limit::{LimitKey, LimitState};
+use crate::error::ErrorCode;
 use crate::web::AppState;
 use crate::web::error::{ApiError, HtmlError};
 use crate::web::extract::{ClientIp, CurrentApiScope, CurrentSession, PeerAddr};

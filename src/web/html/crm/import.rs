@@ -15,8 +15,8 @@ use crate::app::crm::import::{
     DryRun, ImportOptions, ImportRecord, MAX_UPLOAD_BYTES, Preview, Rejection, error_report,
 };
 use crate::app::crm::import_rows::Importable;
-use crate::app::error::{AppError, ErrorCode};
 use crate::domain::crm::Kind;
+use crate::error::{AppError, ErrorCode};
 use crate::web::AppState;
 use crate::web::error::{HtmlError, status_for};
 use crate::web::extract::{AppForm, Authenticated, Client, Page};

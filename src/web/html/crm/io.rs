@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::crm::ListFilter;
 use crate::app::crm::export::{CsvExport, MAX_SELECTED, Selection};
-use crate::app::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode};
 use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{Authenticated, Client};

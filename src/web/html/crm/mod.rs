@@ -25,9 +25,9 @@ use axum::routing::{get, post};
 
 use crate::app::auth::TenantScope;
 use crate::app::crm::ListFilter;
-use crate::app::error::{AppError, ErrorCode};
 use crate::domain::crm::{Company, Contact, Deal, Kind, Note, Subject, Task};
 use crate::domain::ids::RecordId;
+use crate::error::{AppError, ErrorCode};
 use crate::web::AppState;
 use crate::web::error::HtmlError;
 use kinds::{Choices, Names, PageKind};

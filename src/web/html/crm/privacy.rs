@@ -19,7 +19,7 @@ pub async fn export(
     let refuse = |e| HtmlError::while_doing("export the contact's data", e);
     let document = state.app.privacy_export(&session.scope, id, &client).await.map_err(refuse)?;
     let body = serde_json::to_string_pretty(&document)
-        .map_err(|e| refuse(crate::app::error::AppError::internal(crate::app::error::ErrorCode::Internal, e)))?;
+        .map_err(|e| refuse(crate::error::AppError::internal(crate::error::ErrorCode::Internal, e)))?;
     Ok(super::io::attachment("application/json", &format!("contact-{id}-privacy-export.json"), body))
 }
 

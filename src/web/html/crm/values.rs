@@ -1,7 +1,7 @@
 //! What a CRM form holds: the submitted values (a urlencoded body, repeated keys kept) and the
 //! fields a form shows, described once so one template renders every kind's form.
 
-use crate::app::error::AppError;
+use crate::error::AppError;
 use crate::web::html::forms::FormError;
 
 /// Submitted or prefilled form values, in order; a name may repeat (multi-selects).
@@ -167,7 +167,7 @@ pub fn mark(fields: &mut [Field], error: Option<&FormError>) {
 pub fn number<T: std::str::FromStr>(values: &Values, name: &'static str) -> Result<Option<T>, AppError> {
     match values.opt(name) {
         Some(v) if !v.trim().is_empty() => {
-            v.trim().parse().map(Some).map_err(|_| AppError::field(crate::app::error::ErrorCode::InvalidFormat, name))
+            v.trim().parse().map(Some).map_err(|_| AppError::field(crate::error::ErrorCode::InvalidFormat, name))
         }
         _ => Ok(None),
     }

@@ -1,8 +1,8 @@
 //! Companies on the pages: their contacts and deals are shown on the company's page.
 
 use super::{Cell, Choices, Fact, FormKind, Names, PageKind, Relation, optional_text, owner_field, tag_text};
-use crate::app::error::AppError;
 use crate::domain::crm::{Address, Company, CompanyInput, Kind};
+use crate::error::AppError;
 use crate::web::html::crm::values::{Field, Values};
 
 const ADDRESS: [(&str, &str); 5] = [

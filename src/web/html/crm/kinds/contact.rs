@@ -2,9 +2,9 @@
 
 use super::company::{address_fields, address_input, address_values};
 use super::{Cell, Choices, Fact, FormKind, Names, PageKind, Relation, optional_text, owner_field, tag_text};
-use crate::app::error::AppError;
 use crate::domain::crm::{Contact, ContactInput, ContactStatus, EmailEntry, PhoneEntry};
 use crate::domain::ids::RecordId;
+use crate::error::AppError;
 use crate::web::html::crm::values::{Field, Values};
 
 const EMAILS: [(&str, &str); 3] =

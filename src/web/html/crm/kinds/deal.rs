@@ -1,9 +1,9 @@
 //! Deals on the pages: stage from the pipeline, contacts as a multi-select.
 
 use super::{Cell, Choices, Fact, FormKind, Names, PageKind, Relation, optional_text, owner_field};
-use crate::app::error::AppError;
 use crate::domain::crm::{Deal, DealInput, Kind};
 use crate::domain::ids::RecordId;
+use crate::error::AppError;
 use crate::web::html::crm::values::{Field, Values, number};
 
 /// The amount with its currency, grouped (`12,500.00 EUR`).

@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use super::values::{Field, Values};
 use crate::app::crm::CrmRecord;
 use crate::app::crm::service::Person;
-use crate::app::error::AppError;
 use crate::domain::crm::{Kind, Stage, Subject};
 use crate::domain::ids::{RecordId, UserId};
+use crate::error::AppError;
 
 /// A record that a form creates or edits.
 pub(crate) trait FormKind: CrmRecord {

@@ -1,9 +1,9 @@
 //! Notes: added from a record's page, shown there; a note has no page of its own.
 
 use super::{Choices, FormKind, path};
-use crate::app::error::AppError;
 use crate::domain::crm::{Note, NoteInput, Subject};
 use crate::domain::ids::RecordId;
+use crate::error::AppError;
 use crate::web::html::crm::values::{Field, Values};
 
 impl FormKind for Note {

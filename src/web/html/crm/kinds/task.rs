@@ -1,8 +1,8 @@
 //! Tasks on the pages: created from the task form or a record's page (with its subject).
 
 use super::{Cell, Choices, Fact, FormKind, Names, PageKind, optional_text, path};
-use crate::app::error::AppError;
 use crate::domain::crm::{Kind, Task, TaskInput, TaskKind};
+use crate::error::AppError;
 use crate::web::html::crm::values::{Field, Values};
 
 fn kinds() -> impl Iterator<Item = (String, String)> {

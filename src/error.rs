@@ -167,7 +167,7 @@ mod tests {
 
     #[test]
     fn every_code_is_documented() {
-        let doc = include_str!("../../docs/errors.md");
+        let doc = include_str!("../docs/errors.md");
         for code in ErrorCode::ALL {
             assert!(doc.contains(&format!("| {} |", code.as_str())), "{code} is missing from docs/errors.md");
         }
