@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 
 use super::App;
-use super::audit::{AuditEvent, SERVER_CHAIN, record};
+use super::audit::{AuditEvent, SERVER_CHAIN, record_server};
 use super::auth::ClientInfo;
 use crate::domain::ids::WorkspaceId;
 
@@ -50,7 +50,7 @@ impl App {
         // Recorded first, then sent: whatever receives the webhook finds it in the audit log.
         tokio::spawn(async move {
             let now = app.now();
-            if let Err(e) = app.store().write(move |txn| record(txn, &workspace, now, event)).await {
+            if let Err(e) = app.store().write(move |txn| record_server(txn, &workspace, now, event)).await {
                 tracing::error!(code = %e.code(), "alert not recorded");
             }
             app.queue_webhook(payload);

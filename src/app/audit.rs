@@ -1,10 +1,9 @@
 //! Recording audit events: one call, inside the write transaction of the change it records.
 
-use redb::WriteTransaction;
-
-use super::auth::ClientInfo;
-use super::store::audit::{GENESIS_HASH, append};
+use super::auth::{ClientInfo, TenantScope};
+use super::store::audit::GENESIS_HASH;
 use super::store::records::AuditRecord;
+use super::store::{ServerWrite, WorkspaceWrite};
 use crate::domain::ids::{UserId, WorkspaceId};
 use crate::error::AppError;
 
@@ -56,14 +55,24 @@ impl AuditEvent {
     }
 }
 
-/// Appends `event` to `workspace`'s chain inside `txn`.
-pub(crate) fn record(
-    txn: &WriteTransaction,
+/// Appends `event` to the chain of `txn`'s workspace.
+pub(crate) fn record(txn: &WorkspaceWrite<'_>, at: i64, event: AuditEvent) -> Result<(), AppError> {
+    txn.append_audit(entry(txn.workspace(), at, event))
+}
+
+/// Appends `event` to `workspace`'s chain from a server-wide transaction: sign-in events,
+/// before any scope exists, and the server's own chain ([`SERVER_CHAIN`]).
+pub(crate) fn record_server(
+    txn: &ServerWrite<'_>,
     workspace: &WorkspaceId,
     at: i64,
     event: AuditEvent,
 ) -> Result<(), AppError> {
-    let entry = AuditRecord {
+    txn.append_audit(workspace, entry(workspace, at, event))
+}
+
+fn entry(workspace: &WorkspaceId, at: i64, event: AuditEvent) -> AuditRecord {
+    AuditRecord {
         seq: 0,
         at,
         workspace_id: *workspace,
@@ -80,8 +89,7 @@ pub(crate) fn record(
         .to_owned(),
         prev_hash: GENESIS_HASH.to_owned(),
         hash: String::new(),
-    };
-    append(txn, workspace, entry)
+    }
 }
 
 pub use super::store::audit::{ChainProblem, ChainReport};
@@ -89,21 +97,15 @@ pub use super::store::audit::{ChainProblem, ChainReport};
 impl super::App {
     /// Checks every workspace's audit chain (and the server's).
     pub async fn verify_audit(&self) -> Result<ChainReport, AppError> {
-        self.store()
-            .read(|txn| {
-                let audit = txn.open_table(super::store::tables::AUDIT).map_err(super::store::storage)?;
-                let heads = txn.open_table(super::store::tables::AUDIT_HEADS).map_err(super::store::storage)?;
-                super::store::audit::verify_all(&audit, &heads)
-            })
-            .await
+        self.store().read(|txn| txn.verify_audit_chains()).await
     }
 }
 
 /// Records `event` in its own write transaction (for events that change nothing else, such as
 /// a download).
-pub async fn record_now(app: &super::App, workspace: &WorkspaceId, event: AuditEvent) -> Result<(), AppError> {
-    let (workspace, now) = (*workspace, app.now());
-    app.store().write(move |txn| record(txn, &workspace, now, event)).await
+pub async fn record_now(app: &super::App, scope: &TenantScope, event: AuditEvent) -> Result<(), AppError> {
+    let now = app.now();
+    app.store().workspace(scope).write(move |txn| record(txn, now, event)).await
 }
 
 /// One line of a user's security log (their account page).
@@ -128,21 +130,15 @@ const SECURITY_LOG_SHOW: usize = 15;
 impl super::App {
     /// Recent sign-in, MFA, password and token events by or about the signed-in user.
     pub async fn security_log(&self, scope: &super::auth::TenantScope) -> Result<Vec<SecurityEvent>, AppError> {
-        let scope = scope.clone();
-        self.store()
-            .read(move |txn| {
-                let table = txn.open_table(super::store::tables::AUDIT).map_err(super::store::storage)?;
-                let me = scope.user().to_string();
-                let entries = super::store::audit::recent(&table, scope.workspace(), SECURITY_LOG_SCAN)?;
-                Ok(entries
-                    .into_iter()
-                    .filter(|e| e.actor.as_ref() == Some(scope.user()) || e.target.as_deref() == Some(me.as_str()))
-                    .filter(|e| ["auth.", "mfa.", "api_token."].iter().any(|p| e.event.starts_with(p)))
-                    .take(SECURITY_LOG_SHOW)
-                    .map(SecurityEvent::from)
-                    .collect())
-            })
-            .await
+        let entries = self.store().workspace(scope).read(|txn| txn.recent_audit(SECURITY_LOG_SCAN)).await?;
+        let me = scope.user().to_string();
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.actor.as_ref() == Some(scope.user()) || e.target.as_deref() == Some(me.as_str()))
+            .filter(|e| ["auth.", "mfa.", "api_token."].iter().any(|p| e.event.starts_with(p)))
+            .take(SECURITY_LOG_SHOW)
+            .map(SecurityEvent::from)
+            .collect())
     }
 }
 
@@ -152,18 +148,10 @@ impl super::App {
     pub async fn security_alerts(&self, scope: &super::auth::TenantScope) -> Result<Vec<SecurityEvent>, AppError> {
         scope.require(super::auth::permissions::Action::ManageSettings)?;
         scope.require_server_operator()?;
-        let workspace = *scope.workspace();
-        self.store()
-            .read(move |txn| {
-                let table = txn.open_table(super::store::tables::AUDIT).map_err(super::store::storage)?;
-                let mut entries = super::store::audit::recent(&table, &workspace, SECURITY_LOG_SCAN)?;
-                entries.extend(super::store::audit::recent(&table, &SERVER_CHAIN, SECURITY_LOG_SCAN)?);
-                entries.retain(|e| {
-                    e.event.starts_with("security.") || e.event == "auth.locked" || e.event == "mfa.paused"
-                });
-                entries.sort_by_key(|e| std::cmp::Reverse(e.at));
-                Ok(entries.into_iter().take(SECURITY_LOG_SHOW).map(SecurityEvent::from).collect())
-            })
-            .await
+        let mut entries = self.store().workspace(scope).read(|txn| txn.recent_audit(SECURITY_LOG_SCAN)).await?;
+        entries.extend(self.store().read(|txn| txn.recent_server_audit(SECURITY_LOG_SCAN)).await?);
+        entries.retain(|e| e.event.starts_with("security.") || e.event == "auth.locked" || e.event == "mfa.paused");
+        entries.sort_by_key(|e| std::cmp::Reverse(e.at));
+        Ok(entries.into_iter().take(SECURITY_LOG_SHOW).map(SecurityEvent::from).collect())
     }
 }

@@ -7,7 +7,6 @@ use super::auth::permissions::Action;
 use super::auth::{ClientInfo, TenantScope};
 use super::rate_limit::Budget;
 use super::store::records::AuditRecord;
-use super::store::{identity, storage, tables};
 use crate::domain::spreadsheet::neutralise_formula;
 use crate::error::{AppError, ErrorCode};
 
@@ -50,11 +49,11 @@ impl App {
         limit: usize,
     ) -> Result<Vec<AuditView>, AppError> {
         scope.require(Action::ManageSettings)?;
-        let (scope, filter, limit) = (scope.clone(), filter.clone(), limit.min(MAX_ENTRIES));
+        let (filter, limit) = (filter.clone(), limit.min(MAX_ENTRIES));
         self.store()
+            .workspace(scope)
             .read(move |txn| {
-                let table = txn.open_table(tables::AUDIT).map_err(storage)?;
-                let users = identity::users_of(&txn.open_table(tables::USERS).map_err(storage)?, scope.workspace())?;
+                let users = txn.users()?;
                 let name_of = |id: &Option<crate::domain::ids::UserId>| match id {
                     Some(id) => users
                         .iter()
@@ -70,7 +69,7 @@ impl App {
                         && filter.to.is_none_or(|to| e.at <= to)
                 };
                 let mut out = Vec::new();
-                super::store::audit::visit_newest_first(&table, scope.workspace(), |entry| {
+                txn.visit_audit(|entry| {
                     let actor = name_of(&entry.actor);
                     if wanted(&entry, &actor) {
                         out.push(AuditView {
@@ -126,7 +125,7 @@ impl App {
         let event = AuditEvent::new("audit.exported", Some(*scope.user()))
             .target(format!("{} entries", entries.len()))
             .from_client(client);
-        record_now(self, scope.workspace(), event).await?;
+        record_now(self, scope, event).await?;
         String::from_utf8(bytes).map_err(|e| AppError::internal(ErrorCode::Internal, e))
     }
 }

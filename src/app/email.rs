@@ -11,10 +11,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::App;
-use super::audit::{AuditEvent, record};
+use super::audit::{AuditEvent, record_server};
 use super::auth::permissions::Action;
 use super::auth::{ClientInfo, TenantScope};
-use super::store::{Versioned, settings};
+use super::store::Versioned;
 use crate::domain::email::EmailAddress;
 use crate::domain::text::required_line;
 use crate::error::{AppError, ErrorCode};
@@ -146,11 +146,11 @@ impl App {
         let (stored, scope, client, now) = (settings.clone(), scope.clone(), client.clone(), self.now());
         self.store()
             .write(move |txn| {
-                settings::save(txn, EMAIL_SETTINGS, &stored)?;
+                txn.save_setting(EMAIL_SETTINGS, &stored)?;
                 let event = AuditEvent::new("settings.email_changed", Some(*scope.user()))
                     .fields(&["host", "port", "security", "username", "password", "from"])
                     .from_client(&client);
-                record(txn, scope.workspace(), now, event)
+                record_server(txn, scope.workspace(), now, event)
             })
             .await?;
         *self.0.email.write().unwrap_or_else(|p| p.into_inner()) = settings;

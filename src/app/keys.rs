@@ -8,9 +8,7 @@ use super::App;
 use super::audit::{self, AuditEvent, SERVER_CHAIN};
 use super::auth::permissions::Action;
 use super::auth::{ClientInfo, TenantScope};
-use super::store::field_keys::{self, RotationState, StepOutcome};
-use super::store::storage;
-use super::store::tables::SETTINGS;
+use super::store::field_keys::{RotationState, StepOutcome};
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
 
@@ -42,13 +40,8 @@ impl App {
     /// The field keys and any unfinished rotation.
     pub async fn key_status(&self) -> Result<KeyStatus, AppError> {
         let current = self.store().keyring().current_id();
-        let (stored, rotation, rows) = self
-            .store()
-            .read(|txn| {
-                let rotation = field_keys::rotation(&txn.open_table(SETTINGS).map_err(storage)?)?;
-                Ok((field_keys::key_ids(txn)?, rotation, field_keys::rows_to_scan(txn)?))
-            })
-            .await?;
+        let (stored, rotation, rows) =
+            self.store().read(|txn| Ok((txn.data_key_ids()?, txn.key_rotation()?, txn.rows_to_reseal()?))).await?;
         Ok(KeyStatus { current, stored, rotation, rows })
     }
 
@@ -72,16 +65,16 @@ impl App {
             Some(scope) => (*scope.workspace(), Some(*scope.user())),
             None => (SERVER_CHAIN, None),
         };
-        let (keyring, client, now) = (self.store().keyring().clone(), client.clone(), self.now());
+        let (client, now) = (client.clone(), self.now());
         let (state, new) = self
             .store()
             .write(move |txn| {
-                let (state, new) = field_keys::begin(txn, &keyring, now)?;
+                let (state, new) = txn.begin_key_rotation(now)?;
                 if new {
                     let event = AuditEvent::new("keys.rotated", actor)
                         .target(format!("key:{}", state.target))
                         .from_client(&client);
-                    audit::record(txn, &workspace, now, event)?;
+                    audit::record_server(txn, &workspace, now, event)?;
                 }
                 Ok((state, new))
             })
@@ -101,12 +94,12 @@ impl App {
         let outcome = self
             .store()
             .write(move |txn| {
-                let outcome = field_keys::step(txn, limit)?;
+                let outcome = txn.key_rotation_step(limit)?;
                 if let Some(StepOutcome { state, retired: Some(retired) }) = &outcome {
                     let ids: Vec<String> = retired.iter().map(|id| format!("key:{id}")).collect();
                     let fields: Vec<&str> = ids.iter().map(String::as_str).collect();
                     let event = AuditEvent::new("keys.retired", None).target(format!("key:{}", state.target));
-                    audit::record(txn, &SERVER_CHAIN, now, event.fields(&fields))?;
+                    audit::record_server(txn, &SERVER_CHAIN, now, event.fields(&fields))?;
                 }
                 Ok(outcome)
             })

@@ -41,7 +41,7 @@ use crypto::{MasterKey, Sealer};
 use email::{EMAIL_SETTINGS, EmailSettings};
 use policy::{SECURITY_POLICY, SecurityPolicy};
 use rate_limit::{FailureTracker, Limiters, RATE_LIMIT_POLICY, RateLimitPolicy};
-use store::{Store, identity};
+use store::Store;
 
 /// Password hashes computed at once (19 MiB each): one per core; more wait their turn.
 fn hashing_threads() -> usize {
@@ -237,8 +237,8 @@ impl App {
         };
         self.store()
             .write(move |txn| {
-                store::settings::save(txn, name, &policy)?;
-                audit::record(
+                txn.save_setting(name, &policy)?;
+                audit::record_server(
                     txn,
                     &workspace,
                     now,
@@ -292,11 +292,7 @@ impl App {
 
     /// While no user exists, the one-time setup token (created on first call); then `None`.
     pub async fn pending_setup_token(&self) -> Result<Option<String>, AppError> {
-        let has_users = self
-            .0
-            .store
-            .read(|txn| identity::any_user_exists(&txn.open_table(store::tables::USERS).map_err(store::storage)?))
-            .await?;
+        let has_users = self.0.store.read(|txn| txn.any_user_exists()).await?;
         if has_users {
             return Ok(None);
         }

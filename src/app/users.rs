@@ -4,14 +4,11 @@
 use secrecy::SecretString;
 
 use super::App;
-use super::audit::{AuditEvent, record};
+use super::audit::{AuditEvent, record, record_server};
 use super::auth::password::check_new_password;
 use super::auth::permissions::Action;
 use super::auth::{ClientInfo, IssuedLink, LinkPurpose, TenantScope};
-use super::store::identity;
 use super::store::records::{UserRecord, WorkspaceRecord};
-use super::store::storage;
-use super::store::tables::USERS;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{UserId, WorkspaceId};
 use crate::domain::role::Role;
@@ -73,11 +70,7 @@ fn keep_an_owner(users: &[UserRecord], target: &UserRecord) -> Result<(), AppErr
 impl App {
     pub async fn list_users(&self, scope: &TenantScope) -> Result<Vec<UserView>, AppError> {
         scope.require(Action::ManageUsers)?;
-        let workspace = *scope.workspace();
-        let mut users = self
-            .store()
-            .read(move |txn| identity::users_of(&txn.open_table(USERS).map_err(storage)?, &workspace))
-            .await?;
+        let mut users = self.store().workspace(scope).read(|txn| txn.users()).await?;
         users.sort_by_key(|u| u.name.to_lowercase());
         Ok(users.into_iter().map(UserView::from).collect())
     }
@@ -96,16 +89,14 @@ impl App {
         let name = required_line(name, NAME_MAX, "name")?;
         let now = self.now();
         let user = UserRecord::new(*scope.workspace(), email, name, role, None, now);
-        let (scope, client) = (scope.clone(), client.clone());
+        let event =
+            AuditEvent::new("user.invited", Some(*scope.user())).target(user.id).fields(&["role"]).from_client(client);
         self.store()
+            .workspace(scope)
             .write(move |txn| {
-                identity::insert_user(txn, &user)?;
-                let link = super::auth::links_issue(txn, LinkPurpose::Invite, user.workspace_id, user.id, now)?;
-                let event = AuditEvent::new("user.invited", Some(*scope.user()))
-                    .target(user.id)
-                    .fields(&["role"])
-                    .from_client(&client);
-                record(txn, scope.workspace(), now, event)?;
+                txn.insert_user(&user)?;
+                let link = super::auth::links_issue(txn, LinkPurpose::Invite, user.id, now)?;
+                record(txn, now, event)?;
                 Ok(link)
             })
             .await
@@ -163,17 +154,16 @@ impl App {
         scope.require_recent_second_factor(self.now())?;
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
         self.store()
+            .workspace(&scope)
             .write(move |txn| {
-                let target = identity::user(&txn.open_table(USERS).map_err(storage)?, scope.workspace(), &user)?
-                    .filter(|u| !u.disabled)
-                    .ok_or(ErrorCode::NotFound)?;
+                let target = txn.user(&user)?.filter(|u| !u.disabled).ok_or(ErrorCode::NotFound)?;
                 // A reset link takes over the account: only owners may do it to owners.
                 check_role_change(&scope, Some(target.role), target.role)?;
-                let link = super::auth::links_issue(txn, LinkPurpose::Reset, target.workspace_id, target.id, now)?;
+                let link = super::auth::links_issue(txn, LinkPurpose::Reset, target.id, now)?;
                 let event = AuditEvent::new("auth.reset_link_issued", Some(*scope.user()))
                     .target(target.id)
                     .from_client(&client);
-                record(txn, scope.workspace(), now, event)?;
+                record(txn, now, event)?;
                 Ok(link)
             })
             .await
@@ -192,20 +182,21 @@ impl App {
         scope.require(Action::ManageUsers)?;
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
         self.store()
+            .workspace(&scope)
             .write(move |txn| {
-                let users = identity::users_of(&txn.open_table(USERS).map_err(storage)?, scope.workspace())?;
+                let users = txn.users()?;
                 let mut target = users.iter().find(|u| u.id == user).cloned().ok_or(ErrorCode::NotFound)?;
                 change(&scope, &users, &mut target)?;
-                identity::update_user(txn, &target)?;
-                identity::delete_sessions_of(txn, &target.workspace_id, &target.id, None)?;
+                txn.update_user(&target)?;
+                txn.delete_sessions_of(&target.id)?;
                 if target.disabled {
-                    identity::delete_tokens_of(txn, &target.workspace_id, &target.id)?;
+                    txn.delete_tokens_of(&target.id)?;
                 }
                 let entry = AuditEvent::new(event, Some(*scope.user()))
                     .target(target.id)
                     .fields(&["role", "disabled"])
                     .from_client(&client);
-                record(txn, scope.workspace(), now, entry)
+                record(txn, now, entry)
             })
             .await
     }
@@ -217,8 +208,9 @@ impl App {
         let workspace = WorkspaceRecord { id: WorkspaceId::random(), name, created_at: now };
         self.store()
             .write(move |txn| {
-                identity::insert_workspace(txn, &workspace)?;
-                record(txn, &workspace.id, now, AuditEvent::new("workspace.created", None).target(workspace.id))?;
+                txn.insert_workspace(&workspace)?;
+                let event = AuditEvent::new("workspace.created", None).target(workspace.id);
+                record_server(txn, &workspace.id, now, event)?;
                 Ok(workspace.id)
             })
             .await
@@ -238,7 +230,7 @@ impl App {
         let workspace_name = workspace.to_owned();
         let workspace = self
             .store()
-            .read(move |txn| identity::workspace_by_name(txn, &workspace_name))
+            .read(move |txn| txn.workspace_by_name(&workspace_name))
             .await?
             .ok_or_else(|| AppError::field(ErrorCode::NotFound, "workspace"))?;
         check_new_password(password, &self.security_policy(), &[email.as_str(), &name, &workspace.name])?;
@@ -247,13 +239,9 @@ impl App {
         let user = UserRecord::new(workspace.id, email, name, role, Some(hash), now);
         self.store()
             .write(move |txn| {
-                identity::insert_user(txn, &user)?;
-                record(
-                    txn,
-                    &user.workspace_id,
-                    now,
-                    AuditEvent::new("user.created", None).target(user.id).fields(&["role"]),
-                )?;
+                txn.insert_user(&user)?;
+                let event = AuditEvent::new("user.created", None).target(user.id).fields(&["role"]);
+                record_server(txn, &user.workspace_id, now, event)?;
                 Ok(user.id)
             })
             .await

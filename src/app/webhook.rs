@@ -11,10 +11,10 @@ use sha2::Sha256;
 use tokio::sync::mpsc;
 
 use super::App;
-use super::audit::{AuditEvent, record};
+use super::audit::{AuditEvent, record_server};
 use super::auth::permissions::Action;
 use super::auth::{ClientInfo, TenantScope};
-use super::store::{Versioned, settings};
+use super::store::Versioned;
 use crate::error::{AppError, ErrorCode};
 
 /// The settings key.
@@ -134,11 +134,11 @@ impl App {
         let (stored, scope, client, now) = (settings.clone(), scope.clone(), client.clone(), self.now());
         self.store()
             .write(move |txn| {
-                settings::save(txn, ALERT_SETTINGS, &stored)?;
+                txn.save_setting(ALERT_SETTINGS, &stored)?;
                 let event = AuditEvent::new("settings.alerts_changed", Some(*scope.user()))
                     .fields(&["webhook_url", "secret"])
                     .from_client(&client);
-                record(txn, scope.workspace(), now, event)
+                record_server(txn, scope.workspace(), now, event)
             })
             .await?;
         *self.0.alert_settings.write().unwrap_or_else(|p| p.into_inner()) = settings;

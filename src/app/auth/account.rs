@@ -6,12 +6,10 @@ use super::ClientInfo;
 use super::password::check_new_password;
 use super::sessions::AuthSession;
 use crate::app::App;
-use crate::app::audit::{AuditEvent, record};
+use crate::app::audit::{AuditEvent, record, record_server};
 use crate::app::policy::PASSWORD_HISTORY_MAX;
-use crate::app::store::identity;
 use crate::app::store::records::UserRecord;
-use crate::app::store::storage;
-use crate::app::store::tables::USERS;
+use crate::app::store::{ServerWrite, WorkspaceWrite};
 use crate::error::{AppError, ErrorCode};
 
 /// What a password change does to the user's API tokens. A token keeps working without the
@@ -31,7 +29,7 @@ impl ApiTokens {
     /// Deletes the user's tokens if asked to; audited as `api_token.revoked_all`.
     pub(super) fn apply(
         self,
-        txn: &redb::WriteTransaction,
+        txn: &WorkspaceWrite<'_>,
         user: &UserRecord,
         now: i64,
         client: &ClientInfo,
@@ -39,15 +37,37 @@ impl ApiTokens {
         if self == ApiTokens::Keep {
             return Ok(());
         }
-        let revoked = identity::delete_tokens_of(txn, &user.workspace_id, &user.id)?;
-        if revoked == 0 {
+        match revoked_all(txn.delete_tokens_of(&user.id)?, user, client) {
+            Some(event) => record(txn, now, event),
+            None => Ok(()),
+        }
+    }
+
+    /// [`apply`](Self::apply) in a server-wide transaction (a reset or invitation link).
+    pub(super) fn apply_server(
+        self,
+        txn: &ServerWrite<'_>,
+        user: &UserRecord,
+        now: i64,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        if self == ApiTokens::Keep {
             return Ok(());
         }
-        let event = AuditEvent::new("api_token.revoked_all", Some(user.id))
-            .fields(&[&format!("count={revoked}")])
-            .from_client(client);
-        record(txn, &user.workspace_id, now, event)
+        match revoked_all(txn.delete_tokens_of(&user.workspace_id, &user.id)?, user, client) {
+            Some(event) => record_server(txn, &user.workspace_id, now, event),
+            None => Ok(()),
+        }
     }
+}
+
+/// The audit event for `revoked` tokens of `user` revoked at once (none when there were none).
+fn revoked_all(revoked: usize, user: &UserRecord, client: &ClientInfo) -> Option<AuditEvent> {
+    (revoked > 0).then(|| {
+        AuditEvent::new("api_token.revoked_all", Some(user.id))
+            .fields(&[&format!("count={revoked}")])
+            .from_client(client)
+    })
 }
 
 impl App {
@@ -61,15 +81,9 @@ impl App {
         tokens: ApiTokens,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
-        let scope = session.scope.clone();
-        let lookup = scope.clone();
-        let user = self
-            .store()
-            .read(move |txn| {
-                identity::user(&txn.open_table(USERS).map_err(storage)?, lookup.workspace(), lookup.user())
-            })
-            .await?
-            .ok_or(ErrorCode::SessionExpired)?;
+        let store = self.store().workspace(&session.scope);
+        let me = *session.scope.user();
+        let user = store.read(move |txn| txn.user(&me)).await?.ok_or(ErrorCode::SessionExpired)?;
         if !self.hasher().verify(current, user.password_hash.clone()).await? {
             return Err(AppError::field(ErrorCode::WrongCredentials, "current_password"));
         }
@@ -77,28 +91,24 @@ impl App {
         let keep = session.csrf_binding();
         let now = self.now();
         let client = client.clone();
-        self.store()
+        store
             .write(move |txn| {
                 // The record as it is now; if the password changed meanwhile, the one checked
                 // above is no longer current.
-                let mut fresh = identity::user(&txn.open_table(USERS).map_err(storage)?, &user.workspace_id, &user.id)?
+                let mut fresh = txn
+                    .user(&user.id)?
                     .filter(|u| !u.disabled && u.password_hash == user.password_hash)
                     .ok_or(ErrorCode::SessionExpired)?;
                 rotate_password(&mut fresh, hash);
                 let user = fresh;
-                identity::update_user(txn, &user)?;
+                txn.update_user(&user)?;
                 let keep = match keep {
                     super::csrf::CsrfBinding::Session(hash) => Some(hash),
                     super::csrf::CsrfBinding::PreSession(_) => None,
                 };
-                identity::delete_sessions_of(txn, &user.workspace_id, &user.id, keep.as_ref())?;
+                txn.delete_sessions_except(&user.id, keep.as_ref())?;
                 tokens.apply(txn, &user, now, &client)?;
-                record(
-                    txn,
-                    &user.workspace_id,
-                    now,
-                    AuditEvent::new("auth.password_changed", Some(user.id)).from_client(&client),
-                )
+                record(txn, now, AuditEvent::new("auth.password_changed", Some(user.id)).from_client(&client))
             })
             .await
     }

@@ -6,11 +6,8 @@ use super::permissions::Action;
 use super::scope::{SecondFactor, TenantScope};
 use super::secrets::{hash_secret, new_secret};
 use crate::app::App;
-use crate::app::audit::{AuditEvent, record};
-use crate::app::store::identity;
+use crate::app::audit::{AuditEvent, record_server};
 use crate::app::store::records::ApiTokenRecord;
-use crate::app::store::storage;
-use crate::app::store::tables::{API_TOKENS, USER_TOKENS, USERS};
 use crate::domain::text::required_line;
 use crate::error::{AppError, ErrorCode};
 
@@ -67,11 +64,11 @@ impl App {
         let (stored, now, scope, client) = (token_record.clone(), self.now(), scope.clone(), client.clone());
         self.store()
             .write(move |txn| {
-                identity::insert_token(txn, &hash, &stored)?;
+                txn.insert_token(&hash, &stored)?;
                 let event = AuditEvent::new("api_token.created", Some(*scope.user()))
                     .target(hex::encode(&hash[..16]))
                     .from_client(&client);
-                record(txn, scope.workspace(), now, event)
+                record_server(txn, scope.workspace(), now, event)
             })
             .await?;
         Ok(NewApiToken { token, view: view(&hash, token_record) })
@@ -81,15 +78,10 @@ impl App {
         let scope = scope.clone();
         self.store()
             .read(move |txn| {
-                let hashes = identity::token_hashes_of(
-                    &txn.open_table(USER_TOKENS).map_err(storage)?,
-                    scope.workspace(),
-                    scope.user(),
-                )?;
-                let tokens = txn.open_table(API_TOKENS).map_err(storage)?;
+                let hashes = txn.token_hashes_of(scope.workspace(), scope.user())?;
                 let mut views = Vec::new();
                 for hash in hashes {
-                    if let Some(record) = identity::token(&tokens, &hash)? {
+                    if let Some(record) = txn.token(&hash)? {
                         views.push(view(&hash, record));
                     }
                 }
@@ -103,14 +95,10 @@ impl App {
         let (scope, id, now, client) = (scope.clone(), id.to_owned(), self.now(), client.clone());
         self.store()
             .write(move |txn| {
-                let hashes = identity::token_hashes_of(
-                    &txn.open_table(USER_TOKENS).map_err(storage)?,
-                    scope.workspace(),
-                    scope.user(),
-                )?;
+                let hashes = txn.token_hashes_of(scope.workspace(), scope.user())?;
                 let hash = hashes.into_iter().find(|h| hex::encode(&h[..16]) == id).ok_or(ErrorCode::NotFound)?;
-                identity::delete_token(txn, &hash)?;
-                record(
+                txn.delete_token(&hash)?;
+                record_server(
                     txn,
                     scope.workspace(),
                     now,
@@ -129,18 +117,16 @@ impl App {
         let now = self.now();
         // Three point reads: cheaper in place than a hop to the blocking pool and back.
         let found = self.store().read_now(|txn| {
-            let Some(record) = identity::token(&txn.open_table(API_TOKENS).map_err(storage)?, &hash)? else {
-                return Ok(None);
-            };
-            let user = identity::user(&txn.open_table(USERS).map_err(storage)?, &record.workspace_id, &record.user_id)?;
-            let home = identity::home_workspace(&txn.open_table(crate::app::store::tables::META).map_err(storage)?)?;
+            let Some(record) = txn.token(&hash)? else { return Ok(None) };
+            let user = txn.user(&record.workspace_id, &record.user_id)?;
+            let home = txn.home_workspace()?;
             Ok(user.map(|u| (record, u, home)))
         })?;
         let Some((mut record, user, home)) = found.filter(|(_, user, _)| !user.disabled) else { return Ok(None) };
         if record.last_used.is_none_or(|t| now - t >= TOUCH_INTERVAL) {
             record.last_used = Some(now);
             // A stamp that can't be written (a full disk) never turns a valid token away.
-            if let Err(e) = self.store().write(move |txn| identity::update_token(txn, &hash, &record)).await {
+            if let Err(e) = self.store().write(move |txn| txn.update_token(&hash, &record)).await {
                 tracing::warn!(code = %e.code(), "an API token's last-used time was not saved");
             }
         }
@@ -156,7 +142,7 @@ impl App {
         let email = crate::domain::email::EmailAddress::parse(email)?;
         let user = self
             .store()
-            .read(move |txn| identity::user_by_email_r(txn, email.as_str()))
+            .read(move |txn| txn.user_by_email(email.as_str()))
             .await?
             .filter(|u| !u.disabled)
             .ok_or(ErrorCode::NotFound)?;

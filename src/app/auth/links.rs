@@ -1,18 +1,15 @@
 //! Single-use links: password reset (1 hour) and invitation (72 hours). Stored hashed; using
 //! one sets a password, signs out every session and never signs in by itself.
 
-use redb::WriteTransaction;
 use secrecy::SecretString;
 
 use super::ClientInfo;
 use super::account::rotate_password;
 use super::secrets::{hash_secret, new_secret};
 use crate::app::App;
-use crate::app::audit::{AuditEvent, record};
-use crate::app::store::identity;
+use crate::app::audit::{AuditEvent, record_server};
+use crate::app::store::WorkspaceWrite;
 use crate::app::store::records::{LinkKind, LinkRecord};
-use crate::app::store::storage;
-use crate::app::store::tables::{LINKS, USERS};
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{UserId, WorkspaceId};
 use crate::error::{AppError, ErrorCode};
@@ -41,22 +38,34 @@ impl std::fmt::Debug for IssuedLink {
     }
 }
 
-/// Issues a link inside `txn`.
-pub(crate) fn issue_in(
-    txn: &WriteTransaction,
+/// A new link for `user` of `workspace`: the hash to store it under, the record, and what
+/// is shown.
+fn new_link(
     purpose: LinkPurpose,
     workspace: WorkspaceId,
     user: UserId,
     now: i64,
-) -> Result<IssuedLink, AppError> {
+) -> ([u8; 32], LinkRecord, IssuedLink) {
     let token = new_secret();
     let (kind, lifetime) = match purpose {
         LinkPurpose::Reset => (LinkKind::Reset, RESET_SECONDS),
         LinkPurpose::Invite => (LinkKind::Invite, INVITE_SECONDS),
     };
     let link = LinkRecord { kind, workspace_id: workspace, user_id: user, expires_at: now + lifetime };
-    identity::insert_link(txn, &hash_secret(&token), &link)?;
-    Ok(IssuedLink { path: format!("/password/reset?token={token}"), expires_at: link.expires_at })
+    let issued = IssuedLink { path: format!("/password/reset?token={token}"), expires_at: link.expires_at };
+    (hash_secret(&token), link, issued)
+}
+
+/// Issues a link for `user` of `txn`'s workspace inside `txn`.
+pub(crate) fn issue_in(
+    txn: &WorkspaceWrite<'_>,
+    purpose: LinkPurpose,
+    user: UserId,
+    now: i64,
+) -> Result<IssuedLink, AppError> {
+    let (hash, link, issued) = new_link(purpose, *txn.workspace(), user, now);
+    txn.insert_link(&hash, &link)?;
+    Ok(issued)
 }
 
 impl App {
@@ -67,16 +76,15 @@ impl App {
         let now = self.now();
         self.store()
             .write(move |txn| {
-                let users = txn.open_table(USERS).map_err(storage)?;
-                let emails = txn.open_table(crate::app::store::tables::USER_EMAILS).map_err(storage)?;
-                let Some(user) = identity::user_by_email(&users, &emails, email.as_str())? else { return Ok(None) };
-                drop((users, emails));
+                let Some(user) = txn.user_by_email(email.as_str())? else { return Ok(None) };
                 if user.disabled {
                     return Ok(None);
                 }
-                let link = issue_in(txn, LinkPurpose::Reset, user.workspace_id, user.id, now)?;
-                record(txn, &user.workspace_id, now, AuditEvent::new("auth.reset_link_issued", None).target(user.id))?;
-                Ok(Some(link))
+                let (hash, link, issued) = new_link(LinkPurpose::Reset, user.workspace_id, user.id, now);
+                txn.insert_link(&hash, &link)?;
+                let event = AuditEvent::new("auth.reset_link_issued", None).target(user.id);
+                record_server(txn, &user.workspace_id, now, event)?;
+                Ok(Some(issued))
             })
             .await
     }
@@ -112,8 +120,7 @@ impl App {
     pub async fn link_purpose(&self, token: &str) -> Result<Option<LinkPurpose>, AppError> {
         let hash = hash_secret(token);
         let now = self.now();
-        let link =
-            self.store().read(move |txn| identity::link(&txn.open_table(LINKS).map_err(storage)?, &hash)).await?;
+        let link = self.store().read(move |txn| txn.link(&hash)).await?;
         Ok(link.filter(|l| l.expires_at > now).map(|l| match l.kind {
             LinkKind::Reset => LinkPurpose::Reset,
             LinkKind::Invite => LinkPurpose::Invite,
@@ -133,10 +140,8 @@ impl App {
         let found = self
             .store()
             .read(move |txn| {
-                let Some(link) = identity::link(&txn.open_table(LINKS).map_err(storage)?, &hash)? else {
-                    return Ok(None);
-                };
-                let user = identity::user(&txn.open_table(USERS).map_err(storage)?, &link.workspace_id, &link.user_id)?;
+                let Some(link) = txn.link(&hash)? else { return Ok(None) };
+                let user = txn.user(&link.workspace_id, &link.user_id)?;
                 Ok(user.map(|u| (link, u)))
             })
             .await?;
@@ -149,24 +154,24 @@ impl App {
         self.store()
             .write(move |txn| {
                 // Single use even under a race: the link must still be there in this transaction.
-                if identity::link(&txn.open_table(LINKS).map_err(storage)?, &hash)?.is_none() {
+                if txn.link(&hash)?.is_none() {
                     return Err(ErrorCode::NotFound.into());
                 }
-                identity::delete_link(txn, &hash)?;
+                txn.delete_link(&hash)?;
                 // Work on the record as it is now, not as read before hashing.
-                let mut user = identity::user(&txn.open_table(USERS).map_err(storage)?, &user.workspace_id, &user.id)?
-                    .filter(|u| !u.disabled)
-                    .ok_or(ErrorCode::NotFound)?;
+                let mut user =
+                    txn.user(&user.workspace_id, &user.id)?.filter(|u| !u.disabled).ok_or(ErrorCode::NotFound)?;
                 rotate_password(&mut user, new_hash);
                 super::throttle::clear_lock(&mut user);
-                identity::update_user(txn, &user)?;
-                identity::delete_sessions_of(txn, &user.workspace_id, &user.id, None)?;
-                tokens.apply(txn, &user, now, &client)?;
+                txn.update_user(&user)?;
+                txn.delete_sessions_of(&user.workspace_id, &user.id, None)?;
+                tokens.apply_server(txn, &user, now, &client)?;
                 let event = match link.kind {
                     LinkKind::Reset => "auth.password_reset",
                     LinkKind::Invite => "auth.invitation_accepted",
                 };
-                record(txn, &user.workspace_id, now, AuditEvent::new(event, Some(user.id)).from_client(&client))?;
+                let entry = AuditEvent::new(event, Some(user.id)).from_client(&client);
+                record_server(txn, &user.workspace_id, now, entry)?;
                 Ok(user.email)
             })
             .await

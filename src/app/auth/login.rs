@@ -8,12 +8,9 @@ use super::device::DeviceCookie;
 use super::secrets::SessionToken;
 use super::sessions::create_in;
 use crate::app::App;
-use crate::app::audit::{AuditEvent, record};
+use crate::app::audit::{AuditEvent, SERVER_CHAIN, record_server};
 use crate::app::auth::password::needs_rehash;
-use crate::app::store::identity;
 use crate::app::store::records::SessionStage;
-use crate::app::store::storage;
-use crate::app::store::tables::USERS;
 use crate::domain::email::EmailAddress;
 use crate::error::AppError;
 
@@ -75,16 +72,14 @@ impl App {
         let newly_locked = self
             .store()
             .write(move |txn| {
-                let Some(mut fresh) = identity::user(&txn.open_table(USERS).map_err(storage)?, &workspace, &id)? else {
-                    return Ok(false);
-                };
+                let Some(mut fresh) = txn.user(&workspace, &id)? else { return Ok(false) };
                 fresh.failed_logins += 1;
                 let newly_locked = fresh.failed_logins >= super::throttle::HARD_LOCK_AFTER && !fresh.locked;
                 fresh.locked |= newly_locked;
-                identity::update_user(txn, &fresh)?;
-                record(txn, &workspace, now, event)?;
+                txn.update_user(&fresh)?;
+                record_server(txn, &workspace, now, event)?;
                 if newly_locked {
-                    record(txn, &workspace, now, locked_event)?;
+                    record_server(txn, &workspace, now, locked_event)?;
                 }
                 Ok(newly_locked)
             })
@@ -102,7 +97,7 @@ impl App {
     /// The address typed is not recorded: it may be a password typed into the wrong field.
     async fn record_unknown_sign_in(&self, client: &ClientInfo, now: i64) -> Result<LoginOutcome, AppError> {
         let event = AuditEvent::new("auth.sign_in_failed", None).from_client(client).failed();
-        self.store().write(move |txn| record(txn, &crate::app::audit::SERVER_CHAIN, now, event)).await?;
+        self.store().write(move |txn| record_server(txn, &SERVER_CHAIN, now, event)).await?;
         Ok(LoginOutcome::Failed)
     }
 
@@ -121,7 +116,7 @@ impl App {
             return Ok(LoginOutcome::Throttled((until - self.now()).max(1)));
         }
         let user = match EmailAddress::parse(email) {
-            Ok(email) => self.store().read(move |txn| identity::user_by_email_r(txn, email.as_str())).await?,
+            Ok(email) => self.store().read(move |txn| txn.user_by_email(email.as_str())).await?,
             Err(_) => None,
         };
         let epoch = user.as_ref().and_then(|u| u.password_hash.clone()).unwrap_or_default();
@@ -167,7 +162,7 @@ impl App {
             .write(move |txn| {
                 // The record as it is now: disabled, locked or a changed password since the
                 // hash was checked means no session.
-                let fresh = identity::user(&txn.open_table(USERS).map_err(storage)?, &workspace, &id)?;
+                let fresh = txn.user(&workspace, &id)?;
                 let usable = |u: &crate::app::store::records::UserRecord| {
                     !u.disabled && (trusted || !u.locked) && u.password_hash == hash
                 };
@@ -175,7 +170,7 @@ impl App {
                     return Ok(None);
                 };
                 if let Some(previous) = previous {
-                    identity::delete_session(txn, &previous.hash())?;
+                    txn.delete_session(&previous.hash())?;
                 }
                 user.failed_logins = 0;
                 if let Some(upgraded) = upgraded {
@@ -187,18 +182,19 @@ impl App {
                     (None, false) => SessionStage::Full,
                 };
                 let new_address = note_address(&mut user, &client.ip, now);
-                identity::update_user(txn, &user)?;
+                txn.update_user(&user)?;
                 if new_address {
                     let alert =
                         AuditEvent::new("security.new_address", Some(user.id)).target(&client.ip).from_client(&client);
-                    record(txn, &user.workspace_id, now, alert)?;
+                    record_server(txn, &user.workspace_id, now, alert)?;
                 }
                 let token = create_in(txn, &user, &client, now, stage, None)?;
                 let event = match stage {
                     SessionStage::Full => "auth.sign_in",
                     SessionStage::PendingMfa | SessionStage::MustEnroll => "auth.password_accepted",
                 };
-                record(txn, &user.workspace_id, now, AuditEvent::new(event, Some(user.id)).from_client(&client))?;
+                let entry = AuditEvent::new(event, Some(user.id)).from_client(&client);
+                record_server(txn, &user.workspace_id, now, entry)?;
                 let epoch = user.password_hash.clone().unwrap_or_default();
                 Ok(Some((token, stage, new_address.then_some(user.id), epoch)))
             })

@@ -6,7 +6,6 @@
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use redb::WriteTransaction;
 use sha2::Sha256;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
@@ -15,12 +14,10 @@ use super::permissions::Action;
 use super::scope::TenantScope;
 use super::sessions::{AuthSession, create_in};
 use crate::app::App;
-use crate::app::audit::{AuditEvent, record};
+use crate::app::audit::{AuditEvent, record, record_server};
 use crate::app::crypto::Sealer;
-use crate::app::store::identity;
 use crate::app::store::records::{MfaRecord, SessionRecord, SessionStage, UserRecord};
-use crate::app::store::storage;
-use crate::app::store::tables::{SESSIONS, USERS};
+use crate::app::store::{ServerWrite, WorkspaceWrite};
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{UserId, WorkspaceId};
 use crate::error::{AppError, ErrorCode};
@@ -173,14 +170,17 @@ fn check_answer(
     Ok(Check::Wrong)
 }
 
-fn load_user(txn: &WriteTransaction, scope: &TenantScope) -> Result<UserRecord, AppError> {
-    identity::user(&txn.open_table(USERS).map_err(storage)?, scope.workspace(), scope.user())?
-        .ok_or_else(|| ErrorCode::SessionExpired.into())
+fn load_user(txn: &ServerWrite<'_>, scope: &TenantScope) -> Result<UserRecord, AppError> {
+    txn.user(scope.workspace(), scope.user())?.ok_or_else(|| ErrorCode::SessionExpired.into())
 }
 
-fn session_of(txn: &WriteTransaction, hash: &[u8; 32]) -> Result<SessionRecord, AppError> {
-    identity::session(&txn.open_table(SESSIONS).map_err(storage)?, hash)?
-        .ok_or_else(|| ErrorCode::SessionExpired.into())
+/// [`load_user`] in a transaction of the user's workspace.
+fn load_own_user(txn: &WorkspaceWrite<'_>, scope: &TenantScope) -> Result<UserRecord, AppError> {
+    txn.user(scope.user())?.ok_or_else(|| ErrorCode::SessionExpired.into())
+}
+
+fn session_of(txn: &ServerWrite<'_>, hash: &[u8; 32]) -> Result<SessionRecord, AppError> {
+    txn.session(hash)?.ok_or_else(|| ErrorCode::SessionExpired.into())
 }
 
 impl App {
@@ -194,15 +194,16 @@ impl App {
         let (scope, sealer) = (session.scope.clone(), self.sealer().clone());
         let (secret, email) = self
             .store()
+            .workspace(&session.scope)
             .write(move |txn| {
-                let mut user = load_user(txn, &scope)?;
+                let mut user = load_own_user(txn, &scope)?;
                 if let Some(sealed) = &user.mfa_pending {
                     return Ok((open_secret(&sealer, &user, sealed)?, user.email.to_string()));
                 }
                 let secret: [u8; 20] = rand::random();
                 let sealed = sealer.seal(&purpose(&user.workspace_id, &user.id), &secret)?;
                 user.mfa_pending = Some(hex::encode(sealed));
-                identity::update_user(txn, &user)?;
+                txn.update_user(&user)?;
                 Ok((secret.to_vec(), user.email.to_string()))
             })
             .await?;
@@ -249,12 +250,12 @@ impl App {
                     paused_until: 0,
                 });
                 user.mfa_pending = None;
-                identity::update_user(txn, &user)?;
+                txn.update_user(&user)?;
                 let mut current = session_of(txn, &hash)?;
                 current.stage = SessionStage::Full;
                 current.mfa_at = Some(now);
-                identity::update_session(txn, &hash, &current)?;
-                record(
+                txn.update_session(&hash, &current)?;
+                record_server(
                     txn,
                     scope.workspace(),
                     now,
@@ -289,11 +290,11 @@ impl App {
             .write(move |txn| {
                 let mut user = load_user(txn, &scope)?;
                 let outcome = check_answer(&sealer, &backup_key, &mut user, &answer, now)?;
-                identity::update_user(txn, &user)?;
+                txn.update_user(&user)?;
                 let remaining = user.mfa.as_ref().map_or(0, |m| m.backup_codes.len());
                 let token = match outcome {
                     Check::Accepted => {
-                        identity::delete_session(txn, &hash)?;
+                        txn.delete_session(&hash)?;
                         let token = create_in(txn, &user, &owned_client, now, SessionStage::Full, Some(now))?;
                         let method = match answer {
                             SecondFactorAnswer::Code(_) => "totp",
@@ -301,17 +302,17 @@ impl App {
                         };
                         let event =
                             AuditEvent::new("auth.sign_in", Some(user.id)).fields(&[method]).from_client(&owned_client);
-                        record(txn, scope.workspace(), now, event)?;
+                        record_server(txn, scope.workspace(), now, event)?;
                         Some(token)
                     }
                     Check::Wrong => {
                         let event = AuditEvent::new("mfa.failed", Some(user.id)).from_client(&owned_client).failed();
-                        record(txn, scope.workspace(), now, event)?;
+                        record_server(txn, scope.workspace(), now, event)?;
                         None
                     }
                     Check::Paused => {
                         let event = AuditEvent::new("mfa.paused", Some(user.id)).from_client(&owned_client).failed();
-                        record(txn, scope.workspace(), now, event)?;
+                        record_server(txn, scope.workspace(), now, event)?;
                         None
                     }
                 };
@@ -350,11 +351,11 @@ impl App {
             .write(move |txn| {
                 let mut user = load_user(txn, &scope)?;
                 let outcome = check_answer(&sealer, &backup_key, &mut user, &answer, now)?;
-                identity::update_user(txn, &user)?;
+                txn.update_user(&user)?;
                 if let Check::Accepted = outcome {
                     let mut current = session_of(txn, &hash)?;
                     current.mfa_at = Some(now);
-                    identity::update_session(txn, &hash, &current)?;
+                    txn.update_session(&hash, &current)?;
                 }
                 let (event, failed) = match outcome {
                     Check::Accepted => ("mfa.step_up", false),
@@ -365,7 +366,7 @@ impl App {
                 if failed {
                     entry = entry.failed();
                 }
-                record(txn, scope.workspace(), now, entry)?;
+                record_server(txn, scope.workspace(), now, entry)?;
                 Ok(outcome)
             })
             .await?;
@@ -388,14 +389,14 @@ impl App {
         let hashes: Vec<String> = codes.iter().map(|c| backup_hash(&backup_key, c)).collect();
         let (scope, now, client) = (session.scope.clone(), self.now(), client.clone());
         self.store()
+            .workspace(&session.scope)
             .write(move |txn| {
-                let mut user = load_user(txn, &scope)?;
+                let mut user = load_own_user(txn, &scope)?;
                 let mfa = user.mfa.as_mut().ok_or(ErrorCode::SecondFactorRequired)?;
                 mfa.backup_codes = hashes;
-                identity::update_user(txn, &user)?;
+                txn.update_user(&user)?;
                 record(
                     txn,
-                    scope.workspace(),
                     now,
                     AuditEvent::new("mfa.backup_codes_regenerated", Some(*scope.user())).from_client(&client),
                 )
@@ -441,12 +442,13 @@ impl App {
         session.scope.require_recent_second_factor(self.now())?;
         let (scope, now, client) = (session.scope.clone(), self.now(), client.clone());
         self.store()
+            .workspace(&session.scope)
             .write(move |txn| {
-                let mut user = load_user(txn, &scope)?;
+                let mut user = load_own_user(txn, &scope)?;
                 user.mfa.take().ok_or(ErrorCode::SecondFactorRequired)?;
                 user.mfa_pending = None;
-                identity::update_user(txn, &user)?;
-                record(txn, scope.workspace(), now, AuditEvent::new(event, Some(*scope.user())).from_client(&client))
+                txn.update_user(&user)?;
+                record(txn, now, AuditEvent::new(event, Some(*scope.user())).from_client(&client))
             })
             .await
     }
@@ -462,18 +464,17 @@ impl App {
         let (scope, now, client) = (admin.clone(), self.now(), client.clone());
         let email = self
             .store()
+            .workspace(admin)
             .write(move |txn| {
-                let mut target = identity::user(&txn.open_table(USERS).map_err(storage)?, scope.workspace(), &user)?
-                    .ok_or(ErrorCode::NotFound)?;
+                let mut target = txn.user(&user)?.ok_or(ErrorCode::NotFound)?;
                 // Resetting a factor prepares a takeover: only owners may do it to owners.
                 crate::app::users::check_role_change(&scope, Some(target.role), target.role)?;
                 target.mfa = None;
                 target.mfa_pending = None;
-                identity::update_user(txn, &target)?;
-                identity::delete_sessions_of(txn, &target.workspace_id, &target.id, None)?;
+                txn.update_user(&target)?;
+                txn.delete_sessions_of(&target.id)?;
                 record(
                     txn,
-                    scope.workspace(),
                     now,
                     AuditEvent::new("mfa.reset", Some(*scope.user())).target(target.id).from_client(&client),
                 )?;
@@ -486,13 +487,9 @@ impl App {
 
     /// How many backup codes the signed-in user has left (None without MFA).
     pub async fn backup_codes_left(&self, session: &AuthSession) -> Result<Option<usize>, AppError> {
-        let scope = session.scope.clone();
-        self.store()
-            .read(move |txn| {
-                let user = identity::user(&txn.open_table(USERS).map_err(storage)?, scope.workspace(), scope.user())?;
-                Ok(user.and_then(|u| u.mfa).map(|m| m.backup_codes.len()))
-            })
-            .await
+        let me = *session.scope.user();
+        let user = self.store().workspace(&session.scope).read(move |txn| txn.user(&me)).await?;
+        Ok(user.and_then(|u| u.mfa).map(|m| m.backup_codes.len()))
     }
 
     fn notify_session(&self, session: &AuthSession, subject: &'static str, text: &str) {

@@ -10,6 +10,7 @@ pub mod device;
 mod links;
 mod login;
 pub mod mfa;
+mod offline;
 pub mod password;
 pub mod permissions;
 mod scope;

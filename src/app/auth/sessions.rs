@@ -1,18 +1,14 @@
 //! Server-side sessions: created at sign-in, looked up by the hash of the cookie value, expired
 //! by the idle and absolute limits of the security policy, listed and revoked by their owner.
 
-use redb::WriteTransaction;
-
 use super::ClientInfo;
 use super::csrf::CsrfBinding;
 use super::scope::{SecondFactor, TenantScope};
 use super::secrets::SessionToken;
 use crate::app::App;
-use crate::app::audit::{AuditEvent, record};
-use crate::app::store::identity;
+use crate::app::audit::{AuditEvent, record_server};
+use crate::app::store::ServerWrite;
 use crate::app::store::records::{SessionRecord, SessionStage, UserRecord};
-use crate::app::store::storage;
-use crate::app::store::tables::{SESSIONS, USER_SESSIONS, USERS};
 use crate::error::{AppError, ErrorCode};
 
 /// `last_seen` is written at most this often (seconds), so reads don't each cost a commit.
@@ -64,7 +60,7 @@ pub struct SessionView {
 
 /// Creates a session for `user` inside `txn` and returns the token for the cookie.
 pub(super) fn create_in(
-    txn: &WriteTransaction,
+    txn: &ServerWrite<'_>,
     user: &UserRecord,
     client: &ClientInfo,
     now: i64,
@@ -82,7 +78,7 @@ pub(super) fn create_in(
         stage,
         mfa_at,
     };
-    identity::insert_session(txn, &token.hash(), &record)?;
+    txn.insert_session(&token.hash(), &record)?;
     Ok(token)
 }
 
@@ -94,12 +90,9 @@ impl App {
         let now = self.now();
         let policy = self.security_policy();
         let found = self.store().read_now(|txn| {
-            let Some(session) = identity::session(&txn.open_table(SESSIONS).map_err(storage)?, &hash)? else {
-                return Ok(None);
-            };
-            let user =
-                identity::user(&txn.open_table(USERS).map_err(storage)?, &session.workspace_id, &session.user_id)?;
-            let home = identity::home_workspace(&txn.open_table(crate::app::store::tables::META).map_err(storage)?)?;
+            let Some(session) = txn.session(&hash)? else { return Ok(None) };
+            let user = txn.user(&session.workspace_id, &session.user_id)?;
+            let home = txn.home_workspace()?;
             Ok(Some((session, user, home)))
         })?;
         let Some((mut session, user, home)) = found else { return Ok(None) };
@@ -112,7 +105,7 @@ impl App {
         let user = match user {
             Some(user) if !user.disabled && !idle && !too_old => user,
             _ => {
-                self.store().write(move |txn| identity::delete_session(txn, &hash).map(|_| ())).await?;
+                self.store().write(move |txn| txn.delete_session(&hash).map(|_| ())).await?;
                 return Ok(None);
             }
         };
@@ -120,7 +113,7 @@ impl App {
             session.last_seen = now;
             let stored = session.clone();
             // A stamp that can't be written (a full disk) never signs anyone out.
-            if let Err(e) = self.store().write(move |txn| identity::update_session(txn, &hash, &stored)).await {
+            if let Err(e) = self.store().write(move |txn| txn.update_session(&hash, &stored)).await {
                 tracing::warn!(code = %e.code(), "a session's last-seen time was not saved");
             }
         }
@@ -151,8 +144,8 @@ impl App {
         let event = AuditEvent::new("auth.sign_out", Some(*scope.user())).from_client(client);
         self.store()
             .write(move |txn| {
-                identity::delete_session(txn, &hash)?;
-                record(txn, scope.workspace(), now, event)
+                txn.delete_session(&hash)?;
+                record_server(txn, scope.workspace(), now, event)
             })
             .await
     }
@@ -162,15 +155,10 @@ impl App {
         let (current, scope) = (session.hash, session.scope.clone());
         self.store()
             .read(move |txn| {
-                let hashes = identity::session_hashes_of(
-                    &txn.open_table(USER_SESSIONS).map_err(storage)?,
-                    scope.workspace(),
-                    scope.user(),
-                )?;
-                let sessions = txn.open_table(SESSIONS).map_err(storage)?;
+                let hashes = txn.session_hashes_of(scope.workspace(), scope.user())?;
                 let mut views = Vec::new();
                 for hash in hashes {
-                    if let Some(s) = identity::session(&sessions, &hash)? {
+                    if let Some(s) = txn.session(&hash)? {
                         views.push(SessionView {
                             id: public_id(&hash),
                             created_at: s.created_at,
@@ -193,14 +181,10 @@ impl App {
         let event = AuditEvent::new("auth.session_revoked", Some(*scope.user())).from_client(client);
         self.store()
             .write(move |txn| {
-                let hashes = identity::session_hashes_of(
-                    &txn.open_table(USER_SESSIONS).map_err(storage)?,
-                    scope.workspace(),
-                    scope.user(),
-                )?;
+                let hashes = txn.session_hashes_of(scope.workspace(), scope.user())?;
                 let hash = hashes.into_iter().find(|h| public_id(h) == id).ok_or(ErrorCode::NotFound)?;
-                identity::delete_session(txn, &hash)?;
-                record(txn, scope.workspace(), now, event)
+                txn.delete_session(&hash)?;
+                record_server(txn, scope.workspace(), now, event)
             })
             .await
     }

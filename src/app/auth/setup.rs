@@ -12,11 +12,8 @@ use super::password::check_new_password;
 use super::secrets::SessionToken;
 use super::sessions::create_in;
 use crate::app::App;
-use crate::app::audit::{AuditEvent, record};
-use crate::app::store::identity;
+use crate::app::audit::{AuditEvent, record_server};
 use crate::app::store::records::{SessionStage, UserRecord, WorkspaceRecord};
-use crate::app::store::storage;
-use crate::app::store::tables::USERS;
 use crate::datadir::write_private_file;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::WorkspaceId;
@@ -102,14 +99,14 @@ impl App {
         let token = self
             .store()
             .write(move |txn| {
-                if identity::any_user_exists(&txn.open_table(USERS).map_err(storage)?)? {
+                if txn.any_user_exists()? {
                     return Err(ErrorCode::NotFound.into());
                 }
-                identity::insert_workspace(txn, &workspace)?;
-                identity::insert_user(txn, &owner)?;
+                txn.insert_workspace(&workspace)?;
+                txn.insert_user(&owner)?;
                 let event =
                     AuditEvent::new("setup.completed", Some(owner.id)).target(workspace.id).from_client(&client);
-                record(txn, &workspace.id, now, event)?;
+                record_server(txn, &workspace.id, now, event)?;
                 // The owner enrols a second factor right away when the policy requires it.
                 create_in(txn, &owner, &client, now, stage, None)
             })

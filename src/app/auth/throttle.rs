@@ -6,11 +6,8 @@ use super::ClientInfo;
 use super::permissions::Action;
 use super::scope::TenantScope;
 use crate::app::App;
-use crate::app::audit::{AuditEvent, record};
-use crate::app::store::identity;
+use crate::app::audit::{AuditEvent, record, record_server};
 use crate::app::store::records::UserRecord;
-use crate::app::store::storage;
-use crate::app::store::tables::USERS;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::UserId;
 use crate::error::{AppError, ErrorCode};
@@ -104,20 +101,15 @@ impl App {
     /// Lifts a lock-out of a user of the admin's workspace.
     pub async fn unlock_user(&self, scope: &TenantScope, user: UserId, client: &ClientInfo) -> Result<(), AppError> {
         scope.require(Action::ManageUsers)?;
-        let (scope, client, now) = (scope.clone(), client.clone(), self.now());
+        let (actor, client, now) = (*scope.user(), client.clone(), self.now());
         let email = self
             .store()
+            .workspace(scope)
             .write(move |txn| {
-                let mut target = identity::user(&txn.open_table(USERS).map_err(storage)?, scope.workspace(), &user)?
-                    .ok_or(ErrorCode::NotFound)?;
+                let mut target = txn.user(&user)?.ok_or(ErrorCode::NotFound)?;
                 clear_lock(&mut target);
-                identity::update_user(txn, &target)?;
-                record(
-                    txn,
-                    scope.workspace(),
-                    now,
-                    AuditEvent::new("auth.unlocked", Some(*scope.user())).target(target.id).from_client(&client),
-                )?;
+                txn.update_user(&target)?;
+                record(txn, now, AuditEvent::new("auth.unlocked", Some(actor)).target(target.id).from_client(&client))?;
                 Ok(target.email)
             })
             .await?;
@@ -132,13 +124,10 @@ impl App {
         let now = self.now();
         self.store()
             .write(move |txn| {
-                let users = txn.open_table(USERS).map_err(storage)?;
-                let emails = txn.open_table(crate::app::store::tables::USER_EMAILS).map_err(storage)?;
-                let mut user = identity::user_by_email(&users, &emails, email.as_str())?.ok_or(ErrorCode::NotFound)?;
-                drop((users, emails));
+                let mut user = txn.user_by_email(email.as_str())?.ok_or(ErrorCode::NotFound)?;
                 clear_lock(&mut user);
-                identity::update_user(txn, &user)?;
-                record(txn, &user.workspace_id, now, AuditEvent::new("auth.unlocked", None).target(user.id))
+                txn.update_user(&user)?;
+                record_server(txn, &user.workspace_id, now, AuditEvent::new("auth.unlocked", None).target(user.id))
             })
             .await
     }

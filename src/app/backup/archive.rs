@@ -6,13 +6,11 @@ use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
-use redb::{ReadableDatabase, ReadableTable, TableHandle};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::format::BackupError;
-use crate::app::store::migrations;
-use crate::app::store::tables::{ALL_BYTE_TABLES, ALL_SET_TABLES, ALL_TEXT_TABLES};
+use crate::app::store::{dump, migrations};
 
 const FRAME_MANIFEST: u8 = 1;
 const FRAME_ROW: u8 = 2;
@@ -151,8 +149,6 @@ pub(crate) fn write_snapshot(
     created_at: i64,
     out: &mut impl Write,
 ) -> Result<Summary, BackupError> {
-    let corrupt = |e: redb::Error| BackupError::Corrupt(format!("reading the store: {e}"));
-    let txn = db.begin_read().map_err(|e| corrupt(e.into()))?;
     let manifest = Manifest {
         format: 1,
         holdfast_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -169,27 +165,7 @@ pub(crate) fn write_snapshot(
             &[&[name.len() as u8], name.as_bytes(), &(key.len() as u32).to_be_bytes(), key, value],
         )
     };
-    for definition in ALL_BYTE_TABLES {
-        let table = txn.open_table(*definition).map_err(|e| corrupt(e.into()))?;
-        for entry in table.iter().map_err(|e| corrupt(e.into()))? {
-            let (key, value) = entry.map_err(|e| corrupt(e.into()))?;
-            row(definition.name(), key.value(), value.value(), out)?;
-        }
-    }
-    for definition in ALL_TEXT_TABLES {
-        let table = txn.open_table(*definition).map_err(|e| corrupt(e.into()))?;
-        for entry in table.iter().map_err(|e| corrupt(e.into()))? {
-            let (key, value) = entry.map_err(|e| corrupt(e.into()))?;
-            row(definition.name(), key.value().as_bytes(), value.value(), out)?;
-        }
-    }
-    for definition in ALL_SET_TABLES {
-        let table = txn.open_table(*definition).map_err(|e| corrupt(e.into()))?;
-        for entry in table.iter().map_err(|e| corrupt(e.into()))? {
-            let (key, _) = entry.map_err(|e| corrupt(e.into()))?;
-            row(definition.name(), key.value(), &[], out)?;
-        }
-    }
+    dump::each_row(db, |name, key, value| row(name, key, value, out).map_err(BackupError::from))?;
     write_frame(out, FRAME_MASTER_KEY, &[master_key])?;
     let mut files = 0;
     for (relative, path) in list_files(files_dir)? {
@@ -330,57 +306,12 @@ pub(crate) fn read_snapshot(input: &mut impl Read, target: Option<RestoreTarget<
 }
 
 fn insert_rows(store: &redb::Database, rows: &[(String, Vec<u8>, Vec<u8>)]) -> Result<(), BackupError> {
-    let fail = |e: redb::Error| BackupError::Corrupt(format!("writing the restored store: {e}"));
-    let txn = store.begin_write().map_err(|e| fail(e.into()))?;
-    for (table, key, value) in rows {
-        let known = |name: &str| name == table.as_str();
-        if let Some(def) = ALL_BYTE_TABLES.iter().find(|d| known(d.name())) {
-            txn.open_table(*def)
-                .map_err(|e| fail(e.into()))?
-                .insert(key.as_slice(), value.as_slice())
-                .map_err(|e| fail(e.into()))?;
-        } else if let Some(def) = ALL_TEXT_TABLES.iter().find(|d| known(d.name())) {
-            let key = std::str::from_utf8(key).map_err(|_| BackupError::Corrupt("a text key is not UTF-8".into()))?;
-            txn.open_table(*def)
-                .map_err(|e| fail(e.into()))?
-                .insert(key, value.as_slice())
-                .map_err(|e| fail(e.into()))?;
-        } else if let Some(def) = ALL_SET_TABLES.iter().find(|d| known(d.name())) {
-            txn.open_table(*def).map_err(|e| fail(e.into()))?.insert(key.as_slice(), ()).map_err(|e| fail(e.into()))?;
-        } else {
-            return Err(BackupError::Corrupt(format!("unknown table {table}")));
-        }
-    }
-    txn.commit().map_err(|e| fail(e.into()))?;
-    Ok(())
+    dump::insert_rows(store, rows).map_err(|e| BackupError::Corrupt(format!("writing the restored store: {e}")))
 }
 
 /// Rows per table of a restored store (for restore drills).
 pub(crate) fn count_rows(path: &Path) -> Result<BTreeMap<String, u64>, BackupError> {
-    use redb::ReadableTableMetadata;
-    let fail = |e: redb::Error| BackupError::Corrupt(e.to_string());
-    let db = redb::Database::open(path).map_err(|e| fail(e.into()))?;
-    let txn = db.begin_read().map_err(|e| fail(e.into()))?;
-    let mut counts = BTreeMap::new();
-    for def in ALL_BYTE_TABLES {
-        counts.insert(
-            def.name().to_owned(),
-            txn.open_table(*def).map_err(|e| fail(e.into()))?.len().map_err(|e| fail(e.into()))?,
-        );
-    }
-    for def in ALL_TEXT_TABLES {
-        counts.insert(
-            def.name().to_owned(),
-            txn.open_table(*def).map_err(|e| fail(e.into()))?.len().map_err(|e| fail(e.into()))?,
-        );
-    }
-    for def in ALL_SET_TABLES {
-        counts.insert(
-            def.name().to_owned(),
-            txn.open_table(*def).map_err(|e| fail(e.into()))?.len().map_err(|e| fail(e.into()))?,
-        );
-    }
-    Ok(counts)
+    dump::count_rows(path).map_err(|e| BackupError::Corrupt(e.to_string()))
 }
 
 #[cfg(test)]

@@ -52,6 +52,12 @@ pub enum BackupError {
     Io(#[from] io::Error),
 }
 
+impl From<crate::app::store::dump::DumpError> for BackupError {
+    fn from(error: crate::app::store::dump::DumpError) -> Self {
+        BackupError::Corrupt(format!("reading the store: {error}"))
+    }
+}
+
 /// The parsed header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {

@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{Summary, restore_into, verify_file};
 use crate::app::App;
-use crate::app::audit::{AuditEvent, SERVER_CHAIN, record};
+use crate::app::audit::{AuditEvent, SERVER_CHAIN, record_server};
 use crate::app::auth::password::check_new_password;
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::store::{Versioned, settings};
+use crate::app::store::Versioned;
 use crate::error::{AppError, ErrorCode};
 
 pub(crate) const BACKUP_SETTINGS: &str = "backup";
@@ -140,15 +140,15 @@ impl App {
     }
 
     pub async fn backup_settings(&self) -> Result<BackupSettings, AppError> {
-        Ok(self.store().read(|txn| settings::load(txn, BACKUP_SETTINGS)).await?.unwrap_or_default())
+        Ok(self.store().read(|txn| txn.setting(BACKUP_SETTINGS)).await?.unwrap_or_default())
     }
 
     pub async fn backup_status(&self) -> Result<BackupStatus, AppError> {
-        Ok(self.store().read(|txn| settings::load(txn, BACKUP_STATUS)).await?.unwrap_or_default())
+        Ok(self.store().read(|txn| txn.setting(BACKUP_STATUS)).await?.unwrap_or_default())
     }
 
     async fn save_status(&self, status: BackupStatus) -> Result<(), AppError> {
-        self.store().write(move |txn| settings::save(txn, BACKUP_STATUS, &status)).await
+        self.store().write(move |txn| txn.save_setting(BACKUP_STATUS, &status)).await
     }
 
     /// Stores the backup settings; a new passphrase must be strong (E2007).
@@ -185,11 +185,11 @@ impl App {
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
         self.store()
             .write(move |txn| {
-                settings::save(txn, BACKUP_SETTINGS, &settings)?;
+                txn.save_setting(BACKUP_SETTINGS, &settings)?;
                 let event = AuditEvent::new("settings.backups_changed", Some(*scope.user()))
                     .fields(&["passphrase", "hour", "retention", "second_dir"])
                     .from_client(&client);
-                record(txn, scope.workspace(), now, event)
+                record_server(txn, scope.workspace(), now, event)
             })
             .await
     }
@@ -241,7 +241,7 @@ impl App {
         let event =
             AuditEvent::new("backup.created", actor_id).target(path.file_name().unwrap_or_default().to_string_lossy());
         let event = if result.is_ok() { event } else { event.failed() };
-        self.store().write(move |txn| record(txn, &workspace, now, event)).await?;
+        self.store().write(move |txn| record_server(txn, &workspace, now, event)).await?;
         result
     }
 
@@ -316,7 +316,7 @@ impl App {
         self.save_status(status).await?;
         let event = AuditEvent::new("backup.restore_drill", None).target(&latest.name);
         let event = if ok { event } else { event.failed() };
-        self.store().write(move |txn| record(txn, &SERVER_CHAIN, now, event)).await?;
+        self.store().write(move |txn| record_server(txn, &SERVER_CHAIN, now, event)).await?;
         Ok(ok)
     }
 

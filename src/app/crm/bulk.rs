@@ -8,9 +8,6 @@ use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::store::crm as repo;
-use crate::app::store::storage;
-use crate::app::store::tables::{RECORD_INDEX, RECORDS};
 use crate::domain::ids::RecordId;
 use crate::error::{AppError, ErrorCode};
 
@@ -52,15 +49,14 @@ impl App {
         }
         let (scope, client) = (scope.clone(), client.clone());
         self.store()
+            .workspace(&scope)
             .write(move |txn| {
                 for id in &ids {
                     if action == BulkAction::Delete {
                         delete_checked_in::<T>(txn, &scope, *id, now, &client)?;
                         continue;
                     }
-                    let records = txn.open_table(RECORDS).map_err(storage)?;
-                    let record = repo::load::<T>(&records, scope.workspace(), id)?.ok_or(ErrorCode::NotFound)?;
-                    drop(records);
+                    let record = txn.load::<T>(id)?.ok_or(ErrorCode::NotFound)?;
                     let input =
                         record.bulk_input(&action).ok_or(AppError::field(ErrorCode::InvalidFormat, "action"))?;
                     update_in::<T>(txn, &scope, *id, input, now, &client)?;
@@ -74,7 +70,7 @@ impl App {
                     .target(format!("{}:{}", T::KIND.plural(), ids.len()))
                     .fields(&[name])
                     .from_client(&client);
-                audit(txn, scope.workspace(), now, event)?;
+                audit(txn, now, event)?;
                 Ok(ids.len())
             })
             .await
@@ -91,18 +87,14 @@ impl App {
         if probes.is_empty() {
             return Ok(Vec::new());
         }
-        let workspace = *scope.workspace();
         // Ten records at most: read in place.
-        self.store().read_now(|txn| {
-            let index = txn.open_table(RECORD_INDEX).map_err(storage)?;
-            let records = txn.open_table(RECORDS).map_err(storage)?;
+        self.store().workspace(scope).read_now(|txn| {
+            let (index, records) = (txn.index()?, txn.records()?);
             let mut found: Vec<(RecordId, String)> = Vec::new();
             for (index_id, term) in probes {
-                let mut prefix = repo::index_prefix(&workspace, T::KIND, index_id);
-                prefix.extend_from_slice(&term);
-                repo::scan(&index, &prefix, None, false, |row| {
+                index.scan(T::KIND, index_id, &term, None, false, |row| {
                     if !found.iter().any(|(id, _)| *id == row.id)
-                        && let Some(title) = super::titles::stored_title::<T>(&records, &workspace, &row.id)?
+                        && let Some(title) = super::titles::stored_title::<T>(&records, &row.id)?
                     {
                         found.push((row.id, title));
                     }

@@ -16,6 +16,7 @@ impl Versioned for Company {
 impl Entity for Company {
     const KIND: Kind = Kind::Company;
     const SEALED: &'static [&'static str] = &["tax_id", "bank_details", "phone", "address"];
+    const LISTED_SEALED: &'static [&'static str] = &["phone"];
 
     fn id(&self) -> RecordId {
         self.id
@@ -82,8 +83,6 @@ impl CrmRecord for Company {
     fn duplicate_probes(input: &CompanyInput) -> Vec<(u8, Vec<u8>)> {
         input.name.iter().filter(|n| !n.trim().is_empty()).map(|n| (keys::NAME, Term::new().name(n).done())).collect()
     }
-
-    const LISTED_SEALED: &'static [&'static str] = &["phone"];
 
     fn plan(filter: &ParsedFilter) -> Plan {
         if filter.newest_first {

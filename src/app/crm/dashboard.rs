@@ -7,9 +7,7 @@ use super::deal::tally;
 use crate::app::App;
 use crate::app::auth::TenantScope;
 use crate::app::auth::permissions::Action;
-use crate::app::store::crm::{self as repo, Tally};
-use crate::app::store::storage;
-use crate::app::store::tables::{AUDIT, TALLIES};
+use crate::app::store::crm::Tally;
 use crate::domain::crm::{Kind, Stage, StageOutcome, Task};
 use crate::domain::fields::{Currency, Day, Money};
 use crate::domain::ids::{RecordId, UserId};
@@ -86,11 +84,7 @@ impl App {
     /// Every stage with the exact count and sums of its active deals (for the board).
     pub async fn pipeline_totals(&self, scope: &TenantScope) -> Result<Vec<StageTotal>, AppError> {
         let pipeline = self.pipeline(scope).await?;
-        let workspace = *scope.workspace();
-        let tallies = self
-            .store()
-            .read(move |txn| repo::tallies(&txn.open_table(TALLIES).map_err(storage)?, &workspace, Kind::Deal))
-            .await?;
+        let tallies = self.store().workspace(scope).read(|txn| txn.tallies(Kind::Deal)).await?;
         Ok(stage_totals(pipeline, &tallies))
     }
 
@@ -98,15 +92,14 @@ impl App {
     pub async fn dashboard(&self, scope: &TenantScope, today: Day) -> Result<Dashboard, AppError> {
         scope.require(Action::ReadRecords)?;
         let pipeline = self.pipeline(scope).await?;
-        let workspace = *scope.workspace();
         let (tallies, audit) = self
             .store()
+            .workspace(scope)
             .read(move |txn| {
-                let tallies = repo::tallies(&txn.open_table(TALLIES).map_err(storage)?, &workspace, Kind::Deal)?;
+                let tallies = txn.tallies(Kind::Deal)?;
                 let mut recent = Vec::new();
-                let audit = txn.open_table(AUDIT).map_err(storage)?;
                 let mut scanned = 0;
-                crate::app::store::audit::visit_newest_first(&audit, &workspace, |entry| {
+                txn.visit_audit(|entry| {
                     scanned += 1;
                     if let Some(verb) = entry.event.strip_prefix("record.")
                         && let Some((kind, id)) = entry.target.as_deref().and_then(|t| t.split_once(':'))

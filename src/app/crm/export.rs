@@ -274,7 +274,7 @@ impl App {
             .target(kind)
             .fields(&fields.iter().map(String::as_str).collect::<Vec<_>>())
             .from_client(client);
-        record_now(self, scope.workspace(), event).await
+        record_now(self, scope, event).await
     }
 
     /// The selected records of kind `T` as CSV, and how many rows it holds.

@@ -15,10 +15,8 @@ use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
 use crate::app::rate_limit::Budget;
-use crate::app::store::crm as repo;
-use crate::app::store::imports::{self as store, ImportItem, Upload};
-use crate::app::store::storage;
-use crate::app::store::tables::{IMPORT_UPLOADS, RECORD_INDEX, RECORDS};
+use crate::app::store::WorkspaceWrite;
+use crate::app::store::imports::{ImportItem, Upload};
 use crate::domain::crm::{Company, CompanyInput};
 use crate::domain::ids::RecordId;
 use crate::domain::spreadsheet::restore_neutralised;
@@ -195,14 +193,15 @@ impl App {
         let upload = Upload { at: now, by: *scope.user(), kind: T::KIND, sealed };
         let fields = [format!("kind={}", T::KIND.as_str()), format!("rows={}", table.rows.len())];
         self.store()
+            .workspace(&scope)
             .write(move |txn| {
-                store::expire_uploads(txn, scope.workspace(), now - UPLOAD_SECONDS)?;
-                store::save_upload(txn, scope.workspace(), &id, &upload)?;
+                txn.expire_uploads(now - UPLOAD_SECONDS)?;
+                txn.save_upload(&id, &upload)?;
                 let event = AuditEvent::new("import.uploaded", Some(*scope.user()))
                     .target(format!("upload:{id}"))
                     .fields(&fields.iter().map(String::as_str).collect::<Vec<_>>())
                     .from_client(&client);
-                audit(txn, scope.workspace(), now, event)
+                audit(txn, now, event)
             })
             .await?;
         Ok(id)
@@ -215,10 +214,10 @@ impl App {
         id: RecordId,
     ) -> Result<CsvTable, AppError> {
         scope.require(Action::ImportExport)?;
-        let workspace = *scope.workspace();
         let upload = self
             .store()
-            .read(move |txn| store::load_upload(&txn.open_table(IMPORT_UPLOADS).map_err(storage)?, &workspace, &id))
+            .workspace(scope)
+            .read(move |txn| txn.upload(&id))
             .await?
             .filter(|u| u.by == *scope.user() && u.kind == T::KIND && u.at > self.now() - UPLOAD_SECONDS)
             .ok_or(ErrorCode::NotFound)?;
@@ -246,14 +245,14 @@ impl App {
         options: ImportOptions,
     ) -> Result<DryRun, AppError> {
         let file = self.import_file::<T>(scope, id).await?;
-        let (workspace, mapping, by, now) = (*scope.workspace(), mapping.clone(), *scope.user(), self.now());
+        let (mapping, by, now) = (mapping.clone(), *scope.user(), self.now());
         self.store()
+            .workspace(scope)
             .read(move |txn| {
-                let index = txn.open_table(RECORD_INDEX).map_err(storage)?;
-                let records = txn.open_table(RECORDS).map_err(storage)?;
+                let (index, records) = (txn.index()?, txn.records()?);
                 let companies = std::cell::RefCell::new(NewCompanies::default());
                 let new_companies = options.create_companies.then_some(&companies);
-                let lookup = Lookup { index: &index, records: &records, workspace: &workspace, new_companies };
+                let lookup = Lookup { index: &index, records: &records, new_companies };
                 let ctx = WriteContext { now, by, pipeline: &[] };
                 let (mut run, mut seen) = (DryRun::default(), HashSet::new());
                 for (i, row) in file.rows.iter().enumerate() {
@@ -336,6 +335,7 @@ impl App {
             let (scope, client, last) = (scope.clone(), client.clone(), n + 1 == count);
             (import, seen, companies) = self
                 .store()
+                .workspace(&scope)
                 .write(move |txn| {
                     let new_companies = companies.map(std::cell::RefCell::new);
                     let mut progress =
@@ -344,7 +344,7 @@ impl App {
                     let companies = new_companies.map(std::cell::RefCell::into_inner);
                     if last {
                         import.complete = true;
-                        store::delete_upload(txn, scope.workspace(), &upload)?;
+                        txn.delete_upload(&upload)?;
                         let fields = [
                             format!("kind={}", T::KIND.as_str()),
                             format!("created={}", import.created),
@@ -357,9 +357,9 @@ impl App {
                             .target(format!("import:{}", import.id))
                             .fields(&fields.iter().map(String::as_str).collect::<Vec<_>>())
                             .from_client(&client);
-                        audit(txn, scope.workspace(), now, event)?;
+                        audit(txn, now, event)?;
                     }
-                    store::save_import(txn, scope.workspace(), &import)?;
+                    txn.save_import(&import)?;
                     Ok((import, seen, companies))
                 })
                 .await?;
@@ -379,7 +379,7 @@ struct Progress<'a> {
 
 /// Resolves and writes one batch of rows inside `txn`, recording each change as an item.
 fn write_batch<T: Importable>(
-    txn: &redb::WriteTransaction,
+    txn: &WorkspaceWrite<'_>,
     scope: &TenantScope,
     progress: &mut Progress<'_>,
     batch: Vec<(u32, Vec<(&'static str, String)>)>,
@@ -388,7 +388,7 @@ fn write_batch<T: Importable>(
     let ctx = WriteContext { now, by: *scope.user(), pipeline: &[] };
     for (row, owned_cells) in batch {
         let cells: Vec<(&'static str, &str)> = owned_cells.iter().map(|(f, v)| (*f, v.as_str())).collect();
-        match write_row::<T>(txn, scope, progress, row, &cells, &ctx) {
+        match write_row::<T>(txn, progress, row, &cells, &ctx) {
             Ok(()) => {}
             Err(e) if is_row_error(&e) => {
                 if let Some(companies) = progress.companies {
@@ -405,18 +405,15 @@ fn write_batch<T: Importable>(
 /// Writes one row (and the companies it names that the import creates), or leaves the
 /// transaction as it was and answers why the row is rejected.
 fn write_row<T: Importable>(
-    txn: &redb::WriteTransaction,
-    scope: &TenantScope,
+    txn: &WorkspaceWrite<'_>,
     progress: &mut Progress<'_>,
     row: u32,
     cells: &[(&'static str, &str)],
     ctx: &WriteContext<'_>,
 ) -> Result<(), AppError> {
-    let ws = scope.workspace();
     let planned = {
-        let index = txn.open_table(RECORD_INDEX).map_err(storage)?;
-        let records = txn.open_table(RECORDS).map_err(storage)?;
-        let lookup = Lookup { index: &index, records: &records, workspace: ws, new_companies: progress.companies };
+        let (index, records) = (txn.index()?, txn.records()?);
+        let lookup = Lookup { index: &index, records: &records, new_companies: progress.companies };
         resolve::<T>(cells, &lookup, progress.seen, ctx)?
     };
     let (before, after, changes) = match planned {
@@ -435,11 +432,11 @@ fn write_row<T: Importable>(
     }
     // New companies are saved first so the row's reference to them checks out.
     for (company, _) in &companies {
-        repo::save(txn, ws, None, company)?;
+        txn.save(None, company)?;
     }
-    if let Err(e) = check_references(txn, scope, &after) {
+    if let Err(e) = check_references(txn, &after) {
         for (company, _) in &companies {
-            repo::delete(txn, ws, company)?;
+            txn.delete(company)?;
         }
         return Err(e);
     }
@@ -447,13 +444,13 @@ fn write_row<T: Importable>(
         pending.borrow_mut().take_row();
     }
     for (company, company_changes) in &companies {
-        record_activity(txn, scope, None, company, company_changes, ctx)?;
-        save_item(txn, ws, progress.import, row, None, company)?;
+        record_activity(txn, None, company, company_changes, ctx)?;
+        save_item(txn, progress.import, row, None, company)?;
         progress.import.companies_created += 1;
     }
-    repo::save(txn, ws, before.as_ref(), &after)?;
-    record_activity(txn, scope, before.as_ref(), &after, &changes, ctx)?;
-    save_item(txn, ws, progress.import, row, before.as_ref(), &after)?;
+    txn.save(before.as_ref(), &after)?;
+    record_activity(txn, before.as_ref(), &after, &changes, ctx)?;
+    save_item(txn, progress.import, row, before.as_ref(), &after)?;
     if before.is_some() {
         progress.import.updated += 1
     } else {
@@ -464,8 +461,7 @@ fn write_row<T: Importable>(
 
 /// Records what the import did to one record, so a revert can undo it.
 fn save_item<R: CrmRecord>(
-    txn: &redb::WriteTransaction,
-    ws: &crate::domain::ids::WorkspaceId,
+    txn: &WorkspaceWrite<'_>,
     import: &mut ImportRecord,
     row: u32,
     before: Option<&R>,
@@ -476,7 +472,7 @@ fn save_item<R: CrmRecord>(
         None => None,
     };
     let item = ImportItem { row, kind: R::KIND, id: after.id(), before: previous, after_hash: version_hash(after)? };
-    store::save_item(txn, ws, &import.id, import.items, &item)?;
+    txn.save_import_item(&import.id, import.items, &item)?;
     import.items += 1;
     Ok(())
 }

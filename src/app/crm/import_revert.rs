@@ -10,10 +10,8 @@ use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::store::crm as repo;
-use crate::app::store::imports::{self as store, ImportItem};
-use crate::app::store::storage;
-use crate::app::store::tables::{IMPORT_ITEMS, IMPORTS, RECORD_INDEX, RECORDS};
+use crate::app::store::WorkspaceWrite;
+use crate::app::store::imports::ImportItem;
 use crate::domain::crm::{Changes, Company, Contact, Kind, Note, Subject, Task};
 use crate::domain::ids::RecordId;
 use crate::error::{AppError, ErrorCode};
@@ -30,21 +28,13 @@ impl App {
     /// One import of this workspace (E3002 for unknown and foreign ids).
     pub async fn import_summary(&self, scope: &TenantScope, id: RecordId) -> Result<ImportRecord, AppError> {
         scope.require(Action::ImportExport)?;
-        let workspace = *scope.workspace();
-        self.store()
-            .read(move |txn| store::load_import(&txn.open_table(IMPORTS).map_err(storage)?, &workspace, &id))
-            .await?
-            .ok_or_else(|| ErrorCode::NotFound.into())
+        self.store().workspace(scope).read(move |txn| txn.import(&id)).await?.ok_or_else(|| ErrorCode::NotFound.into())
     }
 
     /// This workspace's latest imports of `kind`.
     pub async fn recent_imports(&self, scope: &TenantScope, kind: Kind) -> Result<Vec<ImportRecord>, AppError> {
         scope.require(Action::ImportExport)?;
-        let workspace = *scope.workspace();
-        let mut found = self
-            .store()
-            .read(move |txn| store::recent_imports(&txn.open_table(IMPORTS).map_err(storage)?, &workspace, 200))
-            .await?;
+        let mut found = self.store().workspace(scope).read(|txn| txn.recent_imports(200)).await?;
         found.retain(|i| i.kind == kind);
         found.truncate(20);
         Ok(found)
@@ -53,11 +43,7 @@ impl App {
     /// The import committed from `upload`, once the upload itself is gone.
     pub async fn import_of_upload(&self, scope: &TenantScope, upload: RecordId) -> Result<RecordId, AppError> {
         scope.require(Action::ImportExport)?;
-        let workspace = *scope.workspace();
-        let found = self
-            .store()
-            .read(move |txn| store::recent_imports(&txn.open_table(IMPORTS).map_err(storage)?, &workspace, 200))
-            .await?;
+        let found = self.store().workspace(scope).read(|txn| txn.recent_imports(200)).await?;
         found.into_iter().find(|i| i.upload == Some(upload)).map(|i| i.id).ok_or_else(|| ErrorCode::NotFound.into())
     }
 
@@ -83,34 +69,29 @@ impl App {
             let (next, done);
             (summary, created_companies, next, done) = self
                 .store()
+                .workspace(&scope)
                 .write(move |txn| {
-                    let items = store::items(
-                        &txn.open_table(IMPORT_ITEMS).map_err(storage)?,
-                        scope.workspace(),
-                        &id,
-                        from,
-                        BATCH_ROWS,
-                    )?;
+                    let items = txn.import_items(&id, from, BATCH_ROWS)?;
                     let ctx = WriteContext { now, by: *scope.user(), pipeline: &[] };
                     for item in &items {
                         match item.kind {
-                            Kind::Contact => revert_item::<Contact>(txn, &scope, item, &ctx, &mut summary)?,
+                            Kind::Contact => revert_item::<Contact>(txn, item, &ctx, &mut summary)?,
                             Kind::Company if item.before.is_none() => created_companies.push(item.clone()),
-                            Kind::Company => revert_item::<Company>(txn, &scope, item, &ctx, &mut summary)?,
+                            Kind::Company => revert_item::<Company>(txn, item, &ctx, &mut summary)?,
                             Kind::Deal | Kind::Note | Kind::Task => summary.skipped.push(item.row),
                         }
                     }
                     let done = items.len() < BATCH_ROWS;
                     if done {
                         for item in &created_companies {
-                            if company_in_use(txn, &scope, &item.id)? {
+                            if company_in_use(txn, &item.id)? {
                                 summary.skipped.push(item.row);
                             } else {
-                                revert_item::<Company>(txn, &scope, item, &ctx, &mut summary)?;
+                                revert_item::<Company>(txn, item, &ctx, &mut summary)?;
                             }
                         }
                         import.reverted = Some(summary.clone());
-                        store::save_import(txn, scope.workspace(), &import)?;
+                        txn.save_import(&import)?;
                         let fields = [
                             format!("deleted={}", summary.deleted),
                             format!("restored={}", summary.restored),
@@ -120,7 +101,7 @@ impl App {
                             .target(format!("import:{id}"))
                             .fields(&fields.iter().map(String::as_str).collect::<Vec<_>>())
                             .from_client(&client);
-                        audit(txn, scope.workspace(), now, event)?;
+                        audit(txn, now, event)?;
                     }
                     let next = from + u32::try_from(items.len()).unwrap_or(u32::MAX);
                     Ok((summary, created_companies, next, done))
@@ -137,31 +118,26 @@ impl App {
 /// Whether anything still refers to company `id`: a contact or deal of it, or a note or task
 /// attached to it (added after the import, or a row whose revert was skipped). Such a company
 /// stays: deleting it would take others' work along or leave dangling references.
-fn company_in_use(txn: &redb::WriteTransaction, scope: &TenantScope, id: &RecordId) -> Result<bool, AppError> {
-    let index = txn.open_table(RECORD_INDEX).map_err(storage)?;
+fn company_in_use(txn: &WorkspaceWrite<'_>, id: &RecordId) -> Result<bool, AppError> {
+    let index = txn.index()?;
     for kind in [Kind::Contact, Kind::Deal] {
-        let mut prefix = repo::index_prefix(scope.workspace(), kind, keys::COMPANY);
-        prefix.extend_from_slice(&Term::new().record(id).done());
-        if repo::count(&index, &prefix, 1)? > 0 {
+        if index.count(kind, keys::COMPANY, &Term::new().record(id).done(), 1)? > 0 {
             return Ok(true);
         }
     }
     drop(index);
     let filter = ParsedFilter { subject: Some(Subject { kind: Kind::Company, id: *id }), ..Default::default() };
-    Ok(!attached::<Note>(txn, scope, &filter)?.is_empty() || !attached::<Task>(txn, scope, &filter)?.is_empty())
+    Ok(!attached::<Note>(txn, &filter)?.is_empty() || !attached::<Task>(txn, &filter)?.is_empty())
 }
 
 /// Deletes a created record or restores a changed one, unless it changed since the import.
 fn revert_item<T: CrmRecord>(
-    txn: &redb::WriteTransaction,
-    scope: &TenantScope,
+    txn: &WorkspaceWrite<'_>,
     item: &ImportItem,
     ctx: &WriteContext<'_>,
     summary: &mut RevertSummary,
 ) -> Result<(), AppError> {
-    let ws = scope.workspace();
-    let current = repo::load::<T>(&txn.open_table(RECORDS).map_err(storage)?, ws, &item.id)?;
-    let Some(current) = current else {
+    let Some(current) = txn.load::<T>(&item.id)? else {
         if item.before.is_some() {
             summary.skipped.push(item.row);
         }
@@ -172,18 +148,18 @@ fn revert_item<T: CrmRecord>(
         return Ok(());
     }
     let Some(json) = &item.before else {
-        delete_in(txn, scope, &current)?;
+        delete_in(txn, &current)?;
         summary.deleted += 1;
         return Ok(());
     };
     let mut before: T = serde_json::from_str(json).map_err(|e| AppError::internal(ErrorCode::StorageUnavailable, e))?;
     before.stamp_mut().updated_at = ctx.now;
-    if check_references(txn, scope, &before).is_err() {
+    if check_references(txn, &before).is_err() {
         summary.skipped.push(item.row);
         return Ok(());
     }
-    repo::save(txn, ws, Some(&current), &before)?;
-    record_activity(txn, scope, Some(&current), &before, &Changes::default(), ctx)?;
+    txn.save(Some(&current), &before)?;
+    record_activity(txn, Some(&current), &before, &Changes::default(), ctx)?;
     summary.restored += 1;
     Ok(())
 }

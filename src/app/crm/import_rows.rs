@@ -8,11 +8,11 @@ use redb::ReadableTable;
 
 use super::keys::{self, Term};
 use super::{CrmRecord, WriteContext};
-use crate::app::store::crm::{self as repo};
+use crate::app::store::crm::{Index, Records};
 use crate::domain::crm::{Address, Company, CompanyInput, Contact, ContactInput, EmailEntry, PhoneEntry, sort_key};
 use crate::domain::email::EmailAddress;
 use crate::domain::fields::Phone;
-use crate::domain::ids::{RecordId, WorkspaceId};
+use crate::domain::ids::RecordId;
 use crate::error::{AppError, ErrorCode};
 
 /// Finds existing records to update (inside a read or write transaction).
@@ -64,11 +64,10 @@ impl NewCompanies {
     }
 }
 
-/// [`Find`] over the index and record tables of a transaction.
+/// [`Find`] over the index and records of a workspace's transaction.
 pub(crate) struct Lookup<'a, I, R> {
-    pub index: &'a I,
-    pub records: &'a R,
-    pub workspace: &'a WorkspaceId,
+    pub index: &'a Index<'a, I>,
+    pub records: &'a Records<'a, R>,
     /// `Some` when missing companies are created.
     pub new_companies: Option<&'a std::cell::RefCell<NewCompanies>>,
 }
@@ -79,11 +78,9 @@ where
     R: ReadableTable<&'static [u8], &'static [u8]>,
 {
     fn first<T: CrmRecord>(&self, index: u8, term: &[u8], wanted: impl Fn(&T) -> bool) -> Result<Option<T>, AppError> {
-        let mut prefix = repo::index_prefix(self.workspace, T::KIND, index);
-        prefix.extend_from_slice(term);
         let mut found = None;
-        repo::scan(self.index, &prefix, None, false, |row| {
-            if let Some(record) = repo::load::<T>(self.records, self.workspace, &row.id)?
+        self.index.scan(T::KIND, index, term, None, false, |row| {
+            if let Some(record) = self.records.load::<T>(&row.id)?
                 && wanted(&record)
             {
                 found = Some(record);

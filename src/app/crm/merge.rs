@@ -2,17 +2,14 @@
 //! phones, tags and any field it lacks; notes, tasks and deals move over; the other record is
 //! deleted. One transaction, audited, on the kept record's timeline.
 
-use redb::WriteTransaction;
-
 use super::service::attached;
 use super::{CrmRecord, ParsedFilter};
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::store::crm::{self as repo, TimelineEntry};
-use crate::app::store::storage;
-use crate::app::store::tables::RECORDS;
+use crate::app::store::WorkspaceWrite;
+use crate::app::store::crm::TimelineEntry;
 use crate::domain::crm::{Company, Contact, Deal, Kind, Note, Subject, Task};
 use crate::domain::ids::RecordId;
 use crate::error::{AppError, ErrorCode};
@@ -22,7 +19,7 @@ pub(crate) trait Mergeable: CrmRecord {
     /// Takes over what `other` has and `self` lacks.
     fn absorb(&mut self, other: &Self);
     /// Points records that refer to `from` at `to` instead (contacts of a company, deals).
-    fn repoint(txn: &WriteTransaction, scope: &TenantScope, from: RecordId, to: RecordId) -> Result<(), AppError>;
+    fn repoint(txn: &WorkspaceWrite<'_>, from: RecordId, to: RecordId) -> Result<(), AppError>;
 }
 
 fn fill<T: Clone>(slot: &mut Option<T>, other: &Option<T>) {
@@ -41,15 +38,14 @@ fn union<T: Clone + PartialEq>(list: &mut Vec<T>, other: &[T]) {
 
 /// Saves every record of kind `R` matching `filter` after `change`.
 fn rewrite<R: CrmRecord>(
-    txn: &WriteTransaction,
-    scope: &TenantScope,
+    txn: &WorkspaceWrite<'_>,
     filter: &ParsedFilter,
     change: impl Fn(&mut R),
 ) -> Result<(), AppError> {
-    for before in attached::<R>(txn, scope, filter)? {
+    for before in attached::<R>(txn, filter)? {
         let mut after = before.clone();
         change(&mut after);
-        repo::save(txn, scope.workspace(), Some(&before), &after)?;
+        txn.save(Some(&before), &after)?;
     }
     Ok(())
 }
@@ -71,9 +67,9 @@ impl Mergeable for Contact {
         }
     }
 
-    fn repoint(txn: &WriteTransaction, scope: &TenantScope, from: RecordId, to: RecordId) -> Result<(), AppError> {
+    fn repoint(txn: &WorkspaceWrite<'_>, from: RecordId, to: RecordId) -> Result<(), AppError> {
         let deals = ParsedFilter { contact: Some(from), ..Default::default() };
-        rewrite::<Deal>(txn, scope, &deals, |deal| {
+        rewrite::<Deal>(txn, &deals, |deal| {
             deal.contact_ids.retain(|c| *c != from);
             if !deal.contact_ids.contains(&to) {
                 deal.contact_ids.push(to);
@@ -100,10 +96,10 @@ impl Mergeable for Company {
         }
     }
 
-    fn repoint(txn: &WriteTransaction, scope: &TenantScope, from: RecordId, to: RecordId) -> Result<(), AppError> {
+    fn repoint(txn: &WorkspaceWrite<'_>, from: RecordId, to: RecordId) -> Result<(), AppError> {
         let filter = ParsedFilter { company: Some(from), ..Default::default() };
-        rewrite::<Contact>(txn, scope, &filter, |c| c.company_id = Some(to))?;
-        rewrite::<Deal>(txn, scope, &filter, |d| d.company_id = Some(to))
+        rewrite::<Contact>(txn, &filter, |c| c.company_id = Some(to))?;
+        rewrite::<Deal>(txn, &filter, |d| d.company_id = Some(to))
     }
 }
 
@@ -122,21 +118,19 @@ impl App {
         }
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
         self.store()
+            .workspace(&scope)
             .write(move |txn| {
-                let records = txn.open_table(RECORDS).map_err(storage)?;
-                let before = repo::load::<T>(&records, scope.workspace(), &keep)?.ok_or(ErrorCode::NotFound)?;
-                let gone = repo::load::<T>(&records, scope.workspace(), &other)?
-                    .ok_or(AppError::field(ErrorCode::NotFound, "other_id"))?;
-                drop(records);
+                let before = txn.load::<T>(&keep)?.ok_or(ErrorCode::NotFound)?;
+                let gone = txn.load::<T>(&other)?.ok_or(AppError::field(ErrorCode::NotFound, "other_id"))?;
                 let mut kept = before.clone();
                 kept.absorb(&gone);
                 kept.stamp_mut().updated_at = now;
-                repo::save(txn, scope.workspace(), Some(&before), &kept)?;
+                txn.save(Some(&before), &kept)?;
                 let moved = ParsedFilter { subject: Some(Subject { kind: T::KIND, id: other }), ..Default::default() };
-                rewrite::<Note>(txn, &scope, &moved, |n| n.subject_id = keep)?;
-                rewrite::<Task>(txn, &scope, &moved, |t| t.subject_id = Some(keep))?;
-                T::repoint(txn, &scope, other, keep)?;
-                repo::delete(txn, scope.workspace(), &gone)?;
+                rewrite::<Note>(txn, &moved, |n| n.subject_id = keep)?;
+                rewrite::<Task>(txn, &moved, |t| t.subject_id = Some(keep))?;
+                T::repoint(txn, other, keep)?;
+                txn.delete(&gone)?;
                 let line = TimelineEntry {
                     at: now,
                     actor: Some(*scope.user()),
@@ -145,12 +139,12 @@ impl App {
                     detail: Some(gone.title()),
                     link: None,
                 };
-                repo::append_timeline(txn, scope.workspace(), T::KIND, &keep, &line)?;
+                txn.append_timeline(T::KIND, &keep, &line)?;
                 let event = AuditEvent::new("record.merged", Some(*scope.user()))
                     .target(format!("{}:{keep}", T::KIND.as_str()))
                     .fields(&[&format!("merged_from={}:{other}", Kind::as_str(T::KIND))])
                     .from_client(&client);
-                audit(txn, scope.workspace(), now, event)?;
+                audit(txn, now, event)?;
                 Ok(kept)
             })
             .await

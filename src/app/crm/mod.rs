@@ -161,8 +161,6 @@ pub(crate) trait CrmRecord: Entity + Serialize {
     fn change_detail(_before: &Self, _after: &Self, _ctx: &WriteContext<'_>) -> Option<String> {
         None
     }
-    /// The sealed fields a list row shows (the others stay closed on list pages).
-    const LISTED_SEALED: &'static [&'static str] = &[];
     fn plan(filter: &ParsedFilter) -> Plan;
     fn matches(&self, filter: &ParsedFilter) -> bool;
     /// Whether the record, reached through `row` of the plan's index, belongs in the listing:

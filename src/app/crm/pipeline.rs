@@ -1,18 +1,13 @@
 //! The workspace's deal pipeline: its stages, edited by managers and admins.
 
-use redb::WriteTransaction;
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::store::Versioned;
-use crate::app::store::crm as repo;
-use crate::app::store::storage;
-use crate::app::store::tables::CRM_SETTINGS;
+use crate::app::store::{Txn, Versioned, WorkspaceTx};
 use crate::domain::crm::{Stage, StageOutcome, default_pipeline};
-use crate::domain::ids::WorkspaceId;
 use crate::error::{AppError, ErrorCode};
 
 const PIPELINE: &str = "pipeline";
@@ -26,10 +21,9 @@ impl Versioned for Pipeline {
     const VERSION: u16 = 1;
 }
 
-/// The stages of `workspace` (the defaults until someone edits them).
-pub(crate) fn load_in(txn: &WriteTransaction, workspace: &WorkspaceId) -> Result<Vec<Stage>, AppError> {
-    let table = txn.open_table(CRM_SETTINGS).map_err(storage)?;
-    Ok(repo::load_setting::<Pipeline>(&table, workspace, PIPELINE)?.map_or_else(default_pipeline, |p| p.stages))
+/// The workspace's stages (the defaults until someone edits them).
+pub(crate) fn load_in(txn: &WorkspaceTx<'_, impl Txn>) -> Result<Vec<Stage>, AppError> {
+    Ok(txn.setting::<Pipeline>(PIPELINE)?.map_or_else(default_pipeline, |p| p.stages))
 }
 
 /// Parses the pipeline editor's text: one open stage per line (`Label`), then the fixed
@@ -62,12 +56,7 @@ impl App {
     /// The workspace's pipeline stages.
     pub async fn pipeline(&self, scope: &TenantScope) -> Result<Vec<Stage>, AppError> {
         scope.require(Action::ReadRecords)?;
-        let workspace = *scope.workspace();
-        self.store().read_now(|txn| {
-            let table = txn.open_table(CRM_SETTINGS).map_err(storage)?;
-            Ok(repo::load_setting::<Pipeline>(&table, &workspace, PIPELINE)?
-                .map_or_else(default_pipeline, |p| p.stages))
-        })
+        self.store().workspace(scope).read_now(load_in)
     }
 
     /// Replaces the open stages (managers and up). A stage that still holds deals can't be
@@ -77,21 +66,20 @@ impl App {
         let stages = parse_stages(text)?;
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
         self.store()
+            .workspace(&scope)
             .write(move |txn| {
-                let current = load_in(txn, scope.workspace())?;
-                let index = txn.open_table(crate::app::store::tables::RECORD_INDEX).map_err(storage)?;
+                let current = load_in(txn)?;
+                let index = txn.index()?;
                 for removed in current.iter().filter(|c| !stages.iter().any(|s| s.key == c.key)) {
-                    let mut prefix =
-                        repo::index_prefix(scope.workspace(), crate::domain::crm::Kind::Deal, super::keys::STAGE);
-                    prefix.extend_from_slice(&super::keys::Term::new().text(&removed.key).done());
-                    if repo::count(&index, &prefix, 1)? > 0 {
+                    let term = super::keys::Term::new().text(&removed.key).done();
+                    if index.count(crate::domain::crm::Kind::Deal, super::keys::STAGE, &term, 1)? > 0 {
                         return Err(AppError::field(ErrorCode::InvalidFormat, "stages"));
                     }
                 }
                 drop(index);
-                repo::save_setting(txn, scope.workspace(), PIPELINE, &Pipeline { stages })?;
+                txn.save_setting(PIPELINE, &Pipeline { stages })?;
                 let event = AuditEvent::new("pipeline.changed", Some(*scope.user())).from_client(&client);
-                audit(txn, scope.workspace(), now, event)
+                audit(txn, now, event)
             })
             .await
     }

@@ -3,7 +3,6 @@
 //! answers that hold it). Managers and up, with a fresh second factor; each request is audited,
 //! and an erasure leaves a receipt naming only the record id.
 
-use redb::WriteTransaction;
 use serde_json::{Value, json};
 
 use super::service::{attached, delete_in};
@@ -12,10 +11,8 @@ use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::store::crm::{self as repo, TimelineEntry};
-use crate::app::store::imports::{self, ImportItem};
-use crate::app::store::storage;
-use crate::app::store::tables::{IDEMPOTENCY, IMPORT_ITEMS, RECORDS, TIMELINE};
+use crate::app::store::WorkspaceWrite;
+use crate::app::store::crm::TimelineEntry;
 use crate::domain::crm::{Contact, Deal, Kind, Note, Subject, Task};
 use crate::domain::ids::RecordId;
 use crate::error::{AppError, ErrorCode};
@@ -43,13 +40,12 @@ struct Held {
 }
 
 /// Everything held about a contact (but its timeline).
-fn gather(txn: &WriteTransaction, scope: &TenantScope, id: RecordId) -> Result<Held, AppError> {
-    let contact = repo::load::<Contact>(&txn.open_table(RECORDS).map_err(storage)?, scope.workspace(), &id)?
-        .ok_or(ErrorCode::NotFound)?;
+fn gather(txn: &WorkspaceWrite<'_>, id: RecordId) -> Result<Held, AppError> {
+    let contact = txn.load::<Contact>(&id)?.ok_or(ErrorCode::NotFound)?;
     let on_contact = ParsedFilter { subject: Some(Subject { kind: Kind::Contact, id }), ..Default::default() };
-    let notes = attached::<Note>(txn, scope, &on_contact)?;
-    let tasks = attached::<Task>(txn, scope, &on_contact)?;
-    let deals = attached::<Deal>(txn, scope, &ParsedFilter { contact: Some(id), ..Default::default() })?;
+    let notes = attached::<Note>(txn, &on_contact)?;
+    let tasks = attached::<Task>(txn, &on_contact)?;
+    let deals = attached::<Deal>(txn, &ParsedFilter { contact: Some(id), ..Default::default() })?;
     Ok(Held { contact, notes, tasks, deals })
 }
 
@@ -64,12 +60,10 @@ impl App {
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
         require(&scope, Action::ImportExport, now)?;
         self.store()
+            .workspace(&scope)
             .write(move |txn| {
-                let Held { contact, notes, tasks, deals } = gather(txn, &scope, id)?;
-                let table = txn.open_table(TIMELINE).map_err(storage)?;
-                let timeline: Vec<TimelineEntry> =
-                    repo::timeline(&table, scope.workspace(), Kind::Contact, &id, 10_000)?;
-                drop(table);
+                let Held { contact, notes, tasks, deals } = gather(txn, id)?;
+                let timeline: Vec<TimelineEntry> = txn.timeline(Kind::Contact, &id, 10_000)?;
                 let document = json!({
                     "format": "holdfast-privacy-export/1",
                     "generated_at": now,
@@ -79,7 +73,7 @@ impl App {
                     "deals": to_value(&deals)?,
                     "timeline": to_value(&timeline)?,
                 });
-                audit(txn, scope.workspace(), now, event("privacy.exported", &scope, &id, &client))?;
+                audit(txn, now, event("privacy.exported", &scope, &id, &client))?;
                 Ok(document)
             })
             .await
@@ -91,19 +85,20 @@ impl App {
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
         require(&scope, Action::EditAllRecords, now)?;
         self.store()
+            .workspace(&scope)
             .write(move |txn| {
-                let Held { contact, notes, tasks, deals } = gather(txn, &scope, id)?;
+                let Held { contact, notes, tasks, deals } = gather(txn, id)?;
                 for before in deals {
                     let mut after = before.clone();
                     after.contact_ids.retain(|c| *c != id);
                     after.stamp_mut().updated_at = now;
-                    repo::save(txn, scope.workspace(), Some(&before), &after)?;
+                    txn.save(Some(&before), &after)?;
                 }
                 let mut gone: Vec<String> = vec![id.to_string()];
                 gone.extend(notes.iter().map(|n| n.id.to_string()));
                 gone.extend(tasks.iter().map(|t| t.id.to_string()));
-                delete_in(txn, &scope, &contact)?;
-                forget_snapshots(txn, &scope, &gone)?;
+                delete_in(txn, &contact)?;
+                forget_snapshots(txn, &gone)?;
                 let receipt = event("privacy.erased", &scope, &id, &client).fields(&[
                     "record",
                     "notes",
@@ -113,7 +108,7 @@ impl App {
                     "deal_links",
                     "snapshots",
                 ]);
-                audit(txn, scope.workspace(), now, receipt)
+                audit(txn, now, receipt)
             })
             .await
     }
@@ -121,29 +116,8 @@ impl App {
 
 /// Drops import snapshots and idempotent answers of this workspace that hold an erased record
 /// (ids are hex, so a plain substring test of the opened text finds them).
-fn forget_snapshots(txn: &WriteTransaction, scope: &TenantScope, ids: &[String]) -> Result<(), AppError> {
+fn forget_snapshots(txn: &WorkspaceWrite<'_>, ids: &[String]) -> Result<(), AppError> {
     let holds = |text: &str| ids.iter().any(|id| text.contains(id.as_str()));
-    let mut doomed = Vec::new();
-    {
-        let table = txn.open_table(IMPORT_ITEMS).map_err(storage)?;
-        for (key, item) in imports::items_of_workspace(&table, scope.workspace())? {
-            let ImportItem { id, before, .. } = &item;
-            if holds(&id.to_string()) || before.as_deref().is_some_and(holds) {
-                doomed.push(key);
-            }
-        }
-    }
-    let mut table = txn.open_table(IMPORT_ITEMS).map_err(storage)?;
-    for key in doomed.drain(..) {
-        table.remove(key.as_slice()).map_err(storage)?;
-    }
-    drop(table);
-    let answers = repo::answers_of_workspace(&txn.open_table(IDEMPOTENCY).map_err(storage)?, scope.workspace())?;
-    let mut table = txn.open_table(IDEMPOTENCY).map_err(storage)?;
-    for (key, answer) in answers {
-        if holds(&answer.body) {
-            table.remove(key.as_slice()).map_err(storage)?;
-        }
-    }
-    Ok(())
+    txn.forget_import_items(|item| holds(&item.id.to_string()) || item.before.as_deref().is_some_and(holds))?;
+    txn.forget_answers_holding(holds)
 }

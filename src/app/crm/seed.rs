@@ -4,21 +4,18 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use redb::WriteTransaction;
 
 use super::CrmRecord;
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
-use crate::app::store::crm::{self as repo, TimelineEntry};
-use crate::app::store::identity;
-use crate::app::store::storage;
-use crate::app::store::tables::USERS;
+use crate::app::store::WorkspaceWrite;
+use crate::app::store::crm::TimelineEntry;
 use crate::domain::crm::{
     Address, Company, Contact, ContactStatus, Deal, EmailEntry, Note, PhoneEntry, StageOutcome, Stamp, Task, TaskKind,
     default_pipeline,
 };
 use crate::domain::fields::{Currency, Day, Money, Phone, WebUrl};
-use crate::domain::ids::{RecordId, UserId, WorkspaceId};
+use crate::domain::ids::{RecordId, UserId};
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
 
@@ -138,9 +135,9 @@ fn some_tags(rng: &mut StdRng) -> Vec<String> {
 /// Writes records in transactions of this many.
 const BATCH: usize = 5_000;
 
-fn save_batch<T: CrmRecord>(txn: &WriteTransaction, workspace: &WorkspaceId, records: &[T]) -> Result<(), AppError> {
+fn save_batch<T: CrmRecord>(txn: &WorkspaceWrite<'_>, records: &[T]) -> Result<(), AppError> {
     for record in records {
-        repo::save(txn, workspace, None, record)?;
+        txn.save(None, record)?;
         let entry = TimelineEntry {
             at: record.stamp().created_at,
             actor: Some(record.stamp().created_by),
@@ -149,7 +146,7 @@ fn save_batch<T: CrmRecord>(txn: &WriteTransaction, workspace: &WorkspaceId, rec
             detail: Some("Synthetic data".into()),
             link: None,
         };
-        repo::append_timeline(txn, workspace, T::KIND, &record.id(), &entry)?;
+        txn.append_timeline(T::KIND, &record.id(), &entry)?;
     }
     Ok(())
 }
@@ -162,16 +159,10 @@ impl App {
         plan: SeedPlan,
         progress: impl Fn(&str, usize) + Send + Sync + 'static,
     ) -> Result<SeedReport, AppError> {
-        let name = workspace.to_owned();
-        let ws = self
-            .store()
-            .read(move |txn| identity::workspace_by_name(txn, &name))
-            .await?
-            .ok_or_else(|| AppError::field(ErrorCode::NotFound, "workspace"))?
-            .id;
-        let owners: Vec<UserId> = self
-            .store()
-            .read(move |txn| identity::users_of(&txn.open_table(USERS).map_err(storage)?, &ws))
+        let scope = self.offline_scope(workspace).await?;
+        let store = self.store().workspace(&scope);
+        let owners: Vec<UserId> = store
+            .read(|txn| txn.users())
             .await?
             .into_iter()
             .filter(|u| u.role != Role::Client && !u.disabled)
@@ -222,7 +213,7 @@ impl App {
                 .collect();
             company_ids.extend(batch.iter().map(|c| c.id));
             report.companies += batch.len();
-            self.store().write(move |txn| save_batch(txn, &ws, &batch)).await?;
+            store.write(move |txn| save_batch(txn, &batch)).await?;
             progress("companies", report.companies);
         }
 
@@ -289,11 +280,11 @@ impl App {
             report.contacts += contacts.len();
             report.notes += notes.len();
             report.tasks += tasks.len();
-            self.store()
+            store
                 .write(move |txn| {
-                    save_batch(txn, &ws, &contacts)?;
-                    save_batch(txn, &ws, &notes)?;
-                    save_batch(txn, &ws, &tasks)
+                    save_batch(txn, &contacts)?;
+                    save_batch(txn, &notes)?;
+                    save_batch(txn, &tasks)
                 })
                 .await?;
             progress("contacts", report.contacts);
@@ -336,7 +327,7 @@ impl App {
                 })
                 .collect();
             report.deals += batch.len();
-            self.store().write(move |txn| save_batch(txn, &ws, &batch)).await?;
+            store.write(move |txn| save_batch(txn, &batch)).await?;
             progress("deals", report.deals);
         }
 
@@ -344,9 +335,7 @@ impl App {
             "{} companies, {} contacts, {} deals, {} notes, {} tasks",
             report.companies, report.contacts, report.deals, report.notes, report.tasks
         );
-        self.store()
-            .write(move |txn| audit(txn, &ws, now, AuditEvent::new("dev.seeded", None).target(summary)))
-            .await?;
+        store.write(move |txn| audit(txn, now, AuditEvent::new("dev.seeded", None).target(summary))).await?;
         Ok(report)
     }
 }

@@ -2,23 +2,19 @@
 
 use std::collections::HashMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use redb::WriteTransaction;
-
 use super::{CrmRecord, Exact, ListFilter, ParsedFilter, Reference, WriteContext, keys, pipeline};
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::store::crm::{self as repo, IdempotentAnswer, TimelineEntry};
+use crate::app::store::crm::{Entity, IdempotentAnswer, Partial, Reading, TimelineEntry};
+use crate::app::store::{WorkspaceRead, WorkspaceWrite};
 use crate::error::{AppError, ErrorCode};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// A timeline line as pages show it: the stored entry itself.
 pub(crate) type TimelineView = TimelineEntry;
-use crate::app::store::identity;
-use crate::app::store::storage;
-use crate::app::store::tables::{IDEMPOTENCY, RECORD_INDEX, RECORDS, TIMELINE, USERS};
 use crate::domain::crm::{Changes, Contact, ContactStatus, Kind, Note, Subject, Task};
 use crate::domain::fields::Day;
 use crate::domain::ids::{RecordId, UserId};
@@ -78,19 +74,12 @@ fn event(name: &'static str, scope: &TenantScope, kind: Kind, id: &RecordId, cli
 
 /// Every user and record the record points at must exist in this workspace (a foreign or
 /// unknown id is "invalid", never revealed).
-pub(crate) fn check_references<T: CrmRecord>(
-    txn: &WriteTransaction,
-    scope: &TenantScope,
-    record: &T,
-) -> Result<(), AppError> {
-    let users = txn.open_table(USERS).map_err(storage)?;
-    let records = txn.open_table(RECORDS).map_err(storage)?;
+pub(crate) fn check_references<T: CrmRecord>(txn: &WorkspaceWrite<'_>, record: &T) -> Result<(), AppError> {
+    let records = txn.records()?;
     for reference in record.references() {
         let exists = match reference {
-            Reference::User(id, _) => {
-                identity::user(&users, scope.workspace(), &id)?.is_some_and(|u| !u.disabled && u.role != Role::Client)
-            }
-            Reference::Record(kind, id, _) => exists(&records, scope, kind, &id)?,
+            Reference::User(id, _) => txn.user(&id)?.is_some_and(|u| !u.disabled && u.role != Role::Client),
+            Reference::Record(kind, id, _) => records.contains(kind, &id)?,
         };
         if !exists {
             let (Reference::User(_, field) | Reference::Record(_, _, field)) = reference;
@@ -100,21 +89,6 @@ pub(crate) fn check_references<T: CrmRecord>(
     Ok(())
 }
 
-fn exists(
-    records: &impl redb::ReadableTable<&'static [u8], &'static [u8]>,
-    scope: &TenantScope,
-    kind: Kind,
-    id: &RecordId,
-) -> Result<bool, AppError> {
-    Ok(match kind {
-        Kind::Company => repo::load::<crate::domain::crm::Company>(records, scope.workspace(), id)?.is_some(),
-        Kind::Contact => repo::load::<Contact>(records, scope.workspace(), id)?.is_some(),
-        Kind::Deal => repo::load::<crate::domain::crm::Deal>(records, scope.workspace(), id)?.is_some(),
-        Kind::Note => repo::load::<Note>(records, scope.workspace(), id)?.is_some(),
-        Kind::Task => repo::load::<Task>(records, scope.workspace(), id)?.is_some(),
-    })
-}
-
 fn timeline_entry(at: i64, actor: UserId, event: &str) -> TimelineEntry {
     TimelineEntry { at, actor: Some(actor), event: event.into(), fields: Vec::new(), detail: None, link: None }
 }
@@ -122,14 +96,12 @@ fn timeline_entry(at: i64, actor: UserId, event: &str) -> TimelineEntry {
 /// Writes the timeline lines of a change: on the record, and on its subject for notes and
 /// tasks; a new note (or a finished call, email or meeting) marks the contact as contacted.
 pub(crate) fn record_activity<T: CrmRecord>(
-    txn: &WriteTransaction,
-    scope: &TenantScope,
+    txn: &WorkspaceWrite<'_>,
     before: Option<&T>,
     after: &T,
     changes: &Changes,
     ctx: &WriteContext<'_>,
 ) -> Result<(), AppError> {
-    let ws = scope.workspace();
     let detail = before.and_then(|b| T::change_detail(b, after, ctx));
     let mut entry = timeline_entry(ctx.now, ctx.by, if before.is_none() { "created" } else { "updated" });
     entry.fields = changes.fields().iter().map(|f| f.to_string()).collect();
@@ -137,7 +109,7 @@ pub(crate) fn record_activity<T: CrmRecord>(
         entry.event = "stage".into();
     }
     entry.detail = detail.clone();
-    repo::append_timeline(txn, ws, T::KIND, &after.id(), &entry)?;
+    txn.append_timeline(T::KIND, &after.id(), &entry)?;
     let Some(subject) = after.subject() else { return Ok(()) };
     let on_subject = match (before, T::KIND) {
         (None, Kind::Note) => Some("note"),
@@ -149,22 +121,19 @@ pub(crate) fn record_activity<T: CrmRecord>(
         let mut line = timeline_entry(ctx.now, ctx.by, event);
         line.detail = Some(after.title());
         line.link = Some((T::KIND, after.id()));
-        repo::append_timeline(txn, ws, subject.kind, &subject.id, &line)?;
+        txn.append_timeline(subject.kind, &subject.id, &line)?;
         if subject.kind == Kind::Contact && event != "task" {
-            touch_contact(txn, scope, &subject, ctx.now)?;
+            touch_contact(txn, &subject, ctx.now)?;
         }
     }
     Ok(())
 }
 
-fn touch_contact(txn: &WriteTransaction, scope: &TenantScope, subject: &Subject, now: i64) -> Result<(), AppError> {
-    let records = txn.open_table(RECORDS).map_err(storage)?;
-    let contact = repo::load::<Contact>(&records, scope.workspace(), &subject.id)?;
-    drop(records);
-    if let Some(old) = contact {
+fn touch_contact(txn: &WorkspaceWrite<'_>, subject: &Subject, now: i64) -> Result<(), AppError> {
+    if let Some(old) = txn.load::<Contact>(&subject.id)? {
         let mut new = old.clone();
         new.last_contacted = Some(now);
-        repo::save(txn, scope.workspace(), Some(&old), &new)?;
+        txn.save(Some(&old), &new)?;
     }
     Ok(())
 }
@@ -195,39 +164,33 @@ impl App {
         scope.require(Action::CreateRecords)?;
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
         self.store()
+            .workspace(&scope)
             .write(move |txn| {
-                let answer_key =
-                    idempotency.as_ref().map(|i| repo::idempotency_key(scope.workspace(), scope.user(), &i.key_hash));
-                if let (Some(key), Some(idem)) = (&answer_key, &idempotency) {
-                    let table = txn.open_table(IDEMPOTENCY).map_err(storage)?;
-                    if let Some(answer) = repo::load_answer(&table, key)?.filter(|a| now - a.at < IDEMPOTENCY_SECONDS) {
+                if let Some(idem) = &idempotency {
+                    let kept = txn.idempotent_answer(scope.user(), &idem.key_hash)?;
+                    if let Some(answer) = kept.filter(|a| now - a.at < IDEMPOTENCY_SECONDS) {
                         if answer.request_hash != idem.request_hash {
                             return Err(AppError::field(ErrorCode::InvalidFormat, "idempotency_key"));
                         }
                         return Ok(Created::Replayed { status: answer.status, body: answer.body });
                     }
                 }
-                let pipeline = pipeline::load_in(txn, scope.workspace())?;
+                let pipeline = pipeline::load_in(txn)?;
                 let ctx = WriteContext { now, by: *scope.user(), pipeline: &pipeline };
                 let (record, changes) = T::create(RecordId::random(), input, &ctx)?;
                 if T::financial(&changes) {
                     scope.require_recent_second_factor(now)?;
                 }
-                check_references(txn, &scope, &record)?;
-                repo::save(txn, scope.workspace(), None, &record)?;
-                record_activity(txn, &scope, None, &record, &changes, &ctx)?;
+                check_references(txn, &record)?;
+                txn.save(None, &record)?;
+                record_activity(txn, None, &record, &changes, &ctx)?;
                 let fields: Vec<&str> = changes.fields().to_vec();
-                audit(
-                    txn,
-                    scope.workspace(),
-                    now,
-                    event("record.created", &scope, T::KIND, &record.id(), &client).fields(&fields),
-                )?;
-                if let (Some(key), Some(idem)) = (answer_key, idempotency) {
+                audit(txn, now, event("record.created", &scope, T::KIND, &record.id(), &client).fields(&fields))?;
+                if let Some(idem) = idempotency {
                     let body =
                         serde_json::to_string(&record).map_err(|e| AppError::internal(ErrorCode::Internal, e))?;
                     let answer = IdempotentAnswer { at: now, request_hash: idem.request_hash, status: 201, body };
-                    repo::save_answer(txn, &key, &answer)?;
+                    txn.save_idempotent_answer(scope.user(), &idem.key_hash, &answer)?;
                 }
                 Ok(Created::New(record))
             })
@@ -241,11 +204,7 @@ impl App {
         id: RecordId,
     ) -> Result<RecordView<T>, AppError> {
         scope.require(Action::ReadRecords)?;
-        let workspace = *scope.workspace();
-        let record = self
-            .store()
-            .read_now(|txn| repo::load::<T>(&txn.open_table(RECORDS).map_err(storage)?, &workspace, &id))?
-            .ok_or(ErrorCode::NotFound)?;
+        let record = self.store().workspace(scope).read_now(|txn| txn.load::<T>(&id))?.ok_or(ErrorCode::NotFound)?;
         Ok(RecordView { can_edit: may_edit(scope, &record), record })
     }
 
@@ -259,7 +218,7 @@ impl App {
     ) -> Result<T, AppError> {
         scope.require(Action::ReadRecords)?;
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
-        self.store().write(move |txn| update_in::<T>(txn, &scope, id, input, now, &client)).await
+        self.store().workspace(&scope).write(move |txn| update_in::<T>(txn, &scope, id, input, now, &client)).await
     }
 
     /// Deletes a record the caller may edit, with the notes and tasks attached to it.
@@ -271,7 +230,7 @@ impl App {
     ) -> Result<(), AppError> {
         scope.require(Action::ReadRecords)?;
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
-        self.store().write(move |txn| delete_checked_in::<T>(txn, &scope, id, now, &client)).await
+        self.store().workspace(&scope).write(move |txn| delete_checked_in::<T>(txn, &scope, id, now, &client)).await
     }
 
     /// One page of records matching `filter`, in index order, after the filter's cursor.
@@ -280,25 +239,25 @@ impl App {
         scope: &TenantScope,
         filter: &ListFilter,
     ) -> Result<Listing<T>, AppError> {
-        self.list_opening(scope, filter, T::SEALED).await
+        self.list_as::<T>(scope, filter).await
     }
 
     /// [`App::list_records`] for a list page: only the sealed fields a row shows
-    /// ([`CrmRecord::LISTED_SEALED`]) are opened, the others are left empty. For display only.
+    /// ([`Entity::LISTED_SEALED`](crate::app::store::crm::Entity::LISTED_SEALED)) are opened;
+    /// the rows cannot be saved.
     pub(crate) async fn list_rows<T: CrmRecord>(
         &self,
         scope: &TenantScope,
         filter: &ListFilter,
-    ) -> Result<Listing<T>, AppError> {
-        self.list_opening(scope, filter, T::LISTED_SEALED).await
+    ) -> Result<Listing<Partial<T>>, AppError> {
+        self.list_as::<Partial<T>>(scope, filter).await
     }
 
-    async fn list_opening<T: CrmRecord>(
+    async fn list_as<R: Reading<Of: CrmRecord>>(
         &self,
         scope: &TenantScope,
         filter: &ListFilter,
-        open: &[&'static str],
-    ) -> Result<Listing<T>, AppError> {
+    ) -> Result<Listing<R>, AppError> {
         scope.require(Action::ReadRecords)?;
         let mut parsed = parse_filter(filter)?;
         let limit = filter.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
@@ -308,17 +267,15 @@ impl App {
                 Some(URL_SAFE_NO_PAD.decode(text).map_err(|_| AppError::field(ErrorCode::InvalidFormat, "cursor"))?)
             }
         };
-        let workspace = *scope.workspace();
+        let store = self.store().workspace(scope);
         if let Some(probe) = keys::exact_probe(&parsed.q) {
             // A phone number or tax id: sealed, so found through the keyed blind index.
-            let candidates = self.exact_matches(workspace, T::KIND, probe.field, &probe.lookup).await?;
+            let candidates = self.exact_matches(scope, R::Of::KIND, probe.field, &probe.lookup).await?;
             parsed.exact = Some(Exact { index: probe.index, value: probe.value });
-            return self.store().read_now(|txn| {
-                list_candidates_in::<T>(txn, &workspace, &parsed, candidates, cursor.as_deref(), limit)
-            });
+            return store.read_now(|txn| list_candidates_in::<R>(txn, &parsed, candidates, cursor.as_deref(), limit));
         }
         // Small enough to read in place: one page, at most SCAN_BUDGET index rows looked at.
-        self.store().read_now(|txn| list_in::<T>(txn, &workspace, &parsed, cursor.as_deref(), limit, open))
+        store.read_now(|txn| list_in::<R>(txn, &parsed, cursor.as_deref(), limit))
     }
 
     /// The newest entries of a record's timeline (the record must be readable).
@@ -329,18 +286,16 @@ impl App {
         id: RecordId,
     ) -> Result<Vec<TimelineView>, AppError> {
         scope.require(Action::ReadRecords)?;
-        let workspace = *scope.workspace();
-        self.store()
-            .read_now(|txn| repo::timeline(&txn.open_table(TIMELINE).map_err(storage)?, &workspace, kind, &id, 100))
+        self.store().workspace(scope).read_now(|txn| txn.timeline(kind, &id, 100))
     }
 
     /// The workspace's people who can own records and be assigned tasks, by name.
     pub async fn people(&self, scope: &TenantScope) -> Result<Vec<Person>, AppError> {
         scope.require(Action::ReadRecords)?;
-        let workspace = *scope.workspace();
         let mut people: Vec<Person> = self
             .store()
-            .read_now(|txn| identity::users_of(&txn.open_table(USERS).map_err(storage)?, &workspace))?
+            .workspace(scope)
+            .read_now(|txn| txn.users())?
             .into_iter()
             .filter(|u| u.role != Role::Client && !u.disabled)
             .map(|u| Person { id: u.id, name: u.name })
@@ -352,7 +307,7 @@ impl App {
     /// Forgets idempotent answers older than 24 hours (run once a minute).
     pub async fn expire_idempotency(&self) -> Result<usize, AppError> {
         let before = self.now() - IDEMPOTENCY_SECONDS;
-        self.store().write(move |txn| repo::expire_answers(txn, before)).await
+        self.store().write(move |txn| txn.expire_idempotent_answers(before)).await
     }
 
     /// Display names of records of one kind (unknown ids are left out).
@@ -363,36 +318,34 @@ impl App {
     ) -> Result<HashMap<RecordId, String>, AppError> {
         scope.require(Action::ReadRecords)?;
         let ids_len = ids.len();
-        let workspace = *scope.workspace();
-        let read = move |txn: &redb::ReadTransaction| {
-            let records = txn.open_table(RECORDS).map_err(storage)?;
+        let read = move |txn: &WorkspaceRead<'_>| {
+            let records = txn.records()?;
             let mut titles = HashMap::new();
             for id in ids {
-                if let Some(title) = super::titles::stored_title::<T>(&records, &workspace, &id)? {
+                if let Some(title) = super::titles::stored_title::<T>(&records, &id)? {
                     titles.insert(id, title);
                 }
             }
             Ok(titles)
         };
         // The names on one page are read in place; an export's thousands on the blocking pool.
-        if ids_len <= PAGE_TITLES { self.store().read_now(read) } else { self.store().read(read).await }
+        let store = self.store().workspace(scope);
+        if ids_len <= PAGE_TITLES { store.read_now(read) } else { store.read(read).await }
     }
 }
 
 /// Changes one record inside the caller's transaction (the single update path).
 pub(crate) fn update_in<T: CrmRecord>(
-    txn: &WriteTransaction,
+    txn: &WorkspaceWrite<'_>,
     scope: &TenantScope,
     id: RecordId,
     input: T::Input,
     now: i64,
     client: &ClientInfo,
 ) -> Result<T, AppError> {
-    let records = txn.open_table(RECORDS).map_err(storage)?;
-    let before = repo::load::<T>(&records, scope.workspace(), &id)?.ok_or(ErrorCode::NotFound)?;
-    drop(records);
+    let before = txn.load::<T>(&id)?.ok_or(ErrorCode::NotFound)?;
     require_edit(scope, &before)?;
-    let pipeline = pipeline::load_in(txn, scope.workspace())?;
+    let pipeline = pipeline::load_in(txn)?;
     let ctx = WriteContext { now, by: *scope.user(), pipeline: &pipeline };
     let mut after = before.clone();
     let changes = after.apply(input, &ctx)?;
@@ -403,60 +356,51 @@ pub(crate) fn update_in<T: CrmRecord>(
         scope.require_recent_second_factor(now)?;
     }
     after.stamp_mut().updated_at = now;
-    check_references(txn, scope, &after)?;
-    repo::save(txn, scope.workspace(), Some(&before), &after)?;
-    record_activity(txn, scope, Some(&before), &after, &changes, &ctx)?;
+    check_references(txn, &after)?;
+    txn.save(Some(&before), &after)?;
+    record_activity(txn, Some(&before), &after, &changes, &ctx)?;
     let fields: Vec<&str> = changes.fields().to_vec();
-    audit(txn, scope.workspace(), now, event("record.updated", scope, T::KIND, &id, client).fields(&fields))?;
+    audit(txn, now, event("record.updated", scope, T::KIND, &id, client).fields(&fields))?;
     Ok(after)
 }
 
 /// Deletes one record the caller may edit inside the caller's transaction (the single delete
 /// path, with attached notes and tasks).
 pub(crate) fn delete_checked_in<T: CrmRecord>(
-    txn: &WriteTransaction,
+    txn: &WorkspaceWrite<'_>,
     scope: &TenantScope,
     id: RecordId,
     now: i64,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
-    let records = txn.open_table(RECORDS).map_err(storage)?;
-    let record = repo::load::<T>(&records, scope.workspace(), &id)?.ok_or(ErrorCode::NotFound)?;
-    drop(records);
+    let record = txn.load::<T>(&id)?.ok_or(ErrorCode::NotFound)?;
     require_edit(scope, &record)?;
-    delete_in(txn, scope, &record)?;
-    audit(txn, scope.workspace(), now, event("record.deleted", scope, T::KIND, &id, client))
+    delete_in(txn, &record)?;
+    audit(txn, now, event("record.deleted", scope, T::KIND, &id, client))
 }
 
 /// Deletes a record with its attached notes and tasks (inside the caller's transaction).
-pub(crate) fn delete_in<T: CrmRecord>(txn: &WriteTransaction, scope: &TenantScope, record: &T) -> Result<(), AppError> {
+pub(crate) fn delete_in<T: CrmRecord>(txn: &WorkspaceWrite<'_>, record: &T) -> Result<(), AppError> {
     if matches!(T::KIND, Kind::Company | Kind::Contact | Kind::Deal) {
         let subject = Subject { kind: T::KIND, id: record.id() };
         let filter = ParsedFilter { subject: Some(subject), ..Default::default() };
-        for note in attached::<Note>(txn, scope, &filter)? {
-            repo::delete(txn, scope.workspace(), &note)?;
+        for note in attached::<Note>(txn, &filter)? {
+            txn.delete(&note)?;
         }
-        for task in attached::<Task>(txn, scope, &filter)? {
-            repo::delete(txn, scope.workspace(), &task)?;
+        for task in attached::<Task>(txn, &filter)? {
+            txn.delete(&task)?;
         }
     }
-    repo::delete(txn, scope.workspace(), record)
+    txn.delete(record)
 }
 
 /// Every record of kind `T` matching `filter` (bounded to 10,000).
-pub(crate) fn attached<T: CrmRecord>(
-    txn: &WriteTransaction,
-    scope: &TenantScope,
-    filter: &ParsedFilter,
-) -> Result<Vec<T>, AppError> {
+pub(crate) fn attached<T: CrmRecord>(txn: &WorkspaceWrite<'_>, filter: &ParsedFilter) -> Result<Vec<T>, AppError> {
     let plan = T::plan(filter);
-    let mut prefix = repo::index_prefix(scope.workspace(), T::KIND, plan.index);
-    prefix.extend_from_slice(&plan.term);
-    let index = txn.open_table(RECORD_INDEX).map_err(storage)?;
-    let records = txn.open_table(RECORDS).map_err(storage)?;
+    let (index, records) = (txn.index()?, txn.records()?);
     let mut found = Vec::new();
-    repo::scan(&index, &prefix, None, false, |row| {
-        if let Some(record) = repo::load::<T>(&records, scope.workspace(), &row.id)?
+    index.scan(T::KIND, plan.index, &plan.term, None, false, |row| {
+        if let Some(record) = records.load::<T>(&row.id)?
             && record.matches(filter)
         {
             found.push(record);
@@ -466,26 +410,21 @@ pub(crate) fn attached<T: CrmRecord>(
     Ok(found)
 }
 
-fn list_in<T: CrmRecord>(
-    txn: &redb::ReadTransaction,
-    workspace: &crate::domain::ids::WorkspaceId,
+fn list_in<R: Reading<Of: CrmRecord>>(
+    txn: &WorkspaceRead<'_>,
     filter: &ParsedFilter,
     cursor: Option<&[u8]>,
     limit: usize,
-    open: &[&'static str],
-) -> Result<Listing<T>, AppError> {
-    let plan = T::plan(filter);
-    let mut prefix = repo::index_prefix(workspace, T::KIND, plan.index);
-    prefix.extend_from_slice(&plan.term);
-    let index = txn.open_table(RECORD_INDEX).map_err(storage)?;
-    let records = txn.open_table(RECORDS).map_err(storage)?;
+) -> Result<Listing<R>, AppError> {
+    let plan = R::Of::plan(filter);
+    let (index, records) = (txn.index()?, txn.records()?);
     let (mut items, mut examined, mut last, mut more) = (Vec::new(), 0usize, None, false);
-    repo::scan(&index, &prefix, cursor, plan.reverse, |row| {
+    index.scan(R::Of::KIND, plan.index, &plan.term, cursor, plan.reverse, |row| {
         examined += 1;
         let term =
             super::RowTerm { prefix: &plan.term, rest: &row.after_prefix[..row.after_prefix.len().saturating_sub(16)] };
-        if let Some(record) = repo::load_opening::<T>(&records, workspace, &row.id, open)?
-            && record.listed_at(filter, plan.index, &term)
+        if let Some(record) = records.read::<R>(&row.id)?
+            && record.record().listed_at(filter, plan.index, &term)
         {
             if items.len() == limit {
                 more = true;
@@ -506,25 +445,24 @@ fn list_in<T: CrmRecord>(
 
 /// One page of `candidates` (record ids, in id order after the cursor) that exist and match
 /// `filter`: the listing of an exact lookup.
-fn list_candidates_in<T: CrmRecord>(
-    txn: &redb::ReadTransaction,
-    workspace: &crate::domain::ids::WorkspaceId,
+fn list_candidates_in<R: Reading<Of: CrmRecord>>(
+    txn: &WorkspaceRead<'_>,
     filter: &ParsedFilter,
     mut candidates: Vec<RecordId>,
     cursor: Option<&[u8]>,
     limit: usize,
-) -> Result<Listing<T>, AppError> {
+) -> Result<Listing<R>, AppError> {
     candidates.sort_unstable();
     candidates.dedup();
-    let records = txn.open_table(RECORDS).map_err(storage)?;
+    let records = txn.records()?;
     let (mut items, mut next_cursor) = (Vec::new(), None);
     for id in candidates.iter().filter(|id| cursor.is_none_or(|c| id.as_bytes().as_slice() > c)) {
-        let Some(record) = repo::load::<T>(&records, workspace, id)? else { continue };
-        if !record.matches(filter) {
+        let Some(record) = records.read::<R>(id)? else { continue };
+        if !record.record().matches(filter) {
             continue;
         }
         if items.len() == limit {
-            next_cursor = items.last().map(|r: &T| URL_SAFE_NO_PAD.encode(r.id().as_bytes()));
+            next_cursor = items.last().map(|r: &R| URL_SAFE_NO_PAD.encode(r.record().id().as_bytes()));
             break;
         }
         items.push(record);

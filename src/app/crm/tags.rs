@@ -10,9 +10,6 @@ use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
 use crate::app::store::Versioned;
-use crate::app::store::crm as repo;
-use crate::app::store::storage;
-use crate::app::store::tables::CRM_SETTINGS;
 use crate::error::{AppError, ErrorCode};
 
 /// The palette (CSS classes `tag-<name>`).
@@ -53,11 +50,7 @@ impl TagColours {
 impl App {
     pub async fn tag_colours(&self, scope: &TenantScope) -> Result<TagColours, AppError> {
         scope.require(Action::ReadRecords)?;
-        let workspace = *scope.workspace();
-        self.store().read_now(|txn| {
-            let table = txn.open_table(CRM_SETTINGS).map_err(storage)?;
-            Ok(repo::load_setting(&table, &workspace, TAG_COLOURS)?.unwrap_or_default())
-        })
+        self.store().workspace(scope).read_now(|txn| Ok(txn.setting(TAG_COLOURS)?.unwrap_or_default()))
     }
 
     /// Chooses `colour` for `tag` (managers and up; `""` goes back to the default).
@@ -75,11 +68,9 @@ impl App {
         }
         let (scope, client, colour, now) = (scope.clone(), client.clone(), colour.to_owned(), self.now());
         self.store()
+            .workspace(&scope)
             .write(move |txn| {
-                let table = txn.open_table(CRM_SETTINGS).map_err(storage)?;
-                let mut colours: TagColours =
-                    repo::load_setting(&table, scope.workspace(), TAG_COLOURS)?.unwrap_or_default();
-                drop(table);
+                let mut colours: TagColours = txn.setting(TAG_COLOURS)?.unwrap_or_default();
                 if colour.is_empty() {
                     colours.chosen.remove(&tag);
                 } else {
@@ -88,9 +79,9 @@ impl App {
                     }
                     colours.chosen.insert(tag, colour);
                 }
-                repo::save_setting(txn, scope.workspace(), TAG_COLOURS, &colours)?;
+                txn.save_setting(TAG_COLOURS, &colours)?;
                 let event = AuditEvent::new("tags.coloured", Some(*scope.user())).from_client(&client);
-                audit(txn, scope.workspace(), now, event)
+                audit(txn, now, event)
             })
             .await
     }

@@ -6,19 +6,18 @@ use redb::ReadableTable;
 use serde::Deserialize;
 
 use super::CrmRecord;
-use crate::app::store::crm as repo;
+use crate::app::store::crm::Records;
 use crate::domain::crm::person_name;
-use crate::domain::ids::{RecordId, WorkspaceId};
+use crate::domain::ids::RecordId;
 use crate::error::AppError;
 
-/// The title of one stored record of `workspace`, read from its title fields alone (`None`
+/// The title of one stored record, read from its title fields alone (`None`
 /// when there is no such record).
 pub(crate) fn stored_title<T: CrmRecord>(
-    records: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    workspace: &WorkspaceId,
+    records: &Records<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
     id: &RecordId,
 ) -> Result<Option<String>, AppError> {
-    Ok(repo::load_fields::<T, T::TitleFields>(records, workspace, id)?.map(Into::into))
+    Ok(records.load_fields::<T, T::TitleFields>(id)?.map(Into::into))
 }
 
 /// A `name` field (companies, deals).

@@ -6,8 +6,7 @@
 use redb::ReadableTable;
 
 use crate::app::crm::CrmRecord;
-use crate::app::store::crm::{self as repo, Entity};
-use crate::app::store::sealed::decode;
+use crate::app::store::crm::Records;
 use crate::domain::crm::{Company, Contact, Deal, Kind, Note, Task};
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 use crate::error::AppError;
@@ -42,68 +41,35 @@ pub(crate) enum AnyRecord {
     Task(Task),
 }
 
-type RecordsTable = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
-
-/// Loads one record of `workspace` (absent: `None`).
+/// Loads one record (absent: `None`).
 pub(crate) fn load(
-    records: &RecordsTable,
-    workspace: &WorkspaceId,
+    records: &Records<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
     kind: Kind,
     id: &RecordId,
 ) -> Result<Option<AnyRecord>, AppError> {
-    load_opening(records, workspace, kind, id, true)
-}
-
-/// One record with its sealed fields left closed: what a hit's title and snippet are made of
-/// (sealed values never reach the text of a search document).
-pub(crate) fn load_unsealed_parts(
-    records: &RecordsTable,
-    workspace: &WorkspaceId,
-    kind: Kind,
-    id: &RecordId,
-) -> Result<Option<AnyRecord>, AppError> {
-    load_opening(records, workspace, kind, id, false)
-}
-
-fn load_opening(
-    records: &RecordsTable,
-    workspace: &WorkspaceId,
-    kind: Kind,
-    id: &RecordId,
-    sealed: bool,
-) -> Result<Option<AnyRecord>, AppError> {
-    fn read<T: Entity>(
-        records: &RecordsTable,
-        workspace: &WorkspaceId,
-        id: &RecordId,
-        sealed: bool,
-    ) -> Result<Option<T>, AppError> {
-        repo::load_opening::<T>(records, workspace, id, if sealed { T::SEALED } else { &[] })
-    }
     Ok(match kind {
-        Kind::Company => read::<Company>(records, workspace, id, sealed)?.map(AnyRecord::Company),
-        Kind::Contact => read::<Contact>(records, workspace, id, sealed)?.map(AnyRecord::Contact),
-        Kind::Deal => read::<Deal>(records, workspace, id, sealed)?.map(AnyRecord::Deal),
-        Kind::Note => read::<Note>(records, workspace, id, sealed)?.map(AnyRecord::Note),
-        Kind::Task => read::<Task>(records, workspace, id, sealed)?.map(AnyRecord::Task),
+        Kind::Company => records.load::<Company>(id)?.map(AnyRecord::Company),
+        Kind::Contact => records.load::<Contact>(id)?.map(AnyRecord::Contact),
+        Kind::Deal => records.load::<Deal>(id)?.map(AnyRecord::Deal),
+        Kind::Note => records.load::<Note>(id)?.map(AnyRecord::Note),
+        Kind::Task => records.load::<Task>(id)?.map(AnyRecord::Task),
     })
 }
 
-/// The title and page of one record of `workspace`, for a suggestion: read from its title
-/// fields alone, except a note's (its page is its subject's).
+/// The title and page of one record, for a suggestion: read from its title fields alone,
+/// except a note's (its page is its subject's).
 pub(crate) fn title_and_link(
-    records: &RecordsTable,
-    workspace: &WorkspaceId,
+    records: &Records<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
     kind: Kind,
     id: &RecordId,
 ) -> Result<Option<(String, String)>, AppError> {
     use crate::app::crm::titles::stored_title;
     let title = match kind {
-        Kind::Note => return Ok(load(records, workspace, kind, id)?.map(|note| (note.title(), note.link()))),
-        Kind::Company => stored_title::<Company>(records, workspace, id)?,
-        Kind::Contact => stored_title::<Contact>(records, workspace, id)?,
-        Kind::Deal => stored_title::<Deal>(records, workspace, id)?,
-        Kind::Task => stored_title::<Task>(records, workspace, id)?,
+        Kind::Note => return Ok(load(records, kind, id)?.map(|note| (note.title(), note.link()))),
+        Kind::Company => stored_title::<Company>(records, id)?,
+        Kind::Contact => stored_title::<Contact>(records, id)?,
+        Kind::Deal => stored_title::<Deal>(records, id)?,
+        Kind::Task => stored_title::<Task>(records, id)?,
     };
     Ok(title.map(|title| (title, page_of(kind, id))))
 }
@@ -111,28 +77,6 @@ pub(crate) fn title_and_link(
 /// The page of a record shown on its own page (every kind but notes).
 fn page_of(kind: Kind, id: &RecordId) -> String {
     format!("/{}/{id}", kind.plural())
-}
-
-/// Decodes a raw row of the records table (`workspace ‖ kind ‖ id` → record), for rebuilds.
-pub(crate) fn decode_row(key: &[u8], value: &[u8]) -> Result<Option<(WorkspaceId, AnyRecord)>, AppError> {
-    let (Ok(workspace), Some(&kind), Ok(id)) = (
-        <[u8; 16]>::try_from(key.get(..16).unwrap_or_default()),
-        key.get(16),
-        <[u8; 16]>::try_from(key.get(17..33).unwrap_or_default()),
-    ) else {
-        return Ok(None);
-    };
-    let (workspace, id) = (WorkspaceId::from_bytes(workspace), RecordId::from_bytes(id));
-    // Sealed fields are opened with the record's workspace and id (their associated data).
-    let record = match Kind::ALL.into_iter().find(|k| k.byte() == kind) {
-        Some(Kind::Company) => AnyRecord::Company(decode(&workspace, &id, value)?),
-        Some(Kind::Contact) => AnyRecord::Contact(decode(&workspace, &id, value)?),
-        Some(Kind::Deal) => AnyRecord::Deal(decode(&workspace, &id, value)?),
-        Some(Kind::Note) => AnyRecord::Note(decode(&workspace, &id, value)?),
-        Some(Kind::Task) => AnyRecord::Task(decode(&workspace, &id, value)?),
-        None => return Ok(None),
-    };
-    Ok(Some((workspace, record)))
 }
 
 fn text(value: &str) -> Option<Part> {
@@ -253,30 +197,13 @@ impl AnyRecord {
     }
 }
 
-/// The name of a company of `workspace`, for the documents that mention it.
+/// The name of a company, for the documents that mention it.
 pub(crate) fn company_name(
-    records: &RecordsTable,
-    workspace: &WorkspaceId,
+    records: &Records<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
     id: Option<RecordId>,
 ) -> Result<Option<String>, AppError> {
     match id {
-        Some(id) => crate::app::crm::titles::stored_title::<Company>(records, workspace, &id),
+        Some(id) => crate::app::crm::titles::stored_title::<Company>(records, &id),
         None => Ok(None),
     }
-}
-
-/// Every record of the store, in key order, with its workspace (for rebuilds and audits).
-pub(crate) fn each_record(
-    records: &RecordsTable,
-    mut visit: impl FnMut(WorkspaceId, AnyRecord) -> Result<bool, AppError>,
-) -> Result<(), AppError> {
-    for row in records.iter().map_err(crate::app::store::storage)? {
-        let (key, value) = row.map_err(crate::app::store::storage)?;
-        if let Some((workspace, record)) = decode_row(key.value(), value.value())?
-            && !visit(workspace, record)?
-        {
-            break;
-        }
-    }
-    Ok(())
 }

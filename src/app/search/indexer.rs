@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use redb::{ReadTransaction, ReadableTable};
 use tantivy::{IndexWriter, Term};
 use tokio::sync::watch;
 
@@ -18,12 +17,10 @@ use super::documents::{self, AnyRecord};
 use super::{SearchIndex, schema, search_error};
 use crate::app::App;
 use crate::app::crm::keys as crm_keys;
-use crate::app::store::codec::decode;
-use crate::app::store::crm::{self as repo, OutboxRow};
-use crate::app::store::storage;
-use crate::app::store::tables::{RECORD_INDEX, RECORDS, SEARCH_OUTBOX};
+use crate::app::store::crm::OutboxKey;
+use crate::app::store::{ServerRead, WorkspaceRead};
 use crate::domain::crm::Kind;
-use crate::domain::ids::{RecordId, WorkspaceId};
+use crate::domain::ids::RecordId;
 use crate::error::AppError;
 
 /// Outbox rows one cycle takes at most.
@@ -42,38 +39,31 @@ const DELETE_CHUNK: usize = 5_000;
 /// name); beyond that, a rebuild catches up.
 const DEPENDENTS_MAX: usize = 5_000;
 
-type OutboxKey = [u8; 8];
-
-/// Replaces (or deletes) one record's document, loaded from `txn`.
+/// Replaces (or deletes) one record's document, loaded through `txn`.
 fn index_record(
     index: &SearchIndex,
     writer: &IndexWriter,
-    records: &redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
-    workspace: &WorkspaceId,
-    record: Option<AnyRecord>,
+    txn: &WorkspaceRead<'_>,
+    kind: Kind,
     id: &RecordId,
-) -> Result<(), AppError> {
+) -> Result<Option<AnyRecord>, AppError> {
     writer.delete_term(Term::from_field_text(index.fields.id, &id.to_string()));
-    if let Some(record) = record {
-        let company = documents::company_name(records, workspace, record.company_id())?;
-        let doc = record.search_doc(*workspace, company, &|field, value| index.blind(workspace, field, value));
-        writer.add_document(schema::document(&index.fields, &doc)).map_err(search_error)?;
-        index.indexed.fetch_add(1, Ordering::Relaxed);
-    }
-    Ok(())
+    let records = txn.records()?;
+    let Some(record) = documents::load(&records, kind, id)? else { return Ok(None) };
+    let workspace = txn.workspace();
+    let company = documents::company_name(&records, record.company_id())?;
+    let doc = record.search_doc(*workspace, company, &|field, value| index.blind(workspace, field, value));
+    writer.add_document(schema::document(&index.fields, &doc)).map_err(search_error)?;
+    index.indexed.fetch_add(1, Ordering::Relaxed);
+    Ok(Some(record))
 }
 
 /// The contacts and deals of a company (whose documents carry its name).
-fn dependents(
-    index: &redb::ReadOnlyTable<&'static [u8], ()>,
-    workspace: &WorkspaceId,
-    company: &RecordId,
-) -> Result<Vec<(Kind, RecordId)>, AppError> {
+fn dependents(txn: &WorkspaceRead<'_>, company: &RecordId) -> Result<Vec<(Kind, RecordId)>, AppError> {
+    let index = txn.index()?;
     let mut out = Vec::new();
     for kind in [Kind::Contact, Kind::Deal] {
-        let mut prefix = repo::index_prefix(workspace, kind, crm_keys::COMPANY);
-        prefix.extend_from_slice(company.as_bytes());
-        repo::scan(index, &prefix, None, false, |row| {
+        index.scan(kind, crm_keys::COMPANY, company.as_bytes(), None, false, |row| {
             out.push((kind, row.id));
             Ok(out.len() < DEPENDENTS_MAX)
         })?;
@@ -82,35 +72,28 @@ fn dependents(
 }
 
 /// Applies the oldest outbox rows to the index and commits; answers the rows applied.
-fn apply_outbox(index: &SearchIndex, txn: &ReadTransaction) -> Result<Vec<OutboxKey>, AppError> {
-    let outbox = txn.open_table(SEARCH_OUTBOX).map_err(storage)?;
-    let records = txn.open_table(RECORDS).map_err(storage)?;
-    let record_index = txn.open_table(RECORD_INDEX).map_err(storage)?;
+fn apply_outbox(index: &SearchIndex, txn: &ServerRead<'_>) -> Result<Vec<OutboxKey>, AppError> {
     let mut writer = index.writer();
     let started = Instant::now();
     let mut keys = Vec::new();
     let mut seen = HashSet::new();
-    for row in outbox.iter().map_err(storage)? {
-        let (key, value) = row.map_err(storage)?;
-        let Ok(key) = OutboxKey::try_from(key.value()) else { continue };
+    for (key, row) in txn.outbox(CYCLE_ROWS)? {
         keys.push(key);
         // A row this build cannot read is dropped (the next rebuild covers its record).
-        if let Ok(row) = decode::<OutboxRow>(value.value())
+        if let Some(row) = row
             && seen.insert(row.id)
         {
-            let record = documents::load(&records, &row.workspace, row.kind, &row.id)?;
-            let company = matches!(record, Some(AnyRecord::Company(_)));
-            index_record(index, &writer, &records, &row.workspace, record, &row.id)?;
-            if company {
-                for (kind, id) in dependents(&record_index, &row.workspace, &row.id)? {
+            let scoped = txn.queued_in(&row);
+            let record = index_record(index, &writer, &scoped, row.kind, &row.id)?;
+            if matches!(record, Some(AnyRecord::Company(_))) {
+                for (kind, id) in dependents(&scoped, &row.id)? {
                     if seen.insert(id) {
-                        let record = documents::load(&records, &row.workspace, kind, &id)?;
-                        index_record(index, &writer, &records, &row.workspace, record, &id)?;
+                        index_record(index, &writer, &scoped, kind, &id)?;
                     }
                 }
             }
         }
-        if keys.len() >= CYCLE_ROWS || started.elapsed() >= CYCLE_TIME {
+        if started.elapsed() >= CYCLE_TIME {
             break;
         }
     }
@@ -124,15 +107,7 @@ fn apply_outbox(index: &SearchIndex, txn: &ReadTransaction) -> Result<Vec<Outbox
 async fn delete_rows(app: &App, keys: Vec<OutboxKey>) -> Result<(), AppError> {
     for chunk in keys.chunks(DELETE_CHUNK) {
         let chunk = chunk.to_vec();
-        app.store()
-            .write(move |txn| {
-                let mut outbox = txn.open_table(SEARCH_OUTBOX).map_err(storage)?;
-                for key in &chunk {
-                    outbox.remove(key.as_slice()).map_err(storage)?;
-                }
-                Ok(())
-            })
-            .await?;
+        app.store().write(move |txn| txn.delete_outbox(&chunk)).await?;
     }
     Ok(())
 }
@@ -171,16 +146,10 @@ pub(super) async fn rebuild(
             let mut writer = index.writer();
             index.mark_version(None)?;
             writer.delete_all_documents().map_err(search_error)?;
-            let outbox = txn.open_table(SEARCH_OUTBOX).map_err(storage)?;
-            let mut keys = Vec::new();
-            for row in outbox.iter().map_err(storage)? {
-                keys.extend(OutboxKey::try_from(row.map_err(storage)?.0.value()).ok());
-            }
-            let records = txn.open_table(RECORDS).map_err(storage)?;
+            let keys: Vec<OutboxKey> = txn.outbox(usize::MAX)?.into_iter().map(|(key, _)| key).collect();
             let (mut count, mut cancelled) = (0usize, false);
-            documents::each_record(&records, |workspace, record| {
-                let id = record.id();
-                index_record(&index, &writer, &records, &workspace, Some(record), &id)?;
+            txn.each_record(|scoped, kind, id| {
+                index_record(&index, &writer, scoped, kind, &id)?;
                 count += 1;
                 if count.is_multiple_of(REBUILD_STEP) {
                     progress(count);

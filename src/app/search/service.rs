@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use redb::ReadableTableMetadata;
+use redb::ReadableTable;
 use tantivy::TantivyDocument;
 use tantivy::collector::{Count, DocSetCollector, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, TermQuery};
@@ -21,8 +21,7 @@ use super::{SearchIndex, bits, indexer, search_error};
 use crate::app::App;
 use crate::app::auth::TenantScope;
 use crate::app::auth::permissions::Action;
-use crate::app::store::storage;
-use crate::app::store::tables::{RECORDS, SEARCH_OUTBOX};
+use crate::app::store::crm::Records;
 use crate::domain::crm::Kind;
 use crate::domain::ids::{RecordId, WorkspaceId};
 use crate::error::{AppError, ErrorCode};
@@ -257,20 +256,20 @@ impl App {
         // blocking pool and back cost more than it spared the runtime.
         let (total, found) = run_query(&index, &terms, caller, kind, limit, now, mode)?;
         // At most MAX_LIMIT records: read in place.
-        let items = self.store().read_now(|txn| {
-            let records = txn.open_table(RECORDS).map_err(storage)?;
+        let items = self.store().workspace(scope).read_now(|txn| {
+            let records = txn.records()?;
             let mut items = Vec::with_capacity(found.len());
             for (kind, id) in found {
                 let hit = |(title, link), context, snippet| SearchHit { kind, id, title, context, link, snippet };
                 if mode == Mode::Suggest {
                     items.extend(
-                        documents::title_and_link(&records, &workspace, kind, &id)?
+                        documents::title_and_link(&records, kind, &id)?
                             .map(|t| hit(t, String::new(), Snippet::default())),
                     );
                     continue;
                 }
-                let Some(record) = documents::load_unsealed_parts(&records, &workspace, kind, &id)? else { continue };
-                let company = documents::company_name(&records, &workspace, record.company_id())?;
+                let Some(record) = documents::load(&records, kind, &id)? else { continue };
+                let company = documents::company_name(&records, record.company_id())?;
                 let context = record.context(company.clone());
                 // Snippets come from the text parts; blind-index terms play no part here.
                 let doc = record.search_doc(workspace, company, &|_, _| String::new());
@@ -278,7 +277,7 @@ impl App {
                 items.push(hit((doc.title, record.link()), context, snippet));
             }
             if mode == Mode::Suggest {
-                tell_apart(&records, &workspace, &mut items)?;
+                tell_apart(&records, &mut items)?;
             }
             Ok(items)
         })?;
@@ -291,11 +290,13 @@ impl App {
     /// within a second). Candidates only: the caller re-reads and re-checks each record.
     pub(crate) async fn exact_matches(
         &self,
-        workspace: WorkspaceId,
+        scope: &TenantScope,
         kind: Kind,
         field: &'static str,
         value: &str,
     ) -> Result<Vec<RecordId>, AppError> {
+        scope.require(Action::ReadRecords)?;
+        let workspace = *scope.workspace();
         let index = self.search_index().await?;
         let token = index.blind(&workspace, field, value);
         tokio::task::spawn_blocking(move || {
@@ -349,8 +350,7 @@ impl App {
     /// Outbox backlog and document count.
     pub async fn search_status(&self) -> Result<IndexStatus, AppError> {
         let index = self.search_index().await?;
-        let backlog =
-            self.store().read(|txn| txn.open_table(SEARCH_OUTBOX).map_err(storage)?.len().map_err(storage)).await?;
+        let backlog = self.store().read(|txn| txn.outbox_len()).await?;
         Ok(IndexStatus { backlog, documents: index.num_docs(), rebuilding: index.rebuilding.load(Ordering::SeqCst) })
     }
 
@@ -361,9 +361,8 @@ impl App {
             .store()
             .read(|txn| {
                 let mut keys = HashSet::new();
-                let records = txn.open_table(RECORDS).map_err(storage)?;
-                documents::each_record(&records, |workspace, record| {
-                    keys.insert((workspace, record.kind(), record.id()));
+                txn.each_record(|scoped, kind, id| {
+                    keys.insert((*scoped.workspace(), kind, id));
                     Ok(true)
                 })?;
                 Ok(keys)
@@ -396,8 +395,7 @@ impl App {
 /// Suggestions read titles alone; where two share a title, each gets its context (company,
 /// email or website) so the person can tell which is which.
 fn tell_apart(
-    records: &redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
-    workspace: &WorkspaceId,
+    records: &Records<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
     items: &mut [SearchHit],
 ) -> Result<(), AppError> {
     let titles: Vec<String> = items.iter().map(|h| h.title.to_lowercase()).collect();
@@ -406,8 +404,8 @@ fn tell_apart(
         if !repeated {
             continue;
         }
-        if let Some(record) = documents::load_unsealed_parts(records, workspace, hit.kind, &hit.id)? {
-            let company = documents::company_name(records, workspace, record.company_id())?;
+        if let Some(record) = documents::load(records, hit.kind, &hit.id)? {
+            let company = documents::company_name(records, record.company_id())?;
             hit.context = record.context(company);
         }
     }

@@ -2,11 +2,13 @@
 //! entry carrying the SHA-256 of the previous entry of its workspace (a hash chain).
 
 use redb::{ReadableTable, WriteTransaction};
+
 use sha2::{Digest, Sha256};
 
 use super::access::{get, put};
 use super::keys::tenant_key;
 use super::records::AuditRecord;
+use super::scoped::{ServerTx, ServerWrite, Txn, WorkspaceTx, WorkspaceWrite};
 use super::storage;
 use super::tables::{AUDIT, AUDIT_HEADS};
 use crate::domain::ids::WorkspaceId;
@@ -24,7 +26,7 @@ pub(crate) fn entry_hash(entry: &AuditRecord) -> Result<String, AppError> {
 }
 
 /// Appends `entry` (its `seq`, `prev_hash` and `hash` are filled in here).
-pub(crate) fn append(txn: &WriteTransaction, workspace: &WorkspaceId, mut entry: AuditRecord) -> Result<(), AppError> {
+fn append(txn: &WriteTransaction, workspace: &WorkspaceId, mut entry: AuditRecord) -> Result<(), AppError> {
     let mut heads = txn.open_table(AUDIT_HEADS).map_err(storage)?;
     let (last_seq, last_hash) = match heads.get(workspace.as_bytes().as_slice()).map_err(storage)? {
         Some(head) => parse_head(head.value())?,
@@ -48,7 +50,7 @@ fn parse_head(bytes: &[u8]) -> Result<(u64, String), AppError> {
 }
 
 /// Up to `scan` most recent entries of one workspace, newest first.
-pub(crate) fn recent(
+fn recent(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     workspace: &WorkspaceId,
     scan: usize,
@@ -62,7 +64,7 @@ pub(crate) fn recent(
 }
 
 /// Calls `visit` with one workspace's entries, newest first, while it returns true.
-pub(crate) fn visit_newest_first(
+fn visit_newest_first(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     workspace: &WorkspaceId,
     mut visit: impl FnMut(AuditRecord) -> bool,
@@ -100,7 +102,7 @@ pub struct ChainReport {
 /// Walks every workspace's chain in order: sequence numbers without gaps, each entry's
 /// `prev_hash` equal to the previous entry's hash, each stored hash equal to the recomputed
 /// one, and the head equal to the last entry (so removing the newest entries shows too).
-pub(crate) fn verify_all(
+fn verify_all(
     audit: &impl ReadableTable<&'static [u8], &'static [u8]>,
     heads: &impl ReadableTable<&'static [u8], &'static [u8]>,
 ) -> Result<ChainReport, AppError> {
@@ -165,4 +167,42 @@ pub(crate) fn verify_all(
     }
     finish(current, &mut report)?;
     Ok(report)
+}
+impl<Tx: Txn> WorkspaceTx<'_, Tx> {
+    /// This workspace's newest audit entries (at most `scan`).
+    pub(crate) fn recent_audit(&self, scan: usize) -> Result<Vec<AuditRecord>, AppError> {
+        recent(&self.txn.bytes(AUDIT)?, &self.workspace, scan)
+    }
+
+    /// Visits this workspace's audit entries, newest first, while `visit` returns true.
+    pub(crate) fn visit_audit(&self, visit: impl FnMut(AuditRecord) -> bool) -> Result<(), AppError> {
+        visit_newest_first(&self.txn.bytes(AUDIT)?, &self.workspace, visit)
+    }
+}
+
+impl WorkspaceWrite<'_> {
+    /// Appends `entry` to this workspace's chain.
+    pub(crate) fn append_audit(&self, entry: AuditRecord) -> Result<(), AppError> {
+        append(self.txn, &self.workspace, entry)
+    }
+}
+
+impl<Tx: Txn> ServerTx<'_, Tx> {
+    /// Checks every chain against its head.
+    pub(crate) fn verify_audit_chains(&self) -> Result<ChainReport, AppError> {
+        verify_all(&self.txn.bytes(AUDIT)?, &self.txn.bytes(AUDIT_HEADS)?)
+    }
+
+    /// The newest entries of the server's own chain (at most `scan`).
+    pub(crate) fn recent_server_audit(&self, scan: usize) -> Result<Vec<AuditRecord>, AppError> {
+        recent(&self.txn.bytes(AUDIT)?, &WorkspaceId::SERVER, scan)
+    }
+}
+
+impl ServerWrite<'_> {
+    /// Appends `entry` to `workspace`'s chain: sign-in events of an account, or the server's
+    /// own chain.
+    pub(crate) fn append_audit(&self, workspace: &WorkspaceId, entry: AuditRecord) -> Result<(), AppError> {
+        append(self.txn, workspace, entry)
+    }
 }

@@ -5,14 +5,16 @@
 
 use std::ops::Bound;
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::access::{get, put};
 use super::codec::{self, Versioned};
 use super::keys::{prefix_end, tenant_key};
+use super::scoped::{ServerTx, ServerWrite, Txn, WorkspaceTx, WorkspaceWrite};
 use super::tables::{CRM_SETTINGS, RECORD_INDEX, RECORDS, SEARCH_OUTBOX, TALLIES, TIMELINE};
 use super::{sealed, storage};
+use crate::app::keyring::Keyring;
 use crate::domain::crm::Kind;
 use crate::domain::fields::{Currency, Money};
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
@@ -34,6 +36,8 @@ pub(crate) trait Entity: Versioned + Clone + Send + Sync + 'static {
     /// Top-level JSON fields stored encrypted (see [`super::sealed`]). They are never index
     /// terms: exact lookups of them go through the keyed blind index of the search index.
     const SEALED: &'static [&'static str] = &[];
+    /// The sealed fields a list row shows (the others stay closed on list pages).
+    const LISTED_SEALED: &'static [&'static str] = &[];
 }
 
 fn record_key(workspace: &WorkspaceId, kind: Kind, id: &RecordId) -> Vec<u8> {
@@ -41,7 +45,7 @@ fn record_key(workspace: &WorkspaceId, kind: Kind, id: &RecordId) -> Vec<u8> {
 }
 
 /// `workspace ‖ kind ‖ index`: where one index of one kind begins.
-pub(crate) fn index_prefix(workspace: &WorkspaceId, kind: Kind, index: u8) -> Vec<u8> {
+pub(super) fn index_prefix(workspace: &WorkspaceId, kind: Kind, index: u8) -> Vec<u8> {
     tenant_key(workspace, &[&[kind.byte(), index]])
 }
 
@@ -59,59 +63,232 @@ fn index_keys<T: Entity>(workspace: &WorkspaceId, record: &T) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Reads one record of this workspace (in a read or write transaction's table).
-pub(crate) fn load<T: Entity>(
-    records: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    workspace: &WorkspaceId,
-    id: &RecordId,
-) -> Result<Option<T>, AppError> {
-    load_opening(records, workspace, id, T::SEALED)
-}
+/// A record read with only some of its sealed fields opened (the others left at their
+/// defaults): a view for a page that does not show them. It reads like the record it wraps
+/// but is not one, so it cannot be saved.
+#[derive(Debug, Clone)]
+pub struct Partial<T>(T);
 
-/// Reads one record opening only the sealed fields in `open`, the others left at their
-/// defaults: a view for a page that does not show them, never to be saved.
-pub(crate) fn load_opening<T: Entity>(
-    records: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    workspace: &WorkspaceId,
-    id: &RecordId,
-    open: &[&'static str],
-) -> Result<Option<T>, AppError> {
-    match records.get(record_key(workspace, T::KIND, id).as_slice()).map_err(storage)? {
-        Some(value) => sealed::decode_opening(workspace, id, value.value(), open).map(Some),
-        None => Ok(None),
+impl<T> std::ops::Deref for Partial<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
     }
 }
 
-/// Reads only the fields `F` of one stored record of this workspace, straight from its JSON:
-/// nothing else is decoded and nothing sealed is opened (`F` must name no sealed field).
-pub(crate) fn load_fields<T: Entity, F: serde::de::DeserializeOwned>(
-    records: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    workspace: &WorkspaceId,
-    id: &RecordId,
-) -> Result<Option<F>, AppError> {
-    let Some(value) = records.get(record_key(workspace, T::KIND, id).as_slice()).map_err(storage)? else {
-        return Ok(None);
-    };
-    let corrupt = |why: &str| AppError::internal(ErrorCode::StorageUnavailable, format!("corrupt record: {why}"));
-    // Sealed members are base64 text in either format: the fields read here are never sealed.
-    let json = codec::envelope_json::<T>(value.value(), &[codec::FORMAT_V1, sealed::FORMAT_SEALED]).map_err(corrupt)?;
-    serde_json::from_slice(json).map(Some).map_err(|_| corrupt("fields missing"))
+impl<T: Serialize> Serialize for Partial<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+/// How a record is read: whole (`T`), or as a list row ([`Partial<T>`], only the sealed
+/// fields in [`Entity::LISTED_SEALED`] opened).
+pub(crate) trait Reading: Sized {
+    type Of: Entity;
+    /// The sealed fields opened.
+    const OPEN: &'static [&'static str];
+    fn opened(record: Self::Of) -> Self;
+    /// The record as read.
+    fn record(&self) -> &Self::Of;
+}
+
+impl<T: Entity> Reading for T {
+    type Of = T;
+    const OPEN: &'static [&'static str] = T::SEALED;
+    fn opened(record: T) -> T {
+        record
+    }
+    fn record(&self) -> &T {
+        self
+    }
+}
+
+impl<T: Entity> Reading for Partial<T> {
+    type Of = T;
+    const OPEN: &'static [&'static str] = T::LISTED_SEALED;
+    fn opened(record: T) -> Self {
+        Partial(record)
+    }
+    fn record(&self) -> &T {
+        &self.0
+    }
+}
+
+/// The records table as one workspace sees it.
+pub(crate) struct Records<'t, Tb> {
+    table: Tb,
+    workspace: &'t WorkspaceId,
+    keyring: &'t Keyring,
+}
+
+impl<Tb: ReadableTable<&'static [u8], &'static [u8]>> Records<'_, Tb> {
+    /// One record of this workspace, every sealed field opened.
+    pub(crate) fn load<T: Entity>(&self, id: &RecordId) -> Result<Option<T>, AppError> {
+        self.read::<T>(id)
+    }
+
+    /// One record, read as `R` says (whole, or as a list row).
+    pub(crate) fn read<R: Reading>(&self, id: &RecordId) -> Result<Option<R>, AppError> {
+        let key = record_key(self.workspace, R::Of::KIND, id);
+        match self.table.get(key.as_slice()).map_err(storage)? {
+            Some(value) => sealed::decode_opening(Some(self.keyring), self.workspace, id, value.value(), R::OPEN)
+                .map(|record| Some(R::opened(record))),
+            None => Ok(None),
+        }
+    }
+
+    /// Only the fields `F` of one stored record, straight from its JSON: nothing else is
+    /// decoded and nothing sealed is opened (`F` must name no sealed field).
+    pub(crate) fn load_fields<T: Entity, F: serde::de::DeserializeOwned>(
+        &self,
+        id: &RecordId,
+    ) -> Result<Option<F>, AppError> {
+        let key = record_key(self.workspace, T::KIND, id);
+        let Some(value) = self.table.get(key.as_slice()).map_err(storage)? else {
+            return Ok(None);
+        };
+        let corrupt = |why: &str| AppError::internal(ErrorCode::StorageUnavailable, format!("corrupt record: {why}"));
+        // Sealed members are base64 text in either format: the fields read here are never sealed.
+        let json =
+            codec::envelope_json::<T>(value.value(), &[codec::FORMAT_V1, sealed::FORMAT_SEALED]).map_err(corrupt)?;
+        serde_json::from_slice(json).map(Some).map_err(|_| corrupt("fields missing"))
+    }
+
+    /// Whether a record of `kind` with this id exists in this workspace.
+    pub(crate) fn contains(&self, kind: Kind, id: &RecordId) -> Result<bool, AppError> {
+        Ok(self.table.get(record_key(self.workspace, kind, id).as_slice()).map_err(storage)?.is_some())
+    }
+}
+
+/// The secondary index as one workspace sees it.
+pub(crate) struct Index<'t, Tb> {
+    table: Tb,
+    workspace: &'t WorkspaceId,
+}
+
+impl<Tb: ReadableTable<&'static [u8], ()>> Index<'_, Tb> {
+    fn prefix(&self, kind: Kind, index: u8, term: &[u8]) -> Vec<u8> {
+        let mut prefix = index_prefix(self.workspace, kind, index);
+        prefix.extend_from_slice(term);
+        prefix
+    }
+
+    /// Visits the rows of index `index` of `kind` under `term` in key order (or reverse),
+    /// starting after `cursor`, while `visit` returns true.
+    pub(crate) fn scan(
+        &self,
+        kind: Kind,
+        index: u8,
+        term: &[u8],
+        cursor: Option<&[u8]>,
+        reverse: bool,
+        visit: impl FnMut(IndexRow) -> Result<bool, AppError>,
+    ) -> Result<(), AppError> {
+        scan(&self.table, &self.prefix(kind, index, term), cursor, reverse, visit)
+    }
+
+    /// Counts the rows of index `index` of `kind` under `term` (bounded by `limit`).
+    pub(crate) fn count(&self, kind: Kind, index: u8, term: &[u8], limit: usize) -> Result<usize, AppError> {
+        let prefix = self.prefix(kind, index, term);
+        let end = prefix_end(&prefix);
+        Ok(self.table.range::<&[u8]>(prefix.as_slice()..end.as_slice()).map_err(storage)?.take(limit).count())
+    }
+}
+
+impl<Tx: Txn> WorkspaceTx<'_, Tx> {
+    /// The workspace's records (open once, read many).
+    pub(crate) fn records(
+        &self,
+    ) -> Result<Records<'_, impl ReadableTable<&'static [u8], &'static [u8]> + '_>, AppError> {
+        Ok(Records { table: self.txn.bytes(RECORDS)?, workspace: &self.workspace, keyring: self.keyring })
+    }
+
+    /// The workspace's secondary index (open once, scan many).
+    pub(crate) fn index(&self) -> Result<Index<'_, impl ReadableTable<&'static [u8], ()> + '_>, AppError> {
+        Ok(Index { table: self.txn.set(RECORD_INDEX)?, workspace: &self.workspace })
+    }
+
+    /// One record, every sealed field opened.
+    pub(crate) fn load<T: Entity>(&self, id: &RecordId) -> Result<Option<T>, AppError> {
+        self.records()?.load(id)
+    }
+
+    /// Every tally of one kind, by name.
+    pub(crate) fn tallies(&self, kind: Kind) -> Result<Vec<(Vec<u8>, Tally)>, AppError> {
+        let table = self.txn.bytes(TALLIES)?;
+        let prefix = tenant_key(&self.workspace, &[&[kind.byte()]]);
+        let mut out = Vec::new();
+        for row in table.range(prefix.as_slice()..prefix_end(&prefix).as_slice()).map_err(storage)? {
+            let (key, value) = row.map_err(storage)?;
+            out.push((key.value()[prefix.len()..].to_vec(), super::codec::decode(value.value())?));
+        }
+        Ok(out)
+    }
+
+    /// The newest `limit` timeline entries of one record.
+    pub(crate) fn timeline(&self, kind: Kind, id: &RecordId, limit: usize) -> Result<Vec<TimelineEntry>, AppError> {
+        let table = self.txn.bytes(TIMELINE)?;
+        let prefix = record_key(&self.workspace, kind, id);
+        let mut entries = Vec::new();
+        for row in table.range(prefix.as_slice()..prefix_end(&prefix).as_slice()).map_err(storage)?.rev().take(limit) {
+            let (_, value) = row.map_err(storage)?;
+            entries.push(super::codec::decode(value.value())?);
+        }
+        Ok(entries)
+    }
+
+    /// One of the workspace's CRM settings.
+    pub(crate) fn setting<T: Versioned>(&self, name: &str) -> Result<Option<T>, AppError> {
+        get(&self.txn.bytes(CRM_SETTINGS)?, &tenant_key(&self.workspace, &[name.as_bytes()]))
+    }
+}
+
+impl WorkspaceWrite<'_> {
+    /// Writes `record`, replacing `previous` (its index keys are removed first), with its
+    /// tallies and a search outbox row.
+    pub(crate) fn save<T: Entity>(&self, previous: Option<&T>, record: &T) -> Result<(), AppError> {
+        save(self.txn, self.keyring, &self.workspace, previous, record)
+    }
+
+    /// Deletes `record`, its index keys and its timeline.
+    pub(crate) fn delete<T: Entity>(&self, record: &T) -> Result<(), AppError> {
+        delete(self.txn, &self.workspace, record)
+    }
+
+    /// Adds a line to a record's timeline.
+    /// Adds a line to a record's timeline.
+    pub(crate) fn append_timeline(&self, kind: Kind, id: &RecordId, entry: &TimelineEntry) -> Result<(), AppError> {
+        let at = u64::try_from(entry.at).unwrap_or(0).to_be_bytes();
+        let nonce: [u8; 4] = rand::random();
+        let key = tenant_key(&self.workspace, &[&[kind.byte()], id.as_bytes(), &at, &nonce]);
+        put(&mut self.txn.open_table(TIMELINE).map_err(storage)?, &key, entry)
+    }
+
+    /// Stores one of the workspace's CRM settings.
+    pub(crate) fn save_setting<T: Versioned>(&self, name: &str, value: &T) -> Result<(), AppError> {
+        let key = tenant_key(&self.workspace, &[name.as_bytes()]);
+        put(&mut self.txn.open_table(CRM_SETTINGS).map_err(storage)?, &key, value)
+    }
 }
 
 /// Writes the record value only (no index, tally or outbox change): key rotation re-seals.
-pub(crate) fn rewrite<T: Entity>(
+pub(super) fn rewrite<T: Entity>(
     records: &mut redb::Table<&'static [u8], &'static [u8]>,
+    keyring: &Keyring,
     workspace: &WorkspaceId,
     record: &T,
 ) -> Result<(), AppError> {
-    let bytes = sealed::encode(workspace, record)?;
+    let bytes = sealed::encode(keyring, workspace, record)?;
     records.insert(record_key(workspace, T::KIND, &record.id()).as_slice(), bytes.as_slice()).map_err(storage)?;
     Ok(())
 }
 
 /// Writes `record`, replacing `previous` (its index keys are removed first).
-pub(crate) fn save<T: Entity>(
+fn save<T: Entity>(
     txn: &WriteTransaction,
+    keyring: &Keyring,
     workspace: &WorkspaceId,
     previous: Option<&T>,
     record: &T,
@@ -127,7 +304,7 @@ pub(crate) fn save<T: Entity>(
         index.insert(key.as_slice(), ()).map_err(storage)?;
     }
     drop(index);
-    rewrite(&mut txn.open_table(RECORDS).map_err(storage)?, workspace, record)?;
+    rewrite(&mut txn.open_table(RECORDS).map_err(storage)?, keyring, workspace, record)?;
     if let Some(old) = previous {
         count_in(txn, workspace, T::KIND, old.tallies(), -1)?;
     }
@@ -136,7 +313,7 @@ pub(crate) fn save<T: Entity>(
 }
 
 /// Deletes `record`, its index keys and its timeline.
-pub(crate) fn delete<T: Entity>(txn: &WriteTransaction, workspace: &WorkspaceId, record: &T) -> Result<(), AppError> {
+fn delete<T: Entity>(txn: &WriteTransaction, workspace: &WorkspaceId, record: &T) -> Result<(), AppError> {
     let mut index = txn.open_table(RECORD_INDEX).map_err(storage)?;
     for key in index_keys(workspace, record) {
         index.remove(key.as_slice()).map_err(storage)?;
@@ -199,21 +376,6 @@ fn count_in(
     Ok(())
 }
 
-/// Every tally of one kind in a workspace, by name.
-pub(crate) fn tallies(
-    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    workspace: &WorkspaceId,
-    kind: Kind,
-) -> Result<Vec<(Vec<u8>, Tally)>, AppError> {
-    let prefix = tenant_key(workspace, &[&[kind.byte()]]);
-    let mut out = Vec::new();
-    for row in table.range(prefix.as_slice()..prefix_end(&prefix).as_slice()).map_err(storage)? {
-        let (key, value) = row.map_err(storage)?;
-        out.push((key.value()[prefix.len()..].to_vec(), super::codec::decode(value.value())?));
-    }
-    Ok(out)
-}
-
 /// One index row visited by [`scan`]: the record id and the row's key after the scan prefix
 /// (an opaque cursor to continue after it).
 pub(crate) struct IndexRow {
@@ -223,7 +385,7 @@ pub(crate) struct IndexRow {
 
 /// Visits the index rows under `prefix` in key order (or reverse), starting after `cursor`,
 /// while `visit` returns true.
-pub(crate) fn scan(
+fn scan(
     index: &impl ReadableTable<&'static [u8], ()>,
     prefix: &[u8],
     cursor: Option<&[u8]>,
@@ -263,16 +425,6 @@ pub(crate) fn scan(
     Ok(())
 }
 
-/// Counts the index rows under `prefix` (bounded by `limit`).
-pub(crate) fn count(
-    index: &impl ReadableTable<&'static [u8], ()>,
-    prefix: &[u8],
-    limit: usize,
-) -> Result<usize, AppError> {
-    let end = prefix_end(prefix);
-    Ok(index.range::<&[u8]>(prefix..end.as_slice()).map_err(storage)?.take(limit).count())
-}
-
 /// One line of a record's activity timeline.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct TimelineEntry {
@@ -292,46 +444,82 @@ impl Versioned for TimelineEntry {
     const VERSION: u16 = 1;
 }
 
-pub(crate) fn append_timeline(
-    txn: &WriteTransaction,
-    workspace: &WorkspaceId,
-    kind: Kind,
-    id: &RecordId,
-    entry: &TimelineEntry,
-) -> Result<(), AppError> {
-    let at = u64::try_from(entry.at).unwrap_or(0).to_be_bytes();
-    let nonce: [u8; 4] = rand::random();
-    let key = tenant_key(workspace, &[&[kind.byte()], id.as_bytes(), &at, &nonce]);
-    put(&mut txn.open_table(TIMELINE).map_err(storage)?, &key, entry)
-}
-
-/// The newest `limit` timeline entries of one record.
-pub(crate) fn timeline(
-    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    workspace: &WorkspaceId,
-    kind: Kind,
-    id: &RecordId,
-    limit: usize,
-) -> Result<Vec<TimelineEntry>, AppError> {
-    let prefix = record_key(workspace, kind, id);
-    let mut entries = Vec::new();
-    for row in table.range(prefix.as_slice()..prefix_end(&prefix).as_slice()).map_err(storage)?.rev().take(limit) {
-        let (_, value) = row.map_err(storage)?;
-        entries.push(super::codec::decode(value.value())?);
-    }
-    Ok(entries)
-}
-
-/// A record the search index must look at again (created, changed or deleted).
+/// A record the search index must look at again (created, changed or deleted). Only the
+/// store writes one, so the workspace it names is one the store vouches for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct OutboxRow {
-    pub workspace: WorkspaceId,
+    workspace: WorkspaceId,
     pub kind: Kind,
     pub id: RecordId,
 }
 
 impl Versioned for OutboxRow {
     const VERSION: u16 = 1;
+}
+
+/// The key of an outbox row (a sequence number).
+pub(crate) type OutboxKey = [u8; 8];
+
+impl<'t, Tx: Txn> ServerTx<'t, Tx> {
+    /// The oldest `limit` outbox rows (`None`: a row this build cannot read).
+    pub(crate) fn outbox(&self, limit: usize) -> Result<Vec<(OutboxKey, Option<OutboxRow>)>, AppError> {
+        let table = self.txn.bytes(SEARCH_OUTBOX)?;
+        let mut rows = Vec::new();
+        for row in table.iter().map_err(storage)?.take(limit) {
+            let (key, value) = row.map_err(storage)?;
+            if let Ok(key) = OutboxKey::try_from(key.value()) {
+                rows.push((key, codec::decode::<OutboxRow>(value.value()).ok()));
+            }
+        }
+        Ok(rows)
+    }
+
+    /// How many rows wait in the outbox.
+    pub(crate) fn outbox_len(&self) -> Result<u64, AppError> {
+        self.txn.bytes(SEARCH_OUTBOX)?.len().map_err(storage)
+    }
+
+    /// The transaction as the workspace of a queued change sees it (for the indexer).
+    pub(crate) fn queued_in(&self, row: &OutboxRow) -> WorkspaceTx<'t, Tx> {
+        WorkspaceTx { txn: self.txn, workspace: row.workspace, keyring: self.keyring }
+    }
+
+    /// Visits every stored record, in key order, as its workspace sees it (for rebuilds and
+    /// index audits), while `visit` returns true.
+    pub(crate) fn each_record(
+        &self,
+        mut visit: impl FnMut(&WorkspaceTx<'t, Tx>, Kind, RecordId) -> Result<bool, AppError>,
+    ) -> Result<(), AppError> {
+        let table = self.txn.bytes(RECORDS)?;
+        for row in table.iter().map_err(storage)? {
+            let (key, _) = row.map_err(storage)?;
+            let key = key.value();
+            let (Some(workspace), Some(kind), Some(id)) = (
+                key.get(..16).and_then(|b| <[u8; 16]>::try_from(b).ok()),
+                key.get(16).and_then(|b| Kind::ALL.into_iter().find(|k| k.byte() == *b)),
+                key.get(17..33).and_then(|b| <[u8; 16]>::try_from(b).ok()),
+            ) else {
+                continue;
+            };
+            let scoped =
+                WorkspaceTx { txn: self.txn, workspace: WorkspaceId::from_bytes(workspace), keyring: self.keyring };
+            if !visit(&scoped, kind, RecordId::from_bytes(id))? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ServerWrite<'_> {
+    /// Deletes applied outbox rows.
+    pub(crate) fn delete_outbox(&self, keys: &[OutboxKey]) -> Result<(), AppError> {
+        let mut outbox = self.txn.open_table(SEARCH_OUTBOX).map_err(storage)?;
+        for key in keys {
+            outbox.remove(key.as_slice()).map_err(storage)?;
+        }
+        Ok(())
+    }
 }
 
 fn push_outbox(txn: &WriteTransaction, workspace: &WorkspaceId, kind: Kind, id: &RecordId) -> Result<(), AppError> {
@@ -343,27 +531,7 @@ fn push_outbox(txn: &WriteTransaction, workspace: &WorkspaceId, kind: Kind, id: 
     put(&mut outbox, &next.to_be_bytes(), &OutboxRow { workspace: *workspace, kind, id: *id })
 }
 
-pub(crate) use super::idempotency::{
-    IdempotentAnswer, answers_of_workspace, expire_answers, idempotency_key, load_answer, save_answer,
-};
-
-/// Reads a workspace's CRM setting.
-pub(crate) fn load_setting<T: Versioned>(
-    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    workspace: &WorkspaceId,
-    name: &str,
-) -> Result<Option<T>, AppError> {
-    get(table, &tenant_key(workspace, &[name.as_bytes()]))
-}
-
-pub(crate) fn save_setting<T: Versioned>(
-    txn: &WriteTransaction,
-    workspace: &WorkspaceId,
-    name: &str,
-    value: &T,
-) -> Result<(), AppError> {
-    put(&mut txn.open_table(CRM_SETTINGS).map_err(storage)?, &tenant_key(workspace, &[name.as_bytes()]), value)
-}
+pub(crate) use super::idempotency::IdempotentAnswer;
 
 #[cfg(test)]
 mod tests {

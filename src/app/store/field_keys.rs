@@ -12,6 +12,7 @@ use super::codec::{self, Versioned};
 use super::crm::{self, Entity};
 use super::idempotency::IdempotentAnswer;
 use super::imports::ImportItem;
+use super::scoped::{ServerTx, ServerWrite, Txn};
 use super::tables::{DATA_KEYS, IDEMPOTENCY, IMPORT_ITEMS, RECORDS, SETTINGS};
 use super::{sealed, storage};
 use crate::app::keyring::Keyring;
@@ -103,9 +104,7 @@ pub(crate) fn load(db: &Database, keyring: &Keyring, now: i64) -> Result<(), App
 }
 
 /// The unfinished rotation, if any.
-pub(crate) fn rotation(
-    settings: &impl ReadableTable<&'static str, &'static [u8]>,
-) -> Result<Option<RotationState>, AppError> {
+fn rotation(settings: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Option<RotationState>, AppError> {
     match settings.get(ROTATION).map_err(storage)? {
         Some(value) => codec::decode(value.value()).map(Some),
         None => Ok(None),
@@ -120,7 +119,7 @@ fn save_rotation(txn: &WriteTransaction, state: &RotationState) -> Result<(), Ap
 
 /// Starts a rotation: a new data key (installed, not yet current: make it current once this
 /// transaction is durable). An unfinished rotation is returned as it is, with `false`.
-pub(crate) fn begin(txn: &WriteTransaction, keyring: &Keyring, now: i64) -> Result<(RotationState, bool), AppError> {
+fn begin(txn: &WriteTransaction, keyring: &Keyring, now: i64) -> Result<(RotationState, bool), AppError> {
     if let Some(state) = rotation(&txn.open_table(SETTINGS).map_err(storage)?)? {
         return Ok((state, false));
     }
@@ -161,6 +160,7 @@ fn ids_of(key: &[u8]) -> Option<(WorkspaceId, u8, RecordId)> {
 }
 
 fn reseal_record<T: Entity>(
+    keyring: &Keyring,
     records: &mut Table<&'static [u8], &'static [u8]>,
     key: &[u8],
     value: &[u8],
@@ -170,22 +170,29 @@ fn reseal_record<T: Entity>(
         return Ok(false);
     }
     let (workspace, _, id) = ids_of(key).ok_or(ErrorCode::StorageUnavailable)?;
-    let record: T = sealed::decode(&workspace, &id, value)?;
-    crm::rewrite(records, &workspace, &record)?;
+    let record: T = sealed::decode(keyring, &workspace, &id, value)?;
+    crm::rewrite(records, keyring, &workspace, &record)?;
     Ok(true)
 }
 
 /// Re-seals one row of the current table; whether it was rewritten.
-fn reseal_row(txn: &WriteTransaction, table: u8, key: &[u8], value: &[u8], target: u32) -> Result<bool, AppError> {
+fn reseal_row(
+    txn: &WriteTransaction,
+    keyring: &Keyring,
+    table: u8,
+    key: &[u8],
+    value: &[u8],
+    target: u32,
+) -> Result<bool, AppError> {
     match table {
         0 => {
             let mut records = txn.open_table(RECORDS).map_err(storage)?;
             match key.get(16) {
                 Some(&k) if k == crate::domain::crm::Kind::Contact.byte() => {
-                    reseal_record::<Contact>(&mut records, key, value, target)
+                    reseal_record::<Contact>(keyring, &mut records, key, value, target)
                 }
                 Some(&k) if k == crate::domain::crm::Kind::Company.byte() => {
-                    reseal_record::<Company>(&mut records, key, value, target)
+                    reseal_record::<Company>(keyring, &mut records, key, value, target)
                 }
                 _ => Ok(false),
             }
@@ -195,8 +202,8 @@ fn reseal_row(txn: &WriteTransaction, table: u8, key: &[u8], value: &[u8], targe
             let Some(stored) = item.before.as_deref().filter(|s| sealed::text_needs_reseal(s, target)) else {
                 return Ok(false);
             };
-            let plain = sealed::open_text(key, sealed::SNAPSHOT_IMPORT_ITEM, stored)?;
-            item.before = Some(sealed::seal_text(key, sealed::SNAPSHOT_IMPORT_ITEM, &plain)?);
+            let plain = sealed::open_text(keyring, key, sealed::SNAPSHOT_IMPORT_ITEM, stored)?;
+            item.before = Some(sealed::seal_text(keyring, key, sealed::SNAPSHOT_IMPORT_ITEM, &plain)?);
             let bytes = codec::encode(&item)?;
             txn.open_table(IMPORT_ITEMS).map_err(storage)?.insert(key, bytes.as_slice()).map_err(storage)?;
             Ok(true)
@@ -206,8 +213,8 @@ fn reseal_row(txn: &WriteTransaction, table: u8, key: &[u8], value: &[u8], targe
             if !sealed::text_needs_reseal(&answer.body, target) {
                 return Ok(false);
             }
-            let plain = sealed::open_text(key, sealed::SNAPSHOT_IDEMPOTENT_ANSWER, &answer.body)?;
-            answer.body = sealed::seal_text(key, sealed::SNAPSHOT_IDEMPOTENT_ANSWER, &plain)?;
+            let plain = sealed::open_text(keyring, key, sealed::SNAPSHOT_IDEMPOTENT_ANSWER, &answer.body)?;
+            answer.body = sealed::seal_text(keyring, key, sealed::SNAPSHOT_IDEMPOTENT_ANSWER, &plain)?;
             let bytes = codec::encode(&answer)?;
             txn.open_table(IDEMPOTENCY).map_err(storage)?.insert(key, bytes.as_slice()).map_err(storage)?;
             Ok(true)
@@ -217,9 +224,9 @@ fn reseal_row(txn: &WriteTransaction, table: u8, key: &[u8], value: &[u8], targe
 
 /// Re-seals up to `limit` rows after the cursor and saves the new cursor; after the last row
 /// of the last table it deletes the retired keys and the rotation state. `None`: no rotation.
-pub(crate) fn step(txn: &WriteTransaction, limit: usize) -> Result<Option<StepOutcome>, AppError> {
+fn step(txn: &WriteTransaction, keyring: &Keyring, limit: usize) -> Result<Option<StepOutcome>, AppError> {
     let Some(mut state) = rotation(&txn.open_table(SETTINGS).map_err(storage)?)? else { return Ok(None) };
-    let current = sealed::with_keyring(|ring| Ok(ring.current_id()))?;
+    let current = keyring.current_id();
     if current != state.target {
         return Err(AppError::internal(ErrorCode::Internal, "the rotation's key is not current"));
     }
@@ -228,7 +235,7 @@ pub(crate) fn step(txn: &WriteTransaction, limit: usize) -> Result<Option<StepOu
         let definition = [RECORDS, IMPORT_ITEMS, IDEMPOTENCY][usize::from(state.table)];
         let rows = next_rows(&txn.open_table(definition).map_err(storage)?, state.cursor.as_deref(), budget)?;
         for (key, value) in &rows {
-            state.resealed += u64::from(reseal_row(txn, state.table, key, value, state.target)?);
+            state.resealed += u64::from(reseal_row(txn, keyring, state.table, key, value, state.target)?);
         }
         state.scanned += rows.len() as u64;
         budget -= rows.len();
@@ -250,16 +257,35 @@ pub(crate) fn step(txn: &WriteTransaction, limit: usize) -> Result<Option<StepOu
     Ok(Some(StepOutcome { state, retired: Some(retiring) }))
 }
 
-/// Rows of the tables a rotation walks (for its progress bar).
-pub(crate) fn rows_to_scan(txn: &redb::ReadTransaction) -> Result<u64, AppError> {
-    let mut total = 0;
-    for definition in [RECORDS, IMPORT_ITEMS, IDEMPOTENCY] {
-        total += txn.open_table(definition).map_err(storage)?.len().map_err(storage)?;
+impl<Tx: Txn> ServerTx<'_, Tx> {
+    /// The unfinished key rotation, if any.
+    pub(crate) fn key_rotation(&self) -> Result<Option<RotationState>, AppError> {
+        rotation(&self.txn.text(SETTINGS)?)
     }
-    Ok(total)
+
+    /// Rows of the tables a rotation walks (for its progress bar).
+    pub(crate) fn rows_to_reseal(&self) -> Result<u64, AppError> {
+        let mut total = 0;
+        for definition in [RECORDS, IMPORT_ITEMS, IDEMPOTENCY] {
+            total += self.txn.bytes(definition)?.len().map_err(storage)?;
+        }
+        Ok(total)
+    }
+
+    /// Stored key ids (for checks and the settings page).
+    pub(crate) fn data_key_ids(&self) -> Result<Vec<u32>, AppError> {
+        Ok(stored_keys(&self.txn.bytes(DATA_KEYS)?)?.iter().map(|k| k.id).collect())
+    }
 }
 
-/// Stored key ids (for checks and the settings page).
-pub(crate) fn key_ids(txn: &redb::ReadTransaction) -> Result<Vec<u32>, AppError> {
-    Ok(stored_keys(&txn.open_table(DATA_KEYS).map_err(storage)?)?.iter().map(|k| k.id).collect())
+impl ServerWrite<'_> {
+    /// Starts a rotation (see [`begin`]).
+    pub(crate) fn begin_key_rotation(&self, now: i64) -> Result<(RotationState, bool), AppError> {
+        begin(self.txn, self.keyring, now)
+    }
+
+    /// Re-seals up to `limit` rows of the rotation under way (see [`step`]).
+    pub(crate) fn key_rotation_step(&self, limit: usize) -> Result<Option<StepOutcome>, AppError> {
+        step(self.txn, self.keyring, limit)
+    }
 }

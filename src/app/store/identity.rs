@@ -4,11 +4,12 @@
 //! alone: they are how a request *becomes* scoped. Everything else takes a workspace id that
 //! came from a verified `TenantScope`.
 
-use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
 use super::access::{get, put};
 use super::keys::{prefix_end, user_key};
 use super::records::{ApiTokenRecord, LinkRecord, SessionRecord, UserRecord, WorkspaceRecord};
+use super::scoped::{ServerTx, ServerWrite, Txn, WorkspaceTx, WorkspaceWrite};
 use super::storage;
 use super::tables::{
     API_TOKENS, LINKS, SESSIONS, USER_EMAILS, USER_SESSIONS, USER_TOKENS, USERS, WORKSPACE_NAMES, WORKSPACES,
@@ -22,7 +23,7 @@ fn name_key(name: &str) -> String {
 }
 
 /// Whether the server has any user yet (in a read or a write transaction's users table).
-pub(crate) fn any_user_exists(users: &impl ReadableTableMetadata) -> Result<bool, AppError> {
+fn any_user_exists(users: &impl ReadableTableMetadata) -> Result<bool, AppError> {
     Ok(!users.is_empty().map_err(storage)?)
 }
 
@@ -30,9 +31,7 @@ pub(crate) fn any_user_exists(users: &impl ReadableTableMetadata) -> Result<bool
 /// the server.
 const HOME_WORKSPACE: &str = "home_workspace";
 
-pub(crate) fn home_workspace(
-    meta: &impl ReadableTable<&'static str, &'static [u8]>,
-) -> Result<Option<WorkspaceId>, AppError> {
+fn home_workspace(meta: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Option<WorkspaceId>, AppError> {
     Ok(meta
         .get(HOME_WORKSPACE)
         .map_err(storage)?
@@ -40,7 +39,7 @@ pub(crate) fn home_workspace(
         .map(WorkspaceId::from_bytes))
 }
 
-pub(crate) fn insert_workspace(txn: &WriteTransaction, workspace: &WorkspaceRecord) -> Result<(), AppError> {
+fn insert_workspace(txn: &WriteTransaction, workspace: &WorkspaceRecord) -> Result<(), AppError> {
     let mut meta = txn.open_table(super::tables::META).map_err(storage)?;
     if home_workspace(&meta)?.is_none() {
         meta.insert(HOME_WORKSPACE, workspace.id.as_bytes().as_slice()).map_err(storage)?;
@@ -55,14 +54,8 @@ pub(crate) fn insert_workspace(txn: &WriteTransaction, workspace: &WorkspaceReco
     put(&mut txn.open_table(WORKSPACES).map_err(storage)?, workspace.id.as_bytes(), workspace)
 }
 
-pub(crate) fn workspace_by_name(txn: &ReadTransaction, name: &str) -> Result<Option<WorkspaceRecord>, AppError> {
-    let names = txn.open_table(WORKSPACE_NAMES).map_err(storage)?;
-    let Some(id) = names.get(name_key(name).as_str()).map_err(storage)? else { return Ok(None) };
-    get(&txn.open_table(WORKSPACES).map_err(storage)?, id.value())
-}
-
 /// Inserts a new user; the email must be free across the server.
-pub(crate) fn insert_user(txn: &WriteTransaction, user: &UserRecord) -> Result<(), AppError> {
+fn insert_user(txn: &WriteTransaction, user: &UserRecord) -> Result<(), AppError> {
     let mut emails = txn.open_table(USER_EMAILS).map_err(storage)?;
     if emails.get(user.email.as_str()).map_err(storage)?.is_some() {
         return Err(AppError::field(ErrorCode::Duplicate, "email"));
@@ -73,12 +66,12 @@ pub(crate) fn insert_user(txn: &WriteTransaction, user: &UserRecord) -> Result<(
 }
 
 /// Replaces an existing user record (email unchanged).
-pub(crate) fn update_user(txn: &WriteTransaction, user: &UserRecord) -> Result<(), AppError> {
+fn update_user(txn: &WriteTransaction, user: &UserRecord) -> Result<(), AppError> {
     put(&mut txn.open_table(USERS).map_err(storage)?, &user_key(&user.workspace_id, &user.id), user)
 }
 
 /// Finds a user by email across the server (sign-in and password reset only).
-pub(crate) fn user_by_email(
+fn user_by_email(
     users: &impl ReadableTable<&'static [u8], &'static [u8]>,
     emails: &impl ReadableTable<&'static str, &'static [u8]>,
     email: &str,
@@ -87,13 +80,7 @@ pub(crate) fn user_by_email(
     get(users, key.value())
 }
 
-pub(crate) fn user_by_email_r(txn: &ReadTransaction, email: &str) -> Result<Option<UserRecord>, AppError> {
-    let users = txn.open_table(USERS).map_err(storage)?;
-    let emails = txn.open_table(USER_EMAILS).map_err(storage)?;
-    user_by_email(&users, &emails, email)
-}
-
-pub(crate) fn user(
+fn user(
     users: &impl ReadableTable<&'static [u8], &'static [u8]>,
     workspace: &WorkspaceId,
     id: &UserId,
@@ -102,7 +89,7 @@ pub(crate) fn user(
 }
 
 /// Every user of one workspace, in id order.
-pub(crate) fn users_of(
+fn users_of(
     users: &impl ReadableTable<&'static [u8], &'static [u8]>,
     workspace: &WorkspaceId,
 ) -> Result<Vec<UserRecord>, AppError> {
@@ -118,7 +105,7 @@ pub(crate) fn users_of(
 
 // ---- sessions -------------------------------------------------------------------------------
 
-pub(crate) fn insert_session(txn: &WriteTransaction, hash: &[u8; 32], session: &SessionRecord) -> Result<(), AppError> {
+fn insert_session(txn: &WriteTransaction, hash: &[u8; 32], session: &SessionRecord) -> Result<(), AppError> {
     put(&mut txn.open_table(SESSIONS).map_err(storage)?, hash, session)?;
     let index = user_key(&session.workspace_id, &session.user_id);
     let mut by_user = txn.open_table(USER_SESSIONS).map_err(storage)?;
@@ -126,18 +113,18 @@ pub(crate) fn insert_session(txn: &WriteTransaction, hash: &[u8; 32], session: &
     Ok(())
 }
 
-pub(crate) fn session(
+fn session(
     sessions: &impl ReadableTable<&'static [u8], &'static [u8]>,
     hash: &[u8; 32],
 ) -> Result<Option<SessionRecord>, AppError> {
     get(sessions, hash)
 }
 
-pub(crate) fn update_session(txn: &WriteTransaction, hash: &[u8; 32], session: &SessionRecord) -> Result<(), AppError> {
+fn update_session(txn: &WriteTransaction, hash: &[u8; 32], session: &SessionRecord) -> Result<(), AppError> {
     put(&mut txn.open_table(SESSIONS).map_err(storage)?, hash, session)
 }
 
-pub(crate) fn delete_session(txn: &WriteTransaction, hash: &[u8; 32]) -> Result<Option<SessionRecord>, AppError> {
+fn delete_session(txn: &WriteTransaction, hash: &[u8; 32]) -> Result<Option<SessionRecord>, AppError> {
     let mut sessions = txn.open_table(SESSIONS).map_err(storage)?;
     let Some(session) = get::<SessionRecord>(&sessions, hash)? else { return Ok(None) };
     sessions.remove(hash.as_slice()).map_err(storage)?;
@@ -147,7 +134,7 @@ pub(crate) fn delete_session(txn: &WriteTransaction, hash: &[u8; 32]) -> Result<
 }
 
 /// Hashes of one user's sessions.
-pub(crate) fn session_hashes_of(
+fn session_hashes_of(
     by_user: &impl ReadableTable<&'static [u8], ()>,
     workspace: &WorkspaceId,
     user: &UserId,
@@ -168,7 +155,7 @@ fn hashes_under(index: &impl ReadableTable<&'static [u8], ()>, prefix: &[u8]) ->
 }
 
 /// Deletes every session of a user except `keep`; returns how many went.
-pub(crate) fn delete_sessions_of(
+fn delete_sessions_of(
     txn: &WriteTransaction,
     workspace: &WorkspaceId,
     user: &UserId,
@@ -184,25 +171,25 @@ pub(crate) fn delete_sessions_of(
 
 // ---- API tokens -----------------------------------------------------------------------------
 
-pub(crate) fn insert_token(txn: &WriteTransaction, hash: &[u8; 32], token: &ApiTokenRecord) -> Result<(), AppError> {
+fn insert_token(txn: &WriteTransaction, hash: &[u8; 32], token: &ApiTokenRecord) -> Result<(), AppError> {
     put(&mut txn.open_table(API_TOKENS).map_err(storage)?, hash, token)?;
     let index = [user_key(&token.workspace_id, &token.user_id).as_slice(), hash].concat();
     txn.open_table(USER_TOKENS).map_err(storage)?.insert(index.as_slice(), ()).map_err(storage)?;
     Ok(())
 }
 
-pub(crate) fn token(
+fn token(
     tokens: &impl ReadableTable<&'static [u8], &'static [u8]>,
     hash: &[u8; 32],
 ) -> Result<Option<ApiTokenRecord>, AppError> {
     get(tokens, hash)
 }
 
-pub(crate) fn update_token(txn: &WriteTransaction, hash: &[u8; 32], token: &ApiTokenRecord) -> Result<(), AppError> {
+fn update_token(txn: &WriteTransaction, hash: &[u8; 32], token: &ApiTokenRecord) -> Result<(), AppError> {
     put(&mut txn.open_table(API_TOKENS).map_err(storage)?, hash, token)
 }
 
-pub(crate) fn token_hashes_of(
+fn token_hashes_of(
     by_user: &impl ReadableTable<&'static [u8], ()>,
     workspace: &WorkspaceId,
     user: &UserId,
@@ -210,7 +197,7 @@ pub(crate) fn token_hashes_of(
     hashes_under(by_user, &user_key(workspace, user))
 }
 
-pub(crate) fn delete_token(txn: &WriteTransaction, hash: &[u8; 32]) -> Result<Option<ApiTokenRecord>, AppError> {
+fn delete_token(txn: &WriteTransaction, hash: &[u8; 32]) -> Result<Option<ApiTokenRecord>, AppError> {
     let mut tokens = txn.open_table(API_TOKENS).map_err(storage)?;
     let Some(token) = get::<ApiTokenRecord>(&tokens, hash)? else { return Ok(None) };
     tokens.remove(hash.as_slice()).map_err(storage)?;
@@ -219,11 +206,7 @@ pub(crate) fn delete_token(txn: &WriteTransaction, hash: &[u8; 32]) -> Result<Op
     Ok(Some(token))
 }
 
-pub(crate) fn delete_tokens_of(
-    txn: &WriteTransaction,
-    workspace: &WorkspaceId,
-    user: &UserId,
-) -> Result<usize, AppError> {
+fn delete_tokens_of(txn: &WriteTransaction, workspace: &WorkspaceId, user: &UserId) -> Result<usize, AppError> {
     let hashes = token_hashes_of(&txn.open_table(USER_TOKENS).map_err(storage)?, workspace, user)?;
     for hash in &hashes {
         delete_token(txn, hash)?;
@@ -233,18 +216,196 @@ pub(crate) fn delete_tokens_of(
 
 // ---- reset and invitation links -------------------------------------------------------------
 
-pub(crate) fn insert_link(txn: &WriteTransaction, hash: &[u8; 32], link: &LinkRecord) -> Result<(), AppError> {
+fn insert_link(txn: &WriteTransaction, hash: &[u8; 32], link: &LinkRecord) -> Result<(), AppError> {
     put(&mut txn.open_table(LINKS).map_err(storage)?, hash, link)
 }
 
-pub(crate) fn link(
+fn link(
     links: &impl ReadableTable<&'static [u8], &'static [u8]>,
     hash: &[u8; 32],
 ) -> Result<Option<LinkRecord>, AppError> {
     get(links, hash)
 }
 
-pub(crate) fn delete_link(txn: &WriteTransaction, hash: &[u8; 32]) -> Result<(), AppError> {
+fn delete_link(txn: &WriteTransaction, hash: &[u8; 32]) -> Result<(), AppError> {
     txn.open_table(LINKS).map_err(storage)?.remove(hash.as_slice()).map_err(storage)?;
     Ok(())
+}
+
+impl<Tx: Txn> ServerTx<'_, Tx> {
+    /// Whether anyone has an account yet (setup runs once, before the first).
+    pub(crate) fn any_user_exists(&self) -> Result<bool, AppError> {
+        any_user_exists(&self.txn.bytes(USERS)?)
+    }
+
+    /// The first workspace, whose owners and admins run the server.
+    pub(crate) fn home_workspace(&self) -> Result<Option<WorkspaceId>, AppError> {
+        home_workspace(&self.txn.text(super::tables::META)?)
+    }
+
+    pub(crate) fn workspace_by_name(&self, name: &str) -> Result<Option<WorkspaceRecord>, AppError> {
+        let names = self.txn.text(WORKSPACE_NAMES)?;
+        let Some(id) = names.get(name_key(name).as_str()).map_err(storage)? else { return Ok(None) };
+        get(&self.txn.bytes(WORKSPACES)?, id.value())
+    }
+
+    /// The account signing in with `email`.
+    pub(crate) fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, AppError> {
+        user_by_email(&self.txn.bytes(USERS)?, &self.txn.text(USER_EMAILS)?, email)
+    }
+
+    /// The account a session, token or link names.
+    pub(crate) fn user(&self, workspace: &WorkspaceId, id: &UserId) -> Result<Option<UserRecord>, AppError> {
+        user(&self.txn.bytes(USERS)?, workspace, id)
+    }
+
+    pub(crate) fn session(&self, hash: &[u8; 32]) -> Result<Option<SessionRecord>, AppError> {
+        session(&self.txn.bytes(SESSIONS)?, hash)
+    }
+
+    /// The sessions of one account, by hash.
+    pub(crate) fn session_hashes_of(&self, workspace: &WorkspaceId, user: &UserId) -> Result<Vec<[u8; 32]>, AppError> {
+        session_hashes_of(&self.txn.set(USER_SESSIONS)?, workspace, user)
+    }
+
+    pub(crate) fn token(&self, hash: &[u8; 32]) -> Result<Option<ApiTokenRecord>, AppError> {
+        token(&self.txn.bytes(API_TOKENS)?, hash)
+    }
+
+    /// The API tokens of one account, by hash.
+    pub(crate) fn token_hashes_of(&self, workspace: &WorkspaceId, user: &UserId) -> Result<Vec<[u8; 32]>, AppError> {
+        token_hashes_of(&self.txn.set(USER_TOKENS)?, workspace, user)
+    }
+
+    pub(crate) fn link(&self, hash: &[u8; 32]) -> Result<Option<LinkRecord>, AppError> {
+        link(&self.txn.bytes(LINKS)?, hash)
+    }
+}
+
+impl ServerWrite<'_> {
+    /// Creates a workspace (the first becomes the home workspace); names are unique.
+    pub(crate) fn insert_workspace(&self, workspace: &WorkspaceRecord) -> Result<(), AppError> {
+        insert_workspace(self.txn, workspace)
+    }
+
+    /// Creates an account (E2004 `email` when the address is taken).
+    pub(crate) fn insert_user(&self, user: &UserRecord) -> Result<(), AppError> {
+        insert_user(self.txn, user)
+    }
+
+    pub(crate) fn update_user(&self, user: &UserRecord) -> Result<(), AppError> {
+        update_user(self.txn, user)
+    }
+
+    pub(crate) fn insert_session(&self, hash: &[u8; 32], session: &SessionRecord) -> Result<(), AppError> {
+        insert_session(self.txn, hash, session)
+    }
+
+    pub(crate) fn update_session(&self, hash: &[u8; 32], session: &SessionRecord) -> Result<(), AppError> {
+        update_session(self.txn, hash, session)
+    }
+
+    pub(crate) fn delete_session(&self, hash: &[u8; 32]) -> Result<Option<SessionRecord>, AppError> {
+        delete_session(self.txn, hash)
+    }
+
+    /// Ends every session of one account but `keep`; how many ended.
+    pub(crate) fn delete_sessions_of(
+        &self,
+        workspace: &WorkspaceId,
+        user: &UserId,
+        keep: Option<&[u8; 32]>,
+    ) -> Result<usize, AppError> {
+        delete_sessions_of(self.txn, workspace, user, keep)
+    }
+
+    pub(crate) fn insert_token(&self, hash: &[u8; 32], token: &ApiTokenRecord) -> Result<(), AppError> {
+        insert_token(self.txn, hash, token)
+    }
+
+    pub(crate) fn update_token(&self, hash: &[u8; 32], token: &ApiTokenRecord) -> Result<(), AppError> {
+        update_token(self.txn, hash, token)
+    }
+
+    pub(crate) fn delete_token(&self, hash: &[u8; 32]) -> Result<Option<ApiTokenRecord>, AppError> {
+        delete_token(self.txn, hash)
+    }
+
+    /// Revokes every API token of one account; how many.
+    pub(crate) fn delete_tokens_of(&self, workspace: &WorkspaceId, user: &UserId) -> Result<usize, AppError> {
+        delete_tokens_of(self.txn, workspace, user)
+    }
+
+    pub(crate) fn insert_link(&self, hash: &[u8; 32], link: &LinkRecord) -> Result<(), AppError> {
+        insert_link(self.txn, hash, link)
+    }
+
+    pub(crate) fn delete_link(&self, hash: &[u8; 32]) -> Result<(), AppError> {
+        delete_link(self.txn, hash)
+    }
+}
+
+impl<Tx> WorkspaceTx<'_, Tx> {
+    /// Refuses an account of another workspace (a bug, never a user's doing).
+    fn confine(&self, workspace: &WorkspaceId) -> Result<(), AppError> {
+        if *workspace == self.workspace {
+            Ok(())
+        } else {
+            Err(AppError::internal(ErrorCode::Internal, "an account of another workspace"))
+        }
+    }
+}
+
+impl<Tx: Txn> WorkspaceTx<'_, Tx> {
+    /// One account of this workspace.
+    pub(crate) fn user(&self, id: &UserId) -> Result<Option<UserRecord>, AppError> {
+        user(&self.txn.bytes(USERS)?, &self.workspace, id)
+    }
+
+    /// Every account of this workspace.
+    pub(crate) fn users(&self) -> Result<Vec<UserRecord>, AppError> {
+        users_of(&self.txn.bytes(USERS)?, &self.workspace)
+    }
+}
+
+impl WorkspaceWrite<'_> {
+    /// Creates an account in this workspace (E2004 `email` when the address is taken).
+    pub(crate) fn insert_user(&self, user: &UserRecord) -> Result<(), AppError> {
+        self.confine(&user.workspace_id)?;
+        insert_user(self.txn, user)
+    }
+
+    /// Saves an account of this workspace.
+    pub(crate) fn update_user(&self, user: &UserRecord) -> Result<(), AppError> {
+        self.confine(&user.workspace_id)?;
+        update_user(self.txn, user)
+    }
+
+    /// Ends every session of one account of this workspace; how many ended.
+    pub(crate) fn delete_sessions_of(&self, user: &UserId) -> Result<usize, AppError> {
+        delete_sessions_of(self.txn, &self.workspace, user, None)
+    }
+
+    /// Ends every session of one account of this workspace but `keep`; how many ended.
+    pub(crate) fn delete_sessions_except(&self, user: &UserId, keep: Option<&[u8; 32]>) -> Result<usize, AppError> {
+        delete_sessions_of(self.txn, &self.workspace, user, keep)
+    }
+
+    /// Revokes every API token of one account of this workspace; how many.
+    pub(crate) fn delete_tokens_of(&self, user: &UserId) -> Result<usize, AppError> {
+        delete_tokens_of(self.txn, &self.workspace, user)
+    }
+
+    /// Stores a one-time link for an account of this workspace.
+    pub(crate) fn insert_link(&self, hash: &[u8; 32], link: &LinkRecord) -> Result<(), AppError> {
+        self.confine(&link.workspace_id)?;
+        insert_link(self.txn, hash, link)
+    }
+}
+
+impl<Tx: Txn> ServerTx<'_, Tx> {
+    /// Every account of `workspace` (the offline CLI picks whom it acts as).
+    pub(crate) fn users_of(&self, workspace: &WorkspaceId) -> Result<Vec<UserRecord>, AppError> {
+        users_of(&self.txn.bytes(USERS)?, workspace)
+    }
 }

@@ -1,12 +1,13 @@
 //! Import state: uploaded files waiting for their commit (sealed, one hour), committed imports
 //! and the records each one created or changed. Every key starts with the workspace id.
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::access::{get, put};
 use super::codec::Versioned;
 use super::keys::{prefix_end, tenant_key};
+use super::scoped::{Txn, WorkspaceTx, WorkspaceWrite};
 use super::tables::{IMPORT_ITEMS, IMPORT_UPLOADS, IMPORTS};
 use super::{sealed, storage};
 use crate::domain::crm::Kind;
@@ -25,53 +26,128 @@ fn upload_key(workspace: &WorkspaceId, id: &RecordId) -> Vec<u8> {
     tenant_key(workspace, &[id.as_bytes()])
 }
 
-pub(crate) fn save_upload(
-    txn: &WriteTransaction,
-    workspace: &WorkspaceId,
-    id: &RecordId,
-    upload: &Upload,
-) -> Result<(), AppError> {
-    let mut value = Vec::with_capacity(25 + upload.sealed.len());
-    value.extend_from_slice(&upload.at.to_be_bytes());
-    value.extend_from_slice(upload.by.as_bytes());
-    value.push(upload.kind.byte());
-    value.extend_from_slice(&upload.sealed);
-    let mut table = txn.open_table(IMPORT_UPLOADS).map_err(storage)?;
-    table.insert(upload_key(workspace, id).as_slice(), value.as_slice()).map_err(storage)?;
-    Ok(())
-}
-
-pub(crate) fn load_upload(
-    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    workspace: &WorkspaceId,
-    id: &RecordId,
-) -> Result<Option<Upload>, AppError> {
-    let Some(value) = table.get(upload_key(workspace, id).as_slice()).map_err(storage)? else { return Ok(None) };
-    let bytes = value.value();
+fn decode_upload(bytes: &[u8]) -> Option<Upload> {
     if bytes.len() < 25 {
-        return Ok(None);
+        return None;
     }
-    let at = i64::from_be_bytes(bytes[..8].try_into().unwrap_or_default());
-    let by = UserId::from_bytes(bytes[8..24].try_into().unwrap_or_default());
-    let Some(kind) = Kind::ALL.into_iter().find(|k| k.byte() == bytes[24]) else { return Ok(None) };
-    Ok(Some(Upload { at, by, kind, sealed: bytes[25..].to_vec() }))
+    let at = i64::from_be_bytes(bytes[..8].try_into().ok()?);
+    let by = UserId::from_bytes(bytes[8..24].try_into().ok()?);
+    let kind = Kind::ALL.into_iter().find(|k| k.byte() == bytes[24])?;
+    Some(Upload { at, by, kind, sealed: bytes[25..].to_vec() })
 }
 
-pub(crate) fn delete_upload(txn: &WriteTransaction, workspace: &WorkspaceId, id: &RecordId) -> Result<(), AppError> {
-    txn.open_table(IMPORT_UPLOADS).map_err(storage)?.remove(upload_key(workspace, id).as_slice()).map_err(storage)?;
-    Ok(())
+impl<Tx: Txn> WorkspaceTx<'_, Tx> {
+    /// An uploaded file waiting for its commit.
+    pub(crate) fn upload(&self, id: &RecordId) -> Result<Option<Upload>, AppError> {
+        let table = self.txn.bytes(IMPORT_UPLOADS)?;
+        let value = table.get(upload_key(&self.workspace, id).as_slice()).map_err(storage)?;
+        Ok(value.and_then(|v| decode_upload(v.value())))
+    }
+
+    /// One committed import.
+    pub(crate) fn import(&self, id: &RecordId) -> Result<Option<ImportRecord>, AppError> {
+        get(&self.txn.bytes(IMPORTS)?, &import_key(&self.workspace, id))
+    }
+
+    /// This workspace's imports, newest first (at most `limit`, of the first 10,000 stored).
+    pub(crate) fn recent_imports(&self, limit: usize) -> Result<Vec<ImportRecord>, AppError> {
+        let table = self.txn.bytes(IMPORTS)?;
+        let prefix = tenant_key(&self.workspace, &[]);
+        let mut found = Vec::new();
+        for row in
+            table.range::<&[u8]>(prefix.as_slice()..prefix_end(&prefix).as_slice()).map_err(storage)?.take(10_000)
+        {
+            let (_, value) = row.map_err(storage)?;
+            found.push(super::codec::decode::<ImportRecord>(value.value())?);
+        }
+        found.sort_by_key(|i| std::cmp::Reverse(i.at));
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    /// Items `from..from+count` of an import, in order (snapshots opened).
+    pub(crate) fn import_items(&self, import: &RecordId, from: u32, count: usize) -> Result<Vec<ImportItem>, AppError> {
+        let start = tenant_key(&self.workspace, &[import.as_bytes(), &from.to_be_bytes()]);
+        let end = prefix_end(&tenant_key(&self.workspace, &[import.as_bytes()]));
+        Ok(self.items_between(&start, &end, count)?.into_iter().map(|(_, item)| item).collect())
+    }
+
+    /// Up to `count` items with keys in `start..end`, with their keys, snapshots opened.
+    fn items_between(&self, start: &[u8], end: &[u8], count: usize) -> Result<Vec<(Vec<u8>, ImportItem)>, AppError> {
+        let table = self.txn.bytes(IMPORT_ITEMS)?;
+        let mut found = Vec::new();
+        for row in table.range::<&[u8]>(start..end).map_err(storage)?.take(count) {
+            let (key, value) = row.map_err(storage)?;
+            let mut item = super::codec::decode::<ImportItem>(value.value())?;
+            if let Some(stored) = &item.before {
+                item.before = Some(sealed::open_text(self.keyring, key.value(), sealed::SNAPSHOT_IMPORT_ITEM, stored)?);
+            }
+            found.push((key.value().to_vec(), item));
+        }
+        Ok(found)
+    }
 }
 
-/// Removes this workspace's uploads made before `before`.
-pub(crate) fn expire_uploads(txn: &WriteTransaction, workspace: &WorkspaceId, before: i64) -> Result<(), AppError> {
-    let prefix = tenant_key(workspace, &[]);
-    let mut table = txn.open_table(IMPORT_UPLOADS).map_err(storage)?;
-    table
-        .retain_in(prefix.as_slice()..prefix_end(&prefix).as_slice(), |_, value| {
-            value.get(..8).and_then(|b| b.try_into().ok()).map(i64::from_be_bytes).is_some_and(|at| at >= before)
-        })
-        .map_err(storage)?;
-    Ok(())
+impl WorkspaceWrite<'_> {
+    /// Keeps an uploaded file until its commit.
+    pub(crate) fn save_upload(&self, id: &RecordId, upload: &Upload) -> Result<(), AppError> {
+        let mut value = Vec::with_capacity(25 + upload.sealed.len());
+        value.extend_from_slice(&upload.at.to_be_bytes());
+        value.extend_from_slice(upload.by.as_bytes());
+        value.push(upload.kind.byte());
+        value.extend_from_slice(&upload.sealed);
+        let mut table = self.txn.open_table(IMPORT_UPLOADS).map_err(storage)?;
+        table.insert(upload_key(&self.workspace, id).as_slice(), value.as_slice()).map_err(storage)?;
+        Ok(())
+    }
+
+    pub(crate) fn delete_upload(&self, id: &RecordId) -> Result<(), AppError> {
+        let key = upload_key(&self.workspace, id);
+        self.txn.open_table(IMPORT_UPLOADS).map_err(storage)?.remove(key.as_slice()).map_err(storage)?;
+        Ok(())
+    }
+
+    /// Removes this workspace's uploads made before `before`.
+    pub(crate) fn expire_uploads(&self, before: i64) -> Result<(), AppError> {
+        let prefix = tenant_key(&self.workspace, &[]);
+        let mut table = self.txn.open_table(IMPORT_UPLOADS).map_err(storage)?;
+        table
+            .retain_in(prefix.as_slice()..prefix_end(&prefix).as_slice(), |_, value| {
+                value.get(..8).and_then(|b| b.try_into().ok()).map(i64::from_be_bytes).is_some_and(|at| at >= before)
+            })
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    pub(crate) fn save_import(&self, import: &ImportRecord) -> Result<(), AppError> {
+        put(&mut self.txn.open_table(IMPORTS).map_err(storage)?, &import_key(&self.workspace, &import.id), import)
+    }
+
+    /// Keeps item `seq` of an import (its snapshot sealed).
+    pub(crate) fn save_import_item(&self, import: &RecordId, seq: u32, item: &ImportItem) -> Result<(), AppError> {
+        let key = tenant_key(&self.workspace, &[import.as_bytes(), &seq.to_be_bytes()]);
+        let before = match &item.before {
+            Some(json) => Some(sealed::seal_text(self.keyring, &key, sealed::SNAPSHOT_IMPORT_ITEM, json)?),
+            None => None,
+        };
+        put(&mut self.txn.open_table(IMPORT_ITEMS).map_err(storage)?, &key, &ImportItem { before, ..item.clone() })
+    }
+
+    /// Drops this workspace's import items that `holds` (for privacy erasure).
+    pub(crate) fn forget_import_items(&self, holds: impl Fn(&ImportItem) -> bool) -> Result<(), AppError> {
+        let prefix = tenant_key(&self.workspace, &[]);
+        let doomed: Vec<Vec<u8>> = self
+            .items_between(&prefix, &prefix_end(&prefix), usize::MAX)?
+            .into_iter()
+            .filter(|(_, item)| holds(item))
+            .map(|(key, _)| key)
+            .collect();
+        let mut table = self.txn.open_table(IMPORT_ITEMS).map_err(storage)?;
+        for key in doomed {
+            table.remove(key.as_slice()).map_err(storage)?;
+        }
+        Ok(())
+    }
 }
 
 /// A row the import refused: its line in the file, the field and the error code.
@@ -145,92 +221,4 @@ impl Versioned for ImportItem {
 
 fn import_key(workspace: &WorkspaceId, id: &RecordId) -> Vec<u8> {
     tenant_key(workspace, &[id.as_bytes()])
-}
-
-pub(crate) fn load_import(
-    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    workspace: &WorkspaceId,
-    id: &RecordId,
-) -> Result<Option<ImportRecord>, AppError> {
-    get(table, &import_key(workspace, id))
-}
-
-pub(crate) fn save_import(
-    txn: &WriteTransaction,
-    workspace: &WorkspaceId,
-    import: &ImportRecord,
-) -> Result<(), AppError> {
-    put(&mut txn.open_table(IMPORTS).map_err(storage)?, &import_key(workspace, &import.id), import)
-}
-
-/// This workspace's imports, newest first (at most `limit`, of the first 10,000 stored).
-pub(crate) fn recent_imports(
-    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    workspace: &WorkspaceId,
-    limit: usize,
-) -> Result<Vec<ImportRecord>, AppError> {
-    let prefix = tenant_key(workspace, &[]);
-    let mut found = Vec::new();
-    for row in table.range::<&[u8]>(prefix.as_slice()..prefix_end(&prefix).as_slice()).map_err(storage)?.take(10_000) {
-        let (_, value) = row.map_err(storage)?;
-        found.push(super::codec::decode::<ImportRecord>(value.value())?);
-    }
-    found.sort_by_key(|i| std::cmp::Reverse(i.at));
-    found.truncate(limit);
-    Ok(found)
-}
-
-pub(crate) fn save_item(
-    txn: &WriteTransaction,
-    workspace: &WorkspaceId,
-    import: &RecordId,
-    seq: u32,
-    item: &ImportItem,
-) -> Result<(), AppError> {
-    let key = tenant_key(workspace, &[import.as_bytes(), &seq.to_be_bytes()]);
-    let before = match &item.before {
-        Some(json) => Some(sealed::seal_text(&key, sealed::SNAPSHOT_IMPORT_ITEM, json)?),
-        None => None,
-    };
-    put(&mut txn.open_table(IMPORT_ITEMS).map_err(storage)?, &key, &ImportItem { before, ..item.clone() })
-}
-
-/// Items `from..from+count` of an import, in order.
-pub(crate) fn items(
-    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    workspace: &WorkspaceId,
-    import: &RecordId,
-    from: u32,
-    count: usize,
-) -> Result<Vec<ImportItem>, AppError> {
-    let start = tenant_key(workspace, &[import.as_bytes(), &from.to_be_bytes()]);
-    let end = prefix_end(&tenant_key(workspace, &[import.as_bytes()]));
-    let mut found = Vec::new();
-    for row in table.range::<&[u8]>(start.as_slice()..end.as_slice()).map_err(storage)?.take(count) {
-        let (key, value) = row.map_err(storage)?;
-        let mut item = super::codec::decode::<ImportItem>(value.value())?;
-        if let Some(stored) = &item.before {
-            item.before = Some(sealed::open_text(key.value(), sealed::SNAPSHOT_IMPORT_ITEM, stored)?);
-        }
-        found.push(item);
-    }
-    Ok(found)
-}
-
-/// Every import item of a workspace with its key (snapshots opened), for privacy erasure.
-pub(crate) fn items_of_workspace(
-    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    workspace: &WorkspaceId,
-) -> Result<Vec<(Vec<u8>, ImportItem)>, AppError> {
-    let prefix = tenant_key(workspace, &[]);
-    let mut found = Vec::new();
-    for row in table.range::<&[u8]>(prefix.as_slice()..prefix_end(&prefix).as_slice()).map_err(storage)? {
-        let (key, value) = row.map_err(storage)?;
-        let mut item = super::codec::decode::<ImportItem>(value.value())?;
-        if let Some(stored) = &item.before {
-            item.before = Some(sealed::open_text(key.value(), sealed::SNAPSHOT_IMPORT_ITEM, stored)?);
-        }
-        found.push((key.value().to_vec(), item));
-    }
-    Ok(found)
 }

@@ -84,7 +84,7 @@ fn reindex<T: crate::app::store::crm::Entity>(txn: &redb::WriteTransaction) -> R
         };
         let (workspace, id) = (WorkspaceId::from_bytes(workspace), RecordId::from_bytes(id));
         // Index terms never come from sealed fields: nothing needs opening.
-        let record: T = match super::sealed::decode_opening(&workspace, &id, value.value(), &[]) {
+        let record: T = match super::sealed::decode_opening(None, &workspace, &id, value.value(), &[]) {
             Ok(record) => record,
             Err(error) => {
                 tracing::warn!(%error, "a record could not be read while indexing; it is indexed when next saved");

@@ -5,6 +5,7 @@ mod access;
 pub(crate) mod audit;
 pub(crate) mod codec;
 pub(crate) mod crm;
+pub(crate) mod dump;
 pub(crate) mod field_keys;
 mod idempotency;
 pub(crate) mod identity;
@@ -12,6 +13,7 @@ pub(crate) mod imports;
 mod keys;
 pub mod migrations;
 pub(crate) mod records;
+mod scoped;
 pub(crate) mod sealed;
 pub(crate) mod settings;
 mod slot;
@@ -26,6 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTableMetadata, WriteTransaction};
 
 pub(crate) use codec::Versioned;
+pub(crate) use scoped::{ServerRead, ServerTx, ServerWrite, Txn, WorkspaceRead, WorkspaceTx, WorkspaceWrite};
 
 use crate::app::crypto::MasterKey;
 use crate::app::keyring::Keyring;
@@ -76,8 +79,7 @@ impl Store {
         field_keys::load(&db, &keyring, now).map_err(StoreOpenError::Keys)?;
         let slot = Arc::new(slot::DbSlot::new(path, db));
         let commits = Arc::new(AtomicU64::new(0));
-        let writer =
-            writer::Writer::start(slot.clone(), keyring.clone(), commits.clone()).map_err(StoreOpenError::Writer)?;
+        let writer = writer::Writer::start(slot.clone(), commits.clone()).map_err(StoreOpenError::Writer)?;
         Ok(Store { writer: Arc::new(writer), slot, keyring, commits })
     }
 
@@ -92,34 +94,55 @@ impl Store {
         &self.keyring
     }
 
-    /// Runs `f` in a read transaction on the blocking pool.
+    /// Runs `f` in a read transaction of the server-wide tables on the blocking pool.
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ServerRead<'_>) -> Result<T, AppError> + Send + 'static,
+    {
+        let keyring = self.keyring.clone();
+        self.read_txn(move |txn| f(&ServerTx { txn, keyring: &keyring })).await
+    }
+
+    /// Runs `f` in a read transaction of the server-wide tables right here, on the caller's
+    /// thread: for the small reads a page is made of (a session, a record, one page of a list),
+    /// where the hop to the blocking pool and back costs more than the read itself. Anything
+    /// that may walk many rows uses [`Store::read`].
+    pub(crate) fn read_now<T>(&self, f: impl FnOnce(&ServerRead<'_>) -> Result<T, AppError>) -> Result<T, AppError> {
+        self.read_txn_now(|txn| f(&ServerTx { txn, keyring: &self.keyring }))
+    }
+
+    /// Runs `f` in one write transaction of the server-wide tables on the writer thread and
+    /// answers once it is durable (group commit, see [`writer`]): an acknowledged write
+    /// survives a crash.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ServerWrite<'_>) -> Result<T, AppError> + Send + 'static,
+    {
+        let keyring = self.keyring.clone();
+        self.write_txn(move |txn| f(&ServerTx { txn, keyring: &keyring })).await
+    }
+
+    async fn read_txn<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&ReadTransaction) -> Result<T, AppError> + Send + 'static,
     {
-        let (slot, keyring) = (self.slot.clone(), self.keyring.clone());
+        let slot = self.slot.clone();
         run_blocking(move || {
-            let _keys = sealed::enter(keyring);
             let txn = slot.get()?.begin_read().map_err(|e| slot::storage_in(&slot, e))?;
             f(&txn)
         })
         .await
     }
 
-    /// Runs `f` in a read transaction right here, on the caller's thread: for the small reads
-    /// a page is made of (a session, a record, one page of a list), where the hop to the
-    /// blocking pool and back costs more than the read itself. Anything that may walk many
-    /// rows uses [`Store::read`].
-    pub(crate) fn read_now<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T, AppError>) -> Result<T, AppError> {
-        let _keys = sealed::enter(self.keyring.clone());
+    fn read_txn_now<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T, AppError>) -> Result<T, AppError> {
         let txn = self.slot.get()?.begin_read().map_err(|e| slot::storage_in(&self.slot, e))?;
         f(&txn)
     }
 
-    /// Runs `f` in one write transaction on the writer thread and answers once it is durable
-    /// (group commit, see [`writer`]): an acknowledged write survives a crash.
-    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    async fn write_txn<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> Result<T, AppError> + Send + 'static,
@@ -149,7 +172,7 @@ impl Store {
         if let Some(why) = self.failing() {
             return Err(AppError::internal(ErrorCode::StorageUnavailable, why));
         }
-        self.read(|txn| {
+        self.read_txn(|txn| {
             let meta = txn.open_table(tables::META).map_err(storage)?;
             meta.len().map_err(storage)
         })

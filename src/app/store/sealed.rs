@@ -3,14 +3,10 @@
 //! those fields holds base64 of `key id ‖ nonce ‖ ciphertext+tag` (see `app::keyring`), and
 //! `load` opens them again, so every service sees plaintext and the file holds none.
 //!
-//! The store installs its keyring on each thread for the length of the transactions it runs
-//! (the writer thread, and each read on the blocking pool): load and save find it there
-//! without every caller threading a key through. Outside a store transaction there is none,
-//! and sealing or opening fails closed.
+//! The keyring is passed in by the store's transaction handles, which carry it: nothing
+//! outside a store transaction can seal or open a field.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -27,35 +23,6 @@ use crate::error::{AppError, ErrorCode};
 /// Envelope format of a record whose sealed fields are encrypted.
 pub(crate) const FORMAT_SEALED: u8 = 2;
 
-thread_local! {
-    static KEYRING: RefCell<Option<Arc<Keyring>>> = const { RefCell::new(None) };
-}
-
-/// While alive, `keyring` is the one load and save use on this thread.
-pub(crate) struct KeyringScope {
-    previous: Option<Arc<Keyring>>,
-}
-
-pub(crate) fn enter(keyring: Arc<Keyring>) -> KeyringScope {
-    KeyringScope { previous: KEYRING.with(|k| k.borrow_mut().replace(keyring)) }
-}
-
-impl Drop for KeyringScope {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        KEYRING.with(|k| *k.borrow_mut() = previous);
-    }
-}
-
-/// Runs `f` with this thread's keyring (an error outside a store transaction).
-pub(crate) fn with_keyring<R>(f: impl FnOnce(&Keyring) -> Result<R, AppError>) -> Result<R, AppError> {
-    let keyring = KEYRING.with(|k| k.borrow().clone());
-    match keyring {
-        Some(keyring) => f(&keyring),
-        None => Err(AppError::internal(ErrorCode::Internal, "no keyring outside a store transaction")),
-    }
-}
-
 fn corrupt(why: &'static str) -> AppError {
     AppError::internal(ErrorCode::StorageUnavailable, format!("corrupt sealed record: {why}"))
 }
@@ -69,7 +36,7 @@ fn site<'a, T: Entity>(workspace: &'a WorkspaceId, id: &'a RecordId, field: &'a 
 type Members = BTreeMap<String, Box<RawValue>>;
 
 /// The stored bytes of `record`, its sealed fields encrypted under the current key.
-pub(crate) fn encode<T: Entity>(workspace: &WorkspaceId, record: &T) -> Result<Vec<u8>, AppError> {
+pub(crate) fn encode<T: Entity>(keyring: &Keyring, workspace: &WorkspaceId, record: &T) -> Result<Vec<u8>, AppError> {
     if T::SEALED.is_empty() {
         return codec::encode(record);
     }
@@ -77,17 +44,14 @@ pub(crate) fn encode<T: Entity>(workspace: &WorkspaceId, record: &T) -> Result<V
     let plain = Zeroizing::new(serde_json::to_vec(record).map_err(|_| corrupt("not serialisable"))?);
     let mut members: Members = serde_json::from_slice(&plain).map_err(|_| corrupt("not an object"))?;
     let id = record.id();
-    with_keyring(|ring| {
-        for field in T::SEALED {
-            if let Some(value) = members.get_mut(*field).filter(|v| v.get() != "null") {
-                let sealed = ring.seal(&site::<T>(workspace, &id, field), value.get().as_bytes())?;
-                let text = format!("\"{}\"", STANDARD.encode(sealed));
-                let plain = std::mem::replace(value, RawValue::from_string(text).map_err(|_| corrupt("field"))?);
-                zeroize_raw(plain);
-            }
+    for field in T::SEALED {
+        if let Some(value) = members.get_mut(*field).filter(|v| v.get() != "null") {
+            let sealed = keyring.seal(&site::<T>(workspace, &id, field), value.get().as_bytes())?;
+            let text = format!("\"{}\"", STANDARD.encode(sealed));
+            let plain = std::mem::replace(value, RawValue::from_string(text).map_err(|_| corrupt("field"))?);
+            zeroize_raw(plain);
         }
-        Ok(())
-    })?;
+    }
     let mut bytes = vec![FORMAT_SEALED];
     bytes.extend_from_slice(&T::VERSION.to_be_bytes());
     serde_json::to_writer(&mut bytes, &members).map_err(|_| corrupt("not serialisable"))?;
@@ -113,16 +77,23 @@ fn sealed_bytes(value: &RawValue) -> Result<Vec<u8>, AppError> {
 
 /// Reads a stored record with id `id`: plain envelopes as they are, sealed ones opened (the
 /// id and workspace come from the key, so a value copied elsewhere fails to open).
-pub(crate) fn decode<T: Entity>(workspace: &WorkspaceId, id: &RecordId, bytes: &[u8]) -> Result<T, AppError> {
-    decode_opening::<T>(workspace, id, bytes, T::SEALED)
+pub(crate) fn decode<T: Entity>(
+    keyring: &Keyring,
+    workspace: &WorkspaceId,
+    id: &RecordId,
+    bytes: &[u8],
+) -> Result<T, AppError> {
+    decode_opening::<T>(Some(keyring), workspace, id, bytes, T::SEALED)
 }
 
 /// The name a sealed member left closed is read under: no record type has such a field.
 const CLOSED_MEMBER: &str = "~closed";
 
 /// Reads a stored record opening only its sealed fields named in `open`; the others are left
-/// at their defaults (a view for pages that do not show them: never to be saved).
+/// at their defaults (a view for pages that do not show them: never to be saved). Opening
+/// nothing needs no `keyring`: store migrations read records before the keyring loads.
 pub(crate) fn decode_opening<T: Entity>(
+    keyring: Option<&Keyring>,
     workspace: &WorkspaceId,
     id: &RecordId,
     bytes: &[u8],
@@ -152,25 +123,16 @@ pub(crate) fn decode_opening<T: Entity>(
     spans.sort_unstable_by_key(|span| span.0);
     let mut plain = Zeroizing::new(Vec::with_capacity(json.len()));
     let mut copied = 0;
-    let mut fill = |ring: Option<&Keyring>| {
-        for (start, end, opened) in &spans {
-            plain.extend_from_slice(&json[copied..*start]);
-            match (opened, ring) {
-                (Some((field, value)), Some(ring)) => {
-                    plain.extend_from_slice(&ring.open(&site::<T>(workspace, id, field), &sealed_bytes(value)?)?)
-                }
-                (Some(_), None) => return Err(corrupt("a field to open but no keyring")),
-                (None, _) => plain.extend_from_slice(CLOSED_MEMBER.as_bytes()),
+    for (start, end, opened) in &spans {
+        plain.extend_from_slice(&json[copied..*start]);
+        match (opened, keyring) {
+            (Some((field, value)), Some(ring)) => {
+                plain.extend_from_slice(&ring.open(&site::<T>(workspace, id, field), &sealed_bytes(value)?)?)
             }
-            copied = *end;
+            (Some(_), None) => return Err(corrupt("a field to open but no keyring")),
+            (None, _) => plain.extend_from_slice(CLOSED_MEMBER.as_bytes()),
         }
-        Ok(())
-    };
-    // Opening nothing needs no key: store migrations read records before the keyring loads.
-    if spans.iter().any(|(_, _, opened)| opened.is_some()) {
-        with_keyring(|ring| fill(Some(ring)))?;
-    } else {
-        fill(None)?;
+        copied = *end;
     }
     plain.extend_from_slice(&json[copied..]);
     serde_json::from_slice(&plain).map_err(|_| corrupt("does not match its type"))
@@ -258,17 +220,15 @@ fn at_key<R>(key: &[u8], kind: u8, f: impl FnOnce(&FieldSite<'_>) -> Result<R, A
 
 /// Seals a whole snapshot (an idempotent answer, an import's previous version) stored under
 /// `key` with the current data key; written as `s1:` + base64.
-pub(crate) fn seal_text(key: &[u8], kind: u8, text: &str) -> Result<String, AppError> {
-    at_key(key, kind, |site| {
-        with_keyring(|ring| Ok(format!("s1:{}", STANDARD.encode(ring.seal(site, text.as_bytes())?))))
-    })
+pub(crate) fn seal_text(keyring: &Keyring, key: &[u8], kind: u8, text: &str) -> Result<String, AppError> {
+    at_key(key, kind, |site| Ok(format!("s1:{}", STANDARD.encode(keyring.seal(site, text.as_bytes())?))))
 }
 
 /// Opens what [`seal_text`] wrote (text without the `s1:` mark is returned as it is).
-pub(crate) fn open_text(key: &[u8], kind: u8, stored: &str) -> Result<String, AppError> {
+pub(crate) fn open_text(keyring: &Keyring, key: &[u8], kind: u8, stored: &str) -> Result<String, AppError> {
     let Some(encoded) = stored.strip_prefix("s1:") else { return Ok(stored.to_owned()) };
     let sealed = STANDARD.decode(encoded).map_err(|_| corrupt("sealed text is not base64"))?;
-    let plain = at_key(key, kind, |site| with_keyring(|ring| ring.open(site, &sealed)))?;
+    let plain = at_key(key, kind, |site| keyring.open(site, &sealed))?;
     String::from_utf8(plain.to_vec()).map_err(|_| corrupt("sealed text is not UTF-8"))
 }
 
@@ -285,12 +245,12 @@ mod tests {
     use crate::domain::crm::{Contact, ContactInput, PhoneEntry};
     use crate::domain::ids::UserId;
 
-    fn keyring(ids: &[u32]) -> Arc<Keyring> {
+    fn keyring(ids: &[u32]) -> Keyring {
         let ring = Keyring::new(&MasterKey::generate());
         for id in ids {
             ring.install(*id, &ring.generate_wrapped(*id).unwrap(), true).unwrap();
         }
-        Arc::new(ring)
+        ring
     }
 
     fn contact() -> Contact {
@@ -307,21 +267,23 @@ mod tests {
     fn records_round_trip_sealed_and_fail_closed_elsewhere() {
         let ring = keyring(&[1]);
         let (ws, record) = (WorkspaceId::random(), contact());
-        assert!(encode(&ws, &record).is_err(), "no keyring outside a store transaction");
-        let _keys = enter(ring.clone());
-        let bytes = encode(&ws, &record).unwrap();
+        let bytes = encode(&ring, &ws, &record).unwrap();
         assert_eq!(bytes[0], FORMAT_SEALED);
         for plain in [&b"CANARY-TAX"[..], b"1632", b"\"tax_id\":\"C"] {
             assert!(!bytes.windows(plain.len()).any(|w| w == plain), "plaintext in the stored bytes");
         }
         assert!(bytes.windows(8).any(|w| w == b"Lovelace"), "names stay plain");
-        assert_eq!(decode::<Contact>(&ws, &record.id, &bytes).unwrap(), record);
-        assert!(decode::<Contact>(&ws, &RecordId::random(), &bytes).is_err(), "moved to another record");
-        assert!(decode::<Contact>(&WorkspaceId::random(), &record.id, &bytes).is_err(), "another workspace");
+        assert_eq!(decode::<Contact>(&ring, &ws, &record.id, &bytes).unwrap(), record);
+        assert!(decode::<Contact>(&ring, &ws, &RecordId::random(), &bytes).is_err(), "moved to another record");
+        assert!(decode::<Contact>(&ring, &WorkspaceId::random(), &record.id, &bytes).is_err(), "another workspace");
         assert!(!needs_reseal::<Contact>(&bytes, 1).unwrap());
         assert!(needs_reseal::<Contact>(&bytes, 2).unwrap());
         let plain = codec::encode(&record).unwrap();
-        assert_eq!(decode::<Contact>(&ws, &record.id, &plain).unwrap(), record, "records from before encryption");
+        assert_eq!(
+            decode::<Contact>(&ring, &ws, &record.id, &plain).unwrap(),
+            record,
+            "records from before encryption"
+        );
         assert!(needs_reseal::<Contact>(&plain, 1).unwrap());
     }
 
@@ -329,17 +291,17 @@ mod tests {
     /// they sit among the members (first, next to each other, last).
     #[test]
     fn rows_open_only_what_they_show() {
-        let _keys = enter(keyring(&[1]));
+        let ring = keyring(&[1]);
         let (ws, mut record) = (WorkspaceId::random(), contact());
         record.date_of_birth = Some(crate::domain::fields::Day::parse("1815-12-10", "date_of_birth").unwrap());
         record.bank_details = Some("CANARY-BANK".into());
         record.address.city = "London".into();
-        let bytes = encode(&ws, &record).unwrap();
-        let closed: Contact = decode_opening(&ws, &record.id, &bytes, &[]).unwrap();
+        let bytes = encode(&ring, &ws, &record).unwrap();
+        let closed: Contact = decode_opening(Some(&ring), &ws, &record.id, &bytes, &[]).unwrap();
         assert_eq!((closed.phones.len(), closed.tax_id, closed.bank_details), (0, None, None));
         assert_eq!((closed.address, closed.date_of_birth), (Default::default(), None));
         assert_eq!((closed.first_name, closed.stamp), (record.first_name.clone(), record.stamp.clone()));
-        let phones: Contact = decode_opening(&ws, &record.id, &bytes, &["phones"]).unwrap();
+        let phones: Contact = decode_opening(Some(&ring), &ws, &record.id, &bytes, &["phones"]).unwrap();
         assert_eq!((phones.phones, phones.tax_id), (record.phones.clone(), None));
         let company = crate::domain::crm::Company::create(
             RecordId::random(),
@@ -355,33 +317,34 @@ mod tests {
         )
         .unwrap()
         .0;
-        let bytes = encode(&ws, &company).unwrap();
-        let row: crate::domain::crm::Company = decode_opening(&ws, &company.id, &bytes, &["phone"]).unwrap();
+        let bytes = encode(&ring, &ws, &company).unwrap();
+        let row: crate::domain::crm::Company =
+            decode_opening(Some(&ring), &ws, &company.id, &bytes, &["phone"]).unwrap();
         assert_eq!((row.phone, row.tax_id, row.address), (company.phone.clone(), None, Default::default()));
     }
 
     #[test]
     fn a_sealed_field_copied_to_another_field_fails() {
-        let _keys = enter(keyring(&[1]));
+        let ring = keyring(&[1]);
         let (ws, record) = (WorkspaceId::random(), contact());
-        let bytes = encode(&ws, &record).unwrap();
+        let bytes = encode(&ring, &ws, &record).unwrap();
         let mut members: Members = serde_json::from_slice(&bytes[3..]).unwrap();
         let tax = members["tax_id"].clone();
         members.insert("phones".into(), tax);
         let mut moved = bytes[..3].to_vec();
         moved.extend(serde_json::to_vec(&members).unwrap());
-        assert!(decode::<Contact>(&ws, &record.id, &moved).is_err());
+        assert!(decode::<Contact>(&ring, &ws, &record.id, &moved).is_err());
     }
 
     #[test]
     fn snapshots_are_sealed_and_bound_to_their_key() {
-        let _keys = enter(keyring(&[3]));
+        let ring = keyring(&[3]);
         let key = [[7u8; 16], [8u8; 16]].concat();
-        let sealed = seal_text(&key, SNAPSHOT_IMPORT_ITEM, "{\"tax_id\":\"CANARY\"}").unwrap();
+        let sealed = seal_text(&ring, &key, SNAPSHOT_IMPORT_ITEM, "{\"tax_id\":\"CANARY\"}").unwrap();
         assert!(sealed.starts_with("s1:") && !sealed.contains("CANARY"));
-        assert_eq!(open_text(&key, SNAPSHOT_IMPORT_ITEM, &sealed).unwrap(), "{\"tax_id\":\"CANARY\"}");
-        assert!(open_text(&[[7u8; 16], [9u8; 16]].concat(), SNAPSHOT_IMPORT_ITEM, &sealed).is_err());
-        assert!(open_text(&key, SNAPSHOT_IDEMPOTENT_ANSWER, &sealed).is_err());
+        assert_eq!(open_text(&ring, &key, SNAPSHOT_IMPORT_ITEM, &sealed).unwrap(), "{\"tax_id\":\"CANARY\"}");
+        assert!(open_text(&ring, &[[7u8; 16], [9u8; 16]].concat(), SNAPSHOT_IMPORT_ITEM, &sealed).is_err());
+        assert!(open_text(&ring, &key, SNAPSHOT_IDEMPOTENT_ANSWER, &sealed).is_err());
         assert!(!text_needs_reseal(&sealed, 3) && text_needs_reseal(&sealed, 4) && text_needs_reseal("{}", 3));
     }
 }

@@ -103,7 +103,7 @@ mod tests {
         assert_eq!(view(1).await, 1);
         assert_eq!(view(2).await, 1, "kept while nothing is written");
         store
-            .write(|txn| {
+            .write_txn(|txn| {
                 txn.open_table(T).map_err(super::super::storage)?.insert(1, 1).map_err(super::super::storage)?;
                 Ok(())
             })

@@ -16,7 +16,6 @@ use redb::{Database, Durability, WriteTransaction};
 
 use super::slot::{DbSlot, is_io};
 use super::storage;
-use crate::app::keyring::Keyring;
 use crate::error::{AppError, ErrorCode};
 
 /// Jobs taken into one durable commit at most.
@@ -48,14 +47,12 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the thread; every job on it sees `keyring` (see [`super::sealed`]) and counts
-    /// its commit in `commits` as soon as it is visible to readers.
-    pub(crate) fn start(slot: Arc<DbSlot>, keyring: Arc<Keyring>, commits: Arc<AtomicU64>) -> std::io::Result<Writer> {
+    /// Starts the thread; every job counts its commit in `commits` as soon as it is visible
+    /// to readers.
+    pub(crate) fn start(slot: Arc<DbSlot>, commits: Arc<AtomicU64>) -> std::io::Result<Writer> {
         let (queue, jobs) = channel::<Job>();
-        let thread = std::thread::Builder::new().name("holdfast-writer".into()).spawn(move || {
-            let _keys = super::sealed::enter(keyring);
-            run(&slot, &jobs, &commits)
-        })?;
+        let thread =
+            std::thread::Builder::new().name("holdfast-writer".into()).spawn(move || run(&slot, &jobs, &commits))?;
         Ok(Writer { queue: Some(queue), thread: Some(thread) })
     }
 
@@ -205,8 +202,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.redb");
         let slot = Arc::new(DbSlot::new(&path, Database::create(&path).unwrap()));
-        let keyring = Arc::new(Keyring::new(&crate::app::crypto::MasterKey::generate()));
-        let writer = Arc::new(Writer::start(slot.clone(), keyring, Arc::default()).unwrap());
+        let writer = Arc::new(Writer::start(slot.clone(), Arc::default()).unwrap());
         let jobs = (0..200u64).map(|n| {
             let writer = writer.clone();
             tokio::spawn(async move {

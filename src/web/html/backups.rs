@@ -155,7 +155,7 @@ pub async fn download(
         .await
         .map_err(|e| refuse(crate::error::AppError::internal(ErrorCode::StorageUnavailable, e)))?;
     let event = AuditEvent::new("backup.downloaded", Some(*session.scope.user())).target(&name).from_client(&client);
-    record_now(&state.app, session.scope.workspace(), event).await?;
+    record_now(&state.app, &session.scope, event).await?;
     let disposition = format!("attachment; filename=\"{name}\"");
     Ok((
         [

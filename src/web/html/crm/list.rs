@@ -174,8 +174,8 @@ async fn list_view<T: PageKind>(
 ) -> Result<ListView, AppError> {
     let choices = filter_choices(state, scope, T::KIND, filter).await?;
     let listing = state.app.list_rows::<T>(scope, filter).await?;
-    let companies = listing.items.iter().filter_map(PageKind::company_id).collect();
-    let subjects = listing.items.iter().filter_map(crate::app::crm::CrmRecord::subject).collect();
+    let companies = listing.items.iter().filter_map(|row| T::company_id(row)).collect();
+    let subjects = listing.items.iter().filter_map(|row| T::subject(row)).collect();
     let names = super::names(state, scope, companies, subjects, T::KIND == Kind::Deal).await?;
     let rows = listing.items.iter().map(|r| (r.id().to_string(), r.row(&names))).collect();
     Ok(ListView { choices, rows, next_cursor: listing.next_cursor })
