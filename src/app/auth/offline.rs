@@ -1,5 +1,5 @@
 //! Scopes for the offline CLI: whoever runs it can read the data directory, so it acts as
-//! the named workspace's first owner, second factor confirmed.
+//! the named workspace's most senior active member, second factor confirmed.
 
 use super::{SecondFactor, TenantScope};
 use crate::app::App;
@@ -7,18 +7,25 @@ use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
 
 impl App {
-    /// A scope in the workspace named `name`, acting as its first owner (E3002 `workspace`
-    /// when there is no such workspace or it has no active owner).
+    /// A scope in the workspace named `name`, acting as its most senior active member (E3002
+    /// `workspace` when there is no such workspace, E2001 `workspace users` when nobody in
+    /// it may own records).
     pub(crate) async fn offline_scope(&self, name: &str) -> Result<TenantScope, AppError> {
         let name = name.to_owned();
-        let owner = self
+        let seniority = |role: Role| Role::ALL.iter().position(|r| *r == role);
+        let members = self
             .store()
-            .read(move |txn| {
-                let Some(workspace) = txn.workspace_by_name(&name)? else { return Ok(None) };
-                Ok(txn.users_of(&workspace.id)?.into_iter().find(|u| u.role == Role::Owner && !u.disabled))
+            .read(move |txn| match txn.workspace_by_name(&name)? {
+                Some(workspace) => txn.users_of(&workspace.id).map(Some),
+                None => Ok(None),
             })
             .await?
             .ok_or_else(|| AppError::field(ErrorCode::NotFound, "workspace"))?;
+        let owner = members
+            .into_iter()
+            .filter(|u| u.role != Role::Client && !u.disabled)
+            .min_by_key(|u| seniority(u.role))
+            .ok_or_else(|| AppError::field(ErrorCode::Required, "workspace users"))?;
         Ok(TenantScope::new(owner.workspace_id, owner.id, owner.role, SecondFactor::CheckedAt(self.now()), None))
     }
 }

@@ -457,10 +457,12 @@ fn list_candidates_in<R: Reading<Of: CrmRecord>>(
     let records = txn.records()?;
     let (mut items, mut next_cursor) = (Vec::new(), None);
     for id in candidates.iter().filter(|id| cursor.is_none_or(|c| id.as_bytes().as_slice() > c)) {
-        let Some(record) = records.read::<R>(id)? else { continue };
-        if !record.record().matches(filter) {
+        // Opened whole: the sealed value looked up must be compared (a row shows less).
+        let Some(record) = records.load::<R::Of>(id)? else { continue };
+        if !record.matches(filter) {
             continue;
         }
+        let record = R::opened(record);
         if items.len() == limit {
             next_cursor = items.last().map(|r: &R| URL_SAFE_NO_PAD.encode(r.record().id().as_bytes()));
             break;
