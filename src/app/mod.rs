@@ -29,8 +29,8 @@ pub use search::{
     BACKLOG_WARN as SEARCH_BACKLOG_WARN, IndexAudit, IndexStatus, MAX_LIMIT as SEARCH_MAX_LIMIT, SearchHit,
     SearchRequest, SearchResults,
 };
-pub use store::StoreOpenError;
 pub use store::views::ViewCache;
+pub use store::{ClientRead, ClientStore, Store, StoreOpenError, WorkspaceRead, WorkspaceStore, WorkspaceTx};
 
 use crate::datadir::{DataDir, DataDirError};
 use crate::error::AppError;
@@ -41,7 +41,6 @@ use crypto::{MasterKey, Sealer};
 use email::{EMAIL_SETTINGS, EmailSettings};
 use policy::{SECURITY_POLICY, SecurityPolicy};
 use rate_limit::{FailureTracker, Limiters, RATE_LIMIT_POLICY, RateLimitPolicy};
-use store::Store;
 
 /// Password hashes computed at once (19 MiB each): one per core; more wait their turn.
 fn hashing_threads() -> usize {
@@ -130,7 +129,8 @@ impl App {
         })))
     }
 
-    pub(crate) fn store(&self) -> &Store {
+    /// The store: services reach rows through its scoped handles ([`Store::workspace`]).
+    pub fn store(&self) -> &Store {
         &self.0.store
     }
 

@@ -1,7 +1,34 @@
 //! Authentication and the tenant scope: the only place that decides who a request acts as.
 //!
-//! Sign-in, sessions, API tokens and reset links each end in a [`TenantScope`], which nothing
-//! outside this module can construct.
+//! Sign-in, sessions, API tokens and reset links each end in a [`TenantScope`] (a firm's
+//! member) or a [`ClientScope`] (a portal client). Everything a scope holds is public:
+//!
+//! ```
+//! # use holdfast::app::auth::{ClientScope, SecondFactor, TenantScope};
+//! # use holdfast::domain::{ids::{RecordId, UserId, WorkspaceId}, role::Role};
+//! let parts = (WorkspaceId::random(), UserId::random(), Role::Owner, SecondFactor::NotEnrolled, RecordId::random());
+//! let read = |member: &TenantScope, client: &ClientScope| (*member.workspace(), *client.company());
+//! ```
+//!
+//! yet nothing outside this module can build one from those parts:
+//!
+//! ```compile_fail,E0624
+//! # use holdfast::app::auth::{SecondFactor, TenantScope};
+//! # use holdfast::domain::{ids::{UserId, WorkspaceId}, role::Role};
+//! let forged = TenantScope::new(WorkspaceId::random(), UserId::random(), Role::Owner, SecondFactor::NotEnrolled, None);
+//! ```
+//!
+//! ```compile_fail,E0624
+//! # use holdfast::app::auth::ClientScope;
+//! # use holdfast::domain::ids::{RecordId, UserId, WorkspaceId};
+//! let forged = ClientScope::new(WorkspaceId::random(), UserId::random(), RecordId::random());
+//! ```
+//!
+//! ```compile_fail,E0451
+//! # use holdfast::app::auth::ClientScope;
+//! # use holdfast::domain::ids::{RecordId, UserId, WorkspaceId};
+//! let forged = ClientScope { workspace: WorkspaceId::random(), user: UserId::random(), company: RecordId::random() };
+//! ```
 
 mod account;
 mod api_tokens;
@@ -25,7 +52,7 @@ pub use api_tokens::{ApiTokenView, NewApiToken};
 pub(crate) use links::issue_in as links_issue;
 pub use links::{IssuedLink, LinkPurpose};
 pub use login::{Completed, LoginOutcome};
-pub use scope::{SecondFactor, TenantScope};
+pub use scope::{ClientScope, SecondFactor, TenantScope};
 pub use secrets::SessionToken;
 pub use sessions::{AuthSession, SessionView};
 

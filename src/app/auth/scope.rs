@@ -1,6 +1,6 @@
 //! `TenantScope`: proof that a request was authenticated, and for which workspace and user.
 
-use crate::domain::ids::{UserId, WorkspaceId};
+use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 use crate::domain::role::Role;
 
 /// The state of the second factor for step-up checks.
@@ -73,5 +73,35 @@ impl TenantScope {
 
     pub fn role(&self) -> Role {
         self.role
+    }
+}
+
+/// Proof that a client — someone a firm invited to its portal — was authenticated, and which
+/// company of which workspace they belong to: what they reach is confined to that company.
+/// Like [`TenantScope`], constructed only inside `app::auth`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientScope {
+    workspace: WorkspaceId,
+    user: UserId,
+    company: RecordId,
+}
+
+impl ClientScope {
+    #[expect(dead_code, reason = "built from a client's portal session (the client portal issue)")]
+    pub(in crate::app::auth) fn new(workspace: WorkspaceId, user: UserId, company: RecordId) -> Self {
+        Self { workspace, user, company }
+    }
+
+    pub fn workspace(&self) -> &WorkspaceId {
+        &self.workspace
+    }
+
+    pub fn user(&self) -> &UserId {
+        &self.user
+    }
+
+    /// The one company whose records this client may see.
+    pub fn company(&self) -> &RecordId {
+        &self.company
     }
 }

@@ -17,7 +17,7 @@ mod scoped;
 pub(crate) mod sealed;
 pub(crate) mod settings;
 mod slot;
-pub(crate) mod tables;
+mod tables;
 pub(crate) mod views;
 mod writer;
 
@@ -28,7 +28,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTableMetadata, WriteTransaction};
 
 pub(crate) use codec::Versioned;
-pub(crate) use scoped::{ServerRead, ServerTx, ServerWrite, Txn, WorkspaceRead, WorkspaceTx, WorkspaceWrite};
+pub use scoped::{ClientRead, ClientStore, WorkspaceRead, WorkspaceStore, WorkspaceTx};
+pub(crate) use scoped::{ServerRead, ServerTx, ServerWrite, Txn, WorkspaceWrite};
 
 use crate::app::crypto::MasterKey;
 use crate::app::keyring::Keyring;
@@ -53,7 +54,7 @@ pub enum StoreOpenError {
 
 /// A cheap-to-clone handle on the open database.
 #[derive(Clone)]
-pub(crate) struct Store {
+pub struct Store {
     writer: Arc<writer::Writer>,
     slot: Arc<slot::DbSlot>,
     keyring: Arc<Keyring>,
