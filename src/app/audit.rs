@@ -2,7 +2,7 @@
 
 use super::auth::{ClientInfo, TenantScope};
 use super::store::audit::GENESIS_HASH;
-use super::store::records::AuditRecord;
+use super::store::rows::AuditRecord;
 use super::store::{ServerWrite, WorkspaceWrite};
 use crate::domain::ids::{UserId, WorkspaceId};
 use crate::error::AppError;

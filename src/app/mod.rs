@@ -3,15 +3,15 @@
 
 pub mod alerts;
 pub mod audit;
-pub mod audit_log;
+pub mod audit_viewer;
 pub mod auth;
 pub mod backup;
 pub mod clock;
 pub mod crm;
 pub mod crypto;
 pub mod email;
+pub mod key_rotation;
 pub(crate) mod keyring;
-pub mod keys;
 pub mod policy;
 pub mod rate_limit;
 mod search;

@@ -8,7 +8,7 @@ use super::audit::{AuditEvent, record, record_server};
 use super::auth::password::check_new_password;
 use super::auth::permissions::Action;
 use super::auth::{ClientInfo, IssuedLink, LinkPurpose, TenantScope};
-use super::store::records::{UserRecord, WorkspaceRecord};
+use super::store::rows::{UserRecord, WorkspaceRecord};
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{UserId, WorkspaceId};
 use crate::domain::role::Role;

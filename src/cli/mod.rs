@@ -6,7 +6,7 @@ mod audit;
 mod backup;
 mod check_config;
 mod dev;
-mod keys;
+mod key_rotation;
 mod offline;
 mod search;
 mod serve;
@@ -62,7 +62,7 @@ enum Command {
     Search(search::SearchCommand),
     /// Field-encryption keys: rotate them (offline).
     #[command(subcommand)]
-    Keys(keys::KeysCommand),
+    Keys(key_rotation::KeysCommand),
     /// Developer tools: synthetic data.
     #[command(subcommand)]
     Dev(dev::DevCommand),
@@ -95,7 +95,7 @@ pub fn run() -> ExitCode {
         Command::Backup(command) => backup::run(&config, command),
         Command::Audit(command) => audit::run(&config, command),
         Command::Search(command) => search::run(&config, command),
-        Command::Keys(command) => keys::run(&config, command),
+        Command::Keys(command) => key_rotation::run(&config, command),
         Command::Dev(command) => dev::run(&config, command),
     };
     ExitCode::from(code)

@@ -8,7 +8,7 @@ use super::sessions::AuthSession;
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record, record_server};
 use crate::app::policy::PASSWORD_HISTORY_MAX;
-use crate::app::store::records::UserRecord;
+use crate::app::store::rows::UserRecord;
 use crate::app::store::{ServerWrite, WorkspaceWrite};
 use crate::error::{AppError, ErrorCode};
 

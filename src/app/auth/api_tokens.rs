@@ -7,7 +7,7 @@ use super::scope::{SecondFactor, TenantScope};
 use super::secrets::{hash_secret, new_secret};
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record_server};
-use crate::app::store::records::ApiTokenRecord;
+use crate::app::store::rows::ApiTokenRecord;
 use crate::domain::text::required_line;
 use crate::error::{AppError, ErrorCode};
 

@@ -9,7 +9,7 @@ use super::secrets::{hash_secret, new_secret};
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record_server};
 use crate::app::store::WorkspaceWrite;
-use crate::app::store::records::{LinkKind, LinkRecord};
+use crate::app::store::rows::{LinkKind, LinkRecord};
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{UserId, WorkspaceId};
 use crate::error::{AppError, ErrorCode};

@@ -10,7 +10,7 @@ use super::sessions::create_in;
 use crate::app::App;
 use crate::app::audit::{AuditEvent, SERVER_CHAIN, record_server};
 use crate::app::auth::password::needs_rehash;
-use crate::app::store::records::SessionStage;
+use crate::app::store::rows::SessionStage;
 use crate::domain::email::EmailAddress;
 use crate::error::AppError;
 
@@ -42,7 +42,7 @@ const ADDRESS_MEMORY_SECONDS: i64 = 90 * 24 * 3600;
 const KNOWN_ADDRESSES: usize = 20;
 
 /// Notes `ip` as seen now; true when the user has signed in before but not from `ip` lately.
-fn note_address(user: &mut crate::app::store::records::UserRecord, ip: &str, now: i64) -> bool {
+fn note_address(user: &mut crate::app::store::rows::UserRecord, ip: &str, now: i64) -> bool {
     let known = user.known_addresses.iter().any(|(seen, at)| seen == ip && now - at <= ADDRESS_MEMORY_SECONDS);
     let first_ever = user.known_addresses.is_empty();
     user.known_addresses.retain(|(seen, _)| seen != ip);
@@ -62,7 +62,7 @@ impl App {
     /// attempts and admin changes are never overwritten.
     async fn record_failed_sign_in(
         &self,
-        user: crate::app::store::records::UserRecord,
+        user: crate::app::store::rows::UserRecord,
         client: &ClientInfo,
         now: i64,
     ) -> Result<LoginOutcome, AppError> {
@@ -163,7 +163,7 @@ impl App {
                 // The record as it is now: disabled, locked or a changed password since the
                 // hash was checked means no session.
                 let fresh = txn.user(&workspace, &id)?;
-                let usable = |u: &crate::app::store::records::UserRecord| {
+                let usable = |u: &crate::app::store::rows::UserRecord| {
                     !u.disabled && (trusted || !u.locked) && u.password_hash == hash
                 };
                 let Some(mut user) = fresh.filter(usable) else {

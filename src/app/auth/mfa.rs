@@ -16,7 +16,7 @@ use super::sessions::{AuthSession, create_in};
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record, record_server};
 use crate::app::crypto::Sealer;
-use crate::app::store::records::{MfaRecord, SessionRecord, SessionStage, UserRecord};
+use crate::app::store::rows::{MfaRecord, SessionRecord, SessionStage, UserRecord};
 use crate::app::store::{ServerWrite, WorkspaceWrite};
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{UserId, WorkspaceId};

@@ -46,7 +46,7 @@ mod sessions;
 pub mod setup;
 pub mod throttle;
 
-pub use crate::app::store::records::SessionStage;
+pub use crate::app::store::rows::SessionStage;
 pub use account::ApiTokens;
 pub use api_tokens::{ApiTokenView, NewApiToken};
 pub(crate) use links::issue_in as links_issue;

@@ -8,7 +8,7 @@ use super::secrets::SessionToken;
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record_server};
 use crate::app::store::ServerWrite;
-use crate::app::store::records::{SessionRecord, SessionStage, UserRecord};
+use crate::app::store::rows::{SessionRecord, SessionStage, UserRecord};
 use crate::error::{AppError, ErrorCode};
 
 /// `last_seen` is written at most this often (seconds), so reads don't each cost a commit.

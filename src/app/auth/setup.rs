@@ -13,7 +13,7 @@ use super::secrets::SessionToken;
 use super::sessions::create_in;
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record_server};
-use crate::app::store::records::{SessionStage, UserRecord, WorkspaceRecord};
+use crate::app::store::rows::{SessionStage, UserRecord, WorkspaceRecord};
 use crate::datadir::write_private_file;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::WorkspaceId;

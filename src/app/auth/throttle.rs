@@ -7,7 +7,7 @@ use super::permissions::Action;
 use super::scope::TenantScope;
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record, record_server};
-use crate::app::store::records::UserRecord;
+use crate::app::store::rows::UserRecord;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::UserId;
 use crate::error::{AppError, ErrorCode};

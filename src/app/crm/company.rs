@@ -1,7 +1,7 @@
 //! How companies are created, indexed, filtered and checked.
 
 use super::bulk::with_tag;
-use super::keys::{self, Term};
+use super::index_terms::{self, Term};
 use super::{BulkAction, CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
 use crate::app::store::Versioned;
 use crate::app::store::crm::Entity;
@@ -24,11 +24,11 @@ impl Entity for Company {
 
     fn index_terms(&self) -> Vec<(u8, Vec<u8>)> {
         let mut terms = vec![
-            (keys::NAME, Term::new().name(&self.name).done()),
-            (keys::OWNER, Term::new().user(&self.owner_id).name(&self.name).done()),
-            (keys::CREATED, Term::new().number(self.stamp.created_at).done()),
+            (index_terms::NAME, Term::new().name(&self.name).done()),
+            (index_terms::OWNER, Term::new().user(&self.owner_id).name(&self.name).done()),
+            (index_terms::CREATED, Term::new().number(self.stamp.created_at).done()),
         ];
-        terms.extend(self.tags.iter().map(|t| (keys::TAG, Term::new().text(t).name(&self.name).done())));
+        terms.extend(self.tags.iter().map(|t| (index_terms::TAG, Term::new().text(t).name(&self.name).done())));
         terms
     }
 }
@@ -81,7 +81,12 @@ impl CrmRecord for Company {
     }
 
     fn duplicate_probes(input: &CompanyInput) -> Vec<(u8, Vec<u8>)> {
-        input.name.iter().filter(|n| !n.trim().is_empty()).map(|n| (keys::NAME, Term::new().name(n).done())).collect()
+        input
+            .name
+            .iter()
+            .filter(|n| !n.trim().is_empty())
+            .map(|n| (index_terms::NAME, Term::new().name(n).done()))
+            .collect()
     }
 
     fn plan(filter: &ParsedFilter) -> Plan {
@@ -89,11 +94,11 @@ impl CrmRecord for Company {
             return Plan::newest();
         }
         let (index, term) = if let Some(tag) = &filter.tag {
-            (keys::TAG, Term::new().text(tag).done())
+            (index_terms::TAG, Term::new().text(tag).done())
         } else if let Some(owner) = &filter.owner {
-            (keys::OWNER, Term::new().user(owner).done())
+            (index_terms::OWNER, Term::new().user(owner).done())
         } else {
-            (keys::NAME, keys::name_prefix(&filter.q))
+            (index_terms::NAME, index_terms::name_prefix(&filter.q))
         };
         Plan { index, term, reverse: false }
     }
@@ -103,10 +108,10 @@ impl CrmRecord for Company {
             && f.owner.is_none_or(|o| o == self.owner_id)
             && f.created_in_range(self.stamp.created_at)
             && match &f.exact {
-                Some(exact) if exact.index == keys::PHONE => {
-                    self.phone.as_ref().is_some_and(|p| keys::phone_matches(p.as_str(), &exact.value))
+                Some(exact) if exact.index == index_terms::PHONE => {
+                    self.phone.as_ref().is_some_and(|p| index_terms::phone_matches(p.as_str(), &exact.value))
                 }
-                Some(exact) => self.tax_id.as_deref().is_some_and(|t| keys::tax_id_normalised(t) == exact.value),
+                Some(exact) => self.tax_id.as_deref().is_some_and(|t| index_terms::tax_id_normalised(t) == exact.value),
                 None => f.name_matches(&[&self.name]),
             }
     }

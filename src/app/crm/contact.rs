@@ -1,7 +1,7 @@
 //! How contacts are created, indexed, filtered and checked.
 
 use super::bulk::with_tag;
-use super::keys::{self, Term};
+use super::index_terms::{self, Term};
 use super::{BulkAction, CrmRecord, ParsedFilter, Plan, Reference, RowTerm, WriteContext};
 use crate::app::store::Versioned;
 use crate::app::store::crm::Entity;
@@ -24,18 +24,18 @@ impl Entity for Contact {
     fn index_terms(&self) -> Vec<(u8, Vec<u8>)> {
         let name = self.sort_name();
         let mut terms = vec![
-            (keys::NAME, Term::new().name(&name).done()),
-            (keys::NAME_FORMS, Term::new().name(&self.sort_name()).done()),
-            (keys::NAME_FORMS, Term::new().name(&self.full_name()).done()),
-            (keys::OWNER, Term::new().user(&self.owner_id).name(&name).done()),
-            (keys::STATUS, Term::new().text(self.status.as_str()).name(&name).done()),
-            (keys::CREATED, Term::new().number(self.stamp.created_at).done()),
+            (index_terms::NAME, Term::new().name(&name).done()),
+            (index_terms::NAME_FORMS, Term::new().name(&self.sort_name()).done()),
+            (index_terms::NAME_FORMS, Term::new().name(&self.full_name()).done()),
+            (index_terms::OWNER, Term::new().user(&self.owner_id).name(&name).done()),
+            (index_terms::STATUS, Term::new().text(self.status.as_str()).name(&name).done()),
+            (index_terms::CREATED, Term::new().number(self.stamp.created_at).done()),
         ];
         if let Some(company) = &self.company_id {
-            terms.push((keys::COMPANY, Term::new().record(company).name(&name).done()));
+            terms.push((index_terms::COMPANY, Term::new().record(company).name(&name).done()));
         }
-        terms.extend(self.tags.iter().map(|t| (keys::TAG, Term::new().text(t).name(&name).done())));
-        terms.extend(self.emails.iter().map(|e| (keys::EMAIL, Term::new().text(&e.address).done())));
+        terms.extend(self.tags.iter().map(|t| (index_terms::TAG, Term::new().text(t).name(&name).done())));
+        terms.extend(self.emails.iter().map(|e| (index_terms::EMAIL, Term::new().text(&e.address).done())));
         terms
     }
 }
@@ -91,7 +91,7 @@ impl CrmRecord for Contact {
         let emails = input.emails.iter().flatten();
         emails
             .filter_map(|e| crate::domain::email::EmailAddress::parse(&e.address).ok())
-            .map(|e| (keys::EMAIL, Term::new().text(e.as_str()).done()))
+            .map(|e| (index_terms::EMAIL, Term::new().text(e.as_str()).done()))
             .collect()
     }
 
@@ -100,27 +100,27 @@ impl CrmRecord for Contact {
             return Plan::newest();
         }
         let (index, term) = if let Some(tag) = &filter.tag {
-            (keys::TAG, Term::new().text(tag).done())
+            (index_terms::TAG, Term::new().text(tag).done())
         } else if let Some(company) = &filter.company {
-            (keys::COMPANY, Term::new().record(company).done())
+            (index_terms::COMPANY, Term::new().record(company).done())
         } else if let Some(owner) = &filter.owner {
-            (keys::OWNER, Term::new().user(owner).done())
+            (index_terms::OWNER, Term::new().user(owner).done())
         } else if let Some(status) = filter.status {
-            (keys::STATUS, Term::new().text(status.as_str()).done())
+            (index_terms::STATUS, Term::new().text(status.as_str()).done())
         } else if filter.q.contains('@') {
-            (keys::EMAIL, filter.q.trim().to_lowercase().into_bytes())
+            (index_terms::EMAIL, filter.q.trim().to_lowercase().into_bytes())
         } else if filter.q.trim().is_empty() {
-            (keys::NAME, Vec::new())
+            (index_terms::NAME, Vec::new())
         } else {
-            (keys::NAME_FORMS, keys::name_prefix(&filter.q))
+            (index_terms::NAME_FORMS, index_terms::name_prefix(&filter.q))
         };
         Plan { index, term, reverse: false }
     }
 
     fn listed_at(&self, f: &ParsedFilter, index: u8, row: &RowTerm<'_>) -> bool {
-        if index == keys::NAME_FORMS {
+        if index == index_terms::NAME_FORMS {
             // Both orders may start with the query ("a" for Ada Andersen): list it at the first.
-            let prefix = keys::name_prefix(&f.q);
+            let prefix = index_terms::name_prefix(&f.q);
             let forms = [Term::new().name(&self.sort_name()).done(), Term::new().name(&self.full_name()).done()];
             if forms.iter().filter(|form| form.starts_with(&prefix)).min().is_some_and(|first| !row.is(first)) {
                 return false;
@@ -133,8 +133,8 @@ impl CrmRecord for Contact {
         let q = f.q.trim().to_lowercase();
         let q_matches = if let Some(exact) = &f.exact {
             match exact.index {
-                keys::PHONE => self.phones.iter().any(|p| keys::phone_matches(&p.number, &exact.value)),
-                _ => self.tax_id.as_deref().is_some_and(|t| keys::tax_id_normalised(t) == exact.value),
+                index_terms::PHONE => self.phones.iter().any(|p| index_terms::phone_matches(&p.number, &exact.value)),
+                _ => self.tax_id.as_deref().is_some_and(|t| index_terms::tax_id_normalised(t) == exact.value),
             }
         } else if q.contains('@') {
             self.emails.iter().any(|e| e.address.starts_with(&q))

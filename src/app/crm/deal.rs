@@ -1,6 +1,6 @@
 //! How deals are created, indexed, filtered and checked.
 
-use super::keys::{self, Term};
+use super::index_terms::{self, Term};
 use super::{BulkAction, CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
 use crate::app::store::Versioned;
 use crate::app::store::crm::{Entity, TallyShare};
@@ -47,15 +47,17 @@ impl Entity for Deal {
 
     fn index_terms(&self) -> Vec<(u8, Vec<u8>)> {
         let mut terms = vec![
-            (keys::NAME, Term::new().name(&self.name).done()),
-            (keys::OWNER, Term::new().user(&self.owner_id).name(&self.name).done()),
-            (keys::STAGE, Term::new().text(&self.stage).name(&self.name).done()),
-            (keys::CREATED, Term::new().number(self.stamp.created_at).done()),
+            (index_terms::NAME, Term::new().name(&self.name).done()),
+            (index_terms::OWNER, Term::new().user(&self.owner_id).name(&self.name).done()),
+            (index_terms::STAGE, Term::new().text(&self.stage).name(&self.name).done()),
+            (index_terms::CREATED, Term::new().number(self.stamp.created_at).done()),
         ];
         if let Some(company) = &self.company_id {
-            terms.push((keys::COMPANY, Term::new().record(company).name(&self.name).done()));
+            terms.push((index_terms::COMPANY, Term::new().record(company).name(&self.name).done()));
         }
-        terms.extend(self.contact_ids.iter().map(|c| (keys::CONTACT, Term::new().record(c).name(&self.name).done())));
+        terms.extend(
+            self.contact_ids.iter().map(|c| (index_terms::CONTACT, Term::new().record(c).name(&self.name).done())),
+        );
         terms
     }
 
@@ -126,15 +128,15 @@ impl CrmRecord for Deal {
             return Plan::newest();
         }
         let (index, term) = if let Some(stage) = &filter.stage {
-            (keys::STAGE, Term::new().text(stage).done())
+            (index_terms::STAGE, Term::new().text(stage).done())
         } else if let Some(company) = &filter.company {
-            (keys::COMPANY, Term::new().record(company).done())
+            (index_terms::COMPANY, Term::new().record(company).done())
         } else if let Some(contact) = &filter.contact {
-            (keys::CONTACT, Term::new().record(contact).done())
+            (index_terms::CONTACT, Term::new().record(contact).done())
         } else if let Some(owner) = &filter.owner {
-            (keys::OWNER, Term::new().user(owner).done())
+            (index_terms::OWNER, Term::new().user(owner).done())
         } else {
-            (keys::NAME, keys::name_prefix(&filter.q))
+            (index_terms::NAME, index_terms::name_prefix(&filter.q))
         };
         Plan { index, term, reverse: false }
     }

@@ -3,7 +3,7 @@
 
 use super::export::write_csv;
 use super::import::{BATCH_ROWS, ImportRecord, Rejection, RevertSummary, version_hash};
-use super::keys::{self, Term};
+use super::index_terms::{self, Term};
 use super::service::{attached, check_references, delete_in, record_activity};
 use super::{CrmRecord, ParsedFilter, WriteContext};
 use crate::app::App;
@@ -121,7 +121,7 @@ impl App {
 fn company_in_use(txn: &WorkspaceWrite<'_>, id: &RecordId) -> Result<bool, AppError> {
     let index = txn.index()?;
     for kind in [Kind::Contact, Kind::Deal] {
-        if index.count(kind, keys::COMPANY, &Term::new().record(id).done(), 1)? > 0 {
+        if index.count(kind, index_terms::COMPANY, &Term::new().record(id).done(), 1)? > 0 {
             return Ok(true);
         }
     }

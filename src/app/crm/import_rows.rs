@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use redb::ReadableTable;
 
-use super::keys::{self, Term};
+use super::index_terms::{self, Term};
 use super::{CrmRecord, WriteContext};
 use crate::app::store::crm::{Index, Records};
 use crate::domain::crm::{Address, Company, CompanyInput, Contact, ContactInput, EmailEntry, PhoneEntry, sort_key};
@@ -98,12 +98,14 @@ where
     R: ReadableTable<&'static [u8], &'static [u8]>,
 {
     fn contact_by_email(&self, email: &str) -> Result<Option<Contact>, AppError> {
-        self.first(keys::EMAIL, &Term::new().text(email).done(), |_: &Contact| true)
+        self.first(index_terms::EMAIL, &Term::new().text(email).done(), |_: &Contact| true)
     }
 
     fn company_by_name(&self, name: &str) -> Result<Option<Company>, AppError> {
         let lower = name.trim().to_lowercase();
-        self.first(keys::NAME, &Term::new().text(&sort_key(name)).done(), |c: &Company| c.name.to_lowercase() == lower)
+        self.first(index_terms::NAME, &Term::new().text(&sort_key(name)).done(), |c: &Company| {
+            c.name.to_lowercase() == lower
+        })
     }
 
     fn new_company(&self, name: &str) -> Option<RecordId> {

@@ -13,7 +13,7 @@ pub mod export;
 pub mod import;
 mod import_revert;
 pub(crate) mod import_rows;
-pub(crate) mod keys;
+pub(crate) mod index_terms;
 pub mod merge;
 mod note;
 pub mod pipeline;
@@ -95,7 +95,7 @@ impl ListFilter {
     /// store's next commit ([`crate::app::ViewCache`]). A phone number or tax id is looked up in
     /// the search index, which commits apart from the store: those pages are always read afresh.
     pub fn reads_store_only(&self) -> bool {
-        keys::exact_probe(self.q.trim()).is_none()
+        index_terms::exact_probe(self.q.trim()).is_none()
     }
 }
 
@@ -128,7 +128,7 @@ impl Plan {
     /// Newest first: the creation-time index backwards, every other filter checked on each
     /// row (an index by tag or owner is in name order, so it can't give this order).
     pub fn newest() -> Plan {
-        Plan { index: keys::CREATED, term: Vec::new(), reverse: true }
+        Plan { index: index_terms::CREATED, term: Vec::new(), reverse: true }
     }
 }
 
@@ -213,7 +213,7 @@ pub struct ParsedFilter {
     pub exact: Option<Exact>,
 }
 
-/// An exact-match probe: which sealed field ([`keys::PHONE`] or [`keys::TAX_ID`]) and the
+/// An exact-match probe: which sealed field ([`index_terms::PHONE`] or [`index_terms::TAX_ID`]) and the
 /// normalised value records are checked against after they are opened.
 #[derive(Debug, Clone, Default)]
 pub struct Exact {

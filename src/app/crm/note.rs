@@ -1,6 +1,6 @@
 //! How notes are created, indexed, filtered and checked.
 
-use super::keys::{self, Term};
+use super::index_terms::{self, Term};
 use super::{CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
 use crate::app::store::Versioned;
 use crate::app::store::crm::Entity;
@@ -25,8 +25,8 @@ impl Entity for Note {
 
     fn index_terms(&self) -> Vec<(u8, Vec<u8>)> {
         vec![
-            (keys::SUBJECT, subject_term(&self.subject()).number(self.stamp.created_at).done()),
-            (keys::CREATED, Term::new().number(self.stamp.created_at).done()),
+            (index_terms::SUBJECT, subject_term(&self.subject()).number(self.stamp.created_at).done()),
+            (index_terms::CREATED, Term::new().number(self.stamp.created_at).done()),
         ]
     }
 }
@@ -70,8 +70,8 @@ impl CrmRecord for Note {
 
     fn plan(filter: &ParsedFilter) -> Plan {
         match &filter.subject {
-            Some(subject) => Plan { index: keys::SUBJECT, term: subject_term(subject).done(), reverse: true },
-            None => Plan { index: keys::CREATED, term: Vec::new(), reverse: true },
+            Some(subject) => Plan { index: index_terms::SUBJECT, term: subject_term(subject).done(), reverse: true },
+            None => Plan { index: index_terms::CREATED, term: Vec::new(), reverse: true },
         }
     }
 

@@ -71,8 +71,8 @@ impl App {
                 let current = load_in(txn)?;
                 let index = txn.index()?;
                 for removed in current.iter().filter(|c| !stages.iter().any(|s| s.key == c.key)) {
-                    let term = super::keys::Term::new().text(&removed.key).done();
-                    if index.count(crate::domain::crm::Kind::Deal, super::keys::STAGE, &term, 1)? > 0 {
+                    let term = super::index_terms::Term::new().text(&removed.key).done();
+                    if index.count(crate::domain::crm::Kind::Deal, super::index_terms::STAGE, &term, 1)? > 0 {
                         return Err(AppError::field(ErrorCode::InvalidFormat, "stages"));
                     }
                 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::{CrmRecord, Exact, ListFilter, ParsedFilter, Reference, WriteContext, keys, pipeline};
+use super::{CrmRecord, Exact, ListFilter, ParsedFilter, Reference, WriteContext, index_terms, pipeline};
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
@@ -268,7 +268,7 @@ impl App {
             }
         };
         let store = self.store().workspace(scope);
-        if let Some(probe) = keys::exact_probe(&parsed.q) {
+        if let Some(probe) = index_terms::exact_probe(&parsed.q) {
             // A phone number or tax id: sealed, so found through the keyed blind index.
             let candidates = self.exact_matches(scope, R::Of::KIND, probe.field, &probe.lookup).await?;
             parsed.exact = Some(Exact { index: probe.index, value: probe.value });

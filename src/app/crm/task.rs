@@ -1,7 +1,7 @@
 //! How tasks are created, indexed, filtered and checked. Open tasks sort by due date (undated
 //! last), so "my tasks" is one prefix scan.
 
-use super::keys::{self, Term};
+use super::index_terms::{self, Term};
 use super::{BulkAction, CrmRecord, ParsedFilter, Plan, Reference, WriteContext};
 use crate::app::store::Versioned;
 use crate::app::store::crm::Entity;
@@ -31,13 +31,13 @@ impl Entity for Task {
 
     fn index_terms(&self) -> Vec<(u8, Vec<u8>)> {
         let mut terms = vec![
-            (keys::ASSIGNEE, due_term(Term::new().user(&self.assignee_id), self).done()),
-            (keys::DUE, due_term(Term::new(), self).done()),
-            (keys::NAME, Term::new().byte(u8::from(self.done)).name(&self.title).done()),
-            (keys::CREATED, Term::new().number(self.stamp.created_at).done()),
+            (index_terms::ASSIGNEE, due_term(Term::new().user(&self.assignee_id), self).done()),
+            (index_terms::DUE, due_term(Term::new(), self).done()),
+            (index_terms::NAME, Term::new().byte(u8::from(self.done)).name(&self.title).done()),
+            (index_terms::CREATED, Term::new().number(self.stamp.created_at).done()),
         ];
         if let Some(subject) = self.subject() {
-            terms.push((keys::SUBJECT, due_term(subject_term(&subject), self).done()));
+            terms.push((index_terms::SUBJECT, due_term(subject_term(&subject), self).done()));
         }
         terms
     }
@@ -102,13 +102,13 @@ impl CrmRecord for Task {
             None => term,
         };
         let (index, term) = if let Some(assignee) = &filter.assignee {
-            (keys::ASSIGNEE, done(Term::new().user(assignee)).done())
+            (index_terms::ASSIGNEE, done(Term::new().user(assignee)).done())
         } else if let Some(subject) = &filter.subject {
-            (keys::SUBJECT, done(subject_term(subject)).done())
+            (index_terms::SUBJECT, done(subject_term(subject)).done())
         } else if filter.by_name {
-            (keys::NAME, done(Term::new()).done())
+            (index_terms::NAME, done(Term::new()).done())
         } else {
-            (keys::DUE, done(Term::new()).done())
+            (index_terms::DUE, done(Term::new()).done())
         };
         Plan { index, term, reverse: false }
     }

@@ -152,7 +152,7 @@ impl AnyRecord {
         company: Option<String>,
         blind: &dyn Fn(&str, &str) -> String,
     ) -> SearchDoc {
-        use crate::app::crm::keys::{PHONE_FIELD, TAX_ID_FIELD, phone_search_terms, tax_id_normalised};
+        use crate::app::crm::index_terms::{PHONE_FIELD, TAX_ID_FIELD, phone_search_terms, tax_id_normalised};
         let phone_terms = |number: &str| phone_search_terms(number).into_iter().map(|d| blind(PHONE_FIELD, &d));
         let tax = |t: &Option<String>| t.iter().map(|t| blind(TAX_ID_FIELD, &tax_id_normalised(t))).collect::<Vec<_>>();
         let company = company.as_deref().and_then(text);

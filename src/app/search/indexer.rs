@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use super::documents::{self, AnyRecord};
 use super::{SearchIndex, schema, search_error};
 use crate::app::App;
-use crate::app::crm::keys as crm_keys;
+use crate::app::crm::index_terms;
 use crate::app::store::crm::OutboxKey;
 use crate::app::store::{ServerRead, WorkspaceRead};
 use crate::domain::crm::Kind;
@@ -63,7 +63,7 @@ fn dependents(txn: &WorkspaceRead<'_>, company: &RecordId) -> Result<Vec<(Kind, 
     let index = txn.index()?;
     let mut out = Vec::new();
     for kind in [Kind::Contact, Kind::Deal] {
-        index.scan(kind, crm_keys::COMPANY, company.as_bytes(), None, false, |row| {
+        index.scan(kind, index_terms::COMPANY, company.as_bytes(), None, false, |row| {
             out.push((kind, row.id));
             Ok(out.len() < DEPENDENTS_MAX)
         })?;

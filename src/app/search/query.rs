@@ -40,7 +40,7 @@ impl Terms {
                 words.push(word);
             }
         }
-        let exact = crate::app::crm::keys::exact_probe(&input).map(|probe| (probe.field, probe.lookup));
+        let exact = crate::app::crm::index_terms::exact_probe(&input).map(|probe| (probe.field, probe.lookup));
         let last_is_prefix = !input.ends_with(char::is_whitespace);
         Terms { words, exact, last_is_prefix }
     }

@@ -6,8 +6,8 @@ use redb::{ReadableTable, WriteTransaction};
 use sha2::{Digest, Sha256};
 
 use super::access::{get, put};
-use super::keys::tenant_key;
-use super::records::AuditRecord;
+use super::key_layout::tenant_key;
+use super::rows::AuditRecord;
 use super::scoped::{ServerTx, ServerWrite, Txn, WorkspaceTx, WorkspaceWrite};
 use super::storage;
 use super::tables::{AUDIT, AUDIT_HEADS};

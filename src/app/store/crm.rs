@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::access::{get, put};
 use super::codec::{self, Versioned};
-use super::keys::{prefix_end, tenant_key};
+use super::key_layout::{prefix_end, tenant_key};
 use super::scoped::{ServerTx, ServerWrite, Txn, WorkspaceTx, WorkspaceWrite};
 use super::tables::{CRM_SETTINGS, RECORD_INDEX, RECORDS, SEARCH_OUTBOX, TALLIES, TIMELINE};
 use super::{sealed, storage};

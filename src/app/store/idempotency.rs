@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::access::{get, put};
 use super::codec::{self, Versioned};
-use super::keys::{prefix_end, tenant_key};
+use super::key_layout::{prefix_end, tenant_key};
 use super::scoped::{ServerWrite, Txn, WorkspaceTx, WorkspaceWrite};
 use super::tables::IDEMPOTENCY;
 use super::{sealed, storage};

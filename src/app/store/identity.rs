@@ -7,8 +7,8 @@
 use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
 use super::access::{get, put};
-use super::keys::{prefix_end, user_key};
-use super::records::{ApiTokenRecord, LinkRecord, SessionRecord, UserRecord, WorkspaceRecord};
+use super::key_layout::{prefix_end, user_key};
+use super::rows::{ApiTokenRecord, LinkRecord, SessionRecord, UserRecord, WorkspaceRecord};
 use super::scoped::{ServerTx, ServerWrite, Txn, WorkspaceTx, WorkspaceWrite};
 use super::storage;
 use super::tables::{

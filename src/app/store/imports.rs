@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::access::{get, put};
 use super::codec::Versioned;
-use super::keys::{prefix_end, tenant_key};
+use super::key_layout::{prefix_end, tenant_key};
 use super::scoped::{Txn, WorkspaceTx, WorkspaceWrite};
 use super::tables::{IMPORT_ITEMS, IMPORT_UPLOADS, IMPORTS};
 use super::{sealed, storage};

@@ -51,7 +51,7 @@ pub(crate) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), redb::Er
 /// Removes the keyed blind-index rows of phone numbers and tax ids from `record_index`: exact
 /// lookups of those sealed fields now go through the search index, which holds the same terms.
 fn drop_blind_index_rows(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
-    use crate::app::crm::keys::{PHONE, TAX_ID};
+    use crate::app::crm::index_terms::{PHONE, TAX_ID};
     // Key: workspace (16) ‖ kind ‖ index ‖ term ‖ record id.
     txn.open_table(RECORD_INDEX)?.retain(|key, ()| !matches!(key.get(17), Some(&PHONE | &TAX_ID)))?;
     Ok(())
@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn blind_index_rows_leave_the_record_index_and_nothing_else_does() {
-        use crate::app::crm::keys::{NAME, PHONE, TAX_ID};
+        use crate::app::crm::index_terms::{NAME, PHONE, TAX_ID};
         use redb::ReadableTable;
         let dir = tempfile::tempdir().unwrap();
         let db = Database::create(dir.path().join("s.redb")).unwrap();

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::filters;
 use super::layout::Layout;
-use crate::app::audit_log::{AuditFilter, AuditView};
+use crate::app::audit_viewer::{AuditFilter, AuditView};
 use crate::app::auth::AuthSession;
 use crate::app::auth::permissions::Action;
 use crate::error::{AppError, ErrorCode};

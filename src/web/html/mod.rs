@@ -8,7 +8,7 @@ mod crm;
 mod email;
 pub(crate) mod filters;
 pub mod forms;
-mod keys;
+mod key_rotation;
 pub use crm::PageViews;
 pub use mfa::{encode_next, safe_next};
 pub mod layout;
@@ -71,8 +71,8 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/audit/export.csv", get(audit::export))
         .route("/settings/audit/verify", post(audit::verify))
         .route("/settings/system", get(system::show))
-        .route("/settings/keys", get(keys::show))
-        .route("/settings/keys/rotate", post(keys::rotate))
+        .route("/settings/keys", get(key_rotation::show))
+        .route("/settings/keys/rotate", post(key_rotation::rotate))
         .merge(crm::routes())
 }
 

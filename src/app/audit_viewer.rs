@@ -6,7 +6,7 @@ use super::audit::{AuditEvent, record_now};
 use super::auth::permissions::Action;
 use super::auth::{ClientInfo, TenantScope};
 use super::rate_limit::Budget;
-use super::store::records::AuditRecord;
+use super::store::rows::AuditRecord;
 use crate::domain::spreadsheet::neutralise_formula;
 use crate::error::{AppError, ErrorCode};
 

@@ -10,7 +10,7 @@ use super::forms::{NoticeQuery, notice};
 use super::layout::Layout;
 use crate::app::auth::AuthSession;
 use crate::app::auth::permissions::Action;
-use crate::app::keys::KeyStatus;
+use crate::app::key_rotation::KeyStatus;
 use crate::domain::role::Role;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
