@@ -10,7 +10,7 @@ use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
 use crate::app::store::WorkspaceWrite;
 use crate::app::store::crm::TimelineEntry;
-use crate::domain::crm::{Company, Contact, Deal, Kind, Note, Subject, Task};
+use crate::domain::crm::{Company, Contact, Deal, Kind, Note, Subject, Task, TimelineEvent};
 use crate::domain::ids::RecordId;
 use crate::error::{AppError, ErrorCode};
 
@@ -134,7 +134,7 @@ impl App {
                 let line = TimelineEntry {
                     at: now,
                     actor: Some(*scope.user()),
-                    event: "merged".into(),
+                    event: TimelineEvent::Merged,
                     fields: Vec::new(),
                     detail: Some(gone.title()),
                     link: None,

@@ -12,7 +12,7 @@ use crate::app::store::WorkspaceWrite;
 use crate::app::store::crm::TimelineEntry;
 use crate::domain::crm::{
     Address, Company, Contact, ContactStatus, Deal, EmailEntry, Note, PhoneEntry, StageOutcome, Stamp, Task, TaskKind,
-    default_pipeline,
+    TimelineEvent, default_pipeline,
 };
 use crate::domain::fields::{Currency, Day, Money, Phone, WebUrl};
 use crate::domain::ids::{RecordId, UserId};
@@ -141,7 +141,7 @@ fn save_batch<T: CrmRecord>(txn: &WorkspaceWrite<'_>, records: &[T]) -> Result<(
         let entry = TimelineEntry {
             at: record.stamp().created_at,
             actor: Some(record.stamp().created_by),
-            event: "created".into(),
+            event: TimelineEvent::Created,
             fields: Vec::new(),
             detail: Some("Synthetic data".into()),
             link: None,

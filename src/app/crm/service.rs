@@ -15,7 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// A timeline line as pages show it: the stored entry itself.
 pub(crate) type TimelineView = TimelineEntry;
-use crate::domain::crm::{Changes, Contact, ContactStatus, Kind, Note, Subject, Task};
+use crate::domain::crm::{Changes, Contact, ContactStatus, Kind, Note, Subject, Task, TimelineEvent};
 use crate::domain::fields::Day;
 use crate::domain::ids::{RecordId, UserId};
 use crate::domain::role::Role;
@@ -89,8 +89,8 @@ pub(crate) fn check_references<T: CrmRecord>(txn: &WorkspaceWrite<'_>, record: &
     Ok(())
 }
 
-fn timeline_entry(at: i64, actor: UserId, event: &str) -> TimelineEntry {
-    TimelineEntry { at, actor: Some(actor), event: event.into(), fields: Vec::new(), detail: None, link: None }
+fn timeline_entry(at: i64, actor: UserId, event: TimelineEvent) -> TimelineEntry {
+    TimelineEntry { at, actor: Some(actor), event, fields: Vec::new(), detail: None, link: None }
 }
 
 /// Writes the timeline lines of a change: on the record, and on its subject for notes and
@@ -103,18 +103,19 @@ pub(crate) fn record_activity<T: CrmRecord>(
     ctx: &WriteContext<'_>,
 ) -> Result<(), AppError> {
     let detail = before.and_then(|b| T::change_detail(b, after, ctx));
-    let mut entry = timeline_entry(ctx.now, ctx.by, if before.is_none() { "created" } else { "updated" });
+    let event = if before.is_none() { TimelineEvent::Created } else { TimelineEvent::Updated };
+    let mut entry = timeline_entry(ctx.now, ctx.by, event);
     entry.fields = changes.fields().iter().map(|f| f.to_string()).collect();
     if detail.is_some() && T::KIND == Kind::Deal {
-        entry.event = "stage".into();
+        entry.event = TimelineEvent::Stage;
     }
     entry.detail = detail.clone();
     txn.append_timeline(T::KIND, &after.id(), &entry)?;
     let Some(subject) = after.subject() else { return Ok(()) };
     let on_subject = match (before, T::KIND) {
-        (None, Kind::Note) => Some("note"),
-        (None, Kind::Task) => Some("task"),
-        (Some(_), Kind::Task) if detail.is_some() => Some("task-done"),
+        (None, Kind::Note) => Some(TimelineEvent::Note),
+        (None, Kind::Task) => Some(TimelineEvent::Task),
+        (Some(_), Kind::Task) if detail.is_some() => Some(TimelineEvent::TaskDone),
         _ => None,
     };
     if let Some(event) = on_subject {
@@ -122,7 +123,7 @@ pub(crate) fn record_activity<T: CrmRecord>(
         line.detail = Some(after.title());
         line.link = Some((T::KIND, after.id()));
         txn.append_timeline(subject.kind, &subject.id, &line)?;
-        if subject.kind == Kind::Contact && event != "task" {
+        if subject.kind == Kind::Contact && event != TimelineEvent::Task {
             touch_contact(txn, &subject, ctx.now)?;
         }
     }

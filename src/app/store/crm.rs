@@ -15,7 +15,7 @@ use super::scoped::{ServerTx, ServerWrite, Txn, WorkspaceTx, WorkspaceWrite};
 use super::tables::{CRM_SETTINGS, RECORD_INDEX, RECORDS, SEARCH_OUTBOX, TALLIES, TIMELINE};
 use super::{sealed, storage};
 use crate::app::keyring::Keyring;
-use crate::domain::crm::Kind;
+use crate::domain::crm::{Kind, TimelineEvent};
 use crate::domain::fields::{Currency, Money};
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 use crate::error::{AppError, ErrorCode};
@@ -430,8 +430,7 @@ fn scan(
 pub(crate) struct TimelineEntry {
     pub at: i64,
     pub actor: Option<UserId>,
-    /// created, updated, note, task, task-done, stage, merged, imported
-    pub event: String,
+    pub event: TimelineEvent,
     /// Names of changed fields (never their values: some are confidential).
     pub fields: Vec<String>,
     /// A short fixed-form detail, e.g. "Proposal → Won" or a task title.

@@ -7,11 +7,13 @@ mod activity;
 mod company;
 mod contact;
 mod deal;
+mod timeline;
 
 pub use activity::{Note, NoteInput, Task, TaskInput, TaskKind};
 pub use company::{Company, CompanyInput};
 pub use contact::{Contact, ContactInput, ContactStatus, EmailEntry, PhoneEntry, person_name};
 pub use deal::{Deal, DealInput, Stage, StageOutcome, default_pipeline};
+pub use timeline::TimelineEvent;
 
 use serde::{Deserialize, Serialize};
 

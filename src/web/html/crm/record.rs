@@ -10,7 +10,7 @@ use super::values::{Field, Values};
 use crate::app::auth::{AuthSession, TenantScope};
 use crate::app::crm::ListFilter;
 use crate::app::crm::service::{Person, TimelineView};
-use crate::domain::crm::{Contact, Deal, Kind, Note, Task};
+use crate::domain::crm::{Contact, Deal, Kind, Note, Task, TimelineEvent};
 use crate::domain::ids::RecordId;
 use crate::error::AppError;
 use crate::web::AppState;
@@ -314,17 +314,17 @@ async fn attached(
 /// A timeline entry in words: "Olive Owner moved the deal — Lead → Qualified".
 fn line(entry: &TimelineView, names: &Names) -> Line {
     let actor = entry.actor.map_or_else(|| "Someone".to_owned(), |a| names.person(&a));
-    let what = match entry.event.as_str() {
-        "created" => "created this",
-        "stage" => "moved the deal",
-        "note" => "added a note",
-        "task" => "added a task",
-        "task-done" => "completed a task",
-        "merged" => "merged in a duplicate",
-        _ => "changed",
+    let what = match entry.event {
+        TimelineEvent::Created => "created this",
+        TimelineEvent::Updated => "changed",
+        TimelineEvent::Stage => "moved the deal",
+        TimelineEvent::Note => "added a note",
+        TimelineEvent::Task => "added a task",
+        TimelineEvent::TaskDone => "completed a task",
+        TimelineEvent::Merged => "merged in a duplicate",
     };
     let mut text = format!("{actor} {what}");
-    if entry.event == "updated" && !entry.fields.is_empty() {
+    if entry.event == TimelineEvent::Updated && !entry.fields.is_empty() {
         text.push_str(&format!(" {}", entry.fields.join(", ").replace('_', " ")));
     }
     if let Some(detail) = &entry.detail {
