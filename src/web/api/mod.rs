@@ -15,17 +15,24 @@ use super::extract::ApiScope;
 use crate::domain::crm::{Company, Contact, Deal, Note, Task};
 use crate::error::ErrorCode;
 
+/// Every endpoint under `/api/v1`, by literal path.
 pub fn routes() -> Router<AppState> {
+    use records::{create, list, remove, show, update};
     Router::new()
         .route("/me", get(me))
         .route("/openapi.json", get(openapi::serve))
         .route("/search", get(search::search))
-        .merge(records::resource::<Company>())
-        .merge(records::resource::<Contact>())
+        .route("/companies", get(list::<Company>).post(create::<Company>))
+        .route("/companies/{id}", get(show::<Company>).patch(update::<Company>).delete(remove::<Company>))
+        .route("/contacts", get(list::<Contact>).post(create::<Contact>))
+        .route("/contacts/{id}", get(show::<Contact>).patch(update::<Contact>).delete(remove::<Contact>))
         .route("/contacts/{id}/privacy-export", get(records::privacy_export))
-        .merge(records::resource::<Deal>())
-        .merge(records::resource::<Note>())
-        .merge(records::resource::<Task>())
+        .route("/deals", get(list::<Deal>).post(create::<Deal>))
+        .route("/deals/{id}", get(show::<Deal>).patch(update::<Deal>).delete(remove::<Deal>))
+        .route("/notes", get(list::<Note>).post(create::<Note>))
+        .route("/notes/{id}", get(show::<Note>).patch(update::<Note>).delete(remove::<Note>))
+        .route("/tasks", get(list::<Task>).post(create::<Task>))
+        .route("/tasks/{id}", get(show::<Task>).patch(update::<Task>).delete(remove::<Task>))
         .fallback(|| async { ApiError::from(ErrorCode::NotFound) })
 }
 

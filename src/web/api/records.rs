@@ -1,12 +1,10 @@
 //! `/api/v1/{companies,contacts,deals,notes,tasks}`: list, create, read, patch and delete, one
 //! generic set of handlers over the same services the pages use.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
@@ -17,14 +15,6 @@ use crate::error::{AppError, ErrorCode};
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::extract::{ApiScope, Client};
-
-/// The five routes of one resource.
-pub fn resource<T: CrmRecord>() -> Router<AppState> {
-    let plural = T::KIND.plural();
-    Router::new()
-        .route(&format!("/{plural}"), get(list::<T>).post(create::<T>))
-        .route(&format!("/{plural}/{{id}}"), get(show::<T>).patch(update::<T>).delete(remove::<T>))
-}
 
 fn parse_id(id: &str) -> Result<RecordId, ApiError> {
     id.parse().map_err(|_| ApiError::from(ErrorCode::NotFound))
@@ -58,7 +48,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, ApiError> {
     serde_json::to_string(value).map_err(|e| AppError::internal(ErrorCode::Internal, e).into())
 }
 
-async fn list<T: CrmRecord>(
+pub(super) async fn list<T: CrmRecord>(
     State(state): State<AppState>,
     ApiScope(scope): ApiScope,
     Query(filter): Query<ListFilter>,
@@ -81,7 +71,7 @@ fn idempotency(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> 
     }))
 }
 
-async fn create<T: CrmRecord>(
+pub(super) async fn create<T: CrmRecord>(
     State(state): State<AppState>,
     ApiScope(scope): ApiScope,
     Client(client): Client,
@@ -109,7 +99,7 @@ async fn create<T: CrmRecord>(
     }
 }
 
-async fn show<T: CrmRecord>(
+pub(super) async fn show<T: CrmRecord>(
     State(state): State<AppState>,
     ApiScope(scope): ApiScope,
     Path(id): Path<String>,
@@ -118,7 +108,7 @@ async fn show<T: CrmRecord>(
     Ok(json(StatusCode::OK, to_json(&view.record)?))
 }
 
-async fn update<T: CrmRecord>(
+pub(super) async fn update<T: CrmRecord>(
     State(state): State<AppState>,
     ApiScope(scope): ApiScope,
     Client(client): Client,
@@ -131,7 +121,7 @@ async fn update<T: CrmRecord>(
     Ok(json(StatusCode::OK, to_json(&record)?))
 }
 
-async fn remove<T: CrmRecord>(
+pub(super) async fn remove<T: CrmRecord>(
     State(state): State<AppState>,
     ApiScope(scope): ApiScope,
     Client(client): Client,

@@ -30,7 +30,7 @@ use crate::domain::ids::RecordId;
 use crate::error::{AppError, ErrorCode};
 use crate::web::AppState;
 use crate::web::error::HtmlError;
-use kinds::{Choices, Names, PageKind};
+use kinds::{Choices, Names};
 
 /// Pages kept between writes (see [`crate::app::ViewCache`]).
 pub struct PageViews {
@@ -49,32 +49,60 @@ impl Default for PageViews {
     }
 }
 
+/// Every CRM page, by literal path (so a search for `"/contacts/{id}"` finds its handler).
 pub fn routes() -> Router<AppState> {
+    let upload_limit = || axum::extract::DefaultBodyLimit::max(crate::web::layers::UPLOAD_BODY_LIMIT_BYTES);
     Router::new()
-        .merge(resource::<Contact>())
-        .merge(resource::<Company>())
-        .merge(mergeable::<Contact>())
-        .merge(mergeable::<Company>())
-        .route("/deals/bulk", post(bulk::apply::<Deal>))
-        .route("/tasks/bulk", post(bulk::apply::<Task>))
-        .merge(imports::<Contact>())
-        .merge(imports::<Company>())
-        .route("/deals/export.csv", get(io::export_csv::<Deal>).post(io::export_selected_csv::<Deal>))
+        .route("/contacts", get(list::list::<Contact>))
+        .route("/contacts/new", get(edit::new_form::<Contact>).post(edit::create::<Contact>))
+        .route("/contacts/{id}", get(record::show::<Contact>))
+        .route("/contacts/{id}/edit", get(edit::edit_form::<Contact>).post(edit::save::<Contact>))
+        .route("/contacts/{id}/delete", post(edit::delete::<Contact>))
+        .route("/contacts/bulk", post(bulk::apply::<Contact>))
+        .route("/contacts/{id}/merge", post(bulk::merge::<Contact>))
+        .route("/contacts/export.csv", get(io::export_csv::<Contact>).post(io::export_selected_csv::<Contact>))
         .route("/contacts/export.vcf", post(io::export_vcf))
         .route("/contacts/{id}/vcard", get(io::vcard))
         .route("/contacts/{id}/privacy-export.json", get(privacy::export))
         .route("/contacts/{id}/erase", post(privacy::erase))
+        .route("/contacts/import", get(import::start::<Contact>).post(import::upload::<Contact>).layer(upload_limit()))
+        .route("/contacts/import/{upload}", get(import::preview::<Contact>))
+        .route("/contacts/import/{upload}/check", get(import::check::<Contact>))
+        .route("/contacts/import/{upload}/errors.csv", get(import::dry_run_errors::<Contact>))
+        .route("/contacts/import/{upload}/commit", post(import::commit::<Contact>))
+        .route("/companies", get(list::list::<Company>))
+        .route("/companies/new", get(edit::new_form::<Company>).post(edit::create::<Company>))
+        .route("/companies/{id}", get(record::show::<Company>))
+        .route("/companies/{id}/edit", get(edit::edit_form::<Company>).post(edit::save::<Company>))
+        .route("/companies/{id}/delete", post(edit::delete::<Company>))
+        .route("/companies/bulk", post(bulk::apply::<Company>))
+        .route("/companies/{id}/merge", post(bulk::merge::<Company>))
+        .route("/companies/export.csv", get(io::export_csv::<Company>).post(io::export_selected_csv::<Company>))
+        .route("/companies/import", get(import::start::<Company>).post(import::upload::<Company>).layer(upload_limit()))
+        .route("/companies/import/{upload}", get(import::preview::<Company>))
+        .route("/companies/import/{upload}/check", get(import::check::<Company>))
+        .route("/companies/import/{upload}/errors.csv", get(import::dry_run_errors::<Company>))
+        .route("/companies/import/{upload}/commit", post(import::commit::<Company>))
         .route("/imports/{id}", get(import::result))
         .route("/imports/{id}/errors.csv", get(import::result_errors))
         .route("/imports/{id}/revert", post(import::revert))
-        .merge(pages::<Task>())
         .route("/deals", get(board::show))
         .route("/deals/list", get(list::list::<Deal>))
+        .route("/deals/new", get(edit::new_form::<Deal>).post(edit::create::<Deal>))
+        .route("/deals/{id}", get(record::show::<Deal>))
+        .route("/deals/{id}/edit", get(edit::edit_form::<Deal>).post(edit::save::<Deal>))
+        .route("/deals/{id}/delete", post(edit::delete::<Deal>))
         .route("/deals/{id}/move", post(board::move_deal))
-        .merge(pages::<Deal>())
+        .route("/deals/bulk", post(bulk::apply::<Deal>))
+        .route("/deals/export.csv", get(io::export_csv::<Deal>).post(io::export_selected_csv::<Deal>))
         .route("/tasks", get(tasks::mine))
         .route("/tasks/list", get(list::list::<Task>))
+        .route("/tasks/new", get(edit::new_form::<Task>).post(edit::create::<Task>))
+        .route("/tasks/{id}", get(record::show::<Task>))
+        .route("/tasks/{id}/edit", get(edit::edit_form::<Task>).post(edit::save::<Task>))
+        .route("/tasks/{id}/delete", post(edit::delete::<Task>))
         .route("/tasks/{id}/done", post(tasks::done))
+        .route("/tasks/bulk", post(bulk::apply::<Task>))
         .route("/notes/new", post(notes::create))
         .route("/notes/{id}/edit", get(edit::edit_form::<Note>).post(edit::save::<Note>))
         .route("/notes/{id}/delete", post(notes::delete))
@@ -82,43 +110,6 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/tags", post(pipeline::save_tag_colour))
         .route("/search", get(search::page))
         .route("/search/suggest", get(search::suggest))
-}
-
-/// A kind's list (at `/{plural}`) and its other pages.
-fn resource<T: PageKind>() -> Router<AppState> {
-    Router::new().route(&format!("/{}", T::KIND.plural()), get(list::list::<T>)).merge(pages::<T>())
-}
-
-/// Bulk actions and merging, for the kinds that can absorb a duplicate.
-fn mergeable<T: PageKind + crate::app::crm::merge::Mergeable>() -> Router<AppState> {
-    let base = format!("/{}", T::KIND.plural());
-    Router::new()
-        .route(&format!("{base}/bulk"), post(bulk::apply::<T>))
-        .route(&format!("{base}/{{id}}/merge"), post(bulk::merge::<T>))
-}
-
-/// The CSV export and import pages of contacts and companies.
-fn imports<T: PageKind + crate::app::crm::import_rows::Importable + crate::app::crm::export::CsvExport>()
--> Router<AppState> {
-    let base = format!("/{}", T::KIND.plural());
-    let upload_limit = axum::extract::DefaultBodyLimit::max(crate::web::layers::UPLOAD_BODY_LIMIT_BYTES);
-    Router::new()
-        .route(&format!("{base}/export.csv"), get(io::export_csv::<T>).post(io::export_selected_csv::<T>))
-        .route(&format!("{base}/import"), get(import::start::<T>).post(import::upload::<T>).layer(upload_limit))
-        .route(&format!("{base}/import/{{upload}}"), get(import::preview::<T>))
-        .route(&format!("{base}/import/{{upload}}/check"), get(import::check::<T>))
-        .route(&format!("{base}/import/{{upload}}/errors.csv"), get(import::dry_run_errors::<T>))
-        .route(&format!("{base}/import/{{upload}}/commit"), post(import::commit::<T>))
-}
-
-/// `/new`, `/{id}`, `/{id}/edit`, `/{id}/delete` of a kind.
-fn pages<T: PageKind>() -> Router<AppState> {
-    let base = format!("/{}", T::KIND.plural());
-    Router::new()
-        .route(&format!("{base}/new"), get(edit::new_form::<T>).post(edit::create::<T>))
-        .route(&format!("{base}/{{id}}"), get(record::show::<T>))
-        .route(&format!("{base}/{{id}}/edit"), get(edit::edit_form::<T>).post(edit::save::<T>))
-        .route(&format!("{base}/{{id}}/delete"), post(edit::delete::<T>))
 }
 
 /// A record id from the path; anything else is "not found".
