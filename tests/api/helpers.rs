@@ -136,8 +136,9 @@ impl TestApp {
         }
     }
 
+    /// The default browser's request helpers, for requests without a page.
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        self.browser().url(path)
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -145,7 +146,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request")
+        self.browser().get(path).await
     }
 
     /// A second browser: its own cookie jar, same server.
@@ -375,20 +376,24 @@ pub struct Api {
 }
 
 impl Api {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap()
+        self.client.get(self.url(path)).bearer_auth(&self.token).send().await.unwrap()
     }
 
     pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
-        self.client.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await.unwrap()
+        self.client.post(self.url(path)).bearer_auth(&self.token).json(&body).send().await.unwrap()
     }
 
     pub async fn patch(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
-        self.client.patch(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await.unwrap()
+        self.client.patch(self.url(path)).bearer_auth(&self.token).json(&body).send().await.unwrap()
     }
 
     pub async fn delete(&self, path: &str) -> reqwest::Response {
-        self.client.delete(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap()
+        self.client.delete(self.url(path)).bearer_auth(&self.token).send().await.unwrap()
     }
 
     /// POSTs and returns the created record's JSON (asserting 201).

@@ -73,7 +73,7 @@ async fn column(state: &AppState, scope: &TenantScope, total: &StageTotal) -> Re
     };
     let listing = state.app.list_records::<Deal>(scope, &filter).await?;
     let companies = listing.items.iter().filter_map(|d| d.company_id).collect();
-    let names = super::names(state, scope, companies, Vec::new(), false).await?;
+    let names = super::names(state, scope, &[], &[], companies, Vec::new()).await?;
     let cards = listing
         .items
         .iter()

@@ -15,7 +15,7 @@ use crate::app::ViewCache;
 use crate::app::auth::TenantScope;
 use crate::app::auth::permissions::Action;
 use crate::app::crm::ListFilter;
-use crate::domain::crm::{ContactStatus, Kind};
+use crate::domain::crm::Kind;
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
@@ -79,14 +79,11 @@ fn filter_values(f: &ListFilter) -> Values {
     values
 }
 
-/// The link to the page after `cursor`, with the same filters.
-fn next_link(path: &str, values: &Values, cursor: &str) -> String {
+/// The filters as a query string, and `then` after them (a page's cursor).
+fn query_string(values: &Values, then: Option<(&str, &str)>) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in values.pairs() {
-        query.append_pair(name, value);
-    }
-    query.append_pair("cursor", cursor);
-    format!("{path}?{}", query.finish())
+    query.extend_pairs(values.pairs().chain(then));
+    query.finish()
 }
 
 fn pairs(options: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -101,17 +98,11 @@ fn filter_fields(kind: Kind, shown: &[&str], values: &Values, choices: &Choices)
             continue;
         }
         fields.push(match *name {
-            "status" => {
-                let statuses = ContactStatus::ALL.map(|s| (s.as_str().to_owned(), s.as_str().to_owned()));
-                Field::select(values, "status", "Status", statuses, true)
-            }
+            "status" => Field::select(values, "status", "Status", Choices::statuses(), true),
             "owner" => Field::select(values, "owner", "Owner", choices.people(), true),
             "assignee" => Field::select(values, "assignee", "Assignee", choices.people(), true),
             "company" => Field::select(values, "company", "Company", choices.companies(), true),
-            "stage" => {
-                let stages = choices.stages.iter().map(|s| (s.key.clone(), s.label.clone()));
-                Field::select(values, "stage", "Stage", stages, true)
-            }
+            "stage" => Field::select(values, "stage", "Stage", choices.stages(), true),
             "state" if kind == Kind::Task => {
                 Field::select(values, "state", "State", pairs(&[("open", "Open"), ("done", "Done")]), true)
             }
@@ -176,7 +167,7 @@ async fn list_view<T: PageKind>(
     let listing = state.app.list_rows::<T>(scope, filter).await?;
     let companies = listing.items.iter().filter_map(|row| T::company_id(row)).collect();
     let subjects = listing.items.iter().filter_map(|row| T::subject(row)).collect();
-    let names = super::names(state, scope, companies, subjects, T::KIND == Kind::Deal).await?;
+    let names = super::names(state, scope, &choices.people, &choices.stages, companies, subjects).await?;
     let rows = listing.items.iter().map(|r| (r.id().to_string(), r.row(&names))).collect();
     Ok(ListView { choices, rows, next_cursor: listing.next_cursor })
 }
@@ -226,13 +217,7 @@ pub async fn list<T: PageKind>(
         can_create: scope.can(Action::CreateRecords),
         can_import_export: scope.can(Action::ImportExport)
             && matches!(T::KIND, Kind::Contact | Kind::Company | Kind::Deal),
-        export_query: {
-            let mut query = form_urlencoded::Serializer::new(String::new());
-            for (name, value) in values.pairs() {
-                query.append_pair(name, value);
-            }
-            query.finish()
-        },
+        export_query: query_string(&values, None),
         filter_pairs: values.pairs().map(|(n, v)| (n.to_owned(), v.to_owned())).collect(),
         fields: filter_fields(T::KIND, T::FILTERS, &values, choices),
         columns: T::COLUMNS,
@@ -241,7 +226,7 @@ pub async fn list<T: PageKind>(
             people: choices.people().collect(),
             tags: matches!(T::KIND, Kind::Contact | Kind::Company),
         }),
-        next: view.next_cursor.as_ref().map(|c| next_link(&path, &values, c)),
+        next: view.next_cursor.as_ref().map(|c| format!("{path}?{}", query_string(&values, Some(("cursor", c))))),
         error: error.as_ref().map(|e: &AppError| FormError::new("filter the list", e)),
         notice: notice_query.ok().and_then(|Query(q)| notice(&q.notice)),
         action: path,

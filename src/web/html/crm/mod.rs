@@ -25,7 +25,8 @@ use axum::routing::{get, post};
 
 use crate::app::auth::TenantScope;
 use crate::app::crm::ListFilter;
-use crate::domain::crm::{Company, Contact, Deal, Kind, Note, Subject, Task};
+use crate::app::crm::service::Person;
+use crate::domain::crm::{Company, Contact, Deal, Kind, Note, Stage, Subject, Task};
 use crate::domain::ids::RecordId;
 use crate::error::{AppError, ErrorCode};
 use crate::web::AppState;
@@ -122,15 +123,18 @@ fn few(limit: usize) -> ListFilter {
     ListFilter { limit: Some(limit), ..Default::default() }
 }
 
-/// Names of the people, the companies in `company_ids` and (for deals) the stages.
+/// Names of `people` and `stages` (as the page already read them), and of the companies in
+/// `company_ids` and the `subjects` of notes and tasks (read here).
 async fn names(
     state: &AppState,
     scope: &TenantScope,
+    people: &[Person],
+    stages: &[Stage],
     mut company_ids: Vec<RecordId>,
     subjects: Vec<Subject>,
-    stages: bool,
 ) -> Result<Names, AppError> {
-    let people = state.app.people(scope).await?.into_iter().map(|p| (p.id, p.name)).collect();
+    let people = people.iter().map(|p| (p.id, p.name.clone())).collect();
+    let stages = stages.iter().map(|s| (s.key.clone(), s.label.clone())).collect();
     // Companies tasks are about are read with the other companies.
     company_ids.extend(subjects.iter().filter(|s| s.kind == Kind::Company).map(|s| s.id));
     company_ids.sort_by_key(|id| *id.as_bytes());
@@ -139,11 +143,6 @@ async fn names(
         HashMap::new()
     } else {
         state.app.record_titles::<Company>(scope, company_ids).await?
-    };
-    let stages = if stages {
-        state.app.pipeline(scope).await?.into_iter().map(|s| (s.key, s.label)).collect()
-    } else {
-        HashMap::new()
     };
     let subjects = subject_titles(state, scope, subjects).await?;
     Ok(Names { people, companies, subjects, stages })

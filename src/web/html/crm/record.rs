@@ -136,7 +136,9 @@ pub async fn render<T: PageKind>(
     let record = &view.record;
     let load = async {
         let companies = record.company_id().into_iter().collect();
-        let names = super::names(state, scope, companies, record.subject().into_iter().collect(), true).await?;
+        let (people, stages) = (state.app.people(scope).await?, state.app.pipeline(scope).await?);
+        let subjects = record.subject().into_iter().collect();
+        let names = super::names(state, scope, &people, &stages, companies, subjects).await?;
         let mut sections = Vec::new();
         for relation in record.relations() {
             sections.push(section(state, scope, &relation, &names).await?);

@@ -86,7 +86,7 @@ pub async fn mine(
     };
     let (people, tasks) = load.await.map_err(|e| HtmlError::while_doing("list tasks", e))?;
     let subjects = tasks.iter().filter_map(Task::subject).collect();
-    let names = super::names(&state, scope, Vec::new(), subjects, false)
+    let names = super::names(&state, scope, &people, &[], Vec::new(), subjects)
         .await
         .map_err(|e| HtmlError::while_doing("list tasks", e))?;
     let today = Day::of_unix(state.app.now());

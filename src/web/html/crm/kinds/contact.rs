@@ -2,7 +2,7 @@
 
 use super::company::{address_fields, address_input, address_values};
 use super::{Cell, Choices, Fact, FormKind, Names, PageKind, Relation, optional_text, owner_field, tag_text};
-use crate::domain::crm::{Contact, ContactInput, ContactStatus, EmailEntry, PhoneEntry};
+use crate::domain::crm::{Contact, ContactInput, EmailEntry, PhoneEntry};
 use crate::domain::ids::RecordId;
 use crate::error::AppError;
 use crate::web::html::crm::values::{Field, Values};
@@ -11,10 +11,6 @@ const EMAILS: [(&str, &str); 3] =
     [("email_1", "email_1_kind"), ("email_2", "email_2_kind"), ("email_3", "email_3_kind")];
 const PHONES: [(&str, &str); 3] =
     [("phone_1", "phone_1_kind"), ("phone_2", "phone_2_kind"), ("phone_3", "phone_3_kind")];
-
-fn statuses() -> impl Iterator<Item = (String, String)> {
-    ContactStatus::ALL.into_iter().map(|s| (s.as_str().to_owned(), s.as_str().to_owned()))
-}
 
 impl FormKind for Contact {
     const NOUN: &'static str = "contact";
@@ -63,7 +59,7 @@ impl FormKind for Contact {
         fields.push(Field::select(values, "company_id", "Company", choices.companies(), true));
         fields.extend(address_fields(values));
         fields.extend([
-            Field::select(values, "status", "Status", statuses(), false),
+            Field::select(values, "status", "Status", Choices::statuses(), false),
             Field::text(values, "tags", "Tags (comma-separated)").max(1000),
             owner_field(values, choices, "owner_id", "Owner"),
             Field::of_kind(values, "date_of_birth", "Date of birth", "date"),

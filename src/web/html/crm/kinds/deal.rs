@@ -36,12 +36,11 @@ impl FormKind for Deal {
 
     fn fields(values: &Values, choices: &Choices, creating: bool) -> Vec<Field> {
         let contacts = choices.contacts.iter().map(|(id, name)| (id.to_string(), name.clone()));
-        let stages = choices.stages.iter().map(|s| (s.key.clone(), s.label.clone()));
         let mut fields = vec![
             Field::text(values, "name", "Name").required(),
             Field::select(values, "company_id", "Company", choices.companies(), true),
             Field::select(values, "contact_ids", "Contacts", contacts, false).multi(),
-            Field::select(values, "stage", "Stage", stages, false),
+            Field::select(values, "stage", "Stage", choices.stages(), false),
             Field::text(values, "amount", "Amount").max(40),
             Field::text(values, "currency", "Currency (ISO code)").max(3),
             Field::of_kind(values, "expected_close", "Expected close", "date"),

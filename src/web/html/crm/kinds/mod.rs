@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use super::values::{Field, Values};
 use crate::app::crm::CrmRecord;
 use crate::app::crm::service::Person;
-use crate::domain::crm::{Kind, Stage, Subject};
+use crate::domain::crm::{ContactStatus, Kind, Stage, Subject};
 use crate::domain::ids::{RecordId, UserId};
 use crate::error::AppError;
 
@@ -159,6 +159,15 @@ impl Choices {
 
     pub fn companies(&self) -> impl Iterator<Item = (String, String)> + '_ {
         self.companies.iter().map(|(id, name)| (id.to_string(), name.clone()))
+    }
+
+    pub fn stages(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        self.stages.iter().map(|s| (s.key.clone(), s.label.clone()))
+    }
+
+    /// A contact's statuses (the same for every workspace).
+    pub fn statuses() -> impl Iterator<Item = (String, String)> {
+        ContactStatus::ALL.into_iter().map(|s| (s.as_str().to_owned(), s.as_str().to_owned()))
     }
 }
 
