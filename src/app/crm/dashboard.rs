@@ -2,8 +2,8 @@
 //! running tallies the write path keeps, so the cost doesn't grow with the number of deals),
 //! the caller's due tasks, and recent record activity from the audit log.
 
-use super::ListFilter;
 use super::deal::tally;
+use super::{ListQuery, ParsedFilter};
 use crate::app::App;
 use crate::app::auth::TenantScope;
 use crate::app::auth::permissions::Action;
@@ -123,12 +123,10 @@ impl App {
                 MonthTotal { year, month, won, lost, won_sums }
             })
             .collect();
-        let mine = ListFilter {
-            assignee: scope.user().to_string(),
-            state: "open".into(),
-            limit: Some(8),
-            ..Default::default()
-        };
+        let mine = ListQuery::first(
+            ParsedFilter { assignee: Some(*scope.user()), closed: Some(false), ..Default::default() },
+            8,
+        );
         let tasks = self.list_records::<Task>(scope, &mine).await?.items;
         Ok(Dashboard { stages, months, tasks, recent: audit })
     }

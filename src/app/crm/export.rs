@@ -7,7 +7,7 @@ use crate::domain::timestamps::format_utc;
 use std::collections::HashMap;
 
 use super::service::MAX_LIMIT;
-use super::{CrmRecord, ListFilter, vcard};
+use super::{CrmRecord, ListQuery, vcard};
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record_now};
 use crate::app::auth::permissions::Action;
@@ -26,7 +26,7 @@ pub const MAX_SELECTED: usize = 1_000;
 /// What to export: everything matching a filter, or the records named.
 #[derive(Debug, Clone)]
 pub enum Selection {
-    Filter(Box<ListFilter>),
+    Filter(Box<ListQuery>),
     Ids(Vec<RecordId>),
 }
 
@@ -238,12 +238,12 @@ impl App {
                 }
             }
             Selection::Filter(filter) => {
-                let mut filter = ListFilter { limit: Some(MAX_LIMIT), cursor: String::new(), ..(**filter).clone() };
+                let mut query = ListQuery::first(filter.filter.clone(), MAX_LIMIT);
                 loop {
-                    let page = self.list_records::<T>(scope, &filter).await?;
+                    let page = self.list_records::<T>(scope, &query).await?;
                     found.extend(page.items);
                     match page.next_cursor {
-                        Some(cursor) if found.len() < MAX_EXPORT_ROWS => filter.cursor = cursor,
+                        Some(cursor) if found.len() < MAX_EXPORT_ROWS => query.after(&cursor)?,
                         _ => break,
                     }
                 }

@@ -27,13 +27,17 @@ pub mod vcard;
 
 pub use service::{Listing, RecordView};
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::store::crm::Entity;
-use crate::domain::crm::{Changes, Kind, Stage, Subject};
+use crate::domain::crm::{Changes, ContactStatus, Kind, Stage, Subject};
+use crate::domain::fields::Day;
 use crate::domain::ids::{RecordId, UserId};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
+use service::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// What creating or changing a record may depend on besides its input.
 pub struct WriteContext<'a> {
@@ -91,6 +95,14 @@ pub struct ListFilter {
 }
 
 impl ListFilter {
+    /// The query as services take it: every value parsed (ids, enums, dates), the cursor
+    /// decoded and the page bounded. Parsed at the edge, so a service never sees text.
+    pub fn parse(&self) -> Result<ListQuery, AppError> {
+        let mut query = ListQuery::first(parse_filter(self)?, self.limit.unwrap_or(DEFAULT_LIMIT));
+        query.after(&self.cursor)?;
+        Ok(query)
+    }
+
     /// Whether a page of this filter is read from the store alone, so it can be kept until the
     /// store's next commit ([`crate::app::ViewCache`]). A phone number or tax id is looked up in
     /// the search index, which commits apart from the store: those pages are always read afresh.
@@ -189,6 +201,34 @@ pub enum BulkAction {
     Delete,
 }
 
+/// One page of a list as services take it (see [`ListFilter::parse`]).
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub filter: ParsedFilter,
+    /// Where the page starts: after this index row (decoded from a listing's next cursor).
+    pub cursor: Option<Vec<u8>>,
+    /// Rows on the page, between 1 and [`MAX_LIMIT`].
+    pub limit: usize,
+}
+
+impl ListQuery {
+    /// The first page of `filter`, `limit` rows long (bounded).
+    pub fn first(filter: ParsedFilter, limit: usize) -> ListQuery {
+        ListQuery { filter, cursor: None, limit: limit.clamp(1, MAX_LIMIT) }
+    }
+
+    /// Moves to the page after `cursor` (a listing's `next_cursor`; empty: the first page).
+    pub fn after(&mut self, cursor: &str) -> Result<(), AppError> {
+        self.cursor = match cursor.trim() {
+            "" => None,
+            text => {
+                Some(URL_SAFE_NO_PAD.decode(text).map_err(|_| AppError::field(ErrorCode::InvalidFormat, "cursor"))?)
+            }
+        };
+        Ok(())
+    }
+}
+
 /// A list filter with its values parsed.
 #[derive(Debug, Clone, Default)]
 pub struct ParsedFilter {
@@ -232,6 +272,46 @@ impl ParsedFilter {
         let q = self.q.trim().to_lowercase();
         q.is_empty() || names.iter().any(|n| n.to_lowercase().starts_with(&q))
     }
+}
+
+fn parse_filter(filter: &ListFilter) -> Result<ParsedFilter, AppError> {
+    use crate::domain::crm::{optional, record_id, user_id};
+    let created = |text: &str, field, end: bool| {
+        optional(text, |s| Day::parse(s, field)).map(|d| d.map(|d| (i64::from(d.ordinal()) + i64::from(end)) * 86_400))
+    };
+    let q = filter.q.trim();
+    if q.chars().count() > 200 {
+        return Err(AppError::field(ErrorCode::TooLong, "q"));
+    }
+    Ok(ParsedFilter {
+        q: q.to_owned(),
+        tag: optional(&filter.tag, |s| crate::domain::fields::tag(s, "tag"))?,
+        owner: user_id(&filter.owner, "owner")?,
+        status: optional(&filter.status, ContactStatus::parse)?,
+        company: record_id(&filter.company, "company")?,
+        contact: record_id(&filter.contact, "contact")?,
+        stage: optional(&filter.stage, |s| Ok(s.trim().to_owned()))?,
+        assignee: user_id(&filter.assignee, "assignee")?,
+        closed: match filter.state.trim() {
+            "" | "all" => None,
+            "open" | "active" => Some(false),
+            "done" | "archived" => Some(true),
+            _ => return Err(AppError::field(ErrorCode::InvalidFormat, "state")),
+        },
+        subject: match (filter.subject_kind.trim(), filter.subject_id.trim()) {
+            ("", "") => None,
+            (kind, id) => Some(Subject::parse(kind, id)?),
+        },
+        created_from: created(&filter.created_from, "created_from", false)?,
+        created_to: created(&filter.created_to, "created_to", true)?,
+        newest_first: match filter.sort.trim() {
+            "" | "name" | "due" => false,
+            "newest" => true,
+            _ => return Err(AppError::field(ErrorCode::InvalidFormat, "sort")),
+        },
+        by_name: filter.sort.trim() == "name",
+        exact: None,
+    })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::{CrmRecord, Exact, ListFilter, ParsedFilter, Reference, WriteContext, index_terms, pipeline};
+use super::{CrmRecord, Exact, ListQuery, ParsedFilter, Reference, WriteContext, index_terms, pipeline};
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
@@ -15,8 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// A timeline line as pages show it: the stored entry itself.
 pub(crate) type TimelineView = TimelineEntry;
-use crate::domain::crm::{Changes, Contact, ContactStatus, Kind, Note, Subject, Task, TimelineEvent};
-use crate::domain::fields::Day;
+use crate::domain::crm::{Changes, Contact, Kind, Note, Subject, Task, TimelineEvent};
 use crate::domain::ids::{RecordId, UserId};
 use crate::domain::role::Role;
 
@@ -234,13 +233,13 @@ impl App {
         self.store().workspace(&scope).write(move |txn| delete_checked_in::<T>(txn, &scope, id, now, &client)).await
     }
 
-    /// One page of records matching `filter`, in index order, after the filter's cursor.
+    /// One page of records matching the query, in index order, after its cursor.
     pub(crate) async fn list_records<T: CrmRecord>(
         &self,
         scope: &TenantScope,
-        filter: &ListFilter,
+        query: &ListQuery,
     ) -> Result<Listing<T>, AppError> {
-        self.list_as::<T>(scope, filter).await
+        self.list_as::<T>(scope, query).await
     }
 
     /// [`App::list_records`] for a list page: only the sealed fields a row shows
@@ -249,34 +248,28 @@ impl App {
     pub(crate) async fn list_rows<T: CrmRecord>(
         &self,
         scope: &TenantScope,
-        filter: &ListFilter,
+        query: &ListQuery,
     ) -> Result<Listing<Partial<T>>, AppError> {
-        self.list_as::<Partial<T>>(scope, filter).await
+        self.list_as::<Partial<T>>(scope, query).await
     }
 
     async fn list_as<R: Reading<Of: CrmRecord>>(
         &self,
         scope: &TenantScope,
-        filter: &ListFilter,
+        query: &ListQuery,
     ) -> Result<Listing<R>, AppError> {
         scope.require(Action::ReadRecords)?;
-        let mut parsed = parse_filter(filter)?;
-        let limit = filter.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-        let cursor = match filter.cursor.trim() {
-            "" => None,
-            text => {
-                Some(URL_SAFE_NO_PAD.decode(text).map_err(|_| AppError::field(ErrorCode::InvalidFormat, "cursor"))?)
-            }
-        };
+        let (limit, cursor) = (query.limit.clamp(1, MAX_LIMIT), query.cursor.as_deref());
+        let mut parsed = query.filter.clone();
         let store = self.store().workspace(scope);
         if let Some(probe) = index_terms::exact_probe(&parsed.q) {
             // A phone number or tax id: sealed, so found through the keyed blind index.
             let candidates = self.exact_matches(scope, R::Of::KIND, probe.field, &probe.lookup).await?;
             parsed.exact = Some(Exact { index: probe.index, value: probe.value });
-            return store.read_now(|txn| list_candidates_in::<R>(txn, &parsed, candidates, cursor.as_deref(), limit));
+            return store.read_now(|txn| list_candidates_in::<R>(txn, &parsed, candidates, cursor, limit));
         }
         // Small enough to read in place: one page, at most SCAN_BUDGET index rows looked at.
-        store.read_now(|txn| list_in::<R>(txn, &parsed, cursor.as_deref(), limit))
+        store.read_now(|txn| list_in::<R>(txn, &parsed, cursor, limit))
     }
 
     /// The newest entries of a record's timeline (the record must be readable).
@@ -471,46 +464,6 @@ fn list_candidates_in<R: Reading<Of: CrmRecord>>(
         items.push(record);
     }
     Ok(Listing { items, next_cursor })
-}
-
-fn parse_filter(filter: &ListFilter) -> Result<ParsedFilter, AppError> {
-    use crate::domain::crm::{optional, record_id, user_id};
-    let created = |text: &str, field, end: bool| {
-        optional(text, |s| Day::parse(s, field)).map(|d| d.map(|d| (i64::from(d.ordinal()) + i64::from(end)) * 86_400))
-    };
-    let q = filter.q.trim();
-    if q.chars().count() > 200 {
-        return Err(AppError::field(ErrorCode::TooLong, "q"));
-    }
-    Ok(ParsedFilter {
-        q: q.to_owned(),
-        tag: optional(&filter.tag, |s| crate::domain::fields::tag(s, "tag"))?,
-        owner: user_id(&filter.owner, "owner")?,
-        status: optional(&filter.status, ContactStatus::parse)?,
-        company: record_id(&filter.company, "company")?,
-        contact: record_id(&filter.contact, "contact")?,
-        stage: optional(&filter.stage, |s| Ok(s.trim().to_owned()))?,
-        assignee: user_id(&filter.assignee, "assignee")?,
-        closed: match filter.state.trim() {
-            "" | "all" => None,
-            "open" | "active" => Some(false),
-            "done" | "archived" => Some(true),
-            _ => return Err(AppError::field(ErrorCode::InvalidFormat, "state")),
-        },
-        subject: match (filter.subject_kind.trim(), filter.subject_id.trim()) {
-            ("", "") => None,
-            (kind, id) => Some(Subject::parse(kind, id)?),
-        },
-        created_from: created(&filter.created_from, "created_from", false)?,
-        created_to: created(&filter.created_to, "created_to", true)?,
-        newest_first: match filter.sort.trim() {
-            "" | "name" | "due" => false,
-            "newest" => true,
-            _ => return Err(AppError::field(ErrorCode::InvalidFormat, "sort")),
-        },
-        by_name: filter.sort.trim() == "name",
-        exact: None,
-    })
 }
 
 /// Someone who can own records.

@@ -53,7 +53,7 @@ pub(super) async fn list<T: CrmRecord>(
     ApiScope(scope): ApiScope,
     Query(filter): Query<ListFilter>,
 ) -> Result<Response, ApiError> {
-    let listing = state.app.list_records::<T>(&scope, &filter).await?;
+    let listing = state.app.list_records::<T>(&scope, &filter.parse()?).await?;
     Ok(json(StatusCode::OK, to_json(&listing)?))
 }
 

@@ -12,8 +12,8 @@ use super::values::Values;
 use crate::app::ViewCache;
 use crate::app::auth::TenantScope;
 use crate::app::auth::permissions::Action;
-use crate::app::crm::ListFilter;
 use crate::app::crm::dashboard::StageTotal;
+use crate::app::crm::{ListQuery, ParsedFilter};
 use crate::domain::crm::{Deal, DealInput, Kind, Stage};
 use crate::domain::fields::{Currency, Money};
 use crate::error::AppError;
@@ -65,12 +65,8 @@ const CARDS_PER_COLUMN: usize = 25;
 
 async fn column(state: &AppState, scope: &TenantScope, total: &StageTotal) -> Result<Column, AppError> {
     let stage = &total.stage;
-    let filter = ListFilter {
-        stage: stage.key.clone(),
-        state: "active".into(),
-        limit: Some(CARDS_PER_COLUMN),
-        ..Default::default()
-    };
+    let active = ParsedFilter { stage: Some(stage.key.clone()), closed: Some(false), ..Default::default() };
+    let filter = ListQuery::first(active, CARDS_PER_COLUMN);
     let listing = state.app.list_records::<Deal>(scope, &filter).await?;
     let companies = listing.items.iter().filter_map(|d| d.company_id).collect();
     let names = super::names(state, scope, &[], &[], companies, Vec::new()).await?;

@@ -46,7 +46,7 @@ fn selection_of(body: &[u8]) -> Result<Selection, AppError> {
         format!("/?{}", rest.finish()).parse().map_err(|_| AppError::field(ErrorCode::InvalidFormat, "q"))?;
     let Query(filter) =
         Query::<ListFilter>::try_from_uri(&uri).map_err(|_| AppError::field(ErrorCode::InvalidFormat, "q"))?;
-    Ok(Selection::Filter(Box::new(filter)))
+    Ok(Selection::Filter(Box::new(filter.parse()?)))
 }
 
 async fn csv_of<T: CsvExport>(
@@ -67,9 +67,10 @@ pub async fn export_csv<T: CsvExport>(
     Client(client): Client,
     query: Result<Query<ListFilter>, QueryRejection>,
 ) -> Result<Response, HtmlError> {
-    let Query(filter) =
-        query.map_err(|_| HtmlError::while_doing("export records", AppError::field(ErrorCode::InvalidFormat, "q")))?;
-    csv_of::<T>(&state, &session, Selection::Filter(Box::new(filter)), &client).await
+    let refuse = |e| HtmlError::while_doing("export records", e);
+    let Query(filter) = query.map_err(|_| refuse(AppError::field(ErrorCode::InvalidFormat, "q")))?;
+    let query = filter.parse().map_err(refuse)?;
+    csv_of::<T>(&state, &session, Selection::Filter(Box::new(query)), &client).await
 }
 
 /// `POST /{plural}/export.csv` with `ids` (or filters).

@@ -164,7 +164,7 @@ async fn list_view<T: PageKind>(
     filter: &ListFilter,
 ) -> Result<ListView, AppError> {
     let choices = filter_choices(state, scope, T::KIND, filter).await?;
-    let listing = state.app.list_rows::<T>(scope, filter).await?;
+    let listing = state.app.list_rows::<T>(scope, &filter.parse()?).await?;
     let companies = listing.items.iter().filter_map(|row| T::company_id(row)).collect();
     let subjects = listing.items.iter().filter_map(|row| T::subject(row)).collect();
     let names = super::names(state, scope, &choices.people, &choices.stages, companies, subjects).await?;

@@ -24,8 +24,8 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::app::auth::TenantScope;
-use crate::app::crm::ListFilter;
 use crate::app::crm::service::Person;
+use crate::app::crm::{ListQuery, ParsedFilter};
 use crate::domain::crm::{Company, Contact, Deal, Kind, Note, Stage, Subject, Task};
 use crate::domain::ids::RecordId;
 use crate::error::{AppError, ErrorCode};
@@ -118,9 +118,9 @@ fn parse_id(id: &str) -> Result<RecordId, HtmlError> {
     id.parse().map_err(|_| HtmlError::from(ErrorCode::NotFound))
 }
 
-/// Up to 200 records of a kind, for selects.
-fn few(limit: usize) -> ListFilter {
-    ListFilter { limit: Some(limit), ..Default::default() }
+/// Up to `limit` records of a kind, for selects.
+fn few(limit: usize) -> ListQuery {
+    ListQuery::first(ParsedFilter::default(), limit)
 }
 
 /// Names of `people` and `stages` (as the page already read them), and of the companies in

@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use super::kinds::{Cell, Choices, Fact, FormKind, Names, PageKind, Relation, path};
 use super::values::{Field, Values};
 use crate::app::auth::{AuthSession, TenantScope};
-use crate::app::crm::ListFilter;
 use crate::app::crm::service::{Person, TimelineView};
-use crate::domain::crm::{Contact, Deal, Kind, Note, Task, TimelineEvent};
+use crate::app::crm::{ListFilter, ListQuery, ParsedFilter};
+use crate::domain::crm::{Contact, Deal, Kind, Note, Subject, Task, TimelineEvent};
 use crate::domain::ids::RecordId;
 use crate::error::AppError;
 use crate::web::AppState;
@@ -172,7 +172,7 @@ pub async fn render<T: PageKind>(
         let mut found = state.app.possible_duplicates::<T>(scope, &input).await?;
         if !shown.merge_query.is_empty() {
             let filter = ListFilter { q: shown.merge_query.clone(), limit: Some(10), ..Default::default() };
-            let matches = state.app.list_records::<T>(scope, &filter).await?.items;
+            let matches = state.app.list_records::<T>(scope, &filter.parse()?).await?.items;
             found.extend(
                 matches
                     .iter()
@@ -227,15 +227,6 @@ pub async fn render<T: PageKind>(
     Ok((status, page).into_response())
 }
 
-fn by(field: &str, id: &RecordId) -> ListFilter {
-    let mut filter = ListFilter { limit: Some(50), ..Default::default() };
-    match field {
-        "company" => filter.company = id.to_string(),
-        _ => filter.contact = id.to_string(),
-    }
-    filter
-}
-
 fn deal_cell(deal: &Deal, names: &Names) -> Cell {
     let amount = super::kinds::deal_amount(deal);
     Cell::link(format!("{} · {} {amount}", deal.name, names.stage(&deal.stage)), path(Kind::Deal, &deal.id))
@@ -250,7 +241,8 @@ async fn section(
     let app = &state.app;
     Ok(match relation {
         Relation::ContactsOf(id) => {
-            let listing = app.list_records::<Contact>(scope, &by("company", id)).await?;
+            let of_company = ParsedFilter { company: Some(*id), ..Default::default() };
+            let listing = app.list_records::<Contact>(scope, &ListQuery::first(of_company, 50)).await?;
             let mut items: Vec<Cell> =
                 listing.items.iter().map(|c| Cell::link(c.full_name(), path(Kind::Contact, &c.id))).collect();
             if listing.next_cursor.is_some() {
@@ -259,8 +251,11 @@ async fn section(
             Section { heading: "Contacts", items }
         }
         Relation::DealsOfCompany(id) | Relation::DealsOfContact(id) => {
-            let field = if matches!(relation, Relation::DealsOfCompany(_)) { "company" } else { "contact" };
-            let deals = app.list_records::<Deal>(scope, &by(field, id)).await?.items;
+            let on = match relation {
+                Relation::DealsOfCompany(_) => ParsedFilter { company: Some(*id), ..Default::default() },
+                _ => ParsedFilter { contact: Some(*id), ..Default::default() },
+            };
+            let deals = app.list_records::<Deal>(scope, &ListQuery::first(on, 50)).await?.items;
             Section { heading: "Deals", items: deals.iter().map(|d| deal_cell(d, names)).collect() }
         }
         Relation::Contacts(ids) => {
@@ -282,12 +277,8 @@ async fn attached(
     id: RecordId,
     names: &Names,
 ) -> Result<(Vec<NoteView>, Vec<TaskRow>), AppError> {
-    let filter = ListFilter {
-        subject_kind: kind.as_str().to_owned(),
-        subject_id: id.to_string(),
-        limit: Some(50),
-        ..Default::default()
-    };
+    let on = ParsedFilter { subject: Some(Subject { kind, id }), ..Default::default() };
+    let filter = ListQuery::first(on, 50);
     let notes = state.app.list_records::<Note>(scope, &filter).await?.items;
     let tasks = state.app.list_records::<Task>(scope, &filter).await?.items;
     let notes = notes

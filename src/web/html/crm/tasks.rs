@@ -81,7 +81,7 @@ pub async fn mine(
     };
     let load = async {
         let people = state.app.people(scope).await?;
-        let tasks = state.app.list_records::<Task>(scope, &filter).await?.items;
+        let tasks = state.app.list_records::<Task>(scope, &filter.parse()?).await?.items;
         Ok::<_, AppError>((people, tasks))
     };
     let (people, tasks) = load.await.map_err(|e| HtmlError::while_doing("list tasks", e))?;
