@@ -59,7 +59,7 @@ impl Application {
             .await
             .map_err(|e| AppError::internal(crate::error::ErrorCode::Internal, e))??;
         // A key rotation interrupted by a crash or stop continues in the background.
-        app.spawn_key_rotation();
+        app.keys().spawn_rotation();
 
         let tls = match config.tls.mode {
             TlsMode::SelfSigned => {
@@ -87,7 +87,7 @@ impl Application {
         let https_port =
             https.local_addr().map_err(|source| StartupError::Bind { addr: config.server.listen, source })?.port();
         let origin = public_origin(&config).unwrap_or_else(|| format!("https://localhost:{https_port}"));
-        let setup_url = app.pending_setup_token().await?.map(|token| format!("{origin}/setup?token={token}"));
+        let setup_url = app.setup().pending_token().await?.map(|token| format!("{origin}/setup?token={token}"));
         Ok(Application { state: AppState::new(app, config, tls), https, http, acceptor, setup_url })
     }
 
@@ -128,8 +128,8 @@ impl Application {
             tasks.spawn(keep_certificate_fresh(tls, stopped.clone()));
         }
         tasks.spawn(every_minute(self.state.app.clone(), stopped.clone()));
-        tasks.spawn(self.state.app.run_search_indexer(stopped.clone()));
-        self.state.app.start_webhook_worker();
+        tasks.spawn(self.state.app.search().run_indexer(stopped.clone()));
+        self.state.app.webhooks().start_worker();
         tasks.spawn(web::server::serve(self.https, self.acceptor, web::router(self.state), stopped));
         shutdown.await;
         tracing::info!("shutting down");
@@ -178,10 +178,10 @@ async fn every_minute(app: crate::app::App, mut stopped: watch::Receiver<()>) {
         tokio::select! {
             _ = tick.tick() => {
                 app.limiters().sweep();
-                if let Err(e) = app.expire_idempotency().await {
+                if let Err(e) = app.records().expire_idempotency().await {
                     tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "idempotency sweep failed");
                 }
-                if let Err(e) = app.run_backup_schedule().await {
+                if let Err(e) = app.backups().run_schedule().await {
                     tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "backup schedule failed");
                 }
             }

@@ -8,6 +8,11 @@ use super::audit::{AuditEvent, SERVER_CHAIN, record_server};
 use super::auth::ClientInfo;
 use crate::domain::ids::WorkspaceId;
 
+crate::app::service! {
+    /// Security alerts: recorded, then sent to the webhook.
+    Alerts
+}
+
 /// Refused requests per minute, server-wide, that count as a storm.
 pub const STORM_PER_MINUTE: u32 = 200;
 
@@ -28,16 +33,16 @@ impl StormDetector {
     }
 }
 
-impl App {
+impl Alerts<'_> {
     /// Called for every request refused by a rate limit.
     pub fn note_rate_limited(&self) {
         if self.storms().count(self.now()) {
-            self.alert(SERVER_CHAIN, AuditEvent::new("security.rate_limit_storm", None).failed());
+            self.alerts().raise(SERVER_CHAIN, AuditEvent::new("security.rate_limit_storm", None).failed());
         }
     }
 
     /// Records an alert in `workspace`'s audit chain, off the request path.
-    pub(crate) fn alert(&self, workspace: WorkspaceId, event: AuditEvent) {
+    pub(crate) fn raise(&self, workspace: WorkspaceId, event: AuditEvent) {
         tracing::warn!(event = event.event, "security alert");
         let payload = super::webhook::AlertPayload {
             event: event.event.to_owned(),
@@ -46,20 +51,20 @@ impl App {
             target: event.target.clone(),
             ip: event.client.as_ref().map(|c| c.ip.clone()),
         };
-        let app = self.clone();
+        let app = App::clone(self);
         // Recorded first, then sent: whatever receives the webhook finds it in the audit log.
         tokio::spawn(async move {
             let now = app.now();
             if let Err(e) = app.store().write(move |txn| record_server(txn, &workspace, now, event)).await {
                 tracing::error!(code = %e.code(), "alert not recorded");
             }
-            app.queue_webhook(payload);
+            app.webhooks().queue(payload);
         });
     }
 
     /// Called when an address first reaches its hourly failure limit.
-    pub(crate) fn alert_failure_burst(&self, workspace: Option<WorkspaceId>, client: &ClientInfo) {
+    pub(crate) fn failure_burst(&self, workspace: Option<WorkspaceId>, client: &ClientInfo) {
         let event = AuditEvent::new("security.sign_in_burst", None).target(&client.ip).from_client(client).failed();
-        self.alert(workspace.unwrap_or(SERVER_CHAIN), event);
+        self.alerts().raise(workspace.unwrap_or(SERVER_CHAIN), event);
     }
 }

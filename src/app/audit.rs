@@ -94,9 +94,14 @@ fn entry(workspace: &WorkspaceId, at: i64, event: AuditEvent) -> AuditRecord {
 
 pub use super::store::audit::{ChainProblem, ChainReport};
 
-impl super::App {
+crate::app::service! {
+    /// The audit log: verification, the viewer, security logs and alerts.
+    Audit
+}
+
+impl Audit<'_> {
     /// Checks every workspace's audit chain (and the server's).
-    pub async fn verify_audit(&self) -> Result<ChainReport, AppError> {
+    pub async fn verify(&self) -> Result<ChainReport, AppError> {
         self.store().read(|txn| txn.verify_audit_chains()).await
     }
 }
@@ -127,7 +132,7 @@ impl From<AuditRecord> for SecurityEvent {
 const SECURITY_LOG_SCAN: usize = 2000;
 const SECURITY_LOG_SHOW: usize = 15;
 
-impl super::App {
+impl Audit<'_> {
     /// Recent sign-in, MFA, password and token events by or about the signed-in user.
     pub async fn security_log(&self, scope: &super::auth::TenantScope) -> Result<Vec<SecurityEvent>, AppError> {
         let entries = self.store().workspace(scope).read(|txn| txn.recent_audit(SECURITY_LOG_SCAN)).await?;
@@ -142,7 +147,7 @@ impl super::App {
     }
 }
 
-impl super::App {
+impl Audit<'_> {
     /// Recent alerts for the security page: this workspace's security events and lock-outs,
     /// and server-wide ones (rate-limit storms, offline settings changes), newest first.
     pub async fn security_alerts(&self, scope: &super::auth::TenantScope) -> Result<Vec<SecurityEvent>, AppError> {

@@ -1,7 +1,7 @@
 //! The audit viewer: filtered entries of the admin's workspace, a CSV export (step-up, export
 //! budget, audited, formula-safe) and a chain check.
 
-use super::App;
+use super::audit::Audit;
 use super::audit::{AuditEvent, record_now};
 use super::auth::permissions::Action;
 use super::auth::{ClientInfo, TenantScope};
@@ -40,9 +40,9 @@ pub struct AuditView {
     pub outcome: String,
 }
 
-impl App {
+impl Audit<'_> {
     /// Newest first, at most `limit`.
-    pub async fn audit_entries(
+    pub async fn entries(
         &self,
         scope: &TenantScope,
         filter: &AuditFilter,
@@ -92,7 +92,7 @@ impl App {
 
     /// The filtered entries as CSV (RFC 4180, formula triggers neutralised); needs a fresh
     /// second factor and an export from the hourly budget, and is itself audited.
-    pub async fn export_audit_csv(
+    pub async fn export_csv(
         &self,
         scope: &TenantScope,
         filter: &AuditFilter,
@@ -101,7 +101,7 @@ impl App {
         scope.require(Action::ManageSettings)?;
         scope.require_recent_second_factor(self.now())?;
         self.limiters().take(Budget::Export, *scope.user())?;
-        let entries = self.audit_entries(scope, filter, MAX_ENTRIES).await?;
+        let entries = self.audit().entries(scope, filter, MAX_ENTRIES).await?;
         let mut writer = csv::Writer::from_writer(Vec::new());
         let failed = |e: csv::Error| AppError::internal(ErrorCode::Internal, e);
         writer

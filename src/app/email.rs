@@ -19,6 +19,11 @@ use crate::domain::email::EmailAddress;
 use crate::domain::text::required_line;
 use crate::error::{AppError, ErrorCode};
 
+crate::app::service! {
+    /// Outgoing email: its settings and sending.
+    Email
+}
+
 /// The settings key.
 pub(crate) const EMAIL_SETTINGS: &str = "email";
 /// The purpose the SMTP password is sealed for.
@@ -99,13 +104,13 @@ fn is_local(host: &str) -> bool {
     matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]")
 }
 
-impl App {
-    pub fn email_settings(&self) -> EmailSettings {
-        self.0.email.read().unwrap_or_else(|p| p.into_inner()).clone()
+impl Email<'_> {
+    pub fn settings(&self) -> EmailSettings {
+        self.inner().email.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Validates and stores SMTP settings (admins), audited without any value.
-    pub async fn save_email_settings(
+    pub async fn save_settings(
         &self,
         scope: &TenantScope,
         input: EmailSettingsInput,
@@ -114,7 +119,7 @@ impl App {
         scope.require(Action::ManageSettings)?;
         scope.require_server_operator()?;
         scope.require_recent_second_factor(self.now())?;
-        let current = self.email_settings();
+        let current = self.email().settings();
         let host = input.host.trim().to_ascii_lowercase();
         let settings = if host.is_empty() {
             EmailSettings::default()
@@ -153,7 +158,7 @@ impl App {
                 record_server(txn, scope.workspace(), now, event)
             })
             .await?;
-        *self.0.email.write().unwrap_or_else(|p| p.into_inner()) = settings;
+        *self.inner().email.write().unwrap_or_else(|p| p.into_inner()) = settings;
         Ok(())
     }
 
@@ -182,8 +187,8 @@ impl App {
     }
 
     /// Sends one plain-text message now.
-    pub async fn send_email(&self, to: &EmailAddress, subject: &str, body: String) -> Result<(), AppError> {
-        let settings = self.email_settings();
+    pub async fn send(&self, to: &EmailAddress, subject: &str, body: String) -> Result<(), AppError> {
+        let settings = self.email().settings();
         if !settings.is_configured() {
             return Err(AppError::internal(ErrorCode::EmailFailed, "email is not configured"));
         }
@@ -201,24 +206,24 @@ impl App {
 
     /// Sends without making the caller wait (or learn the outcome); failures are logged
     /// without the message content.
-    pub fn send_email_in_background(&self, to: EmailAddress, subject: &'static str, body: String) {
-        if !self.email_settings().is_configured() {
+    pub fn send_in_background(&self, to: EmailAddress, subject: &'static str, body: String) {
+        if !self.email().settings().is_configured() {
             return;
         }
-        let app = self.clone();
+        let app = App::clone(self);
         tokio::spawn(async move {
-            if let Err(e) = app.send_email(&to, subject, body).await {
+            if let Err(e) = app.email().send(&to, subject, body).await {
                 tracing::warn!(code = %e.code(), detail = e.detail().unwrap_or(""), subject, "email not sent");
             }
         });
     }
 
     /// Sends a test message to the signed-in admin.
-    pub async fn send_test_email(&self, scope: &TenantScope, to: &str) -> Result<(), AppError> {
+    pub async fn send_test(&self, scope: &TenantScope, to: &str) -> Result<(), AppError> {
         scope.require(Action::ManageSettings)?;
         scope.require_server_operator()?;
         let to = EmailAddress::parse(to)?;
         let body = "This is a test message from Holdfast. Email is working.\n".to_owned();
-        self.send_email(&to, "Holdfast test message", body).await
+        self.email().send(&to, "Holdfast test message", body).await
     }
 }

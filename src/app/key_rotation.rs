@@ -12,6 +12,11 @@ use super::store::field_keys::{RotationState, StepOutcome};
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
 
+crate::app::service! {
+    /// Field-encryption key rotation.
+    Keys
+}
+
 /// Rows re-sealed per write transaction.
 pub const ROTATION_BATCH: usize = 1_000;
 
@@ -36,9 +41,9 @@ impl KeyStatus {
     }
 }
 
-impl App {
+impl Keys<'_> {
     /// The field keys and any unfinished rotation.
-    pub async fn key_status(&self) -> Result<KeyStatus, AppError> {
+    pub async fn status(&self) -> Result<KeyStatus, AppError> {
         let current = self.store().keyring().current_id();
         let (stored, rotation, rows) =
             self.store().read(|txn| Ok((txn.data_key_ids()?, txn.key_rotation()?, txn.rows_to_reseal()?))).await?;
@@ -48,7 +53,7 @@ impl App {
     /// Starts a rotation (or returns the unfinished one): a new current data key. Owners of the
     /// home workspace only, with a fresh second factor; `None` is the offline CLI. Audited
     /// `keys.rotated`.
-    pub async fn begin_key_rotation(
+    pub async fn begin_rotation(
         &self,
         scope: Option<&TenantScope>,
         client: &ClientInfo,
@@ -89,7 +94,7 @@ impl App {
 
     /// Re-seals up to `limit` rows of the unfinished rotation; the last step retires the old
     /// keys. `None`: no rotation is running.
-    pub async fn key_rotation_step(&self, limit: usize) -> Result<Option<StepOutcome>, AppError> {
+    pub async fn rotation_step(&self, limit: usize) -> Result<Option<StepOutcome>, AppError> {
         let now = self.now();
         let outcome = self
             .store()
@@ -114,8 +119,8 @@ impl App {
     }
 
     /// Runs the unfinished rotation to its end in batches; `progress` sees each step.
-    pub async fn finish_key_rotation(&self, mut progress: impl FnMut(&StepOutcome)) -> Result<(), AppError> {
-        while let Some(outcome) = self.key_rotation_step(ROTATION_BATCH).await? {
+    pub async fn finish_rotation(&self, mut progress: impl FnMut(&StepOutcome)) -> Result<(), AppError> {
+        while let Some(outcome) = self.keys().rotation_step(ROTATION_BATCH).await? {
             progress(&outcome);
             if outcome.retired.is_some() {
                 break;
@@ -126,13 +131,13 @@ impl App {
 
     /// Finishes an unfinished rotation in the background (one at a time): after the settings
     /// button, and at start when a previous run was interrupted.
-    pub fn spawn_key_rotation(&self) {
-        if self.0.rotating.swap(true, Ordering::SeqCst) {
+    pub fn spawn_rotation(&self) {
+        if self.inner().rotating.swap(true, Ordering::SeqCst) {
             return;
         }
-        let app = self.clone();
+        let app = App::clone(self);
         tokio::spawn(async move {
-            if let Err(e) = app.finish_key_rotation(|_| ()).await {
+            if let Err(e) = app.keys().finish_rotation(|_| ()).await {
                 tracing::error!(error = %e, "field-encryption key rotation stopped; it resumes on the next start");
             }
             app.0.rotating.store(false, Ordering::SeqCst);

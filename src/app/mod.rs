@@ -67,6 +67,25 @@ impl OpenError {
     }
 }
 
+/// Declares a service: the operations on one resource, as a view of the [`App`] whose store,
+/// clock, keys and policies every service shares (reached through `Deref`).
+macro_rules! service {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        pub struct $name<'a>(pub(in crate::app) &'a crate::app::App);
+
+        impl std::ops::Deref for $name<'_> {
+            type Target = crate::app::App;
+
+            fn deref(&self) -> &crate::app::App {
+                self.0
+            }
+        }
+    };
+}
+pub(crate) use service;
+
 /// The running application: cheap to clone, shared by every request and background task.
 #[derive(Clone)]
 pub struct App(Arc<Inner>);
@@ -93,6 +112,79 @@ struct Inner {
     started: Instant,
     /// The full-text index, opened on first use (the offline commands never touch it).
     search: Mutex<Option<Arc<search::SearchIndex>>>,
+}
+
+/// The services, one per resource: `app.contacts()`-style entry points a handler calls.
+impl App {
+    pub fn records(&self) -> crm::service::Records<'_> {
+        crm::service::Records(self)
+    }
+    pub fn privacy(&self) -> crm::privacy::Privacy<'_> {
+        crm::privacy::Privacy(self)
+    }
+    pub fn pipeline(&self) -> crm::pipeline::Pipeline<'_> {
+        crm::pipeline::Pipeline(self)
+    }
+    pub fn reports(&self) -> crm::dashboard::Reports<'_> {
+        crm::dashboard::Reports(self)
+    }
+    pub fn tags(&self) -> crm::tags::Tags<'_> {
+        crm::tags::Tags(self)
+    }
+    pub fn imports(&self) -> crm::import::Imports<'_> {
+        crm::import::Imports(self)
+    }
+    pub fn exports(&self) -> crm::export::Exports<'_> {
+        crm::export::Exports(self)
+    }
+    pub fn sessions(&self) -> auth::Sessions<'_> {
+        auth::Sessions(self)
+    }
+    pub fn account(&self) -> auth::Account<'_> {
+        auth::Account(self)
+    }
+    pub fn tokens(&self) -> auth::Tokens<'_> {
+        auth::Tokens(self)
+    }
+    pub fn mfa(&self) -> auth::Mfa<'_> {
+        auth::Mfa(self)
+    }
+    pub fn links(&self) -> auth::Links<'_> {
+        auth::Links(self)
+    }
+    pub fn setup(&self) -> auth::Setup<'_> {
+        auth::Setup(self)
+    }
+    pub fn throttle(&self) -> auth::Throttle<'_> {
+        auth::Throttle(self)
+    }
+    pub fn search(&self) -> search::Search<'_> {
+        search::Search(self)
+    }
+    pub fn alerts(&self) -> alerts::Alerts<'_> {
+        alerts::Alerts(self)
+    }
+    pub fn webhooks(&self) -> webhook::Webhooks<'_> {
+        webhook::Webhooks(self)
+    }
+    pub fn users(&self) -> users::Users<'_> {
+        users::Users(self)
+    }
+    pub fn audit(&self) -> audit::Audit<'_> {
+        audit::Audit(self)
+    }
+    pub fn settings(&self) -> settings::Settings<'_> {
+        settings::Settings(self)
+    }
+    pub fn email(&self) -> email::Email<'_> {
+        email::Email(self)
+    }
+    pub fn keys(&self) -> key_rotation::Keys<'_> {
+        key_rotation::Keys(self)
+    }
+    pub fn backups(&self) -> backup::Backups<'_> {
+        backup::Backups(self)
+    }
 }
 
 impl App {
@@ -127,6 +219,11 @@ impl App {
             started: Instant::now(),
             search: Mutex::new(None),
         })))
+    }
+
+    /// The state the services share (their own fields: settings in force, queues).
+    fn inner(&self) -> &Inner {
+        &self.0
     }
 
     /// The store: services reach rows through its scoped handles ([`Store::workspace`]).
@@ -194,78 +291,19 @@ impl App {
         &self.0.failures_by_account
     }
 
-    /// Validates, stores and applies new rate limits (no restart), audited. `scope` is `None`
-    /// for the offline CLI (recorded in the server's own audit chain).
-    pub async fn save_rate_limit_policy(
-        &self,
-        scope: Option<&auth::TenantScope>,
-        policy: RateLimitPolicy,
-        client: &auth::ClientInfo,
-    ) -> Result<(), AppError> {
-        self.may_change_settings(scope)?;
-        policy.validate()?;
-        self.store_policy(scope, RATE_LIMIT_POLICY, policy.clone(), "settings.rate_limits_changed", client).await?;
+    /// Puts new rate limits in force.
+    fn apply_rate_limits(&self, policy: RateLimitPolicy) {
         *self.0.limiters.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Limiters::new(policy));
-        Ok(())
     }
 
-    /// Settings are changed by admins who confirmed their second factor recently, or offline.
-    fn may_change_settings(&self, scope: Option<&auth::TenantScope>) -> Result<(), AppError> {
-        match scope {
-            Some(scope) => {
-                scope.require(auth::permissions::Action::ManageSettings)?;
-                scope.require_server_operator()?;
-                scope.require_recent_second_factor(self.now())
-            }
-            None => Ok(()),
-        }
+    /// Puts a new security policy in force.
+    fn apply_security_policy(&self, policy: SecurityPolicy) {
+        *self.0.security_policy.write().unwrap_or_else(|p| p.into_inner()) = policy;
     }
 
-    /// Stores a validated policy under `name` with its audit entry.
-    async fn store_policy<T: store::Versioned + Send + 'static>(
-        &self,
-        scope: Option<&auth::TenantScope>,
-        name: &'static str,
-        policy: T,
-        event: &'static str,
-        client: &auth::ClientInfo,
-    ) -> Result<(), AppError> {
-        let (client, now) = (client.clone(), self.now());
-        let (workspace, actor) = match scope {
-            Some(scope) => (*scope.workspace(), Some(*scope.user())),
-            None => (audit::SERVER_CHAIN, None),
-        };
-        self.store()
-            .write(move |txn| {
-                txn.save_setting(name, &policy)?;
-                audit::record_server(
-                    txn,
-                    &workspace,
-                    now,
-                    audit::AuditEvent::new(event, actor).fields(&[name]).from_client(&client),
-                )
-            })
-            .await
-    }
-
-    /// The security policy in force (cached; changed through `save_security_policy`).
+    /// The security policy in force (cached; changed through [`settings::Settings::save_security_policy`]).
     pub fn security_policy(&self) -> SecurityPolicy {
         self.0.security_policy.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Validates, stores and applies a new security policy (no restart needed), audited.
-    /// `scope` is `None` for the offline CLI.
-    pub async fn save_security_policy(
-        &self,
-        scope: Option<&auth::TenantScope>,
-        policy: SecurityPolicy,
-        client: &auth::ClientInfo,
-    ) -> Result<(), AppError> {
-        self.may_change_settings(scope)?;
-        policy.validate()?;
-        self.store_policy(scope, SECURITY_POLICY, policy.clone(), "settings.security_changed", client).await?;
-        *self.0.security_policy.write().unwrap_or_else(|p| p.into_inner()) = policy;
-        Ok(())
     }
 
     pub fn clock(&self) -> &dyn Clock {
@@ -288,18 +326,5 @@ impl App {
 
     pub async fn check_store(&self) -> Result<(), AppError> {
         self.0.store.check().await.map(|_| ())
-    }
-
-    /// While no user exists, the one-time setup token (created on first call); then `None`.
-    pub async fn pending_setup_token(&self) -> Result<Option<String>, AppError> {
-        let has_users = self.0.store.read(|txn| txn.any_user_exists()).await?;
-        if has_users {
-            return Ok(None);
-        }
-        let path = self.0.data_dir.setup_token_path();
-        tokio::task::spawn_blocking(move || auth::setup::ensure_token(&path))
-            .await
-            .map_err(|e| AppError::internal(crate::error::ErrorCode::Internal, e))?
-            .map(Some)
     }
 }

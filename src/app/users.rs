@@ -3,7 +3,6 @@
 
 use secrecy::SecretString;
 
-use super::App;
 use super::audit::{AuditEvent, record, record_server};
 use super::auth::password::check_new_password;
 use super::auth::permissions::Action;
@@ -16,6 +15,11 @@ use crate::domain::text::required_line;
 use crate::error::{AppError, ErrorCode};
 
 use super::auth::setup::NAME_MAX;
+
+crate::app::service! {
+    /// A workspace's members: invitations, roles, disabling; offline account creation.
+    Users
+}
 
 /// A user as the admin page shows it.
 #[derive(Debug, Clone)]
@@ -67,8 +71,8 @@ fn keep_an_owner(users: &[UserRecord], target: &UserRecord) -> Result<(), AppErr
     Ok(())
 }
 
-impl App {
-    pub async fn list_users(&self, scope: &TenantScope) -> Result<Vec<UserView>, AppError> {
+impl Users<'_> {
+    pub async fn list(&self, scope: &TenantScope) -> Result<Vec<UserView>, AppError> {
         scope.require(Action::ManageUsers)?;
         let mut users = self.store().workspace(scope).read(|txn| txn.users()).await?;
         users.sort_by_key(|u| u.name.to_lowercase());
@@ -76,7 +80,7 @@ impl App {
     }
 
     /// Adds a user without a password and returns their invitation link (72 h).
-    pub async fn invite_user(
+    pub async fn invite(
         &self,
         scope: &TenantScope,
         email: &str,
@@ -124,7 +128,7 @@ impl App {
     }
 
     /// Disables or re-enables a user; disabling revokes their sessions and API tokens.
-    pub async fn set_user_disabled(
+    pub async fn set_disabled(
         &self,
         scope: &TenantScope,
         user: UserId,
@@ -217,7 +221,7 @@ impl App {
     }
 
     /// `holdfast admin create-user`: a user with a password in a named workspace.
-    pub async fn create_user(
+    pub async fn create(
         &self,
         workspace: &str,
         email: &str,

@@ -17,6 +17,11 @@ use super::auth::{ClientInfo, TenantScope};
 use super::store::Versioned;
 use crate::error::{AppError, ErrorCode};
 
+crate::app::service! {
+    /// The alert webhook: its settings and delivery.
+    Webhooks
+}
+
 /// The settings key.
 pub(crate) const ALERT_SETTINGS: &str = "alerts";
 /// The purpose the webhook secret is sealed for.
@@ -98,13 +103,13 @@ fn http_client() -> Result<reqwest::Client, AppError> {
         .map_err(|e| AppError::internal(ErrorCode::Internal, e))
 }
 
-impl App {
-    pub fn alert_settings(&self) -> AlertSettings {
-        self.0.alert_settings.read().unwrap_or_else(|p| p.into_inner()).clone()
+impl Webhooks<'_> {
+    pub fn settings(&self) -> AlertSettings {
+        self.inner().alert_settings.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Stores the webhook URL and secret (an empty secret keeps the stored one), audited.
-    pub async fn save_alert_settings(
+    pub async fn save_settings(
         &self,
         scope: &TenantScope,
         url: &str,
@@ -118,7 +123,7 @@ impl App {
             AlertSettings::default()
         } else {
             let webhook_url = validate_url(url)?;
-            let current = self.alert_settings();
+            let current = self.webhooks().settings();
             let secret_sealed = match secret.expose_secret() {
                 // The stored secret only ever signs for the URL it was given with.
                 "" if current.webhook_url == webhook_url => current.secret_sealed,
@@ -141,19 +146,19 @@ impl App {
                 record_server(txn, scope.workspace(), now, event)
             })
             .await?;
-        *self.0.alert_settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
+        *self.inner().alert_settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
         Ok(())
     }
 
     /// Queues an alert recorded elsewhere (inside a transaction) for the webhook.
-    pub(crate) fn webhook_for(
+    pub(crate) fn for_event(
         &self,
         workspace: &crate::domain::ids::WorkspaceId,
         event: &str,
         target: Option<String>,
         ip: &str,
     ) {
-        self.queue_webhook(AlertPayload {
+        self.webhooks().queue(AlertPayload {
             event: event.to_owned(),
             workspace: workspace.to_string(),
             at: self.now(),
@@ -163,23 +168,23 @@ impl App {
     }
 
     /// Queues an alert for the webhook (if one is configured); never waits.
-    pub(crate) fn queue_webhook(&self, payload: AlertPayload) {
-        if self.alert_settings().webhook_url.is_empty() {
+    pub(crate) fn queue(&self, payload: AlertPayload) {
+        if self.webhooks().settings().webhook_url.is_empty() {
             return;
         }
-        if self.0.webhook.sender.try_send(payload).is_err() {
+        if self.inner().webhook.sender.try_send(payload).is_err() {
             tracing::warn!("alert webhook queue full: alert dropped (it is in the audit log)");
         }
     }
 
     /// Starts the webhook worker (once, from `serve`).
-    pub fn start_webhook_worker(&self) {
-        let Some(mut receiver) = self.0.webhook.receiver.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+    pub fn start_worker(&self) {
+        let Some(mut receiver) = self.inner().webhook.receiver.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return;
         };
         // A weak handle: the worker must not keep the app (and its data-dir lock) alive; when
         // the app goes, the queue's sender goes with it and the worker ends.
-        let app = Arc::downgrade(&self.0);
+        let app = Arc::downgrade(&self.0.0);
         tokio::spawn(async move {
             let client = match http_client() {
                 Ok(client) => client,
@@ -187,13 +192,13 @@ impl App {
             };
             while let Some(payload) = receiver.recv().await {
                 let Some(inner) = app.upgrade() else { return };
-                App(inner).deliver(&client, &payload).await;
+                App(inner).webhooks().deliver(&client, &payload).await;
             }
         });
     }
 
     async fn deliver(&self, client: &reqwest::Client, payload: &AlertPayload) {
-        let settings = self.alert_settings();
+        let settings = self.webhooks().settings();
         if settings.webhook_url.is_empty() {
             return;
         }

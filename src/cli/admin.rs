@@ -62,7 +62,7 @@ pub enum SettingsCommand {
 pub fn run(config: &Config, command: AdminCommand) -> u8 {
     match command {
         AdminCommand::CreateWorkspace { name } => offline::run(config, |app| async move {
-            let id = app.create_workspace(&name).await?;
+            let id = app.users().create_workspace(&name).await?;
             println!("created workspace {id}");
             Ok(())
         }),
@@ -76,34 +76,34 @@ pub fn run(config: &Config, command: AdminCommand) -> u8 {
             };
             offline::run(config, |app| async move {
                 let role = Role::parse(&role)?;
-                let id = app.create_user(&workspace, &email, &name, role, &password).await?;
+                let id = app.users().create(&workspace, &email, &name, role, &password).await?;
                 println!("created user {id}");
                 Ok(())
             })
         }
         AdminCommand::CreateToken { email, label } => offline::run(config, |app| async move {
-            println!("{}", app.create_api_token_for_email(&email, &label).await?);
+            println!("{}", app.tokens().create_for_email(&email, &label).await?);
             Ok(())
         }),
         AdminCommand::Unlock { email } => offline::run(config, |app| async move {
-            app.unlock_by_email(&email).await?;
+            app.throttle().unlock_by_email(&email).await?;
             println!("unlocked {email}");
             Ok(())
         }),
         AdminCommand::Settings(command) => offline::run(config, |app| async move {
             match command {
                 SettingsCommand::List => {
-                    for (key, value) in app.settings_list() {
+                    for (key, value) in app.settings().list() {
                         println!("{key} = {value}");
                     }
                 }
                 SettingsCommand::Get { key } => {
                     let (_, value) =
-                        app.settings_list().into_iter().find(|(k, _)| *k == key).ok_or_else(unknown_key)?;
+                        app.settings().list().into_iter().find(|(k, _)| *k == key).ok_or_else(unknown_key)?;
                     println!("{value}");
                 }
                 SettingsCommand::Set { key, value } => {
-                    app.settings_set(&key, &value).await?;
+                    app.settings().set(&key, &value).await?;
                     println!("{key} = {value}");
                 }
             }
@@ -112,7 +112,7 @@ pub fn run(config: &Config, command: AdminCommand) -> u8 {
         AdminCommand::ResetLink { email } => {
             let origin = offline::public_origin(config);
             offline::run(config, |app| async move {
-                let link = app.issue_reset_link_for_email(&email).await?.ok_or_else(no_such_user)?;
+                let link = app.links().issue_reset_for_email(&email).await?.ok_or_else(no_such_user)?;
                 println!("{origin}{}", link.path);
                 Ok(())
             })

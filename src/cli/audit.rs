@@ -15,7 +15,7 @@ pub enum AuditCommand {
 pub fn run(config: &Config, command: AuditCommand) -> u8 {
     match command {
         AuditCommand::Verify => offline::run(config, |app| async move {
-            let report = app.verify_audit().await?;
+            let report = app.audit().verify().await?;
             if report.problems.is_empty() {
                 println!("intact: {} entries in {} chains", report.entries, report.chains);
                 return Ok(());

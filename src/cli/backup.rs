@@ -83,7 +83,7 @@ pub fn run(config: &Config, command: BackupCommand) -> u8 {
             let stamp = SystemClock.now().unix_timestamp();
             let out = out.unwrap_or_else(|| config.data_dir.join("backups").join(format!("holdfast-{stamp}.hfb")));
             offline::run(config, |app| async move {
-                let summary = app.create_backup(&out, &passphrase).await?;
+                let summary = app.backups().create(&out, &passphrase).await?;
                 println!("{}: {}", out.display(), describe(&summary));
                 Ok(())
             })

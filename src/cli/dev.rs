@@ -38,7 +38,7 @@ pub fn run(config: &Config, command: DevCommand) -> u8 {
                 seed,
             };
             let started = Instant::now();
-            let report = app.seed(&workspace, plan, move |what, done| eprintln!("{what}: {done}")).await?;
+            let report = app.records().seed(&workspace, plan, move |what, done| eprintln!("{what}: {done}")).await?;
             println!(
                 "seeded {} companies, {} contacts, {} deals, {} notes, {} tasks in {:.1} s",
                 report.companies,

@@ -19,7 +19,7 @@ pub fn run(config: &Config, command: SearchCommand) -> u8 {
         SearchCommand::Rebuild => offline::run(config, |app| async move {
             let started = Instant::now();
             eprintln!("holdfast: rebuilding the search index");
-            let documents = app.rebuild_search(|n| eprintln!("holdfast: {n} records indexed")).await?;
+            let documents = app.search().rebuild(|n| eprintln!("holdfast: {n} records indexed")).await?;
             eprintln!(
                 "holdfast: search index rebuilt: {documents} records in {:.1} s",
                 started.elapsed().as_secs_f64()

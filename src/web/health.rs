@@ -66,7 +66,7 @@ pub async fn detailed(State(state): State<AppState>, client: ClientIp, page: Pag
         }
         None => json!({ "status": "ok", "terminated_by_proxy": true }),
     };
-    let backup = match (state.app.backup_settings().await, state.app.backup_status().await) {
+    let backup = match (state.app.backups().settings().await, state.app.backups().status().await) {
         (Ok(settings), Ok(status)) => {
             let age = status.last_success_at.map(|t| state.app.now() - t);
             let fresh = age.is_some_and(|a| a <= crate::app::backup::schedule::STALE_AFTER_SECONDS);
@@ -79,7 +79,7 @@ pub async fn detailed(State(state): State<AppState>, client: ClientIp, page: Pag
         }
         _ => json!({ "status": "fail" }),
     };
-    let index = match state.app.search_status().await {
+    let index = match state.app.search().status().await {
         Ok(status) => json!({
             "status": if status.backlog > crate::app::SEARCH_BACKLOG_WARN || status.rebuilding { "warn" } else { "ok" },
             "backlog": status.backlog,

@@ -249,18 +249,18 @@ async fn the_schedule_backs_up_daily_drills_weekly_and_warns_when_stale() {
     let owner = app.setup_owner().await;
     let hour = ((app.clock.now().unix_timestamp().rem_euclid(86_400)) / 3600) as u32;
     configure_backups(&owner, PASSPHRASE, hour).await;
-    app.app.run_backup_schedule().await.unwrap();
+    app.app.backups().run_schedule().await.unwrap();
     let health: serde_json::Value = app.get("/health/detailed").await.json().await.unwrap();
     assert_eq!(health["checks"]["backup"]["status"], "ok");
     assert_eq!(health["checks"]["backup"]["last_drill_ok"], true, "the first backup is drilled at once");
-    assert_eq!(app.app.list_backups().await.unwrap().len(), 1);
-    app.app.run_backup_schedule().await.unwrap();
-    assert_eq!(app.app.list_backups().await.unwrap().len(), 1, "once a day");
+    assert_eq!(app.app.backups().list().await.unwrap().len(), 1);
+    app.app.backups().run_schedule().await.unwrap();
+    assert_eq!(app.app.backups().list().await.unwrap().len(), 1, "once a day");
 
     // 27 hours later it is three hours past the backup hour: no new backup, so it is stale.
     app.clock.advance(time::Duration::hours(27));
-    app.app.run_backup_schedule().await.unwrap();
-    assert_eq!(app.app.list_backups().await.unwrap().len(), 1);
+    app.app.backups().run_schedule().await.unwrap();
+    assert_eq!(app.app.backups().list().await.unwrap().len(), 1);
     let health: serde_json::Value = app.get("/health/detailed").await.json().await.unwrap();
     assert_eq!(health["checks"]["backup"]["status"], "warn");
     let admin = app.new_browser();

@@ -9,8 +9,8 @@ use crate::helpers::{Api, TestApp, spawn_app};
 
 async fn two_workspaces() -> (TestApp, Api, Api) {
     let app = spawn_app().await;
-    app.app.create_workspace("Acme Ltd").await.unwrap();
-    app.app.create_workspace("Globex").await.unwrap();
+    app.app.users().create_workspace("Acme Ltd").await.unwrap();
+    app.app.users().create_workspace("Globex").await.unwrap();
     let acme = app.api_user("Acme Ltd", "mia@acme.example", Role::Manager).await;
     let globex = app.api_user("Globex", "gus@globex.example", Role::Manager).await;
     (app, acme, globex)
@@ -181,8 +181,8 @@ async fn roles_decide_who_reads_creates_and_edits() {
     assert_eq!(problem(staff.delete(&path(&managers)).await).await.1["code"], "E1005");
     assert_eq!(manager.patch(&path(&own), json!({"title": "Reviewed"})).await.status(), StatusCode::OK);
     let password = secrecy::SecretString::from(crate::helpers::USER_PASSWORD.to_owned());
-    app.app.create_user("Acme Ltd", "cleo@acme.example", "Cleo Client", Role::Client, &password).await.unwrap();
-    let refused = app.app.create_api_token_for_email("cleo@acme.example", "t").await.unwrap_err();
+    app.app.users().create("Acme Ltd", "cleo@acme.example", "Cleo Client", Role::Client, &password).await.unwrap();
+    let refused = app.app.tokens().create_for_email("cleo@acme.example", "t").await.unwrap_err();
     assert_eq!(refused.code(), holdfast::error::ErrorCode::Forbidden, "clients get no API access");
 }
 
@@ -190,7 +190,7 @@ async fn roles_decide_who_reads_creates_and_edits() {
 async fn credit_limits_need_a_fresh_second_factor_which_tokens_never_have() {
     let app = spawn_app().await;
     let owner = app.setup_owner().await;
-    let token = app.app.create_api_token_for_email(crate::helpers::OWNER_EMAIL, "t").await.unwrap();
+    let token = app.app.tokens().create_for_email(crate::helpers::OWNER_EMAIL, "t").await.unwrap();
     let api = Api { client: app.client.clone(), base: app.base.clone(), token };
     let company = api.create("/api/v1/companies", json!({"name": "Umbrella"})).await;
     let path = format!("/api/v1/companies/{}", company["id"].as_str().unwrap());

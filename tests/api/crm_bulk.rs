@@ -52,7 +52,7 @@ async fn bulk_tag_assign_and_delete_need_a_manager_and_delete_a_fresh_second_fac
 
     // Another workspace's ids in a selection are not found, and nothing changes.
     let globex = {
-        app.app.create_workspace("Globex").await.unwrap();
+        app.app.users().create_workspace("Globex").await.unwrap();
         app.user_with_role("Globex", "gus@globex.example", Role::Manager).await
     };
     let foreign = globex.submit("/contacts", "/contacts/bulk", &[("ids", &c), ("action", "tag"), ("tag", "x")]).await;

@@ -144,7 +144,7 @@ async fn another_workspace_gets_not_found_for_every_page_of_a_record() {
     let owner = app.setup_owner().await;
     let path = create_contact(&owner, &[("last_name", "Lovelace")]).await;
     let deal = location(&owner.submit("/deals/new", "/deals/new", &[("name", "Secret deal")]).await);
-    app.app.create_workspace("Globex").await.unwrap();
+    app.app.users().create_workspace("Globex").await.unwrap();
     let gus = app.user_with_role("Globex", "gus@globex.example", Role::Manager).await;
     for page in [path.clone(), format!("{path}/edit"), deal.clone(), format!("{deal}/edit")] {
         assert_eq!(gus.get(&page).await.status(), StatusCode::NOT_FOUND, "GET {page}");
@@ -237,7 +237,7 @@ async fn lists_page_with_the_filters_kept_and_managers_edit_the_pipeline() {
 async fn a_kept_page_is_never_shown_across_workspaces_roles_or_writes() {
     let app = spawn_app().await;
     let owner = app.setup_owner().await;
-    app.app.create_workspace("Globex").await.unwrap();
+    app.app.users().create_workspace("Globex").await.unwrap();
     let gus = app.user_with_role("Globex", "gus@globex.example", Role::Manager).await;
     let client = app.user_with_role("Acme Ltd", "cy@client.example", Role::Client).await;
     let path = create_contact(&owner, &[("last_name", "Lovelace"), ("tags", "vip")]).await;

@@ -146,7 +146,7 @@ async fn an_import_is_checked_committed_reported_and_reverted() {
     );
     assert!(owner.page("/contacts/import").await.contains(&result_path), "listed as a recent import");
 
-    app.app.create_workspace("Globex").await.unwrap();
+    app.app.users().create_workspace("Globex").await.unwrap();
     let gus = app.user_with_role("Globex", "gus@globex.example", Role::Manager).await;
     assert_eq!(gus.get(&result_path).await.status(), StatusCode::NOT_FOUND);
     let foreign = gus.submit("/contacts", &format!("{result_path}/revert"), &[]).await;

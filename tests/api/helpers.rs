@@ -130,7 +130,7 @@ impl TestApp {
     /// is searchable, and found by exact phone / tax id lookups.
     pub async fn search_settled(&self) {
         let started = std::time::Instant::now();
-        while self.app.search_status().await.unwrap().backlog > 0 {
+        while self.app.search().status().await.unwrap().backlog > 0 {
             assert!(started.elapsed() < std::time::Duration::from_secs(5), "the search outbox never drained");
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
@@ -192,7 +192,7 @@ impl TestApp {
     /// with a fresh browser.
     pub async fn user_with_role(&self, workspace: &str, email: &str, role: holdfast::domain::role::Role) -> Browser {
         let password = secrecy::SecretString::from(USER_PASSWORD.to_owned());
-        self.app.create_user(workspace, email, "Test Person", role, &password).await.expect("user created");
+        self.app.users().create(workspace, email, "Test Person", role, &password).await.expect("user created");
         let browser = self.new_browser();
         browser.sign_in_fully(email, USER_PASSWORD).await;
         browser
@@ -201,8 +201,8 @@ impl TestApp {
     /// Adds a user (offline admin path) and returns an API client acting with their token.
     pub async fn api_user(&self, workspace: &str, email: &str, role: holdfast::domain::role::Role) -> Api {
         let password = secrecy::SecretString::from(USER_PASSWORD.to_owned());
-        self.app.create_user(workspace, email, "Api Person", role, &password).await.expect("user created");
-        let token = self.app.create_api_token_for_email(email, "tests").await.expect("token");
+        self.app.users().create(workspace, email, "Api Person", role, &password).await.expect("user created");
+        let token = self.app.tokens().create_for_email(email, "tests").await.expect("token");
         Api { client: self.client.clone(), base: self.base.clone(), token }
     }
 

@@ -260,7 +260,7 @@ async fn every_post_without_a_valid_token_or_from_another_site_is_refused_and_ch
     // Dozens of refused settings posts follow: lift the hourly budget for settings changes.
     let mut limits = app.app.rate_limit_policy();
     limits.admin_changes_per_hour = 1000;
-    app.app.save_rate_limit_policy(None, limits, &Default::default()).await.unwrap();
+    app.app.settings().save_rate_limits(None, limits, &Default::default()).await.unwrap();
     let staff = app.user_with_role("Acme Ltd", "sam@acme.example", Role::Staff).await;
     let users = owner.page("/settings/users").await;
     let sam_id = user_id_of(&users, "sam@acme.example");
@@ -522,7 +522,7 @@ async fn api_tokens_are_shown_once_act_as_their_user_and_can_be_revoked() {
 async fn workspaces_are_isolated() {
     let app = spawn_app().await;
     let owner = app.setup_owner().await;
-    app.app.create_workspace("Globex").await.unwrap();
+    app.app.users().create_workspace("Globex").await.unwrap();
     let globex_admin = app.user_with_role("Globex", "gina@globex.example", Role::Admin).await;
     let victim = app.user_with_role("Acme Ltd", "sam@acme.example", Role::Staff).await;
     let acme_ids = owner.page("/settings/users").await;
@@ -548,7 +548,7 @@ async fn workspaces_are_isolated() {
 async fn only_the_home_workspace_runs_the_server_and_admins_cannot_take_over_owners() {
     let app = spawn_app().await;
     let owner = app.setup_owner().await;
-    app.app.create_workspace("Globex").await.unwrap();
+    app.app.users().create_workspace("Globex").await.unwrap();
     let globex_owner = app.user_with_role("Globex", "gus@globex.example", Role::Owner).await;
     globex_owner.confirm_second_factor("gus@globex.example").await;
     for page in ["/settings/security", "/settings/email", "/settings/backups", "/settings/system"] {

@@ -14,7 +14,7 @@ fn header(response: &reqwest::Response, name: &str) -> String {
 async fn set_limits(app: &TestApp, change: impl FnOnce(&mut RateLimitPolicy)) {
     let mut policy = app.app.rate_limit_policy();
     change(&mut policy);
-    app.app.save_rate_limit_policy(None, policy, &Default::default()).await.unwrap();
+    app.app.settings().save_rate_limits(None, policy, &Default::default()).await.unwrap();
 }
 
 #[tokio::test]
@@ -307,7 +307,7 @@ async fn the_api_is_closed_to_other_origins_unless_allow_listed_and_never_with_c
 
     let mut policy = app.app.security_policy();
     policy.api_allowed_origins = vec!["https://app.example.com".into()];
-    app.app.save_security_policy(None, policy, &Default::default()).await.unwrap();
+    app.app.settings().save_security_policy(None, policy, &Default::default()).await.unwrap();
     let open = preflight("https://app.example.com").await.unwrap();
     assert_eq!(open.status(), StatusCode::NO_CONTENT);
     assert_eq!(header(&open, "access-control-allow-origin"), "https://app.example.com");

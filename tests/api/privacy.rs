@@ -192,8 +192,8 @@ async fn rotation_re_encrypts_everything_and_retires_the_old_key() {
     owner.confirm_second_factor(OWNER_EMAIL).await;
     let started = owner.submit("/settings/keys", "/settings/keys/rotate", &[]).await;
     assert_eq!(started.headers().get("location").unwrap(), "/settings/keys?notice=rotation-started");
-    app.app.finish_key_rotation(|_| ()).await.unwrap();
-    let status = app.app.key_status().await.unwrap();
+    app.app.keys().finish_rotation(|_| ()).await.unwrap();
+    let status = app.app.keys().status().await.unwrap();
     assert_eq!((status.current, status.stored.clone(), status.rotation.is_none()), (2, vec![2], true));
     assert!(owner.page("/settings/keys").await.contains("key 2"));
     app.search_settled().await;
@@ -217,9 +217,9 @@ async fn an_interrupted_rotation_completes_after_a_restart() {
     seed_contacts(&api, 6).await;
     api.create("/api/v1/companies", company_body()).await;
     let cli = ClientInfo::new("test", "rotation test");
-    let state = app.app.begin_key_rotation(None, &cli).await.unwrap();
+    let state = app.app.keys().begin_rotation(None, &cli).await.unwrap();
     assert_eq!(state.target, 2);
-    let step = app.app.key_rotation_step(3).await.unwrap().unwrap();
+    let step = app.app.keys().rotation_step(3).await.unwrap().unwrap();
     assert!(step.retired.is_none() && step.state.scanned == 3, "{step:?}");
     let (clock, dir) = (app.clock.clone(), app.stop().await);
     let (used, stored) = stored_key_ids(dir.path());
@@ -227,8 +227,8 @@ async fn an_interrupted_rotation_completes_after_a_restart() {
 
     // The restarted server continues in the background; finishing here joins in.
     let app = spawn_app_in(dir, clock).await;
-    assert_eq!(app.app.key_status().await.unwrap().current, 2, "the new key stays current after a restart");
-    app.app.finish_key_rotation(|_| ()).await.unwrap();
+    assert_eq!(app.app.keys().status().await.unwrap().current, 2, "the new key stays current after a restart");
+    app.app.keys().finish_rotation(|_| ()).await.unwrap();
     app.search_settled().await;
     let found = items(&api_of(&app, &api), "/api/v1/contacts?q=taxcanary7731").await;
     assert_eq!(found.len(), 6);

@@ -47,8 +47,8 @@ async fn finds(api: &Api, q: &str, id: &str) -> Value {
 
 async fn two_workspaces() -> (TestApp, Api, Api) {
     let app = spawn_app().await;
-    app.app.create_workspace("Acme Ltd").await.unwrap();
-    app.app.create_workspace("Globex").await.unwrap();
+    app.app.users().create_workspace("Acme Ltd").await.unwrap();
+    app.app.users().create_workspace("Globex").await.unwrap();
     let acme = app.api_user("Acme Ltd", "mia@acme.example", Role::Manager).await;
     let globex = app.api_user("Globex", "gus@globex.example", Role::Manager).await;
     (app, acme, globex)
@@ -248,12 +248,12 @@ async fn a_rebuild_answers_like_the_incremental_index() {
     app.search_settled().await;
     let before = answers(&api).await;
     assert!(before.iter().all(|(ids, _)| !ids.is_empty()), "{before:?}");
-    let audit = app.app.audit_search().await.unwrap();
+    let audit = app.app.search().audit().await.unwrap();
     assert_eq!((audit.missing, audit.extra, audit.records, audit.documents), (0, 0, 6, 6), "{audit:?}");
-    let indexed = app.app.rebuild_search(|_| {}).await.unwrap();
+    let indexed = app.app.search().rebuild(|_| {}).await.unwrap();
     assert_eq!(indexed, 6);
     assert_eq!(answers(&api).await, before);
-    let audit = app.app.audit_search().await.unwrap();
+    let audit = app.app.search().audit().await.unwrap();
     assert_eq!((audit.missing, audit.extra, audit.documents), (0, 0, 6));
 }
 
@@ -263,9 +263,9 @@ async fn a_restart_replays_the_outbox_and_rebuilds_a_lost_index() {
     let first = contact(&api, "Hedy", "Lamarr").await;
     finds(&api, "lamarr", &first).await;
     app.search_settled().await;
-    app.app.pause_search_indexer(true).await.unwrap();
+    app.app.search().pause_indexer(true).await.unwrap();
     let waiting = contact(&api, "Hedy", "Kiesler").await;
-    assert_eq!(app.app.search_status().await.unwrap().backlog, 1);
+    assert_eq!(app.app.search().status().await.unwrap().backlog, 1);
     assert_eq!(search(&api, "kiesler").await["total"], 0, "held in the outbox");
     let clock = app.clock.clone();
     let dir = app.stop().await;
@@ -283,6 +283,6 @@ async fn a_restart_replays_the_outbox_and_rebuilds_a_lost_index() {
     finds(&api, "kiesler", &waiting).await;
     let health: Value = app.get("/health/detailed").await.json().await.unwrap();
     assert_eq!(health["checks"]["index"]["documents"], 2, "{health}");
-    let audit = app.app.audit_search().await.unwrap();
+    let audit = app.app.search().audit().await.unwrap();
     assert_eq!((audit.missing, audit.extra), (0, 0));
 }

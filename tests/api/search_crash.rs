@@ -156,8 +156,8 @@ async fn the_index_matches_the_store_after_a_sigkill_under_load() {
     })
     .await
     .unwrap();
-    let audit = app.audit_search().await.unwrap();
+    let audit = app.search().audit().await.unwrap();
     assert!(audit.records >= acked.len(), "acknowledged writes lost: {audit:?} < {}", acked.len());
     assert_eq!((audit.missing, audit.extra, audit.documents), (0, 0, audit.records), "{audit:?}");
-    assert_eq!(app.search_status().await.unwrap().backlog, 0);
+    assert_eq!(app.search().status().await.unwrap().backlog, 0);
 }

@@ -5,12 +5,16 @@ use secrecy::SecretString;
 use super::ClientInfo;
 use super::password::check_new_password;
 use super::sessions::AuthSession;
-use crate::app::App;
 use crate::app::audit::{AuditEvent, record, record_server};
 use crate::app::policy::PASSWORD_HISTORY_MAX;
 use crate::app::store::rows::UserRecord;
 use crate::app::store::{ServerWrite, WorkspaceWrite};
 use crate::error::{AppError, ErrorCode};
+
+crate::app::service! {
+    /// A member's own password.
+    Account
+}
 
 /// What a password change does to the user's API tokens. A token keeps working without the
 /// password, so someone who knew the old password may have made one: revoking is the default.
@@ -70,7 +74,7 @@ fn revoked_all(revoked: usize, user: &UserRecord, client: &ClientInfo) -> Option
     })
 }
 
-impl App {
+impl Account<'_> {
     /// Changes the password after checking the current one; signs out every other session and,
     /// if asked, revokes the user's API tokens.
     pub async fn change_password(

@@ -5,11 +5,15 @@ use super::ClientInfo;
 use super::permissions::Action;
 use super::scope::{SecondFactor, TenantScope};
 use super::secrets::{hash_secret, new_secret};
-use crate::app::App;
 use crate::app::audit::{AuditEvent, record_server};
 use crate::app::store::rows::ApiTokenRecord;
 use crate::domain::text::required_line;
 use crate::error::{AppError, ErrorCode};
+
+crate::app::service! {
+    /// API tokens.
+    Tokens
+}
 
 /// Every token starts with this, so secret scanners can find leaked ones.
 pub const TOKEN_PREFIX: &str = "hf_";
@@ -41,13 +45,8 @@ fn view(hash: &[u8; 32], record: ApiTokenRecord) -> ApiTokenView {
     }
 }
 
-impl App {
-    pub async fn create_api_token(
-        &self,
-        scope: &TenantScope,
-        label: &str,
-        client: &ClientInfo,
-    ) -> Result<NewApiToken, AppError> {
+impl Tokens<'_> {
+    pub async fn create(&self, scope: &TenantScope, label: &str, client: &ClientInfo) -> Result<NewApiToken, AppError> {
         scope.require(Action::UseApi)?;
         scope.require_recent_second_factor(self.now())?;
         let label = required_line(label, 80, "label")?;
@@ -74,7 +73,7 @@ impl App {
         Ok(NewApiToken { token, view: view(&hash, token_record) })
     }
 
-    pub async fn list_api_tokens(&self, scope: &TenantScope) -> Result<Vec<ApiTokenView>, AppError> {
+    pub async fn list(&self, scope: &TenantScope) -> Result<Vec<ApiTokenView>, AppError> {
         let scope = scope.clone();
         self.store()
             .read(move |txn| {
@@ -91,7 +90,7 @@ impl App {
             .await
     }
 
-    pub async fn revoke_api_token(&self, scope: &TenantScope, id: &str, client: &ClientInfo) -> Result<(), AppError> {
+    pub async fn revoke(&self, scope: &TenantScope, id: &str, client: &ClientInfo) -> Result<(), AppError> {
         let (scope, id, now, client) = (scope.clone(), id.to_owned(), self.now(), client.clone());
         self.store()
             .write(move |txn| {
@@ -109,7 +108,7 @@ impl App {
     }
 
     /// The scope a bearer token acts with, if it is valid and its user active.
-    pub async fn resolve_api_token(&self, token: &str) -> Result<Option<TenantScope>, AppError> {
+    pub async fn resolve(&self, token: &str) -> Result<Option<TenantScope>, AppError> {
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 100 {
             return Ok(None);
         }
@@ -138,7 +137,7 @@ impl App {
     }
 
     /// `holdfast admin create-token`: a token for the user with this email (offline, trusted).
-    pub async fn create_api_token_for_email(&self, email: &str, label: &str) -> Result<String, AppError> {
+    pub async fn create_for_email(&self, email: &str, label: &str) -> Result<String, AppError> {
         let email = crate::domain::email::EmailAddress::parse(email)?;
         let user = self
             .store()
@@ -148,6 +147,6 @@ impl App {
             .ok_or(ErrorCode::NotFound)?;
         // Offline and trusted: whoever runs this can read the data directory.
         let scope = TenantScope::new(user.workspace_id, user.id, user.role, SecondFactor::CheckedAt(self.now()), None);
-        Ok(self.create_api_token(&scope, label, &ClientInfo::new("cli", "holdfast admin")).await?.token)
+        Ok(self.tokens().create(&scope, label, &ClientInfo::new("cli", "holdfast admin")).await?.token)
     }
 }

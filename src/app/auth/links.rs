@@ -14,6 +14,11 @@ use crate::domain::email::EmailAddress;
 use crate::domain::ids::{UserId, WorkspaceId};
 use crate::error::{AppError, ErrorCode};
 
+crate::app::service! {
+    /// One-time links: invitations and password resets.
+    Links
+}
+
 const RESET_SECONDS: i64 = 3600;
 const INVITE_SECONDS: i64 = 72 * 3600;
 
@@ -68,10 +73,10 @@ pub(crate) fn issue_in(
     Ok(issued)
 }
 
-impl App {
+impl Links<'_> {
     /// A reset link for the user with this email (offline admin and forgot-password). `None`
     /// when there is no such active user.
-    pub async fn issue_reset_link_for_email(&self, email: &str) -> Result<Option<IssuedLink>, AppError> {
+    pub async fn issue_reset_for_email(&self, email: &str) -> Result<Option<IssuedLink>, AppError> {
         let Ok(email) = EmailAddress::parse(email) else { return Ok(None) };
         let now = self.now();
         self.store()
@@ -92,15 +97,15 @@ impl App {
     /// Forgot-password: emails a reset link when email is configured and the address belongs
     /// to an active user. Runs entirely in the background, so the answer and its timing are
     /// the same for every address. Links use the configured public URL, never the Host header.
-    pub fn request_password_reset(&self, email: &str, public_origin: Option<String>) {
+    pub fn request_reset(&self, email: &str, public_origin: Option<String>) {
         let Some(origin) = public_origin else { return };
-        if !self.email_settings().is_configured() {
+        if !self.email().settings().is_configured() {
             return;
         }
-        let (app, email) = (self.clone(), email.to_owned());
+        let (app, email) = (App::clone(self), email.to_owned());
         tokio::spawn(async move {
             let Ok(address) = EmailAddress::parse(&email) else { return };
-            match app.issue_reset_link_for_email(&email).await {
+            match app.links().issue_reset_for_email(&email).await {
                 Ok(Some(link)) => {
                     let body = format!(
                         "Someone asked to reset the password of your Holdfast account.\n\n\
@@ -108,7 +113,7 @@ impl App {
                          If it wasn't you, ignore this message: your password stays as it is.\n",
                         link.path
                     );
-                    app.send_email_in_background(address, "Reset your Holdfast password", body);
+                    app.email().send_in_background(address, "Reset your Holdfast password", body);
                 }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(code = %e.code(), "reset link not issued"),
@@ -117,7 +122,7 @@ impl App {
     }
 
     /// What a link token is for, if it is still valid.
-    pub async fn link_purpose(&self, token: &str) -> Result<Option<LinkPurpose>, AppError> {
+    pub async fn purpose(&self, token: &str) -> Result<Option<LinkPurpose>, AppError> {
         let hash = hash_secret(token);
         let now = self.now();
         let link = self.store().read(move |txn| txn.link(&hash)).await?;
@@ -128,7 +133,7 @@ impl App {
     }
 
     /// Uses a link: sets the password, consumes the link and revokes every session.
-    pub async fn complete_link(
+    pub async fn complete(
         &self,
         token: &str,
         password: &SecretString,
@@ -146,10 +151,10 @@ impl App {
             })
             .await?;
         let Some((link, user)) = found.filter(|(link, user)| link.expires_at > now && !user.disabled) else {
-            self.attempt_failed(client, None);
+            self.throttle().attempt_failed(client, None);
             return Err(ErrorCode::NotFound.into());
         };
-        let new_hash = self.set_password_checks(&user, password).await?;
+        let new_hash = self.account().set_password_checks(&user, password).await?;
         let client = client.clone();
         self.store()
             .write(move |txn| {

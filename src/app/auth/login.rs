@@ -1,13 +1,13 @@
 //! Sign-in: the same answer, and comparable time, for an unknown email, a wrong password and a
 //! disabled account. Success rotates the session and upgrades an outdated password hash.
 
+use super::sessions::Sessions;
 use secrecy::SecretString;
 
 use super::ClientInfo;
 use super::device::DeviceCookie;
 use super::secrets::SessionToken;
 use super::sessions::create_in;
-use crate::app::App;
 use crate::app::audit::{AuditEvent, SERVER_CHAIN, record_server};
 use crate::app::auth::password::needs_rehash;
 use crate::app::store::rows::SessionStage;
@@ -56,7 +56,7 @@ fn note_address(user: &mut crate::app::store::rows::UserRecord, ip: &str, now: i
 /// What a hard-locked account is told to wait (it stays locked until unlocked).
 const LOCKED_RETRY_SECONDS: i64 = 15 * 60;
 
-impl App {
+impl Sessions<'_> {
     /// Counts a failed password for an existing account; the 100th in a row locks it. The
     /// count is taken on the record as it is now (not as read before hashing), so concurrent
     /// attempts and admin changes are never overwritten.
@@ -85,9 +85,9 @@ impl App {
             })
             .await?;
         if newly_locked {
-            self.webhook_for(&workspace, "auth.locked", Some(id.to_string()), &client.ip);
+            self.webhooks().for_event(&workspace, "auth.locked", Some(id.to_string()), &client.ip);
             let body = "Your Holdfast account was locked after many failed sign-in attempts. Ask your administrator to unlock it, or reset your password.\n".to_owned();
-            self.send_email_in_background(email, "Your Holdfast account is locked", body);
+            self.email().send_in_background(email, "Your Holdfast account is locked", body);
         }
         Ok(LoginOutcome::Failed)
     }
@@ -112,7 +112,7 @@ impl App {
         previous: Option<SessionToken>,
         device: Option<&str>,
     ) -> Result<LoginOutcome, AppError> {
-        if let Some(until) = self.attempt_blocked(client, None) {
+        if let Some(until) = self.throttle().attempt_blocked(client, None) {
             return Ok(LoginOutcome::Throttled((until - self.now()).max(1)));
         }
         let user = match EmailAddress::parse(email) {
@@ -122,33 +122,34 @@ impl App {
         let epoch = user.as_ref().and_then(|u| u.password_hash.clone()).unwrap_or_default();
         let trusted = match (&user, device) {
             (Some(user), Some(cookie)) => {
-                self.device_key().vouches_for(cookie, &user.id, &epoch) && self.device_blocked(cookie).is_none()
+                self.device_key().vouches_for(cookie, &user.id, &epoch)
+                    && self.throttle().device_blocked(cookie).is_none()
             }
             _ => false,
         };
-        if !trusted && let Some(until) = self.account_blocked(email) {
+        if !trusted && let Some(until) = self.throttle().account_blocked(email) {
             return Ok(LoginOutcome::Throttled((until - self.now()).max(1)));
         }
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let verified = self.hasher().verify(password, hash.clone()).await?;
         let now = self.now();
         let Some(user) = user else {
-            self.attempt_failed(client, Some(email));
+            self.throttle().attempt_failed(client, Some(email));
             return self.record_unknown_sign_in(client, now).await;
         };
         if user.locked && !trusted {
             return Ok(LoginOutcome::Throttled(LOCKED_RETRY_SECONDS));
         }
         if !verified || user.disabled {
-            self.attempt_failed_in(client, Some(email), Some(user.workspace_id));
+            self.throttle().attempt_failed_in(client, Some(email), Some(user.workspace_id));
             if let (true, Some(cookie)) = (trusted, device) {
-                self.device_failed(cookie);
+                self.throttle().device_failed(cookie);
             }
             return self.record_failed_sign_in(user, client, now).await;
         }
-        self.attempt_succeeded(email);
+        self.throttle().attempt_succeeded(email);
         if let Some(cookie) = device {
-            self.device_succeeded(cookie);
+            self.throttle().device_succeeded(cookie);
         }
         let upgraded = match &hash {
             Some(hash) if needs_rehash(hash) => Some(self.hasher().hash(password).await?),
@@ -201,7 +202,7 @@ impl App {
             .await?;
         let Some((token, stage, new_address, epoch)) = outcome else { return Ok(LoginOutcome::Failed) };
         if let Some(user) = new_address {
-            self.webhook_for(&workspace, "security.new_address", Some(user.to_string()), &ip);
+            self.webhooks().for_event(&workspace, "security.new_address", Some(user.to_string()), &ip);
         }
         Ok(match stage {
             SessionStage::Full => {
@@ -232,15 +233,15 @@ mod tests {
     async fn unknown_and_known_accounts_fail_with_the_same_work() {
         let dir = tempfile::tempdir().unwrap();
         let app = App::open(DataDir::open(dir.path()).unwrap(), Arc::new(SystemClock)).unwrap();
-        app.create_workspace("Acme").await.unwrap();
+        app.users().create_workspace("Acme").await.unwrap();
         let password = SecretString::from("lantern orchard granite velvet".to_owned());
-        app.create_user("Acme", "ann@acme.example", "Ann", Role::Staff, &password).await.unwrap();
+        app.users().create("Acme", "ann@acme.example", "Ann", Role::Staff, &password).await.unwrap();
         let wrong = SecretString::from("not the password at all".to_owned());
         let mut commits = Vec::new();
         for (n, email) in ["ann@acme.example", "nobody@acme.example"].into_iter().enumerate() {
             let client = ClientInfo::new(format!("192.0.2.{n}"), "test");
             let before = app.store().commits();
-            let outcome = app.sign_in(email, &wrong, &client, None, None).await.unwrap();
+            let outcome = app.sessions().sign_in(email, &wrong, &client, None, None).await.unwrap();
             assert!(matches!(outcome, LoginOutcome::Failed), "{email}: {outcome:?}");
             commits.push(app.store().commits() - before);
         }

@@ -13,7 +13,6 @@ use super::ClientInfo;
 use super::permissions::Action;
 use super::scope::TenantScope;
 use super::sessions::{AuthSession, create_in};
-use crate::app::App;
 use crate::app::audit::{AuditEvent, record, record_server};
 use crate::app::crypto::Sealer;
 use crate::app::store::rows::{MfaRecord, SessionRecord, SessionStage, UserRecord};
@@ -21,6 +20,11 @@ use crate::app::store::{ServerWrite, WorkspaceWrite};
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{UserId, WorkspaceId};
 use crate::error::{AppError, ErrorCode};
+
+crate::app::service! {
+    /// Second factors: enrolment, sign-in, step-up, backup codes and resets.
+    Mfa
+}
 
 /// Backup codes issued at enrolment and regeneration.
 pub const BACKUP_CODES: usize = 10;
@@ -183,14 +187,14 @@ fn session_of(txn: &ServerWrite<'_>, hash: &[u8; 32]) -> Result<SessionRecord, A
     txn.session(hash)?.ok_or_else(|| ErrorCode::SessionExpired.into())
 }
 
-impl App {
+impl Mfa<'_> {
     fn backup_key(&self) -> zeroize::Zeroizing<[u8; 32]> {
         self.master_key().derive("holdfast/backup-codes/v1")
     }
 
     /// The secret to enrol (created on first visit, kept until confirmed so a page reload
     /// doesn't invalidate a QR code already scanned).
-    pub async fn mfa_enrollment(&self, session: &AuthSession) -> Result<Enrollment, AppError> {
+    pub async fn enrollment(&self, session: &AuthSession) -> Result<Enrollment, AppError> {
         let (scope, sealer) = (session.scope.clone(), self.sealer().clone());
         let (secret, email) = self
             .store()
@@ -220,7 +224,7 @@ impl App {
 
     /// Confirms enrolment with a code from the app; returns the backup codes (shown once) and
     /// completes the session if it was waiting for enrolment.
-    pub async fn confirm_mfa(
+    pub async fn confirm_enrollment(
         &self,
         session: &AuthSession,
         code: &str,
@@ -270,7 +274,7 @@ impl App {
 
     /// The step after the password: checks the answer for a pending session and replaces it
     /// with a full one. Five wrong answers pause attempts for 15 minutes (E1007).
-    pub async fn complete_second_factor(
+    pub async fn complete_sign_in(
         &self,
         session: &AuthSession,
         answer: SecondFactorAnswer,
@@ -279,7 +283,7 @@ impl App {
         if session.stage != SessionStage::PendingMfa {
             return Err(ErrorCode::SessionExpired.into());
         }
-        if self.attempt_blocked(client, None).is_some() {
+        if self.throttle().attempt_blocked(client, None).is_some() {
             return Err(ErrorCode::TooManySignInFailures.into());
         }
         let (scope, sealer, hash, now, owned_client) =
@@ -321,7 +325,7 @@ impl App {
             })
             .await?;
         if outcome.is_err() {
-            self.attempt_failed(client, None);
+            self.throttle().attempt_failed(client, None);
         }
         match outcome {
             Ok(token) => {
@@ -337,7 +341,7 @@ impl App {
     }
 
     /// Step-up: re-checks the second factor in a full session before a sensitive action.
-    pub async fn confirm_second_factor(
+    pub async fn step_up(
         &self,
         session: &AuthSession,
         answer: SecondFactorAnswer,
@@ -407,7 +411,7 @@ impl App {
 
     /// Turns off one's own second factor: only when the role doesn't require it, and after a
     /// recent check.
-    pub async fn disable_own_mfa(&self, session: &AuthSession, client: &ClientInfo) -> Result<(), AppError> {
+    pub async fn disable_own(&self, session: &AuthSession, client: &ClientInfo) -> Result<(), AppError> {
         if self.security_policy().requires_mfa(session.scope.role()) {
             return Err(ErrorCode::Forbidden.into());
         }
@@ -422,7 +426,7 @@ impl App {
 
     /// Replaces one's own authenticator (new phone, or signed in with a backup code after
     /// losing it): needs a recent second factor; enrolment starts again right away.
-    pub async fn replace_own_mfa(&self, session: &AuthSession, client: &ClientInfo) -> Result<(), AppError> {
+    pub async fn replace_own(&self, session: &AuthSession, client: &ClientInfo) -> Result<(), AppError> {
         self.remove_own_mfa(session, client, "mfa.replaced").await?;
         self.notify_session(
             session,
@@ -455,7 +459,7 @@ impl App {
 
     /// An admin resets another user's second factor (lost phone): the user's sessions end and
     /// they enrol again at their next sign-in. Nobody resets their own this way.
-    pub async fn reset_mfa(&self, admin: &TenantScope, user: UserId, client: &ClientInfo) -> Result<(), AppError> {
+    pub async fn reset(&self, admin: &TenantScope, user: UserId, client: &ClientInfo) -> Result<(), AppError> {
         admin.require(Action::ManageUsers)?;
         admin.require_recent_second_factor(self.now())?;
         if *admin.user() == user {
@@ -499,7 +503,7 @@ impl App {
     }
 
     fn notify(&self, to: EmailAddress, subject: &'static str, text: &str) {
-        self.send_email_in_background(
+        self.email().send_in_background(
             to,
             subject,
             format!("{text}\n\nIf this wasn't you, tell your administrator at once.\n"),

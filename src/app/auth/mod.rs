@@ -47,14 +47,21 @@ pub mod setup;
 pub mod throttle;
 
 pub use crate::app::store::rows::SessionStage;
-pub use account::ApiTokens;
+pub use account::{Account, ApiTokens};
+pub use api_tokens::Tokens;
 pub use api_tokens::{ApiTokenView, NewApiToken};
+pub use links::Links;
 pub(crate) use links::issue_in as links_issue;
 pub use links::{IssuedLink, LinkPurpose};
 pub use login::{Completed, LoginOutcome};
+pub use mfa::Mfa;
+pub(crate) use offline::offline_scope;
 pub use scope::{ClientScope, SecondFactor, TenantScope};
 pub use secrets::SessionToken;
+pub use sessions::Sessions;
 pub use sessions::{AuthSession, SessionView};
+pub use setup::Setup;
+pub use throttle::Throttle;
 
 /// Who is making a request, for audit entries and the session list.
 #[derive(Debug, Clone, Default)]

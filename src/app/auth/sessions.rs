@@ -5,11 +5,15 @@ use super::ClientInfo;
 use super::csrf::CsrfBinding;
 use super::scope::{SecondFactor, TenantScope};
 use super::secrets::SessionToken;
-use crate::app::App;
 use crate::app::audit::{AuditEvent, record_server};
 use crate::app::store::ServerWrite;
 use crate::app::store::rows::{SessionRecord, SessionStage, UserRecord};
 use crate::error::{AppError, ErrorCode};
+
+crate::app::service! {
+    /// Signing in and out, and the sessions a member holds.
+    Sessions
+}
 
 /// `last_seen` is written at most this often (seconds), so reads don't each cost a commit.
 const TOUCH_INTERVAL: i64 = 60;
@@ -82,10 +86,10 @@ pub(super) fn create_in(
     Ok(token)
 }
 
-impl App {
+impl Sessions<'_> {
     /// The session for a cookie value, if it exists, is within its limits and its user is
     /// active. Expired sessions are deleted on sight.
-    pub async fn resolve_session(&self, token: &SessionToken) -> Result<Option<AuthSession>, AppError> {
+    pub async fn resolve(&self, token: &SessionToken) -> Result<Option<AuthSession>, AppError> {
         let hash = token.hash();
         let now = self.now();
         let policy = self.security_policy();
@@ -151,7 +155,7 @@ impl App {
     }
 
     /// The signed-in user's sessions, newest activity first.
-    pub async fn list_sessions(&self, session: &AuthSession) -> Result<Vec<SessionView>, AppError> {
+    pub async fn list(&self, session: &AuthSession) -> Result<Vec<SessionView>, AppError> {
         let (current, scope) = (session.hash, session.scope.clone());
         self.store()
             .read(move |txn| {
@@ -176,7 +180,7 @@ impl App {
     }
 
     /// Revokes one of the signed-in user's own sessions by its public id.
-    pub async fn revoke_session(&self, session: &AuthSession, id: &str, client: &ClientInfo) -> Result<(), AppError> {
+    pub async fn revoke(&self, session: &AuthSession, id: &str, client: &ClientInfo) -> Result<(), AppError> {
         let (scope, id, now) = (session.scope.clone(), id.to_owned(), self.now());
         let event = AuditEvent::new("auth.session_revoked", Some(*scope.user())).from_client(client);
         self.store()

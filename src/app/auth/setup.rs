@@ -11,7 +11,6 @@ use super::ClientInfo;
 use super::password::check_new_password;
 use super::secrets::SessionToken;
 use super::sessions::create_in;
-use crate::app::App;
 use crate::app::audit::{AuditEvent, record_server};
 use crate::app::store::rows::{SessionStage, UserRecord, WorkspaceRecord};
 use crate::datadir::write_private_file;
@@ -20,6 +19,11 @@ use crate::domain::ids::WorkspaceId;
 use crate::domain::role::Role;
 use crate::domain::text::required_line;
 use crate::error::{AppError, ErrorCode};
+
+crate::app::service! {
+    /// The first run: the setup token and the first owner.
+    Setup
+}
 
 /// Longest workspace and person name.
 pub const NAME_MAX: usize = 120;
@@ -60,24 +64,37 @@ pub enum SetupState {
     Throttled,
 }
 
-impl App {
+impl Setup<'_> {
+    /// While no user exists, the one-time setup token (created on first call); then `None`.
+    pub async fn pending_token(&self) -> Result<Option<String>, AppError> {
+        let has_users = self.store().read(|txn| txn.any_user_exists()).await?;
+        if has_users {
+            return Ok(None);
+        }
+        let path = self.data_dir().setup_token_path();
+        tokio::task::spawn_blocking(move || ensure_token(&path))
+            .await
+            .map_err(|e| AppError::internal(crate::error::ErrorCode::Internal, e))?
+            .map(Some)
+    }
+
     /// Whether `/setup` with this token may be used.
-    pub async fn setup_state(&self, token: &str, client: &ClientInfo) -> Result<SetupState, AppError> {
-        let Some(expected) = self.pending_setup_token().await? else { return Ok(SetupState::Done) };
-        if self.attempt_blocked(client, None).is_some() {
+    pub async fn state(&self, token: &str, client: &ClientInfo) -> Result<SetupState, AppError> {
+        let Some(expected) = self.pending_token().await? else { return Ok(SetupState::Done) };
+        if self.throttle().attempt_blocked(client, None).is_some() {
             return Ok(SetupState::Throttled);
         }
         Ok(if bool::from(expected.as_bytes().ct_eq(token.as_bytes())) {
             SetupState::Open
         } else {
-            self.attempt_failed(client, None);
+            self.throttle().attempt_failed(client, None);
             SetupState::WrongToken
         })
     }
 
     /// Creates the first workspace and its owner, signs the owner in, and deletes the token.
-    pub async fn complete_setup(&self, request: SetupRequest, client: &ClientInfo) -> Result<SessionToken, AppError> {
-        match self.setup_state(&request.token, client).await? {
+    pub async fn complete(&self, request: SetupRequest, client: &ClientInfo) -> Result<SessionToken, AppError> {
+        match self.setup().state(&request.token, client).await? {
             SetupState::Open => {}
             SetupState::Done | SetupState::WrongToken => return Err(ErrorCode::NotFound.into()),
             SetupState::Throttled => return Err(ErrorCode::TooManySignInFailures.into()),

@@ -5,12 +5,16 @@
 use super::ClientInfo;
 use super::permissions::Action;
 use super::scope::TenantScope;
-use crate::app::App;
 use crate::app::audit::{AuditEvent, record, record_server};
 use crate::app::store::rows::UserRecord;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::UserId;
 use crate::error::{AppError, ErrorCode};
+
+crate::app::service! {
+    /// Failed-attempt counting, lock-outs and unlocking.
+    Throttle
+}
 
 /// Consecutive failed passwords after which the account stays locked until unlocked.
 pub const HARD_LOCK_AFTER: u32 = 100;
@@ -26,7 +30,7 @@ fn device_count_key(cookie: &str) -> String {
     format!("device:{}", cookie.trim())
 }
 
-impl App {
+impl Throttle<'_> {
     /// If this address (or account) may not try now, until when (Unix seconds).
     pub(crate) fn attempt_blocked(&self, client: &ClientInfo, account: Option<&str>) -> Option<i64> {
         let policy = self.rate_limit_policy();
@@ -36,7 +40,7 @@ impl App {
         let now = self.now();
         let per_hour = policy.sign_in_failures_per_hour;
         let by_address = self.failures_by_address().blocked_until(&client.ip, now, per_hour, false);
-        let by_account = account.and_then(|a| self.account_blocked(a));
+        let by_account = account.and_then(|a| self.throttle().account_blocked(a));
         by_address.into_iter().chain(by_account).max()
     }
 
@@ -67,7 +71,7 @@ impl App {
         let was_blocked = self.failures_by_address().blocked_until(&client.ip, now, per_hour, false).is_some();
         self.failures_by_address().record_failure(&client.ip, now, per_hour);
         if !was_blocked && self.failures_by_address().blocked_until(&client.ip, now, per_hour, false).is_some() {
-            self.alert_failure_burst(workspace, client);
+            self.alerts().failure_burst(workspace, client);
         }
         if let Some(account) = account {
             self.failures_by_account().record_failure(&account_key(account), now, per_hour);
@@ -76,7 +80,7 @@ impl App {
 
     /// Counts a failed attempt that belongs to no known workspace.
     pub(crate) fn attempt_failed(&self, client: &ClientInfo, account: Option<&str>) {
-        self.attempt_failed_in(client, account, None);
+        self.throttle().attempt_failed_in(client, account, None);
     }
 
     /// If a device cookie has failed too often to vouch for its account now, until when.
@@ -99,7 +103,7 @@ impl App {
     }
 
     /// Lifts a lock-out of a user of the admin's workspace.
-    pub async fn unlock_user(&self, scope: &TenantScope, user: UserId, client: &ClientInfo) -> Result<(), AppError> {
+    pub async fn unlock(&self, scope: &TenantScope, user: UserId, client: &ClientInfo) -> Result<(), AppError> {
         scope.require(Action::ManageUsers)?;
         let (actor, client, now) = (*scope.user(), client.clone(), self.now());
         let email = self

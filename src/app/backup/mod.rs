@@ -20,6 +20,11 @@ use super::App;
 use crate::error::{AppError, ErrorCode};
 use format::{DecryptingReader, EncryptingWriter};
 
+crate::app::service! {
+    /// Encrypted backups: creation, schedule, verification and restore drills.
+    Backups
+}
+
 fn io_error(e: std::io::Error) -> BackupError {
     BackupError::Io(e)
 }
@@ -31,17 +36,17 @@ pub fn verify_file(path: &Path, passphrase: &SecretString) -> Result<Summary, Ba
     archive::read_snapshot(&mut reader, None)
 }
 
-impl App {
+impl Backups<'_> {
     /// Writes an encrypted backup to `path`: temporary name, fsync, rename — a crash never
     /// leaves a partial file under the final name — then reads it back and checks it in full.
-    pub async fn create_backup(&self, path: &Path, passphrase: &SecretString) -> Result<Summary, AppError> {
-        let (app, path, passphrase) = (self.clone(), path.to_path_buf(), passphrase.clone());
-        tokio::task::spawn_blocking(move || app.create_backup_blocking(&path, &passphrase))
+    pub async fn create(&self, path: &Path, passphrase: &SecretString) -> Result<Summary, AppError> {
+        let (app, path, passphrase) = (App::clone(self), path.to_path_buf(), passphrase.clone());
+        tokio::task::spawn_blocking(move || app.backups().create_blocking(&path, &passphrase))
             .await
             .map_err(|e| AppError::internal(ErrorCode::Internal, e))?
     }
 
-    fn create_backup_blocking(&self, path: &Path, passphrase: &SecretString) -> Result<Summary, AppError> {
+    fn create_blocking(&self, path: &Path, passphrase: &SecretString) -> Result<Summary, AppError> {
         let failed = |e: BackupError| AppError::internal(ErrorCode::StorageUnavailable, e);
         let partial = path.with_extension("partial");
         let file = fs::OpenOptions::new()

@@ -2,6 +2,7 @@
 //! (daily/weekly/monthly), an optional second target, weekly restore drills, and the status the
 //! settings page and health check show.
 
+use super::Backups;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
@@ -9,7 +10,6 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::{Summary, restore_into, verify_file};
-use crate::app::App;
 use crate::app::audit::{AuditEvent, SERVER_CHAIN, record_server};
 use crate::app::auth::password::check_new_password;
 use crate::app::auth::permissions::Action;
@@ -134,16 +134,16 @@ fn number(value: &str, field: &'static str, range: std::ops::RangeInclusive<u32>
         .ok_or_else(|| AppError::field(ErrorCode::InvalidFormat, field))
 }
 
-impl App {
+impl Backups<'_> {
     fn backups_dir(&self) -> PathBuf {
         self.data_dir().backups_dir()
     }
 
-    pub async fn backup_settings(&self) -> Result<BackupSettings, AppError> {
+    pub async fn settings(&self) -> Result<BackupSettings, AppError> {
         Ok(self.store().read(|txn| txn.setting(BACKUP_SETTINGS)).await?.unwrap_or_default())
     }
 
-    pub async fn backup_status(&self) -> Result<BackupStatus, AppError> {
+    pub async fn status(&self) -> Result<BackupStatus, AppError> {
         Ok(self.store().read(|txn| txn.setting(BACKUP_STATUS)).await?.unwrap_or_default())
     }
 
@@ -152,7 +152,7 @@ impl App {
     }
 
     /// Stores the backup settings; a new passphrase must be strong (E2007).
-    pub async fn save_backup_settings(
+    pub async fn save_settings(
         &self,
         scope: &TenantScope,
         input: BackupSettingsInput,
@@ -161,7 +161,7 @@ impl App {
         scope.require(Action::ManageSettings)?;
         scope.require_server_operator()?;
         scope.require_recent_second_factor(self.now())?;
-        let current = self.backup_settings().await?;
+        let current = self.backups().settings().await?;
         let second_dir = input.second_dir.trim().to_owned();
         if !second_dir.is_empty() && (!Path::new(&second_dir).is_absolute() || !Path::new(&second_dir).is_dir()) {
             return Err(AppError::field(ErrorCode::InvalidFormat, "second_dir"));
@@ -211,12 +211,12 @@ impl App {
             scope.require(Action::ManageSettings)?;
             scope.require_server_operator()?;
         }
-        let settings = self.backup_settings().await?;
+        let settings = self.backups().settings().await?;
         let passphrase = self.passphrase(&settings)?;
         let now = self.now();
         let path = self.backups_dir().join(format!("holdfast-{now}.hfb"));
-        let result = self.create_backup(&path, &passphrase).await;
-        let mut status = self.backup_status().await?;
+        let result = self.backups().create(&path, &passphrase).await;
+        let mut status = self.backups().status().await?;
         let (workspace, actor_id) = match actor {
             Some(scope) => (*scope.workspace(), Some(*scope.user())),
             None => (SERVER_CHAIN, None),
@@ -246,7 +246,7 @@ impl App {
     }
 
     /// The backups in the backups directory, newest first.
-    pub async fn list_backups(&self) -> Result<Vec<BackupFile>, AppError> {
+    pub async fn list(&self) -> Result<Vec<BackupFile>, AppError> {
         let dir = self.backups_dir();
         tokio::task::spawn_blocking(move || {
             let mut files: Vec<BackupFile> = std::fs::read_dir(&dir)
@@ -270,14 +270,14 @@ impl App {
     }
 
     /// The path of a backup by name, only if it is one of ours (no path tricks).
-    pub fn backup_path(&self, name: &str) -> Option<PathBuf> {
+    pub fn path(&self, name: &str) -> Option<PathBuf> {
         parse_name(name)?;
         let path = self.backups_dir().join(name);
         path.is_file().then_some(path)
     }
 
     async fn prune_backups(&self, settings: &BackupSettings) -> Result<(), AppError> {
-        let files = self.list_backups().await?;
+        let files = self.backups().list().await?;
         let stamps: Vec<i64> = files.iter().map(|f| f.created_at).collect();
         let keep = retained(&stamps, settings.keep_daily, settings.keep_weekly, settings.keep_monthly);
         for file in files.iter().filter(|f| !keep.contains(&f.created_at)) {
@@ -289,9 +289,9 @@ impl App {
     /// Restores the newest backup into a temporary directory and compares every table's row
     /// count with the backup's trailer.
     pub async fn restore_drill(&self) -> Result<bool, AppError> {
-        let settings = self.backup_settings().await?;
+        let settings = self.backups().settings().await?;
         let passphrase = self.passphrase(&settings)?;
-        let Some(latest) = self.list_backups().await?.into_iter().next() else { return Ok(false) };
+        let Some(latest) = self.backups().list().await?.into_iter().next() else { return Ok(false) };
         let path = self.backups_dir().join(&latest.name);
         let now = self.now();
         let ok = tokio::task::spawn_blocking(move || {
@@ -310,7 +310,7 @@ impl App {
         .await
         .map_err(|e| AppError::internal(ErrorCode::Internal, e))?
         .map_err(|e| AppError::internal(ErrorCode::StorageUnavailable, e))?;
-        let mut status = self.backup_status().await?;
+        let mut status = self.backups().status().await?;
         status.last_drill_at = Some(now);
         status.last_drill_ok = Some(ok);
         self.save_status(status).await?;
@@ -322,25 +322,25 @@ impl App {
 
     /// Called every minute by the server: the daily backup at its hour, the weekly drill, and
     /// an alert when the last good backup is too old.
-    pub async fn run_backup_schedule(&self) -> Result<(), AppError> {
-        let settings = self.backup_settings().await?;
+    pub async fn run_schedule(&self) -> Result<(), AppError> {
+        let settings = self.backups().settings().await?;
         if !settings.is_configured() {
             return Ok(());
         }
         let now = self.now();
-        let status = self.backup_status().await?;
+        let status = self.backups().status().await?;
         let hour = (now.rem_euclid(DAY) / 3600) as u8;
         if hour == settings.hour && status.last_success_at.is_none_or(|t| now - t >= MIN_GAP_SECONDS) {
-            let _ = self.back_up_now(None).await;
+            let _ = self.backups().back_up_now(None).await;
         }
-        let status = self.backup_status().await?;
+        let status = self.backups().status().await?;
         if status.last_success_at.is_some() && status.last_drill_at.is_none_or(|t| now - t >= DRILL_EVERY_SECONDS) {
-            self.restore_drill().await?;
+            self.backups().restore_drill().await?;
         }
-        let mut status = self.backup_status().await?;
+        let mut status = self.backups().status().await?;
         let stale = status.last_success_at.is_none_or(|t| now - t > STALE_AFTER_SECONDS);
         if stale && status.last_stale_alert_at.is_none_or(|t| now - t >= DAY) {
-            self.alert(SERVER_CHAIN, AuditEvent::new("security.backup_stale", None).failed());
+            self.alerts().raise(SERVER_CHAIN, AuditEvent::new("security.backup_stale", None).failed());
             status.last_stale_alert_at = Some(now);
             self.save_status(status).await?;
         }
@@ -363,10 +363,10 @@ fn copy_synced(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::rename(&partial, to)
 }
 
-impl App {
+impl Backups<'_> {
     /// Verifies a backup file with the stored passphrase.
-    pub async fn verify_backup(&self, path: &Path) -> Result<Summary, AppError> {
-        let settings = self.backup_settings().await?;
+    pub async fn verify(&self, path: &Path) -> Result<Summary, AppError> {
+        let settings = self.backups().settings().await?;
         let passphrase = self.passphrase(&settings)?;
         let path = path.to_path_buf();
         tokio::task::spawn_blocking(move || verify_file(&path, &passphrase))

@@ -2,9 +2,9 @@
 //! create. Each bulk action is one transaction through the same update and delete paths as a
 //! single change, so indexes, timelines, tallies, search and audit stay in step.
 
+use super::service::Records;
 use super::service::{delete_checked_in, update_in};
 use super::{BulkAction, CrmRecord};
-use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
@@ -23,10 +23,10 @@ pub(crate) fn with_tag(tags: &[String], tag: &str) -> Vec<String> {
     next
 }
 
-impl App {
+impl Records<'_> {
     /// Applies `action` to every selected record (managers and up; delete needs a fresh second
     /// factor). All or nothing: one refused record refuses the whole action.
-    pub(crate) async fn bulk_records<T: CrmRecord>(
+    pub(crate) async fn bulk<T: CrmRecord>(
         &self,
         scope: &TenantScope,
         ids: Vec<RecordId>,

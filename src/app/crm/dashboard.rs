@@ -4,7 +4,6 @@
 
 use super::deal::tally;
 use super::{ListQuery, ParsedFilter};
-use crate::app::App;
 use crate::app::auth::TenantScope;
 use crate::app::auth::permissions::Action;
 use crate::app::store::crm::Tally;
@@ -12,6 +11,11 @@ use crate::domain::crm::{Kind, Stage, StageOutcome, Task};
 use crate::domain::fields::{Currency, Day, Money};
 use crate::domain::ids::{RecordId, UserId};
 use crate::error::AppError;
+
+crate::app::service! {
+    /// The dashboard and the board's stage totals.
+    Reports
+}
 
 /// Active deals in one stage.
 #[derive(Debug, Clone)]
@@ -80,10 +84,10 @@ fn stage_totals(pipeline: Vec<Stage>, tallies: &[(Vec<u8>, Tally)]) -> Vec<Stage
         .collect()
 }
 
-impl App {
+impl Reports<'_> {
     /// Every stage with the exact count and sums of its active deals (for the board).
     pub async fn pipeline_totals(&self, scope: &TenantScope) -> Result<Vec<StageTotal>, AppError> {
-        let pipeline = self.pipeline(scope).await?;
+        let pipeline = self.pipeline().stages(scope).await?;
         let tallies = self.store().workspace(scope).read(|txn| txn.tallies(Kind::Deal)).await?;
         Ok(stage_totals(pipeline, &tallies))
     }
@@ -91,7 +95,7 @@ impl App {
     /// The dashboard as of `today` (the last twelve months end with its month).
     pub async fn dashboard(&self, scope: &TenantScope, today: Day) -> Result<Dashboard, AppError> {
         scope.require(Action::ReadRecords)?;
-        let pipeline = self.pipeline(scope).await?;
+        let pipeline = self.pipeline().stages(scope).await?;
         let (tallies, audit) = self
             .store()
             .workspace(scope)
@@ -127,7 +131,7 @@ impl App {
             ParsedFilter { assignee: Some(*scope.user()), closed: Some(false), ..Default::default() },
             8,
         );
-        let tasks = self.list_records::<Task>(scope, &mine).await?.items;
+        let tasks = self.records().list::<Task>(scope, &mine).await?.items;
         Ok(Dashboard { stages, months, tasks, recent: audit })
     }
 }

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 
 use super::service::MAX_LIMIT;
 use super::{CrmRecord, ListQuery, vcard};
-use crate::app::App;
 use crate::app::audit::{AuditEvent, record_now};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
@@ -17,6 +16,11 @@ use crate::domain::crm::{Company, Contact, Deal};
 use crate::domain::ids::{RecordId, UserId};
 use crate::domain::spreadsheet::neutralise_formula;
 use crate::error::{AppError, ErrorCode};
+
+crate::app::service! {
+    /// CSV and vCard exports.
+    Exports
+}
 
 /// Rows one export writes at most.
 pub const MAX_EXPORT_ROWS: usize = 200_000;
@@ -216,7 +220,7 @@ pub fn write_csv<'a>(header: &[&str], rows: impl Iterator<Item = Vec<String>> + 
     String::from_utf8(bytes).map_err(|e| AppError::internal(ErrorCode::Internal, e))
 }
 
-impl App {
+impl Exports<'_> {
     /// Checks that the caller may run a bulk export now and takes one from the budget.
     fn begin_export(&self, scope: &TenantScope) -> Result<(), AppError> {
         scope.require(Action::ImportExport)?;
@@ -230,7 +234,7 @@ impl App {
         match selection {
             Selection::Ids(ids) => {
                 for id in ids.iter().take(MAX_SELECTED) {
-                    match self.get_record::<T>(scope, *id).await {
+                    match self.records().get::<T>(scope, *id).await {
                         Ok(view) => found.push(view.record),
                         Err(e) if e.code() == ErrorCode::NotFound => {}
                         Err(e) => return Err(e),
@@ -240,7 +244,7 @@ impl App {
             Selection::Filter(filter) => {
                 let mut query = ListQuery::first(filter.filter.clone(), MAX_LIMIT);
                 loop {
-                    let page = self.list_records::<T>(scope, &query).await?;
+                    let page = self.records().list::<T>(scope, &query).await?;
                     found.extend(page.items);
                     match page.next_cursor {
                         Some(cursor) if found.len() < MAX_EXPORT_ROWS => query.after(&cursor)?,
@@ -254,11 +258,12 @@ impl App {
     }
 
     async fn export_names<T: CsvExport>(&self, scope: &TenantScope, records: &[T]) -> Result<ExportNames, AppError> {
-        let people = self.people(scope).await?.into_iter().map(|p| (p.id, p.name)).collect();
+        let people = self.records().people(scope).await?.into_iter().map(|p| (p.id, p.name)).collect();
         let mut ids: Vec<RecordId> = records.iter().filter_map(CsvExport::company).collect();
         ids.sort_by_key(|id| *id.as_bytes());
         ids.dedup();
-        let companies = if ids.is_empty() { HashMap::new() } else { self.record_titles::<Company>(scope, ids).await? };
+        let companies =
+            if ids.is_empty() { HashMap::new() } else { self.records().titles::<Company>(scope, ids).await? };
         Ok(ExportNames { people, companies })
     }
 
@@ -278,7 +283,7 @@ impl App {
     }
 
     /// The selected records of kind `T` as CSV, and how many rows it holds.
-    pub(crate) async fn export_csv<T: CsvExport>(
+    pub(crate) async fn csv<T: CsvExport>(
         &self,
         scope: &TenantScope,
         selection: &Selection,
@@ -293,7 +298,7 @@ impl App {
     }
 
     /// The selected contacts as one vCard file.
-    pub async fn export_vcards(
+    pub async fn vcards(
         &self,
         scope: &TenantScope,
         selection: &Selection,
@@ -311,10 +316,10 @@ impl App {
     }
 
     /// One contact's vCard (anyone who may read it).
-    pub async fn contact_vcard(&self, scope: &TenantScope, id: RecordId) -> Result<String, AppError> {
-        let contact = self.get_record::<Contact>(scope, id).await?.record;
+    pub async fn vcard(&self, scope: &TenantScope, id: RecordId) -> Result<String, AppError> {
+        let contact = self.records().get::<Contact>(scope, id).await?.record;
         let company = match contact.company_id {
-            Some(company) => self.record_titles::<Company>(scope, vec![company]).await?.remove(&company),
+            Some(company) => self.records().titles::<Company>(scope, vec![company]).await?.remove(&company),
             None => None,
         };
         Ok(vcard::contact(&contact, company.as_deref()))

@@ -10,7 +10,6 @@ use sha2::{Digest, Sha256};
 use super::import_rows::{Importable, Lookup, NewCompanies, Planned, field_of, guess, resolve};
 use super::service::{check_references, record_activity};
 use super::{CrmRecord, WriteContext};
-use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
@@ -24,6 +23,11 @@ use crate::error::{AppError, ErrorCode};
 
 pub use super::import_revert::error_report;
 pub use crate::app::store::imports::{ImportRecord, Rejection, RevertSummary};
+
+crate::app::service! {
+    /// CSV imports: upload, preview, dry run, commit and revert.
+    Imports
+}
 
 /// Largest file accepted.
 pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
@@ -172,13 +176,13 @@ pub(crate) fn version_hash<T: CrmRecord>(record: &T) -> Result<String, AppError>
     Ok(hex::encode(Sha256::digest(&json)))
 }
 
-impl App {
+impl Imports<'_> {
     fn upload_purpose(scope: &TenantScope, id: &RecordId) -> String {
         format!("import-upload:{}:{id}", scope.workspace())
     }
 
     /// Stores an uploaded file for kind `T` (sniffed, sealed) and returns its id.
-    pub(crate) async fn upload_import<T: Importable>(
+    pub(crate) async fn upload<T: Importable>(
         &self,
         scope: &TenantScope,
         bytes: Vec<u8>,
@@ -208,11 +212,7 @@ impl App {
     }
 
     /// The caller's own, unexpired upload for kind `T`, parsed (E3002 otherwise).
-    pub(crate) async fn import_file<T: Importable>(
-        &self,
-        scope: &TenantScope,
-        id: RecordId,
-    ) -> Result<CsvTable, AppError> {
+    pub(crate) async fn file<T: Importable>(&self, scope: &TenantScope, id: RecordId) -> Result<CsvTable, AppError> {
         scope.require(Action::ImportExport)?;
         let upload = self
             .store()
@@ -225,26 +225,22 @@ impl App {
         parse_csv(&bytes)
     }
 
-    pub(crate) async fn import_preview<T: Importable>(
-        &self,
-        scope: &TenantScope,
-        id: RecordId,
-    ) -> Result<Preview, AppError> {
-        let file = self.import_file::<T>(scope, id).await?;
+    pub(crate) async fn preview<T: Importable>(&self, scope: &TenantScope, id: RecordId) -> Result<Preview, AppError> {
+        let file = self.imports().file::<T>(scope, id).await?;
         let mapping = guess_mapping::<T>(&file.headers);
         let sample = file.rows.iter().take(PREVIEW_ROWS).cloned().collect();
         Ok(Preview { rows: file.rows.len(), headers: file.headers, sample, mapping })
     }
 
     /// What committing the upload with `mapping` would do; nothing is written.
-    pub(crate) async fn import_dry_run<T: Importable>(
+    pub(crate) async fn dry_run<T: Importable>(
         &self,
         scope: &TenantScope,
         id: RecordId,
         mapping: &Mapping,
         options: ImportOptions,
     ) -> Result<DryRun, AppError> {
-        let file = self.import_file::<T>(scope, id).await?;
+        let file = self.imports().file::<T>(scope, id).await?;
         let (mapping, by, now) = (mapping.clone(), *scope.user(), self.now());
         self.store()
             .workspace(scope)
@@ -293,7 +289,7 @@ impl App {
 
     /// Writes the upload with `mapping` in batches; needs a fresh second factor. Returns the
     /// import's id (its audit entry `import.committed` targets `import:<id>`).
-    pub(crate) async fn commit_import<T: Importable>(
+    pub(crate) async fn commit<T: Importable>(
         &self,
         scope: &TenantScope,
         upload: RecordId,
@@ -302,7 +298,7 @@ impl App {
         client: &ClientInfo,
     ) -> Result<RecordId, AppError> {
         scope.require_recent_second_factor(self.now())?;
-        let file = self.import_file::<T>(scope, upload).await?;
+        let file = self.imports().file::<T>(scope, upload).await?;
         let now = self.now();
         let mut import = ImportRecord {
             id: RecordId::random(),

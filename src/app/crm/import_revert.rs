@@ -2,11 +2,11 @@
 //! what the import created and restore what it changed, skipping records changed since.
 
 use super::export::write_csv;
+use super::import::Imports;
 use super::import::{BATCH_ROWS, ImportRecord, Rejection, RevertSummary, version_hash};
 use super::index_terms::{self, Term};
 use super::service::{attached, check_references, delete_in, record_activity};
 use super::{CrmRecord, ParsedFilter, WriteContext};
-use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
@@ -24,15 +24,15 @@ pub fn error_report(rejected: &[Rejection]) -> Result<String, AppError> {
     )
 }
 
-impl App {
+impl Imports<'_> {
     /// One import of this workspace (E3002 for unknown and foreign ids).
-    pub async fn import_summary(&self, scope: &TenantScope, id: RecordId) -> Result<ImportRecord, AppError> {
+    pub async fn summary(&self, scope: &TenantScope, id: RecordId) -> Result<ImportRecord, AppError> {
         scope.require(Action::ImportExport)?;
         self.store().workspace(scope).read(move |txn| txn.import(&id)).await?.ok_or_else(|| ErrorCode::NotFound.into())
     }
 
     /// This workspace's latest imports of `kind`.
-    pub async fn recent_imports(&self, scope: &TenantScope, kind: Kind) -> Result<Vec<ImportRecord>, AppError> {
+    pub async fn recent(&self, scope: &TenantScope, kind: Kind) -> Result<Vec<ImportRecord>, AppError> {
         scope.require(Action::ImportExport)?;
         let mut found = self.store().workspace(scope).read(|txn| txn.recent_imports(200)).await?;
         found.retain(|i| i.kind == kind);
@@ -41,20 +41,20 @@ impl App {
     }
 
     /// The import committed from `upload`, once the upload itself is gone.
-    pub async fn import_of_upload(&self, scope: &TenantScope, upload: RecordId) -> Result<RecordId, AppError> {
+    pub async fn of_upload(&self, scope: &TenantScope, upload: RecordId) -> Result<RecordId, AppError> {
         scope.require(Action::ImportExport)?;
         let found = self.store().workspace(scope).read(|txn| txn.recent_imports(200)).await?;
         found.into_iter().find(|i| i.upload == Some(upload)).map(|i| i.id).ok_or_else(|| ErrorCode::NotFound.into())
     }
 
     /// Undoes an import (once): needs a fresh second factor; audited `import.reverted`.
-    pub async fn revert_import(
+    pub async fn revert(
         &self,
         scope: &TenantScope,
         id: RecordId,
         client: &ClientInfo,
     ) -> Result<RevertSummary, AppError> {
-        let import = self.import_summary(scope, id).await?;
+        let import = self.imports().summary(scope, id).await?;
         scope.require_recent_second_factor(self.now())?;
         if import.reverted.is_some() {
             return Err(AppError::field(ErrorCode::Duplicate, "import"));

@@ -2,9 +2,9 @@
 //! phones, tags and any field it lacks; notes, tasks and deals move over; the other record is
 //! deleted. One transaction, audited, on the kept record's timeline.
 
+use super::service::Records;
 use super::service::attached;
 use super::{CrmRecord, ParsedFilter};
-use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
@@ -103,9 +103,9 @@ impl Mergeable for Company {
     }
 }
 
-impl App {
+impl Records<'_> {
     /// Merges `other` into `keep` (managers and up).
-    pub(crate) async fn merge_records<T: Mergeable>(
+    pub(crate) async fn merge<T: Mergeable>(
         &self,
         scope: &TenantScope,
         keep: RecordId,

@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
@@ -10,20 +9,25 @@ use crate::app::store::{Txn, Versioned, WorkspaceTx};
 use crate::domain::crm::{Stage, StageOutcome, default_pipeline};
 use crate::error::{AppError, ErrorCode};
 
+crate::app::service! {
+    /// The deal pipeline's stages.
+    Pipeline
+}
+
 const PIPELINE: &str = "pipeline";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Pipeline {
+struct StoredPipeline {
     stages: Vec<Stage>,
 }
 
-impl Versioned for Pipeline {
+impl Versioned for StoredPipeline {
     const VERSION: u16 = 1;
 }
 
 /// The workspace's stages (the defaults until someone edits them).
 pub(crate) fn load_in(txn: &WorkspaceTx<'_, impl Txn>) -> Result<Vec<Stage>, AppError> {
-    Ok(txn.setting::<Pipeline>(PIPELINE)?.map_or_else(default_pipeline, |p| p.stages))
+    Ok(txn.setting::<StoredPipeline>(PIPELINE)?.map_or_else(default_pipeline, |p| p.stages))
 }
 
 /// Parses the pipeline editor's text: one open stage per line (`Label`), then the fixed
@@ -52,16 +56,16 @@ pub fn parse_stages(text: &str) -> Result<Vec<Stage>, AppError> {
     Ok(stages)
 }
 
-impl App {
+impl Pipeline<'_> {
     /// The workspace's pipeline stages.
-    pub async fn pipeline(&self, scope: &TenantScope) -> Result<Vec<Stage>, AppError> {
+    pub async fn stages(&self, scope: &TenantScope) -> Result<Vec<Stage>, AppError> {
         scope.require(Action::ReadRecords)?;
         self.store().workspace(scope).read_now(load_in)
     }
 
     /// Replaces the open stages (managers and up). A stage that still holds deals can't be
     /// removed: move its deals first.
-    pub async fn save_pipeline(&self, scope: &TenantScope, text: &str, client: &ClientInfo) -> Result<(), AppError> {
+    pub async fn save(&self, scope: &TenantScope, text: &str, client: &ClientInfo) -> Result<(), AppError> {
         scope.require(Action::EditAllRecords)?;
         let stages = parse_stages(text)?;
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
@@ -77,7 +81,7 @@ impl App {
                     }
                 }
                 drop(index);
-                txn.save_setting(PIPELINE, &Pipeline { stages })?;
+                txn.save_setting(PIPELINE, &StoredPipeline { stages })?;
                 let event = AuditEvent::new("pipeline.changed", Some(*scope.user())).from_client(&client);
                 audit(txn, now, event)
             })

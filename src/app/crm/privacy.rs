@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use super::service::{attached, delete_in};
 use super::{CrmRecord, ParsedFilter};
-use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
@@ -16,6 +15,11 @@ use crate::app::store::crm::TimelineEntry;
 use crate::domain::crm::{Contact, Deal, Kind, Note, Subject, Task};
 use crate::domain::ids::RecordId;
 use crate::error::{AppError, ErrorCode};
+
+crate::app::service! {
+    /// Privacy requests about one contact: export all held about it, erase it.
+    Privacy
+}
 
 fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, AppError> {
     serde_json::to_value(value).map_err(|_| AppError::internal(ErrorCode::Internal, "not serialisable"))
@@ -49,14 +53,9 @@ fn gather(txn: &WorkspaceWrite<'_>, id: RecordId) -> Result<Held, AppError> {
     Ok(Held { contact, notes, tasks, deals })
 }
 
-impl App {
+impl Privacy<'_> {
     /// Everything held about a contact, as one JSON document. Audited `privacy.exported`.
-    pub async fn privacy_export(
-        &self,
-        scope: &TenantScope,
-        id: RecordId,
-        client: &ClientInfo,
-    ) -> Result<Value, AppError> {
+    pub async fn export(&self, scope: &TenantScope, id: RecordId, client: &ClientInfo) -> Result<Value, AppError> {
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
         require(&scope, Action::ImportExport, now)?;
         self.store()
@@ -81,7 +80,7 @@ impl App {
 
     /// Erases a contact and everything attached to it in one transaction; the audit log keeps
     /// a `privacy.erased` receipt with the record id only.
-    pub async fn privacy_erase(&self, scope: &TenantScope, id: RecordId, client: &ClientInfo) -> Result<(), AppError> {
+    pub async fn erase(&self, scope: &TenantScope, id: RecordId, client: &ClientInfo) -> Result<(), AppError> {
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
         require(&scope, Action::EditAllRecords, now)?;
         self.store()

@@ -2,11 +2,11 @@
 //! demos and benchmarks. The same seed gives the same data. Records go through the same store
 //! functions as every write (indexes, timeline, search outbox), thousands per transaction.
 
+use super::service::Records;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::CrmRecord;
-use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::store::WorkspaceWrite;
 use crate::app::store::crm::TimelineEntry;
@@ -151,7 +151,7 @@ fn save_batch<T: CrmRecord>(txn: &WorkspaceWrite<'_>, records: &[T]) -> Result<(
     Ok(())
 }
 
-impl App {
+impl Records<'_> {
     /// Creates synthetic records in the named workspace, owned by its users (offline, trusted).
     pub async fn seed(
         &self,
@@ -159,7 +159,7 @@ impl App {
         plan: SeedPlan,
         progress: impl Fn(&str, usize) + Send + Sync + 'static,
     ) -> Result<SeedReport, AppError> {
-        let scope = self.offline_scope(workspace).await?;
+        let scope = crate::app::auth::offline_scope(self, workspace).await?;
         let store = self.store().workspace(&scope);
         let owners: Vec<UserId> = store
             .read(|txn| txn.users())

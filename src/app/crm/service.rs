@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use super::{CrmRecord, Exact, ListQuery, ParsedFilter, Reference, WriteContext, index_terms, pipeline};
-use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
@@ -18,6 +17,11 @@ pub(crate) type TimelineView = TimelineEntry;
 use crate::domain::crm::{Changes, Contact, Kind, Note, Subject, Task, TimelineEvent};
 use crate::domain::ids::{RecordId, UserId};
 use crate::domain::role::Role;
+
+crate::app::service! {
+    /// CRM records of every kind: create, read, change, delete, list, merge and bulk actions.
+    Records
+}
 
 /// One page of a list and where the next one starts.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -138,15 +142,15 @@ fn touch_contact(txn: &WorkspaceWrite<'_>, subject: &Subject, now: i64) -> Resul
     Ok(())
 }
 
-impl App {
+impl Records<'_> {
     /// Creates a record of kind `T` from `input`.
-    pub(crate) async fn create_record<T: CrmRecord>(
+    pub(crate) async fn create<T: CrmRecord>(
         &self,
         scope: &TenantScope,
         input: T::Input,
         client: &ClientInfo,
     ) -> Result<T, AppError> {
-        match self.create_record_once::<T>(scope, input, client, None).await? {
+        match self.records().create_once::<T>(scope, input, client, None).await? {
             Created::New(record) => Ok(record),
             Created::Replayed { .. } => Err(AppError::internal(ErrorCode::Internal, "replay without a key")),
         }
@@ -154,7 +158,7 @@ impl App {
 
     /// Creates a record, or replays the first answer to the same idempotency key (checked and
     /// stored in the same transaction, so two racing retries create one record).
-    pub(crate) async fn create_record_once<T: CrmRecord>(
+    pub(crate) async fn create_once<T: CrmRecord>(
         &self,
         scope: &TenantScope,
         input: T::Input,
@@ -198,18 +202,14 @@ impl App {
     }
 
     /// One record of this workspace (E3002 for unknown and foreign ids alike).
-    pub(crate) async fn get_record<T: CrmRecord>(
-        &self,
-        scope: &TenantScope,
-        id: RecordId,
-    ) -> Result<RecordView<T>, AppError> {
+    pub(crate) async fn get<T: CrmRecord>(&self, scope: &TenantScope, id: RecordId) -> Result<RecordView<T>, AppError> {
         scope.require(Action::ReadRecords)?;
         let record = self.store().workspace(scope).read_now(|txn| txn.load::<T>(&id))?.ok_or(ErrorCode::NotFound)?;
         Ok(RecordView { can_edit: may_edit(scope, &record), record })
     }
 
     /// Changes a record the caller may edit; financial fields need a fresh second factor.
-    pub(crate) async fn update_record<T: CrmRecord>(
+    pub(crate) async fn update<T: CrmRecord>(
         &self,
         scope: &TenantScope,
         id: RecordId,
@@ -222,7 +222,7 @@ impl App {
     }
 
     /// Deletes a record the caller may edit, with the notes and tasks attached to it.
-    pub(crate) async fn delete_record<T: CrmRecord>(
+    pub(crate) async fn delete<T: CrmRecord>(
         &self,
         scope: &TenantScope,
         id: RecordId,
@@ -234,7 +234,7 @@ impl App {
     }
 
     /// One page of records matching the query, in index order, after its cursor.
-    pub(crate) async fn list_records<T: CrmRecord>(
+    pub(crate) async fn list<T: CrmRecord>(
         &self,
         scope: &TenantScope,
         query: &ListQuery,
@@ -245,7 +245,7 @@ impl App {
     /// [`App::list_records`] for a list page: only the sealed fields a row shows
     /// ([`Entity::LISTED_SEALED`](crate::app::store::crm::Entity::LISTED_SEALED)) are opened;
     /// the rows cannot be saved.
-    pub(crate) async fn list_rows<T: CrmRecord>(
+    pub(crate) async fn rows<T: CrmRecord>(
         &self,
         scope: &TenantScope,
         query: &ListQuery,
@@ -264,7 +264,7 @@ impl App {
         let store = self.store().workspace(scope);
         if let Some(probe) = index_terms::exact_probe(&parsed.q) {
             // A phone number or tax id: sealed, so found through the keyed blind index.
-            let candidates = self.exact_matches(scope, R::Of::KIND, probe.field, &probe.lookup).await?;
+            let candidates = self.search().exact_matches(scope, R::Of::KIND, probe.field, &probe.lookup).await?;
             parsed.exact = Some(Exact { index: probe.index, value: probe.value });
             return store.read_now(|txn| list_candidates_in::<R>(txn, &parsed, candidates, cursor, limit));
         }
@@ -305,7 +305,7 @@ impl App {
     }
 
     /// Display names of records of one kind (unknown ids are left out).
-    pub(crate) async fn record_titles<T: CrmRecord>(
+    pub(crate) async fn titles<T: CrmRecord>(
         &self,
         scope: &TenantScope,
         ids: Vec<RecordId>,

@@ -5,12 +5,16 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
 use crate::app::store::Versioned;
 use crate::error::{AppError, ErrorCode};
+
+crate::app::service! {
+    /// Tag colours.
+    Tags
+}
 
 /// The palette (CSS classes `tag-<name>`).
 pub const PALETTE: [&str; 8] = ["grey", "red", "orange", "yellow", "green", "teal", "blue", "purple"];
@@ -47,14 +51,14 @@ impl TagColours {
     }
 }
 
-impl App {
-    pub async fn tag_colours(&self, scope: &TenantScope) -> Result<TagColours, AppError> {
+impl Tags<'_> {
+    pub async fn colours(&self, scope: &TenantScope) -> Result<TagColours, AppError> {
         scope.require(Action::ReadRecords)?;
         self.store().workspace(scope).read_now(|txn| Ok(txn.setting(TAG_COLOURS)?.unwrap_or_default()))
     }
 
     /// Chooses `colour` for `tag` (managers and up; `""` goes back to the default).
-    pub async fn set_tag_colour(
+    pub async fn set_colour(
         &self,
         scope: &TenantScope,
         tag: &str,

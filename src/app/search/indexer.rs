@@ -190,7 +190,7 @@ pub(super) async fn rebuild(
 
 /// The indexer task: rebuild if needed, then drain the outbox until `stopped` fires.
 pub(super) async fn run(app: App, mut stopped: watch::Receiver<()>) {
-    let index = match app.search_index().await {
+    let index = match app.search().index().await {
         Ok(index) => index,
         Err(e) => {
             return tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "search index unavailable");

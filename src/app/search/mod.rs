@@ -12,6 +12,8 @@ mod schema;
 mod service;
 pub mod snippet;
 
+pub use service::Search;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};

@@ -26,6 +26,11 @@ use crate::domain::crm::Kind;
 use crate::domain::ids::{RecordId, WorkspaceId};
 use crate::error::{AppError, ErrorCode};
 
+crate::app::service! {
+    /// Full-text search, suggestions and the indexer.
+    Search
+}
+
 /// Hits per answer at most.
 pub const MAX_LIMIT: usize = 50;
 /// Records sharing one phone number or tax id considered at most by an exact lookup.
@@ -203,13 +208,13 @@ fn run_query(
     Ok((total, out))
 }
 
-impl App {
+impl Search<'_> {
     /// The index, opened (or created empty, to be rebuilt) on first use.
-    pub(crate) async fn search_index(&self) -> Result<Arc<SearchIndex>, AppError> {
-        if let Some(index) = self.0.search.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+    pub(crate) async fn index(&self) -> Result<Arc<SearchIndex>, AppError> {
+        if let Some(index) = self.inner().search.lock().unwrap_or_else(|p| p.into_inner()).clone() {
             return Ok(index);
         }
-        let app = self.clone();
+        let app = App::clone(self);
         tokio::task::spawn_blocking(move || {
             let mut slot = app.0.search.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(index) = slot.clone() {
@@ -226,7 +231,7 @@ impl App {
     }
 
     /// Searches every record the caller may read; hits are re-read from the store.
-    pub async fn search(&self, scope: &TenantScope, request: &SearchRequest) -> Result<SearchResults, AppError> {
+    pub async fn query(&self, scope: &TenantScope, request: &SearchRequest) -> Result<SearchResults, AppError> {
         self.search_in(scope, request, Mode::Full).await
     }
 
@@ -247,7 +252,7 @@ impl App {
         if terms.is_empty() {
             return Ok(SearchResults::default());
         }
-        let index = self.search_index().await?;
+        let index = self.search().index().await?;
         let caller = Caller { workspace: *scope.workspace(), user: *scope.user() };
         let (limit, kind, now, workspace) =
             (request.limit.clamp(1, MAX_LIMIT), request.kind, self.now(), caller.workspace);
@@ -297,7 +302,7 @@ impl App {
     ) -> Result<Vec<RecordId>, AppError> {
         scope.require(Action::ReadRecords)?;
         let workspace = *scope.workspace();
-        let index = self.search_index().await?;
+        let index = self.search().index().await?;
         let token = index.blind(&workspace, field, value);
         tokio::task::spawn_blocking(move || {
             let text = |field, text: &str| -> Box<dyn tantivy::query::Query> {
@@ -326,21 +331,21 @@ impl App {
 
     /// Rebuilds the index from the store (the old index answers until the new one is done);
     /// `progress` hears the number of documents indexed so far. Answers the total.
-    pub async fn rebuild_search(&self, progress: impl Fn(usize) + Send + Sync + 'static) -> Result<usize, AppError> {
-        let index = self.search_index().await?;
+    pub async fn rebuild(&self, progress: impl Fn(usize) + Send + Sync + 'static) -> Result<usize, AppError> {
+        let index = self.search().index().await?;
         let done = indexer::rebuild(self, &index, false, Arc::new(progress), None).await?;
         done.ok_or_else(|| AppError::internal(ErrorCode::Internal, "search rebuild cancelled"))
     }
 
     /// Runs the indexer until `stopped` fires (rebuilding a missing index first).
-    pub fn run_search_indexer(&self, stopped: watch::Receiver<()>) -> impl Future<Output = ()> + Send + 'static {
-        indexer::run(self.clone(), stopped)
+    pub fn run_indexer(&self, stopped: watch::Receiver<()>) -> impl Future<Output = ()> + Send + 'static {
+        indexer::run(App::clone(self), stopped)
     }
 
     /// Holds (or releases) the indexer: changes then wait in the outbox. For tests and
     /// maintenance.
-    pub async fn pause_search_indexer(&self, paused: bool) -> Result<(), AppError> {
-        let index = self.search_index().await?;
+    pub async fn pause_indexer(&self, paused: bool) -> Result<(), AppError> {
+        let index = self.search().index().await?;
         index.set_paused(paused);
         // Let a cycle in progress finish, so nothing is drained after this returns.
         drop(index.drain.lock().await);
@@ -348,15 +353,15 @@ impl App {
     }
 
     /// Outbox backlog and document count.
-    pub async fn search_status(&self) -> Result<IndexStatus, AppError> {
-        let index = self.search_index().await?;
+    pub async fn status(&self) -> Result<IndexStatus, AppError> {
+        let index = self.search().index().await?;
         let backlog = self.store().read(|txn| txn.outbox_len()).await?;
         Ok(IndexStatus { backlog, documents: index.num_docs(), rebuilding: index.rebuilding.load(Ordering::SeqCst) })
     }
 
     /// Compares the index with the store, record by record (exact; reads everything).
-    pub async fn audit_search(&self) -> Result<IndexAudit, AppError> {
-        let index = self.search_index().await?;
+    pub async fn audit(&self) -> Result<IndexAudit, AppError> {
+        let index = self.search().index().await?;
         let in_store = self
             .store()
             .read(|txn| {

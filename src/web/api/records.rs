@@ -36,7 +36,7 @@ pub async fn privacy_export(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let document = state.app.privacy_export(&scope, parse_id(&id)?, &client).await?;
+    let document = state.app.privacy().export(&scope, parse_id(&id)?, &client).await?;
     Ok(json(StatusCode::OK, to_json(&document)?))
 }
 
@@ -53,7 +53,7 @@ pub(super) async fn list<T: CrmRecord>(
     ApiScope(scope): ApiScope,
     Query(filter): Query<ListFilter>,
 ) -> Result<Response, ApiError> {
-    let listing = state.app.list_records::<T>(&scope, &filter.parse()?).await?;
+    let listing = state.app.records().list::<T>(&scope, &filter.parse()?).await?;
     Ok(json(StatusCode::OK, to_json(&listing)?))
 }
 
@@ -82,7 +82,7 @@ pub(super) async fn create<T: CrmRecord>(
 ) -> Result<Response, ApiError> {
     let idempotency = idempotency(&method, &uri, &headers, &body)?;
     let input: T::Input = parse_body(&body)?;
-    match state.app.create_record_once::<T>(&scope, input, &client, idempotency).await? {
+    match state.app.records().create_once::<T>(&scope, input, &client, idempotency).await? {
         Created::New(record) => {
             let location = format!("/api/v1/{}/{}", T::KIND.plural(), record.id());
             let mut response = json(StatusCode::CREATED, to_json(&record)?);
@@ -104,7 +104,7 @@ pub(super) async fn show<T: CrmRecord>(
     ApiScope(scope): ApiScope,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let view = state.app.get_record::<T>(&scope, parse_id(&id)?).await?;
+    let view = state.app.records().get::<T>(&scope, parse_id(&id)?).await?;
     Ok(json(StatusCode::OK, to_json(&view.record)?))
 }
 
@@ -117,7 +117,7 @@ pub(super) async fn update<T: CrmRecord>(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let input: T::Input = parse_body(&body)?;
-    let record = state.app.update_record::<T>(&scope, id, input, &client).await?;
+    let record = state.app.records().update::<T>(&scope, id, input, &client).await?;
     Ok(json(StatusCode::OK, to_json(&record)?))
 }
 
@@ -127,6 +127,6 @@ pub(super) async fn remove<T: CrmRecord>(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.app.delete_record::<T>(&scope, parse_id(&id)?, &client).await?;
+    state.app.records().delete::<T>(&scope, parse_id(&id)?, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -33,7 +33,7 @@ pub async fn search(
 ) -> Result<Json<Value>, ApiError> {
     let params = params.map(|Query(p)| p).unwrap_or_default();
     let request = SearchRequest::parse(&params.q, &params.kind, &params.limit, DEFAULT_LIMIT)?;
-    let results = state.app.search(&scope, &request).await?;
+    let results = state.app.search().query(&scope, &request).await?;
     let items: Vec<Value> = results
         .items
         .iter()

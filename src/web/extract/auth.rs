@@ -127,7 +127,7 @@ impl FromRequestParts<AppState> for ApiScope {
             return resolved.clone().map(ApiScope).ok_or_else(|| ErrorCode::SessionExpired.into());
         }
         let token = super::bearer_token(&parts.headers).ok_or(ErrorCode::SessionExpired)?;
-        let scope = state.app.resolve_api_token(token).await?.ok_or(ErrorCode::SessionExpired)?;
+        let scope = state.app.tokens().resolve(token).await?.ok_or(ErrorCode::SessionExpired)?;
         Ok(ApiScope(scope))
     }
 }

@@ -46,8 +46,8 @@ async fn render(
     session: &AuthSession,
     fill: impl FnOnce(&mut AccountPage),
 ) -> Result<Response, HtmlError> {
-    let sessions = state.app.list_sessions(session).await?;
-    let tokens = state.app.list_api_tokens(&session.scope).await?;
+    let sessions = state.app.sessions().list(session).await?;
+    let tokens = state.app.tokens().list(&session.scope).await?;
     let policy = state.app.security_policy();
     let mut account = AccountPage {
         layout: Layout::new("Account", page),
@@ -59,8 +59,8 @@ async fn render(
         can_use_api: session.scope.can(Action::UseApi),
         mfa_enrolled: session.mfa_enrolled,
         mfa_required: policy.requires_mfa(session.scope.role()),
-        backup_codes_left: state.app.backup_codes_left(session).await?,
-        security_log: state.app.security_log(&session.scope).await?,
+        backup_codes_left: state.app.mfa().backup_codes_left(session).await?,
+        security_log: state.app.audit().security_log(&session.scope).await?,
         notice: None,
         password_error: None,
         token_error: None,
@@ -99,7 +99,12 @@ pub async fn change_password(
     AppForm(form): AppForm<PasswordForm>,
 ) -> Result<Response, HtmlError> {
     let tokens = ApiTokens::from_checkbox(form.revoke_api_tokens.is_some());
-    match state.app.change_password(&session, &form.current_password, &form.new_password, tokens, &client).await {
+    match state
+        .app
+        .account()
+        .change_password(&session, &form.current_password, &form.new_password, tokens, &client)
+        .await
+    {
         Ok(()) if tokens == ApiTokens::Revoke => {
             Ok(Redirect::to("/account?notice=password-changed-tokens-revoked").into_response())
         }
@@ -119,7 +124,8 @@ pub async fn revoke_session(
 ) -> Result<Response, HtmlError> {
     state
         .app
-        .revoke_session(&session, &id, &client)
+        .sessions()
+        .revoke(&session, &id, &client)
         .await
         .map_err(|e| HtmlError::while_doing("sign out that session", e))?;
     Ok(Redirect::to("/account?notice=session-revoked").into_response())
@@ -138,7 +144,7 @@ pub async fn create_token(
     Client(client): Client,
     AppForm(form): AppForm<TokenForm>,
 ) -> Result<Response, HtmlError> {
-    match state.app.create_api_token(&session.scope, &form.label, &client).await {
+    match state.app.tokens().create(&session.scope, &form.label, &client).await {
         Ok(created) => render(&state, &page, &session, |p| p.new_token = Some(created.token)).await,
         Err(error) => token_error(&state, &page, &session, &error).await,
     }
@@ -164,7 +170,8 @@ pub async fn revoke_token(
 ) -> Result<Response, HtmlError> {
     state
         .app
-        .revoke_api_token(&session.scope, &id, &client)
+        .tokens()
+        .revoke(&session.scope, &id, &client)
         .await
         .map_err(|e| HtmlError::while_doing("revoke the token", e))?;
     Ok(Redirect::to("/account?notice=token-revoked").into_response())

@@ -89,7 +89,7 @@ async fn render(
     check: Option<String>,
 ) -> Result<AuditPage, HtmlError> {
     let filter = query.filter().map_err(|e| HtmlError::while_doing("filter the audit log", e))?;
-    let entries = state.app.audit_entries(&session.scope, &filter, PAGE_ENTRIES).await?;
+    let entries = state.app.audit().entries(&session.scope, &filter, PAGE_ENTRIES).await?;
     Ok(AuditPage { layout: Layout::new("Audit log", page), export_query: query.query_string(), query, entries, check })
 }
 
@@ -111,7 +111,7 @@ pub async fn export(
 ) -> Result<Response, HtmlError> {
     let refuse = |e| HtmlError::while_doing("export the audit log", e);
     let filter = query.filter().map_err(refuse)?;
-    let csv = state.app.export_audit_csv(&session.scope, &filter, &client).await.map_err(refuse)?;
+    let csv = state.app.audit().export_csv(&session.scope, &filter, &client).await.map_err(refuse)?;
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
@@ -129,7 +129,7 @@ pub async fn verify(
     Authenticated(session): Authenticated,
 ) -> Result<AuditPage, HtmlError> {
     require_admin(&session)?;
-    let report = state.app.verify_audit().await?;
+    let report = state.app.audit().verify().await?;
     let mine: Vec<_> = report.problems.iter().filter(|p| p.workspace == *session.scope.workspace()).collect();
     let check = match mine.first() {
         None => format!("The audit log is intact ({} entries checked).", report.entries),

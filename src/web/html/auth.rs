@@ -51,7 +51,7 @@ pub struct SetupForm {
 /// Refuses setup once done (410) or with a wrong token (404), changing nothing; wrong tokens
 /// count as failed attempts of the address.
 async fn setup_gate(state: &AppState, token: &str, client: &crate::app::auth::ClientInfo) -> Result<(), Response> {
-    match state.app.setup_state(token, client).await {
+    match state.app.setup().state(token, client).await {
         Ok(SetupState::Open) => Ok(()),
         Ok(SetupState::Done) => {
             let mut response = HtmlError::while_doing("set up Holdfast", ErrorCode::NotFound).into_response();
@@ -106,7 +106,7 @@ pub async fn setup_submit(
         email: form.email.clone(),
         password: form.password,
     };
-    match state.app.complete_setup(request, &client).await {
+    match state.app.setup().complete(request, &client).await {
         Ok(token) => signed_in(token, "/account"),
         Err(error) => {
             let page = SetupPage {
@@ -183,7 +183,7 @@ pub async fn login_submit(
     let previous = cookies::get(&headers, cookies::SESSION).and_then(SessionToken::from_cookie);
     let next = safe_next(&form.next).to_owned();
     let device = cookies::get(&headers, cookies::DEVICE);
-    match state.app.sign_in(&form.email, &form.password, &client, previous, device).await? {
+    match state.app.sessions().sign_in(&form.email, &form.password, &client, previous, device).await? {
         LoginOutcome::SignedIn(done) => Ok(completed(done, &next)),
         LoginOutcome::SecondFactorDue(token) => {
             let to =
@@ -223,7 +223,7 @@ pub async fn logout(
     AnySession(session): AnySession,
     Client(client): Client,
 ) -> Result<Response, HtmlError> {
-    state.app.sign_out(&session, &client).await?;
+    state.app.sessions().sign_out(&session, &client).await?;
     let mut response = Redirect::to("/login?notice=signed-out").into_response();
     let headers = response.headers_mut();
     headers.append(header::SET_COOKIE, cookies::clear(cookies::SESSION));

@@ -49,14 +49,14 @@ async fn render(
     notice: Option<&'static str>,
     error: Option<FormError>,
 ) -> Result<Response, HtmlError> {
-    let status = state.app.backup_status().await?;
+    let status = state.app.backups().status().await?;
     let stale = status.last_success_at.is_none_or(|t| state.app.now() - t > STALE_AFTER_SECONDS);
     let code = super::forms::form_status(error.is_some());
     let view = BackupsPage {
         layout: Layout::new("Backups", page),
-        settings: state.app.backup_settings().await?,
+        settings: state.app.backups().settings().await?,
         status,
-        files: state.app.list_backups().await?,
+        files: state.app.backups().list().await?,
         stale,
         notice,
         error,
@@ -115,7 +115,7 @@ pub async fn save(
         keep_monthly: form.keep_monthly,
         second_dir: form.second_dir,
     };
-    match state.app.save_backup_settings(&session.scope, input, &client).await {
+    match state.app.backups().save_settings(&session.scope, input, &client).await {
         Ok(()) => Ok(Redirect::to("/settings/backups?notice=backups-saved").into_response()),
         Err(e) if is_refusal(&e) => Err(HtmlError::while_doing("change backup settings", e)),
         Err(e) => render(&state, &page, None, Some(FormError::new("save the backup settings", &e))).await,
@@ -128,7 +128,7 @@ pub async fn run_now(
     Authenticated(session): Authenticated,
 ) -> Result<Response, HtmlError> {
     require_admin(&session)?;
-    match state.app.back_up_now(Some(&session.scope)).await {
+    match state.app.backups().back_up_now(Some(&session.scope)).await {
         Ok(_) => Ok(Redirect::to("/settings/backups?notice=backup-done").into_response()),
         Err(e) => render(&state, &page, None, Some(FormError::new("back up", &e))).await,
     }
@@ -150,7 +150,7 @@ pub async fn download(
         .map_err(refuse)?;
     session.scope.require_recent_second_factor(state.app.now()).map_err(refuse)?;
     state.app.limiters().take(Budget::Export, *session.scope.user()).map_err(refuse)?;
-    let path = state.app.backup_path(&name).ok_or_else(|| refuse(ErrorCode::NotFound.into()))?;
+    let path = state.app.backups().path(&name).ok_or_else(|| refuse(ErrorCode::NotFound.into()))?;
     let bytes = tokio::fs::read(&path)
         .await
         .map_err(|e| refuse(crate::error::AppError::internal(ErrorCode::StorageUnavailable, e)))?;

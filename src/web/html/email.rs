@@ -29,7 +29,7 @@ pub struct EmailPage {
 fn page_for(state: &AppState, page: &Page, notice: Option<&'static str>, error: Option<FormError>) -> EmailPage {
     EmailPage {
         layout: Layout::new("Email", page),
-        settings: state.app.email_settings(),
+        settings: state.app.email().settings(),
         public_url_set: state.config.server.public_url.is_some(),
         notice,
         error,
@@ -81,7 +81,7 @@ pub async fn save(
         password: form.password,
         from: form.from,
     };
-    match state.app.save_email_settings(&session.scope, input, &client).await {
+    match state.app.email().save_settings(&session.scope, input, &client).await {
         Ok(()) => Ok(Redirect::to("/settings/email?notice=email-saved").into_response()),
         Err(e) if is_refusal(&e) => Err(HtmlError::while_doing("save the email settings", e)),
         Err(e) => {
@@ -98,7 +98,7 @@ pub async fn test(
     Authenticated(session): Authenticated,
 ) -> Result<Response, HtmlError> {
     require_admin(&session)?;
-    match state.app.send_test_email(&session.scope, &session.email).await {
+    match state.app.email().send_test(&session.scope, &session.email).await {
         Ok(()) => Ok(Redirect::to("/settings/email?notice=email-sent").into_response()),
         Err(e) if is_refusal(&e) => Err(HtmlError::while_doing("send a test email", e)),
         Err(e) => {

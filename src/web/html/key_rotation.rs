@@ -42,7 +42,7 @@ pub async fn show(
     require_operator(&session)?;
     let view = KeysPage {
         layout: Layout::new("Encryption keys", &page),
-        status: state.app.key_status().await?,
+        status: state.app.keys().status().await?,
         may_rotate: session.scope.role() == Role::Owner,
         notice: notice(&query.notice),
     };
@@ -57,9 +57,10 @@ pub async fn rotate(
     require_operator(&session)?;
     state
         .app
-        .begin_key_rotation(Some(&session.scope), &client)
+        .keys()
+        .begin_rotation(Some(&session.scope), &client)
         .await
         .map_err(|e| HtmlError::while_doing("rotate the encryption key", e))?;
-    state.app.spawn_key_rotation();
+    state.app.keys().spawn_rotation();
     Ok(Redirect::to("/settings/keys?notice=rotation-started").into_response())
 }

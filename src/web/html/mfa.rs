@@ -77,7 +77,7 @@ pub async fn login_submit(
     Client(client): Client,
     AppForm(form): AppForm<AnswerForm>,
 ) -> Result<Response, HtmlError> {
-    match state.app.complete_second_factor(&session, form.answer(), &client).await {
+    match state.app.mfa().complete_sign_in(&session, form.answer(), &client).await {
         Ok(done) => Ok(super::auth::completed(done, safe_next(&form.next))),
         Err(e) if e.code() == ErrorCode::SessionExpired => Ok(Redirect::to("/login").into_response()),
         Err(e) => {
@@ -118,7 +118,7 @@ async fn setup_page(
     session: &crate::app::auth::AuthSession,
     error: Option<FormError>,
 ) -> Result<Response, HtmlError> {
-    let enrollment = state.app.mfa_enrollment(session).await?;
+    let enrollment = state.app.mfa().enrollment(session).await?;
     let required = session.stage == SessionStage::MustEnroll;
     let status = super::forms::form_status(error.is_some());
     Ok((status, SetupPage { layout: enrolment_layout(page), enrollment, required, error }).into_response())
@@ -148,7 +148,7 @@ pub async fn setup_submit(
     if session.stage == SessionStage::PendingMfa || session.mfa_enrolled {
         return Ok(Redirect::to("/account").into_response());
     }
-    match state.app.confirm_mfa(&session, &form.code, &client).await {
+    match state.app.mfa().confirm_enrollment(&session, &form.code, &client).await {
         Ok(codes) => Ok(BackupCodesPage { layout: Layout::new("Your backup codes", &page), codes }.into_response()),
         Err(e) => setup_page(&state, &page, &session, Some(FormError::new("turn on two-step sign-in", &e))).await,
     }
@@ -162,6 +162,7 @@ pub async fn regenerate_codes(
 ) -> Result<Response, HtmlError> {
     let codes = state
         .app
+        .mfa()
         .regenerate_backup_codes(&session, &client)
         .await
         .map_err(|e| HtmlError::while_doing("create new backup codes", e))?;
@@ -175,7 +176,8 @@ pub async fn replace(
 ) -> Result<Response, HtmlError> {
     state
         .app
-        .replace_own_mfa(&session, &client)
+        .mfa()
+        .replace_own(&session, &client)
         .await
         .map_err(|e| HtmlError::while_doing("replace your authenticator", e))?;
     Ok(Redirect::to("/account/mfa/setup").into_response())
@@ -188,7 +190,8 @@ pub async fn disable(
 ) -> Result<Response, HtmlError> {
     state
         .app
-        .disable_own_mfa(&session, &client)
+        .mfa()
+        .disable_own(&session, &client)
         .await
         .map_err(|e| HtmlError::while_doing("turn off two-step sign-in", e))?;
     Ok(Redirect::to("/account?notice=mfa-disabled").into_response())
@@ -218,7 +221,7 @@ pub async fn confirm_submit(
     AppForm(form): AppForm<AnswerForm>,
 ) -> Result<Response, HtmlError> {
     let next = safe_next(&form.next).to_owned();
-    match state.app.confirm_second_factor(&session, form.answer(), &client).await {
+    match state.app.mfa().step_up(&session, form.answer(), &client).await {
         Ok(()) => Ok(Redirect::to(&next).into_response()),
         Err(e) => {
             let page = ConfirmPage {
@@ -240,7 +243,8 @@ pub async fn reset_for_user(
     let user = id.parse().map_err(|_| HtmlError::from(ErrorCode::NotFound))?;
     state
         .app
-        .reset_mfa(&session.scope, user, &client)
+        .mfa()
+        .reset(&session.scope, user, &client)
         .await
         .map_err(|e: AppError| HtmlError::while_doing("reset two-step sign-in", e))?;
     Ok(Redirect::to("/settings/users?notice=mfa-reset").into_response())

@@ -91,7 +91,7 @@ async fn home(State(state): State<AppState>, page: Page) -> Result<Response, Htm
         }
         return Ok(Redirect::to("/account").into_response());
     }
-    if state.app.pending_setup_token().await?.is_none() {
+    if state.app.setup().pending_token().await?.is_none() {
         return Ok(Redirect::to("/login").into_response());
     }
     Ok(HomePage { layout: Layout::new("Welcome", &page) }.into_response())

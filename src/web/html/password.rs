@@ -34,7 +34,7 @@ pub struct ForgotForm {
 /// Always the same answer, at the same speed, whether or not the address has an account.
 pub async fn forgot_submit(State(state): State<AppState>, AppForm(form): AppForm<ForgotForm>) -> Redirect {
     let origin = state.config.server.public_url.as_ref().map(|u| u.origin().ascii_serialization());
-    state.app.request_password_reset(&form.email, origin);
+    state.app.links().request_reset(&form.email, origin);
     Redirect::to("/login?notice=reset-requested")
 }
 
@@ -70,7 +70,7 @@ pub async fn reset_form(
     page: Page,
     Query(query): Query<ResetQuery>,
 ) -> Result<Response, HtmlError> {
-    let purpose = state.app.link_purpose(&query.token).await?;
+    let purpose = state.app.links().purpose(&query.token).await?;
     let Some(purpose) = purpose else {
         return Err(HtmlError::while_doing("use this link: it has expired or was already used", ErrorCode::NotFound));
     };
@@ -91,13 +91,13 @@ pub async fn reset_submit(
     AppForm(form): AppForm<ResetForm>,
 ) -> Result<Response, HtmlError> {
     let tokens = ApiTokens::from_checkbox(form.revoke_api_tokens.is_some());
-    match state.app.complete_link(&form.token, &form.password, tokens, &client).await {
+    match state.app.links().complete(&form.token, &form.password, tokens, &client).await {
         Ok(()) => Ok(Redirect::to("/login?notice=password-set").into_response()),
         Err(error) if error.code() == ErrorCode::NotFound => {
             Err(HtmlError::while_doing("use this link: it has expired or was already used", error))
         }
         Err(error) => {
-            let invite = state.app.link_purpose(&form.token).await? == Some(LinkPurpose::Invite);
+            let invite = state.app.links().purpose(&form.token).await? == Some(LinkPurpose::Invite);
             let page = ResetPage {
                 layout: Layout::new("Choose a password", &page),
                 min_length: state.app.security_policy().password_min_length,

@@ -59,10 +59,10 @@ async fn render(
     let status = super::forms::form_status(error.is_some());
     let view = SecurityPage {
         layout: Layout::new("Security", page),
-        webhook_url: state.app.alert_settings().webhook_url,
+        webhook_url: state.app.webhooks().settings().webhook_url,
         policy: state.app.security_policy(),
         limits: state.app.rate_limit_policy(),
-        alerts: state.app.security_alerts(&session.scope).await?,
+        alerts: state.app.audit().security_alerts(&session.scope).await?,
         roles: Role::ALL,
         client_ip: client_ip.0.to_string(),
         notice,
@@ -162,7 +162,7 @@ pub async fn save(
         })
     })();
     let result = match parsed {
-        Ok(policy) => state.app.save_security_policy(Some(&session.scope), policy, &client).await,
+        Ok(policy) => state.app.settings().save_security_policy(Some(&session.scope), policy, &client).await,
         Err(e) => Err(e),
     };
     after_save(&state, &page, &session, client_ip, result, "change security settings", "policy-saved").await
@@ -210,7 +210,7 @@ pub async fn save_limits(
     AppForm(form): AppForm<LimitsForm>,
 ) -> Result<Response, HtmlError> {
     let result = match form.policy() {
-        Ok(policy) => state.app.save_rate_limit_policy(Some(&session.scope), policy, &client).await,
+        Ok(policy) => state.app.settings().save_rate_limits(Some(&session.scope), policy, &client).await,
         Err(e) => Err(e),
     };
     after_save(&state, &page, &session, client_ip, result, "save the rate limits", "limits-saved").await
@@ -231,6 +231,6 @@ pub async fn save_alerts(
     client_ip: ClientIp,
     AppForm(form): AppForm<AlertsForm>,
 ) -> Result<Response, HtmlError> {
-    let result = state.app.save_alert_settings(&session.scope, &form.webhook_url, &form.secret, &client).await;
+    let result = state.app.webhooks().save_settings(&session.scope, &form.webhook_url, &form.secret, &client).await;
     after_save(&state, &page, &session, client_ip, result, "save the alert webhook", "alerts-saved").await
 }

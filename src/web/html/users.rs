@@ -38,7 +38,7 @@ async fn render(
     session: &AuthSession,
     fill: impl FnOnce(&mut UsersPage),
 ) -> Result<Response, HtmlError> {
-    let users = state.app.list_users(&session.scope).await.map_err(|e| HtmlError::while_doing("list users", e))?;
+    let users = state.app.users().list(&session.scope).await.map_err(|e| HtmlError::while_doing("list users", e))?;
     let mut view = UsersPage {
         layout: Layout::new("Users", page),
         users,
@@ -81,7 +81,7 @@ pub async fn invite(
 ) -> Result<Response, HtmlError> {
     session.scope.require(Action::ManageUsers).map_err(|e| HtmlError::while_doing("invite a user", e))?;
     let result = match Role::parse(&form.role) {
-        Ok(role) => state.app.invite_user(&session.scope, &form.email, &form.name, role, &client).await,
+        Ok(role) => state.app.users().invite(&session.scope, &form.email, &form.name, role, &client).await,
         Err(e) => Err(e),
     };
     match result {
@@ -116,6 +116,7 @@ pub async fn change_role(
     let role = Role::parse(&form.role).map_err(|e| HtmlError::while_doing("change the role", e))?;
     state
         .app
+        .users()
         .change_role(&session.scope, parse_id(&id)?, role, &client)
         .await
         .map_err(|e| HtmlError::while_doing("change the role", e))?;
@@ -150,7 +151,8 @@ async fn set_disabled(
     let action = if disabled { "disable the user" } else { "enable the user" };
     state
         .app
-        .set_user_disabled(&session.scope, parse_id(&id)?, disabled, &client)
+        .users()
+        .set_disabled(&session.scope, parse_id(&id)?, disabled, &client)
         .await
         .map_err(|e| HtmlError::while_doing(action, e))?;
     let notice = if disabled { "user-disabled" } else { "user-enabled" };
@@ -168,6 +170,7 @@ pub async fn reset_link(
 ) -> Result<Response, HtmlError> {
     let link = state
         .app
+        .users()
         .issue_reset_link(&session.scope, parse_id(&id)?, &client)
         .await
         .map_err(|e| HtmlError::while_doing("issue a reset link", e))?;
@@ -185,7 +188,7 @@ fn send_invitation(state: &AppState, to: &str, inviter: &str, path: &str) {
         "{inviter} invited you to Holdfast.\n\nTo choose your password and sign in, open this link within 72 hours:\n{}{path}\n",
         url.origin().ascii_serialization()
     );
-    state.app.send_email_in_background(to, "You are invited to Holdfast", body);
+    state.app.email().send_in_background(to, "You are invited to Holdfast", body);
 }
 
 pub async fn unlock(
@@ -196,7 +199,8 @@ pub async fn unlock(
 ) -> Result<Response, HtmlError> {
     state
         .app
-        .unlock_user(&session.scope, parse_id(&id)?, &client)
+        .throttle()
+        .unlock(&session.scope, parse_id(&id)?, &client)
         .await
         .map_err(|e| HtmlError::while_doing("unlock the user", e))?;
     Ok(Redirect::to("/settings/users?notice=user-unlocked").into_response())

@@ -31,7 +31,7 @@ pub async fn resolve(State(state): State<AppState>, mut request: Request, next: 
     let had_cookie = cookies::get(headers, cookies::SESSION).is_some();
     let pre_session = cookies::get(headers, cookies::PRE_SESSION).filter(|v| valid_pre_session(v)).map(str::to_owned);
     let session = match &token {
-        Some(token) => state.app.resolve_session(token).await.unwrap_or_else(|e| {
+        Some(token) => state.app.sessions().resolve(token).await.unwrap_or_else(|e| {
             tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "session lookup failed");
             None
         }),
@@ -45,7 +45,7 @@ pub async fn resolve(State(state): State<AppState>, mut request: Request, next: 
     };
     let stale_cookie = had_cookie && session.is_none();
     if let Some(token) = crate::web::extract::bearer_token(request.headers()).map(str::to_owned) {
-        let scope = state.app.resolve_api_token(&token).await.unwrap_or_else(|e| {
+        let scope = state.app.tokens().resolve(&token).await.unwrap_or_else(|e| {
             tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "token lookup failed");
             None
         });

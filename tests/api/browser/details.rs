@@ -44,7 +44,7 @@ async fn error_pages_sessions_limits_and_seeded_history_read_right() {
         ensure!(limit.is_some() && remaining.is_some() && remaining <= limit, "remaining within the limit: {headers}");
 
         let plan = holdfast::app::crm::seed::SeedPlan { contacts: 3, companies: 1, deals: 1, seed: 7 };
-        app.app.seed("Acme Ltd", plan, |_, _| {}).await?;
+        app.app.records().seed("Acme Ltd", plan, |_, _| {}).await?;
         owner.goto("/contacts").await?;
         let first = owner.attribute_of("table tbody a[href^='/contacts/']", "href").await?;
         owner.goto(&first).await?;

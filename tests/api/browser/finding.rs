@@ -33,7 +33,7 @@ fn shown(rows: &[String], names: &[&str]) -> Vec<String> {
 
 /// The owner's API, to fill the CRM quickly (the forms have their own journey).
 async fn owner_api(app: &TestApp) -> Api {
-    let token = app.app.create_api_token_for_email(OWNER_EMAIL, "test data").await.expect("token");
+    let token = app.app.tokens().create_for_email(OWNER_EMAIL, "test data").await.expect("token");
     Api { client: app.client.clone(), base: app.base.clone(), token }
 }
 

@@ -67,7 +67,7 @@ async fn column(state: &AppState, scope: &TenantScope, total: &StageTotal) -> Re
     let stage = &total.stage;
     let active = ParsedFilter { stage: Some(stage.key.clone()), closed: Some(false), ..Default::default() };
     let filter = ListQuery::first(active, CARDS_PER_COLUMN);
-    let listing = state.app.list_records::<Deal>(scope, &filter).await?;
+    let listing = state.app.records().list::<Deal>(scope, &filter).await?;
     let companies = listing.items.iter().filter_map(|d| d.company_id).collect();
     let names = super::names(state, scope, &[], &[], companies, Vec::new()).await?;
     let cards = listing
@@ -105,7 +105,7 @@ pub type BoardViews = ViewCache<(), BoardView>;
 pub const BOARDS_KEPT: usize = 64;
 
 async fn board_view(state: &AppState, scope: &TenantScope) -> Result<BoardView, AppError> {
-    let totals = state.app.pipeline_totals(scope).await?;
+    let totals = state.app.reports().pipeline_totals(scope).await?;
     let mut columns = Vec::new();
     for total in &totals {
         columns.push(column(state, scope, total).await?);
@@ -141,7 +141,8 @@ pub async fn move_deal(
     let input = DealInput { stage: Some(stage), ..Default::default() };
     state
         .app
-        .update_record::<Deal>(&session.scope, id, input, &client)
+        .records()
+        .update::<Deal>(&session.scope, id, input, &client)
         .await
         .map_err(|e| HtmlError::while_doing("move the deal", e))?;
     Ok(Redirect::to("/deals").into_response())

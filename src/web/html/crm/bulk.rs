@@ -42,7 +42,7 @@ pub async fn apply<T: PageKind>(
             .iter()
             .map(|id| id.parse::<RecordId>().map_err(|_| AppError::field(ErrorCode::InvalidFormat, "ids")))
             .collect::<Result<Vec<_>, _>>()?;
-        state.app.bulk_records::<T>(&session.scope, ids, action(&values)?, &client).await
+        state.app.records().bulk::<T>(&session.scope, ids, action(&values)?, &client).await
     };
     run.await.map_err(|e| HtmlError::while_doing("change the selection", e))?;
     Ok(Redirect::to(&format!("/{}?notice=bulk-done", T::KIND.plural())).into_response())
@@ -60,7 +60,7 @@ pub async fn merge<T: PageKind + Mergeable>(
     let values = Values::parse(&body);
     let other = values.get("other_id").trim().parse::<RecordId>();
     let merged = match other {
-        Ok(other) => state.app.merge_records::<T>(&session.scope, keep, other, &client).await,
+        Ok(other) => state.app.records().merge::<T>(&session.scope, keep, other, &client).await,
         Err(_) => Err(AppError::field(ErrorCode::InvalidFormat, "other_id")),
     };
     merged.map_err(|e| HtmlError::while_doing("merge the records", e))?;

@@ -159,11 +159,11 @@ async fn titles(
             continue;
         }
         titles.extend(match kind {
-            Kind::Company => state.app.record_titles::<Company>(scope, ids).await?,
-            Kind::Contact => state.app.record_titles::<Contact>(scope, ids).await?,
-            Kind::Deal => state.app.record_titles::<Deal>(scope, ids).await?,
-            Kind::Note => state.app.record_titles::<Note>(scope, ids).await?,
-            Kind::Task => state.app.record_titles::<Task>(scope, ids).await?,
+            Kind::Company => state.app.records().titles::<Company>(scope, ids).await?,
+            Kind::Contact => state.app.records().titles::<Contact>(scope, ids).await?,
+            Kind::Deal => state.app.records().titles::<Deal>(scope, ids).await?,
+            Kind::Note => state.app.records().titles::<Note>(scope, ids).await?,
+            Kind::Task => state.app.records().titles::<Task>(scope, ids).await?,
         });
     }
     Ok(titles)
@@ -184,8 +184,8 @@ pub type DashboardViews = ViewCache<(UserId, Day), DashboardView>;
 pub const DASHBOARDS_KEPT: usize = 256;
 
 async fn dashboard_view(state: &AppState, scope: &TenantScope, today: Day) -> Result<DashboardView, AppError> {
-    let dashboard = state.app.dashboard(scope, today).await?;
-    let people = state.app.people(scope).await?.into_iter().map(|p| (p.id, p.name)).collect();
+    let dashboard = state.app.reports().dashboard(scope, today).await?;
+    let people = state.app.records().people(scope).await?.into_iter().map(|p| (p.id, p.name)).collect();
     let titles = titles(state, scope, &dashboard).await?;
     Ok(DashboardView { dashboard, people, titles })
 }

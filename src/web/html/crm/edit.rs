@@ -110,13 +110,13 @@ pub async fn create<T: FormKind>(
         Err(e) => return answer::<T>(&state, &page, &session, None, &values, Err(e)).await,
     };
     if !values.has("confirm_duplicate") {
-        let found = state.app.possible_duplicates::<T>(&session.scope, &input).await?;
+        let found = state.app.records().possible_duplicates::<T>(&session.scope, &input).await?;
         if !found.is_empty() {
             let duplicates = found.iter().map(|(id, title)| (path(T::KIND, id), title.clone())).collect();
             return render::<T>(&state, &page, &session, None, &values, None, duplicates).await;
         }
     }
-    let result = state.app.create_record::<T>(&session.scope, input, &client).await;
+    let result = state.app.records().create::<T>(&session.scope, input, &client).await;
     answer(&state, &page, &session, None, &values, result).await
 }
 
@@ -127,7 +127,7 @@ pub async fn edit_form<T: FormKind>(
     Path(id): Path<String>,
 ) -> Result<Response, HtmlError> {
     let id = super::parse_id(&id)?;
-    let view = state.app.get_record::<T>(&session.scope, id).await.map_err(|e| HtmlError::while_doing("edit", e))?;
+    let view = state.app.records().get::<T>(&session.scope, id).await.map_err(|e| HtmlError::while_doing("edit", e))?;
     if !view.can_edit {
         return Err(HtmlError::while_doing("edit the record", ErrorCode::Forbidden));
     }
@@ -145,7 +145,7 @@ pub async fn save<T: FormKind>(
     let id = super::parse_id(&id)?;
     let values = Values::parse(&body);
     let result = match T::input(&values, false) {
-        Ok(input) => state.app.update_record::<T>(&session.scope, id, input, &client).await,
+        Ok(input) => state.app.records().update::<T>(&session.scope, id, input, &client).await,
         Err(e) => Err(e),
     };
     answer(&state, &page, &session, Some(id), &values, result).await
@@ -160,7 +160,8 @@ pub async fn delete<T: PageKind>(
     let id = super::parse_id(&id)?;
     state
         .app
-        .delete_record::<T>(&session.scope, id, &client)
+        .records()
+        .delete::<T>(&session.scope, id, &client)
         .await
         .map_err(|e| HtmlError::while_doing("delete the record", e))?;
     Ok(Redirect::to(&format!("/{}?notice=record-deleted", T::KIND.plural())).into_response())

@@ -54,7 +54,7 @@ async fn page_for<T: Importable + super::kinds::PageKind>(
     session: &AuthSession,
 ) -> Result<ImportPage, HtmlError> {
     let recent =
-        state.app.recent_imports(&session.scope, T::KIND).await.map_err(|e| HtmlError::while_doing("import", e))?;
+        state.app.imports().recent(&session.scope, T::KIND).await.map_err(|e| HtmlError::while_doing("import", e))?;
     Ok(ImportPage {
         layout: Layout::new(format!("Import {}", T::TITLE.to_lowercase()), page),
         heading: T::TITLE,
@@ -125,7 +125,7 @@ pub async fn upload<T: Importable + super::kinds::PageKind>(
     form: Multipart,
 ) -> Result<Response, HtmlError> {
     let stored = match file_of(form).await {
-        Ok(bytes) => state.app.upload_import::<T>(&session.scope, bytes, &client).await,
+        Ok(bytes) => state.app.imports().upload::<T>(&session.scope, bytes, &client).await,
         Err(e) => Err(e),
     };
     match stored {
@@ -169,7 +169,7 @@ async fn mapped<T: Importable + super::kinds::PageKind>(
 ) -> Result<Response, HtmlError> {
     let id = super::parse_id(upload)?;
     let preview =
-        state.app.import_preview::<T>(&session.scope, id).await.map_err(|e| HtmlError::while_doing("import", e))?;
+        state.app.imports().preview::<T>(&session.scope, id).await.map_err(|e| HtmlError::while_doing("import", e))?;
     let mut view = page_for::<T>(state, page, session).await?;
     view.upload = id.to_string();
     let mut mapping = preview.mapping.clone();
@@ -182,7 +182,8 @@ async fn mapped<T: Importable + super::kinds::PageKind>(
             Ok(chosen) => {
                 mapping = chosen;
                 view.options = options_of(values);
-                view.dry_run = Some(state.app.import_dry_run::<T>(&session.scope, id, &mapping, view.options).await?);
+                view.dry_run =
+                    Some(state.app.imports().dry_run::<T>(&session.scope, id, &mapping, view.options).await?);
             }
             Err(e) => error = Some(e),
         }
@@ -228,7 +229,7 @@ async fn chosen_mapping<T: Importable>(
     id: crate::domain::ids::RecordId,
     values: &HashMap<String, String>,
 ) -> Result<crate::app::crm::import::Mapping, AppError> {
-    let columns = state.app.import_file::<T>(&session.scope, id).await?.headers.len();
+    let columns = state.app.imports().file::<T>(&session.scope, id).await?.headers.len();
     crate::app::crm::import::parse_mapping::<T>(&raw_mapping(values, columns), columns)
 }
 
@@ -244,12 +245,13 @@ pub async fn dry_run_errors<T: Importable>(
     let mapping = match chosen_mapping::<T>(&state, &session, id, &values).await {
         // Committed since: the import's own report (the upload is deleted by the commit).
         Err(e) if e.code() == ErrorCode::NotFound => {
-            let import = state.app.import_of_upload(&session.scope, id).await.map_err(refuse)?;
+            let import = state.app.imports().of_upload(&session.scope, id).await.map_err(refuse)?;
             return Ok(Redirect::to(&format!("/imports/{import}/errors.csv")).into_response());
         }
         other => other.map_err(refuse)?,
     };
-    let run = state.app.import_dry_run::<T>(&session.scope, id, &mapping, options_of(&values)).await.map_err(refuse)?;
+    let run =
+        state.app.imports().dry_run::<T>(&session.scope, id, &mapping, options_of(&values)).await.map_err(refuse)?;
     Ok(attachment("text/csv; charset=utf-8", "import-errors.csv", error_report(&run.rejected).map_err(refuse)?))
 }
 
@@ -265,7 +267,8 @@ pub async fn commit<T: Importable>(
     let id = super::parse_id(&upload)?;
     let mapping = chosen_mapping::<T>(&state, &session, id, &values).await.map_err(refuse)?;
     let options = options_of(&values);
-    let import = state.app.commit_import::<T>(&session.scope, id, &mapping, options, &client).await.map_err(refuse)?;
+    let import =
+        state.app.imports().commit::<T>(&session.scope, id, &mapping, options, &client).await.map_err(refuse)?;
     Ok(Redirect::to(&format!("/imports/{import}")).into_response())
 }
 
@@ -287,7 +290,7 @@ pub async fn result(
     Path(id): Path<String>,
     Query(query): Query<NoticeQuery>,
 ) -> Result<ResultPage, HtmlError> {
-    let import = state.app.import_summary(&session.scope, super::parse_id(&id)?).await?;
+    let import = state.app.imports().summary(&session.scope, super::parse_id(&id)?).await?;
     Ok(ResultPage {
         layout: Layout::new("Import", &page),
         plural: if import.kind == Kind::Company { "companies" } else { "contacts" },
@@ -303,7 +306,7 @@ pub async fn result_errors(
     Authenticated(session): Authenticated,
     Path(id): Path<String>,
 ) -> Result<Response, HtmlError> {
-    let import = state.app.import_summary(&session.scope, super::parse_id(&id)?).await?;
+    let import = state.app.imports().summary(&session.scope, super::parse_id(&id)?).await?;
     Ok(attachment("text/csv; charset=utf-8", "import-errors.csv", error_report(&import.rejected)?))
 }
 
@@ -317,7 +320,8 @@ pub async fn revert(
     let id = super::parse_id(&id)?;
     state
         .app
-        .revert_import(&session.scope, id, &client)
+        .imports()
+        .revert(&session.scope, id, &client)
         .await
         .map_err(|e| HtmlError::while_doing("revert the import", e))?;
     Ok(Redirect::to(&format!("/imports/{id}?notice=import-reverted")).into_response())

@@ -56,7 +56,7 @@ async fn csv_of<T: CsvExport>(
     client: &crate::app::auth::ClientInfo,
 ) -> Result<Response, HtmlError> {
     let refuse = |e| HtmlError::while_doing("export records", e);
-    let (csv, _) = state.app.export_csv::<T>(&session.scope, &selection, client).await.map_err(refuse)?;
+    let (csv, _) = state.app.exports().csv::<T>(&session.scope, &selection, client).await.map_err(refuse)?;
     Ok(attachment("text/csv; charset=utf-8", &format!("holdfast-{}.csv", T::KIND.plural()), csv))
 }
 
@@ -93,7 +93,7 @@ pub async fn export_vcf(
 ) -> Result<Response, HtmlError> {
     let refuse = |e| HtmlError::while_doing("export contacts", e);
     let selection = selection_of(&body).map_err(refuse)?;
-    let cards = state.app.export_vcards(&session.scope, &selection, &client).await.map_err(refuse)?;
+    let cards = state.app.exports().vcards(&session.scope, &selection, &client).await.map_err(refuse)?;
     Ok(attachment("text/vcard; charset=utf-8", "holdfast-contacts.vcf", cards))
 }
 
@@ -104,6 +104,6 @@ pub async fn vcard(
     Path(id): Path<String>,
 ) -> Result<Response, HtmlError> {
     let id = super::parse_id(&id)?;
-    let card = state.app.contact_vcard(&session.scope, id).await?;
+    let card = state.app.exports().vcard(&session.scope, id).await?;
     Ok(attachment("text/vcard; charset=utf-8", &format!("contact-{id}.vcf"), card))
 }

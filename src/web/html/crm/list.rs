@@ -133,12 +133,12 @@ async fn filter_choices(
     kind: Kind,
     filter: &ListFilter,
 ) -> Result<Choices, AppError> {
-    let mut choices = Choices { people: state.app.people(scope).await?, ..Default::default() };
+    let mut choices = Choices { people: state.app.records().people(scope).await?, ..Default::default() };
     if kind == Kind::Deal {
-        choices.stages = state.app.pipeline(scope).await?;
+        choices.stages = state.app.pipeline().stages(scope).await?;
     }
     if let Ok(company) = filter.company.trim().parse() {
-        let titles = state.app.record_titles::<crate::domain::crm::Company>(scope, vec![company]).await?;
+        let titles = state.app.records().titles::<crate::domain::crm::Company>(scope, vec![company]).await?;
         choices.companies = titles.into_iter().collect();
     }
     Ok(choices)
@@ -164,7 +164,7 @@ async fn list_view<T: PageKind>(
     filter: &ListFilter,
 ) -> Result<ListView, AppError> {
     let choices = filter_choices(state, scope, T::KIND, filter).await?;
-    let listing = state.app.list_rows::<T>(scope, &filter.parse()?).await?;
+    let listing = state.app.records().rows::<T>(scope, &filter.parse()?).await?;
     let companies = listing.items.iter().filter_map(|row| T::company_id(row)).collect();
     let subjects = listing.items.iter().filter_map(|row| T::subject(row)).collect();
     let names = super::names(state, scope, &choices.people, &choices.stages, companies, subjects).await?;

@@ -142,7 +142,7 @@ async fn names(
     let companies = if company_ids.is_empty() {
         HashMap::new()
     } else {
-        state.app.record_titles::<Company>(scope, company_ids).await?
+        state.app.records().titles::<Company>(scope, company_ids).await?
     };
     let subjects = subject_titles(state, scope, subjects).await?;
     Ok(Names { people, companies, subjects, stages })
@@ -158,25 +158,25 @@ async fn subject_titles(
     let (contacts, deals) = (of(Kind::Contact), of(Kind::Deal));
     let mut titles = HashMap::new();
     if !contacts.is_empty() {
-        titles.extend(state.app.record_titles::<Contact>(scope, contacts).await?);
+        titles.extend(state.app.records().titles::<Contact>(scope, contacts).await?);
     }
     if !deals.is_empty() {
-        titles.extend(state.app.record_titles::<Deal>(scope, deals).await?);
+        titles.extend(state.app.records().titles::<Deal>(scope, deals).await?);
     }
     Ok(titles)
 }
 
 /// What the selects of a kind's form offer.
 async fn choices(state: &AppState, scope: &TenantScope, kind: Kind) -> Result<Choices, AppError> {
-    let mut choices = Choices { people: state.app.people(scope).await?, ..Default::default() };
+    let mut choices = Choices { people: state.app.records().people(scope).await?, ..Default::default() };
     if matches!(kind, Kind::Contact | Kind::Deal) {
-        let companies = state.app.list_records::<Company>(scope, &few(200)).await?.items;
+        let companies = state.app.records().list::<Company>(scope, &few(200)).await?.items;
         choices.companies = companies.into_iter().map(|c| (c.id, c.name)).collect();
     }
     if kind == Kind::Deal {
-        let contacts = state.app.list_records::<Contact>(scope, &few(200)).await?.items;
+        let contacts = state.app.records().list::<Contact>(scope, &few(200)).await?.items;
         choices.contacts = contacts.iter().map(|c| (c.id, c.full_name())).collect();
-        choices.stages = state.app.pipeline(scope).await?;
+        choices.stages = state.app.pipeline().stages(scope).await?;
     }
     Ok(choices)
 }

@@ -41,7 +41,7 @@ pub async fn create(
     let subject = Subject::parse(values.get("subject_kind"), values.get("subject_id"))
         .map_err(|e| HtmlError::while_doing("add the note", e))?;
     let input = Note::input(&values, true)?;
-    let error = match state.app.create_record::<Note>(&session.scope, input, &client).await {
+    let error = match state.app.records().create::<Note>(&session.scope, input, &client).await {
         Ok(note) => {
             return Ok(
                 Redirect::to(&format!("{}#notes", with_notice(&note.saved_path(), "note-added"))).into_response()
@@ -67,8 +67,8 @@ pub async fn delete(
 ) -> Result<Response, HtmlError> {
     let refuse = |e| HtmlError::while_doing("delete the note", e);
     let id = super::parse_id(&id)?;
-    let note = state.app.get_record::<Note>(&session.scope, id).await.map_err(refuse)?.record;
-    state.app.delete_record::<Note>(&session.scope, id, &client).await.map_err(refuse)?;
+    let note = state.app.records().get::<Note>(&session.scope, id).await.map_err(refuse)?.record;
+    state.app.records().delete::<Note>(&session.scope, id, &client).await.map_err(refuse)?;
     Ok(Redirect::to(&format!("{}#notes", with_notice(&note.saved_path(), "note-deleted"))).into_response())
 }
 

@@ -36,7 +36,7 @@ async fn render(
     notice: Option<&'static str>,
     error: Option<FormError>,
 ) -> Result<Response, HtmlError> {
-    let colours = state.app.tag_colours(&session.scope).await?;
+    let colours = state.app.tags().colours(&session.scope).await?;
     let coloured = colours.chosen().map(|(t, c)| (t.to_owned(), c.to_owned())).collect();
     let status = form_status(error.is_some());
     let palette = &crate::app::crm::tags::PALETTE;
@@ -56,7 +56,7 @@ pub async fn show(
     Query(query): Query<NoticeQuery>,
 ) -> Result<Response, HtmlError> {
     require_manager(&session)?;
-    let stages = state.app.pipeline(&session.scope).await?;
+    let stages = state.app.pipeline().stages(&session.scope).await?;
     let open: Vec<String> = stages.into_iter().filter(|s| s.outcome == StageOutcome::Open).map(|s| s.label).collect();
     render(&state, &page, &session, open.join("\n"), notice(&query.notice), None).await
 }
@@ -74,7 +74,7 @@ pub async fn save(
     Client(client): Client,
     AppForm(form): AppForm<PipelineForm>,
 ) -> Result<Response, HtmlError> {
-    match state.app.save_pipeline(&session.scope, &form.stages, &client).await {
+    match state.app.pipeline().save(&session.scope, &form.stages, &client).await {
         Ok(()) => Ok(Redirect::to("/settings/pipeline?notice=pipeline-saved").into_response()),
         Err(e) if is_refusal(&e) => Err(HtmlError::while_doing("edit the pipeline", e)),
         Err(e) => {
@@ -99,7 +99,8 @@ pub async fn save_tag_colour(
 ) -> Result<Response, HtmlError> {
     state
         .app
-        .set_tag_colour(&session.scope, &form.tag, &form.colour, &client)
+        .tags()
+        .set_colour(&session.scope, &form.tag, &form.colour, &client)
         .await
         .map_err(|e| HtmlError::while_doing("colour the tag", e))?;
     Ok(Redirect::to("/settings/pipeline?notice=tag-coloured").into_response())

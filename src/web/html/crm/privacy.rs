@@ -17,7 +17,7 @@ pub async fn export(
 ) -> Result<Response, HtmlError> {
     let id = super::parse_id(&id)?;
     let refuse = |e| HtmlError::while_doing("export the contact's data", e);
-    let document = state.app.privacy_export(&session.scope, id, &client).await.map_err(refuse)?;
+    let document = state.app.privacy().export(&session.scope, id, &client).await.map_err(refuse)?;
     let body = serde_json::to_string_pretty(&document)
         .map_err(|e| refuse(crate::error::AppError::internal(crate::error::ErrorCode::Internal, e)))?;
     Ok(super::io::attachment("application/json", &format!("contact-{id}-privacy-export.json"), body))
@@ -33,7 +33,8 @@ pub async fn erase(
     let id = super::parse_id(&id)?;
     state
         .app
-        .privacy_erase(&session.scope, id, &client)
+        .privacy()
+        .erase(&session.scope, id, &client)
         .await
         .map_err(|e| HtmlError::while_doing("erase the contact", e))?;
     Ok(Redirect::to("/contacts?notice=contact-erased").into_response())

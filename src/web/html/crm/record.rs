@@ -132,11 +132,12 @@ pub async fn render<T: PageKind>(
     shown: Shown,
 ) -> Result<Response, HtmlError> {
     let scope = &session.scope;
-    let view = state.app.get_record::<T>(scope, id).await.map_err(|e| HtmlError::while_doing("open the record", e))?;
+    let view =
+        state.app.records().get::<T>(scope, id).await.map_err(|e| HtmlError::while_doing("open the record", e))?;
     let record = &view.record;
     let load = async {
         let companies = record.company_id().into_iter().collect();
-        let (people, stages) = (state.app.people(scope).await?, state.app.pipeline(scope).await?);
+        let (people, stages) = (state.app.records().people(scope).await?, state.app.pipeline().stages(scope).await?);
         let subjects = record.subject().into_iter().collect();
         let names = super::names(state, scope, &people, &stages, companies, subjects).await?;
         let mut sections = Vec::new();
@@ -146,7 +147,8 @@ pub async fn render<T: PageKind>(
         let activity = super::has_activity(T::KIND);
         let (notes, tasks) =
             if activity { attached(state, scope, T::KIND, id, &names).await? } else { Default::default() };
-        let timeline = state.app.timeline(scope, T::KIND, id).await?.iter().map(|e| line(e, &names)).collect();
+        let timeline =
+            state.app.records().timeline(scope, T::KIND, id).await?.iter().map(|e| line(e, &names)).collect();
         Ok::<_, AppError>((names, sections, notes, tasks, timeline))
     };
     let (names, sections, notes, tasks, timeline) =
@@ -169,10 +171,10 @@ pub async fn render<T: PageKind>(
     let mergeable = matches!(T::KIND, Kind::Contact | Kind::Company);
     let merge = if mergeable && scope.can(crate::app::auth::permissions::Action::EditAllRecords) {
         let input = T::input(&record.values(), true).unwrap_or_default();
-        let mut found = state.app.possible_duplicates::<T>(scope, &input).await?;
+        let mut found = state.app.records().possible_duplicates::<T>(scope, &input).await?;
         if !shown.merge_query.is_empty() {
             let filter = ListFilter { q: shown.merge_query.clone(), limit: Some(10), ..Default::default() };
-            let matches = state.app.list_records::<T>(scope, &filter.parse()?).await?.items;
+            let matches = state.app.records().list::<T>(scope, &filter.parse()?).await?.items;
             found.extend(
                 matches
                     .iter()
@@ -204,7 +206,7 @@ pub async fn render<T: PageKind>(
         can_edit: view.can_edit,
         facts: record.facts(&names).into_iter().filter(|(_, cell)| !cell.text.is_empty()).collect(),
         tags: {
-            let colours = state.app.tag_colours(scope).await?;
+            let colours = state.app.tags().colours(scope).await?;
             record.tags().iter().map(|t| (t.clone(), colours.of(t))).collect()
         },
         sections,
@@ -242,7 +244,7 @@ async fn section(
     Ok(match relation {
         Relation::ContactsOf(id) => {
             let of_company = ParsedFilter { company: Some(*id), ..Default::default() };
-            let listing = app.list_records::<Contact>(scope, &ListQuery::first(of_company, 50)).await?;
+            let listing = app.records().list::<Contact>(scope, &ListQuery::first(of_company, 50)).await?;
             let mut items: Vec<Cell> =
                 listing.items.iter().map(|c| Cell::link(c.full_name(), path(Kind::Contact, &c.id))).collect();
             if listing.next_cursor.is_some() {
@@ -255,11 +257,11 @@ async fn section(
                 Relation::DealsOfCompany(_) => ParsedFilter { company: Some(*id), ..Default::default() },
                 _ => ParsedFilter { contact: Some(*id), ..Default::default() },
             };
-            let deals = app.list_records::<Deal>(scope, &ListQuery::first(on, 50)).await?.items;
+            let deals = app.records().list::<Deal>(scope, &ListQuery::first(on, 50)).await?.items;
             Section { heading: "Deals", items: deals.iter().map(|d| deal_cell(d, names)).collect() }
         }
         Relation::Contacts(ids) => {
-            let titles = app.record_titles::<Contact>(scope, ids.clone()).await?;
+            let titles = app.records().titles::<Contact>(scope, ids.clone()).await?;
             let items = ids
                 .iter()
                 .filter_map(|id| titles.get(id).map(|name| Cell::link(name.clone(), path(Kind::Contact, id))))
@@ -279,8 +281,8 @@ async fn attached(
 ) -> Result<(Vec<NoteView>, Vec<TaskRow>), AppError> {
     let on = ParsedFilter { subject: Some(Subject { kind, id }), ..Default::default() };
     let filter = ListQuery::first(on, 50);
-    let notes = state.app.list_records::<Note>(scope, &filter).await?.items;
-    let tasks = state.app.list_records::<Task>(scope, &filter).await?.items;
+    let notes = state.app.records().list::<Note>(scope, &filter).await?.items;
+    let tasks = state.app.records().list::<Task>(scope, &filter).await?.items;
     let notes = notes
         .iter()
         .map(|n| NoteView {

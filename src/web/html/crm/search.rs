@@ -72,7 +72,8 @@ pub async fn page(
     query: Result<Query<SearchQuery>, QueryRejection>,
 ) -> Result<Response, HtmlError> {
     let request = request(query, PAGE_LIMIT)?;
-    let results = state.app.search(&session.scope, &request).await.map_err(|e| HtmlError::while_doing("search", e))?;
+    let results =
+        state.app.search().query(&session.scope, &request).await.map_err(|e| HtmlError::while_doing("search", e))?;
     let mut groups: Vec<Group> = [Kind::Contact, Kind::Company, Kind::Deal, Kind::Task, Kind::Note]
         .into_iter()
         .map(|kind| Group { heading: heading(kind), hits: Vec::new() })
@@ -97,6 +98,6 @@ pub async fn suggest(
     query: Result<Query<SearchQuery>, QueryRejection>,
 ) -> Result<Response, HtmlError> {
     let request = request(query, SUGGEST_LIMIT)?;
-    let hits = state.app.suggest(&session.scope, &request).await?;
+    let hits = state.app.search().suggest(&session.scope, &request).await?;
     Ok(Suggestions { hits }.into_response())
 }

@@ -80,8 +80,8 @@ pub async fn mine(
         ..Default::default()
     };
     let load = async {
-        let people = state.app.people(scope).await?;
-        let tasks = state.app.list_records::<Task>(scope, &filter.parse()?).await?.items;
+        let people = state.app.records().people(scope).await?;
+        let tasks = state.app.records().list::<Task>(scope, &filter.parse()?).await?.items;
         Ok::<_, AppError>((people, tasks))
     };
     let (people, tasks) = load.await.map_err(|e| HtmlError::while_doing("list tasks", e))?;
@@ -128,7 +128,8 @@ pub async fn done(
     let input = TaskInput { done: Some(true), ..Default::default() };
     state
         .app
-        .update_record::<Task>(&session.scope, id, input, &client)
+        .records()
+        .update::<Task>(&session.scope, id, input, &client)
         .await
         .map_err(|e| HtmlError::while_doing("complete the task", e))?;
     let values = Values::parse(&body);
