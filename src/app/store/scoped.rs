@@ -148,7 +148,7 @@ pub struct ClientRead<'t> {
 }
 
 impl ClientStore<'_> {
-    /// [`Store::read_now`], confined to the client's company.
+    /// `Store::read_now`, confined to the client's company.
     pub fn read_now<T>(&self, f: impl FnOnce(&ClientRead<'_>) -> Result<T, AppError>) -> Result<T, AppError> {
         let keyring = &self.store.keyring;
         self.store.read_txn_now(|txn| {
@@ -175,7 +175,7 @@ impl WorkspaceStore<'_> {
         self.store.read_txn(move |txn| f(&WorkspaceTx { txn, workspace, keyring: &keyring })).await
     }
 
-    /// [`Store::read_now`], confined to the workspace.
+    /// `Store::read_now`, confined to the workspace.
     pub fn read_now<T>(&self, f: impl FnOnce(&WorkspaceRead<'_>) -> Result<T, AppError>) -> Result<T, AppError> {
         let keyring = &self.store.keyring;
         self.store.read_txn_now(|txn| f(&WorkspaceTx { txn, workspace: self.workspace, keyring }))

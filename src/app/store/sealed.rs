@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use serde::de::value::MapDeserializer;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use zeroize::Zeroizing;
@@ -86,12 +87,10 @@ pub(crate) fn decode<T: Entity>(
     decode_opening::<T>(Some(keyring), workspace, id, bytes, T::SEALED)
 }
 
-/// The name a sealed member left closed is read under: no record type has such a field.
-const CLOSED_MEMBER: &str = "~closed";
-
 /// Reads a stored record opening only its sealed fields named in `open`; the others are left
-/// at their defaults (a view for pages that do not show them: never to be saved). Opening
-/// nothing needs no `keyring`: store migrations read records before the keyring loads.
+/// out, so they take their defaults (a view for pages that do not show them: never to be
+/// saved). Opening nothing needs no `keyring`: store migrations read records before the
+/// keyring loads.
 pub(crate) fn decode_opening<T: Entity>(
     keyring: Option<&Keyring>,
     workspace: &WorkspaceId,
@@ -102,51 +101,67 @@ pub(crate) fn decode_opening<T: Entity>(
     if bytes.first() != Some(&FORMAT_SEALED) {
         return codec::decode(bytes);
     }
-    let json = sealed_json::<T>(bytes)?;
-    // The sealed members are located in `json`; the record is then parsed once from a copy
-    // with those values replaced by their plaintext, or renamed when not to be opened (no
-    // value tree, no second encoding).
-    let mut spans = Vec::new();
-    for (field, value) in sealed_members::<T>(bytes)? {
-        let start = value.get().as_ptr() as usize - json.as_ptr() as usize;
-        let end = start + value.get().len();
-        if open.contains(&field) {
-            if value.get() != "null" {
-                spans.push((start, end, Some((field, value))));
-            }
-        } else {
-            // Renamed to a member no record type has: ignored, so the field takes its default.
-            let (name_start, name_end) = member_name(json, field, start)?;
-            spans.push((name_start, name_end, None));
+    // The members are borrowed from the stored JSON, each value as its raw text; the record
+    // is deserialized from them with the opened plaintexts in place of their sealed values
+    // and the closed members left out. Nothing is re-encoded and no value tree is built.
+    let members = all_members(sealed_json::<T>(bytes)?)?;
+    let mut plaintexts = Vec::new();
+    for (name, value) in &members {
+        if let Some(field) = T::SEALED.iter().find(|f| *f == name).filter(|f| open.contains(f))
+            && value.get() != "null"
+        {
+            let ring = keyring.ok_or_else(|| corrupt("a field to open but no keyring"))?;
+            let plain = ring.open(&site::<T>(workspace, id, field), &sealed_bytes(value)?)?;
+            let text = String::from_utf8(plain.to_vec()).map_err(|_| corrupt("sealed field is not text"))?;
+            plaintexts.push(RawValue::from_string(text).map_err(|_| corrupt("sealed field is not JSON"))?);
         }
     }
-    spans.sort_unstable_by_key(|span| span.0);
-    let mut plain = Zeroizing::new(Vec::with_capacity(json.len()));
-    let mut copied = 0;
-    for (start, end, opened) in &spans {
-        plain.extend_from_slice(&json[copied..*start]);
-        match (opened, keyring) {
-            (Some((field, value)), Some(ring)) => {
-                plain.extend_from_slice(&ring.open(&site::<T>(workspace, id, field), &sealed_bytes(value)?)?)
-            }
-            (Some(_), None) => return Err(corrupt("a field to open but no keyring")),
-            (None, _) => plain.extend_from_slice(CLOSED_MEMBER.as_bytes()),
+    let mut opened = plaintexts.iter();
+    let mut shown = Vec::with_capacity(members.len());
+    for (name, value) in &members {
+        match T::SEALED.contains(name) {
+            false => shown.push((*name, *value)),
+            true if !open.contains(name) => {}
+            true if value.get() == "null" => shown.push((*name, *value)),
+            true => shown.push((*name, opened.next().ok_or_else(|| corrupt("member"))?.as_ref())),
         }
-        copied = *end;
     }
-    plain.extend_from_slice(&json[copied..]);
-    serde_json::from_slice(&plain).map_err(|_| corrupt("does not match its type"))
+    let record = T::deserialize(MapDeserializer::<_, serde_json::Error>::new(shown.into_iter()))
+        .map_err(|_| corrupt("does not match its type"));
+    plaintexts.into_iter().for_each(zeroize_raw);
+    record
 }
 
-/// Where the name of member `field` (its value starting at `value_start`) is in `json`, quotes
-/// excluded (the stored JSON is compact: `"field":value`).
-fn member_name(json: &[u8], field: &str, value_start: usize) -> Result<(usize, usize), AppError> {
-    let name_start = value_start.checked_sub(field.len() + 2).ok_or_else(|| corrupt("member"))?;
-    let name = [field.as_bytes(), b"\":"].concat();
-    if name_start == 0 || json[name_start - 1] != b'"' || json.get(name_start..value_start) != Some(name.as_slice()) {
-        return Err(corrupt("member"));
+/// Every member of a record's JSON object, borrowed: its name and its value's raw text.
+fn all_members(json: &[u8]) -> Result<Vec<(&str, &RawValue)>, AppError> {
+    let mut members = serde_json::Deserializer::from_slice(json);
+    AllMembers.deserialize(&mut members).map_err(|_| corrupt("not a JSON object"))
+}
+
+struct AllMembers;
+
+impl<'de> DeserializeSeed<'de> for AllMembers {
+    type Value = Vec<(&'de str, &'de RawValue)>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
     }
-    Ok((name_start, name_start + field.len()))
+}
+
+impl<'de> Visitor<'de> for AllMembers {
+    type Value = Vec<(&'de str, &'de RawValue)>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a record")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = Vec::with_capacity(map.size_hint().unwrap_or(16));
+        while let Some(key) = map.next_key::<&'de str>()? {
+            found.push((key, map.next_value::<&'de RawValue>()?));
+        }
+        Ok(found)
+    }
 }
 
 /// Finds the sealed members of a record's JSON (borrowed), skipping the others without
@@ -321,6 +336,21 @@ mod tests {
         let row: crate::domain::crm::Company =
             decode_opening(Some(&ring), &ws, &company.id, &bytes, &["phone"]).unwrap();
         assert_eq!((row.phone, row.tax_id, row.address), (company.phone.clone(), None, Default::default()));
+    }
+
+    /// Members are read wherever the stored JSON puts them: spacing and order (here sorted by
+    /// name) don't matter.
+    #[test]
+    fn records_read_from_json_in_any_layout() {
+        let ring = keyring(&[1]);
+        let (ws, record) = (WorkspaceId::random(), contact());
+        let bytes = encode(&ring, &ws, &record).unwrap();
+        let members: Members = serde_json::from_slice(&bytes[3..]).unwrap();
+        let mut pretty = bytes[..3].to_vec();
+        pretty.extend(serde_json::to_vec_pretty(&members).unwrap());
+        assert_eq!(decode::<Contact>(&ring, &ws, &record.id, &pretty).unwrap(), record);
+        let closed: Contact = decode_opening(Some(&ring), &ws, &record.id, &pretty, &[]).unwrap();
+        assert_eq!((closed.tax_id, closed.first_name), (None, record.first_name.clone()));
     }
 
     #[test]

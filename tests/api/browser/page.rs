@@ -142,18 +142,28 @@ impl Page {
         let xpath = format!(
             "//button[normalize-space(.)={literal}] | //input[@type='submit' and @value={literal}] | //a[normalize-space(.)={literal}]"
         );
-        let mut candidates = self.client.find_all(Locator::XPath(&xpath)).await?;
-        let mut chosen = None;
-        for candidate in candidates.drain(..) {
-            if candidate.is_displayed().await.unwrap_or(false) {
-                chosen = Some(candidate);
-                break;
+        // A list that script redraws (suggestions as one types) may replace the element between
+        // finding and clicking it: then it is found again.
+        for attempt in 1.. {
+            let mut chosen = None;
+            for candidate in self.client.find_all(Locator::XPath(&xpath)).await? {
+                if candidate.is_displayed().await.unwrap_or(false) {
+                    chosen = Some(candidate);
+                    break;
+                }
+            }
+            let Some(button) = chosen else {
+                return Err(anyhow!("no button or link {text:?} on {}", self.path().await.unwrap_or_default()));
+            };
+            match button.click().await {
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if attempt < 3 && e.error == fantoccini::error::ErrorStatus::StaleElementReference => {}
+                clicked => {
+                    clicked.with_context(|| format!("press {text}"))?;
+                    break;
+                }
             }
         }
-        let Some(button) = chosen else {
-            return Err(anyhow!("no button or link {text:?} on {}", self.path().await.unwrap_or_default()));
-        };
-        button.click().await.with_context(|| format!("press {text}"))?;
         self.settle().await;
         self.check().await
     }
