@@ -13,8 +13,9 @@
 //! - [`app`]: everything transport-free. [`app::App`] holds what the services share (store,
 //!   clock, keys, policies) and hands out one service per resource: `app.records()`,
 //!   `app.imports()`, `app.users()`, `app.sessions()`, `app.search()`, `app.backups()`, … —
-//!   each accessor names the module its methods live in. [`app::auth`] is the only place a
-//!   [`app::auth::TenantScope`] or [`app::auth::ClientScope`] is made.
+//!   each accessor's return type names the module its methods live in (`records()` →
+//!   `app::crm::records`). [`app::auth`] is the only place a [`app::auth::TenantScope`] or
+//!   [`app::auth::ClientScope`] is made.
 //! - `app::store` (private): redb. Services reach rows only through
 //!   [`app::Store::workspace`] (built from a scope; its transactions see one workspace) or the
 //!   server-wide handle (sign-in, sessions, settings, audit chains). Repository methods live
@@ -26,7 +27,7 @@
 //!
 //! So the contacts list is two hops from its path: `"/contacts"` in `web/html/crm/mod.rs`
 //! names `list::list::<Contact>`, which calls `app.records().rows(…)` in
-//! `app/crm/service.rs`, which reads through `store.workspace(scope)` into `store/crm.rs`.
+//! `app/crm/records.rs`, which reads through `store.workspace(scope)` into `store/crm.rs`.
 //! ARCHITECTURE.md follows one request end to end and lists the rules the compiler enforces.
 #![forbid(unsafe_code)]
 

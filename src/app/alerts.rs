@@ -37,7 +37,7 @@ impl Alerts<'_> {
     /// Called for every request refused by a rate limit.
     pub fn note_rate_limited(&self) {
         if self.storms().count(self.now()) {
-            self.alerts().raise(SERVER_CHAIN, AuditEvent::new("security.rate_limit_storm", None).failed());
+            self.raise(SERVER_CHAIN, AuditEvent::new("security.rate_limit_storm", None).failed());
         }
     }
 
@@ -65,6 +65,6 @@ impl Alerts<'_> {
     /// Called when an address first reaches its hourly failure limit.
     pub(crate) fn failure_burst(&self, workspace: Option<WorkspaceId>, client: &ClientInfo) {
         let event = AuditEvent::new("security.sign_in_burst", None).target(&client.ip).from_client(client).failed();
-        self.alerts().raise(workspace.unwrap_or(SERVER_CHAIN), event);
+        self.raise(workspace.unwrap_or(SERVER_CHAIN), event);
     }
 }

@@ -101,7 +101,7 @@ impl Audit<'_> {
         scope.require(Action::ManageSettings)?;
         scope.require_recent_second_factor(self.now())?;
         self.limiters().take(Budget::Export, *scope.user())?;
-        let entries = self.audit().entries(scope, filter, MAX_ENTRIES).await?;
+        let entries = self.entries(scope, filter, MAX_ENTRIES).await?;
         let mut writer = csv::Writer::from_writer(Vec::new());
         let failed = |e: csv::Error| AppError::internal(ErrorCode::Internal, e);
         writer

@@ -119,7 +119,7 @@ impl Email<'_> {
         scope.require(Action::ManageSettings)?;
         scope.require_server_operator()?;
         scope.require_recent_second_factor(self.now())?;
-        let current = self.email().settings();
+        let current = self.settings();
         let host = input.host.trim().to_ascii_lowercase();
         let settings = if host.is_empty() {
             EmailSettings::default()
@@ -188,7 +188,7 @@ impl Email<'_> {
 
     /// Sends one plain-text message now.
     pub async fn send(&self, to: &EmailAddress, subject: &str, body: String) -> Result<(), AppError> {
-        let settings = self.email().settings();
+        let settings = self.settings();
         if !settings.is_configured() {
             return Err(AppError::internal(ErrorCode::EmailFailed, "email is not configured"));
         }
@@ -207,7 +207,7 @@ impl Email<'_> {
     /// Sends without making the caller wait (or learn the outcome); failures are logged
     /// without the message content.
     pub fn send_in_background(&self, to: EmailAddress, subject: &'static str, body: String) {
-        if !self.email().settings().is_configured() {
+        if !self.settings().is_configured() {
             return;
         }
         let app = App::clone(self);
@@ -224,6 +224,6 @@ impl Email<'_> {
         scope.require_server_operator()?;
         let to = EmailAddress::parse(to)?;
         let body = "This is a test message from Holdfast. Email is working.\n".to_owned();
-        self.email().send(&to, "Holdfast test message", body).await
+        self.send(&to, "Holdfast test message", body).await
     }
 }

@@ -120,7 +120,7 @@ impl Keys<'_> {
 
     /// Runs the unfinished rotation to its end in batches; `progress` sees each step.
     pub async fn finish_rotation(&self, mut progress: impl FnMut(&StepOutcome)) -> Result<(), AppError> {
-        while let Some(outcome) = self.keys().rotation_step(ROTATION_BATCH).await? {
+        while let Some(outcome) = self.rotation_step(ROTATION_BATCH).await? {
             progress(&outcome);
             if outcome.retired.is_some() {
                 break;

@@ -114,10 +114,10 @@ struct Inner {
     search: Mutex<Option<Arc<search::SearchIndex>>>,
 }
 
-/// The services, one per resource: `app.contacts()`-style entry points a handler calls.
+/// The services, one per resource: `app.users().invite(…)` is how a handler calls one.
 impl App {
-    pub fn records(&self) -> crm::service::Records<'_> {
-        crm::service::Records(self)
+    pub fn records(&self) -> crm::records::Records<'_> {
+        crm::records::Records(self)
     }
     pub fn privacy(&self) -> crm::privacy::Privacy<'_> {
         crm::privacy::Privacy(self)

@@ -123,7 +123,7 @@ impl Webhooks<'_> {
             AlertSettings::default()
         } else {
             let webhook_url = validate_url(url)?;
-            let current = self.webhooks().settings();
+            let current = self.settings();
             let secret_sealed = match secret.expose_secret() {
                 // The stored secret only ever signs for the URL it was given with.
                 "" if current.webhook_url == webhook_url => current.secret_sealed,
@@ -158,7 +158,7 @@ impl Webhooks<'_> {
         target: Option<String>,
         ip: &str,
     ) {
-        self.webhooks().queue(AlertPayload {
+        self.queue(AlertPayload {
             event: event.to_owned(),
             workspace: workspace.to_string(),
             at: self.now(),
@@ -169,7 +169,7 @@ impl Webhooks<'_> {
 
     /// Queues an alert for the webhook (if one is configured); never waits.
     pub(crate) fn queue(&self, payload: AlertPayload) {
-        if self.webhooks().settings().webhook_url.is_empty() {
+        if self.settings().webhook_url.is_empty() {
             return;
         }
         if self.inner().webhook.sender.try_send(payload).is_err() {
@@ -198,7 +198,7 @@ impl Webhooks<'_> {
     }
 
     async fn deliver(&self, client: &reqwest::Client, payload: &AlertPayload) {
-        let settings = self.webhooks().settings();
+        let settings = self.settings();
         if settings.webhook_url.is_empty() {
             return;
         }

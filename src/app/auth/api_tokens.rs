@@ -5,7 +5,7 @@ use super::ClientInfo;
 use super::permissions::Action;
 use super::scope::{SecondFactor, TenantScope};
 use super::secrets::{hash_secret, new_secret};
-use crate::app::audit::{AuditEvent, record_server};
+use crate::app::audit::{AuditEvent, record};
 use crate::app::store::rows::ApiTokenRecord;
 use crate::domain::text::required_line;
 use crate::error::{AppError, ErrorCode};
@@ -62,47 +62,37 @@ impl Tokens<'_> {
         };
         let (stored, now, scope, client) = (token_record.clone(), self.now(), scope.clone(), client.clone());
         self.store()
+            .workspace(&scope)
             .write(move |txn| {
                 txn.insert_token(&hash, &stored)?;
                 let event = AuditEvent::new("api_token.created", Some(*scope.user()))
                     .target(hex::encode(&hash[..16]))
                     .from_client(&client);
-                record_server(txn, scope.workspace(), now, event)
+                record(txn, now, event)
             })
             .await?;
         Ok(NewApiToken { token, view: view(&hash, token_record) })
     }
 
     pub async fn list(&self, scope: &TenantScope) -> Result<Vec<ApiTokenView>, AppError> {
-        let scope = scope.clone();
-        self.store()
-            .read(move |txn| {
-                let hashes = txn.token_hashes_of(scope.workspace(), scope.user())?;
-                let mut views = Vec::new();
-                for hash in hashes {
-                    if let Some(record) = txn.token(&hash)? {
-                        views.push(view(&hash, record));
-                    }
-                }
-                views.sort_by_key(|v| std::cmp::Reverse(v.created_at));
-                Ok(views)
-            })
-            .await
+        let user = *scope.user();
+        let tokens = self.store().workspace(scope).read(move |txn| txn.tokens_of(&user)).await?;
+        let mut views: Vec<ApiTokenView> = tokens.into_iter().map(|(hash, record)| view(&hash, record)).collect();
+        views.sort_by_key(|v| std::cmp::Reverse(v.created_at));
+        Ok(views)
     }
 
     pub async fn revoke(&self, scope: &TenantScope, id: &str, client: &ClientInfo) -> Result<(), AppError> {
         let (scope, id, now, client) = (scope.clone(), id.to_owned(), self.now(), client.clone());
         self.store()
+            .workspace(&scope)
             .write(move |txn| {
-                let hashes = txn.token_hashes_of(scope.workspace(), scope.user())?;
-                let hash = hashes.into_iter().find(|h| hex::encode(&h[..16]) == id).ok_or(ErrorCode::NotFound)?;
-                txn.delete_token(&hash)?;
-                record_server(
-                    txn,
-                    scope.workspace(),
-                    now,
-                    AuditEvent::new("api_token.revoked", Some(*scope.user())).target(&id).from_client(&client),
-                )
+                let tokens = txn.tokens_of(scope.user())?;
+                let (hash, _) =
+                    tokens.into_iter().find(|(h, _)| hex::encode(&h[..16]) == id).ok_or(ErrorCode::NotFound)?;
+                txn.delete_token_of(scope.user(), &hash)?;
+                let event = AuditEvent::new("api_token.revoked", Some(*scope.user())).target(&id).from_client(&client);
+                record(txn, now, event)
             })
             .await
     }
@@ -147,6 +137,6 @@ impl Tokens<'_> {
             .ok_or(ErrorCode::NotFound)?;
         // Offline and trusted: whoever runs this can read the data directory.
         let scope = TenantScope::new(user.workspace_id, user.id, user.role, SecondFactor::CheckedAt(self.now()), None);
-        Ok(self.tokens().create(&scope, label, &ClientInfo::new("cli", "holdfast admin")).await?.token)
+        Ok(self.create(&scope, label, &ClientInfo::new("cli", "holdfast admin")).await?.token)
     }
 }

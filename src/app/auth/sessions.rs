@@ -5,7 +5,7 @@ use super::ClientInfo;
 use super::csrf::CsrfBinding;
 use super::scope::{SecondFactor, TenantScope};
 use super::secrets::SessionToken;
-use crate::app::audit::{AuditEvent, record_server};
+use crate::app::audit::{AuditEvent, record};
 use crate::app::store::ServerWrite;
 use crate::app::store::rows::{SessionRecord, SessionStage, UserRecord};
 use crate::error::{AppError, ErrorCode};
@@ -147,36 +147,31 @@ impl Sessions<'_> {
         let (hash, scope, now) = (session.hash, session.scope.clone(), self.now());
         let event = AuditEvent::new("auth.sign_out", Some(*scope.user())).from_client(client);
         self.store()
+            .workspace(&session.scope)
             .write(move |txn| {
-                txn.delete_session(&hash)?;
-                record_server(txn, scope.workspace(), now, event)
+                txn.delete_session_of(scope.user(), &hash)?;
+                record(txn, now, event)
             })
             .await
     }
 
     /// The signed-in user's sessions, newest activity first.
     pub async fn list(&self, session: &AuthSession) -> Result<Vec<SessionView>, AppError> {
-        let (current, scope) = (session.hash, session.scope.clone());
-        self.store()
-            .read(move |txn| {
-                let hashes = txn.session_hashes_of(scope.workspace(), scope.user())?;
-                let mut views = Vec::new();
-                for hash in hashes {
-                    if let Some(s) = txn.session(&hash)? {
-                        views.push(SessionView {
-                            id: public_id(&hash),
-                            created_at: s.created_at,
-                            last_seen: s.last_seen,
-                            ip: s.ip,
-                            user_agent: s.user_agent,
-                            current: hash == current,
-                        });
-                    }
-                }
-                views.sort_by_key(|v| std::cmp::Reverse(v.last_seen));
-                Ok(views)
+        let (current, user) = (session.hash, *session.scope.user());
+        let sessions = self.store().workspace(&session.scope).read(move |txn| txn.sessions_of(&user)).await?;
+        let mut views: Vec<SessionView> = sessions
+            .into_iter()
+            .map(|(hash, s)| SessionView {
+                id: public_id(&hash),
+                created_at: s.created_at,
+                last_seen: s.last_seen,
+                ip: s.ip,
+                user_agent: s.user_agent,
+                current: hash == current,
             })
-            .await
+            .collect();
+        views.sort_by_key(|v| std::cmp::Reverse(v.last_seen));
+        Ok(views)
     }
 
     /// Revokes one of the signed-in user's own sessions by its public id.
@@ -184,11 +179,12 @@ impl Sessions<'_> {
         let (scope, id, now) = (session.scope.clone(), id.to_owned(), self.now());
         let event = AuditEvent::new("auth.session_revoked", Some(*scope.user())).from_client(client);
         self.store()
+            .workspace(&session.scope)
             .write(move |txn| {
-                let hashes = txn.session_hashes_of(scope.workspace(), scope.user())?;
-                let hash = hashes.into_iter().find(|h| public_id(h) == id).ok_or(ErrorCode::NotFound)?;
-                txn.delete_session(&hash)?;
-                record_server(txn, scope.workspace(), now, event)
+                let sessions = txn.sessions_of(scope.user())?;
+                let (hash, _) = sessions.into_iter().find(|(h, _)| public_id(h) == id).ok_or(ErrorCode::NotFound)?;
+                txn.delete_session_of(scope.user(), &hash)?;
+                record(txn, now, event)
             })
             .await
     }

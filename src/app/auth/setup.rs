@@ -94,7 +94,7 @@ impl Setup<'_> {
 
     /// Creates the first workspace and its owner, signs the owner in, and deletes the token.
     pub async fn complete(&self, request: SetupRequest, client: &ClientInfo) -> Result<SessionToken, AppError> {
-        match self.setup().state(&request.token, client).await? {
+        match self.state(&request.token, client).await? {
             SetupState::Open => {}
             SetupState::Done | SetupState::WrongToken => return Err(ErrorCode::NotFound.into()),
             SetupState::Throttled => return Err(ErrorCode::TooManySignInFailures.into()),

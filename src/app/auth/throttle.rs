@@ -40,7 +40,7 @@ impl Throttle<'_> {
         let now = self.now();
         let per_hour = policy.sign_in_failures_per_hour;
         let by_address = self.failures_by_address().blocked_until(&client.ip, now, per_hour, false);
-        let by_account = account.and_then(|a| self.throttle().account_blocked(a));
+        let by_account = account.and_then(|a| self.account_blocked(a));
         by_address.into_iter().chain(by_account).max()
     }
 
@@ -80,7 +80,7 @@ impl Throttle<'_> {
 
     /// Counts a failed attempt that belongs to no known workspace.
     pub(crate) fn attempt_failed(&self, client: &ClientInfo, account: Option<&str>) {
-        self.throttle().attempt_failed_in(client, account, None);
+        self.attempt_failed_in(client, account, None);
     }
 
     /// If a device cookie has failed too often to vouch for its account now, until when.

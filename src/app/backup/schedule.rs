@@ -161,7 +161,7 @@ impl Backups<'_> {
         scope.require(Action::ManageSettings)?;
         scope.require_server_operator()?;
         scope.require_recent_second_factor(self.now())?;
-        let current = self.backups().settings().await?;
+        let current = self.settings().await?;
         let second_dir = input.second_dir.trim().to_owned();
         if !second_dir.is_empty() && (!Path::new(&second_dir).is_absolute() || !Path::new(&second_dir).is_dir()) {
             return Err(AppError::field(ErrorCode::InvalidFormat, "second_dir"));
@@ -211,12 +211,12 @@ impl Backups<'_> {
             scope.require(Action::ManageSettings)?;
             scope.require_server_operator()?;
         }
-        let settings = self.backups().settings().await?;
+        let settings = self.settings().await?;
         let passphrase = self.passphrase(&settings)?;
         let now = self.now();
         let path = self.backups_dir().join(format!("holdfast-{now}.hfb"));
-        let result = self.backups().create(&path, &passphrase).await;
-        let mut status = self.backups().status().await?;
+        let result = self.create(&path, &passphrase).await;
+        let mut status = self.status().await?;
         let (workspace, actor_id) = match actor {
             Some(scope) => (*scope.workspace(), Some(*scope.user())),
             None => (SERVER_CHAIN, None),
@@ -277,7 +277,7 @@ impl Backups<'_> {
     }
 
     async fn prune_backups(&self, settings: &BackupSettings) -> Result<(), AppError> {
-        let files = self.backups().list().await?;
+        let files = self.list().await?;
         let stamps: Vec<i64> = files.iter().map(|f| f.created_at).collect();
         let keep = retained(&stamps, settings.keep_daily, settings.keep_weekly, settings.keep_monthly);
         for file in files.iter().filter(|f| !keep.contains(&f.created_at)) {
@@ -289,9 +289,9 @@ impl Backups<'_> {
     /// Restores the newest backup into a temporary directory and compares every table's row
     /// count with the backup's trailer.
     pub async fn restore_drill(&self) -> Result<bool, AppError> {
-        let settings = self.backups().settings().await?;
+        let settings = self.settings().await?;
         let passphrase = self.passphrase(&settings)?;
-        let Some(latest) = self.backups().list().await?.into_iter().next() else { return Ok(false) };
+        let Some(latest) = self.list().await?.into_iter().next() else { return Ok(false) };
         let path = self.backups_dir().join(&latest.name);
         let now = self.now();
         let ok = tokio::task::spawn_blocking(move || {
@@ -310,7 +310,7 @@ impl Backups<'_> {
         .await
         .map_err(|e| AppError::internal(ErrorCode::Internal, e))?
         .map_err(|e| AppError::internal(ErrorCode::StorageUnavailable, e))?;
-        let mut status = self.backups().status().await?;
+        let mut status = self.status().await?;
         status.last_drill_at = Some(now);
         status.last_drill_ok = Some(ok);
         self.save_status(status).await?;
@@ -323,21 +323,21 @@ impl Backups<'_> {
     /// Called every minute by the server: the daily backup at its hour, the weekly drill, and
     /// an alert when the last good backup is too old.
     pub async fn run_schedule(&self) -> Result<(), AppError> {
-        let settings = self.backups().settings().await?;
+        let settings = self.settings().await?;
         if !settings.is_configured() {
             return Ok(());
         }
         let now = self.now();
-        let status = self.backups().status().await?;
+        let status = self.status().await?;
         let hour = (now.rem_euclid(DAY) / 3600) as u8;
         if hour == settings.hour && status.last_success_at.is_none_or(|t| now - t >= MIN_GAP_SECONDS) {
-            let _ = self.backups().back_up_now(None).await;
+            let _ = self.back_up_now(None).await;
         }
-        let status = self.backups().status().await?;
+        let status = self.status().await?;
         if status.last_success_at.is_some() && status.last_drill_at.is_none_or(|t| now - t >= DRILL_EVERY_SECONDS) {
-            self.backups().restore_drill().await?;
+            self.restore_drill().await?;
         }
-        let mut status = self.backups().status().await?;
+        let mut status = self.status().await?;
         let stale = status.last_success_at.is_none_or(|t| now - t > STALE_AFTER_SECONDS);
         if stale && status.last_stale_alert_at.is_none_or(|t| now - t >= DAY) {
             self.alerts().raise(SERVER_CHAIN, AuditEvent::new("security.backup_stale", None).failed());
@@ -366,7 +366,7 @@ fn copy_synced(from: &Path, to: &Path) -> std::io::Result<()> {
 impl Backups<'_> {
     /// Verifies a backup file with the stored passphrase.
     pub async fn verify(&self, path: &Path) -> Result<Summary, AppError> {
-        let settings = self.backups().settings().await?;
+        let settings = self.settings().await?;
         let passphrase = self.passphrase(&settings)?;
         let path = path.to_path_buf();
         tokio::task::spawn_blocking(move || verify_file(&path, &passphrase))

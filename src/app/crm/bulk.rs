@@ -2,8 +2,8 @@
 //! create. Each bulk action is one transaction through the same update and delete paths as a
 //! single change, so indexes, timelines, tallies, search and audit stay in step.
 
-use super::service::Records;
-use super::service::{delete_checked_in, update_in};
+use super::records::Records;
+use super::records::{delete_checked_in, update_in};
 use super::{BulkAction, CrmRecord};
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;

@@ -6,7 +6,7 @@
 use crate::domain::timestamps::format_utc;
 use std::collections::HashMap;
 
-use super::service::MAX_LIMIT;
+use super::records::MAX_LIMIT;
 use super::{CrmRecord, ListQuery, vcard};
 use crate::app::audit::{AuditEvent, record_now};
 use crate::app::auth::permissions::Action;

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use sha2::{Digest, Sha256};
 
 use super::import_rows::{Importable, Lookup, NewCompanies, Planned, field_of, guess, resolve};
-use super::service::{check_references, record_activity};
+use super::records::{check_references, record_activity};
 use super::{CrmRecord, WriteContext};
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
@@ -226,7 +226,7 @@ impl Imports<'_> {
     }
 
     pub(crate) async fn preview<T: Importable>(&self, scope: &TenantScope, id: RecordId) -> Result<Preview, AppError> {
-        let file = self.imports().file::<T>(scope, id).await?;
+        let file = self.file::<T>(scope, id).await?;
         let mapping = guess_mapping::<T>(&file.headers);
         let sample = file.rows.iter().take(PREVIEW_ROWS).cloned().collect();
         Ok(Preview { rows: file.rows.len(), headers: file.headers, sample, mapping })
@@ -240,7 +240,7 @@ impl Imports<'_> {
         mapping: &Mapping,
         options: ImportOptions,
     ) -> Result<DryRun, AppError> {
-        let file = self.imports().file::<T>(scope, id).await?;
+        let file = self.file::<T>(scope, id).await?;
         let (mapping, by, now) = (mapping.clone(), *scope.user(), self.now());
         self.store()
             .workspace(scope)
@@ -298,7 +298,7 @@ impl Imports<'_> {
         client: &ClientInfo,
     ) -> Result<RecordId, AppError> {
         scope.require_recent_second_factor(self.now())?;
-        let file = self.imports().file::<T>(scope, upload).await?;
+        let file = self.file::<T>(scope, upload).await?;
         let now = self.now();
         let mut import = ImportRecord {
             id: RecordId::random(),

@@ -5,7 +5,7 @@ use super::export::write_csv;
 use super::import::Imports;
 use super::import::{BATCH_ROWS, ImportRecord, Rejection, RevertSummary, version_hash};
 use super::index_terms::{self, Term};
-use super::service::{attached, check_references, delete_in, record_activity};
+use super::records::{attached, check_references, delete_in, record_activity};
 use super::{CrmRecord, ParsedFilter, WriteContext};
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
@@ -54,7 +54,7 @@ impl Imports<'_> {
         id: RecordId,
         client: &ClientInfo,
     ) -> Result<RevertSummary, AppError> {
-        let import = self.imports().summary(scope, id).await?;
+        let import = self.summary(scope, id).await?;
         scope.require_recent_second_factor(self.now())?;
         if import.reverted.is_some() {
             return Err(AppError::field(ErrorCode::Duplicate, "import"));

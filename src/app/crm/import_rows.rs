@@ -8,7 +8,7 @@ use redb::ReadableTable;
 
 use super::index_terms::{self, Term};
 use super::{CrmRecord, WriteContext};
-use crate::app::store::crm::{Index, Records};
+use crate::app::store::crm::{Index, RecordsTable};
 use crate::domain::crm::{Address, Company, CompanyInput, Contact, ContactInput, EmailEntry, PhoneEntry, sort_key};
 use crate::domain::email::EmailAddress;
 use crate::domain::fields::Phone;
@@ -66,8 +66,8 @@ impl NewCompanies {
 
 /// [`Find`] over the index and records of a workspace's transaction.
 pub(crate) struct Lookup<'a, I, R> {
-    pub index: &'a Index<'a, I>,
-    pub records: &'a Records<'a, R>,
+    pub index: &'a Index<I>,
+    pub records: &'a RecordsTable<'a, R>,
     /// `Some` when missing companies are created.
     pub new_companies: Option<&'a std::cell::RefCell<NewCompanies>>,
 }

@@ -2,8 +2,8 @@
 //! phones, tags and any field it lacks; notes, tasks and deals move over; the other record is
 //! deleted. One transaction, audited, on the kept record's timeline.
 
-use super::service::Records;
-use super::service::attached;
+use super::records::Records;
+use super::records::attached;
 use super::{CrmRecord, ParsedFilter};
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;

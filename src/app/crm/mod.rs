@@ -18,14 +18,14 @@ pub mod merge;
 mod note;
 pub mod pipeline;
 pub mod privacy;
+pub mod records;
 pub mod seed;
-pub mod service;
 pub mod tags;
 mod task;
 pub(crate) mod titles;
 pub mod vcard;
 
-pub use service::{Listing, RecordView};
+pub use records::{Listing, RecordView};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -37,7 +37,7 @@ use crate::domain::crm::{Changes, ContactStatus, Kind, Stage, Subject};
 use crate::domain::fields::Day;
 use crate::domain::ids::{RecordId, UserId};
 use crate::error::{AppError, ErrorCode};
-use service::{DEFAULT_LIMIT, MAX_LIMIT};
+use records::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// What creating or changing a record may depend on besides its input.
 pub struct WriteContext<'a> {

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::service::{attached, delete_in};
+use super::records::{attached, delete_in};
 use super::{CrmRecord, ParsedFilter};
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;

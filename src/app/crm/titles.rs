@@ -6,7 +6,7 @@ use redb::ReadableTable;
 use serde::Deserialize;
 
 use super::CrmRecord;
-use crate::app::store::crm::Records;
+use crate::app::store::crm::RecordsTable;
 use crate::domain::crm::person_name;
 use crate::domain::ids::RecordId;
 use crate::error::AppError;
@@ -14,7 +14,7 @@ use crate::error::AppError;
 /// The title of one stored record, read from its title fields alone (`None`
 /// when there is no such record).
 pub(crate) fn stored_title<T: CrmRecord>(
-    records: &Records<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
+    records: &RecordsTable<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
     id: &RecordId,
 ) -> Result<Option<String>, AppError> {
     Ok(records.load_fields::<T, T::TitleFields>(id)?.map(Into::into))

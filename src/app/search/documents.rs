@@ -6,7 +6,9 @@
 use redb::ReadableTable;
 
 use crate::app::crm::CrmRecord;
-use crate::app::store::crm::Records;
+use std::borrow::Borrow;
+
+use crate::app::store::crm::{Closed, Entity, Partial, Reading, RecordsTable};
 use crate::domain::crm::{Company, Contact, Deal, Kind, Note, Task};
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 use crate::error::AppError;
@@ -31,41 +33,85 @@ pub(crate) struct SearchDoc {
     pub blind: Vec<String>,
 }
 
-/// A stored record of any kind.
-#[derive(Debug, Clone)]
-pub(crate) enum AnyRecord {
-    Company(Company),
-    Contact(Contact),
-    Deal(Deal),
-    Note(Note),
-    Task(Task),
+/// How a loaded record is held: whole (to index it) or with its sealed fields closed (a hit:
+/// its title and snippet never show one).
+pub(crate) trait Shape {
+    type Of<T: Entity>: Reading<Of = T> + Borrow<T>;
 }
 
-/// Loads one record (absent: `None`).
-pub(crate) fn load(
-    records: &Records<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
+/// Every sealed field open: what the indexer reads (phones and tax ids become blind terms).
+pub(crate) enum Whole {}
+
+/// No sealed field open: what a search hit is shown from.
+pub(crate) enum Hit {}
+
+impl Shape for Whole {
+    type Of<T: Entity> = T;
+}
+
+impl Shape for Hit {
+    type Of<T: Entity> = Partial<T, Closed>;
+}
+
+/// A stored record of any kind.
+pub(crate) enum AnyRecord<S: Shape = Whole> {
+    Company(S::Of<Company>),
+    Contact(S::Of<Contact>),
+    Deal(S::Of<Deal>),
+    Note(S::Of<Note>),
+    Task(S::Of<Task>),
+}
+
+impl<S: Shape> AnyRecord<S> {
+    /// The record, whatever its shape.
+    pub fn shown(&self) -> Shown<'_> {
+        match self {
+            AnyRecord::Company(r) => Shown::Company(r.borrow()),
+            AnyRecord::Contact(r) => Shown::Contact(r.borrow()),
+            AnyRecord::Deal(r) => Shown::Deal(r.borrow()),
+            AnyRecord::Note(r) => Shown::Note(r.borrow()),
+            AnyRecord::Task(r) => Shown::Task(r.borrow()),
+        }
+    }
+}
+
+/// A loaded record of any kind, borrowed: what titles, snippets and documents are made from.
+#[derive(Clone, Copy)]
+pub(crate) enum Shown<'a> {
+    Company(&'a Company),
+    Contact(&'a Contact),
+    Deal(&'a Deal),
+    Note(&'a Note),
+    Task(&'a Task),
+}
+
+/// Loads one record in shape `S` (absent: `None`).
+pub(crate) fn load<S: Shape>(
+    records: &RecordsTable<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
     kind: Kind,
     id: &RecordId,
-) -> Result<Option<AnyRecord>, AppError> {
+) -> Result<Option<AnyRecord<S>>, AppError> {
     Ok(match kind {
-        Kind::Company => records.load::<Company>(id)?.map(AnyRecord::Company),
-        Kind::Contact => records.load::<Contact>(id)?.map(AnyRecord::Contact),
-        Kind::Deal => records.load::<Deal>(id)?.map(AnyRecord::Deal),
-        Kind::Note => records.load::<Note>(id)?.map(AnyRecord::Note),
-        Kind::Task => records.load::<Task>(id)?.map(AnyRecord::Task),
+        Kind::Company => records.read::<S::Of<Company>>(id)?.map(AnyRecord::Company),
+        Kind::Contact => records.read::<S::Of<Contact>>(id)?.map(AnyRecord::Contact),
+        Kind::Deal => records.read::<S::Of<Deal>>(id)?.map(AnyRecord::Deal),
+        Kind::Note => records.read::<S::Of<Note>>(id)?.map(AnyRecord::Note),
+        Kind::Task => records.read::<S::Of<Task>>(id)?.map(AnyRecord::Task),
     })
 }
 
 /// The title and page of one record, for a suggestion: read from its title fields alone,
 /// except a note's (its page is its subject's).
 pub(crate) fn title_and_link(
-    records: &Records<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
+    records: &RecordsTable<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
     kind: Kind,
     id: &RecordId,
 ) -> Result<Option<(String, String)>, AppError> {
     use crate::app::crm::titles::stored_title;
     let title = match kind {
-        Kind::Note => return Ok(load(records, kind, id)?.map(|note| (note.title(), note.link()))),
+        Kind::Note => {
+            return Ok(load::<Hit>(records, kind, id)?.map(|note| (note.shown().title(), note.shown().link())));
+        }
         Kind::Company => stored_title::<Company>(records, id)?,
         Kind::Contact => stored_title::<Contact>(records, id)?,
         Kind::Deal => stored_title::<Deal>(records, id)?,
@@ -84,32 +130,32 @@ fn text(value: &str) -> Option<Part> {
     (!value.is_empty()).then(|| Part { text: value.to_owned() })
 }
 
-impl AnyRecord {
+impl Shown<'_> {
     pub fn kind(&self) -> Kind {
         match self {
-            AnyRecord::Company(_) => Kind::Company,
-            AnyRecord::Contact(_) => Kind::Contact,
-            AnyRecord::Deal(_) => Kind::Deal,
-            AnyRecord::Note(_) => Kind::Note,
-            AnyRecord::Task(_) => Kind::Task,
+            Shown::Company(_) => Kind::Company,
+            Shown::Contact(_) => Kind::Contact,
+            Shown::Deal(_) => Kind::Deal,
+            Shown::Note(_) => Kind::Note,
+            Shown::Task(_) => Kind::Task,
         }
     }
 
     pub fn title(&self) -> String {
         match self {
-            AnyRecord::Company(r) => r.title(),
-            AnyRecord::Contact(r) => r.title(),
-            AnyRecord::Deal(r) => r.title(),
-            AnyRecord::Note(r) => r.title(),
-            AnyRecord::Task(r) => r.title(),
+            Shown::Company(r) => r.title(),
+            Shown::Contact(r) => r.title(),
+            Shown::Deal(r) => r.title(),
+            Shown::Note(r) => r.title(),
+            Shown::Task(r) => r.title(),
         }
     }
 
     /// The company this record names, whose name is searchable with it.
     pub fn company_id(&self) -> Option<RecordId> {
         match self {
-            AnyRecord::Contact(r) => r.company_id,
-            AnyRecord::Deal(r) => r.company_id,
+            Shown::Contact(r) => r.company_id,
+            Shown::Deal(r) => r.company_id,
             _ => None,
         }
     }
@@ -118,28 +164,28 @@ impl AnyRecord {
     /// email), a deal's company, a company's website.
     pub fn context(&self, company: Option<String>) -> String {
         match self {
-            AnyRecord::Contact(c) => company.or_else(|| c.primary_email().map(str::to_owned)).unwrap_or_default(),
-            AnyRecord::Deal(_) => company.unwrap_or_default(),
-            AnyRecord::Company(c) => c.website.as_ref().map(|w| w.domain()).unwrap_or_default(),
-            AnyRecord::Note(_) | AnyRecord::Task(_) => String::new(),
+            Shown::Contact(c) => company.or_else(|| c.primary_email().map(str::to_owned)).unwrap_or_default(),
+            Shown::Deal(_) => company.unwrap_or_default(),
+            Shown::Company(c) => c.website.as_ref().map(|w| w.domain()).unwrap_or_default(),
+            Shown::Note(_) | Shown::Task(_) => String::new(),
         }
     }
 
     /// The page that shows the record (a note is shown on its subject's page).
     pub fn link(&self) -> String {
         match self {
-            AnyRecord::Note(n) => format!("/{}/{}", n.subject_kind.plural(), n.subject_id),
+            Shown::Note(n) => format!("/{}/{}", n.subject_kind.plural(), n.subject_id),
             other => page_of(other.kind(), &other.id()),
         }
     }
 
     pub fn id(&self) -> RecordId {
         match self {
-            AnyRecord::Company(r) => r.id,
-            AnyRecord::Contact(r) => r.id,
-            AnyRecord::Deal(r) => r.id,
-            AnyRecord::Note(r) => r.id,
-            AnyRecord::Task(r) => r.id,
+            Shown::Company(r) => r.id,
+            Shown::Contact(r) => r.id,
+            Shown::Deal(r) => r.id,
+            Shown::Note(r) => r.id,
+            Shown::Task(r) => r.id,
         }
     }
 
@@ -157,7 +203,7 @@ impl AnyRecord {
         let tax = |t: &Option<String>| t.iter().map(|t| blind(TAX_ID_FIELD, &tax_id_normalised(t))).collect::<Vec<_>>();
         let company = company.as_deref().and_then(text);
         let (owner, updated_at, parts, phones): (UserId, i64, Vec<Option<Part>>, Vec<String>) = match self {
-            AnyRecord::Company(c) => {
+            Shown::Company(c) => {
                 let mut parts = vec![text(&c.name)];
                 parts.extend(c.website.as_ref().map(|w| text(&w.domain())));
                 parts.extend([c.industry.as_deref().and_then(text), text(&c.tags.join(" ")), text(&c.description)]);
@@ -165,7 +211,7 @@ impl AnyRecord {
                 terms.extend(tax(&c.tax_id));
                 (c.owner_id, c.stamp.updated_at, parts, terms)
             }
-            AnyRecord::Contact(c) => {
+            Shown::Contact(c) => {
                 let mut parts = vec![text(&c.full_name()), c.title.as_deref().and_then(text), company];
                 parts.extend(c.emails.iter().map(|e| text(&e.address)));
                 parts.extend([text(&c.tags.join(" ")), text(&c.background)]);
@@ -173,14 +219,14 @@ impl AnyRecord {
                 terms.extend(tax(&c.tax_id));
                 (c.owner_id, c.stamp.updated_at, parts, terms)
             }
-            AnyRecord::Deal(d) => {
+            Shown::Deal(d) => {
                 let parts = vec![text(&d.name), company, text(&d.stage), d.close_reason.as_deref().and_then(text)];
                 (d.owner_id, d.stamp.updated_at, parts, Vec::new())
             }
-            AnyRecord::Note(n) => {
+            Shown::Note(n) => {
                 (n.author_id, n.stamp.updated_at, vec![text(&crate::app::crm::titles::note_text(&n.body))], Vec::new())
             }
-            AnyRecord::Task(t) => {
+            Shown::Task(t) => {
                 (t.assignee_id, t.stamp.updated_at, vec![text(&t.title), text(t.kind.as_str())], Vec::new())
             }
         };
@@ -199,7 +245,7 @@ impl AnyRecord {
 
 /// The name of a company, for the documents that mention it.
 pub(crate) fn company_name(
-    records: &Records<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
+    records: &RecordsTable<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
     id: Option<RecordId>,
 ) -> Result<Option<String>, AppError> {
     match id {

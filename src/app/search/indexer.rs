@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use redb::ReadableTable;
 use tantivy::{IndexWriter, Term};
 use tokio::sync::watch;
 
@@ -17,8 +18,8 @@ use super::documents::{self, AnyRecord};
 use super::{SearchIndex, schema, search_error};
 use crate::app::App;
 use crate::app::crm::index_terms;
-use crate::app::store::crm::OutboxKey;
-use crate::app::store::{ServerRead, WorkspaceRead};
+use crate::app::store::ServerRead;
+use crate::app::store::crm::{Index, OutboxKey, OutboxRow, RecordsTable};
 use crate::domain::crm::Kind;
 use crate::domain::ids::RecordId;
 use crate::error::AppError;
@@ -39,28 +40,29 @@ const DELETE_CHUNK: usize = 5_000;
 /// name); beyond that, a rebuild catches up.
 const DEPENDENTS_MAX: usize = 5_000;
 
-/// Replaces (or deletes) one record's document, loaded through `txn`.
+/// Replaces (or deletes) one record's document, loaded from `records`.
 fn index_record(
     index: &SearchIndex,
     writer: &IndexWriter,
-    txn: &WorkspaceRead<'_>,
+    records: &RecordsTable<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
     kind: Kind,
     id: &RecordId,
 ) -> Result<Option<AnyRecord>, AppError> {
     writer.delete_term(Term::from_field_text(index.fields.id, &id.to_string()));
-    let records = txn.records()?;
-    let Some(record) = documents::load(&records, kind, id)? else { return Ok(None) };
-    let workspace = txn.workspace();
-    let company = documents::company_name(&records, record.company_id())?;
-    let doc = record.search_doc(*workspace, company, &|field, value| index.blind(workspace, field, value));
+    let Some(record) = documents::load(records, kind, id)? else { return Ok(None) };
+    let (shown, workspace) = (record.shown(), records.workspace());
+    let company = documents::company_name(records, shown.company_id())?;
+    let doc = shown.search_doc(*workspace, company, &|field, value| index.blind(workspace, field, value));
     writer.add_document(schema::document(&index.fields, &doc)).map_err(search_error)?;
     index.indexed.fetch_add(1, Ordering::Relaxed);
     Ok(Some(record))
 }
 
 /// The contacts and deals of a company (whose documents carry its name).
-fn dependents(txn: &WorkspaceRead<'_>, company: &RecordId) -> Result<Vec<(Kind, RecordId)>, AppError> {
-    let index = txn.index()?;
+fn dependents(
+    index: &Index<impl ReadableTable<&'static [u8], ()>>,
+    company: &RecordId,
+) -> Result<Vec<(Kind, RecordId)>, AppError> {
     let mut out = Vec::new();
     for kind in [Kind::Contact, Kind::Deal] {
         index.scan(kind, index_terms::COMPANY, company.as_bytes(), None, false, |row| {
@@ -77,24 +79,35 @@ fn apply_outbox(index: &SearchIndex, txn: &ServerRead<'_>) -> Result<Vec<OutboxK
     let started = Instant::now();
     let mut keys = Vec::new();
     let mut seen = HashSet::new();
-    for (key, row) in txn.outbox(CYCLE_ROWS)? {
-        keys.push(key);
-        // A row this build cannot read is dropped (the next rebuild covers its record).
-        if let Some(row) = row
-            && seen.insert(row.id)
-        {
-            let scoped = txn.queued_in(&row);
-            let record = index_record(index, &writer, &scoped, row.kind, &row.id)?;
-            if matches!(record, Some(AnyRecord::Company(_))) {
-                for (kind, id) in dependents(&scoped, &row.id)? {
-                    if seen.insert(id) {
-                        index_record(index, &writer, &scoped, kind, &id)?;
+    let rows = txn.outbox(CYCLE_ROWS)?;
+    // Rows of one workspace in a row share its opened tables.
+    let same_workspace = |a: &(OutboxKey, Option<OutboxRow>), b: &(OutboxKey, Option<OutboxRow>)| {
+        a.1.as_ref().map(OutboxRow::workspace) == b.1.as_ref().map(OutboxRow::workspace)
+    };
+    'rows: for group in rows.chunk_by(same_workspace) {
+        let scoped = group[0].1.as_ref().map(|row| txn.queued_in(row));
+        let tables = match &scoped {
+            Some(scoped) => Some((scoped.records()?, scoped.index()?)),
+            None => None,
+        };
+        for (key, row) in group {
+            keys.push(*key);
+            // A row this build cannot read is dropped (the next rebuild covers its record).
+            if let (Some(row), Some((records, record_index))) = (row, &tables)
+                && seen.insert(row.id)
+            {
+                let record = index_record(index, &writer, records, row.kind, &row.id)?;
+                if matches!(record, Some(AnyRecord::Company(_))) {
+                    for (kind, id) in dependents(record_index, &row.id)? {
+                        if seen.insert(id) {
+                            index_record(index, &writer, records, kind, &id)?;
+                        }
                     }
                 }
             }
-        }
-        if started.elapsed() >= CYCLE_TIME {
-            break;
+            if started.elapsed() >= CYCLE_TIME {
+                break 'rows;
+            }
         }
     }
     if !keys.is_empty() {
@@ -148,8 +161,8 @@ pub(super) async fn rebuild(
             writer.delete_all_documents().map_err(search_error)?;
             let keys: Vec<OutboxKey> = txn.outbox(usize::MAX)?.into_iter().map(|(key, _)| key).collect();
             let (mut count, mut cancelled) = (0usize, false);
-            txn.each_record(|scoped, kind, id| {
-                index_record(&index, &writer, scoped, kind, &id)?;
+            txn.each_record(|records, kind, id| {
+                index_record(&index, &writer, records, kind, &id)?;
                 count += 1;
                 if count.is_multiple_of(REBUILD_STEP) {
                     progress(count);

@@ -14,14 +14,14 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::schema::Value;
 use tokio::sync::watch;
 
-use super::documents;
+use super::documents::{self, Hit};
 use super::query::{self, Caller, Pass, Scope, Terms};
 use super::snippet::{self, Snippet};
 use super::{SearchIndex, bits, indexer, search_error};
 use crate::app::App;
 use crate::app::auth::TenantScope;
 use crate::app::auth::permissions::Action;
-use crate::app::store::crm::Records;
+use crate::app::store::crm::RecordsTable;
 use crate::domain::crm::Kind;
 use crate::domain::ids::{RecordId, WorkspaceId};
 use crate::error::{AppError, ErrorCode};
@@ -252,7 +252,7 @@ impl Search<'_> {
         if terms.is_empty() {
             return Ok(SearchResults::default());
         }
-        let index = self.search().index().await?;
+        let index = self.index().await?;
         let caller = Caller { workspace: *scope.workspace(), user: *scope.user() };
         let (limit, kind, now, workspace) =
             (request.limit.clamp(1, MAX_LIMIT), request.kind, self.now(), caller.workspace);
@@ -273,7 +273,8 @@ impl Search<'_> {
                     );
                     continue;
                 }
-                let Some(record) = documents::load(&records, kind, &id)? else { continue };
+                let Some(record) = documents::load::<Hit>(&records, kind, &id)? else { continue };
+                let record = record.shown();
                 let company = documents::company_name(&records, record.company_id())?;
                 let context = record.context(company.clone());
                 // Snippets come from the text parts; blind-index terms play no part here.
@@ -302,7 +303,7 @@ impl Search<'_> {
     ) -> Result<Vec<RecordId>, AppError> {
         scope.require(Action::ReadRecords)?;
         let workspace = *scope.workspace();
-        let index = self.search().index().await?;
+        let index = self.index().await?;
         let token = index.blind(&workspace, field, value);
         tokio::task::spawn_blocking(move || {
             let text = |field, text: &str| -> Box<dyn tantivy::query::Query> {
@@ -332,7 +333,7 @@ impl Search<'_> {
     /// Rebuilds the index from the store (the old index answers until the new one is done);
     /// `progress` hears the number of documents indexed so far. Answers the total.
     pub async fn rebuild(&self, progress: impl Fn(usize) + Send + Sync + 'static) -> Result<usize, AppError> {
-        let index = self.search().index().await?;
+        let index = self.index().await?;
         let done = indexer::rebuild(self, &index, false, Arc::new(progress), None).await?;
         done.ok_or_else(|| AppError::internal(ErrorCode::Internal, "search rebuild cancelled"))
     }
@@ -345,7 +346,7 @@ impl Search<'_> {
     /// Holds (or releases) the indexer: changes then wait in the outbox. For tests and
     /// maintenance.
     pub async fn pause_indexer(&self, paused: bool) -> Result<(), AppError> {
-        let index = self.search().index().await?;
+        let index = self.index().await?;
         index.set_paused(paused);
         // Let a cycle in progress finish, so nothing is drained after this returns.
         drop(index.drain.lock().await);
@@ -354,20 +355,20 @@ impl Search<'_> {
 
     /// Outbox backlog and document count.
     pub async fn status(&self) -> Result<IndexStatus, AppError> {
-        let index = self.search().index().await?;
+        let index = self.index().await?;
         let backlog = self.store().read(|txn| txn.outbox_len()).await?;
         Ok(IndexStatus { backlog, documents: index.num_docs(), rebuilding: index.rebuilding.load(Ordering::SeqCst) })
     }
 
     /// Compares the index with the store, record by record (exact; reads everything).
     pub async fn audit(&self) -> Result<IndexAudit, AppError> {
-        let index = self.search().index().await?;
+        let index = self.index().await?;
         let in_store = self
             .store()
             .read(|txn| {
                 let mut keys = HashSet::new();
-                txn.each_record(|scoped, kind, id| {
-                    keys.insert((*scoped.workspace(), kind, id));
+                txn.each_record(|records, kind, id| {
+                    keys.insert((*records.workspace(), kind, id));
                     Ok(true)
                 })?;
                 Ok(keys)
@@ -400,7 +401,7 @@ impl Search<'_> {
 /// Suggestions read titles alone; where two share a title, each gets its context (company,
 /// email or website) so the person can tell which is which.
 fn tell_apart(
-    records: &Records<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
+    records: &RecordsTable<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
     items: &mut [SearchHit],
 ) -> Result<(), AppError> {
     let titles: Vec<String> = items.iter().map(|h| h.title.to_lowercase()).collect();
@@ -409,9 +410,9 @@ fn tell_apart(
         if !repeated {
             continue;
         }
-        if let Some(record) = documents::load(records, hit.kind, &hit.id)? {
-            let company = documents::company_name(records, record.company_id())?;
-            hit.context = record.context(company);
+        if let Some(record) = documents::load::<Hit>(records, hit.kind, &hit.id)? {
+            let company = documents::company_name(records, record.shown().company_id())?;
+            hit.context = record.shown().context(company);
         }
     }
     Ok(())

@@ -1,8 +1,9 @@
-//! CRM records, their secondary indexes, timelines, the search outbox, idempotent answers and
-//! per-workspace CRM settings. Every function takes the workspace id from a verified scope and
-//! every key starts with it; the caller's write transaction makes record, indexes, timeline,
-//! outbox row and audit entry one atomic change.
+//! CRM records, their secondary indexes, tallies, timelines, the search outbox and
+//! per-workspace CRM settings, as methods of [`WorkspaceTx`]: the workspace comes from the
+//! handle (built from a verified scope) and every key starts with it. One write transaction
+//! makes record, indexes, tallies, timeline, outbox row and audit entry one atomic change.
 
+use std::marker::PhantomData;
 use std::ops::Bound;
 
 use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
@@ -65,11 +66,34 @@ fn index_keys<T: Entity>(workspace: &WorkspaceId, record: &T) -> Vec<Vec<u8>> {
 
 /// A record read with only some of its sealed fields opened (the others left at their
 /// defaults): a view for a page that does not show them. It reads like the record it wraps
-/// but is not one, so it cannot be saved.
+/// but is not one, so it cannot be saved. `O` says which fields are open: a list row's
+/// ([`Listed`]) or none ([`Closed`]).
 #[derive(Debug, Clone)]
-pub struct Partial<T>(T);
+pub struct Partial<T, O = Listed>(T, PhantomData<O>);
 
-impl<T> std::ops::Deref for Partial<T> {
+/// Which sealed fields a [`Partial`] opens.
+pub trait Opening {
+    /// None at all (else the kind's [`Entity::LISTED_SEALED`]).
+    const NONE: bool;
+}
+
+/// A list row's sealed fields ([`Entity::LISTED_SEALED`]) are open.
+#[derive(Debug, Clone)]
+pub enum Listed {}
+
+/// No sealed field is open (a search hit: its snippet never shows one).
+#[derive(Debug, Clone)]
+pub enum Closed {}
+
+impl Opening for Listed {
+    const NONE: bool = false;
+}
+
+impl Opening for Closed {
+    const NONE: bool = true;
+}
+
+impl<T, O> std::ops::Deref for Partial<T, O> {
     type Target = T;
 
     fn deref(&self) -> &T {
@@ -77,14 +101,19 @@ impl<T> std::ops::Deref for Partial<T> {
     }
 }
 
-impl<T: Serialize> Serialize for Partial<T> {
+impl<T, O> std::borrow::Borrow<T> for Partial<T, O> {
+    fn borrow(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Serialize, O> Serialize for Partial<T, O> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(serializer)
     }
 }
 
-/// How a record is read: whole (`T`), or as a list row ([`Partial<T>`], only the sealed
-/// fields in [`Entity::LISTED_SEALED`] opened).
+/// How a record is read: whole (`T`), or partly ([`Partial<T>`]: a list row, a search hit).
 pub(crate) trait Reading: Sized {
     type Of: Entity;
     /// The sealed fields opened.
@@ -105,25 +134,33 @@ impl<T: Entity> Reading for T {
     }
 }
 
-impl<T: Entity> Reading for Partial<T> {
+impl<T: Entity, O: Opening> Reading for Partial<T, O> {
     type Of = T;
-    const OPEN: &'static [&'static str] = T::LISTED_SEALED;
+    const OPEN: &'static [&'static str] = if O::NONE { &[] } else { T::LISTED_SEALED };
     fn opened(record: T) -> Self {
-        Partial(record)
+        Partial(record, PhantomData)
     }
     fn record(&self) -> &T {
         &self.0
     }
 }
 
+/// The records table of a read transaction as one workspace sees it.
+pub(crate) type ReadRecords<'t> = RecordsTable<'t, redb::ReadOnlyTable<&'static [u8], &'static [u8]>>;
+
 /// The records table as one workspace sees it.
-pub(crate) struct Records<'t, Tb> {
+pub(crate) struct RecordsTable<'t, Tb> {
     table: Tb,
-    workspace: &'t WorkspaceId,
+    workspace: WorkspaceId,
     keyring: &'t Keyring,
 }
 
-impl<Tb: ReadableTable<&'static [u8], &'static [u8]>> Records<'_, Tb> {
+impl<Tb: ReadableTable<&'static [u8], &'static [u8]>> RecordsTable<'_, Tb> {
+    /// The workspace these records belong to.
+    pub(crate) fn workspace(&self) -> &WorkspaceId {
+        &self.workspace
+    }
+
     /// One record of this workspace, every sealed field opened.
     pub(crate) fn load<T: Entity>(&self, id: &RecordId) -> Result<Option<T>, AppError> {
         self.read::<T>(id)
@@ -131,9 +168,9 @@ impl<Tb: ReadableTable<&'static [u8], &'static [u8]>> Records<'_, Tb> {
 
     /// One record, read as `R` says (whole, or as a list row).
     pub(crate) fn read<R: Reading>(&self, id: &RecordId) -> Result<Option<R>, AppError> {
-        let key = record_key(self.workspace, R::Of::KIND, id);
+        let key = record_key(&self.workspace, R::Of::KIND, id);
         match self.table.get(key.as_slice()).map_err(storage)? {
-            Some(value) => sealed::decode_opening(Some(self.keyring), self.workspace, id, value.value(), R::OPEN)
+            Some(value) => sealed::decode_opening(Some(self.keyring), &self.workspace, id, value.value(), R::OPEN)
                 .map(|record| Some(R::opened(record))),
             None => Ok(None),
         }
@@ -145,7 +182,7 @@ impl<Tb: ReadableTable<&'static [u8], &'static [u8]>> Records<'_, Tb> {
         &self,
         id: &RecordId,
     ) -> Result<Option<F>, AppError> {
-        let key = record_key(self.workspace, T::KIND, id);
+        let key = record_key(&self.workspace, T::KIND, id);
         let Some(value) = self.table.get(key.as_slice()).map_err(storage)? else {
             return Ok(None);
         };
@@ -158,19 +195,19 @@ impl<Tb: ReadableTable<&'static [u8], &'static [u8]>> Records<'_, Tb> {
 
     /// Whether a record of `kind` with this id exists in this workspace.
     pub(crate) fn contains(&self, kind: Kind, id: &RecordId) -> Result<bool, AppError> {
-        Ok(self.table.get(record_key(self.workspace, kind, id).as_slice()).map_err(storage)?.is_some())
+        Ok(self.table.get(record_key(&self.workspace, kind, id).as_slice()).map_err(storage)?.is_some())
     }
 }
 
 /// The secondary index as one workspace sees it.
-pub(crate) struct Index<'t, Tb> {
+pub(crate) struct Index<Tb> {
     table: Tb,
-    workspace: &'t WorkspaceId,
+    workspace: WorkspaceId,
 }
 
-impl<Tb: ReadableTable<&'static [u8], ()>> Index<'_, Tb> {
+impl<Tb: ReadableTable<&'static [u8], ()>> Index<Tb> {
     fn prefix(&self, kind: Kind, index: u8, term: &[u8]) -> Vec<u8> {
-        let mut prefix = index_prefix(self.workspace, kind, index);
+        let mut prefix = index_prefix(&self.workspace, kind, index);
         prefix.extend_from_slice(term);
         prefix
     }
@@ -197,17 +234,17 @@ impl<Tb: ReadableTable<&'static [u8], ()>> Index<'_, Tb> {
     }
 }
 
-impl<Tx: Txn> WorkspaceTx<'_, Tx> {
+impl<'t, Tx: Txn> WorkspaceTx<'t, Tx> {
     /// The workspace's records (open once, read many).
     pub(crate) fn records(
         &self,
-    ) -> Result<Records<'_, impl ReadableTable<&'static [u8], &'static [u8]> + '_>, AppError> {
-        Ok(Records { table: self.txn.bytes(RECORDS)?, workspace: &self.workspace, keyring: self.keyring })
+    ) -> Result<RecordsTable<'t, impl ReadableTable<&'static [u8], &'static [u8]> + use<'t, Tx>>, AppError> {
+        Ok(RecordsTable { table: self.txn.bytes(RECORDS)?, workspace: self.workspace, keyring: self.keyring })
     }
 
     /// The workspace's secondary index (open once, scan many).
-    pub(crate) fn index(&self) -> Result<Index<'_, impl ReadableTable<&'static [u8], ()> + '_>, AppError> {
-        Ok(Index { table: self.txn.set(RECORD_INDEX)?, workspace: &self.workspace })
+    pub(crate) fn index(&self) -> Result<Index<impl ReadableTable<&'static [u8], ()> + use<'t, Tx>>, AppError> {
+        Ok(Index { table: self.txn.set(RECORD_INDEX)?, workspace: self.workspace })
     }
 
     /// One record, every sealed field opened.
@@ -257,7 +294,6 @@ impl WorkspaceWrite<'_> {
         delete(self.txn, &self.workspace, record)
     }
 
-    /// Adds a line to a record's timeline.
     /// Adds a line to a record's timeline.
     pub(crate) fn append_timeline(&self, kind: Kind, id: &RecordId, entry: &TimelineEntry) -> Result<(), AppError> {
         let at = u64::try_from(entry.at).unwrap_or(0).to_be_bytes();
@@ -452,6 +488,12 @@ pub(crate) struct OutboxRow {
     pub id: RecordId,
 }
 
+impl OutboxRow {
+    pub(crate) fn workspace(&self) -> &WorkspaceId {
+        &self.workspace
+    }
+}
+
 impl Versioned for OutboxRow {
     const VERSION: u16 = 1;
 }
@@ -459,7 +501,7 @@ impl Versioned for OutboxRow {
 /// The key of an outbox row (a sequence number).
 pub(crate) type OutboxKey = [u8; 8];
 
-impl<'t, Tx: Txn> ServerTx<'t, Tx> {
+impl<'t> ServerTx<'t, redb::ReadTransaction> {
     /// The oldest `limit` outbox rows (`None`: a row this build cannot read).
     pub(crate) fn outbox(&self, limit: usize) -> Result<Vec<(OutboxKey, Option<OutboxRow>)>, AppError> {
         let table = self.txn.bytes(SEARCH_OUTBOX)?;
@@ -479,30 +521,34 @@ impl<'t, Tx: Txn> ServerTx<'t, Tx> {
     }
 
     /// The transaction as the workspace of a queued change sees it (for the indexer).
-    pub(crate) fn queued_in(&self, row: &OutboxRow) -> WorkspaceTx<'t, Tx> {
+    pub(crate) fn queued_in(&self, row: &OutboxRow) -> WorkspaceTx<'t, redb::ReadTransaction> {
         WorkspaceTx { txn: self.txn, workspace: row.workspace, keyring: self.keyring }
     }
 
-    /// Visits every stored record, in key order, as its workspace sees it (for rebuilds and
-    /// index audits), while `visit` returns true.
+    /// Visits every stored record, in key order, with the records of its workspace (for
+    /// rebuilds and index audits), while `visit` returns true.
     pub(crate) fn each_record(
         &self,
-        mut visit: impl FnMut(&WorkspaceTx<'t, Tx>, Kind, RecordId) -> Result<bool, AppError>,
+        mut visit: impl FnMut(&ReadRecords<'t>, Kind, RecordId) -> Result<bool, AppError>,
     ) -> Result<(), AppError> {
-        let table = self.txn.bytes(RECORDS)?;
-        for row in table.iter().map_err(storage)? {
+        let keys = self.txn.open_table(RECORDS).map_err(storage)?;
+        let mut records: Option<ReadRecords<'t>> = None;
+        for row in keys.iter().map_err(storage)? {
             let (key, _) = row.map_err(storage)?;
             let key = key.value();
             let (Some(workspace), Some(kind), Some(id)) = (
-                key.get(..16).and_then(|b| <[u8; 16]>::try_from(b).ok()),
+                key.get(..16).and_then(|b| <[u8; 16]>::try_from(b).ok()).map(WorkspaceId::from_bytes),
                 key.get(16).and_then(|b| Kind::ALL.into_iter().find(|k| k.byte() == *b)),
                 key.get(17..33).and_then(|b| <[u8; 16]>::try_from(b).ok()),
             ) else {
                 continue;
             };
-            let scoped =
-                WorkspaceTx { txn: self.txn, workspace: WorkspaceId::from_bytes(workspace), keyring: self.keyring };
-            if !visit(&scoped, kind, RecordId::from_bytes(id))? {
+            // Keys start with the workspace: its records are read through one handle.
+            if records.as_ref().is_none_or(|r| r.workspace != workspace) {
+                let table = self.txn.open_table(RECORDS).map_err(storage)?;
+                records = Some(RecordsTable { table, workspace, keyring: self.keyring });
+            }
+            if !visit(records.as_ref().expect("opened above"), kind, RecordId::from_bytes(id))? {
                 break;
             }
         }
@@ -529,8 +575,6 @@ fn push_outbox(txn: &WriteTransaction, workspace: &WorkspaceId, kind: Kind, id: 
     };
     put(&mut outbox, &next.to_be_bytes(), &OutboxRow { workspace: *workspace, kind, id: *id })
 }
-
-pub(crate) use super::idempotency::IdempotentAnswer;
 
 #[cfg(test)]
 mod tests {

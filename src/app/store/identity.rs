@@ -263,18 +263,8 @@ impl<Tx: Txn> ServerTx<'_, Tx> {
         session(&self.txn.bytes(SESSIONS)?, hash)
     }
 
-    /// The sessions of one account, by hash.
-    pub(crate) fn session_hashes_of(&self, workspace: &WorkspaceId, user: &UserId) -> Result<Vec<[u8; 32]>, AppError> {
-        session_hashes_of(&self.txn.set(USER_SESSIONS)?, workspace, user)
-    }
-
     pub(crate) fn token(&self, hash: &[u8; 32]) -> Result<Option<ApiTokenRecord>, AppError> {
         token(&self.txn.bytes(API_TOKENS)?, hash)
-    }
-
-    /// The API tokens of one account, by hash.
-    pub(crate) fn token_hashes_of(&self, workspace: &WorkspaceId, user: &UserId) -> Result<Vec<[u8; 32]>, AppError> {
-        token_hashes_of(&self.txn.set(USER_TOKENS)?, workspace, user)
     }
 
     pub(crate) fn link(&self, hash: &[u8; 32]) -> Result<Option<LinkRecord>, AppError> {
@@ -319,16 +309,8 @@ impl ServerWrite<'_> {
         delete_sessions_of(self.txn, workspace, user, keep)
     }
 
-    pub(crate) fn insert_token(&self, hash: &[u8; 32], token: &ApiTokenRecord) -> Result<(), AppError> {
-        insert_token(self.txn, hash, token)
-    }
-
     pub(crate) fn update_token(&self, hash: &[u8; 32], token: &ApiTokenRecord) -> Result<(), AppError> {
         update_token(self.txn, hash, token)
-    }
-
-    pub(crate) fn delete_token(&self, hash: &[u8; 32]) -> Result<Option<ApiTokenRecord>, AppError> {
-        delete_token(self.txn, hash)
     }
 
     /// Revokes every API token of one account; how many.
@@ -366,6 +348,22 @@ impl<Tx: Txn> WorkspaceTx<'_, Tx> {
     pub(crate) fn users(&self) -> Result<Vec<UserRecord>, AppError> {
         users_of(&self.txn.bytes(USERS)?, &self.workspace)
     }
+
+    /// The sessions of one account of this workspace, by hash.
+    pub(crate) fn sessions_of(&self, user: &UserId) -> Result<Vec<([u8; 32], SessionRecord)>, AppError> {
+        let sessions = self.txn.bytes(SESSIONS)?;
+        let hashes = session_hashes_of(&self.txn.set(USER_SESSIONS)?, &self.workspace, user)?;
+        let found = hashes.into_iter().map(|hash| Ok(session(&sessions, &hash)?.map(|s| (hash, s))));
+        found.filter_map(Result::transpose).collect()
+    }
+
+    /// The API tokens of one account of this workspace, by hash.
+    pub(crate) fn tokens_of(&self, user: &UserId) -> Result<Vec<([u8; 32], ApiTokenRecord)>, AppError> {
+        let tokens = self.txn.bytes(API_TOKENS)?;
+        let hashes = token_hashes_of(&self.txn.set(USER_TOKENS)?, &self.workspace, user)?;
+        let found = hashes.into_iter().map(|hash| Ok(token(&tokens, &hash)?.map(|t| (hash, t))));
+        found.filter_map(Result::transpose).collect()
+    }
 }
 
 impl WorkspaceWrite<'_> {
@@ -389,6 +387,30 @@ impl WorkspaceWrite<'_> {
     /// Ends every session of one account of this workspace but `keep`; how many ended.
     pub(crate) fn delete_sessions_except(&self, user: &UserId, keep: Option<&[u8; 32]>) -> Result<usize, AppError> {
         delete_sessions_of(self.txn, &self.workspace, user, keep)
+    }
+
+    /// Ends one session of `user` of this workspace (E3002 for anyone else's).
+    pub(crate) fn delete_session_of(&self, user: &UserId, hash: &[u8; 32]) -> Result<(), AppError> {
+        let hashes = session_hashes_of(&self.txn.open_table(USER_SESSIONS).map_err(storage)?, &self.workspace, user)?;
+        if !hashes.contains(hash) {
+            return Err(ErrorCode::NotFound.into());
+        }
+        delete_session(self.txn, hash).map(drop)
+    }
+
+    /// Stores an API token of an account of this workspace.
+    pub(crate) fn insert_token(&self, hash: &[u8; 32], record: &ApiTokenRecord) -> Result<(), AppError> {
+        self.confine(&record.workspace_id)?;
+        insert_token(self.txn, hash, record)
+    }
+
+    /// Revokes one API token of `user` of this workspace (E3002 for anyone else's).
+    pub(crate) fn delete_token_of(&self, user: &UserId, hash: &[u8; 32]) -> Result<(), AppError> {
+        let hashes = token_hashes_of(&self.txn.open_table(USER_TOKENS).map_err(storage)?, &self.workspace, user)?;
+        if !hashes.contains(hash) {
+            return Err(ErrorCode::NotFound.into());
+        }
+        delete_token(self.txn, hash).map(drop)
     }
 
     /// Revokes every API token of one account of this workspace; how many.

@@ -20,6 +20,10 @@ pub enum TimelineEvent {
     TaskDone,
     /// A duplicate was merged into the record.
     Merged,
+    /// A name this build does not know (written by a newer one): said as a change, so an
+    /// old binary still shows the timeline.
+    #[serde(other)]
+    Other,
 }
 
 #[cfg(test)]
@@ -42,5 +46,6 @@ mod tests {
             assert_eq!(serde_json::to_string(&event).unwrap(), format!("\"{name}\""));
             assert_eq!(serde_json::from_str::<TimelineEvent>(&format!("\"{name}\"")).unwrap(), event);
         }
+        assert_eq!(serde_json::from_str::<TimelineEvent>("\"imported\"").unwrap(), TimelineEvent::Other);
     }
 }

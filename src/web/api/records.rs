@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use crate::app::crm::service::{Created, Idempotency};
+use crate::app::crm::records::{Created, Idempotency};
 use crate::app::crm::{CrmRecord, ListFilter};
 use crate::domain::ids::RecordId;
 use crate::error::{AppError, ErrorCode};

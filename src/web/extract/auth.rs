@@ -122,13 +122,12 @@ pub struct ApiScope(pub TenantScope);
 
 impl FromRequestParts<AppState> for ApiScope {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(CurrentApiScope(resolved)) = parts.extensions.get::<CurrentApiScope>() {
-            return resolved.clone().map(ApiScope).ok_or_else(|| ErrorCode::SessionExpired.into());
+    /// The session layer resolved the bearer token once (no token: no scope).
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, ApiError> {
+        match parts.extensions.get::<CurrentApiScope>() {
+            Some(CurrentApiScope(Some(scope))) => Ok(ApiScope(scope.clone())),
+            _ => Err(ErrorCode::SessionExpired.into()),
         }
-        let token = super::bearer_token(&parts.headers).ok_or(ErrorCode::SessionExpired)?;
-        let scope = state.app.tokens().resolve(token).await?.ok_or(ErrorCode::SessionExpired)?;
-        Ok(ApiScope(scope))
     }
 }
 

@@ -100,8 +100,7 @@ enum Verdict {
 
 fn check_headers(request: &Request, state: &AppState) -> Verdict {
     let headers = request.headers();
-    let bearer = headers.get(header::AUTHORIZATION).is_some_and(|v| v.as_bytes().starts_with(b"Bearer "));
-    if bearer && request.uri().path().starts_with("/api/") {
+    if crate::web::extract::bearer_token(headers).is_some() && request.uri().path().starts_with("/api/") {
         return Verdict::Exempt;
     }
     if let Err(why) = origin_is_ours(headers, request_host(request.uri(), headers), state) {

@@ -7,8 +7,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::app::crm::ListFilter;
+use crate::app::auth::permissions::Action;
 use crate::app::crm::export::{CsvExport, MAX_SELECTED, Selection};
+use crate::app::crm::{ListFilter, ListQuery};
 use crate::error::{AppError, ErrorCode};
 use crate::web::AppState;
 use crate::web::error::HtmlError;
@@ -24,6 +25,12 @@ pub(super) fn attachment(content_type: &'static str, file_name: &str, body: Stri
 
 /// A posted selection: `ids` (repeated, or separated by commas or spaces) or, without ids,
 /// the list filters.
+/// An export's filter: every matching record, whatever page the list showed (its cursor is
+/// ignored).
+fn export_query(filter: ListFilter) -> Result<ListQuery, AppError> {
+    ListFilter { cursor: String::new(), ..filter }.parse()
+}
+
 fn selection_of(body: &[u8]) -> Result<Selection, AppError> {
     let mut ids = Vec::new();
     let mut rest = form_urlencoded::Serializer::new(String::new());
@@ -46,7 +53,7 @@ fn selection_of(body: &[u8]) -> Result<Selection, AppError> {
         format!("/?{}", rest.finish()).parse().map_err(|_| AppError::field(ErrorCode::InvalidFormat, "q"))?;
     let Query(filter) =
         Query::<ListFilter>::try_from_uri(&uri).map_err(|_| AppError::field(ErrorCode::InvalidFormat, "q"))?;
-    Ok(Selection::Filter(Box::new(filter.parse()?)))
+    export_query(filter).map(|query| Selection::Filter(Box::new(query)))
 }
 
 async fn csv_of<T: CsvExport>(
@@ -68,8 +75,10 @@ pub async fn export_csv<T: CsvExport>(
     query: Result<Query<ListFilter>, QueryRejection>,
 ) -> Result<Response, HtmlError> {
     let refuse = |e| HtmlError::while_doing("export records", e);
+    // Refused before the filter is read, as the export itself would be.
+    session.scope.require(Action::ImportExport).map_err(refuse)?;
     let Query(filter) = query.map_err(|_| refuse(AppError::field(ErrorCode::InvalidFormat, "q")))?;
-    let query = filter.parse().map_err(refuse)?;
+    let query = export_query(filter).map_err(refuse)?;
     csv_of::<T>(&state, &session, Selection::Filter(Box::new(query)), &client).await
 }
 

@@ -24,7 +24,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::app::auth::TenantScope;
-use crate::app::crm::service::Person;
+use crate::app::crm::records::Person;
 use crate::app::crm::{ListQuery, ParsedFilter};
 use crate::domain::crm::{Company, Contact, Deal, Kind, Note, Stage, Subject, Task};
 use crate::domain::ids::RecordId;

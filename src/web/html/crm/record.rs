@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use super::kinds::{Cell, Choices, Fact, FormKind, Names, PageKind, Relation, path};
 use super::values::{Field, Values};
 use crate::app::auth::{AuthSession, TenantScope};
-use crate::app::crm::service::{Person, TimelineView};
+use crate::app::crm::records::TimelineView;
 use crate::app::crm::{ListFilter, ListQuery, ParsedFilter};
 use crate::domain::crm::{Contact, Deal, Kind, Note, Subject, Task, TimelineEvent};
 use crate::domain::ids::RecordId;
@@ -149,9 +149,9 @@ pub async fn render<T: PageKind>(
             if activity { attached(state, scope, T::KIND, id, &names).await? } else { Default::default() };
         let timeline =
             state.app.records().timeline(scope, T::KIND, id).await?.iter().map(|e| line(e, &names)).collect();
-        Ok::<_, AppError>((names, sections, notes, tasks, timeline))
+        Ok::<_, AppError>((people, names, sections, notes, tasks, timeline))
     };
-    let (names, sections, notes, tasks, timeline) =
+    let (people, names, sections, notes, tasks, timeline) =
         load.await.map_err(|e| HtmlError::while_doing("open the record", e))?;
     let task_fields = if super::has_activity(T::KIND) {
         let mut values = Values::default();
@@ -159,9 +159,6 @@ pub async fn render<T: PageKind>(
         values.set("subject_id", id.to_string());
         values.set("assignee_id", scope.user().to_string());
         // The people were read for `names` already: one store read per page is enough.
-        let mut people: Vec<Person> =
-            names.people.iter().map(|(id, name)| Person { id: *id, name: name.clone() }).collect();
-        people.sort_by_key(|p| p.name.to_lowercase());
         let choices = Choices { people, ..Default::default() };
         Task::fields(&values, &choices, true)
     } else {
@@ -290,7 +287,7 @@ async fn attached(
             author: names.person(&n.author_id),
             at: n.stamp.created_at,
             html: super::notes::render_markdown(&n.body),
-            editable: crate::app::crm::service::may_edit(scope, n),
+            editable: crate::app::crm::records::may_edit(scope, n),
         })
         .collect();
     let tasks = tasks
@@ -311,7 +308,7 @@ fn line(entry: &TimelineView, names: &Names) -> Line {
     let actor = entry.actor.map_or_else(|| "Someone".to_owned(), |a| names.person(&a));
     let what = match entry.event {
         TimelineEvent::Created => "created this",
-        TimelineEvent::Updated => "changed",
+        TimelineEvent::Updated | TimelineEvent::Other => "changed",
         TimelineEvent::Stage => "moved the deal",
         TimelineEvent::Note => "added a note",
         TimelineEvent::Task => "added a task",

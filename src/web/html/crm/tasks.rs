@@ -76,7 +76,7 @@ pub async fn mine(
     let filter = ListFilter {
         assignee: chosen.clone(),
         state: "open".into(),
-        limit: Some(crate::app::crm::service::MAX_LIMIT),
+        limit: Some(crate::app::crm::records::MAX_LIMIT),
         ..Default::default()
     };
     let load = async {

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use super::values::{Field, Values};
 use crate::app::crm::CrmRecord;
-use crate::app::crm::service::Person;
+use crate::app::crm::records::Person;
 use crate::domain::crm::{ContactStatus, Kind, Stage, Subject};
 use crate::domain::ids::{RecordId, UserId};
 use crate::error::AppError;

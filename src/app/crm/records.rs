@@ -6,7 +6,8 @@ use super::{CrmRecord, Exact, ListQuery, ParsedFilter, Reference, WriteContext, 
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
-use crate::app::store::crm::{Entity, IdempotentAnswer, Partial, Reading, TimelineEntry};
+use crate::app::store::crm::{Entity, Partial, Reading, TimelineEntry};
+use crate::app::store::idempotency::IdempotentAnswer;
 use crate::app::store::{WorkspaceRead, WorkspaceWrite};
 use crate::error::{AppError, ErrorCode};
 use base64::Engine;
@@ -150,7 +151,7 @@ impl Records<'_> {
         input: T::Input,
         client: &ClientInfo,
     ) -> Result<T, AppError> {
-        match self.records().create_once::<T>(scope, input, client, None).await? {
+        match self.create_once::<T>(scope, input, client, None).await? {
             Created::New(record) => Ok(record),
             Created::Replayed { .. } => Err(AppError::internal(ErrorCode::Internal, "replay without a key")),
         }
@@ -242,7 +243,7 @@ impl Records<'_> {
         self.list_as::<T>(scope, query).await
     }
 
-    /// [`App::list_records`] for a list page: only the sealed fields a row shows
+    /// [`Records::list`] for a list page: only the sealed fields a row shows
     /// ([`Entity::LISTED_SEALED`](crate::app::store::crm::Entity::LISTED_SEALED)) are opened;
     /// the rows cannot be saved.
     pub(crate) async fn rows<T: CrmRecord>(
