@@ -22,6 +22,30 @@ pub struct Config {
     pub server: ServerConfig,
     #[serde(default)]
     pub tls: TlsConfig,
+    #[serde(default)]
+    pub scan: ScanConfig,
+}
+
+/// The virus scanner uploads pass through (ClamAV's daemon), if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanConfig {
+    /// `unix:/run/clamav/clamd.ctl` or `tcp:127.0.0.1:3310`; empty: files are stored unscanned.
+    #[serde(default)]
+    pub clamd: String,
+    /// How long a scan may take before the upload is refused (E3003).
+    #[serde(default = "default_scan_timeout")]
+    pub timeout_s: u64,
+}
+
+fn default_scan_timeout() -> u64 {
+    30
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        Self { clamd: String::new(), timeout_s: default_scan_timeout() }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -182,7 +206,12 @@ impl Default for TlsConfig {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { data_dir: default_data_dir(), server: ServerConfig::default(), tls: TlsConfig::default() }
+        Self {
+            data_dir: default_data_dir(),
+            server: ServerConfig::default(),
+            tls: TlsConfig::default(),
+            scan: ScanConfig::default(),
+        }
     }
 }
 
@@ -238,6 +267,12 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if let Err(why) = crate::app::files::ScannerAddress::parse(&self.scan.clamd) {
+            return Err(ConfigError(format!("scan.clamd: {why}")));
+        }
+        if !(1..=600).contains(&self.scan.timeout_s) {
+            return Err(ConfigError("scan.timeout_s: expected 1 to 600 seconds".into()));
+        }
         match self.tls.mode {
             TlsMode::Files if self.tls.cert_file.as_os_str().is_empty() || self.tls.key_file.as_os_str().is_empty() => {
                 Err(ConfigError("tls.mode = \"files\" needs tls.cert_file and tls.key_file".into()))

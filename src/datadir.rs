@@ -95,6 +95,11 @@ impl DataDir {
         self.root.join("setup-token")
     }
 
+    /// Sealed file blobs (attachments), under random names.
+    pub fn files_dir(&self) -> PathBuf {
+        self.root.join("files")
+    }
+
     pub fn backups_dir(&self) -> PathBuf {
         self.root.join("backups")
     }

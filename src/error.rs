@@ -55,10 +55,14 @@ error_codes! {
     FileTypeNotAllowed = "E2005", "That file type is not allowed.";
     FileTooLarge = "E2006", "That file is too large.";
     WeakPassword = "E2007", "That password is too weak or too common.";
+    /// The virus scanner found something: the file was refused and nothing kept.
+    FileInfected = "E2008", "That file looks infected and was refused.";
     /// An unexpected failure inside the server; details are in the log under the request id.
     Internal = "E3000", "Something went wrong on our side.";
     StorageUnavailable = "E3001", "Storage is unavailable right now.";
     NotFound = "E3002", "Not found.";
+    /// A virus scanner is configured but could not check the file: refused, nothing kept.
+    ScannerUnavailable = "E3003", "Files can't be checked for viruses right now. Please try again later.";
     TooManyRequests = "E4001", "Too many requests. Please slow down.";
     RequestTooLarge = "E4002", "The request is too large.";
     /// The request took longer than the server allows.

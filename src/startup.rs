@@ -60,6 +60,16 @@ impl Application {
             .map_err(|e| AppError::internal(crate::error::ErrorCode::Internal, e))??;
         // A key rotation interrupted by a crash or stop continues in the background.
         app.keys().spawn_rotation();
+        let scanner = crate::app::files::ScannerAddress::parse(&config.scan.clamd)
+            .map_err(|why| AppError::internal(crate::error::ErrorCode::Internal, why))?
+            .map(|address| crate::app::files::Scanner::new(address, Duration::from_secs(config.scan.timeout_s)));
+        app.files().use_scanner(scanner);
+        // Uploads or deletions cut off by a crash leave blobs no file names: gone before any
+        // upload is taken.
+        let swept = app.files().sweep().await?;
+        if swept > 0 {
+            tracing::info!(swept, "removed unfinished or orphaned file blobs");
+        }
 
         let tls = match config.tls.mode {
             TlsMode::SelfSigned => {

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod crm;
 pub mod crypto;
 pub mod email;
+pub mod files;
 pub mod key_rotation;
 pub(crate) mod keyring;
 pub mod policy;
@@ -109,6 +110,12 @@ struct Inner {
     webhook: webhook::WebhookQueue,
     /// A background key rotation is running.
     rotating: std::sync::atomic::AtomicBool,
+    /// Signs download links.
+    file_link_key: crypto::MacKey,
+    /// The virus scanner uploads pass through (from the config file), if any.
+    scanner: RwLock<Option<files::Scanner>>,
+    /// Uploads in progress (bounded).
+    upload_slots: Arc<tokio::sync::Semaphore>,
     started: Instant,
     /// The full-text index, opened on first use (the offline commands never touch it).
     search: Mutex<Option<Arc<search::SearchIndex>>>,
@@ -185,6 +192,9 @@ impl App {
     pub fn backups(&self) -> backup::Backups<'_> {
         backup::Backups(self)
     }
+    pub fn files(&self) -> files::Files<'_> {
+        files::Files(self)
+    }
 }
 
 impl App {
@@ -198,6 +208,7 @@ impl App {
             store.load_setting(webhook::ALERT_SETTINGS).map_err(StoreOpenError::Setting)?.unwrap_or_default();
         let rate_limits: RateLimitPolicy =
             store.load_setting(RATE_LIMIT_POLICY).map_err(StoreOpenError::Setting)?.unwrap_or_default();
+        let file_link_key = crypto::MacKey::derive(&master_key, "holdfast file links v1");
         Ok(App(Arc::new(Inner {
             store,
             clock,
@@ -216,6 +227,9 @@ impl App {
             alert_settings: RwLock::new(alert_settings),
             webhook: webhook::WebhookQueue::default(),
             rotating: std::sync::atomic::AtomicBool::new(false),
+            file_link_key,
+            scanner: RwLock::new(None),
+            upload_slots: files::upload_slots(),
             started: Instant::now(),
             search: Mutex::new(None),
         })))
@@ -264,6 +278,10 @@ impl App {
 
     pub fn csrf_key(&self) -> &CsrfKey {
         &self.0.csrf_key
+    }
+
+    pub(crate) fn file_link_key(&self) -> &crypto::MacKey {
+        &self.0.file_link_key
     }
 
     pub fn device_key(&self) -> &crate::app::auth::device::DeviceKey {

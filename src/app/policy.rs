@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::files::FileType;
 use super::store::Versioned;
 use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
@@ -27,7 +28,31 @@ pub struct SecurityPolicy {
     /// Web origins (`https://app.example.com`) allowed to call the JSON API from a browser
     /// with a bearer token. Empty: no cross-origin access. Never a wildcard, never cookies.
     pub api_allowed_origins: Vec<String>,
+    /// Largest file accepted, in MiB.
+    #[serde(default = "default_upload_max_mib")]
+    pub upload_max_mib: u32,
+    /// File types accepted, recognised by content (images and audio unless an owner adds PDF).
+    #[serde(default = "default_file_types")]
+    pub allowed_file_types: Vec<FileType>,
+    /// What each workspace's files may take in all, in MiB.
+    #[serde(default = "default_storage_quota_mib")]
+    pub storage_quota_mib: u32,
 }
+
+fn default_upload_max_mib() -> u32 {
+    25
+}
+
+fn default_file_types() -> Vec<FileType> {
+    FileType::DEFAULT.to_vec()
+}
+
+fn default_storage_quota_mib() -> u32 {
+    10 * 1024
+}
+
+/// The largest upload cap an owner can set (the upload routes' body limit follows it).
+pub const UPLOAD_MAX_MIB: u32 = 100;
 
 impl Default for SecurityPolicy {
     fn default() -> Self {
@@ -38,6 +63,9 @@ impl Default for SecurityPolicy {
             password_history: default_password_history(),
             mfa_required_roles: vec![Role::Owner, Role::Admin, Role::Manager, Role::Staff, Role::ViewOnly],
             api_allowed_origins: Vec::new(),
+            upload_max_mib: default_upload_max_mib(),
+            allowed_file_types: default_file_types(),
+            storage_quota_mib: default_storage_quota_mib(),
         }
     }
 }
@@ -57,6 +85,11 @@ impl Versioned for SecurityPolicy {
 pub const PASSWORD_MAX_LENGTH: usize = 256;
 
 impl SecurityPolicy {
+    /// The upload cap in bytes.
+    pub fn upload_max_bytes(&self) -> u64 {
+        u64::from(self.upload_max_mib) * 1024 * 1024
+    }
+
     pub fn requires_mfa(&self, role: Role) -> bool {
         self.mfa_required_roles.contains(&role)
     }
@@ -70,6 +103,8 @@ impl SecurityPolicy {
         in_range(self.session_absolute_hours, 1, 24 * 30, "session_absolute_hours")?;
         in_range(self.password_min_length, 8, 64, "password_min_length")?;
         in_range(self.password_history, 0, PASSWORD_HISTORY_MAX, "password_history")?;
+        in_range(self.upload_max_mib, 1, UPLOAD_MAX_MIB, "upload_max_mib")?;
+        in_range(self.storage_quota_mib, 1, 1024 * 1024, "storage_quota_mib")?;
         if self.api_allowed_origins.len() > 20 || !self.api_allowed_origins.iter().all(|o| is_origin(o)) {
             return Err(AppError::field(ErrorCode::InvalidFormat, "api_allowed_origins"));
         }

@@ -66,6 +66,8 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         Required | TooLong | InvalidEmail | InvalidFormat | WeakPassword => StatusCode::UNPROCESSABLE_ENTITY,
         FileTypeNotAllowed => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         FileTooLarge | RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        FileInfected => StatusCode::UNPROCESSABLE_ENTITY,
+        ScannerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
         StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         NotFound => StatusCode::NOT_FOUND,

@@ -88,18 +88,32 @@ pub async fn detailed(State(state): State<AppState>, client: ClientIp, page: Pag
         }),
         Err(_) => json!({ "status": "fail" }),
     };
+    // Files are scanned only when a scanner is configured: said plainly when not.
+    let scanner = match state.app.files().scanner() {
+        Some(_) => json!({ "status": "ok", "configured": true }),
+        None => {
+            json!({ "status": "warn", "configured": false, "reason": "no virus scanner: files are stored not scanned" })
+        }
+    };
     let healthy = store["status"] == "ok";
     let body = json!({
         "status": if !healthy {
             "fail"
-        } else if [&disk, &certificate, &backup, &index].iter().all(|c| c["status"] == "ok") {
+        } else if [&disk, &certificate, &backup, &index, &scanner].iter().all(|c| c["status"] == "ok") {
             "ok"
         } else {
             "warn"
         },
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": state.app.uptime().as_secs(),
-        "checks": { "store": store, "index": index, "disk": disk, "certificate": certificate, "backup": backup },
+        "checks": {
+            "store": store,
+            "index": index,
+            "disk": disk,
+            "certificate": certificate,
+            "backup": backup,
+            "scanner": scanner,
+        },
     });
     let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     Ok((status, Json(body)).into_response())

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod assets;
 pub mod cookies;
+pub mod download;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/health/detailed", get(health::detailed))
         .route(assets::ROUTE, get(assets::serve))
+        .route("/files/{id}/download", get(download::download))
         .merge(html::routes())
         .nest("/api/v1", api::routes())
         .fallback(html::not_found)

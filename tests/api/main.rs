@@ -13,6 +13,7 @@ mod crm_io;
 mod csrf;
 mod disk_full;
 mod email;
+mod files;
 mod foundation;
 mod helpers;
 mod identity;

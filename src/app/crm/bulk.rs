@@ -8,6 +8,7 @@ use super::{BulkAction, CrmRecord};
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
+use crate::app::files::DeletedFiles;
 use crate::domain::ids::RecordId;
 use crate::error::{AppError, ErrorCode};
 
@@ -48,12 +49,14 @@ impl Records<'_> {
             crate::domain::fields::tag(tag, "tag")?;
         }
         let (scope, client) = (scope.clone(), client.clone());
-        self.store()
+        let (count, files) = self
+            .store()
             .workspace(&scope)
             .write(move |txn| {
+                let mut files = DeletedFiles::default();
                 for id in &ids {
                     if action == BulkAction::Delete {
-                        delete_checked_in::<T>(txn, &scope, *id, now, &client)?;
+                        files.extend(delete_checked_in::<T>(txn, &scope, *id, now, &client)?);
                         continue;
                     }
                     let record = txn.load::<T>(id)?.ok_or(ErrorCode::NotFound)?;
@@ -71,9 +74,11 @@ impl Records<'_> {
                     .fields(&[name])
                     .from_client(&client);
                 audit(txn, now, event)?;
-                Ok(ids.len())
+                Ok((ids.len(), files))
             })
-            .await
+            .await?;
+        files.remove(self).await;
+        Ok(count)
     }
 
     /// Records that look like the one `input` would create (same email, same company name).

@@ -148,7 +148,8 @@ fn revert_item<T: CrmRecord>(
         return Ok(());
     }
     let Some(json) = &item.before else {
-        delete_in(txn, &current)?;
+        // Files attached since the import go with it; their blobs are swept at the next start.
+        let _orphans = delete_in(txn, &current)?;
         summary.deleted += 1;
         return Ok(());
     };

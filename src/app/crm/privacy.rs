@@ -63,6 +63,15 @@ impl Privacy<'_> {
             .write(move |txn| {
                 let Held { contact, notes, tasks, deals } = gather(txn, id)?;
                 let timeline: Vec<TimelineEntry> = txn.timeline(Kind::Contact, &id, 10_000)?;
+                // Files are listed (name, type, size, when); their contents are downloaded apart.
+                let mut files = txn.files_of(Kind::Contact, &id)?;
+                for note in &notes {
+                    files.extend(txn.files_of(Kind::Note, &note.id)?);
+                }
+                let files: Vec<Value> = files
+                    .iter()
+                    .map(|f| json!({"id": f.id.to_string(), "name": f.name, "content_type": f.content_type, "size": f.size, "created_at": f.created_at}))
+                    .collect();
                 let document = json!({
                     "format": "holdfast-privacy-export/1",
                     "generated_at": now,
@@ -71,6 +80,7 @@ impl Privacy<'_> {
                     "tasks": to_value(&tasks)?,
                     "deals": to_value(&deals)?,
                     "timeline": to_value(&timeline)?,
+                    "files": files,
                 });
                 audit(txn, now, event("privacy.exported", &scope, &id, &client))?;
                 Ok(document)
@@ -83,7 +93,8 @@ impl Privacy<'_> {
     pub async fn erase(&self, scope: &TenantScope, id: RecordId, client: &ClientInfo) -> Result<(), AppError> {
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
         require(&scope, Action::EditAllRecords, now)?;
-        self.store()
+        let files = self
+            .store()
             .workspace(&scope)
             .write(move |txn| {
                 let Held { contact, notes, tasks, deals } = gather(txn, id)?;
@@ -96,7 +107,7 @@ impl Privacy<'_> {
                 let mut gone: Vec<String> = vec![id.to_string()];
                 gone.extend(notes.iter().map(|n| n.id.to_string()));
                 gone.extend(tasks.iter().map(|t| t.id.to_string()));
-                delete_in(txn, &contact)?;
+                let files = delete_in(txn, &contact)?;
                 forget_snapshots(txn, &gone)?;
                 let receipt = event("privacy.erased", &scope, &id, &client).fields(&[
                     "record",
@@ -106,10 +117,14 @@ impl Privacy<'_> {
                     "index",
                     "deal_links",
                     "snapshots",
+                    "files",
                 ]);
-                audit(txn, now, receipt)
+                audit(txn, now, receipt)?;
+                Ok(files)
             })
-            .await
+            .await?;
+        files.remove(self).await;
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ use super::{CrmRecord, Exact, ListQuery, ParsedFilter, Reference, WriteContext, 
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
+use crate::app::files::DeletedFiles;
 use crate::app::store::crm::{Entity, Partial, Reading, TimelineEntry};
 use crate::app::store::idempotency::IdempotentAnswer;
 use crate::app::store::{WorkspaceRead, WorkspaceWrite};
@@ -231,7 +232,13 @@ impl Records<'_> {
     ) -> Result<(), AppError> {
         scope.require(Action::ReadRecords)?;
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
-        self.store().workspace(&scope).write(move |txn| delete_checked_in::<T>(txn, &scope, id, now, &client)).await
+        let files = self
+            .store()
+            .workspace(&scope)
+            .write(move |txn| delete_checked_in::<T>(txn, &scope, id, now, &client))
+            .await?;
+        files.remove(self).await;
+        Ok(())
     }
 
     /// One page of records matching the query, in index order, after its cursor.
@@ -367,26 +374,31 @@ pub(crate) fn delete_checked_in<T: CrmRecord>(
     id: RecordId,
     now: i64,
     client: &ClientInfo,
-) -> Result<(), AppError> {
+) -> Result<DeletedFiles, AppError> {
     let record = txn.load::<T>(&id)?.ok_or(ErrorCode::NotFound)?;
     require_edit(scope, &record)?;
-    delete_in(txn, &record)?;
-    audit(txn, now, event("record.deleted", scope, T::KIND, &id, client))
+    let files = delete_in(txn, &record)?;
+    audit(txn, now, event("record.deleted", scope, T::KIND, &id, client))?;
+    Ok(files)
 }
 
-/// Deletes a record with its attached notes and tasks (inside the caller's transaction).
-pub(crate) fn delete_in<T: CrmRecord>(txn: &WorkspaceWrite<'_>, record: &T) -> Result<(), AppError> {
+/// Deletes a record with its attached notes and tasks and their files (inside the caller's
+/// transaction); answers the files' blobs, to remove once it commits.
+pub(crate) fn delete_in<T: CrmRecord>(txn: &WorkspaceWrite<'_>, record: &T) -> Result<DeletedFiles, AppError> {
+    let mut files = DeletedFiles::of(txn.delete_files_of(T::KIND, &record.id())?);
     if matches!(T::KIND, Kind::Company | Kind::Contact | Kind::Deal) {
         let subject = Subject { kind: T::KIND, id: record.id() };
         let filter = ParsedFilter { subject: Some(subject), ..Default::default() };
         for note in attached::<Note>(txn, &filter)? {
+            files.extend(DeletedFiles::of(txn.delete_files_of(Kind::Note, &note.id)?));
             txn.delete(&note)?;
         }
         for task in attached::<Task>(txn, &filter)? {
             txn.delete(&task)?;
         }
     }
-    txn.delete(record)
+    txn.delete(record)?;
+    Ok(files)
 }
 
 /// Every record of kind `T` matching `filter` (bounded to 10,000).

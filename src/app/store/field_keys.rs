@@ -13,7 +13,7 @@ use super::crm::{self, Entity};
 use super::idempotency::IdempotentAnswer;
 use super::imports::ImportItem;
 use super::scoped::{ServerTx, ServerWrite, Txn};
-use super::tables::{DATA_KEYS, IDEMPOTENCY, IMPORT_ITEMS, RECORDS, SETTINGS};
+use super::tables::{DATA_KEYS, FILES, IDEMPOTENCY, IMPORT_ITEMS, RECORDS, SETTINGS};
 use super::{sealed, storage};
 use crate::app::keyring::Keyring;
 use crate::domain::crm::{Company, Contact};
@@ -208,6 +208,7 @@ fn reseal_row(
             txn.open_table(IMPORT_ITEMS).map_err(storage)?.insert(key, bytes.as_slice()).map_err(storage)?;
             Ok(true)
         }
+        3 => super::files::reseal_file_key(txn, keyring, key, value, target),
         _ => {
             let mut answer: IdempotentAnswer = codec::decode(value)?;
             if !sealed::text_needs_reseal(&answer.body, target) {
@@ -222,6 +223,11 @@ fn reseal_row(
     }
 }
 
+/// The tables a rotation walks, in order (a rotation's `table` counts through them); file
+/// keys are re-wrapped, their contents stay as they are.
+const RESEALED: [redb::TableDefinition<'static, &'static [u8], &'static [u8]>; 4] =
+    [RECORDS, IMPORT_ITEMS, IDEMPOTENCY, FILES];
+
 /// Re-seals up to `limit` rows after the cursor and saves the new cursor; after the last row
 /// of the last table it deletes the retired keys and the rotation state. `None`: no rotation.
 fn step(txn: &WriteTransaction, keyring: &Keyring, limit: usize) -> Result<Option<StepOutcome>, AppError> {
@@ -231,8 +237,8 @@ fn step(txn: &WriteTransaction, keyring: &Keyring, limit: usize) -> Result<Optio
         return Err(AppError::internal(ErrorCode::Internal, "the rotation's key is not current"));
     }
     let mut budget = limit.max(1);
-    while state.table < 3 && budget > 0 {
-        let definition = [RECORDS, IMPORT_ITEMS, IDEMPOTENCY][usize::from(state.table)];
+    while usize::from(state.table) < RESEALED.len() && budget > 0 {
+        let definition = RESEALED[usize::from(state.table)];
         let rows = next_rows(&txn.open_table(definition).map_err(storage)?, state.cursor.as_deref(), budget)?;
         for (key, value) in &rows {
             state.resealed += u64::from(reseal_row(txn, keyring, state.table, key, value, state.target)?);
@@ -244,7 +250,7 @@ fn step(txn: &WriteTransaction, keyring: &Keyring, limit: usize) -> Result<Optio
             _ => (state.table, state.cursor) = (state.table + 1, None),
         }
     }
-    if state.table < 3 {
+    if usize::from(state.table) < RESEALED.len() {
         save_rotation(txn, &state)?;
         return Ok(Some(StepOutcome { state, retired: None }));
     }
@@ -266,7 +272,7 @@ impl<Tx: Txn> ServerTx<'_, Tx> {
     /// Rows of the tables a rotation walks (for its progress bar).
     pub(crate) fn rows_to_reseal(&self) -> Result<u64, AppError> {
         let mut total = 0;
-        for definition in [RECORDS, IMPORT_ITEMS, IDEMPOTENCY] {
+        for definition in RESEALED {
             total += self.txn.bytes(definition)?.len().map_err(storage)?;
         }
         Ok(total)

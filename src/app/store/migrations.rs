@@ -27,6 +27,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "index contacts by name in either order and tasks by title",
         apply: index_names_anew,
     },
+    Migration { version: 7, name: "create the file tables", apply: create_tables },
 ];
 
 /// The schema version this build reads and writes.

@@ -7,6 +7,7 @@ pub(crate) mod codec;
 pub(crate) mod crm;
 pub(crate) mod dump;
 pub(crate) mod field_keys;
+pub(crate) mod files;
 pub(crate) mod idempotency;
 pub(crate) mod identity;
 pub(crate) mod imports;

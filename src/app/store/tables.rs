@@ -85,6 +85,12 @@ pub(crate) const IMPORT_ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::
 /// its workspace). The highest id is the current key.
 pub(crate) const DATA_KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("data_keys");
 
+/// `workspace ‖ file id` → a stored file (its blob's name and sealed key, what it is).
+pub(crate) const FILES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("files");
+
+/// `workspace ‖ kind ‖ record id ‖ file id`: the files attached to a record.
+pub(crate) const RECORD_FILES: TableDefinition<&[u8], ()> = TableDefinition::new("record_files");
+
 /// Every table, so the first migration creates them all and tests can walk them.
 pub(crate) const ALL_BYTE_TABLES: &[TableDefinition<'static, &'static [u8], &'static [u8]>] = &[
     WORKSPACES,
@@ -104,6 +110,7 @@ pub(crate) const ALL_BYTE_TABLES: &[TableDefinition<'static, &'static [u8], &'st
     IMPORTS,
     IMPORT_ITEMS,
     DATA_KEYS,
+    FILES,
 ];
 
 /// Tables keyed by text.
@@ -112,4 +119,4 @@ pub(crate) const ALL_TEXT_TABLES: &[TableDefinition<'static, &'static str, &'sta
 
 /// Index tables whose value is empty.
 pub(crate) const ALL_SET_TABLES: &[TableDefinition<'static, &'static [u8], ()>] =
-    &[USER_SESSIONS, USER_TOKENS, RECORD_INDEX];
+    &[USER_SESSIONS, USER_TOKENS, RECORD_INDEX, RECORD_FILES];

@@ -66,6 +66,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
     }
 }
 
+/// Whoever is signed in, by a full session or a bearer token (the download route takes
+/// either: browsers follow links, scripts fetch them).
+#[derive(Debug, Clone)]
+pub struct Caller(pub TenantScope);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        if let Some(CurrentApiScope(Some(scope))) = parts.extensions.get::<CurrentApiScope>() {
+            return Ok(Caller(scope.clone()));
+        }
+        match parts.extensions.get::<CurrentSession>() {
+            Some(CurrentSession(Some(session))) if session.stage == SessionStage::Full => {
+                Ok(Caller(session.scope.clone()))
+            }
+            _ => Err(ErrorCode::SessionExpired.into()),
+        }
+    }
+}
+
 /// A session at any stage of sign-in (for sign-out, the second-factor step and enrolment).
 #[derive(Debug, Clone)]
 pub struct AnySession(pub AuthSession);

@@ -5,7 +5,7 @@ mod client_ip;
 mod request_values;
 
 pub use auth::{
-    AnySession, ApiScope, AppForm, Authenticated, Client, CsrfContext, CurrentApiScope, CurrentSession, Page,
+    AnySession, ApiScope, AppForm, Authenticated, Caller, Client, CsrfContext, CurrentApiScope, CurrentSession, Page,
     SignInRedirect,
 };
 pub use client_ip::{ClientIp, PeerAddr};

@@ -159,6 +159,7 @@ pub async fn save(
                 .filter(|l| !l.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            ..state.app.security_policy()
         })
     })();
     let result = match parsed {

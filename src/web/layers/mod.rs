@@ -41,22 +41,42 @@ use tower_http::timeout::TimeoutLayer;
 use super::error::{ErrorFormat, ErrorReport};
 use crate::error::ErrorCode;
 
-pub use security_headers::HeaderPolicy;
+pub use security_headers::{HeaderPolicy, SandboxedFile};
 
 /// Largest request body accepted anywhere but the upload routes.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
 /// Largest body of an upload route: a 5 MiB file plus the multipart form around it.
 pub const UPLOAD_BODY_LIMIT_BYTES: usize = 5 * 1024 * 1024 + 64 * 1024;
 
+/// Largest body of a file attachment: the largest cap an owner can set plus the form around it.
+pub const FILE_BODY_LIMIT_BYTES: usize = crate::app::policy::UPLOAD_MAX_MIB as usize * 1024 * 1024 + 64 * 1024;
+
 /// The routes that take a file (multipart): the CSV imports.
 pub fn is_upload(method: &axum::http::Method, path: &str) -> bool {
     method == axum::http::Method::POST && matches!(path, "/contacts/import" | "/companies/import")
 }
 
+/// The API routes that attach a file: `POST /api/v1/{resource}/{id}/files`.
+fn is_file_upload(method: &axum::http::Method, path: &str) -> bool {
+    let mut parts = path.trim_start_matches("/api/v1/").split('/');
+    method == axum::http::Method::POST
+        && path.starts_with("/api/v1/")
+        && matches!(parts.next(), Some("contacts" | "companies" | "deals" | "notes"))
+        && parts.next().is_some()
+        && parts.next() == Some("files")
+        && parts.next().is_none()
+}
+
 /// Refuses a declared length over the route's limit at once and caps what is read otherwise.
 async fn limit_body(request: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
-    let limit =
-        if is_upload(request.method(), request.uri().path()) { UPLOAD_BODY_LIMIT_BYTES } else { BODY_LIMIT_BYTES };
+    let (method, path) = (request.method(), request.uri().path());
+    let limit = if is_file_upload(method, path) {
+        FILE_BODY_LIMIT_BYTES
+    } else if is_upload(method, path) {
+        UPLOAD_BODY_LIMIT_BYTES
+    } else {
+        BODY_LIMIT_BYTES
+    };
     let declared = request
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)

@@ -23,6 +23,13 @@ pub fn content_security_policy(nonce: &CspNonce) -> String {
     )
 }
 
+/// Marks a response carrying a stored file rather than a page: it gets a CSP that runs
+/// nothing and loads nothing, even when opened directly.
+#[derive(Debug, Clone, Copy)]
+pub struct SandboxedFile;
+
+const FILE_CSP: &str = "sandbox; default-src 'none'";
+
 const FIXED: &[(&str, &str)] = &[
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
@@ -44,8 +51,13 @@ pub async fn apply(State(policy): State<HeaderPolicy>, mut request: Request, nex
     let nonce = CspNonce::generate();
     request.extensions_mut().insert(nonce.clone());
     let mut response = next.run(request).await;
+    let csp = if response.extensions().get::<SandboxedFile>().is_some() {
+        Ok(HeaderValue::from_static(FILE_CSP))
+    } else {
+        HeaderValue::from_str(&content_security_policy(&nonce))
+    };
     let headers = response.headers_mut();
-    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&nonce)) {
+    if let Ok(csp) = csp {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     for (name, value) in FIXED {

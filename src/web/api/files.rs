@@ -1,0 +1,97 @@
+//! `/api/v1/{resource}/{id}/files` and `/api/v1/files/{id}`: attach a file (multipart, one
+//! part named `file`, streamed into the intake pipeline), list a record's files, get a
+//! short-lived download link, delete.
+
+use axum::Json;
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::app::files::{Attachable, FileRow};
+use crate::domain::ids::RecordId;
+use crate::error::{AppError, ErrorCode};
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::extract::{ApiScope, Client};
+
+/// A file as the API shows it.
+fn view(row: &FileRow) -> Value {
+    json!({
+        "id": row.id.to_string(),
+        "name": row.name,
+        "content_type": row.content_type,
+        "size": row.size,
+        "scan": row.scan.as_str(),
+        "uploaded_by": row.uploaded_by.to_string(),
+        "created_at": crate::domain::timestamps::format_utc(row.created_at),
+    })
+}
+
+fn parse_id(id: &str) -> Result<RecordId, ApiError> {
+    id.parse().map_err(|_| ApiError::from(ErrorCode::NotFound))
+}
+
+/// A multipart body's failure: past the route's limit is "too large", anything else malformed.
+fn multipart_error(error: axum::extract::multipart::MultipartError) -> AppError {
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::field(ErrorCode::FileTooLarge, "file")
+    } else {
+        AppError::internal(ErrorCode::InvalidFormat, format!("multipart: {}", error.body_text()))
+    }
+}
+
+/// `POST /api/v1/{resource}/{id}/files`
+pub async fn upload<T: Attachable>(
+    State(state): State<AppState>,
+    ApiScope(scope): ApiScope,
+    Client(client): Client,
+    Path(id): Path<String>,
+    mut form: Multipart,
+) -> Result<Response, ApiError> {
+    let record = parse_id(&id)?;
+    while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("file").to_owned();
+        let mut intake = state.app.files().intake::<T>(&scope, record, &name).await?;
+        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+            intake.push(&chunk).await?;
+        }
+        let row = intake.commit(&client).await?;
+        return Ok((StatusCode::CREATED, Json(view(&row))).into_response());
+    }
+    Err(AppError::field(ErrorCode::Required, "file").into())
+}
+
+/// `GET /api/v1/{resource}/{id}/files`
+pub async fn list<T: Attachable>(
+    State(state): State<AppState>,
+    ApiScope(scope): ApiScope,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let rows = state.app.files().list::<T>(&scope, parse_id(&id)?).await?;
+    Ok(Json(json!({ "items": rows.iter().map(view).collect::<Vec<_>>() })))
+}
+
+/// `GET /api/v1/files/{id}/link`
+pub async fn link(
+    State(state): State<AppState>,
+    ApiScope(scope): ApiScope,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let link = state.app.files().link(&scope, parse_id(&id)?).await?;
+    Ok(Json(json!({ "url": link.url, "expires_at": crate::domain::timestamps::format_utc(link.expires_at) })))
+}
+
+/// `DELETE /api/v1/files/{id}`
+pub async fn delete(
+    State(state): State<AppState>,
+    ApiScope(scope): ApiScope,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.app.files().delete(&scope, parse_id(&id)?, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
