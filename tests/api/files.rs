@@ -290,3 +290,79 @@ async fn without_a_scanner_files_are_stored_marked_not_scanned() {
     let (status, _) = upload(&api, &format!("tasks/{}", tasks["id"].as_str().unwrap()), "x.png", png("task")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "tasks take no files");
 }
+
+/// A part of a form: its name, its file name if it is a file, its bytes.
+type FormPart<'a> = (&'a str, Option<&'a str>, Vec<u8>);
+
+/// A multipart form with `parts` in order.
+fn form_of(parts: &[FormPart<'_>]) -> reqwest::multipart::Form {
+    parts.iter().fold(reqwest::multipart::Form::new(), |form, (name, file, bytes)| {
+        let part = reqwest::multipart::Part::bytes(bytes.clone());
+        let part = match file {
+            Some(file) => part.file_name(file.to_string()),
+            None => part,
+        };
+        form.part(name.to_string(), part)
+    })
+}
+
+#[tokio::test]
+async fn the_attach_form_needs_its_token_before_the_file() {
+    let app = spawn_app_configured(|_| {}).await;
+    let owner = app.setup_owner().await;
+    let api = app.api_user("Acme Ltd", "files@acme.example", Role::Admin).await;
+    let contact = api.create("/api/v1/contacts", json!({"first_name": "Ada", "last_name": "Lovelace"})).await;
+    let page = format!("/contacts/{}", contact["id"].as_str().unwrap());
+    let token = crate::helpers::csrf_token(&owner.page(&page).await);
+    let action = owner.url(&format!("{page}/files"));
+    let photo = || png("form photo");
+    let attacks: [(&str, Vec<FormPart<'_>>); 4] = [
+        ("no token", vec![("file", Some("a.png"), photo())]),
+        ("a forged token", vec![("csrf_token", None, b"forged".to_vec()), ("file", Some("a.png"), photo())]),
+        (
+            "the token after the file",
+            vec![("file", Some("a.png"), photo()), ("csrf_token", None, token.clone().into())],
+        ),
+        ("the token past 64 KiB", vec![("x", None, vec![b'x'; 70 * 1024]), ("csrf_token", None, token.clone().into())]),
+    ];
+    for (attack, parts) in attacks {
+        let response = owner.client.post(&action).multipart(form_of(&parts)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{attack}");
+        assert!(response.text().await.unwrap().contains("E1006"), "{attack}");
+        assert_eq!(blobs(&app), 0, "{attack}: nothing stored");
+    }
+
+    let parts = [("csrf_token", None, token.clone().into_bytes()), ("file", Some("dir/photo.png"), photo())];
+    let response = owner.client.post(&action).multipart(form_of(&parts)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(crate::helpers::location(&response), format!("{page}?notice=file-attached#files"));
+    let shown = owner.page(&page).await;
+    assert!(shown.contains("photo.png") && shown.contains("not scanned"), "listed on the record");
+    let id = shown.split("/files/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+
+    // The page links to the file, which answers with a link signed for this user just now.
+    let opened = owner.get(&format!("/files/{id}")).await;
+    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+    let signed = crate::helpers::location(&opened);
+    assert!(signed.starts_with(&format!("/files/{id}/download?expires=")), "{signed}");
+    let got = owner.get(&signed).await;
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.bytes().await.unwrap().as_ref(), photo().as_slice());
+
+    // A refused type is explained on the record page, and nothing is kept.
+    let parts =
+        [("csrf_token", None, token.clone().into_bytes()), ("file", Some("page.png"), b"<html><script>".to_vec())];
+    let response = owner.client.post(&action).multipart(form_of(&parts)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("Unable to attach the file (E2005)"));
+    assert_eq!(blobs(&app), 1, "only the photo is stored");
+
+    // Deleting needs the token too.
+    let forged = owner.client.post(owner.url(&format!("/files/{id}/delete"))).form(&[("csrf_token", "forged")]);
+    assert_eq!(forged.send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let deleted = owner.client.post(owner.url(&format!("/files/{id}/delete"))).form(&[("csrf_token", token.as_str())]);
+    let deleted = deleted.send().await.unwrap();
+    assert_eq!(crate::helpers::location(&deleted), format!("{page}?notice=file-deleted#files"));
+    assert_eq!(blobs(&app), 0, "the blob is gone");
+    assert_eq!(owner.get(&signed).await.status(), StatusCode::NOT_FOUND, "its link is dead");
+}

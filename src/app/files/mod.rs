@@ -139,7 +139,11 @@ impl Files<'_> {
     }
 
     /// The files attached to a `T` record (E3002 for an unknown or foreign record).
-    pub(crate) async fn list<T: Attachable>(&self, scope: &TenantScope, record: RecordId) -> Result<Vec<FileRow>, AppError> {
+    pub(crate) async fn list<T: Attachable>(
+        &self,
+        scope: &TenantScope,
+        record: RecordId,
+    ) -> Result<Vec<FileRow>, AppError> {
         scope.require(Action::ReadRecords)?;
         self.store().workspace(scope).read_now(|txn| {
             require_exists(txn, T::KIND, &record)?;

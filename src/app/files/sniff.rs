@@ -77,7 +77,8 @@ impl FileType {
         matches!(self, FileType::Jpeg | FileType::Png | FileType::Gif | FileType::Webp | FileType::Heic)
     }
 
-    fn of_mime(mime: &str) -> Option<FileType> {
+    /// The type of a MIME name (`infer`'s names and the ones we store).
+    pub fn of_mime(mime: &str) -> Option<FileType> {
         Some(match mime {
             "image/jpeg" => FileType::Jpeg,
             "image/png" => FileType::Png,

@@ -16,12 +16,6 @@ use super::extract::ApiScope;
 use crate::domain::crm::{Company, Contact, Deal, Note, Task};
 use crate::error::ErrorCode;
 
-/// The body limit of a file upload: the largest cap an owner can set, plus the form around it
-/// (the intake enforces the cap in force).
-fn file_body_limit() -> axum::extract::DefaultBodyLimit {
-    axum::extract::DefaultBodyLimit::max(crate::web::layers::FILE_BODY_LIMIT_BYTES)
-}
-
 /// Every endpoint under `/api/v1`, by literal path.
 pub fn routes() -> Router<AppState> {
     use records::{create, list, remove, show, update};
@@ -42,14 +36,20 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{id}", get(show::<Task>).patch(update::<Task>).delete(remove::<Task>))
         .route(
             "/contacts/{id}/files",
-            get(files::list::<Contact>).post(files::upload::<Contact>).layer(file_body_limit()),
+            get(files::list::<Contact>).post(files::upload::<Contact>).layer(crate::web::layers::file_body_limit()),
         )
         .route(
             "/companies/{id}/files",
-            get(files::list::<Company>).post(files::upload::<Company>).layer(file_body_limit()),
+            get(files::list::<Company>).post(files::upload::<Company>).layer(crate::web::layers::file_body_limit()),
         )
-        .route("/deals/{id}/files", get(files::list::<Deal>).post(files::upload::<Deal>).layer(file_body_limit()))
-        .route("/notes/{id}/files", get(files::list::<Note>).post(files::upload::<Note>).layer(file_body_limit()))
+        .route(
+            "/deals/{id}/files",
+            get(files::list::<Deal>).post(files::upload::<Deal>).layer(crate::web::layers::file_body_limit()),
+        )
+        .route(
+            "/notes/{id}/files",
+            get(files::list::<Note>).post(files::upload::<Note>).layer(crate::web::layers::file_body_limit()),
+        )
         .route("/files/{id}/link", get(files::link))
         .route("/files/{id}", axum::routing::delete(files::delete))
         .fallback(|| async { ApiError::from(ErrorCode::NotFound) })

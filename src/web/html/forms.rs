@@ -74,6 +74,8 @@ pub fn notice(key: &str) -> Option<&'static str> {
         "record-saved" => "Saved.",
         "note-added" => "The note was added.",
         "note-deleted" => "The note was deleted.",
+        "file-attached" => "The file was attached.",
+        "file-deleted" => "The file was deleted.",
         "task-done" => "Task marked done.",
         "import-reverted" => {
             "The import was reverted. Rows changed since the import were left alone and are listed below."

@@ -9,12 +9,13 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
 
 use crate::error::ErrorCode;
 use crate::web::AppState;
 use crate::web::error::{ApiError, HtmlError};
 use crate::web::extract::{CsrfContext, request_host};
-use crate::web::layers::{BODY_LIMIT_BYTES, UPLOAD_BODY_LIMIT_BYTES};
+use crate::web::layers::BODY_LIMIT_BYTES;
 
 /// The form field and header that carry the token.
 pub const FIELD: &str = "csrf_token";
@@ -126,43 +127,89 @@ fn check_headers(request: &Request, state: &AppState) -> Verdict {
         .is_some_and(|ct| ct.starts_with("multipart/form-data"));
     if is_form {
         Verdict::NeedsFormToken
-    } else if is_multipart && crate::web::layers::is_upload(request.method(), request.uri().path()) {
+    } else if is_multipart && crate::web::layers::upload_limit(request.method(), request.uri().path()).is_some() {
         Verdict::NeedsMultipartToken
     } else {
         Verdict::Refused("no token")
     }
 }
 
-/// Buffers an upload (bounded by the body limit), finds its `csrf_token` part — in the first
-/// 64 KiB: forms put the hidden token before the file — and passes the untouched body on when
-/// the token is valid.
+/// Where a form's hidden token must sit in an upload: first, within this many bytes (forms put
+/// it before the file).
+const TOKEN_PART_BYTES: usize = 64 * 1024;
+
+/// Reads an upload only as far as its first part, which must be a valid `csrf_token`, then
+/// passes the body on whole (the bytes read, then the rest as it arrives): a file is checked
+/// before any of it is taken, and never held in memory here.
 async fn protect_multipart(state: &AppState, request: Request, next: Next) -> Response {
     let Some(CsrfContext(binding)) = request.extensions().get::<CsrfContext>().cloned() else {
         return refuse(false, "no CSRF context");
     };
-    let (parts, body) = request.into_parts();
-    let Ok(bytes) = to_bytes(body, UPLOAD_BODY_LIMIT_BYTES).await else {
-        return HtmlError::from(ErrorCode::RequestTooLarge).into_response();
-    };
-    let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
-    let mut copy = Request::new(Body::from(bytes.slice(..bytes.len().min(64 * 1024))));
-    if let Some(content_type) = content_type {
-        copy.headers_mut().insert(header::CONTENT_TYPE, content_type);
-    }
-    let mut token = None;
-    if let Ok(mut form) = <axum::extract::Multipart as axum::extract::FromRequest<()>>::from_request(copy, &()).await {
-        while let Ok(Some(field)) = form.next_field().await {
-            if field.name() == Some(FIELD) {
-                token = field.text().await.ok();
-                break;
-            }
+    let boundary = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| multer::parse_boundary(ct).ok());
+    let Some(boundary) = boundary else { return refuse(false, "multipart without a boundary") };
+    let (parts, mut body) = request.into_parts();
+    let mut read = Vec::new();
+    let token = loop {
+        if let Some(token) = first_part_token(&read, &boundary).await {
+            break Some(token);
         }
-    }
+        match body.frame().await {
+            Some(Ok(frame)) if read.len() < TOKEN_PART_BYTES => {
+                if let Ok(data) = frame.into_data() {
+                    read.extend_from_slice(&data);
+                }
+            }
+            _ => break None,
+        }
+    };
     match token {
         Some(token) if state.app.csrf_key().verify(&binding, &token) => {
-            next.run(Request::from_parts(parts, Body::from(bytes))).await
+            let body = Body::new(Replayed { read: Some(read.into()), rest: body });
+            next.run(Request::from_parts(parts, body)).await
         }
         _ => refuse(false, "bad form token"),
+    }
+}
+
+/// The value of the first part of a multipart body, when `read` holds all of it and it is
+/// the `csrf_token` field.
+async fn first_part_token(read: &[u8], boundary: &str) -> Option<String> {
+    let closing = format!("\r\n--{boundary}");
+    if !read.windows(closing.len()).any(|w| w == closing.as_bytes()) {
+        return None;
+    }
+    let bytes = axum::body::Bytes::copy_from_slice(read);
+    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(bytes) });
+    let mut form = multer::Multipart::new(stream, boundary);
+    let field = form.next_field().await.ok()??;
+    if field.name() != Some(FIELD) {
+        return Some(String::new());
+    }
+    field.text().await.ok()
+}
+
+/// A body whose first bytes were already read: those, then the rest.
+struct Replayed {
+    read: Option<axum::body::Bytes>,
+    rest: Body,
+}
+
+impl hyper::body::Body for Replayed {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        match self.read.take() {
+            Some(read) => std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(read)))),
+            None => std::pin::Pin::new(&mut self.rest).poll_frame(cx),
+        }
     }
 }
 

@@ -51,32 +51,30 @@ pub const UPLOAD_BODY_LIMIT_BYTES: usize = 5 * 1024 * 1024 + 64 * 1024;
 /// Largest body of a file attachment: the largest cap an owner can set plus the form around it.
 pub const FILE_BODY_LIMIT_BYTES: usize = crate::app::policy::UPLOAD_MAX_MIB as usize * 1024 * 1024 + 64 * 1024;
 
-/// The routes that take a file (multipart): the CSV imports.
-pub fn is_upload(method: &axum::http::Method, path: &str) -> bool {
-    method == axum::http::Method::POST && matches!(path, "/contacts/import" | "/companies/import")
+/// The extractor limit of an attachment route: the largest cap an owner can set, plus the form
+/// around it (the intake enforces the cap in force).
+pub fn file_body_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(FILE_BODY_LIMIT_BYTES)
 }
 
-/// The API routes that attach a file: `POST /api/v1/{resource}/{id}/files`.
-fn is_file_upload(method: &axum::http::Method, path: &str) -> bool {
-    let mut parts = path.trim_start_matches("/api/v1/").split('/');
-    method == axum::http::Method::POST
-        && path.starts_with("/api/v1/")
-        && matches!(parts.next(), Some("contacts" | "companies" | "deals" | "notes"))
-        && parts.next().is_some()
-        && parts.next() == Some("files")
-        && parts.next().is_none()
+/// How large a body a route that takes a file (multipart) may carry, or `None` for every
+/// other route: the CSV imports, and attachments (`[/api/v1]/{resource}/{id}/files`).
+pub fn upload_limit(method: &axum::http::Method, path: &str) -> Option<usize> {
+    if method != axum::http::Method::POST {
+        return None;
+    }
+    if matches!(path, "/contacts/import" | "/companies/import") {
+        return Some(UPLOAD_BODY_LIMIT_BYTES);
+    }
+    let parts: Vec<&str> = path.strip_prefix("/api/v1").unwrap_or(path).split('/').collect();
+    let attaches = matches!(parts.as_slice(), ["", "contacts" | "companies" | "deals" | "notes", _, "files"]);
+    attaches.then_some(FILE_BODY_LIMIT_BYTES)
 }
 
 /// Refuses a declared length over the route's limit at once and caps what is read otherwise.
 async fn limit_body(request: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
     let (method, path) = (request.method(), request.uri().path());
-    let limit = if is_file_upload(method, path) {
-        FILE_BODY_LIMIT_BYTES
-    } else if is_upload(method, path) {
-        UPLOAD_BODY_LIMIT_BYTES
-    } else {
-        BODY_LIMIT_BYTES
-    };
+    let limit = upload_limit(method, path).unwrap_or(BODY_LIMIT_BYTES);
     let declared = request
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)

@@ -7,6 +7,7 @@ mod crm;
 mod csv;
 mod details;
 mod driver;
+mod files;
 mod finding;
 mod journeys;
 mod notes;

@@ -6,6 +6,7 @@ mod board;
 mod bulk;
 pub mod dashboard;
 mod edit;
+mod files;
 mod import;
 mod io;
 mod kinds;
@@ -53,12 +54,14 @@ impl Default for PageViews {
 /// Every CRM page, by literal path (so a search for `"/contacts/{id}"` finds its handler).
 pub fn routes() -> Router<AppState> {
     let upload_limit = || axum::extract::DefaultBodyLimit::max(crate::web::layers::UPLOAD_BODY_LIMIT_BYTES);
+    let file_limit = crate::web::layers::file_body_limit;
     Router::new()
         .route("/contacts", get(list::list::<Contact>))
         .route("/contacts/new", get(edit::new_form::<Contact>).post(edit::create::<Contact>))
         .route("/contacts/{id}", get(record::show::<Contact>))
         .route("/contacts/{id}/edit", get(edit::edit_form::<Contact>).post(edit::save::<Contact>))
         .route("/contacts/{id}/delete", post(edit::delete::<Contact>))
+        .route("/contacts/{id}/files", post(files::attach::<Contact>).layer(file_limit()))
         .route("/contacts/bulk", post(bulk::apply::<Contact>))
         .route("/contacts/{id}/merge", post(bulk::merge::<Contact>))
         .route("/contacts/export.csv", get(io::export_csv::<Contact>).post(io::export_selected_csv::<Contact>))
@@ -76,6 +79,7 @@ pub fn routes() -> Router<AppState> {
         .route("/companies/{id}", get(record::show::<Company>))
         .route("/companies/{id}/edit", get(edit::edit_form::<Company>).post(edit::save::<Company>))
         .route("/companies/{id}/delete", post(edit::delete::<Company>))
+        .route("/companies/{id}/files", post(files::attach::<Company>).layer(file_limit()))
         .route("/companies/bulk", post(bulk::apply::<Company>))
         .route("/companies/{id}/merge", post(bulk::merge::<Company>))
         .route("/companies/export.csv", get(io::export_csv::<Company>).post(io::export_selected_csv::<Company>))
@@ -93,6 +97,7 @@ pub fn routes() -> Router<AppState> {
         .route("/deals/{id}", get(record::show::<Deal>))
         .route("/deals/{id}/edit", get(edit::edit_form::<Deal>).post(edit::save::<Deal>))
         .route("/deals/{id}/delete", post(edit::delete::<Deal>))
+        .route("/deals/{id}/files", post(files::attach::<Deal>).layer(file_limit()))
         .route("/deals/{id}/move", post(board::move_deal))
         .route("/deals/bulk", post(bulk::apply::<Deal>))
         .route("/deals/export.csv", get(io::export_csv::<Deal>).post(io::export_selected_csv::<Deal>))
@@ -104,6 +109,8 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{id}/delete", post(edit::delete::<Task>))
         .route("/tasks/{id}/done", post(tasks::done))
         .route("/tasks/bulk", post(bulk::apply::<Task>))
+        .route("/files/{id}", get(files::open))
+        .route("/files/{id}/delete", post(files::delete))
         .route("/notes/new", post(notes::create))
         .route("/notes/{id}/edit", get(edit::edit_form::<Note>).post(edit::save::<Note>))
         .route("/notes/{id}/delete", post(notes::delete))

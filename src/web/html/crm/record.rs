@@ -93,6 +93,8 @@ struct RecordPage {
     merge: Option<Vec<(String, String)>>,
     /// Privacy export and erasure offered (contacts, managers and up).
     privacy: bool,
+    /// Attached files (contacts, companies, deals).
+    files: Option<super::files::FilesSection>,
 }
 
 /// A record page's query: the notice of what was just done, and the merge picker's search.
@@ -111,15 +113,21 @@ pub async fn show<T: PageKind>(
     Path(id): Path<String>,
     Query(query): Query<RecordQuery>,
 ) -> Result<Response, HtmlError> {
-    let shown = Shown { notice: notice(&query.notice), merge_query: query.merge_q.trim().chars().take(100).collect() };
+    let shown = Shown {
+        notice: notice(&query.notice),
+        merge_query: query.merge_q.trim().chars().take(100).collect(),
+        file_error: None,
+    };
     render::<T>(&state, &page, &session, super::parse_id(&id)?, None, shown).await
 }
 
-/// What a record page shows besides the record: a notice and the merge picker's search.
+/// What a record page shows besides the record: a notice, the merge picker's search, and a
+/// file that could not be attached.
 #[derive(Debug, Default)]
 pub struct Shown {
     pub notice: Option<&'static str>,
     pub merge_query: String,
+    pub file_error: Option<FormError>,
 }
 
 /// Renders the page of record `id` of kind `T`, with a note draft when one failed to save.
@@ -190,8 +198,13 @@ pub async fn render<T: PageKind>(
     } else {
         None
     };
+    let mut files = super::files::section(state, scope, T::KIND, id, view.can_edit, &names).await?;
+    let file_refused = shown.file_error.is_some();
+    if let Some(files) = &mut files {
+        files.error = shown.file_error;
+    }
     let (note_body, error) = draft.map_or((String::new(), None), |d| (d.body, Some(d.error)));
-    let status = super::super::forms::form_status(error.is_some());
+    let status = super::super::forms::form_status(error.is_some() || file_refused);
     let page = RecordPage {
         layout: Layout::new(record.title(), page),
         notice: shown.notice,
@@ -222,6 +235,7 @@ pub async fn render<T: PageKind>(
         privacy: T::KIND == Kind::Contact
             && scope.can(crate::app::auth::permissions::Action::EditAllRecords)
             && scope.can(crate::app::auth::permissions::Action::ImportExport),
+        files,
     };
     Ok((status, page).into_response())
 }
