@@ -24,6 +24,8 @@ pub struct ErrorReport {
     pub field: Option<&'static str>,
     /// Internal detail for the log only.
     pub detail: Option<String>,
+    /// What the user can do about it, safe to show (e.g. the type a refused file was).
+    pub hint: Option<String>,
     pub format: ErrorFormat,
 }
 
@@ -34,6 +36,7 @@ impl ErrorReport {
             action,
             field: error.field_name(),
             detail: error.detail().map(str::to_owned),
+            hint: error.hint().map(str::to_owned),
             format,
         }
     }
@@ -52,7 +55,7 @@ impl ErrorReport {
             s if s.is_client_error() => ErrorCode::InvalidFormat,
             _ => ErrorCode::Internal,
         };
-        Self { code, action: None, field: None, detail: None, format }
+        Self { code, action: None, field: None, detail: None, hint: None, format }
     }
 }
 

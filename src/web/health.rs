@@ -90,7 +90,10 @@ pub async fn detailed(State(state): State<AppState>, client: ClientIp, page: Pag
     };
     // Files are scanned only when a scanner is configured: said plainly when not.
     let scanner = match state.app.files().scanner() {
-        Some(_) => json!({ "status": "ok", "configured": true }),
+        Some(scanner) if scanner.answers().await => json!({ "status": "ok", "configured": true }),
+        Some(_) => json!({
+            "status": "fail", "configured": true, "reason": "the virus scanner does not answer: uploads are refused"
+        }),
         None => {
             json!({ "status": "warn", "configured": false, "reason": "no virus scanner: files are stored not scanned" })
         }

@@ -366,3 +366,132 @@ async fn the_attach_form_needs_its_token_before_the_file() {
     assert_eq!(blobs(&app), 0, "the blob is gone");
     assert_eq!(owner.get(&signed).await.status(), StatusCode::NOT_FOUND, "its link is dead");
 }
+
+/// A ZIP of stored entries (name, bytes, and the unpacked size it declares when that should
+/// lie, to make a bomb without the bytes).
+fn zip_of(entries: &[(&str, &[u8], Option<u32>)]) -> Vec<u8> {
+    let (mut out, mut directory) = (Vec::new(), Vec::new());
+    for (name, data, unpacked) in entries {
+        let offset = out.len() as u32;
+        let header = |central: bool| {
+            let mut header = if central { b"PK\x01\x02\x14\0".to_vec() } else { b"PK\x03\x04".to_vec() };
+            header.extend([20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            header.extend((data.len() as u32).to_le_bytes());
+            header.extend(unpacked.unwrap_or(data.len() as u32).to_le_bytes());
+            header.extend((name.len() as u16).to_le_bytes());
+            header.extend([0, 0]);
+            if central {
+                header.extend([0u8; 10]);
+                header.extend(offset.to_le_bytes());
+            }
+            header.extend(name.as_bytes());
+            header
+        };
+        out.extend(header(false));
+        out.extend(*data);
+        directory.extend(header(true));
+    }
+    let (count, at) = ((entries.len() as u16).to_le_bytes(), (out.len() as u32).to_le_bytes());
+    out.extend(&directory);
+    out.extend(b"PK\x05\x06\0\0\0\0");
+    out.extend(count.iter().chain(&count));
+    out.extend((directory.len() as u32).to_le_bytes().iter().chain(&at));
+    out.extend([0, 0]);
+    out
+}
+
+#[tokio::test]
+async fn owners_allow_office_documents_which_are_checked_part_by_part() {
+    let app = spawn_app_configured(|_| {}).await;
+    let owner = app.setup_owner().await;
+    let api = app.api_user("Acme Ltd", "files@acme.example", Role::Admin).await;
+    let deal = api.create("/api/v1/deals", json!({"name": "Renewal", "amount": "100.00", "currency": "EUR"})).await;
+    let record = format!("deals/{}", deal["id"].as_str().unwrap());
+    // A Word document's first parts, in the order Word writes them (how it is recognised).
+    let types = b"<?xml version=\"1.0\"?><Types/>" as &[u8];
+    let word = |more: &[(&'static str, &'static [u8], Option<u32>)]| {
+        let mut entries = vec![
+            ("[Content_Types].xml", types, None),
+            ("_rels/.rels", b"<Relationships/>" as &[u8], None),
+            ("word/_rels/document.xml.rels", b"<Relationships/>", None),
+        ];
+        entries.extend_from_slice(more);
+        zip_of(&entries)
+    };
+    let document = word(&[("word/document.xml", b"<w:document/>", None)]);
+
+    let (status, body) = upload(&api, &record, "contract.docx", document.clone()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("E2005")));
+    assert!(body["detail"].as_str().unwrap().contains("Word document"), "names what it found: {body}");
+
+    // The owner allows Word documents (and keeps PNG) on the security page.
+    let token = crate::helpers::csrf_token(&owner.page("/settings/security").await);
+    let saved = owner
+        .client
+        .post(owner.url("/settings/security/files"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("upload_max_mib", "25"),
+            ("storage_quota_mib", "30"),
+            ("allow_png", "on"),
+            ("allow_docx", "on"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(crate::helpers::location(&saved), "/settings/security?notice=files-saved");
+    let page = owner.page("/settings/security").await;
+    assert!(page.contains("name=\"allow_docx\" checked") && !page.contains("name=\"allow_jpeg\" checked"));
+    assert!(page.contains("No virus scanner is configured"), "said plainly");
+
+    let (status, file) = upload(&api, &record, "contract.docx", document).await;
+    assert_eq!(status, StatusCode::CREATED, "{file}");
+    assert_eq!(file["content_type"], "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+
+    let attacks: [(&str, Vec<u8>, &str); 4] = [
+        ("a zip bomb named .docx", word(&[("word/document.xml", &[b'a'; 1000], Some(u32::MAX))]), "zip bomb"),
+        (
+            "macros",
+            word(&[("word/document.xml", b"<w:document/>", None), ("word/vbaProject.bin", b"\xd0\xcf\x11\xe0", None)]),
+            "macros",
+        ),
+        ("no document part", word(&[("word/styles.xml", b"<w:styles/>", None)]), "word/document.xml"),
+        (
+            "a docx cut short",
+            {
+                let whole = word(&[("word/document.xml", b"<w:document/>", None)]);
+                whole[..whole.len() - 30].to_vec()
+            },
+            "office file",
+        ),
+    ];
+    let before = blobs(&app);
+    for (attack, bytes, why) in attacks {
+        let (status, body) = upload(&api, &record, "contract.docx", bytes).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("E2005")), "{attack}");
+        assert!(body["detail"].as_str().unwrap().contains(why), "{attack}: {body}");
+        assert_eq!(blobs(&app), before, "{attack}: nothing kept");
+    }
+
+    // SVG (with a script) and HTML named .png are never allowed, whatever the owner ticks.
+    let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec();
+    let (status, _) = upload(&api, &record, "logo.png", svg).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let polyglot = [&b"GIF89a\x01\0\x01\0\0\0\0;"[..], b"<html><script>alert(1)</script>"].concat();
+    let (status, body) = upload(&api, &record, "cat.gif", polyglot).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+
+    // The quota: 30 MB holds two 12 MB files, not three.
+    let big = [png("big"), vec![0u8; 12 * 1024 * 1024]].concat();
+    let mut refused = None;
+    for i in 0..3 {
+        let (status, body) = upload(&api, &record, &format!("scan-{i}.png"), big.clone()).await;
+        if status != StatusCode::CREATED {
+            refused = Some((i, status, body));
+            break;
+        }
+    }
+    let (i, status, body) = refused.expect("the quota stops the third upload");
+    assert_eq!((i, status, body["code"].as_str()), (2, StatusCode::PAYLOAD_TOO_LARGE, Some("E2006")), "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("storage is full"), "{body}");
+}

@@ -1,6 +1,6 @@
 //! One upload on its way in: fed chunk by chunk as it arrives (never held whole), it keeps
 //! the first bytes until the type is known, then passes every byte to the scanner and to the
-//! sealed blob at once. Committing reads the scanner's verdict, renames the blob into place
+//! sealed blob at once (and keeps an office document's last bytes, to check its parts). Committing reads the scanner's verdict, renames the blob into place
 //! and records the file; dropping an unfinished intake deletes its temporary blob.
 
 use std::path::PathBuf;
@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::blob::{BlobWriter, FileKey, Place};
+use super::office;
 use super::scanner::{Scan, Verdict};
 use super::sniff::{self, FileType, SNIFF_BYTES};
 use super::{FileRow, ScanState, require_editable};
@@ -28,6 +29,8 @@ pub struct Intake {
     allowed: Vec<FileType>,
     size: u64,
     head: Vec<u8>,
+    /// The last bytes of an office document, whose table of contents is checked at the end.
+    tail: Vec<u8>,
     file_type: Option<FileType>,
     scan: Option<Scan>,
     writer: Option<BlobWriter>,
@@ -59,6 +62,7 @@ impl Intake {
             allowed: policy.allowed_file_types,
             size: 0,
             head: Vec::with_capacity(SNIFF_BYTES),
+            tail: Vec::new(),
             file_type: None,
             scan: None,
             writer: None,
@@ -96,6 +100,12 @@ impl Intake {
     }
 
     async fn feed(&mut self, bytes: &[u8]) -> Result<(), AppError> {
+        if self.file_type.is_some_and(FileType::is_office) {
+            self.tail.extend_from_slice(bytes);
+            if self.tail.len() > 2 * office::TAIL_BYTES {
+                self.tail.drain(..self.tail.len() - office::TAIL_BYTES);
+            }
+        }
         if let Some(scan) = &mut self.scan {
             scan.feed(bytes).await?;
         }
@@ -113,6 +123,7 @@ impl Intake {
             self.recognise().await?;
         }
         let file_type = self.file_type.expect("recognised above");
+        office::inspect(&self.tail, self.size, file_type)?;
         let scan = match self.scan.take() {
             Some(scan) => match scan.verdict().await? {
                 Verdict::Clean => ScanState::Clean,

@@ -8,6 +8,7 @@
 mod blob;
 mod intake;
 mod links;
+mod office;
 mod scanner;
 mod sniff;
 

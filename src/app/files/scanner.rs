@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::time::Instant;
 
 use crate::error::{AppError, ErrorCode};
@@ -31,6 +31,15 @@ impl ScannerAddress {
                 Ok(Some(ScannerAddress::Tcp(address.to_owned())))
             }
             _ => Err(format!("expected \"unix:/path/to/clamd.ctl\" or \"tcp:host:port\", got {text:?}")),
+        }
+    }
+}
+
+impl std::fmt::Display for ScannerAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScannerAddress::Unix(path) => write!(f, "unix:{}", path.display()),
+            ScannerAddress::Tcp(address) => write!(f, "tcp:{address}"),
         }
     }
 }
@@ -71,9 +80,13 @@ impl Scanner {
         Scanner { address, timeout }
     }
 
-    /// Connects and starts a stream scan (E3003 when clamd can't be reached in time).
-    pub(crate) async fn begin(&self) -> Result<Scan, AppError> {
-        let deadline = Instant::now() + self.timeout;
+    /// Where it listens.
+    pub fn address(&self) -> &ScannerAddress {
+        &self.address
+    }
+
+    /// Connects and sends `command` (E3003 when clamd can't be reached by `deadline`).
+    async fn send(&self, command: &[u8], deadline: Instant) -> Result<Box<dyn Connection>, AppError> {
         let connect = async {
             let connection: Box<dyn Connection> = match &self.address {
                 ScannerAddress::Unix(path) => Box::new(tokio::net::UnixStream::connect(path).await?),
@@ -85,11 +98,26 @@ impl Scanner {
             .await
             .map_err(|_| unavailable("connect timed out"))?
             .map_err(unavailable)?;
-        tokio::time::timeout_at(deadline, connection.write_all(b"nINSTREAM\n"))
+        tokio::time::timeout_at(deadline, connection.write_all(command))
             .await
             .map_err(|_| unavailable("timed out"))?
             .map_err(unavailable)?;
-        Ok(Scan { connection, deadline })
+        Ok(connection)
+    }
+
+    /// Starts a stream scan (E3003 when clamd can't be reached in time).
+    pub(crate) async fn begin(&self) -> Result<Scan, AppError> {
+        let deadline = Instant::now() + self.timeout;
+        Ok(Scan { connection: self.send(b"nINSTREAM\n", deadline).await?, deadline })
+    }
+
+    /// Whether clamd answers `PING` within the timeout (for /health/detailed).
+    pub async fn answers(&self) -> bool {
+        let deadline = Instant::now() + self.timeout;
+        let Ok(mut connection) = self.send(b"nPING\n", deadline).await else { return false };
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout_at(deadline, connection.read_to_end(&mut answer)).await;
+        read.is_ok_and(|r| r.is_ok()) && answer.trim_ascii() == b"PONG"
     }
 }
 

@@ -24,10 +24,13 @@ pub enum FileType {
     Ogg,
     Flac,
     Pdf,
+    Docx,
+    Xlsx,
+    Pptx,
 }
 
 impl FileType {
-    pub const ALL: [FileType; 11] = [
+    pub const ALL: [FileType; 14] = [
         FileType::Jpeg,
         FileType::Png,
         FileType::Gif,
@@ -39,6 +42,9 @@ impl FileType {
         FileType::Ogg,
         FileType::Flac,
         FileType::Pdf,
+        FileType::Docx,
+        FileType::Xlsx,
+        FileType::Pptx,
     ];
 
     /// Images and audio: what the policy allows until an owner allows more.
@@ -69,7 +75,55 @@ impl FileType {
             FileType::Ogg => "audio/ogg",
             FileType::Flac => "audio/flac",
             FileType::Pdf => "application/pdf",
+            FileType::Docx => DOCX,
+            FileType::Xlsx => XLSX,
+            FileType::Pptx => PPTX,
         }
+    }
+
+    /// What people call it, for the settings page and refusals.
+    pub fn label(self) -> &'static str {
+        match self {
+            FileType::Jpeg => "JPEG image",
+            FileType::Png => "PNG image",
+            FileType::Gif => "GIF image",
+            FileType::Webp => "WebP image",
+            FileType::Heic => "HEIC photo (iPhone)",
+            FileType::Mp3 => "MP3 audio",
+            FileType::M4a => "M4A/AAC audio",
+            FileType::Wav => "WAV audio",
+            FileType::Ogg => "Ogg audio",
+            FileType::Flac => "FLAC audio",
+            FileType::Pdf => "PDF document",
+            FileType::Docx => "Word document (.docx)",
+            FileType::Xlsx => "Excel workbook (.xlsx)",
+            FileType::Pptx => "PowerPoint presentation (.pptx)",
+        }
+    }
+
+    /// Its name in forms and the stored policy (`png`, `docx`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileType::Jpeg => "jpeg",
+            FileType::Png => "png",
+            FileType::Gif => "gif",
+            FileType::Webp => "webp",
+            FileType::Heic => "heic",
+            FileType::Mp3 => "mp3",
+            FileType::M4a => "m4a",
+            FileType::Wav => "wav",
+            FileType::Ogg => "ogg",
+            FileType::Flac => "flac",
+            FileType::Pdf => "pdf",
+            FileType::Docx => "docx",
+            FileType::Xlsx => "xlsx",
+            FileType::Pptx => "pptx",
+        }
+    }
+
+    /// An office document: a ZIP container whose parts are checked before it is accepted.
+    pub fn is_office(self) -> bool {
+        matches!(self, FileType::Docx | FileType::Xlsx | FileType::Pptx)
     }
 
     /// Whether a browser may show it in place (images); everything else is downloaded.
@@ -91,10 +145,17 @@ impl FileType {
             "audio/ogg" => FileType::Ogg,
             "audio/x-flac" | "audio/flac" => FileType::Flac,
             "application/pdf" => FileType::Pdf,
+            DOCX => FileType::Docx,
+            XLSX => FileType::Xlsx,
+            PPTX => FileType::Pptx,
             _ => return None,
         })
     }
 }
+
+const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const PPTX: &str = "application/vnd.openxmlformats-officedocument.presentationml.presentation";
 
 /// Markup that must not hide behind an image's magic bytes (lower case).
 const MARKUP: [&[u8]; 5] = [b"<html", b"<script", b"<svg", b"<!doctype", b"<iframe"];
@@ -104,18 +165,19 @@ const MARKUP: [&[u8]; 5] = [b"<html", b"<script", b"<svg", b"<!doctype", b"<ifra
 pub fn check(head: &[u8], allowed: &[FileType]) -> Result<FileType, AppError> {
     let refuse = |detected: &str| {
         AppError::field(ErrorCode::FileTypeNotAllowed, "file")
-            .with_hint(format!("This file is {detected}, which is not allowed here."))
+            .with_hint(format!("This file was recognised as {detected}, which is not allowed here."))
     };
-    let Some(kind) = infer::get(head) else { return Err(refuse("of a type that could not be recognised")) };
+    let Some(kind) = infer::get(head) else { return Err(refuse("nothing known")) };
     let Some(file_type) = FileType::of_mime(kind.mime_type()) else {
         return Err(refuse(&format!("{} ({})", kind.extension(), kind.mime_type())));
     };
     let lower = head.to_ascii_lowercase();
-    if MARKUP.iter().any(|m| lower.windows(m.len()).any(|w| w == *m)) {
-        return Err(refuse("an image with HTML inside (a polyglot)"));
+    // Office documents may hold SVG parts; their container is checked part by part instead.
+    if !file_type.is_office() && MARKUP.iter().any(|m| lower.windows(m.len()).any(|w| w == *m)) {
+        return Err(refuse(&format!("{} with HTML inside (a polyglot)", file_type.label())));
     }
     if !allowed.contains(&file_type) {
-        return Err(refuse(file_type.mime()));
+        return Err(refuse(file_type.label()));
     }
     Ok(file_type)
 }

@@ -64,6 +64,7 @@ pub fn notice(key: &str) -> Option<&'static str> {
         "backups-saved" => "The backup settings were saved.",
         "backup-done" => "The backup was written and verified.",
         "alerts-saved" => "The alert webhook was saved.",
+        "files-saved" => "The file settings were saved and apply to the next upload.",
         "limits-saved" => "The rate limits were saved and apply from the next request.",
         "user-unlocked" => "The user was unlocked and can sign in again.",
         "mfa-disabled" => "Two-step sign-in is off.",

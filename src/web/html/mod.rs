@@ -61,6 +61,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/security", get(security::show).post(security::save))
         .route("/settings/security/limits", post(security::save_limits))
         .route("/settings/security/alerts", post(security::save_alerts))
+        .route("/settings/security/files", post(security::save_files))
         .route("/settings/users/{id}/unlock", post(users::unlock))
         .route("/settings/email", get(email::show).post(email::save))
         .route("/settings/email/test", post(email::test))

@@ -1,4 +1,5 @@
-//! `/settings/security`: the session and password policy (admins), applied without a restart.
+//! `/settings/security`: the session and password policy, rate limits, what files may be
+//! uploaded, and the alert webhook (admins), applied without a restart.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -11,6 +12,7 @@ use super::forms::{FormError, NoticeQuery, notice};
 use super::layout::Layout;
 use crate::app::audit::SecurityEvent;
 use crate::app::auth::permissions::Action;
+use crate::app::files::FileType;
 use crate::app::policy::SecurityPolicy;
 use crate::app::rate_limit::RateLimitPolicy;
 use crate::domain::role::Role;
@@ -30,6 +32,16 @@ pub struct SecurityPage {
     client_ip: String,
     notice: Option<&'static str>,
     error: Option<FormError>,
+    files: FilesSettings,
+}
+
+/// The files part of the page: what may be uploaded, and whether it is scanned.
+struct FilesSettings {
+    types: [FileType; 14],
+    /// Where clamd listens, when a scanner is configured.
+    scanner: Option<String>,
+    /// This workspace's files, in bytes.
+    used: u64,
 }
 
 pub async fn show(
@@ -67,6 +79,11 @@ async fn render(
         client_ip: client_ip.0.to_string(),
         notice,
         error,
+        files: FilesSettings {
+            types: FileType::ALL,
+            scanner: state.app.files().scanner().map(|s| s.address().to_string()),
+            used: state.app.files().usage(&session.scope).await?.0,
+        },
     };
     Ok((status, view).into_response())
 }
@@ -215,6 +232,41 @@ pub async fn save_limits(
         Err(e) => Err(e),
     };
     after_save(&state, &page, &session, client_ip, result, "save the rate limits", "limits-saved").await
+}
+
+/// The files form: the size cap, the quota, and a checkbox `allow_{type}` per file type.
+#[derive(Deserialize)]
+pub struct FilesForm {
+    upload_max_mib: String,
+    storage_quota_mib: String,
+    #[serde(flatten)]
+    ticked: std::collections::HashMap<String, String>,
+}
+
+pub async fn save_files(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    client_ip: ClientIp,
+    AppForm(form): AppForm<FilesForm>,
+) -> Result<Response, HtmlError> {
+    let parsed = (|| {
+        Ok(SecurityPolicy {
+            upload_max_mib: number(&form.upload_max_mib, "upload_max_mib")?,
+            storage_quota_mib: number(&form.storage_quota_mib, "storage_quota_mib")?,
+            allowed_file_types: FileType::ALL
+                .into_iter()
+                .filter(|t| form.ticked.contains_key(&format!("allow_{}", t.as_str())))
+                .collect(),
+            ..state.app.security_policy()
+        })
+    })();
+    let result = match parsed {
+        Ok(policy) => state.app.settings().save_security_policy(Some(&session.scope), policy, &client).await,
+        Err(e) => Err(e),
+    };
+    after_save(&state, &page, &session, client_ip, result, "save the file settings", "files-saved").await
 }
 
 #[derive(Deserialize)]

@@ -54,7 +54,10 @@ pub async fn render(request: Request, next: Next) -> Response {
     let body = match report.format {
         ErrorFormat::Html => {
             let (heading, message) = match report.action {
-                Some(action) => (format!("Unable to {action} ({})", report.code), Some(report.code.message())),
+                Some(action) => (
+                    format!("Unable to {action} ({})", report.code),
+                    Some(report.hint.as_deref().unwrap_or(report.code.message())),
+                ),
                 None => (format!("{} ({})", report.code.message().trim_end_matches('.'), report.code), None),
             };
             let page = ErrorPage {
@@ -69,15 +72,18 @@ pub async fn render(request: Request, next: Next) -> Response {
         }
         ErrorFormat::Problem => {
             parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-            serde_json::json!({
+            let mut problem = serde_json::json!({
                 "type": "about:blank",
                 "title": report.code.message(),
                 "status": status.as_u16(),
                 "code": report.code.as_str(),
                 "field": report.field,
                 "request_id": request_id.as_str(),
-            })
-            .to_string()
+            });
+            if let Some(hint) = &report.hint {
+                problem["detail"] = hint.as_str().into();
+            }
+            problem.to_string()
         }
     };
     Response::from_parts(parts, Body::from(body))
