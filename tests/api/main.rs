@@ -14,6 +14,7 @@ mod csrf;
 mod disk_full;
 mod email;
 mod files;
+mod files_crash;
 mod foundation;
 mod helpers;
 mod identity;

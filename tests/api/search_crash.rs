@@ -38,7 +38,7 @@ pub(crate) fn holdfast(data: &Path, args: &[&str], stdin: Option<&str>) -> Strin
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
-fn serve(data: &Path, port: u16) -> Child {
+pub(crate) fn serve(data: &Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_holdfast"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--http-listen", "off", "--data-dir"])
         .arg(data)
@@ -50,7 +50,7 @@ fn serve(data: &Path, port: u16) -> Child {
 }
 
 /// Waits until the server answers `/health` (at most 30 s).
-async fn until_up(client: &reqwest::Client, base: &str) {
+pub(crate) async fn until_up(client: &reqwest::Client, base: &str) {
     let started = Instant::now();
     while !client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
         assert!(started.elapsed() < Duration::from_secs(30), "the server never came up");
@@ -58,7 +58,7 @@ async fn until_up(client: &reqwest::Client, base: &str) {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
