@@ -211,6 +211,13 @@ async fn files_pass_the_intake_and_come_back_only_through_signed_links() {
     // Links are for their user, for five minutes, while the right to read lasts.
     let colleague = app.api_user("Acme Ltd", "colleague@acme.example", Role::Staff).await;
     assert_eq!(download(&colleague, &url, None).await.status(), StatusCode::NOT_FOUND, "another user's link");
+    let own = link(&colleague, &id).await;
+    assert_eq!(download(&colleague, &own, None).await.status(), StatusCode::OK, "their own link works");
+    let me: Value = colleague.get("/api/v1/me").await.json().await.unwrap();
+    owner.confirm_second_factor(crate::helpers::OWNER_EMAIL).await;
+    let disable = format!("/settings/users/{}/disable", me["user_id"].as_str().unwrap());
+    assert!(owner.submit("/settings/users", &disable, &[]).await.status().is_redirection());
+    assert_eq!(download(&colleague, &own, None).await.status(), StatusCode::NOT_FOUND, "after losing the right");
     app.app.users().create_workspace("Other Firm").await.unwrap();
     let stranger = app.api_user("Other Firm", "stranger@other.example", Role::Owner).await;
     assert_eq!(download(&stranger, &url, None).await.status(), StatusCode::NOT_FOUND, "another workspace");
