@@ -70,6 +70,8 @@ impl Application {
         if swept > 0 {
             tracing::info!(swept, "removed unfinished or orphaned file blobs");
         }
+        // Files stored while no scanner was configured are scanned now that one is.
+        app.files().spawn_rescan();
 
         let tls = match config.tls.mode {
             TlsMode::SelfSigned => {

@@ -279,6 +279,54 @@ async fn a_scanner_that_is_down_or_slow_refuses_uploads() {
     hung.abort();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_stored_unscanned_are_scanned_once_a_scanner_is_configured() {
+    let infected = png("stored infected");
+    let Some(clamd) = Clamd::start(&infected) else { return };
+    let app = spawn_app_configured(|_| {}).await;
+    let owner = app.setup_owner().await;
+    let api = app.api_user("Acme Ltd", "files@acme.example", Role::Admin).await;
+    let contact = api.create("/api/v1/contacts", json!({"first_name": "Ada"})).await;
+    let record = format!("contacts/{}", contact["id"].as_str().unwrap());
+    for (name, bytes) in [("clean.png", png("stored clean")), ("bad.png", infected)] {
+        let (status, file) = upload(&api, &record, name, bytes).await;
+        assert_eq!((status, file["scan"].as_str()), (StatusCode::CREATED, Some("not_scanned")));
+    }
+    let (dir, clock, token, secrets) = (app.dir.clone(), app.clock.clone(), api.token.clone(), owner.secrets.clone());
+    app.stop().await;
+
+    let socket = clamd.socket();
+    let app = crate::helpers::spawn_app_in_configured(dir, clock, move |config| {
+        config.scan.clamd = format!("unix:{}", socket.display());
+    })
+    .await;
+    let api = Api { client: app.client.clone(), base: app.base.clone(), token };
+    let started = Instant::now();
+    loop {
+        let listed: Value = api.get(&format!("/api/v1/{record}/files")).await.json().await.unwrap();
+        let files: Vec<(&str, &str)> = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["name"].as_str().unwrap(), f["scan"].as_str().unwrap()))
+            .collect();
+        if files == [("clean.png", "clean")] {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "never scanned: {files:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(blobs(&app), 1, "the infected file's blob is gone");
+    let mut owner = app.browser();
+    owner.secrets = secrets;
+    owner.sign_in_fully(crate::helpers::OWNER_EMAIL, crate::helpers::OWNER_PASSWORD).await;
+    let started = Instant::now();
+    while !owner.page("/settings/audit?event=file.").await.contains("Holdfast.Test.Infected") {
+        assert!(started.elapsed() < Duration::from_secs(5), "the removal is audited");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn without_a_scanner_files_are_stored_marked_not_scanned() {
     let app = spawn_app_configured(|_| {}).await;

@@ -45,6 +45,15 @@ pub async fn spawn_app_in(dir: Arc<tempfile::TempDir>, clock: Arc<ManualClock>) 
     spawn_app_with(dir, clock, |_| {}).await
 }
 
+/// Starts a server on an existing data directory, with `adjust`ed configuration.
+pub async fn spawn_app_in_configured(
+    dir: Arc<tempfile::TempDir>,
+    clock: Arc<ManualClock>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
+    spawn_app_with(dir, clock, adjust).await
+}
+
 async fn spawn_app_with(
     dir: Arc<tempfile::TempDir>,
     clock: Arc<ManualClock>,

@@ -9,6 +9,7 @@ mod blob;
 mod intake;
 mod links;
 mod office;
+mod rescan;
 mod scanner;
 mod sniff;
 
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 pub use blob::FileKey;
 pub use intake::Intake;
 pub use links::{Download, FileLink};
+pub use rescan::Rescanned;
 pub use scanner::{Scanner, ScannerAddress, Verdict};
 pub use sniff::FileType;
 

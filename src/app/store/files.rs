@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::access::{get, put};
 use super::codec::{self, Versioned};
 use super::key_layout::{prefix_end, tenant_key};
-use super::scoped::{ServerTx, Txn, WorkspaceTx, WorkspaceWrite};
+use super::scoped::{ServerTx, ServerWrite, Txn, WorkspaceTx, WorkspaceWrite};
 use super::tables::{FILES, RECORD_FILES};
 use super::{sealed, storage};
 use crate::app::keyring::Keyring;
@@ -164,6 +164,27 @@ impl WorkspaceWrite<'_> {
 }
 
 impl<Tx: Txn> ServerTx<'_, Tx> {
+    /// Up to `limit` files stored without a virus scan, with their workspaces and data keys
+    /// (for the background scan once a scanner is configured).
+    pub(crate) fn unscanned_files(&self, limit: usize) -> Result<Vec<(WorkspaceId, FileRow, Vec<u8>)>, AppError> {
+        let files = self.txn.bytes(FILES)?;
+        let mut found = Vec::new();
+        for row in files.iter().map_err(storage)? {
+            let (key, value) = row.map_err(storage)?;
+            let stored: Stored = codec::decode(value.value())?;
+            if stored.row.scan != ScanState::NotScanned {
+                continue;
+            }
+            let Some(workspace) = key.value().get(..16).and_then(|b| <[u8; 16]>::try_from(b).ok()) else { continue };
+            let (row, data_key) = open(self.keyring, key.value(), stored)?;
+            found.push((WorkspaceId::from_bytes(workspace), row, data_key));
+            if found.len() == limit {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
     /// The blob names of every stored file (orphaned blobs are those not named here).
     pub(crate) fn file_blobs(&self) -> Result<Vec<String>, AppError> {
         let files = self.txn.bytes(FILES)?;
@@ -173,6 +194,29 @@ impl<Tx: Txn> ServerTx<'_, Tx> {
             blobs.push(codec::decode::<Stored>(value.value())?.row.blob);
         }
         Ok(blobs)
+    }
+}
+
+impl ServerWrite<'_> {
+    /// Records the scanner's verdict on a stored file: clean, or removed (infected; its blob is
+    /// deleted once this commits). Answers the row as it was, if it is still there.
+    pub(crate) fn settle_scan(
+        &self,
+        workspace: &WorkspaceId,
+        id: &RecordId,
+        clean: bool,
+    ) -> Result<Option<FileRow>, AppError> {
+        let scoped = WorkspaceTx { txn: self.txn, workspace: *workspace, keyring: self.keyring };
+        let key = file_key(workspace, id);
+        let Some(mut stored) = get::<Stored>(&self.txn.bytes(FILES)?, &key)? else { return Ok(None) };
+        let row = stored.row.clone();
+        if clean {
+            stored.row.scan = ScanState::Clean;
+            put(&mut self.txn.open_table(FILES).map_err(storage)?, &key, &stored)?;
+        } else {
+            scoped.delete_file(&row)?;
+        }
+        Ok(Some(row))
     }
 }
 

@@ -1,0 +1,122 @@
+//! Files stored while no scanner was configured are scanned once one is: in the background,
+//! one file at a time (taking an upload slot, so uploads keep their share), each opened from
+//! its sealed blob and streamed to clamd. Clean files are marked so; an infected one is
+//! removed, audited and alerted like a refused upload. When the scanner stops answering, the
+//! scan waits and tries again later.
+
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+
+use super::blob::{self, Place};
+use super::scanner::{Scanner, Verdict};
+use super::{FileRow, Files};
+use crate::app::App;
+use crate::app::audit::AuditEvent;
+use crate::domain::ids::WorkspaceId;
+use crate::error::{AppError, ErrorCode};
+
+/// Files read from the store per round.
+const BATCH: usize = 20;
+/// How long to wait before trying again when the scanner does not answer.
+const RETRY: Duration = Duration::from_secs(10 * 60);
+
+/// What a scan of the stored files found.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Rescanned {
+    pub clean: usize,
+    pub infected: usize,
+}
+
+impl Files<'_> {
+    /// Starts scanning the files stored without a scan, if a scanner is configured.
+    pub fn spawn_rescan(&self) {
+        let Some(scanner) = self.scanner() else { return };
+        let app = App::clone(self);
+        tokio::spawn(async move {
+            loop {
+                match app.files().rescan(&scanner).await {
+                    Ok(found) => {
+                        if found != Rescanned::default() {
+                            tracing::info!(clean = found.clean, infected = found.infected, "stored files scanned");
+                        }
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(code = %e.code(), detail = e.detail().unwrap_or(""), "scanning stored files paused");
+                        tokio::time::sleep(RETRY).await;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Scans every file stored without a scan (see the module doc).
+    pub async fn rescan(&self, scanner: &Scanner) -> Result<Rescanned, AppError> {
+        let mut found = Rescanned::default();
+        loop {
+            let batch = self.store().read(|txn| txn.unscanned_files(BATCH)).await?;
+            if batch.is_empty() {
+                return Ok(found);
+            }
+            for (workspace, row, key) in batch {
+                let _slot = self.inner().upload_slots.clone().acquire_owned().await;
+                let verdict = self.scan_stored(scanner, workspace, &row, &key).await?;
+                let clean = verdict == Verdict::Clean;
+                let settled = self.store().write(move |txn| txn.settle_scan(&workspace, &row.id, clean)).await?;
+                match (verdict, settled) {
+                    (Verdict::Clean, _) => found.clean += 1,
+                    (Verdict::Infected(signature), Some(row)) => {
+                        self.removed_infected(workspace, &row, &signature).await;
+                        found.infected += 1;
+                    }
+                    (Verdict::Infected(_), None) => {}
+                }
+            }
+        }
+    }
+
+    /// Streams one stored file from its sealed blob to the scanner.
+    async fn scan_stored(
+        &self,
+        scanner: &Scanner,
+        workspace: WorkspaceId,
+        row: &FileRow,
+        key: &[u8],
+    ) -> Result<Verdict, AppError> {
+        let key = super::FileKey::from_bytes(key)?;
+        let place = Place { workspace, kind: row.kind, record: row.record, file: row.id };
+        let path = self.data_dir().files_dir().join(&row.blob);
+        let (mut writer, mut reader) = tokio::io::duplex(256 * 1024);
+        let size = row.size;
+        let opened =
+            tokio::spawn(async move { blob::open_range(&path, &key, &place, size, 0..size, &mut writer).await });
+        let mut scan = scanner.begin().await?;
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            let read =
+                reader.read(&mut chunk).await.map_err(|e| AppError::internal(ErrorCode::StorageUnavailable, e))?;
+            if read == 0 {
+                break;
+            }
+            scan.feed(&chunk[..read]).await?;
+        }
+        opened.await.map_err(|e| AppError::internal(ErrorCode::Internal, e))??;
+        scan.verdict().await
+    }
+
+    /// Deletes an infected file's blob (its row is gone) and raises the alert (audited
+    /// `file.infected`, then sent to the webhook).
+    async fn removed_infected(&self, workspace: WorkspaceId, row: &FileRow, signature: &str) {
+        let _ = tokio::fs::remove_file(self.data_dir().files_dir().join(&row.blob)).await;
+        let event = AuditEvent::new("file.infected", None)
+            .target(format!("file:{}", row.id))
+            .fields(&[
+                &format!("{}:{}", row.kind.as_str(), row.record),
+                &format!("signature={signature}"),
+                "found=stored",
+            ])
+            .failed();
+        self.alerts().raise(workspace, event);
+    }
+}
