@@ -295,6 +295,15 @@ async fn the_openapi_document_describes_every_resource_and_every_reference_resol
             assert!(member[verb].is_object(), "{plural} {verb}");
         }
     }
+    for plural in ["companies", "contacts", "deals", "notes"] {
+        let files = &doc["paths"][format!("/api/v1/{plural}/{{id}}/files")];
+        assert!(files["get"].is_object() && files["post"]["responses"]["415"].is_object(), "{plural} files");
+    }
+    assert!(doc["paths"]["/api/v1/files/{id}/link"]["get"].is_object());
+    assert!(doc["paths"]["/api/v1/files/{id}"]["delete"].is_object());
+    for field in ["id", "name", "content_type", "size", "scan", "created_at"] {
+        assert!(doc["components"]["schemas"]["File"]["properties"][field].is_object(), "File.{field}");
+    }
     // A flattened part (the created/updated stamp) makes the schema an allOf.
     let schema = &doc["components"]["schemas"]["Contact"];
     let parts = schema["allOf"].as_array().cloned().unwrap_or_else(|| vec![schema.clone()]);

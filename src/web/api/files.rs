@@ -6,7 +6,8 @@ use axum::Json;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::app::files::{Attachable, FileRow};
 use crate::domain::ids::RecordId;
@@ -15,17 +16,48 @@ use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::extract::{ApiScope, Client};
 
-/// A file as the API shows it.
-fn view(row: &FileRow) -> Value {
-    json!({
-        "id": row.id.to_string(),
-        "name": row.name,
-        "content_type": row.content_type,
-        "size": row.size,
-        "scan": row.scan.as_str(),
-        "uploaded_by": row.uploaded_by.to_string(),
-        "created_at": crate::domain::timestamps::format_utc(row.created_at),
-    })
+/// A file as the API shows it (and the OpenAPI document describes it).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = File)]
+pub struct FileView {
+    id: String,
+    /// The name it was uploaded under, without any path.
+    name: String,
+    /// The type its content was recognised as.
+    content_type: String,
+    size: u64,
+    /// `clean` (scanned by ClamAV) or `not_scanned` (no scanner configured).
+    scan: String,
+    uploaded_by: String,
+    created_at: String,
+}
+
+fn view(row: &FileRow) -> FileView {
+    FileView {
+        id: row.id.to_string(),
+        name: row.name.clone(),
+        content_type: row.content_type.clone(),
+        size: row.size,
+        scan: row.scan.as_str().to_owned(),
+        uploaded_by: row.uploaded_by.to_string(),
+        created_at: crate::domain::timestamps::format_utc(row.created_at),
+    }
+}
+
+/// A file list (`{"items": […]}`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = FileList)]
+pub struct FileList {
+    items: Vec<FileView>,
+}
+
+/// A short-lived download link.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = FileLink)]
+pub struct LinkView {
+    /// Path and query to fetch with the same token, within five minutes.
+    url: String,
+    expires_at: String,
 }
 
 fn parse_id(id: &str) -> Result<RecordId, ApiError> {
@@ -70,9 +102,9 @@ pub async fn list<T: Attachable>(
     State(state): State<AppState>,
     ApiScope(scope): ApiScope,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FileList>, ApiError> {
     let rows = state.app.files().list::<T>(&scope, parse_id(&id)?).await?;
-    Ok(Json(json!({ "items": rows.iter().map(view).collect::<Vec<_>>() })))
+    Ok(Json(FileList { items: rows.iter().map(view).collect() }))
 }
 
 /// `GET /api/v1/files/{id}/link`
@@ -80,9 +112,9 @@ pub async fn link(
     State(state): State<AppState>,
     ApiScope(scope): ApiScope,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LinkView>, ApiError> {
     let link = state.app.files().link(&scope, parse_id(&id)?).await?;
-    Ok(Json(json!({ "url": link.url, "expires_at": crate::domain::timestamps::format_utc(link.expires_at) })))
+    Ok(Json(LinkView { url: link.url, expires_at: crate::domain::timestamps::format_utc(link.expires_at) }))
 }
 
 /// `DELETE /api/v1/files/{id}`

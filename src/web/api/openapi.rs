@@ -15,6 +15,7 @@ use utoipa::openapi::{
 };
 use utoipa::{PartialSchema, ToSchema};
 
+use super::files::{FileList, FileView, LinkView};
 use crate::app::crm::CrmRecord;
 use crate::domain::crm::{Company, Contact, Deal, Note, Task};
 
@@ -118,14 +119,16 @@ fn collection(r: &Resource) -> PathItem {
     PathItemBuilder::new().operation(HttpMethod::Get, list).operation(HttpMethod::Post, create).build()
 }
 
+/// The `{id}` of a path.
+fn id() -> ParameterBuilder {
+    ParameterBuilder::new()
+        .name("id")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[0-9a-f]{32}$"))))
+}
+
 fn member(r: &Resource) -> PathItem {
-    let id = || {
-        ParameterBuilder::new()
-            .name("id")
-            .parameter_in(ParameterIn::Path)
-            .required(Required::True)
-            .schema(Some(ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[0-9a-f]{32}$"))))
-    };
     let found =
         || ResponseBuilder::new().description("The record").content("application/json", json_of(reference(&r.record)));
     let missing = || problem_response("Unknown id, or another workspace's (E3002)");
@@ -145,6 +148,44 @@ fn member(r: &Resource) -> PathItem {
         .operation(HttpMethod::Patch, patch)
         .operation(HttpMethod::Delete, delete)
         .build()
+}
+
+/// `/api/v1/{plural}/{id}/files`: a record's attachments.
+fn record_files(plural: &str) -> PathItem {
+    let missing = || problem_response("Unknown record, or another workspace's (E3002)");
+    let list = operation("files", &format!("The files attached to one of the {plural}"))
+        .parameter(id())
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("Oldest first")
+                .content("application/json", json_of(reference("FileList"))),
+        )
+        .response("404", missing());
+    let upload = ObjectBuilder::new()
+        .property(
+            "file",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Binary))),
+        )
+        .required("file");
+    let attach = operation(
+        "files",
+        "Attach a file: size cap, type recognised by content against the allowlist, virus scan, then sealed storage",
+    )
+    .parameter(id())
+    .request_body(Some(RequestBodyBuilder::new().content("multipart/form-data", json_of(upload)).build()))
+    .response(
+        "201",
+        ResponseBuilder::new().description("Stored").content("application/json", json_of(reference("File"))),
+    )
+    .response("404", missing())
+    .response("413", problem_response("Past the size cap or the workspace's quota (E2006)"))
+    .response("415", problem_response("Type not allowed; `detail` names the type found (E2005)"))
+    .response("422", problem_response("The virus scanner found something (E2008); nothing is kept"))
+    .response("503", problem_response("The virus scanner is unavailable (E3003); nothing is kept"));
+    PathItemBuilder::new().operation(HttpMethod::Get, list).operation(HttpMethod::Post, attach).build()
 }
 
 fn search() -> OperationBuilder {
@@ -183,6 +224,7 @@ fn problem() -> Schema {
         .property("code", text().description(Some("Stable error code, e.g. E2003 (docs/errors.md)")))
         .property("field", text().description(Some("The input field in error, when there is one")))
         .property("request_id", text())
+        .property("detail", text().description(Some("What to do about it, when there is more to say")))
         .required("code")
         .into()
 }
@@ -213,6 +255,21 @@ pub fn document() -> &'static OpenApi {
         );
         paths = paths.path("/api/v1/me", PathItem::new(HttpMethod::Get, me));
         paths = paths.path("/api/v1/search", PathItem::new(HttpMethod::Get, search()));
+        for plural in ["contacts", "companies", "deals", "notes"] {
+            paths = paths.path(format!("/api/v1/{plural}/{{id}}/files"), record_files(plural));
+        }
+        let link = operation("files", "A download link for the caller alone, valid five minutes")
+            .parameter(id())
+            .response("200", ResponseBuilder::new().description("The link").content("application/json", json_of(reference("FileLink"))))
+            .response("404", problem_response("Unknown file, or another workspace's (E3002)"));
+        paths = paths.path("/api/v1/files/{id}/link", PathItem::new(HttpMethod::Get, link));
+        let delete = operation("files", "Delete a file (audited)")
+            .parameter(id())
+            .response("204", ResponseBuilder::new().description("Deleted"))
+            .response("404", problem_response("Unknown file, or another workspace's (E3002)"));
+        paths = paths.path("/api/v1/files/{id}", PathItem::new(HttpMethod::Delete, delete));
+        let file_schemas = [(FileView::name(), FileView::schema()), (FileList::name(), FileList::schema()), (LinkView::name(), LinkView::schema())];
+        components = components.schemas_from_iter(file_schemas.into_iter().map(|(n, s)| (n.into_owned(), s)));
         OpenApiBuilder::new()
             .info(InfoBuilder::new().title("Holdfast API").version(env!("CARGO_PKG_VERSION")).description(Some(
                 "Bearer-token JSON API: Authorization: Bearer hf_… (a personal API token, acting with its user's role).",
