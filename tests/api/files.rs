@@ -336,6 +336,29 @@ async fn without_a_scanner_files_are_stored_marked_not_scanned() {
     let record = format!("companies/{}", company["id"].as_str().unwrap());
     let (status, file) = upload(&api, &record, "logo.png", png("logo")).await;
     assert_eq!((status, file["scan"].as_str()), (StatusCode::CREATED, Some("not_scanned")), "{file}");
+
+    // File names are searchable (their record is the hit); deleted, they are not.
+    let (_, brochure) = upload(&api, &record, "Brochure Autumn.png", png("brochure")).await;
+    let found = || async {
+        let started = Instant::now();
+        loop {
+            let hits: Value = api.get("/api/v1/search?q=brochure").await.json().await.unwrap();
+            if hits["total"].as_u64().unwrap() > 0 || started.elapsed() > Duration::from_secs(5) {
+                return hits;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let hits = found().await;
+    assert_eq!(hits["items"][0]["id"], company["id"], "{hits}");
+    assert!(hits["items"][0]["snippet"].as_str().unwrap().contains("<mark>Brochure</mark> Autumn.png"), "{hits}");
+    let deleted = api.delete(&format!("/api/v1/files/{}", brochure["id"].as_str().unwrap())).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let started = Instant::now();
+    while api.get("/api/v1/search?q=brochure").await.json::<Value>().await.unwrap()["total"] != 0 {
+        assert!(started.elapsed() < Duration::from_secs(5), "the deleted file's name is still found");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let health: Value = app.get("/health/detailed").await.json().await.unwrap();
     assert_eq!(health["checks"]["scanner"]["configured"], false, "{health}");
     let viewer = app.api_user("Acme Ltd", "viewer@acme.example", Role::ViewOnly).await;

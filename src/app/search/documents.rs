@@ -1,5 +1,6 @@
 //! What of each kind of record is searchable, taken from the record as stored: names, emails,
-//! phones, company, tags, website, deal name and stage, note text, task title. Confidential
+//! phones, company, tags, website, deal name and stage, note text, task title, and the names of
+//! attached files (never their contents). Confidential
 //! fields (tax id, date of birth) and money are never indexed (DESIGN invariant 4). The same
 //! text serves indexing and the snippets of hits.
 
@@ -31,6 +32,11 @@ pub(crate) struct SearchDoc {
     pub parts: Vec<Part>,
     /// Keyed blind-index terms of phone numbers and tax ids (exact lookups only).
     pub blind: Vec<String>,
+}
+
+/// Adds the names of a record's files to its document (their contents are never indexed).
+pub(crate) fn add_file_names(doc: &mut SearchDoc, names: Vec<String>) {
+    doc.parts.extend(names.into_iter().map(|text| Part { text }));
 }
 
 /// How a loaded record is held: whole (to index it) or with its sealed fields closed (a hit:

@@ -20,6 +20,7 @@ use crate::app::App;
 use crate::app::crm::index_terms;
 use crate::app::store::ServerRead;
 use crate::app::store::crm::{Index, OutboxKey, OutboxRow, RecordsTable};
+use crate::app::store::files::FileNames;
 use crate::domain::crm::Kind;
 use crate::domain::ids::RecordId;
 use crate::error::AppError;
@@ -45,6 +46,7 @@ fn index_record(
     index: &SearchIndex,
     writer: &IndexWriter,
     records: &RecordsTable<'_, impl ReadableTable<&'static [u8], &'static [u8]>>,
+    files: &FileNames,
     kind: Kind,
     id: &RecordId,
 ) -> Result<Option<AnyRecord>, AppError> {
@@ -52,7 +54,8 @@ fn index_record(
     let Some(record) = documents::load(records, kind, id)? else { return Ok(None) };
     let (shown, workspace) = (record.shown(), records.workspace());
     let company = documents::company_name(records, shown.company_id())?;
-    let doc = shown.search_doc(*workspace, company, &|field, value| index.blind(workspace, field, value));
+    let mut doc = shown.search_doc(*workspace, company, &|field, value| index.blind(workspace, field, value));
+    documents::add_file_names(&mut doc, files.of(workspace, kind, id)?);
     writer.add_document(schema::document(&index.fields, &doc)).map_err(search_error)?;
     index.indexed.fetch_add(1, Ordering::Relaxed);
     Ok(Some(record))
@@ -80,6 +83,7 @@ fn apply_outbox(index: &SearchIndex, txn: &ServerRead<'_>) -> Result<Vec<OutboxK
     let mut keys = Vec::new();
     let mut seen = HashSet::new();
     let rows = txn.outbox(CYCLE_ROWS)?;
+    let files = txn.file_names()?;
     // Rows of one workspace in a row share its opened tables.
     let same_workspace = |a: &(OutboxKey, Option<OutboxRow>), b: &(OutboxKey, Option<OutboxRow>)| {
         a.1.as_ref().map(OutboxRow::workspace) == b.1.as_ref().map(OutboxRow::workspace)
@@ -96,11 +100,11 @@ fn apply_outbox(index: &SearchIndex, txn: &ServerRead<'_>) -> Result<Vec<OutboxK
             if let (Some(row), Some((records, record_index))) = (row, &tables)
                 && seen.insert(row.id)
             {
-                let record = index_record(index, &writer, records, row.kind, &row.id)?;
+                let record = index_record(index, &writer, records, &files, row.kind, &row.id)?;
                 if matches!(record, Some(AnyRecord::Company(_))) {
                     for (kind, id) in dependents(record_index, &row.id)? {
                         if seen.insert(id) {
-                            index_record(index, &writer, records, kind, &id)?;
+                            index_record(index, &writer, records, &files, kind, &id)?;
                         }
                     }
                 }
@@ -161,8 +165,9 @@ pub(super) async fn rebuild(
             writer.delete_all_documents().map_err(search_error)?;
             let keys: Vec<OutboxKey> = txn.outbox(usize::MAX)?.into_iter().map(|(key, _)| key).collect();
             let (mut count, mut cancelled) = (0usize, false);
+            let files = txn.file_names()?;
             txn.each_record(|records, kind, id| {
-                index_record(&index, &writer, records, kind, &id)?;
+                index_record(&index, &writer, records, &files, kind, &id)?;
                 count += 1;
                 if count.is_multiple_of(REBUILD_STEP) {
                     progress(count);

@@ -278,7 +278,9 @@ impl Search<'_> {
                 let company = documents::company_name(&records, record.company_id())?;
                 let context = record.context(company.clone());
                 // Snippets come from the text parts; blind-index terms play no part here.
-                let doc = record.search_doc(workspace, company, &|_, _| String::new());
+                let mut doc = record.search_doc(workspace, company, &|_, _| String::new());
+                let files = txn.files_of(kind, &id)?.into_iter().map(|file| file.name).collect();
+                documents::add_file_names(&mut doc, files);
                 let snippet = snippet::build(&doc.parts, &terms);
                 items.push(hit((doc.title, record.link()), context, snippet));
             }

@@ -567,7 +567,12 @@ impl ServerWrite<'_> {
     }
 }
 
-fn push_outbox(txn: &WriteTransaction, workspace: &WorkspaceId, kind: Kind, id: &RecordId) -> Result<(), AppError> {
+pub(super) fn push_outbox(
+    txn: &WriteTransaction,
+    workspace: &WorkspaceId,
+    kind: Kind,
+    id: &RecordId,
+) -> Result<(), AppError> {
     let mut outbox = txn.open_table(SEARCH_OUTBOX).map_err(storage)?;
     let next = match outbox.last().map_err(storage)? {
         Some((key, _)) => <[u8; 8]>::try_from(key.value()).map(u64::from_be_bytes).unwrap_or(0) + 1,

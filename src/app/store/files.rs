@@ -85,6 +85,38 @@ fn open(keyring: &Keyring, key: &[u8], stored: Stored) -> Result<(FileRow, Vec<u
     Ok((stored.row, bytes))
 }
 
+/// The rows of the files attached to one record, in id order.
+fn rows_of(
+    index: &impl ReadableTable<&'static [u8], ()>,
+    files: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    workspace: &WorkspaceId,
+    kind: Kind,
+    record: &RecordId,
+) -> Result<Vec<FileRow>, AppError> {
+    let prefix = record_prefix(workspace, kind, record);
+    let mut found = Vec::new();
+    for row in index.range(prefix.as_slice()..prefix_end(&prefix).as_slice()).map_err(storage)? {
+        let (key, _) = row.map_err(storage)?;
+        let Some(id) = key.value().get(prefix.len()..).and_then(|b| <[u8; 16]>::try_from(b).ok()) else { continue };
+        found.extend(get::<Stored>(files, &file_key(workspace, &RecordId::from_bytes(id)))?.map(|s| s.row));
+    }
+    Ok(found)
+}
+
+/// The names of records' files, for their search documents: the two tables opened once for a
+/// run of records of any workspace.
+pub(crate) struct FileNames {
+    index: redb::ReadOnlyTable<&'static [u8], ()>,
+    files: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+}
+
+impl FileNames {
+    /// The names of the files attached to one record.
+    pub(crate) fn of(&self, workspace: &WorkspaceId, kind: Kind, record: &RecordId) -> Result<Vec<String>, AppError> {
+        Ok(rows_of(&self.index, &self.files, workspace, kind, record)?.into_iter().map(|row| row.name).collect())
+    }
+}
+
 impl<Tx: Txn> WorkspaceTx<'_, Tx> {
     /// One file of this workspace.
     pub(crate) fn file(&self, id: &RecordId) -> Result<Option<FileRow>, AppError> {
@@ -104,14 +136,7 @@ impl<Tx: Txn> WorkspaceTx<'_, Tx> {
     /// The files attached to one record, oldest first.
     pub(crate) fn files_of(&self, kind: Kind, record: &RecordId) -> Result<Vec<FileRow>, AppError> {
         let (index, files) = (self.txn.set(RECORD_FILES)?, self.txn.bytes(FILES)?);
-        let prefix = record_prefix(&self.workspace, kind, record);
-        let mut found = Vec::new();
-        for row in index.range(prefix.as_slice()..prefix_end(&prefix).as_slice()).map_err(storage)? {
-            let (key, _) = row.map_err(storage)?;
-            let Some(id) = key.value().get(prefix.len()..).and_then(|b| <[u8; 16]>::try_from(b).ok()) else { continue };
-            let id = RecordId::from_bytes(id);
-            found.extend(get::<Stored>(&files, &file_key(&self.workspace, &id))?.map(|s| s.row));
-        }
+        let mut found = rows_of(&index, &files, &self.workspace, kind, record)?;
         found.sort_by_key(|f| f.created_at);
         Ok(found)
     }
@@ -137,7 +162,8 @@ impl WorkspaceWrite<'_> {
         put(&mut self.txn.open_table(FILES).map_err(storage)?, &key, &Stored { row: row.clone(), key: sealed_key })?;
         let index = [record_prefix(&self.workspace, row.kind, &row.record), row.id.as_bytes().to_vec()].concat();
         self.txn.open_table(RECORD_FILES).map_err(storage)?.insert(index.as_slice(), ()).map_err(storage)?;
-        Ok(())
+        // The record's search document carries its files' names.
+        super::crm::push_outbox(self.txn, &self.workspace, row.kind, &row.record)
     }
 
     /// Removes the rows of every file of a record (deleted with it); answers their blobs, to
@@ -159,7 +185,17 @@ impl WorkspaceWrite<'_> {
             .map_err(storage)?;
         let index = [record_prefix(&self.workspace, row.kind, &row.record), row.id.as_bytes().to_vec()].concat();
         self.txn.open_table(RECORD_FILES).map_err(storage)?.remove(index.as_slice()).map_err(storage)?;
-        Ok(())
+        super::crm::push_outbox(self.txn, &self.workspace, row.kind, &row.record)
+    }
+}
+
+impl ServerTx<'_, redb::ReadTransaction> {
+    /// The names of records' files (for the search index).
+    pub(crate) fn file_names(&self) -> Result<FileNames, AppError> {
+        Ok(FileNames {
+            index: self.txn.open_table(RECORD_FILES).map_err(storage)?,
+            files: self.txn.open_table(FILES).map_err(storage)?,
+        })
     }
 }
 
