@@ -80,17 +80,19 @@ start_server "$work/holdfast.toml"
 uploads "scanned by clamd"
 
 echo "server RSS before concurrent uploads: $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
-peak=0
-( for _ in $(seq 8); do upload >/dev/null & done; wait ) &
-uploaders=$!
-t0=$(date +%s.%N)
-while kill -0 $uploaders 2>/dev/null; do
-  rss=$(grep VmRSS /proc/$server/status | awk '{print $2}')
-  [ "$rss" -gt "$peak" ] && peak=$rss
-  sleep 0.05
+for round in 1 2; do
+  peak=0
+  ( for _ in $(seq 8); do upload >/dev/null & done; wait ) &
+  uploaders=$!
+  t0=$(date +%s.%N)
+  while kill -0 $uploaders 2>/dev/null; do
+    rss=$(grep VmRSS /proc/$server/status | awk '{print $2}')
+    [ "$rss" -gt "$peak" ] && peak=$rss
+    sleep 0.05
+  done
+  elapsed=$(echo "$(date +%s.%N) - $t0" | bc)
+  echo "round $round: 8 clients uploading 20 MiB at once (scanned): $(printf '%.2f' "$elapsed") s in all = $(mbps 8 "$elapsed") MB/s; server RSS peak while they ran: $peak kB"
 done
-elapsed=$(echo "$(date +%s.%N) - $t0" | bc)
-echo "8 clients uploading 20 MiB at once (scanned): $(printf '%.2f' "$elapsed") s in all = $(mbps 8 "$elapsed") MB/s; server RSS peak while they ran: $peak kB"
 echo "server RSS after: $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
 
 file=$(api "$base/api/v1/contacts/$contact/files" | grep -o '"id":"[0-9a-f]*"' | head -1 | cut -d'"' -f4)
