@@ -52,6 +52,15 @@ async fn populated() -> (Arc<tempfile::TempDir>, String, String, Arc<holdfast::a
 #[tokio::test]
 async fn a_backup_restores_everything_on_a_new_machine() {
     let (data, token, secret, clock) = populated().await;
+    // A file attached to a contact travels with the backup.
+    let app = spawn_app_in(data.clone(), clock.clone()).await;
+    let api = crate::helpers::Api { client: app.client.clone(), base: app.base.clone(), token: token.clone() };
+    let contact = api.create("/api/v1/contacts", serde_json::json!({"first_name": "Ada"})).await;
+    let contact = contact["id"].as_str().unwrap().to_owned();
+    let (status, _) =
+        crate::files::upload(&api, &format!("contacts/{contact}"), "a.png", crate::files::png("backed up")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let data = app.stop().await;
     let work = Work::new();
     let file = work.path("nightly.hfb");
     let created = holdfast(
@@ -96,6 +105,11 @@ async fn a_backup_restores_everything_on_a_new_machine() {
     );
     let me = app.new_browser().client.get(app.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(me.status(), StatusCode::OK, "API tokens survive");
+    let api = crate::helpers::Api { client: app.client.clone(), base: app.base.clone(), token };
+    let listed: serde_json::Value = api.get(&format!("/api/v1/contacts/{contact}/files")).await.json().await.unwrap();
+    let url = crate::files::link(&api, listed["items"][0]["id"].as_str().unwrap()).await;
+    let fetched = crate::files::download(&api, &url, None).await;
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), crate::files::png("backed up").as_slice(), "files are carried");
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::helpers::{Api, TestApp, spawn_app_configured};
 
 /// A 1×1 PNG, made different by `salt` (a text chunk), so each test has its own file.
-fn png(salt: &str) -> Vec<u8> {
+pub(crate) fn png(salt: &str) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
     let text = format!("Comment\0{salt}");
     bytes.extend((text.len() as u32).to_be_bytes());
@@ -109,7 +109,7 @@ async fn app_scanning_with(socket: &Path, timeout_s: u64) -> TestApp {
     .await
 }
 
-async fn upload(api: &Api, record: &str, name: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+pub(crate) async fn upload(api: &Api, record: &str, name: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
     let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned());
     let form = reqwest::multipart::Form::new().part("file", part);
     let response = api
@@ -124,7 +124,7 @@ async fn upload(api: &Api, record: &str, name: &str, bytes: Vec<u8>) -> (StatusC
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn download(api: &Api, url: &str, range: Option<&str>) -> reqwest::Response {
+pub(crate) async fn download(api: &Api, url: &str, range: Option<&str>) -> reqwest::Response {
     let mut request = api.client.get(format!("{}{url}", api.base)).bearer_auth(&api.token);
     if let Some(range) = range {
         request = request.header("Range", range);
@@ -132,7 +132,7 @@ async fn download(api: &Api, url: &str, range: Option<&str>) -> reqwest::Respons
     request.send().await.unwrap()
 }
 
-async fn link(api: &Api, file: &str) -> String {
+pub(crate) async fn link(api: &Api, file: &str) -> String {
     let response = api.get(&format!("/api/v1/files/{file}/link")).await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json::<Value>().await.unwrap()["url"].as_str().unwrap().to_owned()

@@ -184,6 +184,10 @@ async fn rotation_re_encrypts_everything_and_retires_the_old_key() {
     let owner = app.setup_owner().await;
     let api = app.api_user("Acme Ltd", "mia@acme.example", Role::Manager).await;
     seed_contacts(&api, 5).await;
+    let ada = api.create("/api/v1/contacts", json!({"first_name": "Ada"})).await;
+    let photo = crate::files::png("rotated");
+    let (_, file) =
+        crate::files::upload(&api, &format!("contacts/{}", ada["id"].as_str().unwrap()), "a.png", photo.clone()).await;
 
     // Owners only, with a fresh second factor.
     app.clock.advance(time::Duration::minutes(11));
@@ -200,6 +204,10 @@ async fn rotation_re_encrypts_everything_and_retires_the_old_key() {
     let found = items(&api, "/api/v1/contacts?q=447946099123").await;
     assert_eq!(found.len(), 5, "blind index survives rotation");
     assert_eq!(found[0]["tax_id"], "taxcanary-7731");
+    // The file's key was re-wrapped (the old key is gone) and its bytes were left as they were.
+    let url = crate::files::link(&api, file["id"].as_str().unwrap()).await;
+    let fetched = crate::files::download(&api, &url, None).await;
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), photo.as_slice(), "the file opens after rotation");
 
     let admin = app.user_with_role("Acme Ltd", "ada@acme.example", Role::Admin).await;
     admin.confirm_second_factor("ada@acme.example").await;
@@ -258,6 +266,10 @@ async fn privacy_export_and_erasure() {
     let task = api.create("/api/v1/tasks", subject(json!({"title": "Send the contract"}))).await;
     let deal = api.create("/api/v1/deals", json!({"name": "Big one", "contact_ids": [id]})).await;
     let other = api.create("/api/v1/contacts", json!({"last_name": "Keeper"})).await;
+    let (_, file) =
+        crate::files::upload(&api, &format!("contacts/{id}"), "passport.png", crate::files::png("id")).await;
+    let blobs = || std::fs::read_dir(app.data_dir().join("files")).unwrap().count();
+    assert_eq!(blobs(), 1);
 
     // The API cannot step up: a token of a manager (MFA required by policy) is refused.
     let refused = api.get(&format!("/api/v1/contacts/{id}/privacy-export")).await;
@@ -278,6 +290,7 @@ async fn privacy_export_and_erasure() {
     assert_eq!(document["tasks"][0]["id"], task["id"]);
     assert_eq!(document["deals"][0]["id"], deal["id"]);
     assert!(document["timeline"].as_array().is_some_and(|t| !t.is_empty()));
+    assert_eq!(document["files"][0]["id"], file["id"], "files are part of the export: {document}");
 
     let erased = owner.submit(&format!("/contacts/{id}"), &format!("/contacts/{id}/erase"), &[]).await;
     assert_eq!(erased.headers().get("location").unwrap(), "/contacts?notice=contact-erased");
@@ -291,6 +304,7 @@ async fn privacy_export_and_erasure() {
     let deal_now =
         api.get(&format!("/api/v1/deals/{}", deal["id"].as_str().unwrap())).await.json::<Value>().await.unwrap();
     assert_eq!(deal_now["contact_ids"], json!([]));
+    assert_eq!(blobs(), 0, "the contact's files are erased with it");
     assert!(items(&api, "/api/v1/contacts?q=taxcanary7731").await.is_empty());
     assert_eq!(api.get(&format!("/api/v1/contacts/{}", other["id"].as_str().unwrap())).await.status(), StatusCode::OK);
 
