@@ -435,13 +435,24 @@ async fn the_attach_form_needs_its_token_before_the_file() {
     assert!(response.text().await.unwrap().contains("Unable to attach the file (E2005)"));
     assert_eq!(blobs(&app), 1, "only the photo is stored");
 
+    // A note's files (attached through the API) are listed under the note on its record's page.
+    let note = api
+        .create("/api/v1/notes", json!({"body": "Signed copy", "subject_kind": "contact", "subject_id": contact["id"]}))
+        .await;
+    let (status, _) =
+        upload(&api, &format!("notes/{}", note["id"].as_str().unwrap()), "signed.png", png("signed")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let shown = owner.page(&page).await;
+    let under_note = shown.split("Signed copy").nth(1).unwrap().split("</article>").next().unwrap();
+    assert!(under_note.contains("signed.png"), "the note's file is under it: {under_note}");
+
     // Deleting needs the token too.
     let forged = owner.client.post(owner.url(&format!("/files/{id}/delete"))).form(&[("csrf_token", "forged")]);
     assert_eq!(forged.send().await.unwrap().status(), StatusCode::FORBIDDEN);
     let deleted = owner.client.post(owner.url(&format!("/files/{id}/delete"))).form(&[("csrf_token", token.as_str())]);
     let deleted = deleted.send().await.unwrap();
     assert_eq!(crate::helpers::location(&deleted), format!("{page}?notice=file-deleted#files"));
-    assert_eq!(blobs(&app), 0, "the blob is gone");
+    assert_eq!(blobs(&app), 1, "the photo's blob is gone, the note's file stays");
     assert_eq!(owner.get(&signed).await.status(), StatusCode::NOT_FOUND, "its link is dead");
 }
 

@@ -79,7 +79,8 @@ pub async fn section(
     }))
 }
 
-fn view(row: &FileRow, names: &Names) -> FileView {
+/// A stored file as a page shows it.
+pub fn view(row: &FileRow, names: &Names) -> FileView {
     FileView {
         id: row.id,
         name: row.name.clone(),

@@ -34,6 +34,8 @@ pub struct NoteView {
     pub html: String,
     /// The author (or an editor of every record) may edit and delete it.
     pub editable: bool,
+    /// Files attached to the note (through the API).
+    pub files: Vec<super::files::FileView>,
 }
 
 /// An attached task with its done button.
@@ -294,16 +296,18 @@ async fn attached(
     let filter = ListQuery::first(on, 50);
     let notes = state.app.records().list::<Note>(scope, &filter).await?.items;
     let tasks = state.app.records().list::<Task>(scope, &filter).await?.items;
-    let notes = notes
-        .iter()
-        .map(|n| NoteView {
+    let mut views = Vec::with_capacity(notes.len());
+    for n in &notes {
+        let files = state.app.files().list::<Note>(scope, n.id).await?;
+        views.push(NoteView {
             id: n.id,
             author: names.person(&n.author_id),
             at: n.stamp.created_at,
             html: super::notes::render_markdown(&n.body),
             editable: crate::app::crm::records::may_edit(scope, n),
-        })
-        .collect();
+            files: files.iter().map(|row| super::files::view(row, names)).collect(),
+        });
+    }
     let tasks = tasks
         .iter()
         .map(|t| TaskRow {
@@ -314,7 +318,7 @@ async fn attached(
             done: t.done,
         })
         .collect();
-    Ok((notes, tasks))
+    Ok((views, tasks))
 }
 
 /// A timeline entry in words: "Olive Owner moved the deal — Lead → Qualified".
