@@ -44,7 +44,7 @@ fn default_upload_max_mib() -> u32 {
 }
 
 fn default_file_types() -> Vec<FileType> {
-    FileType::DEFAULT.to_vec()
+    FileType::defaults()
 }
 
 fn default_storage_quota_mib() -> u32 {

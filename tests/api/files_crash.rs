@@ -2,14 +2,11 @@
 //! while a file is streaming in; after the restart no half file is stored or readable, the
 //! temporary blob and any orphan are swept, and the file acknowledged before is whole.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use holdfast::app::clock::ManualClock;
 use serde_json::{Value, json};
 
-use crate::helpers::{USER_PASSWORD, client_trusting};
-use crate::search_crash::{free_port, holdfast, serve, until_up};
+use crate::search_crash::{crash_test_firm, served};
 
 /// A 1×1 PNG's first bytes (enough to be recognised), then `len` more.
 fn png_of(len: usize) -> Vec<u8> {
@@ -28,26 +25,8 @@ fn blobs(dir: &std::path::Path) -> Vec<String> {
 async fn an_upload_cut_off_by_sigkill_leaves_no_half_file() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    holdfast(&data, &["admin", "create-workspace", "--name", "Crash Test"], None);
-    let user = ["admin", "create-user", "--workspace", "Crash Test", "--email", "cat@crash.example"];
-    holdfast(
-        &data,
-        &[&user[..], &["--name", "Cat", "--role", "manager"]].concat(),
-        Some(&format!("{USER_PASSWORD}\n")),
-    );
-    let token = holdfast(&data, &["admin", "create-token", "--email", "cat@crash.example", "--label", "crash"], None);
-
-    let port = free_port();
-    let base = format!("https://localhost:{port}");
-    let mut server = serve(&data, port);
-    let started = Instant::now();
-    while !data.join("tls/cert.pem").exists() {
-        assert!(started.elapsed() < Duration::from_secs(30), "no certificate");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
-    let client = client_trusting(&data.join("tls/cert.pem"), addr, Arc::new(ManualClock::starting_now()));
-    until_up(&client, &base).await;
+    let token = crash_test_firm(&data);
+    let (mut server, client, base, port) = served(&data).await;
     let post = |path: &str| client.post(format!("{base}{path}")).bearer_auth(&token);
     let contact: Value =
         post("/api/v1/contacts").json(&json!({"first_name": "Ada"})).send().await.unwrap().json().await.unwrap();
@@ -81,8 +60,7 @@ async fn an_upload_cut_off_by_sigkill_leaves_no_half_file() {
     let _ = upload.await;
     std::fs::write(files_dir.join("0123456789abcdef0123456789abcdef"), b"an orphan: no file names it").unwrap();
 
-    let mut server = serve(&data, port);
-    until_up(&client, &base).await;
+    let mut server = crate::search_crash::serve_again(&data, port, &client, &base).await;
     assert_eq!(blobs(&files_dir), stored, "the half file and the orphan were swept, the stored one kept");
     let listed: Value =
         client.get(format!("{base}{files_url}")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();

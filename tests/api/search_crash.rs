@@ -38,7 +38,7 @@ pub(crate) fn holdfast(data: &Path, args: &[&str], stdin: Option<&str>) -> Strin
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
-pub(crate) fn serve(data: &Path, port: u16) -> Child {
+fn serve(data: &Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_holdfast"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--http-listen", "off", "--data-dir"])
         .arg(data)
@@ -50,7 +50,7 @@ pub(crate) fn serve(data: &Path, port: u16) -> Child {
 }
 
 /// Waits until the server answers `/health` (at most 30 s).
-pub(crate) async fn until_up(client: &reqwest::Client, base: &str) {
+async fn until_up(client: &reqwest::Client, base: &str) {
     let started = Instant::now();
     while !client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
         assert!(started.elapsed() < Duration::from_secs(30), "the server never came up");
@@ -58,35 +58,50 @@ pub(crate) async fn until_up(client: &reqwest::Client, base: &str) {
     }
 }
 
-pub(crate) fn free_port() -> u16 {
+fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Makes `data` hold the workspace "Crash Test" with one manager, cat@crash.example, and
+/// answers their new API token.
+pub(crate) fn crash_test_firm(data: &Path) -> String {
+    holdfast(data, &["admin", "create-workspace", "--name", "Crash Test"], None);
+    let user = ["admin", "create-user", "--workspace", "Crash Test", "--email", "cat@crash.example"];
+    holdfast(data, &[&user[..], &["--name", "Cat", "--role", "manager"]].concat(), Some(&format!("{USER_PASSWORD}\n")));
+    holdfast(data, &["admin", "create-token", "--email", "cat@crash.example", "--label", "crash"], None)
+}
+
+/// The real binary serving `data` on a free port, once it answers: the process, a client that
+/// trusts its certificate, its base URL and its port (to serve again after a kill).
+pub(crate) async fn served(data: &Path) -> (Child, reqwest::Client, String, u16) {
+    let port = free_port();
+    let base = format!("https://localhost:{port}");
+    let server = serve(data, port);
+    let started = Instant::now();
+    while !data.join("tls/cert.pem").exists() {
+        assert!(started.elapsed() < Duration::from_secs(30), "no certificate");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let client = client_trusting(&data.join("tls/cert.pem"), addr, Arc::new(ManualClock::starting_now()));
+    until_up(&client, &base).await;
+    (server, client, base, port)
+}
+
+/// Serves `data` again on `port` (after a kill), once it answers.
+pub(crate) async fn serve_again(data: &Path, port: u16, client: &reqwest::Client, base: &str) -> Child {
+    let server = serve(data, port);
+    until_up(client, base).await;
+    server
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_index_matches_the_store_after_a_sigkill_under_load() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    holdfast(&data, &["admin", "create-workspace", "--name", "Crash Test"], None);
-    let user = ["admin", "create-user", "--workspace", "Crash Test", "--email", "cat@crash.example"];
-    holdfast(
-        &data,
-        &[&user[..], &["--name", "Cat", "--role", "manager"]].concat(),
-        Some(&format!("{USER_PASSWORD}\n")),
-    );
-    let token = holdfast(&data, &["admin", "create-token", "--email", "cat@crash.example", "--label", "crash"], None);
+    let token = crash_test_firm(&data);
     holdfast(&data, &["admin", "settings", "set", "rate_limit.enabled", "false"], None);
-
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
-    let base = format!("https://localhost:{port}");
-    let mut server = serve(&data, port);
-    let started = Instant::now();
-    while !data.join("tls/cert.pem").exists() {
-        assert!(started.elapsed() < Duration::from_secs(30), "no certificate");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let client = client_trusting(&data.join("tls/cert.pem"), addr, Arc::new(ManualClock::starting_now()));
-    until_up(&client, &base).await;
+    let (mut server, client, base, port) = served(&data).await;
 
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -125,8 +140,7 @@ async fn the_index_matches_the_store_after_a_sigkill_under_load() {
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() >= 300, "only {} writes were acknowledged", acked.len());
 
-    let mut server = serve(&data, port);
-    until_up(&client, &base).await;
+    let mut server = serve_again(&data, port, &client, &base).await;
     let started = Instant::now();
     loop {
         let health: Value = client.get(format!("{base}/health/detailed")).send().await.unwrap().json().await.unwrap();

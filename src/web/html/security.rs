@@ -179,11 +179,18 @@ pub async fn save(
             ..state.app.security_policy()
         })
     })();
-    let result = match parsed {
-        Ok(policy) => state.app.settings().save_security_policy(Some(&session.scope), policy, &client).await,
-        Err(e) => Err(e),
-    };
-    after_save(&state, &page, &session, client_ip, result, "change security settings", "policy-saved").await
+    let saved = save_policy(&state, &session, &client, parsed).await;
+    after_save(&state, &page, &session, client_ip, saved, "change security settings", "policy-saved").await
+}
+
+/// Saves a policy read from a form (or passes on why it could not be read).
+async fn save_policy(
+    state: &AppState,
+    session: &crate::app::auth::AuthSession,
+    client: &crate::app::auth::ClientInfo,
+    parsed: Result<SecurityPolicy, crate::error::AppError>,
+) -> Result<(), crate::error::AppError> {
+    state.app.settings().save_security_policy(Some(&session.scope), parsed?, client).await
 }
 
 #[derive(Deserialize)]
@@ -262,11 +269,8 @@ pub async fn save_files(
             ..state.app.security_policy()
         })
     })();
-    let result = match parsed {
-        Ok(policy) => state.app.settings().save_security_policy(Some(&session.scope), policy, &client).await,
-        Err(e) => Err(e),
-    };
-    after_save(&state, &page, &session, client_ip, result, "save the file settings", "files-saved").await
+    let saved = save_policy(&state, &session, &client, parsed).await;
+    after_save(&state, &page, &session, client_ip, saved, "save the file settings", "files-saved").await
 }
 
 #[derive(Deserialize)]
