@@ -151,6 +151,12 @@ impl DataDir {
         let stat = rustix::fs::statvfs(&self.root).ok()?;
         Some(stat.f_bavail.saturating_mul(stat.f_frsize))
     }
+
+    /// The size of the filesystem holding the data directory.
+    pub fn disk_bytes(&self) -> Option<u64> {
+        let stat = rustix::fs::statvfs(&self.root).ok()?;
+        Some(stat.f_blocks.saturating_mul(stat.f_frsize))
+    }
 }
 
 /// Writes a file readable only by its owner, atomically: a crash never leaves a half-written

@@ -13,6 +13,7 @@ pub mod email;
 pub mod files;
 pub mod key_rotation;
 pub(crate) mod keyring;
+pub mod metrics;
 pub mod policy;
 pub mod rate_limit;
 mod search;
@@ -116,6 +117,8 @@ struct Inner {
     scanner: RwLock<Option<files::Scanner>>,
     /// Uploads in progress (bounded).
     upload_slots: Arc<tokio::sync::Semaphore>,
+    /// What `/metrics` shows.
+    metrics: metrics::Metrics,
     started: Instant,
     /// The full-text index, opened on first use (the offline commands never touch it).
     search: Mutex<Option<Arc<search::SearchIndex>>>,
@@ -230,9 +233,15 @@ impl App {
             file_link_key,
             scanner: RwLock::new(None),
             upload_slots: files::upload_slots(),
+            metrics: metrics::Metrics::default(),
             started: Instant::now(),
             search: Mutex::new(None),
         })))
+    }
+
+    /// The server's metrics (rendered at `/metrics`).
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.0.metrics
     }
 
     /// The state the services share (their own fields: settings in force, queues).

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod health;
 pub mod html;
 pub mod layers;
+mod metrics;
 pub mod redirect;
 pub mod server;
 
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/health", get(health::health))
         .route("/health/detailed", get(health::detailed))
+        .route("/metrics", get(metrics::scrape))
         .route(assets::ROUTE, get(assets::serve))
         .route("/files/{id}/download", get(download::download))
         .merge(html::routes())
@@ -55,4 +57,5 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone());
     let hsts = state.tls.is_some() || state.config.tls.mode == crate::config::TlsMode::Off;
     layers::apply(routes, layers::HeaderPolicy { hsts })
+        .layer(axum::middleware::from_fn_with_state(state.app.clone(), layers::metrics::record))
 }

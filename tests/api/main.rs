@@ -20,6 +20,7 @@ mod helpers;
 mod identity;
 mod limits;
 mod logs;
+mod metrics;
 mod mfa;
 mod privacy;
 mod search;

@@ -68,6 +68,7 @@ impl Throttle<'_> {
     ) {
         let policy = self.rate_limit_policy();
         let (now, per_hour) = (self.now(), policy.sign_in_failures_per_hour);
+        self.metrics().count("holdfast_sign_in_failures_total", &[]);
         let was_blocked = self.failures_by_address().blocked_until(&client.ip, now, per_hour, false).is_some();
         self.failures_by_address().record_failure(&client.ip, now, per_hour);
         if !was_blocked && self.failures_by_address().blocked_until(&client.ip, now, per_hour, false).is_some() {

@@ -178,6 +178,7 @@ impl Intake {
             let _ = tokio::fs::remove_file(&path).await;
             return Err(e);
         }
+        self.app.metrics().count("holdfast_uploads_total", &[("outcome", "stored"), ("scan", row.scan.as_str())]);
         Ok(row)
     }
 
@@ -190,6 +191,7 @@ impl Intake {
             .from_client(client)
             .failed();
         self.app.alerts().raise(*self.scope.workspace(), event);
+        self.app.metrics().count("holdfast_uploads_total", &[("outcome", "infected"), ("scan", "infected")]);
         AppError::field(ErrorCode::FileInfected, "file")
     }
 }

@@ -22,6 +22,7 @@
 pub mod cors;
 pub mod csrf;
 mod error_pages;
+pub mod metrics;
 pub mod rate_limit;
 mod request_context;
 mod security_headers;

@@ -67,6 +67,7 @@ pub async fn limit(State(app_state): State<AppState>, request: Request, next: Ne
     };
     if !counted.allowed {
         app_state.app.alerts().note_rate_limited();
+        app_state.app.metrics().count("holdfast_rate_limited_total", &[]);
         return refuse(&counted, api);
     }
     let mut response = next.run(request).await;

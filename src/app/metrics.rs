@@ -1,0 +1,119 @@
+//! Prometheus metrics: each `App` has its own recorder (no process-wide global, so two servers
+//! in one process, as in the tests, count apart), fed by the request layer and the services,
+//! and rendered in the text format at `/metrics` with the gauges read at scrape time.
+
+use metrics::{Key, KeyName, Label, Level, Metadata, Recorder, SharedString, Unit};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+
+/// Where the recorded metrics say they come from.
+static METADATA: Metadata<'static> = Metadata::new("holdfast", Level::INFO, Some(module_path!()));
+
+/// Request latency buckets, in seconds: from a cached page to the 1 s alert and past it.
+const LATENCY_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+/// The gauges read at scrape time, with what they mean.
+const GAUGES: [(&str, &str); 8] = [
+    ("holdfast_search_backlog", "Changes not yet in the search index"),
+    ("holdfast_backup_age_seconds", "Age of the last good backup"),
+    ("holdfast_certificate_expiry_seconds", "Time until the TLS certificate expires"),
+    ("holdfast_disk_free_bytes", "Free space on the data directory's disk"),
+    ("holdfast_disk_size_bytes", "Size of the data directory's disk"),
+    ("holdfast_process_resident_memory_bytes", "Memory the server holds"),
+    ("holdfast_process_open_fds", "Open file descriptors"),
+    ("holdfast_uptime_seconds", "Time since the server started"),
+];
+
+const REQUESTS: &str = "holdfast_http_requests_total";
+const DURATION: &str = "holdfast_http_request_duration_seconds";
+
+/// The metrics of one server.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let recorder =
+            PrometheusBuilder::new().set_buckets(&LATENCY_BUCKETS).expect("buckets are not empty").build_recorder();
+        let handle = recorder.handle();
+        let metrics = Metrics { recorder, handle };
+        metrics.describe_counter(REQUESTS, "HTTP requests answered, by route template, method and status");
+        metrics.describe_histogram(DURATION, Unit::Seconds, "Time to answer, by route template and method");
+        metrics.describe_counter("holdfast_uploads_total", "Uploads stored (by scan state) or refused as infected");
+        metrics.describe_counter("holdfast_sign_in_failures_total", "Failed sign-ins (wrong password or code)");
+        metrics.describe_counter("holdfast_rate_limited_total", "Requests refused by a rate limit");
+        for (name, help) in GAUGES {
+            metrics.recorder.describe_gauge(KeyName::from_const_str(name), None, SharedString::const_str(help));
+        }
+        metrics
+    }
+}
+
+fn labels(pairs: &[(&'static str, &str)]) -> Vec<Label> {
+    pairs.iter().map(|(name, value)| Label::new(*name, (*value).to_owned())).collect()
+}
+
+impl Metrics {
+    fn describe_counter(&self, name: &'static str, help: &'static str) {
+        self.recorder.describe_counter(KeyName::from_const_str(name), None, SharedString::const_str(help));
+    }
+
+    fn describe_histogram(&self, name: &'static str, unit: Unit, help: &'static str) {
+        self.recorder.describe_histogram(KeyName::from_const_str(name), Some(unit), SharedString::const_str(help));
+    }
+
+    /// Counts one answered request and its latency. `route` is the route's template
+    /// (`/contacts/{id}`), never the path, so ids don't make new series.
+    pub fn http_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        let status = status.to_string();
+        let counted = Key::from_parts(REQUESTS, labels(&[("route", route), ("method", method), ("status", &status)]));
+        self.recorder.register_counter(&counted, &METADATA).increment(1);
+        let timed = Key::from_parts(DURATION, labels(&[("route", route), ("method", method)]));
+        self.recorder.register_histogram(&timed, &METADATA).record(seconds);
+    }
+
+    /// Adds one to the counter `name` with `labels`.
+    pub fn count(&self, name: &'static str, labels_: &[(&'static str, &str)]) {
+        self.recorder.register_counter(&Key::from_parts(name, labels(labels_)), &METADATA).increment(1);
+    }
+
+    /// Sets the gauge `name` (one of [`GAUGES`], read at scrape time).
+    pub fn gauge(&self, name: &'static str, value: f64) {
+        debug_assert!(GAUGES.iter().any(|(known, _)| *known == name), "{name} is described in GAUGES");
+        self.recorder.register_gauge(&Key::from_name(name), &METADATA).set(value);
+    }
+
+    /// Everything recorded, in Prometheus' text format.
+    pub fn render(&self) -> String {
+        self.handle.render()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn requests_are_counted_by_template_and_timed_in_buckets() {
+        let metrics = super::Metrics::default();
+        metrics.http_request("/contacts/{id}", "GET", 200, 0.003);
+        metrics.http_request("/contacts/{id}", "GET", 200, 0.2);
+        let text = metrics.render();
+        assert!(
+            text.contains(r#"holdfast_http_requests_total{route="/contacts/{id}",method="GET",status="200"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"holdfast_http_request_duration_seconds_bucket{route="/contacts/{id}",method="GET",le="0.005"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE holdfast_http_request_duration_seconds histogram"), "{text}");
+    }
+}

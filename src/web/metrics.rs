@@ -1,0 +1,64 @@
+//! `GET /metrics`: the server's metrics in Prometheus' text format, for an owner or admin API
+//! token of the home workspace or a loopback caller (a Prometheus on the host); anyone else
+//! gets 404. Gauges (index backlog, backup age, certificate expiry, disk, memory, descriptors)
+//! are read at scrape time.
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ErrorCode;
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::extract::{ClientIp, CurrentApiScope};
+
+pub async fn scrape(
+    State(state): State<AppState>,
+    client: ClientIp,
+    token: Option<Extension<CurrentApiScope>>,
+) -> Result<Response, ApiError> {
+    let operator = token.is_some_and(|Extension(CurrentApiScope(scope))| scope.is_some_and(|s| s.is_server_operator()));
+    if !client.0.is_loopback() && !operator {
+        return Err(ErrorCode::NotFound.into());
+    }
+    let metrics = state.app.metrics();
+    if let Ok(status) = state.app.search().status().await {
+        metrics.gauge("holdfast_search_backlog", status.backlog as f64);
+    }
+    if let Ok(status) = state.app.backups().status().await
+        && let Some(at) = status.last_success_at
+    {
+        metrics.gauge("holdfast_backup_age_seconds", (state.app.now() - at) as f64);
+    }
+    if let Some(tls) = &state.tls {
+        let left = tls.info().not_after.unix_timestamp() - state.app.now();
+        metrics.gauge("holdfast_certificate_expiry_seconds", left as f64);
+    }
+    if let (Some(free), Some(size)) = (state.app.data_dir().free_bytes(), state.app.data_dir().disk_bytes()) {
+        metrics.gauge("holdfast_disk_free_bytes", free as f64);
+        metrics.gauge("holdfast_disk_size_bytes", size as f64);
+    }
+    metrics.gauge("holdfast_uptime_seconds", state.app.uptime().as_secs_f64());
+    for (name, value) in process_stats() {
+        metrics.gauge(name, value);
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render()).into_response())
+}
+
+/// The process's resident memory and open file descriptors (Linux).
+fn process_stats() -> Vec<(&'static str, f64)> {
+    let mut stats = Vec::new();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let rss_kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok());
+    if let Some(kib) = rss_kib {
+        stats.push(("holdfast_process_resident_memory_bytes", kib * 1024.0));
+    }
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        stats.push(("holdfast_process_open_fds", fds.count() as f64));
+    }
+    stats
+}

@@ -1,0 +1,79 @@
+//! `/metrics`: counters and latency histograms by route template after known traffic, the
+//! scrape refused to anyone but an owner/admin token or a loopback caller, and the text and
+//! the shipped alert rules accepted by Prometheus' own checker (`promtool`).
+
+use std::process::{Command, Stdio};
+
+use holdfast::domain::role::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::spawn_app_configured;
+
+/// A caller from elsewhere, as a trusted proxy on loopback reports it.
+const REMOTE: &str = "203.0.113.9";
+
+/// Runs `promtool` with `args` on `stdin`, or says it is missing (an error under `CI=true`).
+fn promtool(args: &[&str], stdin: &str) -> Option<String> {
+    use std::io::Write;
+    let Ok(mut child) =
+        Command::new("promtool").args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()
+    else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "promtool is missing: .ci/run installs prometheus");
+        eprintln!("\n!!! PROMTOOL CHECKS SKIPPED: apt-get install prometheus\n");
+        return None;
+    };
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "promtool {args:?}: {said}");
+    Some(said)
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_only_operators_or_loopback_may_scrape() {
+    let app = spawn_app_configured(|c| c.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
+    let _owner = app.setup_owner().await;
+    let admin = app.api_user("Acme Ltd", "admin@acme.example", Role::Admin).await;
+    let staff = app.api_user("Acme Ltd", "staff@acme.example", Role::Staff).await;
+    for _ in 0..3 {
+        assert_eq!(admin.get("/api/v1/contacts").await.status(), StatusCode::OK);
+    }
+    admin.create("/api/v1/contacts", json!({"first_name": "Ada"})).await;
+    assert_eq!(admin.get("/api/v1/contacts/0123").await.status(), StatusCode::NOT_FOUND);
+
+    let scrape = |token: Option<&str>| {
+        let mut request = app.client.get(app.url("/metrics")).header("x-forwarded-for", REMOTE);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(scrape(None).await.unwrap().status(), StatusCode::NOT_FOUND, "anonymous, from elsewhere");
+    assert_eq!(scrape(Some(&staff.token)).await.unwrap().status(), StatusCode::NOT_FOUND, "a staff token");
+    let loopback = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(loopback.status(), StatusCode::OK, "a Prometheus on the host");
+    let scraped = scrape(Some(&admin.token)).await.unwrap();
+    assert_eq!(scraped.status(), StatusCode::OK, "an admin token");
+    assert!(scraped.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = scraped.text().await.unwrap();
+    for line in [
+        r#"holdfast_http_requests_total{route="/api/v1/contacts",method="GET",status="200"} 3"#,
+        r#"holdfast_http_requests_total{route="/api/v1/contacts",method="POST",status="201"} 1"#,
+        r#"holdfast_http_requests_total{route="/api/v1/contacts/{id}",method="GET",status="404"} 1"#,
+        r#"holdfast_http_request_duration_seconds_count{route="/api/v1/contacts",method="GET"} 3"#,
+        "# TYPE holdfast_http_request_duration_seconds histogram",
+    ] {
+        assert!(text.contains(line), "{line} in:\n{text}");
+    }
+    for gauge in ["holdfast_search_backlog", "holdfast_certificate_expiry_seconds", "holdfast_disk_free_bytes"] {
+        assert!(text.lines().any(|l| l.starts_with(gauge)), "{gauge} in:\n{text}");
+    }
+    assert!(!text.contains("0123"), "paths never become labels");
+
+    promtool(&["check", "metrics"], &text);
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/prometheus-alerts.yml");
+    if let Some(said) = promtool(&["check", "rules", rules], "") {
+        assert!(said.contains("SUCCESS: 7 rules found"), "{said}");
+    }
+}
