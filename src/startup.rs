@@ -139,7 +139,7 @@ impl Application {
         if let Some(tls) = self.state.tls.clone() {
             tasks.spawn(keep_certificate_fresh(tls, stopped.clone()));
         }
-        tasks.spawn(every_minute(self.state.app.clone(), stopped.clone()));
+        tasks.spawn(every_minute(self.state.app.clone(), self.state.tls.clone(), stopped.clone()));
         tasks.spawn(self.state.app.search().run_indexer(stopped.clone()));
         self.state.app.webhooks().start_worker();
         tasks.spawn(web::server::serve(self.https, self.acceptor, web::router(self.state), stopped));
@@ -182,8 +182,9 @@ async fn keep_certificate_fresh(tls: Arc<CertManager>, mut stopped: watch::Recei
 }
 
 /// Once a minute: drop rate-limit keys whose buckets are full again, forget day-old idempotent
-/// answers, and run the backup schedule (daily backup, weekly drill, staleness alert).
-async fn every_minute(app: crate::app::App, mut stopped: watch::Receiver<()>) {
+/// answers, run the backup schedule (daily backup, weekly drill, staleness alert) and judge
+/// the operational alerts.
+async fn every_minute(app: crate::app::App, tls: Option<Arc<CertManager>>, mut stopped: watch::Receiver<()>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -195,6 +196,10 @@ async fn every_minute(app: crate::app::App, mut stopped: watch::Receiver<()>) {
                 }
                 if let Err(e) = app.backups().run_schedule().await {
                     tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "backup schedule failed");
+                }
+                let certificate_left = tls.as_ref().map(|tls| tls.info().not_after.unix_timestamp() - app.now());
+                if let Err(e) = app.ops_alerts().evaluate(certificate_left).await {
+                    tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "alert evaluation failed");
                 }
             }
             _ = stopped.changed() => return,

@@ -149,13 +149,18 @@ impl Audit<'_> {
 
 impl Audit<'_> {
     /// Recent alerts for the security page: this workspace's security events and lock-outs,
-    /// and server-wide ones (rate-limit storms, offline settings changes), newest first.
+    /// and server-wide ones (rate-limit storms, offline settings changes, operational alerts),
+    /// newest first.
     pub async fn security_alerts(&self, scope: &super::auth::TenantScope) -> Result<Vec<SecurityEvent>, AppError> {
         scope.require(super::auth::permissions::Action::ManageSettings)?;
         scope.require_server_operator()?;
         let mut entries = self.store().workspace(scope).read(|txn| txn.recent_audit(SECURITY_LOG_SCAN)).await?;
         entries.extend(self.store().read(|txn| txn.recent_server_audit(SECURITY_LOG_SCAN)).await?);
-        entries.retain(|e| e.event.starts_with("security.") || e.event == "auth.locked" || e.event == "mfa.paused");
+        entries.retain(|e| {
+            e.event.starts_with("security.")
+                || e.event.starts_with("ops.")
+                || matches!(e.event.as_str(), "auth.locked" | "mfa.paused")
+        });
         entries.sort_by_key(|e| std::cmp::Reverse(e.at));
         Ok(entries.into_iter().take(SECURITY_LOG_SHOW).map(SecurityEvent::from).collect())
     }

@@ -1,6 +1,7 @@
 //! Prometheus metrics: each `App` has its own recorder (no process-wide global, so two servers
 //! in one process, as in the tests, count apart), fed by the request layer and the services,
-//! and rendered in the text format at `/metrics` with the gauges read at scrape time.
+//! and rendered in the text format at `/metrics` with the gauges read at scrape time. The last
+//! five minutes of requests are also kept summed, for the in-process alerts.
 
 use metrics::{Key, KeyName, Label, Level, Metadata, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
@@ -26,10 +27,34 @@ const GAUGES: [(&str, &str); 8] = [
 const REQUESTS: &str = "holdfast_http_requests_total";
 const DURATION: &str = "holdfast_http_request_duration_seconds";
 
+/// Minutes of requests kept for the in-process alerts (their window is five).
+const WINDOW_MINUTES: u64 = 5;
+
+/// One minute of answered requests: how many, how many failed (5xx), and their latencies by
+/// bucket of [`LATENCY_BUCKETS`] (the last slot: slower than all of them).
+#[derive(Debug, Clone, Copy, Default)]
+struct Minute {
+    index: u64,
+    total: u64,
+    errors: u64,
+    buckets: [u64; LATENCY_BUCKETS.len() + 1],
+}
+
+/// The requests of the last minutes, summed: what the in-process alerts look at.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RecentRequests {
+    pub total: u64,
+    pub errors: u64,
+    /// The 95th percentile's bucket bound, in seconds (an upper estimate), if any request.
+    pub p95_seconds: Option<f64>,
+}
+
 /// The metrics of one server.
 pub struct Metrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
+    started: std::time::Instant,
+    recent: std::sync::Mutex<std::collections::VecDeque<Minute>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -43,7 +68,7 @@ impl Default for Metrics {
         let recorder =
             PrometheusBuilder::new().set_buckets(&LATENCY_BUCKETS).expect("buckets are not empty").build_recorder();
         let handle = recorder.handle();
-        let metrics = Metrics { recorder, handle };
+        let metrics = Metrics { recorder, handle, started: std::time::Instant::now(), recent: Default::default() };
         metrics.describe_counter(REQUESTS, "HTTP requests answered, by route template, method and status");
         metrics.describe_histogram(DURATION, Unit::Seconds, "Time to answer, by route template and method");
         metrics.describe_counter("holdfast_uploads_total", "Uploads stored (by scan state) or refused as infected");
@@ -77,6 +102,52 @@ impl Metrics {
         self.recorder.register_counter(&counted, &METADATA).increment(1);
         let timed = Key::from_parts(DURATION, labels(&[("route", route), ("method", method)]));
         self.recorder.register_histogram(&timed, &METADATA).record(seconds);
+        self.remember(status.starts_with('5'), seconds);
+    }
+
+    fn minute_now(&self) -> u64 {
+        self.started.elapsed().as_secs() / 60
+    }
+
+    /// Adds a request to this minute's slot, dropping minutes past the window.
+    fn remember(&self, failed: bool, seconds: f64) {
+        let index = self.minute_now();
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if recent.back().is_none_or(|m| m.index != index) {
+            recent.push_back(Minute { index, ..Minute::default() });
+        }
+        while recent.front().is_some_and(|m| m.index + WINDOW_MINUTES <= index) {
+            recent.pop_front();
+        }
+        let minute = recent.back_mut().expect("pushed above");
+        minute.total += 1;
+        minute.errors += u64::from(failed);
+        let bucket = LATENCY_BUCKETS.iter().position(|bound| seconds <= *bound).unwrap_or(LATENCY_BUCKETS.len());
+        minute.buckets[bucket] += 1;
+    }
+
+    /// The requests of the last five minutes.
+    pub fn recent_requests(&self) -> RecentRequests {
+        let now = self.minute_now();
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sum = Minute::default();
+        for minute in recent.iter().filter(|m| m.index + WINDOW_MINUTES > now) {
+            sum.total += minute.total;
+            sum.errors += minute.errors;
+            for (total, count) in sum.buckets.iter_mut().zip(minute.buckets) {
+                *total += count;
+            }
+        }
+        let wanted = (sum.total * 95).div_ceil(100);
+        let mut seen = 0;
+        let p95_seconds = (sum.total > 0).then(|| {
+            let at = sum.buckets.iter().position(|count| {
+                seen += count;
+                seen >= wanted
+            });
+            at.and_then(|i| LATENCY_BUCKETS.get(i).copied()).unwrap_or(f64::INFINITY)
+        });
+        RecentRequests { total: sum.total, errors: sum.errors, p95_seconds }
     }
 
     /// Adds one to the counter `name` with `labels`.
@@ -93,6 +164,25 @@ impl Metrics {
     /// Everything recorded, in Prometheus' text format.
     pub fn render(&self) -> String {
         self.handle.render()
+    }
+}
+
+/// The process's resident memory and open file descriptors (Linux's `/proc/self`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessStats {
+    pub resident_bytes: Option<u64>,
+    pub open_fds: Option<u64>,
+}
+
+impl ProcessStats {
+    pub fn read() -> ProcessStats {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let resident_kib = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok());
+        let open_fds = std::fs::read_dir("/proc/self/fd").ok().map(|fds| fds.count() as u64);
+        ProcessStats { resident_bytes: resident_kib.map(|kib| kib * 1024), open_fds }
     }
 }
 
@@ -115,5 +205,8 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("# TYPE holdfast_http_request_duration_seconds histogram"), "{text}");
+        metrics.http_request("/contacts/{id}", "GET", 503, 0.004);
+        let recent = metrics.recent_requests();
+        assert_eq!((recent.total, recent.errors, recent.p95_seconds), (3, 1, Some(0.25)));
     }
 }

@@ -14,6 +14,7 @@ pub mod files;
 pub mod key_rotation;
 pub(crate) mod keyring;
 pub mod metrics;
+pub mod ops_alerts;
 pub mod policy;
 pub mod rate_limit;
 mod search;
@@ -119,6 +120,8 @@ struct Inner {
     upload_slots: Arc<tokio::sync::Semaphore>,
     /// What `/metrics` shows.
     metrics: metrics::Metrics,
+    /// Operational alerts firing at the last evaluation.
+    ops_firing: ops_alerts::FiringNow,
     started: Instant,
     /// The full-text index, opened on first use (the offline commands never touch it).
     search: Mutex<Option<Arc<search::SearchIndex>>>,
@@ -198,6 +201,9 @@ impl App {
     pub fn files(&self) -> files::Files<'_> {
         files::Files(self)
     }
+    pub fn ops_alerts(&self) -> ops_alerts::OpsAlerts<'_> {
+        ops_alerts::OpsAlerts(self)
+    }
 }
 
 impl App {
@@ -234,6 +240,7 @@ impl App {
             scanner: RwLock::new(None),
             upload_slots: files::upload_slots(),
             metrics: metrics::Metrics::default(),
+            ops_firing: Default::default(),
             started: Instant::now(),
             search: Mutex::new(None),
         })))

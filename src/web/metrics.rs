@@ -40,25 +40,12 @@ pub async fn scrape(
         metrics.gauge("holdfast_disk_size_bytes", size as f64);
     }
     metrics.gauge("holdfast_uptime_seconds", state.app.uptime().as_secs_f64());
-    for (name, value) in process_stats() {
-        metrics.gauge(name, value);
+    let process = crate::app::metrics::ProcessStats::read();
+    if let Some(bytes) = process.resident_bytes {
+        metrics.gauge("holdfast_process_resident_memory_bytes", bytes as f64);
+    }
+    if let Some(fds) = process.open_fds {
+        metrics.gauge("holdfast_process_open_fds", fds as f64);
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render()).into_response())
-}
-
-/// The process's resident memory and open file descriptors (Linux).
-fn process_stats() -> Vec<(&'static str, f64)> {
-    let mut stats = Vec::new();
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let rss_kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok());
-    if let Some(kib) = rss_kib {
-        stats.push(("holdfast_process_resident_memory_bytes", kib * 1024.0));
-    }
-    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
-        stats.push(("holdfast_process_open_fds", fds.count() as f64));
-    }
-    stats
 }

@@ -4,6 +4,7 @@
 
 use std::process::{Command, Stdio};
 
+use holdfast::app::ops_alerts::OpsAlert;
 use holdfast::domain::role::Role;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -75,5 +76,38 @@ async fn metrics_count_requests_by_route_and_only_operators_or_loopback_may_scra
     let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/prometheus-alerts.yml");
     if let Some(said) = promtool(&["check", "rules", rules], "") {
         assert!(said.contains("SUCCESS: 7 rules found"), "{said}");
+    }
+}
+
+#[tokio::test]
+async fn an_error_rate_over_five_percent_is_alerted_once_and_listed() {
+    // A scanner that is never there: every upload answers 503 (E3003).
+    let app = spawn_app_configured(|c| c.scan.clamd = "unix:/nonexistent/holdfast/clamd.sock".to_owned()).await;
+    let owner = app.setup_owner().await;
+    let admin = app.api_user("Acme Ltd", "admin@acme.example", Role::Admin).await;
+    let contact = admin.create("/api/v1/contacts", json!({"first_name": "Ada"})).await;
+    let record = format!("contacts/{}", contact["id"].as_str().unwrap());
+    assert!(app.app.ops_alerts().evaluate(None).await.unwrap().is_empty(), "nothing wrong yet");
+    for i in 0..20 {
+        let (status, _) = crate::files::upload(&admin, &record, "a.png", crate::files::png(&format!("{i}"))).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    }
+    for _ in 0..2 {
+        let firing = app.app.ops_alerts().evaluate(None).await.unwrap();
+        let alerts: Vec<OpsAlert> = firing.iter().map(|f| f.alert).collect();
+        assert_eq!(alerts, [OpsAlert::ErrorRate], "{firing:?}");
+    }
+    let system = owner.page("/settings/system").await;
+    assert!(system.contains("More than 5 % of requests failed"), "listed on the system page");
+    assert!(system.contains("20 of "), "with what was measured");
+    let started = std::time::Instant::now();
+    loop {
+        let security = owner.page("/settings/security").await;
+        if security.contains("ops.error_rate") {
+            assert_eq!(security.matches("ops.error_rate").count(), 1, "raised once while it keeps firing");
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "the alert is recorded");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }

@@ -4,6 +4,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 
+use super::filters;
 use super::layout::Layout;
 use crate::app::auth::permissions::Action;
 use crate::error::ErrorCode;
@@ -21,6 +22,8 @@ pub struct SystemPage {
     data_dir_size: String,
     free_disk: String,
     certificate: String,
+    /// Operational alerts firing at the last evaluation (once a minute).
+    alerts: Vec<crate::app::ops_alerts::Firing>,
 }
 
 pub async fn show(
@@ -53,6 +56,7 @@ pub async fn show(
         data_dir_size: human_bytes(size),
         free_disk: free.map_or_else(|| "unknown".to_owned(), human_bytes),
         certificate,
+        alerts: state.app.ops_alerts().firing(),
     })
 }
 
