@@ -33,6 +33,11 @@ pub use search::{
     SearchRequest, SearchResults,
 };
 pub use store::views::ViewCache;
+
+/// The store schema this build reads and writes (shown by `/health` and `--version`).
+pub fn schema_version() -> u32 {
+    store::migrations::current_version()
+}
 pub use store::{ClientRead, ClientStore, Store, StoreOpenError, WorkspaceRead, WorkspaceStore, WorkspaceTx};
 
 use crate::datadir::{DataDir, DataDirError};

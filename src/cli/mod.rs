@@ -16,11 +16,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// What `holdfast --version` prints: the release and the store schema it writes (a test keeps
+/// the number in step with the migrations).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (store schema 7)");
+
 use crate::config::{Config, ConfigError, HttpListen, Overrides};
 use crate::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
-#[command(name = "holdfast", version, about = "A CRM and client portal for small firms, in one binary")]
+#[command(name = "holdfast", version = VERSION, about = "A CRM and client portal for small firms, in one binary")]
 pub struct Cli {
     /// Where the store, keys and certificates live.
     #[arg(long, global = true, env = "HOLDFAST_DATA_DIR")]
@@ -103,4 +107,16 @@ pub fn run() -> ExitCode {
 
 fn load_config(cli: &Cli, overrides: &Overrides) -> Result<Config, ConfigError> {
     Config::load(cli.config.as_deref(), std::env::vars(), overrides)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_version_names_the_schema_this_build_writes() {
+        assert!(
+            super::VERSION.ends_with(&format!("(store schema {})", crate::app::schema_version())),
+            "{}",
+            super::VERSION
+        );
+    }
 }

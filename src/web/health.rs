@@ -22,6 +22,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
     let mut body = json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
+        "schema": crate::app::schema_version(),
         "uptime_s": state.app.uptime().as_secs(),
     });
     if state.app.store_failing().is_none() {

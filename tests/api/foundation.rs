@@ -125,6 +125,7 @@ async fn health_is_public_and_detailed_health_reports_each_check() {
     let health: serde_json::Value = app.get("/health").await.json().await.unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(health["schema"], holdfast::app::schema_version(), "the store schema this build writes");
     assert!(health["uptime_s"].is_u64());
 
     let detailed: serde_json::Value = app.get("/health/detailed").await.json().await.unwrap();

@@ -1,5 +1,6 @@
-//! Schema migrations: each one a single write transaction that also bumps `schema_version`,
-//! so a crash leaves the store at the previous or the next version, never in between.
+//! Schema migrations: every step an upgrade needs runs in one write transaction that also sets
+//! `schema_version`, so a crash or a failing step leaves the store exactly as the previous
+//! build left it (a jump over several versions included), never in between.
 
 use redb::{Database, ReadableDatabase, ReadableTable};
 
@@ -121,25 +122,35 @@ pub(crate) fn stored_version(db: &Database) -> Result<u32, redb::Error> {
     Ok(meta.get(SCHEMA_VERSION_KEY)?.and_then(|v| v.value().try_into().ok().map(u32::from_be_bytes)).unwrap_or(0))
 }
 
-/// Applies every migration newer than the stored version, each in its own transaction.
+/// Applies every migration newer than the stored version, all in one transaction.
 pub(crate) fn run(db: &Database) -> Result<u32, MigrationError> {
+    run_steps(db, MIGRATIONS)
+}
+
+fn run_steps(db: &Database, steps: &[Migration]) -> Result<u32, MigrationError> {
     let found = stored_version(db).map_err(MigrationError::Read)?;
-    let known = current_version();
+    let known = steps.last().map_or(0, |m| m.version);
     if found > known {
         return Err(MigrationError::TooNew { found, known });
     }
-    for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
-        let failed =
-            |source: redb::Error| MigrationError::Failed { version: migration.version, name: migration.name, source };
-        let txn = db.begin_write().map_err(|e| failed(e.into()))?;
-        (migration.apply)(&txn).map_err(failed)?;
-        {
-            let mut meta = txn.open_table(META).map_err(|e| failed(e.into()))?;
-            meta.insert(SCHEMA_VERSION_KEY, &migration.version.to_be_bytes()[..]).map_err(|e| failed(e.into()))?;
-        }
-        txn.commit().map_err(|e| failed(e.into()))?;
-        tracing::info!(version = migration.version, name = migration.name, "store migrated");
+    let pending: Vec<&Migration> = steps.iter().filter(|m| m.version > found).collect();
+    let Some(last) = pending.last() else { return Ok(known) };
+    let failed = |step: &Migration, source: redb::Error| MigrationError::Failed {
+        version: step.version,
+        name: step.name,
+        source,
+    };
+    let txn = db.begin_write().map_err(|e| failed(last, e.into()))?;
+    for step in &pending {
+        // Dropping `txn` on an error aborts it: nothing of the earlier steps is kept.
+        (step.apply)(&txn).map_err(|e| failed(step, e))?;
     }
+    {
+        let mut meta = txn.open_table(META).map_err(|e| failed(last, e.into()))?;
+        meta.insert(SCHEMA_VERSION_KEY, &known.to_be_bytes()[..]).map_err(|e| failed(last, e.into()))?;
+    }
+    txn.commit().map_err(|e| failed(last, e.into()))?;
+    tracing::info!(from = found, to = known, steps = pending.len(), "store migrated");
     Ok(known)
 }
 
@@ -160,6 +171,37 @@ mod tests {
         txn.open_table(META).unwrap().insert(SCHEMA_VERSION_KEY, &999u32.to_be_bytes()[..]).unwrap();
         txn.commit().unwrap();
         assert!(matches!(run(&db), Err(MigrationError::TooNew { found: 999, .. })));
+    }
+
+    /// A step that writes a marker row, and one that fails.
+    fn marks(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+        txn.open_table(META)?.insert("marker", &b"half way"[..])?;
+        Ok(())
+    }
+
+    fn fails(_: &redb::WriteTransaction) -> Result<(), redb::Error> {
+        Err(redb::Error::Corrupted("a step that fails on purpose".into()))
+    }
+
+    #[test]
+    fn an_upgrade_that_fails_half_way_leaves_the_store_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("s.redb")).unwrap();
+        assert_eq!(run(&db).unwrap(), current_version());
+        let next = current_version();
+        let steps: Vec<Migration> = MIGRATIONS
+            .iter()
+            .map(|m| Migration { version: m.version, name: m.name, apply: m.apply })
+            .chain([
+                Migration { version: next + 1, name: "writes a marker", apply: marks },
+                Migration { version: next + 2, name: "fails", apply: fails },
+            ])
+            .collect();
+        let error = run_steps(&db, &steps).unwrap_err();
+        assert!(matches!(error, MigrationError::Failed { version, .. } if version == next + 2), "{error}");
+        assert_eq!(stored_version(&db).unwrap(), next, "the version is the old one");
+        let txn = db.begin_read().unwrap();
+        assert!(txn.open_table(META).unwrap().get("marker").unwrap().is_none(), "the first step's write is gone");
     }
 
     #[test]
