@@ -25,6 +25,8 @@ const GAUGES: [(&str, &str); 8] = [
 ];
 
 const REQUESTS: &str = "holdfast_http_requests_total";
+const VITALS: [&str; 3] =
+    ["holdfast_web_vitals_lcp_seconds", "holdfast_web_vitals_inp_seconds", "holdfast_web_vitals_cls"];
 const DURATION: &str = "holdfast_http_request_duration_seconds";
 
 /// Minutes of requests kept for the in-process alerts (their window is five).
@@ -49,12 +51,26 @@ pub struct RecentRequests {
     pub p95_seconds: Option<f64>,
 }
 
+/// At most this many page routes are told apart in the Web Vitals (later ones count as
+/// `other`), so a client can't grow the metrics without bound.
+const VITALS_ROUTES: usize = 200;
+
+/// One page view's Web Vitals, as a browser reported them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Vitals {
+    pub lcp_seconds: f64,
+    /// `None` when nobody interacted with the page.
+    pub inp_seconds: Option<f64>,
+    pub cls: f64,
+}
+
 /// The metrics of one server.
 pub struct Metrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
     started: std::time::Instant,
     recent: std::sync::Mutex<std::collections::VecDeque<Minute>>,
+    vitals_routes: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -68,12 +84,29 @@ impl Default for Metrics {
         let recorder =
             PrometheusBuilder::new().set_buckets(&LATENCY_BUCKETS).expect("buckets are not empty").build_recorder();
         let handle = recorder.handle();
-        let metrics = Metrics { recorder, handle, started: std::time::Instant::now(), recent: Default::default() };
+        let metrics = Metrics {
+            recorder,
+            handle,
+            started: std::time::Instant::now(),
+            recent: Default::default(),
+            vitals_routes: Default::default(),
+        };
         metrics.describe_counter(REQUESTS, "HTTP requests answered, by route template, method and status");
         metrics.describe_histogram(DURATION, Unit::Seconds, "Time to answer, by route template and method");
         metrics.describe_counter("holdfast_uploads_total", "Uploads stored (by scan state) or refused as infected");
         metrics.describe_counter("holdfast_sign_in_failures_total", "Failed sign-ins (wrong password or code)");
         metrics.describe_counter("holdfast_rate_limited_total", "Requests refused by a rate limit");
+        metrics.describe_histogram(
+            VITALS[0],
+            Unit::Seconds,
+            "Largest contentful paint reported by browsers, by page route",
+        );
+        metrics.describe_histogram(VITALS[1], Unit::Seconds, "Slowest interaction reported by browsers, by page route");
+        metrics.describe_histogram(
+            VITALS[2],
+            Unit::Count,
+            "Cumulative layout shift reported by browsers, by page route",
+        );
         for (name, help) in GAUGES {
             metrics.recorder.describe_gauge(KeyName::from_const_str(name), None, SharedString::const_str(help));
         }
@@ -150,6 +183,27 @@ impl Metrics {
         RecentRequests { total: sum.total, errors: sum.errors, p95_seconds }
     }
 
+    /// Records one page view's Web Vitals under its route template.
+    pub fn web_vitals(&self, route: &str, vitals: Vitals) {
+        let route = {
+            let mut known = self.vitals_routes.lock().unwrap_or_else(|p| p.into_inner());
+            if known.contains(route) || (known.len() < VITALS_ROUTES && known.insert(route.to_owned())) {
+                route
+            } else {
+                "other"
+            }
+        };
+        let record = |name: &'static str, value: f64| {
+            let key = Key::from_parts(name, labels(&[("route", route)]));
+            self.recorder.register_histogram(&key, &METADATA).record(value);
+        };
+        record(VITALS[0], vitals.lcp_seconds);
+        if let Some(inp) = vitals.inp_seconds {
+            record(VITALS[1], inp);
+        }
+        record(VITALS[2], vitals.cls);
+    }
+
     /// Adds one to the counter `name` with `labels`.
     pub fn count(&self, name: &'static str, labels_: &[(&'static str, &str)]) {
         self.recorder.register_counter(&Key::from_parts(name, labels(labels_)), &METADATA).increment(1);
@@ -208,5 +262,17 @@ mod tests {
         metrics.http_request("/contacts/{id}", "GET", 503, 0.004);
         let recent = metrics.recent_requests();
         assert_eq!((recent.total, recent.errors, recent.p95_seconds), (3, 1, Some(0.25)));
+    }
+
+    #[test]
+    fn page_routes_beyond_the_cap_count_as_other() {
+        let metrics = super::Metrics::default();
+        let vitals = super::Vitals { lcp_seconds: 0.5, inp_seconds: None, cls: 0.0 };
+        for i in 0..super::VITALS_ROUTES + 5 {
+            metrics.web_vitals(&format!("/page{i}"), vitals);
+        }
+        let text = metrics.render();
+        assert!(text.contains(r#"holdfast_web_vitals_lcp_seconds_count{route="other"} 5"#), "{text}");
+        assert!(!text.contains(r#"route="/page200""#));
     }
 }

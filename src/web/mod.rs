@@ -12,6 +12,7 @@ pub mod html;
 pub mod layers;
 mod metrics;
 pub mod redirect;
+mod rum;
 pub mod server;
 
 use std::sync::Arc;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/health/detailed", get(health::detailed))
         .route("/metrics", get(metrics::scrape))
+        .route("/rum", axum::routing::post(rum::report))
         .route(assets::ROUTE, get(assets::serve))
         .route("/files/{id}/download", get(download::download))
         .merge(html::routes())

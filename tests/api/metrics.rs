@@ -111,3 +111,29 @@ async fn an_error_rate_over_five_percent_is_alerted_once_and_listed() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn speed_reports_need_the_page_token_and_sane_values() {
+    let app = spawn_app_configured(|_| {}).await;
+    let owner = app.setup_owner().await;
+    let token = crate::helpers::csrf_token(&owner.page("/contacts").await);
+    let report = |route: &'static str, lcp: &'static str| {
+        vec![("route", route), ("lcp_ms", lcp), ("inp_ms", "0"), ("cls", "0.02")]
+    };
+    let forged = owner.post_with_token("/rum", "forged", &report("/contacts", "800")).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN, "a beacon from another site");
+    for (route, lcp) in
+        [("https://evil.example/", "800"), ("/contacts", "-1"), ("/contacts", "9e9"), ("/contacts", "x")]
+    {
+        let refused = owner.post_with_token("/rum", &token, &report(route, lcp)).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{route} {lcp}");
+    }
+    let taken = owner.post_with_token("/rum", &token, &report("/contacts/{id}", "800")).await;
+    assert_eq!(taken.status(), StatusCode::NO_CONTENT);
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains(r#"holdfast_web_vitals_lcp_seconds_sum{route="/contacts/{id}"} 0.8"#), "{text}");
+    assert!(
+        !text.contains("holdfast_web_vitals_inp_seconds_count{route=\"/contacts/{id}\"}"),
+        "no interaction, no INP"
+    );
+}

@@ -107,6 +107,8 @@ pub struct Page {
     /// A fresh masked CSRF token for this page's forms.
     pub csrf: String,
     pub session: Option<AuthSession>,
+    /// The route's template (`/contacts/{id}`), which the page's speed report names.
+    pub route: String,
 }
 
 impl FromRequestParts<AppState> for Page {
@@ -119,7 +121,9 @@ impl FromRequestParts<AppState> for Page {
             .and_then(|c| c.0.clone())
             .filter(|s| s.stage == SessionStage::Full);
         let csrf = parts.extensions.get::<CsrfContext>().map(|c| state.app.csrf_key().token(&c.0)).unwrap_or_default();
-        Ok(Page { nonce, csrf, session })
+        let route =
+            parts.extensions.get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
+        Ok(Page { nonce, csrf, session, route })
     }
 }
 

@@ -49,6 +49,8 @@ pub struct Layout {
     pub js: &'static str,
     pub icon: &'static str,
     pub user: Option<NavUser>,
+    /// The route's template, for the page-speed report (empty: none is sent).
+    pub route: String,
 }
 
 impl Layout {
@@ -56,6 +58,7 @@ impl Layout {
         let mut layout = Self::bare(title, &page.nonce);
         layout.csrf = page.csrf.clone();
         layout.user = page.session.as_ref().map(NavUser::of);
+        layout.route = page.route.clone();
         layout
     }
 
@@ -77,6 +80,7 @@ impl Layout {
             js: assets::url("app.js"),
             icon: assets::url("icon.svg"),
             user: None,
+            route: String::new(),
         }
     }
 }

@@ -15,5 +15,6 @@ mod page;
 mod passwords;
 mod people;
 mod settings;
+mod speed;
 
 pub use page::{Page, finish, in_browser};
