@@ -70,8 +70,6 @@ impl Application {
         if swept > 0 {
             tracing::info!(swept, "removed unfinished or orphaned file blobs");
         }
-        // Files stored while no scanner was configured are scanned now that one is.
-        app.files().spawn_rescan();
 
         let tls = match config.tls.mode {
             TlsMode::SelfSigned => {
@@ -140,7 +138,11 @@ impl Application {
             tasks.spawn(keep_certificate_fresh(tls, stopped.clone()));
         }
         tasks.spawn(every_minute(self.state.app.clone(), self.state.tls.clone(), stopped.clone()));
+        let stopped_for_scan = stopped.clone();
         tasks.spawn(self.state.app.search().run_indexer(stopped.clone()));
+        // Files stored while no scanner was configured are scanned now that one is.
+        let app = self.state.app.clone();
+        tasks.spawn(async move { app.files().keep_scanning(stopped_for_scan).await });
         self.state.app.webhooks().start_worker();
         tasks.spawn(web::server::serve(self.https, self.acceptor, web::router(self.state), stopped));
         shutdown.await;
@@ -191,6 +193,7 @@ async fn every_minute(app: crate::app::App, tls: Option<Arc<CertManager>>, mut s
         tokio::select! {
             _ = tick.tick() => {
                 app.limiters().sweep();
+                app.metrics().upkeep();
                 if let Err(e) = app.records().expire_idempotency().await {
                     tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "idempotency sweep failed");
                 }

@@ -219,6 +219,12 @@ impl Metrics {
     pub fn render(&self) -> String {
         self.handle.render()
     }
+
+    /// Folds the latency samples recorded since the last call into their histograms, so a
+    /// server nobody scrapes does not keep them (called every minute).
+    pub fn upkeep(&self) {
+        self.handle.run_upkeep();
+    }
 }
 
 /// The process's resident memory and open file descriptors (Linux's `/proc/self`).

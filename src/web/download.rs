@@ -22,22 +22,29 @@ pub struct LinkQuery {
     sig: String,
 }
 
-/// A single `bytes=a-b` / `bytes=a-` / `bytes=-n` range of a file of `size` bytes, if valid.
-fn parse_range(header: &str, size: u64) -> Option<std::ops::Range<u64>> {
-    let spec = header.strip_prefix("bytes=")?;
-    if spec.contains(',') {
-        return None;
-    }
-    let (start, end) = spec.split_once('-')?;
-    let range = match (start.trim(), end.trim()) {
-        ("", last) => {
-            let n: u64 = last.parse().ok()?;
-            size.saturating_sub(n)..size
-        }
-        (first, "") => first.parse().ok()?..size,
-        (first, last) => first.parse().ok()?..last.parse::<u64>().ok()?.saturating_add(1).min(size),
+/// What a `Range` header asks of a file of `size` bytes (RFC 9110 §14): a header we don't
+/// serve (several ranges, another unit, nonsense) is ignored and the whole file sent; only a
+/// well-formed range wholly past the end is unsatisfiable.
+#[derive(Debug, PartialEq)]
+enum Asked {
+    Whole,
+    Part(std::ops::Range<u64>),
+    Unsatisfiable,
+}
+
+fn asked(header: Option<&str>, size: u64) -> Asked {
+    let Some(spec) = header.and_then(|h| h.strip_prefix("bytes=")).filter(|s| !s.contains(',')) else {
+        return Asked::Whole;
     };
-    (range.start < range.end).then_some(range)
+    let Some((start, end)) = spec.split_once('-') else { return Asked::Whole };
+    let (start, end) = (start.trim(), end.trim());
+    let range = match (start.parse::<u64>(), end.parse::<u64>()) {
+        (Err(_), Ok(last)) if start.is_empty() => size.saturating_sub(last)..size,
+        (Ok(first), Err(_)) if end.is_empty() => first..size,
+        (Ok(first), Ok(last)) if first <= last => first..last.saturating_add(1).min(size),
+        _ => return Asked::Whole,
+    };
+    if range.start < range.end { Asked::Part(range) } else { Asked::Unsatisfiable }
 }
 
 /// A name for `Content-Disposition`: ASCII, no quotes or separators (the RFC 5987 form
@@ -57,11 +64,10 @@ pub async fn download(
     let id = id.parse().map_err(|_| ApiError::from(ErrorCode::NotFound))?;
     let file = state.app.files().open(&scope, id, link.expires, &link.sig, &client).await?;
     let size = file.row.size;
-    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(|v| parse_range(v, size));
-    let (status, range) = match range {
-        None => (StatusCode::OK, 0..size),
-        Some(Some(range)) => (StatusCode::PARTIAL_CONTENT, range),
-        Some(None) => {
+    let (status, range) = match asked(headers.get(header::RANGE).and_then(|v| v.to_str().ok()), size) {
+        Asked::Whole => (StatusCode::OK, 0..size),
+        Asked::Part(range) => (StatusCode::PARTIAL_CONTENT, range),
+        Asked::Unsatisfiable => {
             let mut refused = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
             refused.headers_mut().insert(header::CONTENT_RANGE, header_value(&format!("bytes */{size}")));
             return Ok(refused);
@@ -107,4 +113,22 @@ pub async fn download(
 
 fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("file"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Asked, asked};
+
+    #[test]
+    fn ranges_follow_rfc_9110() {
+        assert_eq!(asked(None, 100), Asked::Whole);
+        assert_eq!(asked(Some("bytes=10-19"), 100), Asked::Part(10..20));
+        assert_eq!(asked(Some("bytes=90-"), 100), Asked::Part(90..100));
+        assert_eq!(asked(Some("bytes=-5"), 100), Asked::Part(95..100));
+        assert_eq!(asked(Some("bytes=90-500"), 100), Asked::Part(90..100));
+        assert_eq!(asked(Some("bytes=100-"), 100), Asked::Unsatisfiable);
+        for ignored in ["bytes=5-3", "bytes=0-1,5-6", "items=0-1", "bytes=x-y", "bytes=-"] {
+            assert_eq!(asked(Some(ignored), 100), Asked::Whole, "{ignored}");
+        }
+    }
 }

@@ -295,6 +295,20 @@ async fn files_stored_unscanned_are_scanned_once_a_scanner_is_configured() {
     let (dir, clock, token, secrets) = (app.dir.clone(), app.clock.clone(), api.token.clone(), owner.secrets.clone());
     app.stop().await;
 
+    // A scanner is configured but away: the stored files wait, unreadable, for their scan.
+    let app = crate::helpers::spawn_app_in_configured(dir, clock, |config| {
+        config.scan.clamd = "unix:/nonexistent/holdfast/clamd.sock".to_owned();
+    })
+    .await;
+    let api = Api { client: app.client.clone(), base: app.base.clone(), token: token.clone() };
+    let listed: Value = api.get(&format!("/api/v1/{record}/files")).await.json().await.unwrap();
+    let waiting = listed["items"][0]["id"].as_str().unwrap().to_owned();
+    let response = download(&api, &link(&api, &waiting).await, None).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "not readable before its scan");
+    assert_eq!(response.json::<Value>().await.unwrap()["code"], "E3003");
+    let (dir, clock) = (app.dir.clone(), app.clock.clone());
+    app.stop().await;
+
     let socket = clamd.socket();
     let app = crate::helpers::spawn_app_in_configured(dir, clock, move |config| {
         config.scan.clamd = format!("unix:{}", socket.display());
@@ -445,6 +459,15 @@ async fn the_attach_form_needs_its_token_before_the_file() {
     let shown = owner.page(&page).await;
     let under_note = shown.split("Signed copy").nth(1).unwrap().split("</article>").next().unwrap();
     assert!(under_note.contains("signed.png"), "the note's file is under it: {under_note}");
+
+    // A record with files is not merged away (its files are sealed to it).
+    let twin = api.create("/api/v1/contacts", json!({"first_name": "Ada", "last_name": "Byron"})).await;
+    let twin_page = format!("/contacts/{}", twin["id"].as_str().unwrap());
+    let merged =
+        owner.submit(&twin_page, &format!("{twin_page}/merge"), &[("other_id", contact["id"].as_str().unwrap())]).await;
+    assert_eq!(merged.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(merged.text().await.unwrap().contains("has files attached"));
+    assert_eq!(api.get(&page.replace("/contacts/", "/api/v1/contacts/")).await.status(), StatusCode::OK, "still there");
 
     // Deleting needs the token too.
     let forged = owner.client.post(owner.url(&format!("/files/{id}/delete"))).form(&[("csrf_token", "forged")]);

@@ -122,6 +122,14 @@ impl Records<'_> {
             .write(move |txn| {
                 let before = txn.load::<T>(&keep)?.ok_or(ErrorCode::NotFound)?;
                 let gone = txn.load::<T>(&other)?.ok_or(AppError::field(ErrorCode::NotFound, "other_id"))?;
+                // A file is sealed to the record it was attached to: it can't move with a merge,
+                // and must not vanish with the merged record either.
+                if !txn.files_of(T::KIND, &other)?.is_empty() {
+                    return Err(AppError::field(ErrorCode::InvalidFormat, "other_id").with_hint(
+                        "The other record has files attached. Download them and attach them here, then delete \
+                         them there, before merging.",
+                    ));
+                }
                 let mut kept = before.clone();
                 kept.absorb(&gone);
                 kept.stamp_mut().updated_at = now;

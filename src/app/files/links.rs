@@ -8,7 +8,7 @@ use std::ops::Range;
 use tokio::io::AsyncWrite;
 
 use super::blob::{self, FileKey, Place};
-use super::{FileRow, Files, require_exists};
+use super::{FileRow, Files, ScanState, require_exists};
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
@@ -83,6 +83,11 @@ impl Files<'_> {
             require_exists(txn, found.0.kind, &found.0.record)?;
             Ok(found)
         })?;
+        // Stored before a scanner was configured: not readable until the background scan passes it.
+        if row.scan == ScanState::NotScanned && self.scanner().is_some() {
+            return Err(AppError::new(ErrorCode::ScannerUnavailable)
+                .with_hint("This file is waiting for its virus scan; try again in a few minutes."));
+        }
         let event =
             AuditEvent::new("file.downloaded", Some(*scope.user())).target(format!("file:{id}")).from_client(client);
         let now = self.now();

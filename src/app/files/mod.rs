@@ -104,13 +104,15 @@ fn require_exists(txn: &WorkspaceTx<'_, impl Txn>, kind: Kind, id: &RecordId) ->
     if txn.records()?.contains(kind, id)? { Ok(()) } else { Err(ErrorCode::NotFound.into()) }
 }
 
-/// A file's name as stored and shown: the last path part, without control characters, at
-/// most 200 characters ("file" when nothing is left).
+/// A file's name as stored and shown: the last path part, without control characters or
+/// invisible formatting ones (a right-to-left override could make `cod.exe` read `exe.doc`),
+/// at most 200 characters ("file" when nothing is left).
 pub fn clean_name(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String =
-        last.chars().filter(|c| !c.is_control()).collect::<String>().trim().trim_matches('.').to_owned();
-    let cleaned: String = cleaned.chars().take(200).collect();
+    let invisible =
+        |c: char| matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}');
+    let kept: String = last.chars().filter(|c| !c.is_control() && !invisible(*c)).collect();
+    let cleaned: String = kept.trim().trim_matches('.').chars().take(200).collect();
     if cleaned.is_empty() { "file".to_owned() } else { cleaned }
 }
 
@@ -235,6 +237,8 @@ mod tests {
         assert_eq!(super::clean_name("C:\\Users\\ada\\photo.png"), "photo.png");
         assert_eq!(super::clean_name("a\u{0}b\nc.png"), "abc.png");
         assert_eq!(super::clean_name("../.."), "file");
+        assert_eq!(super::clean_name("report\u{202e}xcod.jar"), "reportxcod.jar", "no right-to-left override");
+        assert_eq!(super::clean_name("report\u{202e}xcod.jar"), "reportxcod.jar", "no right-to-left override");
         assert_eq!(super::clean_name(""), "file");
     }
 }

@@ -11,7 +11,6 @@ use tokio::io::AsyncReadExt;
 use super::blob::{self, Place};
 use super::scanner::{Scanner, Verdict};
 use super::{FileRow, Files};
-use crate::app::App;
 use crate::app::audit::AuditEvent;
 use crate::domain::ids::WorkspaceId;
 use crate::error::{AppError, ErrorCode};
@@ -26,42 +25,64 @@ const RETRY: Duration = Duration::from_secs(10 * 60);
 pub struct Rescanned {
     pub clean: usize,
     pub infected: usize,
+    /// Files clamd could not scan (left unscanned, not downloadable).
+    pub unscannable: usize,
 }
 
 impl Files<'_> {
-    /// Starts scanning the files stored without a scan, if a scanner is configured.
-    pub fn spawn_rescan(&self) {
+    /// Scans the files stored without a scan, if a scanner is configured, until done or until
+    /// `stopped` fires (a server task).
+    pub async fn keep_scanning(self, mut stopped: tokio::sync::watch::Receiver<()>) {
         let Some(scanner) = self.scanner() else { return };
-        let app = App::clone(self);
-        tokio::spawn(async move {
-            loop {
-                match app.files().rescan(&scanner).await {
-                    Ok(found) => {
-                        if found != Rescanned::default() {
-                            tracing::info!(clean = found.clean, infected = found.infected, "stored files scanned");
-                        }
-                        return;
+        loop {
+            let outcome = tokio::select! {
+                outcome = self.rescan(&scanner) => outcome,
+                _ = stopped.changed() => return,
+            };
+            match outcome {
+                Ok(found) => {
+                    if found != Rescanned::default() {
+                        let (clean, infected, unscannable) = (found.clean, found.infected, found.unscannable);
+                        tracing::info!(clean, infected, unscannable, "stored files scanned");
                     }
-                    Err(e) => {
-                        tracing::warn!(code = %e.code(), detail = e.detail().unwrap_or(""), "scanning stored files paused");
-                        tokio::time::sleep(RETRY).await;
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(code = %e.code(), detail = e.detail().unwrap_or(""), "scanning stored files paused");
+                    tokio::select! {
+                        _ = tokio::time::sleep(RETRY) => {}
+                        _ = stopped.changed() => return,
                     }
                 }
             }
-        });
+        }
     }
 
-    /// Scans every file stored without a scan (see the module doc).
+    /// Scans every file stored without a scan (see the module doc). A file clamd can't scan
+    /// (past its StreamMaxLength, a damaged blob) is passed over and stays unscanned — and
+    /// not downloadable while a scanner is configured; clamd not answering stops the run.
     pub async fn rescan(&self, scanner: &Scanner) -> Result<Rescanned, AppError> {
         let mut found = Rescanned::default();
+        let mut after: Option<Vec<u8>> = None;
         loop {
-            let batch = self.store().read(|txn| txn.unscanned_files(BATCH)).await?;
+            let from = after.clone();
+            let batch = self.store().read(move |txn| txn.unscanned_files(from.as_deref(), BATCH)).await?;
             if batch.is_empty() {
                 return Ok(found);
             }
-            for (workspace, row, key) in batch {
+            for (position, workspace, row, key) in batch {
+                after = Some(position);
                 let _slot = self.inner().upload_slots.clone().acquire_owned().await;
-                let verdict = self.scan_stored(scanner, workspace, &row, &key).await?;
+                let verdict = match self.scan_stored(scanner, workspace, &row, &key).await {
+                    Ok(verdict) => verdict,
+                    Err(e) if scanner.answers().await => {
+                        let detail = e.detail().unwrap_or("");
+                        tracing::warn!(file = %row.id, code = %e.code(), detail, "a stored file could not be scanned");
+                        found.unscannable += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 let clean = verdict == Verdict::Clean;
                 let settled = self.store().write(move |txn| txn.settle_scan(&workspace, &row.id, clean)).await?;
                 match (verdict, settled) {

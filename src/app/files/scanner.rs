@@ -1,7 +1,9 @@
 //! ClamAV's daemon over its INSTREAM protocol: `nINSTREAM\n`, then chunks each prefixed by
 //! its length (4 bytes, big-endian), then a zero-length chunk; clamd answers one line,
-//! `stream: OK`, `stream: NAME FOUND` or `… ERROR`. The whole scan has one deadline. Anything
-//! but a clear answer in time is "unavailable": the upload is refused (fail closed).
+//! `stream: OK`, `stream: NAME FOUND` or `… ERROR`. Each step has the timeout: connecting, every
+//! chunk sent, and the verdict after the last (so a slow uploader is not mistaken for a slow
+//! scanner). Anything but a clear answer in time is "unavailable": the upload is refused (fail
+//! closed).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -65,7 +67,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Connection for T {}
 /// One scan under way: bytes are fed as they arrive, the verdict read at the end.
 pub(crate) struct Scan {
     connection: Box<dyn Connection>,
-    deadline: Instant,
+    timeout: Duration,
 }
 
 /// Largest chunk sent at once (clamd reads chunks of any size up to its StreamMaxLength).
@@ -108,7 +110,7 @@ impl Scanner {
     /// Starts a stream scan (E3003 when clamd can't be reached in time).
     pub(crate) async fn begin(&self) -> Result<Scan, AppError> {
         let deadline = Instant::now() + self.timeout;
-        Ok(Scan { connection: self.send(b"nINSTREAM\n", deadline).await?, deadline })
+        Ok(Scan { connection: self.send(b"nINSTREAM\n", deadline).await?, timeout: self.timeout })
     }
 
     /// Whether clamd answers `PING` within the timeout (for /health/detailed).
@@ -130,7 +132,7 @@ impl Scan {
                 self.connection.write_all(&length).await?;
                 self.connection.write_all(chunk).await
             };
-            tokio::time::timeout_at(self.deadline, send)
+            tokio::time::timeout(self.timeout, send)
                 .await
                 .map_err(|_| unavailable("timed out"))?
                 .map_err(unavailable)?;
@@ -140,7 +142,7 @@ impl Scan {
 
     /// Ends the stream and reads clamd's answer.
     pub(crate) async fn verdict(mut self) -> Result<Verdict, AppError> {
-        let deadline = self.deadline;
+        let timeout = self.timeout;
         let finish = async {
             self.connection.write_all(&[0, 0, 0, 0]).await?;
             self.connection.flush().await?;
@@ -148,7 +150,7 @@ impl Scan {
             BufReader::new(&mut self.connection).read_line(&mut line).await?;
             Ok::<_, std::io::Error>(line)
         };
-        let line = tokio::time::timeout_at(deadline, finish)
+        let line = tokio::time::timeout(timeout, finish)
             .await
             .map_err(|_| unavailable("timed out"))?
             .map_err(unavailable)?;

@@ -200,12 +200,22 @@ impl ServerTx<'_, redb::ReadTransaction> {
 }
 
 impl<Tx: Txn> ServerTx<'_, Tx> {
-    /// Up to `limit` files stored without a virus scan, with their workspaces and data keys
-    /// (for the background scan once a scanner is configured).
-    pub(crate) fn unscanned_files(&self, limit: usize) -> Result<Vec<(WorkspaceId, FileRow, Vec<u8>)>, AppError> {
+    /// Up to `limit` files stored without a virus scan, after the row key `after` (a cursor:
+    /// the first element of the last one answered), with their workspaces and data keys (for
+    /// the background scan once a scanner is configured).
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn unscanned_files(
+        &self,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, WorkspaceId, FileRow, Vec<u8>)>, AppError> {
         let files = self.txn.bytes(FILES)?;
+        let rows = match after {
+            Some(after) => files.range::<&[u8]>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)),
+            None => files.range::<&[u8]>(..),
+        };
         let mut found = Vec::new();
-        for row in files.iter().map_err(storage)? {
+        for row in rows.map_err(storage)? {
             let (key, value) = row.map_err(storage)?;
             let stored: Stored = codec::decode(value.value())?;
             if stored.row.scan != ScanState::NotScanned {
@@ -213,7 +223,7 @@ impl<Tx: Txn> ServerTx<'_, Tx> {
             }
             let Some(workspace) = key.value().get(..16).and_then(|b| <[u8; 16]>::try_from(b).ok()) else { continue };
             let (row, data_key) = open(self.keyring, key.value(), stored)?;
-            found.push((WorkspaceId::from_bytes(workspace), row, data_key));
+            found.push((key.value().to_vec(), WorkspaceId::from_bytes(workspace), row, data_key));
             if found.len() == limit {
                 break;
             }

@@ -150,22 +150,28 @@ async fn protect_multipart(state: &AppState, request: Request, next: Next) -> Re
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|ct| multer::parse_boundary(ct).ok());
-    let Some(boundary) = boundary else { return refuse(false, "multipart without a boundary") };
+    let Some(boundary) = boundary.filter(|b| b.len() <= 200) else {
+        return refuse(false, "multipart without a usable boundary");
+    };
+    let closing = format!("\r\n--{boundary}");
     let (parts, mut body) = request.into_parts();
     let mut read = Vec::new();
-    let token = loop {
-        if let Some(token) = first_part_token(&read, &boundary).await {
-            break Some(token);
-        }
+    // Read until the first part's end has arrived, looking only at the new bytes each time (a
+    // body sent a byte at a time costs no more than one sent whole), at most 64 KiB.
+    let complete = loop {
         match body.frame().await {
             Some(Ok(frame)) if read.len() < TOKEN_PART_BYTES => {
-                if let Ok(data) = frame.into_data() {
-                    read.extend_from_slice(&data);
+                let Ok(data) = frame.into_data() else { continue };
+                let searched = read.len().saturating_sub(closing.len() - 1);
+                read.extend_from_slice(&data);
+                if read[searched..].windows(closing.len()).any(|w| w == closing.as_bytes()) {
+                    break true;
                 }
             }
-            _ => break None,
+            _ => break false,
         }
     };
+    let token = if complete { first_part_token(&read, &boundary).await } else { None };
     match token {
         Some(token) if state.app.csrf_key().verify(&binding, &token) => {
             let body = Body::new(Replayed { read: Some(read.into()), rest: body });
@@ -175,13 +181,9 @@ async fn protect_multipart(state: &AppState, request: Request, next: Next) -> Re
     }
 }
 
-/// The value of the first part of a multipart body, when `read` holds all of it and it is
-/// the `csrf_token` field.
+/// The value of the first part of a multipart body (wholly in `read`), if it is the
+/// `csrf_token` field.
 async fn first_part_token(read: &[u8], boundary: &str) -> Option<String> {
-    let closing = format!("\r\n--{boundary}");
-    if !read.windows(closing.len()).any(|w| w == closing.as_bytes()) {
-        return None;
-    }
     let bytes = axum::body::Bytes::copy_from_slice(read);
     let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(bytes) });
     let mut form = multer::Multipart::new(stream, boundary);

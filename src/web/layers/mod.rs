@@ -1,7 +1,9 @@
 //! The one tower stack every HTTPS request passes through, outermost first:
 //!
+//! 0. metrics: every answer counted and timed by route template (added in `web::router`)
 //! 1. compression (gzip/brotli at their fastest level — a profile showed the default level
-//!    costing a fifth of a list page's CPU for a few percent of size; bodies above 1 KiB only)
+//!    costing a fifth of a list page's CPU for a few percent of size; bodies above 1 KiB only;
+//!    never a stored file)
 //! 2. request context: a fresh request id (echoed as `X-Request-Id`), a tracing span, the
 //!    access log line (path without query string: tokens never reach the log)
 //! 3. security headers: a fresh CSP nonce per response, HSTS, nosniff, referrer, COOP/CORP/COEP,
@@ -10,14 +12,15 @@
 //!    logs internal detail once
 //! 5. catch-panic: a panicking handler becomes a coded 500. It sits *inside* 3 and 4 so even
 //!    that page carries the security headers and the request id.
-//! 6. timeout (30 s → 408, E4003)
-//! 7. body limit (1 MiB, 5 MiB + form overhead for the CSV upload routes → 413, E4002)
+//! 6. timeout (30 s, 15 min for uploads → 408, E4003)
+//! 7. body limit (1 MiB; 5 MiB + form overhead for the CSV upload routes; the largest upload cap
+//!    + form overhead for attachments → 413, E4002)
 //! 8. CORS: only `/api/`, only allow-listed origins, never credentials
 //! 9. session: resolves the session cookie (or bearer token) once; binds CSRF tokens
 //! 10. rate limit: per user when signed in, else per client address
 //! 11. CSRF: every state-changing request needs a bound token
 //!
-//! (8–11 need the application state and are added in `web::router`.)
+//! (0 and 8–11 need the application state and are added in `web::router`.)
 
 pub mod cors;
 pub mod csrf;
@@ -37,7 +40,6 @@ use axum::response::IntoResponse;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
-use tower_http::timeout::TimeoutLayer;
 
 use super::error::{ErrorFormat, ErrorReport};
 use crate::error::ErrorCode;
@@ -90,13 +92,26 @@ async fn limit_body(request: axum::extract::Request, next: middleware::Next) -> 
 }
 /// Longest a request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest an upload may take (a 100 MiB file over a slow office line).
+pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// Answers 408 past the route's time limit: [`REQUEST_TIMEOUT`], or [`UPLOAD_TIMEOUT`] for the
+/// routes that take a file.
+async fn time_limit(request: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    let limit =
+        if upload_limit(request.method(), request.uri().path()).is_some() { UPLOAD_TIMEOUT } else { REQUEST_TIMEOUT };
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
+}
 
 /// Wraps `routes` in the stack above. `Router::layer` wraps outside what is already there, so
 /// the calls below go from innermost to outermost.
 pub fn apply(routes: Router, policy: HeaderPolicy) -> Router {
     routes
         .layer(middleware::from_fn(limit_body))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(middleware::from_fn(time_limit))
         .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| panic_response()))
         .layer(middleware::from_fn(error_pages::render))
         .layer(middleware::from_fn_with_state(policy, security_headers::apply))
@@ -104,7 +119,16 @@ pub fn apply(routes: Router, policy: HeaderPolicy) -> Router {
         .layer(
             CompressionLayer::new()
                 .quality(tower_http::CompressionLevel::Fastest)
-                .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024))),
+                // Stored files go out as they are: compressing them would drop their length
+                // and ranges (and most are compressed already).
+                .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024)).and(
+                    |_: axum::http::StatusCode,
+                     _: axum::http::Version,
+                     _: &axum::http::HeaderMap,
+                     extensions: &axum::http::Extensions| {
+                        extensions.get::<SandboxedFile>().is_none()
+                    },
+                )),
         )
 }
 
