@@ -150,10 +150,8 @@ impl Scan {
             BufReader::new(&mut self.connection).read_line(&mut line).await?;
             Ok::<_, std::io::Error>(line)
         };
-        let line = tokio::time::timeout(timeout, finish)
-            .await
-            .map_err(|_| unavailable("timed out"))?
-            .map_err(unavailable)?;
+        let line =
+            tokio::time::timeout(timeout, finish).await.map_err(|_| unavailable("timed out"))?.map_err(unavailable)?;
         parse_answer(&line)
     }
 }
