@@ -148,14 +148,30 @@ impl DataDir {
 
     /// Free bytes on the file system that holds the data directory.
     pub fn free_bytes(&self) -> Option<u64> {
-        let stat = rustix::fs::statvfs(&self.root).ok()?;
-        Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+        self.disk().map(|disk| disk.free)
     }
 
-    /// The size of the filesystem holding the data directory.
-    pub fn disk_bytes(&self) -> Option<u64> {
+    /// The filesystem holding the data directory: its free space and its size, in bytes.
+    pub fn disk(&self) -> Option<Disk> {
         let stat = rustix::fs::statvfs(&self.root).ok()?;
-        Some(stat.f_blocks.saturating_mul(stat.f_frsize))
+        Some(Disk {
+            free: stat.f_bavail.saturating_mul(stat.f_frsize),
+            size: stat.f_blocks.saturating_mul(stat.f_frsize),
+        })
+    }
+}
+
+/// Free space and size of a filesystem, in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Disk {
+    pub free: u64,
+    pub size: u64,
+}
+
+impl Disk {
+    /// The share in use (0 to 1).
+    pub fn used(self) -> f64 {
+        if self.size == 0 { 0.0 } else { 1.0 - self.free as f64 / self.size as f64 }
     }
 }
 

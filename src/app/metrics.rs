@@ -130,12 +130,12 @@ impl Metrics {
     /// Counts one answered request and its latency. `route` is the route's template
     /// (`/contacts/{id}`), never the path, so ids don't make new series.
     pub fn http_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        let status = status.to_string();
-        let counted = Key::from_parts(REQUESTS, labels(&[("route", route), ("method", method), ("status", &status)]));
+        let code = status.to_string();
+        let counted = Key::from_parts(REQUESTS, labels(&[("route", route), ("method", method), ("status", &code)]));
         self.recorder.register_counter(&counted, &METADATA).increment(1);
         let timed = Key::from_parts(DURATION, labels(&[("route", route), ("method", method)]));
         self.recorder.register_histogram(&timed, &METADATA).record(seconds);
-        self.remember(status.starts_with('5'), seconds);
+        self.remember(status >= 500, seconds);
     }
 
     fn minute_now(&self) -> u64 {

@@ -117,15 +117,10 @@ impl OpsAlerts<'_> {
     /// Takes the readings, and raises every alert that starts firing (audited, then sent to
     /// the webhook). Answers what fires now.
     pub async fn evaluate(&self, certificate_left: Option<i64>) -> Result<Vec<Firing>, AppError> {
-        let disk = self.data_dir();
         let readings = Readings {
             requests: self.metrics().recent_requests(),
             certificate_left,
-            disk_used: disk
-                .free_bytes()
-                .zip(disk.disk_bytes())
-                .filter(|(_, size)| *size > 0)
-                .map(|(free, size)| 1.0 - free as f64 / size as f64),
+            disk_used: self.data_dir().disk().map(crate::datadir::Disk::used),
             memory_bytes: ProcessStats::read().resident_bytes,
             search_backlog: self.search().status().await.ok().map(|status| status.backlog),
         };

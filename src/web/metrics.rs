@@ -35,9 +35,9 @@ pub async fn scrape(
         let left = tls.info().not_after.unix_timestamp() - state.app.now();
         metrics.gauge("holdfast_certificate_expiry_seconds", left as f64);
     }
-    if let (Some(free), Some(size)) = (state.app.data_dir().free_bytes(), state.app.data_dir().disk_bytes()) {
-        metrics.gauge("holdfast_disk_free_bytes", free as f64);
-        metrics.gauge("holdfast_disk_size_bytes", size as f64);
+    if let Some(disk) = state.app.data_dir().disk() {
+        metrics.gauge("holdfast_disk_free_bytes", disk.free as f64);
+        metrics.gauge("holdfast_disk_size_bytes", disk.size as f64);
     }
     metrics.gauge("holdfast_uptime_seconds", state.app.uptime().as_secs_f64());
     let process = crate::app::metrics::ProcessStats::read();

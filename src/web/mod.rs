@@ -14,6 +14,7 @@ mod metrics;
 pub mod redirect;
 mod rum;
 pub mod server;
+mod upload;
 
 use std::sync::Arc;
 

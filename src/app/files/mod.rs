@@ -13,8 +13,6 @@ mod rescan;
 mod scanner;
 mod sniff;
 
-use std::path::PathBuf;
-
 pub use blob::FileKey;
 pub use intake::Intake;
 pub use links::{Download, FileLink};
@@ -117,10 +115,6 @@ pub fn clean_name(name: &str) -> String {
 }
 
 impl Files<'_> {
-    fn dir(&self) -> PathBuf {
-        self.data_dir().files_dir()
-    }
-
     /// Starts an upload to the `T` record `record`, named `name` (only its last part is kept).
     /// Refused before a byte is read when the caller may not change the record or has used up
     /// their uploads for the hour.
@@ -175,9 +169,7 @@ impl Files<'_> {
                 Ok(row)
             })
             .await?;
-        // The row is gone (committed): the blob can go; a crash before this leaves an orphan
-        // that the next start sweeps.
-        let _ = tokio::fs::remove_file(self.dir().join(&row.blob)).await;
+        DeletedFiles::of(vec![row.blob.clone()]).remove(self).await;
         Ok(row)
     }
 
@@ -186,7 +178,7 @@ impl Files<'_> {
     pub async fn sweep(&self) -> Result<usize, AppError> {
         let known: std::collections::HashSet<String> =
             self.store().read(|txn| txn.file_blobs()).await?.into_iter().collect();
-        let dir = self.dir();
+        let dir = self.data_dir().files_dir();
         tokio::task::spawn_blocking(move || {
             let mut removed = 0;
             for entry in std::fs::read_dir(&dir).map_err(|e| AppError::internal(ErrorCode::StorageUnavailable, e))? {

@@ -129,7 +129,7 @@ impl Files<'_> {
     /// Deletes an infected file's blob (its row is gone) and raises the alert (audited
     /// `file.infected`, then sent to the webhook).
     async fn removed_infected(&self, workspace: WorkspaceId, row: &FileRow, signature: &str) {
-        let _ = tokio::fs::remove_file(self.data_dir().files_dir().join(&row.blob)).await;
+        super::DeletedFiles::of(vec![row.blob.clone()]).remove(self).await;
         let event = AuditEvent::new("file.infected", None)
             .target(format!("file:{}", row.id))
             .fields(&[

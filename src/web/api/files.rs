@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::app::files::{Attachable, FileRow};
 use crate::domain::ids::RecordId;
-use crate::error::{AppError, ErrorCode};
+use crate::error::ErrorCode;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::extract::{ApiScope, Client};
@@ -64,37 +64,16 @@ fn parse_id(id: &str) -> Result<RecordId, ApiError> {
     id.parse().map_err(|_| ApiError::from(ErrorCode::NotFound))
 }
 
-/// A multipart body's failure: past the route's limit is "too large", anything else malformed.
-fn multipart_error(error: axum::extract::multipart::MultipartError) -> AppError {
-    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::field(ErrorCode::FileTooLarge, "file")
-    } else {
-        AppError::internal(ErrorCode::InvalidFormat, format!("multipart: {}", error.body_text()))
-    }
-}
-
 /// `POST /api/v1/{resource}/{id}/files`
 pub async fn upload<T: Attachable>(
     State(state): State<AppState>,
     ApiScope(scope): ApiScope,
     Client(client): Client,
     Path(id): Path<String>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<Response, ApiError> {
-    let record = parse_id(&id)?;
-    while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
-        if field.name() != Some("file") {
-            continue;
-        }
-        let name = field.file_name().unwrap_or("file").to_owned();
-        let mut intake = state.app.files().intake::<T>(&scope, record, &name).await?;
-        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-            intake.push(&chunk).await?;
-        }
-        let row = intake.commit(&client).await?;
-        return Ok((StatusCode::CREATED, Json(view(&row))).into_response());
-    }
-    Err(AppError::field(ErrorCode::Required, "file").into())
+    let row = crate::web::upload::attach_file::<T>(&state.app, &scope, parse_id(&id)?, &client, form).await?;
+    Ok((StatusCode::CREATED, Json(view(&row))).into_response())
 }
 
 /// `GET /api/v1/{resource}/{id}/files`

@@ -171,10 +171,11 @@ async fn protect_multipart(state: &AppState, request: Request, next: Next) -> Re
             _ => break false,
         }
     };
-    let token = if complete { first_part_token(&read, &boundary).await } else { None };
+    let read = axum::body::Bytes::from(read);
+    let token = if complete { first_part_token(read.clone(), &boundary).await } else { None };
     match token {
         Some(token) if state.app.csrf_key().verify(&binding, &token) => {
-            let body = Body::new(Replayed { read: Some(read.into()), rest: body });
+            let body = Body::new(Replayed { read: Some(read), rest: body });
             next.run(Request::from_parts(parts, body)).await
         }
         _ => refuse(false, "bad form token"),
@@ -183,9 +184,8 @@ async fn protect_multipart(state: &AppState, request: Request, next: Next) -> Re
 
 /// The value of the first part of a multipart body (wholly in `read`), if it is the
 /// `csrf_token` field.
-async fn first_part_token(read: &[u8], boundary: &str) -> Option<String> {
-    let bytes = axum::body::Bytes::copy_from_slice(read);
-    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(bytes) });
+async fn first_part_token(read: axum::body::Bytes, boundary: &str) -> Option<String> {
+    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(read) });
     let mut form = multer::Multipart::new(stream, boundary);
     let field = form.next_field().await.ok()??;
     if field.name() != Some(FIELD) {

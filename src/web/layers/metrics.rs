@@ -13,7 +13,8 @@ use axum::response::Response;
 use crate::app::App;
 
 pub async fn record(State(app): State<App>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    // A cheap clone (the template is shared), kept across the handler.
+    let route = request.extensions().get::<MatchedPath>().cloned();
     // Any token is a method to hyper: only the standard ones become label values.
     let method = match *request.method() {
         Method::GET => "GET",
@@ -28,6 +29,7 @@ pub async fn record(State(app): State<App>, request: Request, next: Next) -> Res
     let started = Instant::now();
     let response = next.run(request).await;
     let seconds = started.elapsed().as_secs_f64();
-    app.metrics().http_request(&route, method, response.status().as_u16(), seconds);
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    app.metrics().http_request(route, method, response.status().as_u16(), seconds);
     response
 }

@@ -107,8 +107,8 @@ pub async fn attach<T: Attachable + PageKind>(
     form: Multipart,
 ) -> Result<Response, HtmlError> {
     let id = super::parse_id(&id)?;
-    match stored::<T>(&state, &session.scope, id, &client, form).await {
-        Ok(()) => Ok(Redirect::to(&format!("{}?notice=file-attached#files", path(T::KIND, &id))).into_response()),
+    match crate::web::upload::attach_file::<T>(&state.app, &session.scope, id, &client, form).await {
+        Ok(_) => Ok(Redirect::to(&format!("{}?notice=file-attached#files", path(T::KIND, &id))).into_response()),
         Err(e) if is_refusal(&e) || matches!(e.code(), ErrorCode::NotFound | ErrorCode::TooManyRequests) => {
             Err(HtmlError::while_doing("attach the file", e))
         }
@@ -117,31 +117,6 @@ pub async fn attach<T: Attachable + PageKind>(
             render::<T>(&state, &page, &session, id, None, shown).await
         }
     }
-}
-
-/// Streams the form's `file` part through the intake pipeline.
-async fn stored<T: Attachable>(
-    state: &AppState,
-    scope: &TenantScope,
-    id: RecordId,
-    client: &crate::app::auth::ClientInfo,
-    mut form: Multipart,
-) -> Result<(), AppError> {
-    let unreadable = |_| AppError::field(ErrorCode::FileTooLarge, "file");
-    while let Some(mut field) = form.next_field().await.map_err(unreadable)? {
-        let name = match (field.name(), field.file_name()) {
-            (Some("file"), Some(name)) if !name.is_empty() => name.to_owned(),
-            (Some("file"), _) => return Err(AppError::field(ErrorCode::Required, "file")),
-            _ => continue,
-        };
-        let mut intake = state.app.files().intake::<T>(scope, id, &name).await?;
-        while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
-            intake.push(&chunk).await?;
-        }
-        intake.commit(client).await?;
-        return Ok(());
-    }
-    Err(AppError::field(ErrorCode::Required, "file"))
 }
 
 /// `GET /files/{id}`: the file, through a link signed now for the signed-in user (pages link
