@@ -10,6 +10,7 @@ use super::{CrmRecord, ParsedFilter, WriteContext};
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
+use crate::app::files::DeletedFiles;
 use crate::app::store::WorkspaceWrite;
 use crate::app::store::imports::ImportItem;
 use crate::domain::crm::{Changes, Company, Contact, Kind, Note, Subject, Task};
@@ -66,18 +67,20 @@ impl Imports<'_> {
         let mut from = 0u32;
         loop {
             let (scope, client, mut import) = (scope.clone(), client.clone(), import.clone());
-            let (next, done);
-            (summary, created_companies, next, done) = self
+            let (next, done, files);
+            (summary, created_companies, next, done, files) = self
                 .store()
                 .workspace(&scope)
                 .write(move |txn| {
                     let items = txn.import_items(&id, from, BATCH_ROWS)?;
                     let ctx = WriteContext { now, by: *scope.user(), pipeline: &[] };
+                    // Files attached since the import go with their records, once this commits.
+                    let mut files = DeletedFiles::default();
                     for item in &items {
                         match item.kind {
-                            Kind::Contact => revert_item::<Contact>(txn, item, &ctx, &mut summary)?,
+                            Kind::Contact => revert_item::<Contact>(txn, item, &ctx, &mut summary, &mut files)?,
                             Kind::Company if item.before.is_none() => created_companies.push(item.clone()),
-                            Kind::Company => revert_item::<Company>(txn, item, &ctx, &mut summary)?,
+                            Kind::Company => revert_item::<Company>(txn, item, &ctx, &mut summary, &mut files)?,
                             Kind::Deal | Kind::Note | Kind::Task => summary.skipped.push(item.row),
                         }
                     }
@@ -87,7 +90,7 @@ impl Imports<'_> {
                             if company_in_use(txn, &item.id)? {
                                 summary.skipped.push(item.row);
                             } else {
-                                revert_item::<Company>(txn, item, &ctx, &mut summary)?;
+                                revert_item::<Company>(txn, item, &ctx, &mut summary, &mut files)?;
                             }
                         }
                         import.reverted = Some(summary.clone());
@@ -104,9 +107,10 @@ impl Imports<'_> {
                         audit(txn, now, event)?;
                     }
                     let next = from + u32::try_from(items.len()).unwrap_or(u32::MAX);
-                    Ok((summary, created_companies, next, done))
+                    Ok((summary, created_companies, next, done, files))
                 })
                 .await?;
+            files.remove(self).await;
             if done {
                 return Ok(summary);
             }
@@ -130,12 +134,14 @@ fn company_in_use(txn: &WorkspaceWrite<'_>, id: &RecordId) -> Result<bool, AppEr
     Ok(!attached::<Note>(txn, &filter)?.is_empty() || !attached::<Task>(txn, &filter)?.is_empty())
 }
 
-/// Deletes a created record or restores a changed one, unless it changed since the import.
+/// Deletes a created record or restores a changed one, unless it changed since the import;
+/// a deleted record's files join `files`.
 fn revert_item<T: CrmRecord>(
     txn: &WorkspaceWrite<'_>,
     item: &ImportItem,
     ctx: &WriteContext<'_>,
     summary: &mut RevertSummary,
+    files: &mut DeletedFiles,
 ) -> Result<(), AppError> {
     let Some(current) = txn.load::<T>(&item.id)? else {
         if item.before.is_some() {
@@ -148,8 +154,7 @@ fn revert_item<T: CrmRecord>(
         return Ok(());
     }
     let Some(json) = &item.before else {
-        // Files attached since the import go with it; their blobs are swept at the next start.
-        let _orphans = delete_in(txn, &current)?;
+        files.extend(delete_in(txn, &current)?);
         summary.deleted += 1;
         return Ok(());
     };
