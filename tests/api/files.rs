@@ -606,4 +606,13 @@ async fn owners_allow_office_documents_which_are_checked_part_by_part() {
     let (i, status, body) = refused.expect("the quota stops the third upload");
     assert_eq!((i, status, body["code"].as_str()), (2, StatusCode::PAYLOAD_TOO_LARGE, Some("E2006")), "{body}");
     assert!(body["detail"].as_str().unwrap().contains("storage is full"), "{body}");
+    // Deleting a file gives its room back.
+    let listed: Value = api.get(&format!("/api/v1/{record}/files")).await.json().await.unwrap();
+    let scan = listed["items"].as_array().unwrap().iter().find(|f| f["name"] == "scan-0.png").unwrap();
+    assert_eq!(
+        api.delete(&format!("/api/v1/files/{}", scan["id"].as_str().unwrap())).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let (status, body) = upload(&api, &record, "scan-2.png", big).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 }

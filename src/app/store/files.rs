@@ -9,7 +9,7 @@ use super::access::{get, put};
 use super::codec::{self, Versioned};
 use super::key_layout::{prefix_end, tenant_key};
 use super::scoped::{ServerTx, ServerWrite, Txn, WorkspaceTx, WorkspaceWrite};
-use super::tables::{FILES, RECORD_FILES};
+use super::tables::{FILE_USAGE, FILES, RECORD_FILES};
 use super::{sealed, storage};
 use crate::app::keyring::Keyring;
 use crate::domain::crm::Kind;
@@ -143,14 +143,9 @@ impl<Tx: Txn> WorkspaceTx<'_, Tx> {
 
     /// Bytes stored by this workspace's files (its quota's use).
     pub(crate) fn files_size(&self) -> Result<u64, AppError> {
-        let files = self.txn.bytes(FILES)?;
-        let prefix = tenant_key(&self.workspace, &[]);
-        let mut total = 0;
-        for row in files.range(prefix.as_slice()..prefix_end(&prefix).as_slice()).map_err(storage)? {
-            let (_, value) = row.map_err(storage)?;
-            total += codec::decode::<Stored>(value.value())?.row.size;
-        }
-        Ok(total)
+        let usage = self.txn.bytes(FILE_USAGE)?;
+        let stored = usage.get(self.workspace.as_bytes().as_slice()).map_err(storage)?;
+        Ok(stored.and_then(|v| <[u8; 8]>::try_from(v.value()).ok()).map_or(0, u64::from_be_bytes))
     }
 }
 
@@ -162,8 +157,15 @@ impl WorkspaceWrite<'_> {
         put(&mut self.txn.open_table(FILES).map_err(storage)?, &key, &Stored { row: row.clone(), key: sealed_key })?;
         let index = [record_prefix(&self.workspace, row.kind, &row.record), row.id.as_bytes().to_vec()].concat();
         self.txn.open_table(RECORD_FILES).map_err(storage)?.insert(index.as_slice(), ()).map_err(storage)?;
+        self.set_files_size(self.files_size()?.saturating_add(row.size))?;
         // The record's search document carries its files' names.
         super::crm::push_outbox(self.txn, &self.workspace, row.kind, &row.record)
+    }
+
+    fn set_files_size(&self, bytes: u64) -> Result<(), AppError> {
+        let mut usage = self.txn.open_table(FILE_USAGE).map_err(storage)?;
+        usage.insert(self.workspace.as_bytes().as_slice(), bytes.to_be_bytes().as_slice()).map_err(storage)?;
+        Ok(())
     }
 
     /// Removes the rows of every file of a record (deleted with it); answers their blobs, to
@@ -185,6 +187,7 @@ impl WorkspaceWrite<'_> {
             .map_err(storage)?;
         let index = [record_prefix(&self.workspace, row.kind, &row.record), row.id.as_bytes().to_vec()].concat();
         self.txn.open_table(RECORD_FILES).map_err(storage)?.remove(index.as_slice()).map_err(storage)?;
+        self.set_files_size(self.files_size()?.saturating_sub(row.size))?;
         super::crm::push_outbox(self.txn, &self.workspace, row.kind, &row.record)
     }
 }

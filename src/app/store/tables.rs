@@ -88,6 +88,10 @@ pub(crate) const DATA_KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new
 /// `workspace ‖ file id` → a stored file (its blob's name and sealed key, what it is).
 pub(crate) const FILES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("files");
 
+/// `workspace` → bytes its files take (u64 BE), kept with every file stored or deleted so the
+/// quota is one read.
+pub(crate) const FILE_USAGE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("file_usage");
+
 /// `workspace ‖ kind ‖ record id ‖ file id`: the files attached to a record.
 pub(crate) const RECORD_FILES: TableDefinition<&[u8], ()> = TableDefinition::new("record_files");
 
@@ -111,6 +115,7 @@ pub(crate) const ALL_BYTE_TABLES: &[TableDefinition<'static, &'static [u8], &'st
     IMPORT_ITEMS,
     DATA_KEYS,
     FILES,
+    FILE_USAGE,
 ];
 
 /// Tables keyed by text.
