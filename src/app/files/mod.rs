@@ -150,6 +150,17 @@ impl Files<'_> {
         })
     }
 
+    /// The files of each of some `T` records the caller has already read (one transaction for
+    /// all: a record page lists every note's files).
+    pub(crate) async fn list_each<T: Attachable>(
+        &self,
+        scope: &TenantScope,
+        records: &[RecordId],
+    ) -> Result<Vec<Vec<FileRow>>, AppError> {
+        scope.require(Action::ReadRecords)?;
+        self.store().workspace(scope).read_now(|txn| records.iter().map(|id| txn.files_of(T::KIND, id)).collect())
+    }
+
     /// Deletes a file of a record the caller may change; audited `file.deleted`.
     pub async fn delete(&self, scope: &TenantScope, id: RecordId, client: &ClientInfo) -> Result<FileRow, AppError> {
         scope.require(Action::ReadRecords)?;

@@ -296,18 +296,20 @@ async fn attached(
     let filter = ListQuery::first(on, 50);
     let notes = state.app.records().list::<Note>(scope, &filter).await?.items;
     let tasks = state.app.records().list::<Task>(scope, &filter).await?.items;
-    let mut views = Vec::with_capacity(notes.len());
-    for n in &notes {
-        let files = state.app.files().list::<Note>(scope, n.id).await?;
-        views.push(NoteView {
+    let ids: Vec<RecordId> = notes.iter().map(|n| n.id).collect();
+    let files = state.app.files().list_each::<Note>(scope, &ids).await?;
+    let views = notes
+        .iter()
+        .zip(files)
+        .map(|(n, files)| NoteView {
             id: n.id,
             author: names.person(&n.author_id),
             at: n.stamp.created_at,
             html: super::notes::render_markdown(&n.body),
             editable: crate::app::crm::records::may_edit(scope, n),
             files: files.iter().map(|row| super::files::view(row, names)).collect(),
-        });
-    }
+        })
+        .collect();
     let tasks = tasks
         .iter()
         .map(|t| TaskRow {
