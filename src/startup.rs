@@ -64,6 +64,7 @@ impl Application {
             .map_err(|why| AppError::internal(crate::error::ErrorCode::Internal, why))?
             .map(|address| crate::app::files::Scanner::new(address, Duration::from_secs(config.scan.timeout_s)));
         app.files().use_scanner(scanner);
+        app.use_public_origin(config.server.public_url.as_ref().map(|url| url.origin().ascii_serialization()));
         // Uploads or deletions cut off by a crash leave blobs no file names: gone before any
         // upload is taken.
         let swept = app.files().sweep().await?;
@@ -196,6 +197,9 @@ async fn every_minute(app: crate::app::App, tls: Option<Arc<CertManager>>, mut s
                 app.metrics().upkeep();
                 if let Err(e) = app.records().expire_idempotency().await {
                     tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "idempotency sweep failed");
+                }
+                if let Err(e) = app.portal().send_due_reminders().await {
+                    tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "portal reminders failed");
                 }
                 if let Err(e) = app.backups().run_schedule().await {
                     tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "backup schedule failed");

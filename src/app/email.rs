@@ -206,13 +206,14 @@ impl Email<'_> {
 
     /// Sends without making the caller wait (or learn the outcome); failures are logged
     /// without the message content.
-    pub fn send_in_background(&self, to: EmailAddress, subject: &'static str, body: String) {
+    pub fn send_in_background(&self, to: EmailAddress, subject: impl Into<String>, body: String) {
+        let subject = subject.into();
         if !self.settings().is_configured() {
             return;
         }
         let app = App::clone(self);
         tokio::spawn(async move {
-            if let Err(e) = app.email().send(&to, subject, body).await {
+            if let Err(e) = app.email().send(&to, &subject, body).await {
                 tracing::warn!(code = %e.code(), detail = e.detail().unwrap_or(""), subject, "email not sent");
             }
         });

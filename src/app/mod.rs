@@ -16,6 +16,7 @@ pub(crate) mod keyring;
 pub mod metrics;
 pub mod ops_alerts;
 pub mod policy;
+pub mod portal;
 pub mod rate_limit;
 mod search;
 pub mod settings;
@@ -123,6 +124,9 @@ struct Inner {
     scanner: RwLock<Option<files::Scanner>>,
     /// Uploads in progress (bounded).
     upload_slots: Arc<tokio::sync::Semaphore>,
+    /// The configured public origin (`https://crm.example.com`), for links in emails sent by
+    /// background work; `None`: such emails carry no link.
+    public_origin: RwLock<Option<String>>,
     /// What `/metrics` shows.
     metrics: metrics::Metrics,
     /// Operational alerts firing at the last evaluation.
@@ -203,6 +207,9 @@ impl App {
     pub fn backups(&self) -> backup::Backups<'_> {
         backup::Backups(self)
     }
+    pub fn portal(&self) -> portal::Portal<'_> {
+        portal::Portal(self)
+    }
     pub fn files(&self) -> files::Files<'_> {
         files::Files(self)
     }
@@ -244,11 +251,22 @@ impl App {
             file_link_key,
             scanner: RwLock::new(None),
             upload_slots: files::upload_slots(),
+            public_origin: RwLock::new(None),
             metrics: metrics::Metrics::default(),
             ops_firing: Default::default(),
             started: Instant::now(),
             search: Mutex::new(None),
         })))
+    }
+
+    /// Sets the public origin emailed links start with (from the config file, at start).
+    pub fn use_public_origin(&self, origin: Option<String>) {
+        *self.0.public_origin.write().unwrap_or_else(|p| p.into_inner()) = origin;
+    }
+
+    /// The public origin emailed links start with, if one is configured.
+    pub fn public_origin(&self) -> Option<String> {
+        self.0.public_origin.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The server's metrics (rendered at `/metrics`).

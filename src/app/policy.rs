@@ -61,7 +61,7 @@ impl Default for SecurityPolicy {
             session_absolute_hours: 12,
             password_min_length: 12,
             password_history: default_password_history(),
-            mfa_required_roles: vec![Role::Owner, Role::Admin, Role::Manager, Role::Staff, Role::ViewOnly],
+            mfa_required_roles: Role::ALL.to_vec(),
             api_allowed_origins: Vec::new(),
             upload_max_mib: default_upload_max_mib(),
             allowed_file_types: default_file_types(),

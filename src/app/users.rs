@@ -227,10 +227,26 @@ impl Users<'_> {
         email: &str,
         name: &str,
         role: Role,
+        company: Option<crate::domain::ids::RecordId>,
         password: &SecretString,
     ) -> Result<UserId, AppError> {
         let name = required_line(name, NAME_MAX, "name")?;
         let email = EmailAddress::parse(email)?;
+        match (role, company) {
+            (Role::Client, None) => return Err(AppError::field(ErrorCode::Required, "company")),
+            (Role::Client, Some(_)) | (_, None) => {}
+            (_, Some(_)) => {
+                return Err(AppError::field(ErrorCode::InvalidFormat, "company")
+                    .with_hint("--company is only for the client role."));
+            }
+        }
+        if let Some(company) = company {
+            // The company must be one of the workspace's own.
+            let scope = super::auth::offline_scope(self, workspace).await?;
+            let found =
+                self.store().workspace(&scope).read_now(|txn| txn.load::<crate::domain::crm::Company>(&company))?;
+            found.ok_or_else(|| AppError::field(ErrorCode::NotFound, "company"))?;
+        }
         let workspace_name = workspace.to_owned();
         let workspace = self
             .store()
@@ -240,7 +256,8 @@ impl Users<'_> {
         check_new_password(password, &self.security_policy(), &[email.as_str(), &name, &workspace.name])?;
         let hash = self.hasher().hash(password).await?;
         let now = self.now();
-        let user = UserRecord::new(workspace.id, email, name, role, Some(hash), now);
+        let mut user = UserRecord::new(workspace.id, email, name, role, Some(hash), now);
+        user.company = company;
         self.store()
             .write(move |txn| {
                 txn.insert_user(&user)?;

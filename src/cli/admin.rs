@@ -26,6 +26,9 @@ pub enum AdminCommand {
         /// owner, admin, manager, staff, viewonly or client.
         #[arg(long)]
         role: String,
+        /// The company (id) a client belongs to: required for `client`, refused otherwise.
+        #[arg(long)]
+        company: Option<String>,
     },
     /// Print a new personal API token for a user (one line, nothing else).
     CreateToken {
@@ -66,7 +69,7 @@ pub fn run(config: &Config, command: AdminCommand) -> u8 {
             println!("created workspace {id}");
             Ok(())
         }),
-        AdminCommand::CreateUser { workspace, email, name, role } => {
+        AdminCommand::CreateUser { workspace, email, name, role, company } => {
             let password = match read_password() {
                 Ok(password) => password,
                 Err(e) => {
@@ -76,7 +79,12 @@ pub fn run(config: &Config, command: AdminCommand) -> u8 {
             };
             offline::run(config, |app| async move {
                 let role = Role::parse(&role)?;
-                let id = app.users().create(&workspace, &email, &name, role, &password).await?;
+                let company = match company.as_deref().map(str::parse) {
+                    Some(Ok(id)) => Some(id),
+                    Some(Err(_)) => return Err(AppError::field(ErrorCode::InvalidFormat, "company")),
+                    None => None,
+                };
+                let id = app.users().create(&workspace, &email, &name, role, company, &password).await?;
                 println!("created user {id}");
                 Ok(())
             })

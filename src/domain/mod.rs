@@ -5,6 +5,7 @@ pub mod crm;
 pub mod email;
 pub mod fields;
 pub mod ids;
+pub mod portal;
 pub mod role;
 pub mod spreadsheet;
 pub mod text;

@@ -181,7 +181,13 @@ async fn roles_decide_who_reads_creates_and_edits() {
     assert_eq!(problem(staff.delete(&path(&managers)).await).await.1["code"], "E1005");
     assert_eq!(manager.patch(&path(&own), json!({"title": "Reviewed"})).await.status(), StatusCode::OK);
     let password = secrecy::SecretString::from(crate::helpers::USER_PASSWORD.to_owned());
-    app.app.users().create("Acme Ltd", "cleo@acme.example", "Cleo Client", Role::Client, &password).await.unwrap();
+    let company = manager.create("/api/v1/companies", json!({"name": "Cleo's firm"})).await;
+    let company = company["id"].as_str().unwrap().parse().ok();
+    app.app
+        .users()
+        .create("Acme Ltd", "cleo@acme.example", "Cleo Client", Role::Client, company, &password)
+        .await
+        .unwrap();
     let refused = app.app.tokens().create_for_email("cleo@acme.example", "t").await.unwrap_err();
     assert_eq!(refused.code(), holdfast::error::ErrorCode::Forbidden, "clients get no API access");
 }

@@ -201,7 +201,7 @@ impl TestApp {
     /// with a fresh browser.
     pub async fn user_with_role(&self, workspace: &str, email: &str, role: holdfast::domain::role::Role) -> Browser {
         let password = secrecy::SecretString::from(USER_PASSWORD.to_owned());
-        self.app.users().create(workspace, email, "Test Person", role, &password).await.expect("user created");
+        self.app.users().create(workspace, email, "Test Person", role, None, &password).await.expect("user created");
         let browser = self.new_browser();
         browser.sign_in_fully(email, USER_PASSWORD).await;
         browser
@@ -210,7 +210,7 @@ impl TestApp {
     /// Adds a user (offline admin path) and returns an API client acting with their token.
     pub async fn api_user(&self, workspace: &str, email: &str, role: holdfast::domain::role::Role) -> Api {
         let password = secrecy::SecretString::from(USER_PASSWORD.to_owned());
-        self.app.users().create(workspace, email, "Api Person", role, &password).await.expect("user created");
+        self.app.users().create(workspace, email, "Api Person", role, None, &password).await.expect("user created");
         let token = self.app.tokens().create_for_email(email, "tests").await.expect("token");
         Api { client: self.client.clone(), base: self.base.clone(), token }
     }

@@ -7,6 +7,7 @@ use super::scope::{SecondFactor, TenantScope};
 use super::secrets::{hash_secret, new_secret};
 use crate::app::audit::{AuditEvent, record};
 use crate::app::store::rows::ApiTokenRecord;
+use crate::domain::role::Role;
 use crate::domain::text::required_line;
 use crate::error::{AppError, ErrorCode};
 
@@ -111,7 +112,9 @@ impl Tokens<'_> {
             let home = txn.home_workspace()?;
             Ok(user.map(|u| (record, u, home)))
         })?;
-        let Some((mut record, user, home)) = found.filter(|(_, user, _)| !user.disabled) else { return Ok(None) };
+        // Clients have no API: a token of one (there should be none) acts as no one.
+        let usable = |user: &crate::app::store::rows::UserRecord| !user.disabled && user.role != Role::Client;
+        let Some((mut record, user, home)) = found.filter(|(_, user, _)| usable(user)) else { return Ok(None) };
         if record.last_used.is_none_or(|t| now - t >= TOUCH_INTERVAL) {
             record.last_used = Some(now);
             // A stamp that can't be written (a full disk) never turns a valid token away.

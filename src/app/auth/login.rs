@@ -235,7 +235,7 @@ mod tests {
         let app = App::open(DataDir::open(dir.path()).unwrap(), Arc::new(SystemClock)).unwrap();
         app.users().create_workspace("Acme").await.unwrap();
         let password = SecretString::from("lantern orchard granite velvet".to_owned());
-        app.users().create("Acme", "ann@acme.example", "Ann", Role::Staff, &password).await.unwrap();
+        app.users().create("Acme", "ann@acme.example", "Ann", Role::Staff, None, &password).await.unwrap();
         let wrong = SecretString::from("not the password at all".to_owned());
         let mut commits = Vec::new();
         for (n, email) in ["ann@acme.example", "nobody@acme.example"].into_iter().enumerate() {

@@ -87,7 +87,6 @@ pub struct ClientScope {
 }
 
 impl ClientScope {
-    #[expect(dead_code, reason = "built from a client's portal session (the client portal issue)")]
     pub(in crate::app::auth) fn new(workspace: WorkspaceId, user: UserId, company: RecordId) -> Self {
         Self { workspace, user, company }
     }

@@ -3,11 +3,13 @@
 
 use super::ClientInfo;
 use super::csrf::CsrfBinding;
-use super::scope::{SecondFactor, TenantScope};
+use super::permissions::Action;
+use super::scope::{ClientScope, SecondFactor, TenantScope};
 use super::secrets::SessionToken;
 use crate::app::audit::{AuditEvent, record};
 use crate::app::store::ServerWrite;
 use crate::app::store::rows::{SessionRecord, SessionStage, UserRecord};
+use crate::domain::role::Role;
 use crate::error::{AppError, ErrorCode};
 
 crate::app::service! {
@@ -17,13 +19,22 @@ crate::app::service! {
 
 /// `last_seen` is written at most this often (seconds), so reads don't each cost a commit.
 const TOUCH_INTERVAL: i64 = 60;
+/// The navigation badge counts unseen client activity up to this many.
+pub const UNSEEN_SHOWN: usize = 99;
 /// A session waiting for its second factor (or first enrolment) lasts this long.
 pub const PENDING_SECONDS: i64 = 5 * 60;
 
 /// A verified session: who the request acts as.
 #[derive(Debug, Clone)]
 pub struct AuthSession {
+    /// Who acts. A client's scope has the `client` role, which allows nothing of the firm's;
+    /// their portal works with `client` instead.
     pub scope: TenantScope,
+    /// Set for a client of the firm: the one company whose portal they reach. The web layer
+    /// answers such a session 404 on every page outside the portal.
+    pub client: Option<ClientScope>,
+    /// Client activity this member has not seen yet (at most [`UNSEEN_SHOWN`]), for the badge.
+    pub portal_unseen: usize,
     pub user_name: String,
     pub email: String,
     pub stage: SessionStage,
@@ -132,8 +143,24 @@ impl Sessions<'_> {
             SessionStage::Full if user.mfa.is_none() && policy.requires_mfa(user.role) => SessionStage::MustEnroll,
             stage => stage,
         };
+        let client = match (user.role, user.company) {
+            (Role::Client, Some(company)) => Some(ClientScope::new(user.workspace_id, user.id, company)),
+            (Role::Client, None) => return Ok(None),
+            _ => None,
+        };
+        let scope = TenantScope::new(user.workspace_id, user.id, user.role, second_factor, home);
+        let portal_unseen = if stage == SessionStage::Full && scope.can(Action::ReadRecords) {
+            self.store().workspace(&scope).read_now(|txn| {
+                let seen = txn.portal_seen(scope.user())?;
+                Ok(txn.portal_activity(seen, UNSEEN_SHOWN)?.len())
+            })?
+        } else {
+            0
+        };
         Ok(Some(AuthSession {
-            scope: TenantScope::new(user.workspace_id, user.id, user.role, second_factor, home),
+            scope,
+            client,
+            portal_unseen,
             user_name: user.name,
             email: user.email.to_string(),
             stage,

@@ -397,6 +397,15 @@ pub(crate) fn delete_in<T: CrmRecord>(txn: &WorkspaceWrite<'_>, record: &T) -> R
             txn.delete(&task)?;
         }
     }
+    if T::KIND == Kind::Company {
+        // Its portal goes with it, and its clients can no longer sign in.
+        txn.portal(record.id()).clear()?;
+        for mut user in txn.users()?.into_iter().filter(|u| u.company == Some(record.id()) && !u.disabled) {
+            user.disabled = true;
+            txn.update_user(&user)?;
+            txn.delete_sessions_of(&user.id)?;
+        }
+    }
     txn.delete(record)?;
     Ok(files)
 }

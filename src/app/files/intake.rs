@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::Uploader;
 use super::blob::{BlobWriter, FileKey, Place};
 use super::office;
 use super::scanner::{Scan, Verdict};
@@ -14,7 +15,7 @@ use super::sniff::{self, FileType, SNIFF_BYTES};
 use super::{FileRow, ScanState, require_editable};
 use crate::app::App;
 use crate::app::audit::{AuditEvent, record as audit};
-use crate::app::auth::{ClientInfo, TenantScope};
+use crate::app::auth::ClientInfo;
 use crate::domain::crm::Kind;
 use crate::domain::ids::RecordId;
 use crate::error::{AppError, ErrorCode};
@@ -22,7 +23,7 @@ use crate::error::{AppError, ErrorCode};
 /// An upload under way (see the module doc).
 pub struct Intake {
     app: App,
-    scope: TenantScope,
+    uploader: Uploader,
     place: Place,
     name: String,
     max: u64,
@@ -43,7 +44,7 @@ pub struct Intake {
 impl Intake {
     pub(super) async fn start(
         app: App,
-        scope: TenantScope,
+        uploader: Uploader,
         kind: Kind,
         record: RecordId,
         name: String,
@@ -52,10 +53,10 @@ impl Intake {
         let policy = app.security_policy();
         let blob = hex::encode(rand::random::<[u8; 16]>());
         let temporary = app.data_dir().files_dir().join(format!("{blob}.tmp"));
-        let place = Place { workspace: *scope.workspace(), kind, record, file: RecordId::random() };
+        let place = Place { workspace: uploader.workspace(), kind, record, file: RecordId::random() };
         Ok(Intake {
             app,
-            scope,
+            uploader,
             place,
             name,
             max: policy.upload_max_bytes(),
@@ -142,38 +143,47 @@ impl Intake {
             content_type: file_type.mime().to_owned(),
             size: self.size,
             scan,
-            uploaded_by: *self.scope.user(),
+            uploaded_by: self.uploader.user(),
             created_at: self.app.now(),
             blob: self.blob.clone(),
         };
-        let (scope, stored, key, client) =
-            (self.scope.clone(), row.clone(), self.key.as_bytes().to_vec(), client.clone());
+        let (stored, key) = (row.clone(), self.key.as_bytes().to_vec());
         let quota = u64::from(self.app.security_policy().storage_quota_mib) * 1024 * 1024;
         let now = self.app.now();
-        let saved = self
-            .app
-            .store()
-            .workspace(&self.scope)
-            .write(move |txn| {
-                require_editable(txn, &scope, stored.kind, &stored.record)?;
-                if txn.files_size()? + stored.size > quota {
-                    return Err(AppError::field(ErrorCode::FileTooLarge, "file").with_hint(
-                        "The workspace's file storage is full: delete files, or ask an owner to raise the quota.",
-                    ));
-                }
-                txn.insert_file(&stored, &key)?;
-                let event = AuditEvent::new("file.uploaded", Some(*scope.user()))
-                    .target(format!("file:{}", stored.id))
-                    .fields(&[
-                        &format!("{}:{}", stored.kind.as_str(), stored.record),
-                        &format!("type={}", stored.content_type),
-                        &format!("size={}", stored.size),
-                        &format!("scan={}", stored.scan.as_str()),
-                    ])
-                    .from_client(&client);
-                audit(txn, now, event)
-            })
-            .await;
+        let event = AuditEvent::new("file.uploaded", Some(self.uploader.user()))
+            .target(format!("file:{}", row.id))
+            .fields(&[
+                &format!("{}:{}", row.kind.as_str(), row.record),
+                &format!("type={}", row.content_type),
+                &format!("size={}", row.size),
+                &format!("scan={}", row.scan.as_str()),
+            ])
+            .from_client(client);
+        let store = self.app.store();
+        let saved = match &self.uploader {
+            Uploader::Member(scope) => {
+                let scope = scope.clone();
+                store
+                    .workspace(&scope)
+                    .write(move |txn| {
+                        require_editable(txn, &scope, stored.kind, &stored.record)?;
+                        within_quota(txn.files_size()?, stored.size, quota)?;
+                        txn.insert_file(&stored, &key)?;
+                        audit(txn, now, event)
+                    })
+                    .await
+            }
+            Uploader::Client(scope) => {
+                store
+                    .client(scope)
+                    .write(move |txn| {
+                        within_quota(txn.files_size()?, stored.size, quota)?;
+                        txn.insert_company_file(&stored, &key)?;
+                        txn.audit(now, event)
+                    })
+                    .await
+            }
+        };
         if let Err(e) = saved {
             let _ = tokio::fs::remove_file(&path).await;
             return Err(e);
@@ -185,15 +195,24 @@ impl Intake {
     /// Raises the alert for an infected upload (audited `file.infected`, then sent to the
     /// webhook); its bytes are dropped with the intake.
     fn refuse_infected(&self, signature: &str, client: &ClientInfo) -> AppError {
-        let event = AuditEvent::new("file.infected", Some(*self.scope.user()))
+        let event = AuditEvent::new("file.infected", Some(self.uploader.user()))
             .target(format!("{}:{}", self.place.kind.as_str(), self.place.record))
             .fields(&[&format!("signature={signature}"), &format!("size={}", self.size)])
             .from_client(client)
             .failed();
-        self.app.alerts().raise(*self.scope.workspace(), event);
+        self.app.alerts().raise(self.uploader.workspace(), event);
         self.app.metrics().count("holdfast_uploads_total", &[("outcome", "infected"), ("scan", "infected")]);
         AppError::field(ErrorCode::FileInfected, "file")
     }
+}
+
+/// E2006 when `size` more bytes would take the workspace past its quota.
+fn within_quota(used: u64, size: u64, quota: u64) -> Result<(), AppError> {
+    if used + size > quota {
+        return Err(AppError::field(ErrorCode::FileTooLarge, "file")
+            .with_hint("The workspace's file storage is full: delete files, or ask an owner to raise the quota."));
+    }
+    Ok(())
 }
 
 impl Drop for Intake {

@@ -22,7 +22,7 @@ pub use sniff::FileType;
 
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
-use crate::app::auth::{ClientInfo, TenantScope};
+use crate::app::auth::{ClientInfo, ClientScope, TenantScope};
 use crate::app::crm::CrmRecord;
 use crate::app::crm::records::may_edit;
 use crate::app::store::Txn;
@@ -57,6 +57,30 @@ impl DeletedFiles {
         let dir = app.data_dir().files_dir();
         for blob in self.0 {
             let _ = tokio::fs::remove_file(dir.join(blob)).await;
+        }
+    }
+}
+
+/// Who is uploading: a member, to a record they may change; or a portal client, to their
+/// own company.
+#[derive(Debug, Clone)]
+pub(crate) enum Uploader {
+    Member(TenantScope),
+    Client(ClientScope),
+}
+
+impl Uploader {
+    fn workspace(&self) -> crate::domain::ids::WorkspaceId {
+        match self {
+            Uploader::Member(scope) => *scope.workspace(),
+            Uploader::Client(scope) => *scope.workspace(),
+        }
+    }
+
+    fn user(&self) -> crate::domain::ids::UserId {
+        match self {
+            Uploader::Member(scope) => *scope.user(),
+            Uploader::Client(scope) => *scope.user(),
         }
     }
 }
@@ -134,7 +158,21 @@ impl Files<'_> {
             .acquire_owned()
             .await
             .map_err(|e| AppError::internal(ErrorCode::Internal, e))?;
-        Intake::start(self.0.clone(), scope.clone(), kind, record, clean_name(name), permit).await
+        Intake::start(self.0.clone(), Uploader::Member(scope.clone()), kind, record, clean_name(name), permit).await
+    }
+
+    /// Starts a client's upload to their own company (a request's answer), named `name`.
+    /// Refused when they have used up their uploads for the hour.
+    pub(crate) async fn client_intake(&self, scope: &ClientScope, name: &str) -> Result<Intake, AppError> {
+        self.limiters().take(crate::app::rate_limit::Budget::Upload, *scope.user())?;
+        let permit = self
+            .upload_slots()
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| AppError::internal(ErrorCode::Internal, e))?;
+        let uploader = Uploader::Client(scope.clone());
+        Intake::start(self.0.clone(), uploader, Kind::Company, *scope.company(), clean_name(name), permit).await
     }
 
     /// The files attached to a `T` record (E3002 for an unknown or foreign record).

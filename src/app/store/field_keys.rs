@@ -13,7 +13,7 @@ use super::crm::{self, Entity};
 use super::idempotency::IdempotentAnswer;
 use super::imports::ImportItem;
 use super::scoped::{ServerTx, ServerWrite, Txn};
-use super::tables::{DATA_KEYS, FILES, IDEMPOTENCY, IMPORT_ITEMS, RECORDS, SETTINGS};
+use super::tables::{DATA_KEYS, FILES, IDEMPOTENCY, IMPORT_ITEMS, PORTAL, RECORDS, SETTINGS};
 use super::{sealed, storage};
 use crate::app::keyring::Keyring;
 use crate::domain::crm::{Company, Contact};
@@ -209,6 +209,7 @@ fn reseal_row(
             Ok(true)
         }
         3 => super::files::reseal_file_key(txn, keyring, key, value, target),
+        4 => super::portal::reseal_portal_row(txn, keyring, key, value, target),
         _ => {
             let mut answer: IdempotentAnswer = codec::decode(value)?;
             if !sealed::text_needs_reseal(&answer.body, target) {
@@ -225,8 +226,8 @@ fn reseal_row(
 
 /// The tables a rotation walks, in order (a rotation's `table` counts through them); file
 /// keys are re-wrapped, their contents stay as they are.
-const RESEALED: [redb::TableDefinition<'static, &'static [u8], &'static [u8]>; 4] =
-    [RECORDS, IMPORT_ITEMS, IDEMPOTENCY, FILES];
+const RESEALED: [redb::TableDefinition<'static, &'static [u8], &'static [u8]>; 5] =
+    [RECORDS, IMPORT_ITEMS, IDEMPOTENCY, FILES, PORTAL];
 
 /// Re-seals up to `limit` rows after the cursor and saves the new cursor; after the last row
 /// of the last table it deletes the retired keys and the rotation state. `None`: no rotation.

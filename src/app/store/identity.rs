@@ -243,6 +243,12 @@ impl<Tx: Txn> ServerTx<'_, Tx> {
         home_workspace(&self.txn.text(super::tables::META)?)
     }
 
+    /// A workspace's name, by id (empty when there is none).
+    pub(crate) fn workspace_named(&self, id: &WorkspaceId) -> Result<String, AppError> {
+        let found: Option<WorkspaceRecord> = get(&self.txn.bytes(WORKSPACES)?, id.as_bytes())?;
+        Ok(found.map(|w| w.name).unwrap_or_default())
+    }
+
     pub(crate) fn workspace_by_name(&self, name: &str) -> Result<Option<WorkspaceRecord>, AppError> {
         let names = self.txn.text(WORKSPACE_NAMES)?;
         let Some(id) = names.get(name_key(name).as_str()).map_err(storage)? else { return Ok(None) };
@@ -339,6 +345,12 @@ impl<Tx> WorkspaceTx<'_, Tx> {
 }
 
 impl<Tx: Txn> WorkspaceTx<'_, Tx> {
+    /// The workspace's name (the firm's, on its portal and emails).
+    pub(crate) fn workspace_name(&self) -> Result<String, AppError> {
+        let found: Option<WorkspaceRecord> = get(&self.txn.bytes(WORKSPACES)?, self.workspace.as_bytes())?;
+        Ok(found.map(|w| w.name).unwrap_or_default())
+    }
+
     /// One account of this workspace.
     pub(crate) fn user(&self, id: &UserId) -> Result<Option<UserRecord>, AppError> {
         user(&self.txn.bytes(USERS)?, &self.workspace, id)

@@ -29,6 +29,7 @@ const MIGRATIONS: &[Migration] = &[
         apply: index_names_anew,
     },
     Migration { version: 7, name: "create the file tables", apply: create_tables },
+    Migration { version: 8, name: "create the client portal tables", apply: create_tables },
 ];
 
 /// The schema version this build reads and writes.

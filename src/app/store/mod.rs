@@ -13,6 +13,7 @@ pub(crate) mod identity;
 pub(crate) mod imports;
 mod key_layout;
 pub mod migrations;
+pub(crate) mod portal;
 pub(crate) mod rows;
 mod scoped;
 pub(crate) mod sealed;
@@ -29,7 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTableMetadata, WriteTransaction};
 
 pub(crate) use codec::Versioned;
-pub use scoped::{ClientRead, ClientStore, WorkspaceRead, WorkspaceStore, WorkspaceTx};
+pub use scoped::{ClientRead, ClientStore, ClientWrite, WorkspaceRead, WorkspaceStore, WorkspaceTx};
 pub(crate) use scoped::{ServerRead, ServerTx, ServerWrite, Txn, WorkspaceWrite};
 
 use crate::app::crypto::MasterKey;

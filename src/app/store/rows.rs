@@ -46,6 +46,9 @@ pub(crate) struct UserRecord {
     /// Addresses this user signed in from, with when (newest last; bounded).
     #[serde(default)]
     pub known_addresses: Vec<(String, i64)>,
+    /// A client's company: the one portal they reach (`None` for members of the firm).
+    #[serde(default)]
+    pub company: Option<crate::domain::ids::RecordId>,
 }
 
 impl UserRecord {
@@ -73,6 +76,7 @@ impl UserRecord {
             failed_logins: 0,
             locked: false,
             known_addresses: Vec::new(),
+            company: None,
         }
     }
 }

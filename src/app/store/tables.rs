@@ -95,6 +95,23 @@ pub(crate) const FILE_USAGE: TableDefinition<&[u8], &[u8]> = TableDefinition::ne
 /// `workspace ‖ kind ‖ record id ‖ file id`: the files attached to a record.
 pub(crate) const RECORD_FILES: TableDefinition<&[u8], ()> = TableDefinition::new("record_files");
 
+/// `workspace ‖ company ‖ part byte ‖ id` → one piece of a company's client portal (a shared
+/// document, a request, a message, a client's read marks), sealed whole under the keyring.
+/// Every key of a company starts with `workspace ‖ company`: a client's reads range over
+/// that prefix alone.
+pub(crate) const PORTAL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("portal");
+
+/// `workspace ‖ Unix time (u64 BE) ‖ 8 random bytes` → something a client did (uploaded,
+/// answered, wrote, acknowledged), for the staff's badge and activity page.
+pub(crate) const PORTAL_ACTIVITY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("portal_activity");
+
+/// `workspace ‖ user` → the time (i64 BE) up to which a member has seen the portal activity.
+pub(crate) const PORTAL_SEEN: TableDefinition<&[u8], &[u8]> = TableDefinition::new("portal_seen");
+
+/// `time of the next reminder (u64 BE) ‖ workspace ‖ company ‖ request`: the reminder
+/// schedule. Global: the scheduler serves every workspace; each key names its workspace.
+pub(crate) const PORTAL_DUE: TableDefinition<&[u8], ()> = TableDefinition::new("portal_due");
+
 /// Every table, so the first migration creates them all and tests can walk them.
 pub(crate) const ALL_BYTE_TABLES: &[TableDefinition<'static, &'static [u8], &'static [u8]>] = &[
     WORKSPACES,
@@ -116,6 +133,9 @@ pub(crate) const ALL_BYTE_TABLES: &[TableDefinition<'static, &'static [u8], &'st
     DATA_KEYS,
     FILES,
     FILE_USAGE,
+    PORTAL,
+    PORTAL_ACTIVITY,
+    PORTAL_SEEN,
 ];
 
 /// Tables keyed by text.
@@ -124,4 +144,4 @@ pub(crate) const ALL_TEXT_TABLES: &[TableDefinition<'static, &'static str, &'sta
 
 /// Index tables whose value is empty.
 pub(crate) const ALL_SET_TABLES: &[TableDefinition<'static, &'static [u8], ()>] =
-    &[USER_SESSIONS, USER_TOKENS, RECORD_INDEX, RECORD_FILES];
+    &[USER_SESSIONS, USER_TOKENS, RECORD_INDEX, RECORD_FILES, PORTAL_DUE];

@@ -20,6 +20,8 @@ pub enum TimelineEvent {
     TaskDone,
     /// A duplicate was merged into the record.
     Merged,
+    /// A client did something in the company's portal (uploaded, answered, wrote, acknowledged).
+    Portal,
     /// A name this build does not know (written by a newer one): said as a change, so an
     /// old binary still shows the timeline.
     #[serde(other)]
@@ -41,6 +43,7 @@ mod tests {
             (TimelineEvent::Task, "task"),
             (TimelineEvent::TaskDone, "task-done"),
             (TimelineEvent::Merged, "merged"),
+            (TimelineEvent::Portal, "portal"),
         ];
         for (event, name) in names {
             assert_eq!(serde_json::to_string(&event).unwrap(), format!("\"{name}\""));

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use super::{ClientIp, CspNonce};
 use crate::app::auth::SessionStage;
 use crate::app::auth::csrf::CsrfBinding;
-use crate::app::auth::{AuthSession, ClientInfo, TenantScope};
+use crate::app::auth::{AuthSession, ClientInfo, ClientScope, TenantScope};
 use crate::error::ErrorCode;
 use crate::web::AppState;
 use crate::web::error::{ApiError, HtmlError};
@@ -32,37 +32,72 @@ pub struct CsrfContext(pub CsrfBinding);
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub AuthSession);
 
-/// Sends the browser to where its sign-in continues.
-pub struct SignInRedirect(String);
+/// Sends the browser to where its sign-in continues — or, for someone signed in to the other
+/// side (a client on a firm's page, a member on the portal), answers 404: the page does not
+/// exist for them.
+pub enum SignInRedirect {
+    To(String),
+    NotHere,
+}
 
 impl SignInRedirect {
     /// To `/login`, remembering a page that was asked for with GET so sign-in returns there.
     fn to_login(parts: &Parts) -> Self {
         let wanted = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         if parts.method != axum::http::Method::GET || wanted == "/" {
-            return SignInRedirect("/login".to_owned());
+            return SignInRedirect::To("/login".to_owned());
         }
-        SignInRedirect(format!("/login?next={}", crate::web::html::encode_next(wanted)))
+        SignInRedirect::To(format!("/login?next={}", crate::web::html::encode_next(wanted)))
     }
 }
 
 impl IntoResponse for SignInRedirect {
     fn into_response(self) -> Response {
-        Redirect::to(&self.0).into_response()
+        match self {
+            SignInRedirect::To(path) => Redirect::to(&path).into_response(),
+            SignInRedirect::NotHere => HtmlError::from(ErrorCode::NotFound).into_response(),
+        }
+    }
+}
+
+/// A fully signed-in session, member or client: where an unfinished sign-in continues.
+fn full_session(parts: &Parts) -> Result<AuthSession, SignInRedirect> {
+    match parts.extensions.get::<CurrentSession>() {
+        Some(CurrentSession(Some(session))) => match session.stage {
+            SessionStage::Full => Ok(session.clone()),
+            SessionStage::PendingMfa => Err(SignInRedirect::To("/login/mfa".to_owned())),
+            SessionStage::MustEnroll => Err(SignInRedirect::To("/account/mfa/setup".to_owned())),
+        },
+        _ => Err(SignInRedirect::to_login(parts)),
     }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
     type Rejection = SignInRedirect;
+    /// A member of the firm; a client reaches none of the firm's pages.
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, SignInRedirect> {
-        match parts.extensions.get::<CurrentSession>() {
-            Some(CurrentSession(Some(session))) => match session.stage {
-                SessionStage::Full => Ok(Authenticated(session.clone())),
-                SessionStage::PendingMfa => Err(SignInRedirect("/login/mfa".to_owned())),
-                SessionStage::MustEnroll => Err(SignInRedirect("/account/mfa/setup".to_owned())),
-            },
-            _ => Err(SignInRedirect::to_login(parts)),
+        let session = full_session(parts)?;
+        if session.client.is_some() {
+            return Err(SignInRedirect::NotHere);
         }
+        Ok(Authenticated(session))
+    }
+}
+
+/// A signed-in client of the firm, on their company's portal.
+#[derive(Debug, Clone)]
+pub struct PortalClient {
+    pub session: AuthSession,
+    pub scope: ClientScope,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PortalClient {
+    type Rejection = SignInRedirect;
+    /// A member of the firm is not a client: the portal's pages do not exist for them.
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, SignInRedirect> {
+        let session = full_session(parts)?;
+        let scope = session.client.clone().ok_or(SignInRedirect::NotHere)?;
+        Ok(PortalClient { session, scope })
     }
 }
 
@@ -78,9 +113,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             return Ok(Caller(scope.clone()));
         }
         match parts.extensions.get::<CurrentSession>() {
-            Some(CurrentSession(Some(session))) if session.stage == SessionStage::Full => {
-                Ok(Caller(session.scope.clone()))
-            }
+            Some(CurrentSession(Some(session))) if session.stage == SessionStage::Full => match session.client {
+                Some(_) => Err(ErrorCode::NotFound.into()),
+                None => Ok(Caller(session.scope.clone())),
+            },
             _ => Err(ErrorCode::SessionExpired.into()),
         }
     }
@@ -95,7 +131,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AnySession {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, SignInRedirect> {
         match parts.extensions.get::<CurrentSession>() {
             Some(CurrentSession(Some(session))) => Ok(AnySession(session.clone())),
-            _ => Err(SignInRedirect("/login".to_owned())),
+            _ => Err(SignInRedirect::To("/login".to_owned())),
         }
     }
 }

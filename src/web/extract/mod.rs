@@ -6,7 +6,7 @@ mod request_values;
 
 pub use auth::{
     AnySession, ApiScope, AppForm, Authenticated, Caller, Client, CsrfContext, CurrentApiScope, CurrentSession, Page,
-    SignInRedirect,
+    PortalClient, SignInRedirect,
 };
 pub use client_ip::{ClientIp, PeerAddr};
 pub use request_values::{CspNonce, RequestId};

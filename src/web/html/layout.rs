@@ -18,6 +18,10 @@ pub struct NavUser {
     pub reads_records: bool,
     /// The deal pipeline settings (managers and up).
     pub edits_pipeline: bool,
+    /// A client of the firm: the portal's navigation instead of the firm's.
+    pub client: bool,
+    /// Client activity not seen yet (the badge on "Client activity").
+    pub portal_unseen: usize,
 }
 
 impl NavUser {
@@ -29,6 +33,8 @@ impl NavUser {
             manages_audit: session.scope.can(Action::ManageSettings),
             reads_records: session.scope.can(Action::ReadRecords),
             edits_pipeline: session.scope.can(Action::EditAllRecords),
+            client: session.client.is_some(),
+            portal_unseen: session.portal_unseen,
         }
     }
 }

@@ -107,6 +107,11 @@ struct BackupCodesPage {
     codes: Vec<String>,
 }
 
+/// Where the signed-in user's account page is: the portal's for a client.
+fn account_path(session: &crate::app::auth::AuthSession) -> &'static str {
+    if session.client.is_some() { "/portal/account" } else { "/account" }
+}
+
 /// The page's layout: the navigation appears only once the session is complete.
 fn enrolment_layout(page: &Page) -> Layout {
     Layout::new("Set up two-step sign-in", page)
@@ -131,7 +136,7 @@ pub async fn setup_form(
 ) -> Result<Response, HtmlError> {
     match session.stage {
         SessionStage::PendingMfa => return Ok(Redirect::to("/login/mfa").into_response()),
-        SessionStage::Full if session.mfa_enrolled => return Ok(Redirect::to("/account").into_response()),
+        SessionStage::Full if session.mfa_enrolled => return Ok(Redirect::to(account_path(&session)).into_response()),
         SessionStage::Full | SessionStage::MustEnroll => {}
     }
     let response = setup_page(&state, &page, &session, None).await?;
@@ -146,7 +151,7 @@ pub async fn setup_submit(
     AppForm(form): AppForm<AnswerForm>,
 ) -> Result<Response, HtmlError> {
     if session.stage == SessionStage::PendingMfa || session.mfa_enrolled {
-        return Ok(Redirect::to("/account").into_response());
+        return Ok(Redirect::to(account_path(&session)).into_response());
     }
     match state.app.mfa().confirm_enrollment(&session, &form.code, &client).await {
         Ok(codes) => Ok(BackupCodesPage { layout: Layout::new("Your backup codes", &page), codes }.into_response()),

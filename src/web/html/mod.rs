@@ -87,6 +87,9 @@ struct HomePage {
 /// setup: how to find the setup link. Otherwise: sign in.
 async fn home(State(state): State<AppState>, page: Page) -> Result<Response, HtmlError> {
     if let Some(session) = &page.session {
+        if session.client.is_some() {
+            return Ok(Redirect::to("/portal").into_response());
+        }
         if session.scope.can(Action::ReadRecords) {
             return crm::dashboard::show(State(state), page.clone(), Authenticated(session.clone())).await;
         }

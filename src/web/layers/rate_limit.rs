@@ -49,21 +49,29 @@ pub async fn limit(State(app_state): State<AppState>, request: Request, next: Ne
         (_, Some(CurrentApiScope(Some(scope)))) => Some(*scope.user()),
         _ => None,
     };
+    let address = {
+        let peer = request.extensions().get::<PeerAddr>().map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.0.ip());
+        let server = &app_state.config.server;
+        ClientIp::resolve(peer, request.headers(), &server.trusted_proxies, server.forwarded_header).0
+    };
+    // A portal client is counted by address too: many client accounts on one address (a
+    // script trying ids) share one budget.
+    let portal_client =
+        matches!(request.extensions().get::<CurrentSession>(), Some(CurrentSession(Some(s))) if s.client.is_some());
     let counted = match user {
         Some(user) => {
             let minute = limiters.per_minute.check(LimitKey::User(user));
             let hour = if minute.allowed { limiters.per_hour.check(LimitKey::User(user)) } else { minute };
             let admin =
                 if hour.allowed && settings_change { limiters.admin_changes.check(LimitKey::User(user)) } else { hour };
-            [minute, hour, admin].into_iter().find(|s| !s.allowed).unwrap_or(minute)
+            let by_address = if admin.allowed && portal_client {
+                limiters.per_minute.check(LimitKey::Address(address))
+            } else {
+                admin
+            };
+            [minute, hour, admin, by_address].into_iter().find(|s| !s.allowed).unwrap_or(minute)
         }
-        None => {
-            let peer =
-                request.extensions().get::<PeerAddr>().map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.0.ip());
-            let server = &app_state.config.server;
-            let client = ClientIp::resolve(peer, request.headers(), &server.trusted_proxies, server.forwarded_header);
-            limiters.unauthenticated.check(LimitKey::Address(client.0))
-        }
+        None => limiters.unauthenticated.check(LimitKey::Address(address)),
     };
     if !counted.allowed {
         app_state.app.alerts().note_rate_limited();

@@ -325,6 +325,11 @@ async fn attached(
 
 /// A timeline entry in words: "Olive Owner moved the deal — Lead → Qualified".
 fn line(entry: &TimelineView, names: &Names) -> Line {
+    if entry.event == TimelineEvent::Portal {
+        // Clients are not among the firm's people: the line names them itself.
+        let text = format!("Client portal — {}", entry.detail.as_deref().unwrap_or("activity"));
+        return Line { at: entry.at, text, link: None };
+    }
     let actor = entry.actor.map_or_else(|| "Someone".to_owned(), |a| names.person(&a));
     let what = match entry.event {
         TimelineEvent::Created => "created this",
@@ -334,6 +339,7 @@ fn line(entry: &TimelineView, names: &Names) -> Line {
         TimelineEvent::Task => "added a task",
         TimelineEvent::TaskDone => "completed a task",
         TimelineEvent::Merged => "merged in a duplicate",
+        TimelineEvent::Portal => "used the client portal",
     };
     let mut text = format!("{actor} {what}");
     if entry.event == TimelineEvent::Updated && !entry.fields.is_empty() {
