@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
+use crate::app::files::Download;
 use crate::error::ErrorCode;
 use crate::web::AppState;
 use crate::web::error::ApiError;
@@ -18,8 +19,8 @@ use crate::web::layers::SandboxedFile;
 
 #[derive(Debug, Deserialize)]
 pub struct LinkQuery {
-    expires: i64,
-    sig: String,
+    pub expires: i64,
+    pub sig: String,
 }
 
 /// What a `Range` header asks of a file of `size` bytes (RFC 9110 §14): a header we don't
@@ -63,6 +64,11 @@ pub async fn download(
 ) -> Result<Response, ApiError> {
     let id = id.parse().map_err(|_| ApiError::from(ErrorCode::NotFound))?;
     let file = state.app.files().open(&scope, id, link.expires, &link.sig, &client).await?;
+    serve(file, &headers).await
+}
+
+/// Sends a file whose access was checked: whole or the asked range, sandboxed, never cached.
+pub async fn serve(file: Download, headers: &HeaderMap) -> Result<Response, ApiError> {
     let size = file.row.size;
     let (status, range) = match asked(headers.get(header::RANGE).and_then(|v| v.to_str().ok()), size) {
         Asked::Whole => (StatusCode::OK, 0..size),

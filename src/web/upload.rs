@@ -12,7 +12,7 @@ use crate::domain::ids::RecordId;
 use crate::error::{AppError, ErrorCode};
 
 /// A multipart body's failure: past the route's limit is "too large", anything else malformed.
-fn unreadable(error: MultipartError) -> AppError {
+pub(crate) fn unreadable(error: MultipartError) -> AppError {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::field(ErrorCode::FileTooLarge, "file")
     } else {

@@ -13,10 +13,10 @@ mod reminders;
 mod staff;
 
 use crate::app::files::FileRow;
-use crate::app::store::portal::{DocRequest, Message, Receipt};
+use crate::app::store::portal::Receipt;
 use crate::domain::ids::{RecordId, UserId};
 
-pub use crate::app::store::portal::Activity;
+pub use crate::app::store::portal::{Activity, DocRequest, Message, RequestItem};
 pub use client::{Answer, ClientHome};
 pub use staff::{ClientUser, NewRequest, StaffPortal};
 

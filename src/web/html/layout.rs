@@ -57,6 +57,8 @@ pub struct Layout {
     pub user: Option<NavUser>,
     /// The route's template, for the page-speed report (empty: none is sent).
     pub route: String,
+    /// The name in the header: the firm's on its client portal, else Holdfast's.
+    pub brand: Option<String>,
 }
 
 impl Layout {
@@ -87,6 +89,7 @@ impl Layout {
             icon: assets::url("icon.svg"),
             user: None,
             route: String::new(),
+            brand: None,
         }
     }
 }

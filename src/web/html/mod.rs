@@ -14,6 +14,7 @@ pub use mfa::{encode_next, safe_next};
 pub mod layout;
 mod mfa;
 mod password;
+mod portal;
 mod security;
 mod system;
 mod users;
@@ -75,6 +76,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/keys", get(key_rotation::show))
         .route("/settings/keys/rotate", post(key_rotation::rotate))
         .merge(crm::routes())
+        .merge(portal::routes())
 }
 
 #[derive(Template, WebTemplate)]

@@ -61,7 +61,8 @@ pub fn file_body_limit() -> axum::extract::DefaultBodyLimit {
 }
 
 /// How large a body a route that takes a file (multipart) may carry, or `None` for every
-/// other route: the CSV imports, and attachments (`[/api/v1]/{resource}/{id}/files`).
+/// other route: the CSV imports, attachments (`[/api/v1]/{resource}/{id}/files`), a client's
+/// answer to a request and a document shared through the API.
 pub fn upload_limit(method: &axum::http::Method, path: &str) -> Option<usize> {
     if method != axum::http::Method::POST {
         return None;
@@ -70,7 +71,12 @@ pub fn upload_limit(method: &axum::http::Method, path: &str) -> Option<usize> {
         return Some(UPLOAD_BODY_LIMIT_BYTES);
     }
     let parts: Vec<&str> = path.strip_prefix("/api/v1").unwrap_or(path).split('/').collect();
-    let attaches = matches!(parts.as_slice(), ["", "contacts" | "companies" | "deals" | "notes", _, "files"]);
+    let attaches = matches!(
+        parts.as_slice(),
+        ["", "contacts" | "companies" | "deals" | "notes", _, "files"]
+            | ["", "portal", "requests", _]
+            | ["", "companies", _, "portal", "documents"]
+    );
     attaches.then_some(FILE_BODY_LIMIT_BYTES)
 }
 
