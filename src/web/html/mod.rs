@@ -11,6 +11,7 @@ pub mod forms;
 mod key_rotation;
 pub use crm::PageViews;
 pub use mfa::{encode_next, safe_next};
+pub(crate) use password::absolute_link as password_link;
 pub mod layout;
 mod mfa;
 mod password;

@@ -7,6 +7,7 @@ mod bulk;
 pub mod dashboard;
 mod edit;
 mod files;
+mod portal;
 mod import;
 mod io;
 mod kinds;
@@ -109,6 +110,16 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{id}/delete", post(edit::delete::<Task>))
         .route("/tasks/{id}/done", post(tasks::done))
         .route("/tasks/bulk", post(bulk::apply::<Task>))
+        .route("/companies/{id}/portal", get(portal::show))
+        .route("/companies/{id}/portal/invite", post(portal::invite))
+        .route("/companies/{id}/portal/clients/{user}/disable", post(portal::disable_client))
+        .route("/companies/{id}/portal/clients/{user}/enable", post(portal::enable_client))
+        .route("/companies/{id}/portal/share", post(portal::share))
+        .route("/companies/{id}/portal/documents/{file}/unshare", post(portal::unshare))
+        .route("/companies/{id}/portal/requests", post(portal::create_request))
+        .route("/companies/{id}/portal/requests/{request}/items/{item}", post(portal::review))
+        .route("/companies/{id}/portal/messages", post(portal::post_message))
+        .route("/client-activity", get(portal::activity))
         .route("/files/{id}", get(files::open))
         .route("/files/{id}/delete", post(files::delete))
         .route("/notes/new", post(notes::create))
