@@ -32,7 +32,7 @@ pub struct FileView {
     created_at: String,
 }
 
-fn view(row: &FileRow) -> FileView {
+pub(crate) fn view(row: &FileRow) -> FileView {
     FileView {
         id: row.id.to_string(),
         name: row.name.clone(),

@@ -6,6 +6,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 mod files;
+mod portal;
 pub mod openapi;
 mod records;
 mod search;
@@ -50,6 +51,12 @@ pub fn routes() -> Router<AppState> {
             "/notes/{id}/files",
             get(files::list::<Note>).post(files::upload::<Note>).layer(crate::web::layers::file_body_limit()),
         )
+        .route(
+            "/companies/{id}/portal/documents",
+            get(portal::documents).post(portal::share).layer(crate::web::layers::file_body_limit()),
+        )
+        .route("/companies/{id}/portal/requests", get(portal::requests).post(portal::create_request))
+        .route("/companies/{id}/portal/messages", get(portal::messages).post(portal::post_message))
         .route("/files/{id}/link", get(files::link))
         .route("/files/{id}", axum::routing::delete(files::delete))
         .fallback(|| async { ApiError::from(ErrorCode::NotFound) })

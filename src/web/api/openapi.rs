@@ -16,6 +16,7 @@ use utoipa::openapi::{
 use utoipa::{PartialSchema, ToSchema};
 
 use super::files::{FileList, FileView, LinkView};
+use super::portal::{DocumentView, ItemView, MessageView, ReceiptView, RequestView};
 use crate::app::crm::CrmRecord;
 use crate::domain::crm::{Company, Contact, Deal, Note, Task};
 
@@ -188,6 +189,70 @@ fn record_files(plural: &str) -> PathItem {
     PathItemBuilder::new().operation(HttpMethod::Get, list).operation(HttpMethod::Post, attach).build()
 }
 
+/// `{"items": [Name]}`
+fn list_of(name: &str) -> ObjectBuilder {
+    ObjectBuilder::new().property("items", utoipa::openapi::ArrayBuilder::new().items(reference(name))).required("items")
+}
+
+/// `/api/v1/companies/{id}/portal/{part}`: the firm's side of a company's client portal.
+fn portal(part: &str, item: &str, summary_list: &str, summary_post: &str, body: Content) -> PathItem {
+    let missing = || problem_response("Unknown company, or another workspace's (E3002)");
+    let list = operation("portal", summary_list)
+        .parameter(id())
+        .response("200", ResponseBuilder::new().description("The list").content("application/json", json_of(list_of(item))))
+        .response("404", missing());
+    let post = operation("portal", summary_post)
+        .parameter(id())
+        .request_body(Some(RequestBodyBuilder::new().content(
+            if part == "documents" { "multipart/form-data" } else { "application/json" },
+            body,
+        ).build()))
+        .response("201", ResponseBuilder::new().description("Created").content("application/json", json_of(reference(item))))
+        .response("400", problem_response("A field is missing, too long or malformed (E2001, E2002, E2004)"))
+        .response("403", problem_response("Only managers and above, or the company's owner (E1005)"))
+        .response("404", missing());
+    PathItemBuilder::new().operation(HttpMethod::Get, list).operation(HttpMethod::Post, post).build()
+}
+
+fn portal_paths(mut paths: PathsBuilder) -> PathsBuilder {
+    let text = || ObjectBuilder::new().schema_type(Type::String);
+    let file = ObjectBuilder::new()
+        .property(
+            "file",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Binary))),
+        )
+        .description(Some("A new file (multipart), or JSON {\"file_id\"} to share one of the company's attachments"));
+    let request = ObjectBuilder::new()
+        .property("title", text())
+        .property("due", text().description(Some("YYYY-MM-DD")))
+        .property(
+            "items",
+            utoipa::openapi::ArrayBuilder::new().items(ObjectBuilder::new().property("text", text()).required("text")),
+        )
+        .required("title")
+        .required("due")
+        .required("items");
+    let message = ObjectBuilder::new()
+        .property("body", text())
+        .property("internal", ObjectBuilder::new().schema_type(Type::Boolean).description(Some("A staff-only note")))
+        .required("body");
+    let base = "/api/v1/companies/{id}/portal";
+    paths = paths.path(
+        format!("{base}/documents"),
+        portal("documents", "PortalDocument", "Documents shared with the company's clients", "Share a document", json_of(file)),
+    );
+    paths = paths.path(
+        format!("{base}/requests"),
+        portal("requests", "PortalRequest", "The firm's requests of the company's clients", "Ask for documents or answers by a date", json_of(request)),
+    );
+    paths.path(
+        format!("{base}/messages"),
+        portal("messages", "PortalMessage", "The company's thread, internal notes included", "Write to the clients, or add an internal note", json_of(message)),
+    )
+}
+
 fn search() -> OperationBuilder {
     let text = || ObjectBuilder::new().schema_type(Type::String);
     let hit = ObjectBuilder::new()
@@ -268,7 +333,17 @@ pub fn document() -> &'static OpenApi {
             .response("204", ResponseBuilder::new().description("Deleted"))
             .response("404", problem_response("Unknown file, or another workspace's (E3002)"));
         paths = paths.path("/api/v1/files/{id}", PathItem::new(HttpMethod::Delete, delete));
-        let file_schemas = [(FileView::name(), FileView::schema()), (FileList::name(), FileList::schema()), (LinkView::name(), LinkView::schema())];
+        paths = portal_paths(paths);
+        let file_schemas = [
+            (FileView::name(), FileView::schema()),
+            (FileList::name(), FileList::schema()),
+            (LinkView::name(), LinkView::schema()),
+            (DocumentView::name(), DocumentView::schema()),
+            (ReceiptView::name(), ReceiptView::schema()),
+            (RequestView::name(), RequestView::schema()),
+            (ItemView::name(), ItemView::schema()),
+            (MessageView::name(), MessageView::schema()),
+        ];
         components = components.schemas_from_iter(file_schemas.into_iter().map(|(n, s)| (n.into_owned(), s)));
         OpenApiBuilder::new()
             .info(InfoBuilder::new().title("Holdfast API").version(env!("CARGO_PKG_VERSION")).description(Some(

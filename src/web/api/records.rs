@@ -22,7 +22,7 @@ fn parse_id(id: &str) -> Result<RecordId, ApiError> {
 
 /// A JSON body with our error mapping: malformed JSON or an unknown field is E2004. Only the
 /// path of the bad value is logged: serde's message can quote the value (a tax id, a phone).
-fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut json = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut json)
         .map_err(|e| AppError::internal(ErrorCode::InvalidFormat, format!("invalid JSON at `{}`", e.path())).into())
