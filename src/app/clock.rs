@@ -34,6 +34,11 @@ impl ManualClock {
         Self::new(SystemClock.now())
     }
 
+    /// Moves to `at` (forward or back).
+    pub fn set(&self, at: OffsetDateTime) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = at;
+    }
+
     pub fn advance(&self, by: Duration) {
         let mut now = self.0.lock().unwrap_or_else(|p| p.into_inner());
         *now += by;

@@ -6,8 +6,8 @@ use axum::{Json, Router};
 use serde_json::json;
 
 mod files;
-mod portal;
 pub mod openapi;
+mod portal;
 mod records;
 mod search;
 

@@ -191,7 +191,9 @@ fn record_files(plural: &str) -> PathItem {
 
 /// `{"items": [Name]}`
 fn list_of(name: &str) -> ObjectBuilder {
-    ObjectBuilder::new().property("items", utoipa::openapi::ArrayBuilder::new().items(reference(name))).required("items")
+    ObjectBuilder::new()
+        .property("items", utoipa::openapi::ArrayBuilder::new().items(reference(name)))
+        .required("items")
 }
 
 /// `/api/v1/companies/{id}/portal/{part}`: the firm's side of a company's client portal.
@@ -199,15 +201,22 @@ fn portal(part: &str, item: &str, summary_list: &str, summary_post: &str, body: 
     let missing = || problem_response("Unknown company, or another workspace's (E3002)");
     let list = operation("portal", summary_list)
         .parameter(id())
-        .response("200", ResponseBuilder::new().description("The list").content("application/json", json_of(list_of(item))))
+        .response(
+            "200",
+            ResponseBuilder::new().description("The list").content("application/json", json_of(list_of(item))),
+        )
         .response("404", missing());
     let post = operation("portal", summary_post)
         .parameter(id())
-        .request_body(Some(RequestBodyBuilder::new().content(
-            if part == "documents" { "multipart/form-data" } else { "application/json" },
-            body,
-        ).build()))
-        .response("201", ResponseBuilder::new().description("Created").content("application/json", json_of(reference(item))))
+        .request_body(Some(
+            RequestBodyBuilder::new()
+                .content(if part == "documents" { "multipart/form-data" } else { "application/json" }, body)
+                .build(),
+        ))
+        .response(
+            "201",
+            ResponseBuilder::new().description("Created").content("application/json", json_of(reference(item))),
+        )
         .response("400", problem_response("A field is missing, too long or malformed (E2001, E2002, E2004)"))
         .response("403", problem_response("Only managers and above, or the company's owner (E1005)"))
         .response("404", missing());
@@ -241,15 +250,33 @@ fn portal_paths(mut paths: PathsBuilder) -> PathsBuilder {
     let base = "/api/v1/companies/{id}/portal";
     paths = paths.path(
         format!("{base}/documents"),
-        portal("documents", "PortalDocument", "Documents shared with the company's clients", "Share a document", json_of(file)),
+        portal(
+            "documents",
+            "PortalDocument",
+            "Documents shared with the company's clients",
+            "Share a document",
+            json_of(file),
+        ),
     );
     paths = paths.path(
         format!("{base}/requests"),
-        portal("requests", "PortalRequest", "The firm's requests of the company's clients", "Ask for documents or answers by a date", json_of(request)),
+        portal(
+            "requests",
+            "PortalRequest",
+            "The firm's requests of the company's clients",
+            "Ask for documents or answers by a date",
+            json_of(request),
+        ),
     );
     paths.path(
         format!("{base}/messages"),
-        portal("messages", "PortalMessage", "The company's thread, internal notes included", "Write to the clients, or add an internal note", json_of(message)),
+        portal(
+            "messages",
+            "PortalMessage",
+            "The company's thread, internal notes included",
+            "Write to the clients, or add an internal note",
+            json_of(message),
+        ),
     )
 }
 

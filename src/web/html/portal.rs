@@ -12,10 +12,10 @@ use axum::routing::{get, post};
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use super::filters;
 use super::forms::{FormError, NoticeQuery, form_status, notice};
 use super::layout::Layout;
 use crate::app::auth::{ApiTokens, SessionView};
-use super::filters;
 use crate::app::files::FileRow;
 use crate::app::portal::{Answer, ClientHome, DocRequest, Message, RequestItem, SharedDocument};
 use crate::domain::ids::RecordId;
@@ -215,7 +215,8 @@ async fn take_answer(
         match field.name() {
             Some("item") => {
                 let value = field.text().await.map_err(unreadable)?;
-                item = Some(value.trim().parse::<usize>().map_err(|_| AppError::field(ErrorCode::InvalidFormat, "item"))?);
+                item =
+                    Some(value.trim().parse::<usize>().map_err(|_| AppError::field(ErrorCode::InvalidFormat, "item"))?);
             }
             Some("text") => {
                 text = field.text().await.map_err(unreadable)?;
@@ -258,7 +259,9 @@ async fn answer(
     match take_answer(&state, &client, &info, id, form).await {
         Ok(()) => Ok(Redirect::to(&format!("/portal/requests/{id}?notice=answer-sent")).into_response()),
         Err(e) if e.code() == ErrorCode::NotFound => Err(e.into()),
-        Err(e) => render_request(&state, &page, &client, &info, id, None, Some(FormError::new("send the answer", &e))).await,
+        Err(e) => {
+            render_request(&state, &page, &client, &info, id, None, Some(FormError::new("send the answer", &e))).await
+        }
     }
 }
 
@@ -312,7 +315,9 @@ async fn write(
 ) -> Result<Response, HtmlError> {
     match state.app.portal().write(&client.scope, &form.body, &info).await {
         Ok(()) => Ok(Redirect::to("/portal/messages?notice=message-sent").into_response()),
-        Err(e) => render_messages(&state, &page, &client, None, Some(FormError::new("send the message", &e)), form.body).await,
+        Err(e) => {
+            render_messages(&state, &page, &client, None, Some(FormError::new("send the message", &e)), form.body).await
+        }
     }
 }
 

@@ -233,8 +233,11 @@ pub async fn review(
 ) -> Result<Response, HtmlError> {
     let company = parse_id(&id)?;
     let accept = form.decision == "accept";
-    let result =
-        state.app.portal().review_item(&session.scope, company, parse_id(&request)?, item, accept, &form.comment, &client).await;
+    let result = state
+        .app
+        .portal()
+        .review_item(&session.scope, company, parse_id(&request)?, item, accept, &form.comment, &client)
+        .await;
     settle(&state, &page, &session, company, "review the answer", result.map(|()| "item-reviewed")).await
 }
 
