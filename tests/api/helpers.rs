@@ -199,9 +199,19 @@ impl TestApp {
 
     /// Adds a user with a password to a workspace (the offline admin path) and signs them in
     /// with a fresh browser.
+    /// A client is a client of a company: one is made for them, through the owner's API.
     pub async fn user_with_role(&self, workspace: &str, email: &str, role: holdfast::domain::role::Role) -> Browser {
         let password = secrecy::SecretString::from(USER_PASSWORD.to_owned());
-        self.app.users().create(workspace, email, "Test Person", role, None, &password).await.expect("user created");
+        let company = match role {
+            holdfast::domain::role::Role::Client => {
+                let token = self.app.tokens().create_for_email(OWNER_EMAIL, "client's company").await.expect("token");
+                let owner = Api { client: self.client.clone(), base: self.base.clone(), token };
+                let company = owner.create("/api/v1/companies", serde_json::json!({"name": "Client Company"})).await;
+                company["id"].as_str().and_then(|id| id.parse().ok())
+            }
+            _ => None,
+        };
+        self.app.users().create(workspace, email, "Test Person", role, company, &password).await.expect("user created");
         let browser = self.new_browser();
         browser.sign_in_fully(email, USER_PASSWORD).await;
         browser

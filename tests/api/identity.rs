@@ -404,11 +404,13 @@ async fn the_role_matrix_is_enforced_by_the_server() {
     for (role, admin, api) in matrix {
         let email = format!("{}@acme.example", role.as_str());
         let browser = app.user_with_role("Acme Ltd", &email, role).await;
-        if role != Role::Client {
+        let client = role == Role::Client;
+        if !client {
             browser.confirm_second_factor(&email).await;
         }
         owner.confirm_second_factor(OWNER_EMAIL).await;
-        let token = csrf_token(&browser.page("/account").await);
+        // A client's account page is the portal's; the firm's pages do not exist for them.
+        let token = csrf_token(&browser.page(if client { "/portal/account" } else { "/account" }).await);
         let admin_actions: Vec<(String, Vec<(&str, &str)>)> = vec![
             ("/settings/users/invite".into(), vec![("email", "x@acme.example"), ("name", "X"), ("role", "staff")]),
             (format!("/settings/users/{target_id}/role"), vec![("role", "viewonly")]),
@@ -433,6 +435,8 @@ async fn the_role_matrix_is_enforced_by_the_server() {
             let status = response.status();
             if admin {
                 assert!(status == StatusCode::SEE_OTHER || status == StatusCode::OK, "{role} {route}: {status}");
+            } else if client {
+                assert_eq!(status, StatusCode::NOT_FOUND, "{role} {route}");
             } else {
                 assert_eq!(status, StatusCode::FORBIDDEN, "{role} {route}");
                 assert!(response.text().await.unwrap().contains("E1005"), "{role} {route}");
@@ -444,6 +448,9 @@ async fn the_role_matrix_is_enforced_by_the_server() {
         }
         let response = browser.post_with_token("/account/tokens", &token, &[("label", "mine")]).await;
         assert_eq!(response.status() == StatusCode::OK, api, "{role} creates a token");
+        if client {
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "a client has no token page");
+        }
         if admin {
             // Put the target back for the next role.
             owner.submit("/settings/users", &format!("/settings/users/{target_id}/enable"), &[]).await;

@@ -279,17 +279,32 @@ async fn an_admin_resets_a_lost_second_factor_and_the_user_enrols_again() {
 async fn mfa_can_be_optional_by_role_but_not_removed_while_required() {
     let app = spawn_app().await;
     let owner = app.setup_owner().await;
+    let viewer = app.user_with_role("Acme Ltd", "vic@acme.example", Role::ViewOnly).await;
     let client_user = app.user_with_role("Acme Ltd", "carla@client.example", Role::Client).await;
-    assert!(client_user.page("/account").await.contains("Off."), "optional for clients by default");
+    assert!(
+        client_user.page("/portal/account").await.contains("Two-step sign-in</th><td>On"),
+        "required for clients by default"
+    );
     owner.confirm_second_factor(OWNER_EMAIL).await;
     let refused = owner.submit("/account", "/account/mfa/disable", &[]).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN, "the owner's role requires MFA");
 
-    client_user.enroll_mfa("carla@client.example").await;
-    client_user.confirm_second_factor("carla@client.example").await;
-    let off = client_user.submit("/account", "/account/mfa/disable", &[]).await;
+    // The owner relaxes it for view-only users, who may then turn theirs off.
+    let mut fields: Vec<(String, String)> =
+        ["session_idle_minutes=60", "session_absolute_hours=12", "password_min_length=12"]
+            .iter()
+            .map(|f| f.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).unwrap())
+            .collect();
+    for role in ["owner", "admin", "manager", "staff", "client"] {
+        fields.push((format!("mfa_{role}"), "on".to_owned()));
+    }
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let saved = owner.submit("/settings/security", "/settings/security", &fields).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER, "policy saved");
+    viewer.confirm_second_factor("vic@acme.example").await;
+    let off = viewer.submit("/account", "/account/mfa/disable", &[]).await;
     assert_eq!(location(&off), "/account?notice=mfa-disabled");
     let fresh = app.new_browser();
-    let response = fresh.sign_in("carla@client.example", USER_PASSWORD).await;
+    let response = fresh.sign_in("vic@acme.example", USER_PASSWORD).await;
     assert_eq!(location(&response), "/", "no second step once turned off");
 }

@@ -186,12 +186,15 @@ async fn answers_acknowledgements_and_messages_reach_the_firm() {
 
     // The firm: the badge, the activity page, the company's timeline and portal page.
     let dashboard = owner.page("/contacts").await;
-    assert!(dashboard.contains("aria-label=\"3 new\""), "the navigation badge counts three client actions");
+    assert!(
+        dashboard.contains("nav-count\" title=\"new since you last looked\">3<"),
+        "the badge counts three client actions"
+    );
     let activity = owner.page("/client-activity").await;
     for seen in ["answered", "acknowledged the document", "wrote a message"] {
         assert!(activity.contains(seen), "activity shows {seen:?}");
     }
-    assert!(!owner.page("/contacts").await.contains("3 new"), "seen: the badge goes");
+    assert!(!owner.page("/contacts").await.contains("nav-count"), "seen: the badge goes");
     let timeline = owner.page(&format!("/companies/{}", a.id)).await;
     assert!(timeline.contains("Client portal — Carla Client answered"), "the timeline names the portal activity");
     let portal = owner.page(&format!("/companies/{}/portal", a.id)).await;
@@ -199,6 +202,28 @@ async fn answers_acknowledgements_and_messages_reach_the_firm() {
     let receipt = portal.split("class=\"receipt\"").nth(1).expect("a receipt on the firm's page");
     let expected = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(png("Alder")));
     assert!(receipt.contains(&expected), "the receipt carries the file's SHA-256");
+
+    // The firm sends the answer back with a comment; the client answers again; it is accepted.
+    let review = format!("/companies/{}/portal/requests/{}/items/0", a.id, a.request);
+    let portal_path = format!("/companies/{}/portal", a.id);
+    let bare = owner.submit(&portal_path, &review, &[("decision", "reopen")]).await;
+    assert_eq!(bare.status(), StatusCode::UNPROCESSABLE_ENTITY, "reopening needs a comment");
+    let reopened =
+        owner.submit(&portal_path, &review, &[("decision", "reopen"), ("comment", "Please send the PDFs")]).await;
+    assert_eq!(reopened.status(), StatusCode::SEE_OTHER);
+    let page = alder.page(&format!("/portal/requests/{}", a.request)).await;
+    assert!(page.contains("Please send the PDFs") && page.contains("Needs another look"));
+    let again = answer(&alder, &a.request, "0", "PDFs uploaded to your drop box", &csrf_token(&page)).await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER, "a reopened item takes a new answer");
+    let accepted = owner.submit(&portal_path, &review, &[("decision", "accept")]).await;
+    assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
+    let states: Value = api.get(&format!("/api/v1/companies/{}/portal/requests", a.id)).await.json().await.unwrap();
+    assert_eq!(states["items"][0]["items"][0]["state"], "accepted");
+    // Staff who neither manage all records nor own the company may read, not change, it.
+    let staff = app.api_user("Acme Ltd", "sam@acme.example", Role::Staff).await;
+    assert_eq!(staff.get(&format!("/api/v1/companies/{}/portal/messages", a.id)).await.status(), StatusCode::OK);
+    let refused = staff.post(&format!("/api/v1/companies/{}/portal/messages", a.id), json!({"body": "hi"})).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
     // The audit log holds the receipt: who, from which address, the file's hash.
     let log = owner.page("/settings/audit?event=portal.document_acknowledged").await;

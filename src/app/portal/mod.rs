@@ -18,7 +18,7 @@ use crate::domain::ids::{RecordId, UserId};
 
 pub use crate::app::store::portal::{Activity, DocRequest, Message, RequestItem};
 pub use client::{Answer, ClientHome};
-pub use staff::{ClientUser, NewRequest, StaffPortal};
+pub use staff::{ClientUser, NewRequest, Review, StaffPortal};
 
 crate::app::service! {
     /// Client portals: what the firm shares and asks, what clients answer and write.

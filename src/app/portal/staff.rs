@@ -46,6 +46,13 @@ pub struct StaffPortal {
     pub messages: Vec<Message>,
 }
 
+/// The firm's decision on an answered item: accepted, or sent back with a comment.
+#[derive(Debug, Clone, Copy)]
+pub struct Review<'a> {
+    pub accept: bool,
+    pub comment: &'a str,
+}
+
 /// A request as the firm writes it.
 #[derive(Debug, Clone)]
 pub struct NewRequest {
@@ -323,18 +330,16 @@ impl Portal<'_> {
     }
 
     /// Accepts an answered item, or sends it back to the client with a comment.
-    #[allow(clippy::too_many_arguments)]
     pub async fn review_item(
         &self,
         scope: &TenantScope,
         company: RecordId,
-        request: RecordId,
-        item: usize,
-        accept: bool,
-        comment: &str,
+        (request, item): (RecordId, usize),
+        review: Review<'_>,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
         scope.require(Action::ReadRecords)?;
+        let Review { accept, comment } = review;
         let comment = match comment.trim() {
             "" if accept => None,
             "" => return Err(AppError::field(ErrorCode::Required, "comment")),

@@ -14,6 +14,7 @@ mod notes;
 mod page;
 mod passwords;
 mod people;
+mod portal;
 mod settings;
 mod speed;
 

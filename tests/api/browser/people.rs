@@ -11,14 +11,14 @@ use crate::smtp_sink::{Received, SmtpSink};
 const SAM: &str = "sam@acme.example";
 
 /// The first `https://…` link of a message (quoted-printable soft breaks undone).
-fn link_in(message: &Received) -> Result<String> {
+pub(super) fn link_in(message: &Received) -> Result<String> {
     let body = message.data.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
     let start = body.find("https://").with_context(|| format!("no link in the message:\n{body}"))?;
     Ok(body[start..].split_whitespace().next().unwrap_or_default().to_owned())
 }
 
 /// Waits (up to 10 s) for the newest message whose subject is `subject`.
-async fn message(sink: &SmtpSink, subject: &str) -> Result<Received> {
+pub(super) async fn message(sink: &SmtpSink, subject: &str) -> Result<Received> {
     let started = std::time::Instant::now();
     loop {
         let all = sink.wait_for(sink.count().max(1)).await;
@@ -31,7 +31,7 @@ async fn message(sink: &SmtpSink, subject: &str) -> Result<Received> {
 }
 
 /// Points outgoing email at the test's SMTP sink through the settings page.
-async fn configure_email(owner: &Page, sink: &SmtpSink) -> Result<()> {
+pub(super) async fn configure_email(owner: &Page, sink: &SmtpSink) -> Result<()> {
     owner.goto("/settings/email").await?;
     owner.fill("host", "127.0.0.1").await?;
     owner.fill("port", &sink.port.to_string()).await?;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::parse_id;
 use crate::app::auth::ClientInfo;
-use crate::app::portal::{Activity, NewRequest, StaffPortal};
+use crate::app::portal::{Activity, NewRequest, Review, StaffPortal};
 use crate::domain::ids::RecordId;
 use crate::error::AppError;
 use crate::web::AppState;
@@ -100,6 +100,7 @@ pub struct InviteForm {
     email: String,
 }
 
+#[expect(clippy::too_many_arguments, reason = "an axum handler: one extractor an argument")]
 pub async fn invite(
     State(state): State<AppState>,
     page: Page,
@@ -232,12 +233,9 @@ pub async fn review(
     AppForm(form): AppForm<ReviewForm>,
 ) -> Result<Response, HtmlError> {
     let company = parse_id(&id)?;
-    let accept = form.decision == "accept";
-    let result = state
-        .app
-        .portal()
-        .review_item(&session.scope, company, parse_id(&request)?, item, accept, &form.comment, &client)
-        .await;
+    let review = Review { accept: form.decision == "accept", comment: &form.comment };
+    let item = (parse_id(&request)?, item);
+    let result = state.app.portal().review_item(&session.scope, company, item, review, &client).await;
     settle(&state, &page, &session, company, "review the answer", result.map(|()| "item-reviewed")).await
 }
 
