@@ -159,7 +159,10 @@ async fn admin_commands_manage_workspaces_users_tokens_and_links_offline() {
     let application = holdfast::startup::Application::build(config, clock.clone()).await.unwrap();
     assert!(application.setup_url().is_none(), "users exist: no setup");
     let addr = application.https_addr();
-    let server = tokio::spawn(application.run(std::future::pending()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(application.run(async move {
+        let _ = stopped.await;
+    }));
     let client = crate::helpers::client_trusting(&dir.path().join("tls/cert.pem"), addr, clock);
     let me: serde_json::Value = client
         .get(format!("https://localhost:{}/api/v1/me", addr.port()))
@@ -171,6 +174,17 @@ async fn admin_commands_manage_workspaces_users_tokens_and_links_offline() {
         .await
         .unwrap();
     assert_eq!(me["role"], "admin");
+    let company: serde_json::Value = client
+        .post(format!("https://localhost:{}/api/v1/companies", addr.port()))
+        .bearer_auth(stdout.trim())
+        .json(&serde_json::json!({"name": "Initrode"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let company = company["id"].as_str().unwrap().to_owned();
     // While the server runs, offline commands refuse at once with exit 3.
     let busy = tokio::task::spawn_blocking(move || {
         holdfast(&["admin", "create-workspace", "--name", "Other", "--data-dir", &data])
@@ -178,7 +192,30 @@ async fn admin_commands_manage_workspaces_users_tokens_and_links_offline() {
     .await
     .unwrap();
     assert_eq!(busy.status.code(), Some(3));
-    server.abort();
+    let _ = stop.send(());
+    server.await.unwrap();
+
+    // A client belongs to one of the workspace's companies: --company is required for them and
+    // refused for anyone else.
+    let client_args = |role: &'static str, company: Option<&str>| {
+        let mut args = vec!["admin", "create-user", "--workspace", "Initech", "--email", "carla@initrode.example"];
+        args.extend(["--name", "Carla", "--role", role, "--data-dir", dir.path().to_str().unwrap()]);
+        args.extend(company.map(|c| ["--company", c]).into_iter().flatten());
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let run_user = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        holdfast_with_stdin(&args, "stapler basement tuesday flair\n")
+    };
+    let missing = run_user(client_args("client", None));
+    assert_ne!(missing.status.code(), Some(0));
+    assert!(stderr(&missing).contains("E2001"), "{}", stderr(&missing));
+    let misplaced = run_user(client_args("staff", Some(&company)));
+    assert_ne!(misplaced.status.code(), Some(0), "--company is for clients only");
+    let unknown = run_user(client_args("client", Some("00000000000000000000000000000000")));
+    assert!(stderr(&unknown).contains("E3002"), "an unknown company: {}", stderr(&unknown));
+    let made = run_user(client_args("client", Some(&company)));
+    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
 }
 
 #[test]
@@ -189,7 +226,7 @@ fn admin_settings_read_and_change_policies_offline_with_validation() {
     let list = run(&["admin", "settings", "list"]);
     let listed = String::from_utf8(list.stdout).unwrap();
     assert!(listed.contains("rate_limit.enabled = true"), "{listed}");
-    assert!(listed.contains("security.mfa_required_roles = owner,admin,manager,staff,viewonly"), "{listed}");
+    assert!(listed.contains("security.mfa_required_roles = owner,admin,manager,staff,viewonly,client"), "{listed}");
     assert!(listed.contains("security.password_history = 5"), "{listed}");
     assert_eq!(run(&["admin", "settings", "set", "security.password_history", "8"]).status.code(), Some(0));
     let value = run(&["admin", "settings", "get", "security.password_history"]);
