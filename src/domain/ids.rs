@@ -16,7 +16,7 @@ macro_rules! id_type {
             pub fn random() -> Self {
                 Self(rand::random())
             }
-            pub fn from_bytes(bytes: [u8; 16]) -> Self {
+            pub const fn from_bytes(bytes: [u8; 16]) -> Self {
                 Self(bytes)
             }
             pub fn as_bytes(&self) -> &[u8; 16] {

@@ -325,3 +325,67 @@ async fn reminders_go_out_on_their_days_once_even_across_a_restart() {
     assert!(last.data.contains("Year-end papers") && last.data.contains("Acme Ltd"), "branded, names the request");
     drop(owner);
 }
+
+/// Posts a file as the first form after the CSRF token (as the browser's form does).
+async fn post_file(browser: &Browser, action: &str, token: &str, name: &str, bytes: Vec<u8>) -> reqwest::Response {
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned());
+    let form = reqwest::multipart::Form::new().text("csrf_token", token.to_owned()).part("file", part);
+    browser.client.post(browser.url(action)).multipart(form).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_firm_brands_its_portal_and_sends_requests_from_templates() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    let api = owner_api(&app).await;
+    let a = company(&api, "Alder").await;
+    let alder = client_of(&app, "Acme Ltd", &a.id, "carla@alder.example").await;
+    assert!(!alder.page("/portal").await.contains("/portal/logo"), "no logo yet");
+    assert_eq!(alder.get("/portal/logo").await.status(), StatusCode::NOT_FOUND);
+
+    let token = csrf_token(&owner.page("/settings/portal").await);
+    let page = post_file(&owner, "/settings/portal/logo", &token, "notes.txt", b"plain words".to_vec()).await;
+    assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY, "only images make a logo");
+    assert!(page.text().await.unwrap().contains("E2005"));
+    let saved = post_file(&owner, "/settings/portal/logo", &token, "logo.png", png("logo")).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let home = alder.page("/portal").await;
+    assert!(home.contains("<img src=\"/portal/logo\"") && home.contains("Acme Ltd"), "the firm's name and logo");
+    let logo = alder.get("/portal/logo").await;
+    assert_eq!(logo.status(), StatusCode::OK);
+    assert_eq!(logo.headers()["content-type"], "image/png");
+    assert_eq!(logo.bytes().await.unwrap().as_ref(), png("logo").as_slice());
+    // The logo is no record's file: not listed on the company, not in any download route.
+    let files: Value = api.get(&format!("/api/v1/companies/{}/files", a.id)).await.json().await.unwrap();
+    assert_eq!(files["items"].as_array().unwrap().len(), 1, "only the engagement photo");
+
+    let made = owner
+        .submit(
+            "/settings/portal",
+            "/settings/portal/templates",
+            &[("name", "Onboarding"), ("items", "Passport\nProof of address\n")],
+        )
+        .await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    let settings = owner.page("/settings/portal").await;
+    assert!(settings.contains("Passport; Proof of address"));
+    let portal = format!("/companies/{}/portal", a.id);
+    let page = owner.page(&portal).await;
+    let template = page.split("<option value=\"").nth(2).unwrap().split('"').next().unwrap().to_owned();
+    let sent = owner
+        .submit(
+            &portal,
+            &format!("{portal}/requests"),
+            &[("template", &template), ("title", ""), ("due", "2099-03-01"), ("items", "")],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let requests = alder.page("/portal/requests").await;
+    assert!(requests.contains("Onboarding"), "the template's name is the title");
+    let link = requests.split("href=\"/portal/requests/").find(|part| part.contains("\">Onboarding<")).unwrap();
+    let request = alder.page(&format!("/portal/requests/{}", link.split('"').next().unwrap())).await;
+    assert!(request.contains("Passport") && request.contains("Proof of address"), "the template's items");
+    let staff = app.user_with_role("Acme Ltd", "sam@acme.example", Role::Staff).await;
+    let refused = staff.submit("/contacts", "/settings/portal/templates", &[("name", "X"), ("items", "Y")]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN, "only owners and admins keep templates");
+}

@@ -74,6 +74,12 @@ impl Intake {
         })
     }
 
+    /// Narrows the types this upload may be (a logo: images only) to those also allowed by
+    /// the policy.
+    pub(super) fn only(&mut self, types: &[FileType]) {
+        self.allowed.retain(|t| types.contains(t));
+    }
+
     /// Takes the next bytes of the file (E2006 past the cap, E2005 for a type not allowed,
     /// E3003 when the scanner can't take them).
     pub async fn push(&mut self, bytes: &[u8]) -> Result<(), AppError> {
@@ -169,7 +175,7 @@ impl Intake {
                         require_editable(txn, &scope, stored.kind, &stored.record)?;
                         within_quota(txn.files_size()?, stored.size, quota)?;
                         txn.insert_file(&stored, &key)?;
-                        audit(txn, now, event)
+                        audit(txn, now, event).map(|()| Vec::new())
                     })
                     .await
             }
@@ -179,10 +185,32 @@ impl Intake {
                     .write(move |txn| {
                         within_quota(txn.files_size()?, stored.size, quota)?;
                         txn.insert_company_file(&stored, &key)?;
-                        txn.audit(now, event)
+                        txn.audit(now, event).map(|()| Vec::new())
                     })
                     .await
             }
+            Uploader::Branding(scope) => {
+                let scope = scope.clone();
+                store
+                    .workspace(&scope)
+                    .write(move |txn| {
+                        scope.require(crate::app::auth::permissions::Action::ManageSettings)?;
+                        // The new logo replaces the old one.
+                        let replaced = txn.delete_files_of(stored.kind, &stored.record)?;
+                        within_quota(txn.files_size()?, stored.size, quota)?;
+                        txn.insert_file(&stored, &key)?;
+                        audit(txn, now, event)?;
+                        Ok(replaced)
+                    })
+                    .await
+            }
+        };
+        let saved = match saved {
+            Ok(replaced) => {
+                super::DeletedFiles::of(replaced).remove(&self.app).await;
+                Ok(())
+            }
+            Err(e) => Err(e),
         };
         if let Err(e) = saved {
             let _ = tokio::fs::remove_file(&path).await;

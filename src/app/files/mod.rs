@@ -67,23 +67,29 @@ impl DeletedFiles {
 pub(crate) enum Uploader {
     Member(TenantScope),
     Client(ClientScope),
+    /// An owner or admin, setting the firm's logo.
+    Branding(TenantScope),
 }
 
 impl Uploader {
     fn workspace(&self) -> crate::domain::ids::WorkspaceId {
         match self {
-            Uploader::Member(scope) => *scope.workspace(),
+            Uploader::Member(scope) | Uploader::Branding(scope) => *scope.workspace(),
             Uploader::Client(scope) => *scope.workspace(),
         }
     }
 
     fn user(&self) -> crate::domain::ids::UserId {
         match self {
-            Uploader::Member(scope) => *scope.user(),
+            Uploader::Member(scope) | Uploader::Branding(scope) => *scope.user(),
             Uploader::Client(scope) => *scope.user(),
         }
     }
 }
+
+/// Where the firm's logo is filed: a company id no company has (ids are random), so no
+/// record page, list or download route of a record ever reaches it.
+pub(crate) const LOGO_PLACE: RecordId = RecordId::from_bytes([0; 16]);
 
 /// Uploads in progress at once, server-wide (more wait their turn).
 const CONCURRENT_UPLOADS: usize = 8;
@@ -159,6 +165,24 @@ impl Files<'_> {
             .await
             .map_err(|e| AppError::internal(ErrorCode::Internal, e))?;
         Intake::start(self.0.clone(), Uploader::Member(scope.clone()), kind, record, clean_name(name), permit).await
+    }
+
+    /// Starts the upload of the firm's logo (owners and admins; images only): it is kept apart
+    /// from every record, under [`LOGO_PLACE`], and replaces the previous one.
+    pub(crate) async fn logo_intake(&self, scope: &TenantScope, name: &str) -> Result<Intake, AppError> {
+        scope.require(Action::ManageSettings)?;
+        self.limiters().take(crate::app::rate_limit::Budget::Upload, *scope.user())?;
+        let permit = self
+            .upload_slots()
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| AppError::internal(ErrorCode::Internal, e))?;
+        let uploader = Uploader::Branding(scope.clone());
+        let mut intake =
+            Intake::start(self.0.clone(), uploader, Kind::Company, LOGO_PLACE, clean_name(name), permit).await?;
+        intake.only(&[FileType::Png, FileType::Jpeg, FileType::Webp]);
+        Ok(intake)
     }
 
     /// Starts a client's upload to their own company (a request's answer), named `name`.

@@ -41,18 +41,10 @@ fn download_path(file: &RecordId) -> String {
 }
 
 impl Portal<'_> {
-    /// The firm's name and the client's company, for the portal's header.
-    pub fn names(&self, scope: &ClientScope) -> Result<(String, String), AppError> {
-        self.store().client(scope).read_now(|txn| {
-            let company = txn.company()?.ok_or(ErrorCode::NotFound)?;
-            Ok((txn.firm_name()?, company.name))
-        })
-    }
-
     /// The home page: open requests, unread messages, new documents.
     pub async fn home(&self, scope: &ClientScope) -> Result<ClientHome, AppError> {
         let me = *scope.user();
-        let (firm, company) = self.names(scope)?;
+        let super::Branding { firm, company, .. } = self.branding(scope)?;
         let (requests, messages, marks) = self.store().client(scope).read_now(|txn| {
             let portal = txn.portal();
             Ok((portal.requests()?, portal.messages()?, portal.marks(&me)?))

@@ -7,18 +7,22 @@
 //! company and no internal note. Reminders ([`reminders`]) and emails ([`notify`]) run on
 //! their own.
 
+mod branding;
 mod client;
 mod notify;
 mod reminders;
 mod staff;
+mod templates;
 
 use crate::app::files::FileRow;
 use crate::app::store::portal::Receipt;
 use crate::domain::ids::{RecordId, UserId};
 
 pub use crate::app::store::portal::{Activity, DocRequest, Message, RequestItem};
+pub use branding::Branding;
 pub use client::{Answer, ClientHome};
 pub use staff::{ClientUser, NewRequest, Review, StaffPortal};
+pub use templates::RequestTemplate;
 
 crate::app::service! {
     /// Client portals: what the firm shares and asks, what clients answer and write.

@@ -14,7 +14,7 @@ use crate::domain::crm::{Company, Kind};
 use crate::domain::email::EmailAddress;
 use crate::domain::fields::Day;
 use crate::domain::ids::{RecordId, UserId};
-use crate::domain::portal::{self, ITEM_TEXT_MAX, ITEMS_MAX, ItemState, MESSAGE_MAX};
+use crate::domain::portal::{self, ITEM_TEXT_MAX, ItemState, MESSAGE_MAX};
 use crate::domain::role::Role;
 use crate::domain::text::required_line;
 use crate::error::{AppError, ErrorCode};
@@ -59,6 +59,8 @@ pub struct NewRequest {
     pub title: String,
     pub due: String,
     pub items: Vec<String>,
+    /// A template whose name and items stand in for an empty title and empty items.
+    pub template: Option<RecordId>,
 }
 
 /// Whether `scope` may change `company`'s portal: managers and above, or its owner.
@@ -89,24 +91,22 @@ fn clients_of(users: &[UserRecord], company: &RecordId) -> Vec<ClientUser> {
     clients
 }
 
-/// Parses a request as the firm wrote it: a title, a due date and 1–50 items.
-fn parse_request(input: &NewRequest) -> Result<(String, Day, Vec<String>), AppError> {
-    let title = portal::line(&input.title, "title")?;
-    let due = Day::parse(&input.due, "due")?;
-    let items: Vec<String> = input
-        .items
-        .iter()
-        .filter(|text| !text.trim().is_empty())
-        .map(|text| required_line(text, ITEM_TEXT_MAX, "items"))
-        .collect::<Result<_, _>>()?;
-    if items.is_empty() {
-        return Err(AppError::field(ErrorCode::Required, "items"));
+/// Parses a request as the firm wrote it: a title, a due date and 1–50 items (a template's
+/// name and items standing in for what was left empty).
+fn parse_request(
+    input: &NewRequest,
+    template: Option<super::RequestTemplate>,
+) -> Result<(String, Day, Vec<String>), AppError> {
+    let (mut title, mut items) = (input.title.clone(), input.items.clone());
+    if let Some(template) = template {
+        if title.trim().is_empty() {
+            title = template.name;
+        }
+        if items.iter().all(|i| i.trim().is_empty()) {
+            items = template.items;
+        }
     }
-    if items.len() > ITEMS_MAX {
-        return Err(AppError::field(ErrorCode::TooLong, "items")
-            .with_hint(format!("A request lists at most {ITEMS_MAX} items.")));
-    }
-    Ok((title, due, items))
+    Ok((portal::line(&title, "title")?, Day::parse(&input.due, "due")?, super::templates::items_of(&items)?))
 }
 
 impl Portal<'_> {
@@ -289,7 +289,11 @@ impl Portal<'_> {
     ) -> Result<DocRequest, AppError> {
         scope.require(Action::ReadRecords)?;
         let workspace = *scope.workspace();
-        let (title, due, items) = parse_request(input)?;
+        let template = match input.template {
+            Some(id) => Some(self.template(scope, id).await?),
+            None => None,
+        };
+        let (title, due, items) = parse_request(input, template)?;
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
         let request = DocRequest {
             id: RecordId::random(),

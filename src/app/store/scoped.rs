@@ -216,6 +216,15 @@ impl<Tx: Txn> ClientTx<'_, Tx> {
         Ok(found.filter(|(row, _)| row.kind == crate::domain::crm::Kind::Company && row.record == self.company))
     }
 
+    /// The firm's logo, with its data key, if it has one.
+    pub(crate) fn firm_logo(&self) -> Result<Option<(crate::app::store::files::FileRow, Vec<u8>)>, AppError> {
+        let place = crate::app::files::LOGO_PLACE;
+        let Some(row) = self.inner.files_of(crate::domain::crm::Kind::Company, &place)?.into_iter().next() else {
+            return Ok(None);
+        };
+        self.inner.file_with_key(&row.id)
+    }
+
     /// The firm's name, for the portal's branding.
     pub(crate) fn firm_name(&self) -> Result<String, AppError> {
         self.inner.workspace_name()

@@ -227,8 +227,12 @@ pub async fn create_request(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let body: RequestBody = parse_body(&body)?;
-    let input =
-        NewRequest { title: body.title, due: body.due, items: body.items.into_iter().map(|i| i.text).collect() };
+    let input = NewRequest {
+        title: body.title,
+        due: body.due,
+        items: body.items.into_iter().map(|i| i.text).collect(),
+        template: None,
+    };
     let created = state.app.portal().create_request(&scope, parse_id(&id)?, &input, &client).await?;
     Ok((StatusCode::CREATED, Json(request(&created))).into_response())
 }

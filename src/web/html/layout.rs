@@ -57,8 +57,16 @@ pub struct Layout {
     pub user: Option<NavUser>,
     /// The route's template, for the page-speed report (empty: none is sent).
     pub route: String,
-    /// The name in the header: the firm's on its client portal, else Holdfast's.
-    pub brand: Option<String>,
+    /// The firm in the header of its client portal (else Holdfast's own).
+    pub brand: Option<Brand>,
+}
+
+/// The firm on its portal's pages.
+#[derive(Debug, Clone)]
+pub struct Brand {
+    pub name: String,
+    /// Whether it has a logo (served at `/portal/logo`).
+    pub logo: bool,
 }
 
 impl Layout {

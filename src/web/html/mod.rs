@@ -16,6 +16,7 @@ pub mod layout;
 mod mfa;
 mod password;
 mod portal;
+mod portal_settings;
 mod security;
 mod system;
 mod users;
@@ -74,6 +75,14 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/audit/export.csv", get(audit::export))
         .route("/settings/audit/verify", post(audit::verify))
         .route("/settings/system", get(system::show))
+        .route("/settings/portal", get(portal_settings::show))
+        .route(
+            "/settings/portal/logo",
+            get(portal_settings::logo).post(portal_settings::upload_logo).layer(crate::web::layers::file_body_limit()),
+        )
+        .route("/settings/portal/logo/remove", post(portal_settings::remove_logo))
+        .route("/settings/portal/templates", post(portal_settings::add_template))
+        .route("/settings/portal/templates/{id}/delete", post(portal_settings::delete_template))
         .route("/settings/keys", get(key_rotation::show))
         .route("/settings/keys/rotate", post(key_rotation::rotate))
         .merge(crm::routes())

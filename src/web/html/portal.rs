@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::filters;
 use super::forms::{FormError, NoticeQuery, form_status, notice};
-use super::layout::Layout;
+use super::layout::{Brand, Layout};
 use crate::app::auth::{ApiTokens, SessionView};
 use crate::app::files::FileRow;
 use crate::app::portal::{Answer, ClientHome, DocRequest, Message, RequestItem, SharedDocument};
@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/requests/{id}", get(request).post(answer).layer(crate::web::layers::file_body_limit()))
         .route("/portal/messages", get(messages).post(write))
         .route("/portal/account", get(account))
+        .route("/portal/logo", get(logo))
         .route("/portal/account/password", post(change_password))
         .route("/portal/account/sessions/{id}/revoke", post(revoke_session))
 }
@@ -43,7 +44,9 @@ pub fn routes() -> Router<AppState> {
 /// A portal page's layout: the firm's name as the brand.
 fn layout(state: &AppState, page: &Page, client: &PortalClient, title: &str) -> Layout {
     let mut layout = Layout::new(title, page);
-    layout.brand = state.app.portal().names(&client.scope).ok().map(|(firm, _)| firm);
+    if let Ok(branding) = state.app.portal().branding(&client.scope) {
+        layout.brand = Some(Brand { name: branding.firm, logo: branding.logo });
+    }
     layout
 }
 
@@ -404,4 +407,9 @@ async fn revoke_session(
         .await
         .map_err(|e| HtmlError::while_doing("sign out that session", e))?;
     Ok(Redirect::to("/portal/account?notice=session-revoked").into_response())
+}
+
+/// The firm's logo, for the portal's header.
+async fn logo(State(state): State<AppState>, client: PortalClient, headers: HeaderMap) -> Result<Response, ApiError> {
+    serve(state.app.portal().client_logo(&client.scope)?, &headers).await
 }

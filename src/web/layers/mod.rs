@@ -70,6 +70,9 @@ pub fn upload_limit(method: &axum::http::Method, path: &str) -> Option<usize> {
     if matches!(path, "/contacts/import" | "/companies/import") {
         return Some(UPLOAD_BODY_LIMIT_BYTES);
     }
+    if path == "/settings/portal/logo" {
+        return Some(FILE_BODY_LIMIT_BYTES);
+    }
     let parts: Vec<&str> = path.strip_prefix("/api/v1").unwrap_or(path).split('/').collect();
     let attaches = matches!(
         parts.as_slice(),

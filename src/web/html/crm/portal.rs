@@ -31,6 +31,7 @@ struct PortalPage {
     /// A client invitation just made: whom for, and its link (shown once).
     issued: Option<(String, String)>,
     today: String,
+    templates: Vec<crate::app::portal::RequestTemplate>,
 }
 
 /// What a re-rendered page carries besides the portal.
@@ -58,6 +59,7 @@ async fn render(
         error: outcome.error,
         issued: outcome.issued,
         today: crate::domain::fields::Day::of_unix(state.app.now()).to_string(),
+        templates: state.app.portal().templates(&session.scope).await?,
     };
     Ok((status, page).into_response())
 }
@@ -196,10 +198,15 @@ pub async fn unshare(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequestForm {
+    #[serde(default)]
     title: String,
     due: String,
     /// One item a line.
+    #[serde(default)]
     items: String,
+    /// A template standing in for an empty title and items ("" for none).
+    #[serde(default)]
+    template: String,
 }
 
 pub async fn create_request(
@@ -211,7 +218,12 @@ pub async fn create_request(
     AppForm(form): AppForm<RequestForm>,
 ) -> Result<Response, HtmlError> {
     let company = parse_id(&id)?;
-    let input = NewRequest { title: form.title, due: form.due, items: form.items.lines().map(str::to_owned).collect() };
+    let template = match form.template.trim() {
+        "" => None,
+        id => Some(parse_id(id)?),
+    };
+    let items = form.items.lines().map(str::to_owned).collect();
+    let input = NewRequest { title: form.title, due: form.due, items, template };
     let result = state.app.portal().create_request(&session.scope, company, &input, &client).await;
     settle(&state, &page, &session, company, "send the request", result.map(|_| "request-created")).await
 }
