@@ -29,8 +29,10 @@ pub struct SeedPlan {
 }
 
 /// What was created.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct SeedReport {
+    /// The companies made, for seeding their portals.
+    pub company_ids: Vec<RecordId>,
     pub companies: usize,
     pub contacts: usize,
     pub deals: usize,
@@ -210,6 +212,7 @@ impl Records<'_> {
                 })
                 .collect();
             company_ids.extend(batch.iter().map(|c| c.id));
+            report.company_ids.extend(batch.iter().map(|c| c.id));
             report.companies += batch.len();
             store.write(move |txn| save_batch(txn, &batch)).await?;
             progress("companies", report.companies);

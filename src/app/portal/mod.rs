@@ -11,6 +11,7 @@ mod branding;
 mod client;
 mod notify;
 mod reminders;
+mod seed;
 mod staff;
 mod templates;
 
