@@ -30,7 +30,7 @@ token=$(hf admin create-token --email owner@bench.example --label bench)
 
 curl_() { curl -s --cacert "$data/tls/cert.pem" --resolve localhost:$port:127.0.0.1 "$@"; }
 start() {
-  hf serve --listen 127.0.0.1:$port --http-listen off >/dev/null 2>&1 &
+  $bin --data-dir "$data" serve --listen 127.0.0.1:$port --http-listen off >/dev/null 2>&1 &
   server=$!
   for _ in $(seq 200); do curl_ -f $base/health >/dev/null && return; sleep 0.05; done
   echo "the server did not start"; exit 1
@@ -79,6 +79,6 @@ writer=$!
 HF_COOKIES=$cookies HF_PATH=/portal wrk -t2 -c16 -d"${seconds}s" -s scripts/wrk/get-as-many.lua "https://127.0.0.1:$port" | tail -1
 wait $writer
 echo "   writes meanwhile: $(tail -1 "$data/writes")"
-echo "== documents page and a request page, 16 clients in turn (${seconds}s each)"
+echo "== documents page, 16 clients in turn (${seconds}s)"
 HF_COOKIES=$cookies HF_PATH=/portal/documents wrk -t2 -c16 -d"${seconds}s" -s scripts/wrk/get-as-many.lua "https://127.0.0.1:$port" | tail -1
 echo "store: $(du -sh "$data/holdfast.redb" | cut -f1), files: $(ls "$data/files" | wc -l)"

@@ -186,15 +186,21 @@ impl Email<'_> {
         Ok(builder.build())
     }
 
-    /// Sends one plain-text message now.
+    /// Sends one plain-text message now, from "Holdfast".
     pub async fn send(&self, to: &EmailAddress, subject: &str, body: String) -> Result<(), AppError> {
+        self.send_as("Holdfast", to, subject, body).await
+    }
+
+    /// Sends one plain-text message now under a sender's name (a firm's, on its portal's
+    /// emails), from the configured address.
+    pub async fn send_as(&self, sender: &str, to: &EmailAddress, subject: &str, body: String) -> Result<(), AppError> {
         let settings = self.settings();
         if !settings.is_configured() {
             return Err(AppError::internal(ErrorCode::EmailFailed, "email is not configured"));
         }
         let invalid = |e: lettre::address::AddressError| AppError::internal(ErrorCode::EmailFailed, e);
         let message = Message::builder()
-            .from(Mailbox::new(Some("Holdfast".into()), settings.from.parse().map_err(invalid)?))
+            .from(Mailbox::new(Some(sender.to_owned()), settings.from.parse().map_err(invalid)?))
             .to(Mailbox::new(None, to.as_str().parse().map_err(invalid)?))
             .subject(subject)
             .header(ContentType::TEXT_PLAIN)
@@ -207,13 +213,18 @@ impl Email<'_> {
     /// Sends without making the caller wait (or learn the outcome); failures are logged
     /// without the message content.
     pub fn send_in_background(&self, to: EmailAddress, subject: impl Into<String>, body: String) {
+        self.send_in_background_as("Holdfast".to_owned(), to, subject, body);
+    }
+
+    /// [`Email::send_in_background`] under a sender's name.
+    pub fn send_in_background_as(&self, sender: String, to: EmailAddress, subject: impl Into<String>, body: String) {
         let subject = subject.into();
         if !self.settings().is_configured() {
             return;
         }
         let app = App::clone(self);
         tokio::spawn(async move {
-            if let Err(e) = app.email().send(&to, &subject, body).await {
+            if let Err(e) = app.email().send_as(&sender, &to, &subject, body).await {
                 tracing::warn!(code = %e.code(), detail = e.detail().unwrap_or(""), subject, "email not sent");
             }
         });

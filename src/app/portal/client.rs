@@ -62,17 +62,19 @@ impl Portal<'_> {
     fn shared(&self, scope: &ClientScope, marks: Marks) -> Result<Vec<SharedDocument>, AppError> {
         let me = *scope.user();
         self.store().client(scope).read_now(|txn| {
+            let mut people: Vec<_> = txn.me()?.into_iter().collect();
             let mut documents = Vec::new();
             for share in txn.portal().shares()? {
-                let Some((file, _)) = txn.company_file(&share.file)? else { continue };
-                let people: Vec<_> = txn.person(&share.shared_by)?.into_iter().collect();
+                let Some(file) = txn.company_file_row(&share.file)? else { continue };
+                if !people.iter().any(|p| p.id == share.shared_by) {
+                    people.extend(txn.person(&share.shared_by)?);
+                }
                 let mine: Vec<Receipt> = share.receipts.iter().filter(|r| r.user == me).cloned().collect();
-                let me_too: Vec<_> = txn.me()?.into_iter().collect();
                 documents.push(SharedDocument {
                     file,
                     shared_at: share.shared_at,
                     shared_by: name_of(&people, &share.shared_by),
-                    receipts: receipts(&me_too, &mine),
+                    receipts: receipts(&people, &mine),
                     new: share.shared_at > marks.documents_seen_at,
                 });
             }
@@ -193,7 +195,7 @@ impl Portal<'_> {
             let request = txn.portal().request(&id)?.ok_or(ErrorCode::NotFound)?;
             let mut files = Vec::new();
             for file in request.items.iter().filter_map(|item| item.answer_file) {
-                files.extend(txn.company_file(&file)?.map(|(row, _)| row));
+                files.extend(txn.company_file_row(&file)?);
             }
             Ok(RequestView::of(request, &files))
         })?;
@@ -225,7 +227,7 @@ impl Portal<'_> {
             let mut used = 0;
             for request in txn.portal().requests()? {
                 for file in request.items.iter().filter_map(|item| item.answer_file) {
-                    used += txn.company_file(&file)?.map_or(0, |(row, _)| row.size);
+                    used += txn.company_file_row(&file)?.map_or(0, |row| row.size);
                 }
             }
             Ok(used)

@@ -44,7 +44,8 @@ impl Notify<'_> {
              answer its requests and write to it.\n\nTo choose your password, open this link within 72 hours:\n{}\n",
             link(self.0, &issued.path)
         );
-        self.0.email().send_in_background(to, format!("{firm} invites you to its client portal"), body);
+        let subject = format!("{firm} invites you to its client portal");
+        self.0.email().send_in_background_as(firm.to_owned(), to, subject, body);
     }
 
     /// Tells the company's clients there is `what` ("a new request") at `path`.
@@ -60,7 +61,8 @@ impl Notify<'_> {
         };
         for to in recipients {
             let body = format!("{firm} has {what} for you in its client portal:\n{}\n", link(self.0, path));
-            self.0.email().send_in_background(to, format!("{firm}: {what} in your client portal"), body);
+            let subject = format!("{firm}: {what} in your client portal");
+            self.0.email().send_in_background_as(firm.clone(), to, subject, body);
         }
     }
 

@@ -42,7 +42,7 @@ impl Portal<'_> {
                     reminder.path
                 );
                 let subject = format!("{}: reminder — \"{}\" is due {}", reminder.firm, reminder.title, reminder.due);
-                if let Err(e) = self.email().send(&to, &subject, body).await {
+                if let Err(e) = self.email().send_as(&reminder.firm, &to, &subject, body).await {
                     tracing::warn!(code = %e.code(), detail = e.detail().unwrap_or(""), "reminder email not sent");
                 }
             }

@@ -216,6 +216,15 @@ impl<Tx: Txn> ClientTx<'_, Tx> {
         Ok(found.filter(|(row, _)| row.kind == crate::domain::crm::Kind::Company && row.record == self.company))
     }
 
+    /// A file attached to the client's company (any other is unknown), without its key.
+    pub(crate) fn company_file_row(
+        &self,
+        id: &RecordId,
+    ) -> Result<Option<crate::app::store::files::FileRow>, AppError> {
+        let found = self.inner.file(id)?;
+        Ok(found.filter(|row| row.kind == crate::domain::crm::Kind::Company && row.record == self.company))
+    }
+
     /// The firm's logo, with its data key, if it has one.
     pub(crate) fn firm_logo(&self) -> Result<Option<(crate::app::store::files::FileRow, Vec<u8>)>, AppError> {
         let place = crate::app::files::LOGO_PLACE;

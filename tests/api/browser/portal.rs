@@ -85,7 +85,10 @@ async fn a_client_is_invited_answers_with_a_photo_and_acknowledges_a_document() 
         client.expect_text("Your answer was sent to the firm.").await?;
         client.expect_text("passport.png").await?;
 
-        // The firm is told: the badge, the activity page, the company's timeline.
+        // The firm is told: an email to the company's owner, the badge, the activity page, the
+        // company's timeline.
+        let told = message(&sink, "Client portal: Alder Ltd").await?;
+        ensure!(told.data.contains("Carla Client uploaded a file for"), "the owner's email says what happened");
         owner.goto("/contacts").await?;
         let badge = owner.text_of(".nav-count").await?;
         ensure!(badge.trim() == "1", "one new client action, the badge says {badge:?}");

@@ -17,7 +17,7 @@ use crate::web::AppState;
 use crate::web::error::HtmlError;
 use crate::web::extract::{AppForm, Authenticated, Client, Page};
 use crate::web::html::filters;
-use crate::web::html::forms::{FormError, NoticeQuery, form_status, notice};
+use crate::web::html::forms::{FormError, form_status, notice};
 use crate::web::html::layout::Layout;
 
 #[derive(Template, WebTemplate)]
@@ -30,6 +30,8 @@ struct PortalPage {
     error: Option<FormError>,
     /// A client invitation just made: whom for, and its link (shown once).
     issued: Option<(String, String)>,
+    /// The invitation form's name and email, filled in from a contact's page.
+    invitee: (String, String),
     today: String,
     templates: Vec<crate::app::portal::RequestTemplate>,
 }
@@ -40,6 +42,7 @@ struct Outcome {
     notice: Option<&'static str>,
     error: Option<FormError>,
     issued: Option<(String, String)>,
+    invitee: (String, String),
 }
 
 async fn render(
@@ -58,10 +61,22 @@ async fn render(
         notice: outcome.notice,
         error: outcome.error,
         issued: outcome.issued,
+        invitee: outcome.invitee,
         today: crate::domain::fields::Day::of_unix(state.app.now()).to_string(),
         templates: state.app.portal().templates(&session.scope).await?,
     };
     Ok((status, page).into_response())
+}
+
+/// The page's query: a notice, or an invitation to fill in (from a contact's page).
+#[derive(Debug, Default, Deserialize)]
+pub struct ShowQuery {
+    #[serde(default)]
+    notice: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
 }
 
 pub async fn show(
@@ -69,9 +84,9 @@ pub async fn show(
     page: Page,
     Authenticated(session): Authenticated,
     Path(id): Path<String>,
-    Query(query): Query<NoticeQuery>,
+    Query(query): Query<ShowQuery>,
 ) -> Result<Response, HtmlError> {
-    let outcome = Outcome { notice: notice(&query.notice), ..Outcome::default() };
+    let outcome = Outcome { notice: notice(&query.notice), invitee: (query.name, query.email), ..Outcome::default() };
     render(&state, &page, &session, parse_id(&id)?, outcome).await
 }
 

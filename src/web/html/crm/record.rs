@@ -97,8 +97,8 @@ struct RecordPage {
     privacy: bool,
     /// Attached files (contacts, companies, deals).
     files: Option<super::files::FilesSection>,
-    /// A company: its client portal page is offered.
-    portal: bool,
+    /// The way to the client portal (a company's page; a person's invitation), and its words.
+    portal: Option<(String, &'static str)>,
 }
 
 /// A record page's query: the notice of what was just done, and the merge picker's search.
@@ -240,7 +240,7 @@ pub async fn render<T: PageKind>(
             && scope.can(crate::app::auth::permissions::Action::EditAllRecords)
             && scope.can(crate::app::auth::permissions::Action::ImportExport),
         files,
-        portal: T::KIND == Kind::Company,
+        portal: record.portal_link(),
     };
     Ok((status, page).into_response())
 }

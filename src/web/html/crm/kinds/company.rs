@@ -99,6 +99,10 @@ impl PageKind for Company {
     const FILTERS: &'static [&'static str] = &["tag", "owner"];
     const COLUMNS: &'static [&'static str] = &["Name", "Industry", "Website", "Phone", "Tags", "Owner"];
 
+    fn portal_link(&self) -> Option<(String, &'static str)> {
+        Some((format!("/companies/{}/portal", self.id), "Client portal"))
+    }
+
     fn row(&self, names: &Names) -> Vec<Cell> {
         vec![
             Cell::link(&self.name, super::path(Kind::Company, &self.id)),

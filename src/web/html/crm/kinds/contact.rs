@@ -145,6 +145,16 @@ impl PageKind for Contact {
         self.company_id
     }
 
+    fn portal_link(&self) -> Option<(String, &'static str)> {
+        let company = self.company_id?;
+        let email = self.emails.first().map(|e| e.address.as_str()).unwrap_or_default();
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("name", &self.full_name())
+            .append_pair("email", email)
+            .finish();
+        Some((format!("/companies/{company}/portal?{query}#invite"), "Invite to the client portal"))
+    }
+
     fn relations(&self) -> Vec<Relation> {
         vec![Relation::DealsOfContact(self.id)]
     }

@@ -53,6 +53,11 @@ pub(crate) trait PageKind: FormKind {
     fn company_id(&self) -> Option<RecordId> {
         None
     }
+    /// Where this record's page leads to the client portal, and the button's words: a
+    /// company's portal page; for a person of a company, its invitation form filled in.
+    fn portal_link(&self) -> Option<(String, &'static str)> {
+        None
+    }
     /// Whether this is a task still to do (its page offers the done button).
     fn open_task(&self) -> bool {
         false
