@@ -157,46 +157,34 @@ impl Files<'_> {
         scope.require(Action::ReadRecords)?;
         let kind = T::KIND;
         self.store().workspace(scope).read_now(|txn| require_editable(txn, scope, kind, &record))?;
-        self.limiters().take(crate::app::rate_limit::Budget::Upload, *scope.user())?;
-        let permit = self
-            .upload_slots()
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| AppError::internal(ErrorCode::Internal, e))?;
-        Intake::start(self.0.clone(), Uploader::Member(scope.clone()), kind, record, clean_name(name), permit).await
+        self.start(Uploader::Member(scope.clone()), kind, record, name).await
     }
 
     /// Starts the upload of the firm's logo (owners and admins; images only): it is kept apart
     /// from every record, under [`LOGO_PLACE`], and replaces the previous one.
     pub(crate) async fn logo_intake(&self, scope: &TenantScope, name: &str) -> Result<Intake, AppError> {
         scope.require(Action::ManageSettings)?;
-        self.limiters().take(crate::app::rate_limit::Budget::Upload, *scope.user())?;
-        let permit = self
-            .upload_slots()
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| AppError::internal(ErrorCode::Internal, e))?;
-        let uploader = Uploader::Branding(scope.clone());
-        let mut intake =
-            Intake::start(self.0.clone(), uploader, Kind::Company, LOGO_PLACE, clean_name(name), permit).await?;
+        let mut intake = self.start(Uploader::Branding(scope.clone()), Kind::Company, LOGO_PLACE, name).await?;
         intake.only(&[FileType::Png, FileType::Jpeg, FileType::Webp]);
         Ok(intake)
     }
 
     /// Starts a client's upload to their own company (a request's answer), named `name`.
-    /// Refused when they have used up their uploads for the hour.
     pub(crate) async fn client_intake(&self, scope: &ClientScope, name: &str) -> Result<Intake, AppError> {
-        self.limiters().take(crate::app::rate_limit::Budget::Upload, *scope.user())?;
+        self.start(Uploader::Client(scope.clone()), Kind::Company, *scope.company(), name).await
+    }
+
+    /// Takes one upload from the uploader's hourly budget (E4001 when it is spent), waits for
+    /// an upload slot and starts the intake.
+    async fn start(&self, uploader: Uploader, kind: Kind, record: RecordId, name: &str) -> Result<Intake, AppError> {
+        self.limiters().take(crate::app::rate_limit::Budget::Upload, uploader.user())?;
         let permit = self
             .upload_slots()
             .clone()
             .acquire_owned()
             .await
             .map_err(|e| AppError::internal(ErrorCode::Internal, e))?;
-        let uploader = Uploader::Client(scope.clone());
-        Intake::start(self.0.clone(), uploader, Kind::Company, *scope.company(), clean_name(name), permit).await
+        Intake::start(self.0.clone(), uploader, kind, record, clean_name(name), permit).await
     }
 
     /// The files attached to a `T` record (E3002 for an unknown or foreign record).

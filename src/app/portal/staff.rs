@@ -110,6 +110,25 @@ fn parse_request(
 }
 
 impl Portal<'_> {
+    /// Runs `change` in a write transaction on `company`'s portal, once `scope` is known to
+    /// manage it (E3002 for an unknown company, E1005 for a role that may only read it).
+    async fn in_portal<T: Send + 'static>(
+        &self,
+        scope: &TenantScope,
+        company: RecordId,
+        change: impl FnOnce(&WorkspaceWrite<'_>, &TenantScope, i64) -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        scope.require(Action::ReadRecords)?;
+        let (scope, now) = (scope.clone(), self.now());
+        self.store()
+            .workspace(&scope)
+            .write(move |txn| {
+                managed_company(txn, &scope, &company)?;
+                change(txn, &scope, now)
+            })
+            .await
+    }
+
     /// The portal section of a company page (E3002 for an unknown company).
     pub async fn overview(&self, scope: &TenantScope, company: RecordId) -> Result<StaffPortal, AppError> {
         scope.require(Action::ReadRecords)?;
@@ -161,16 +180,12 @@ impl Portal<'_> {
         name: &str,
         client: &ClientInfo,
     ) -> Result<IssuedLink, AppError> {
-        scope.require(Action::ReadRecords)?;
         let email = EmailAddress::parse(email)?;
         let name = required_line(name, crate::app::auth::setup::NAME_MAX, "name")?;
-        let (scope, client, now) = (scope.clone(), client.clone(), self.now());
+        let client = client.clone();
         let address = email.clone();
         let (link, firm) = self
-            .store()
-            .workspace(&scope)
-            .write(move |txn| {
-                managed_company(txn, &scope, &company)?;
+            .in_portal(scope, company, move |txn, scope, now| {
                 let mut user = UserRecord::new(*scope.workspace(), email, name, Role::Client, None, now);
                 user.company = Some(company);
                 txn.insert_user(&user)?;
@@ -196,23 +211,19 @@ impl Portal<'_> {
         disabled: bool,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
-        scope.require(Action::ReadRecords)?;
-        let (scope, client, now) = (scope.clone(), client.clone(), self.now());
-        self.store()
-            .workspace(&scope)
-            .write(move |txn| {
-                managed_company(txn, &scope, &company)?;
-                let mut target = txn
-                    .user(&user)?
-                    .filter(|u| u.role == Role::Client && u.company == Some(company))
-                    .ok_or(ErrorCode::NotFound)?;
-                target.disabled = disabled;
-                txn.update_user(&target)?;
-                txn.delete_sessions_of(&target.id)?;
-                let name = if disabled { "portal.client_disabled" } else { "portal.client_enabled" };
-                record(txn, now, AuditEvent::new(name, Some(*scope.user())).target(target.id).from_client(&client))
-            })
-            .await
+        let client = client.clone();
+        self.in_portal(scope, company, move |txn, scope, now| {
+            let mut target = txn
+                .user(&user)?
+                .filter(|u| u.role == Role::Client && u.company == Some(company))
+                .ok_or(ErrorCode::NotFound)?;
+            target.disabled = disabled;
+            txn.update_user(&target)?;
+            txn.delete_sessions_of(&target.id)?;
+            let name = if disabled { "portal.client_disabled" } else { "portal.client_enabled" };
+            record(txn, now, AuditEvent::new(name, Some(*scope.user())).target(target.id).from_client(&client))
+        })
+        .await
     }
 
     /// Shares one of the company's attachments with its clients (sharing twice is harmless).
@@ -223,32 +234,28 @@ impl Portal<'_> {
         file: RecordId,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
-        scope.require(Action::ReadRecords)?;
         let workspace = *scope.workspace();
-        let (scope, client, now) = (scope.clone(), client.clone(), self.now());
-        self.store()
-            .workspace(&scope)
-            .write(move |txn| {
-                managed_company(txn, &scope, &company)?;
-                let row = txn.file(&file)?.filter(|f| f.kind == Kind::Company && f.record == company);
-                let row = row.ok_or_else(|| AppError::field(ErrorCode::NotFound, "file_id"))?;
-                let portal = txn.portal(company);
-                if portal.share(&row.id)?.is_some() {
-                    return Ok(());
-                }
-                portal.put_share(&Share {
-                    file: row.id,
-                    shared_by: *scope.user(),
-                    shared_at: now,
-                    receipts: Vec::new(),
-                })?;
-                let event = AuditEvent::new("portal.document_shared", Some(*scope.user()))
-                    .target(format!("file:{}", row.id))
-                    .fields(&[&format!("company:{company}")])
-                    .from_client(&client);
-                record(txn, now, event)
-            })
-            .await?;
+        let client = client.clone();
+        self.in_portal(scope, company, move |txn, scope, now| {
+            let row = txn.file(&file)?.filter(|f| f.kind == Kind::Company && f.record == company);
+            let row = row.ok_or_else(|| AppError::field(ErrorCode::NotFound, "file_id"))?;
+            let portal = txn.portal(company);
+            if portal.share(&row.id)?.is_some() {
+                return Ok(());
+            }
+            portal.put_share(&Share {
+                file: row.id,
+                shared_by: *scope.user(),
+                shared_at: now,
+                receipts: Vec::new(),
+            })?;
+            let event = AuditEvent::new("portal.document_shared", Some(*scope.user()))
+                .target(format!("file:{}", row.id))
+                .fields(&[&format!("company:{company}")])
+                .from_client(&client);
+            record(txn, now, event)
+        })
+        .await?;
         self.notify().clients_of(workspace, company, "a new document", "/portal/documents").await;
         Ok(())
     }
@@ -261,21 +268,17 @@ impl Portal<'_> {
         file: RecordId,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
-        scope.require(Action::ReadRecords)?;
-        let (scope, client, now) = (scope.clone(), client.clone(), self.now());
-        self.store()
-            .workspace(&scope)
-            .write(move |txn| {
-                managed_company(txn, &scope, &company)?;
-                if !txn.portal(company).remove_share(&file)? {
-                    return Err(ErrorCode::NotFound.into());
-                }
-                let event = AuditEvent::new("portal.document_unshared", Some(*scope.user()))
-                    .target(format!("file:{file}"))
-                    .from_client(&client);
-                record(txn, now, event)
-            })
-            .await
+        let client = client.clone();
+        self.in_portal(scope, company, move |txn, scope, now| {
+            if !txn.portal(company).remove_share(&file)? {
+                return Err(ErrorCode::NotFound.into());
+            }
+            let event = AuditEvent::new("portal.document_unshared", Some(*scope.user()))
+                .target(format!("file:{file}"))
+                .from_client(&client);
+            record(txn, now, event)
+        })
+        .await
     }
 
     /// Asks the company's clients for documents or answers by a date; they are emailed, then
@@ -294,7 +297,7 @@ impl Portal<'_> {
             None => None,
         };
         let (title, due, items) = parse_request(input, template)?;
-        let (scope, client, now) = (scope.clone(), client.clone(), self.now());
+        let (client, now) = (client.clone(), self.now());
         let request = DocRequest {
             id: RecordId::random(),
             title,
@@ -316,18 +319,15 @@ impl Portal<'_> {
             next_reminder: Some(portal::first_stage(due, now)),
         };
         let stored = request.clone();
-        self.store()
-            .workspace(&scope)
-            .write(move |txn| {
-                managed_company(txn, &scope, &company)?;
-                txn.portal(company).put_request(None, &stored)?;
-                let event = AuditEvent::new("portal.request_created", Some(*scope.user()))
-                    .target(format!("request:{}", stored.id))
-                    .fields(&[&format!("company:{company}"), &format!("items={}", stored.items.len())])
-                    .from_client(&client);
-                record(txn, now, event)
-            })
-            .await?;
+        self.in_portal(scope, company, move |txn, scope, now| {
+            txn.portal(company).put_request(None, &stored)?;
+            let event = AuditEvent::new("portal.request_created", Some(*scope.user()))
+                .target(format!("request:{}", stored.id))
+                .fields(&[&format!("company:{company}"), &format!("items={}", stored.items.len())])
+                .from_client(&client);
+            record(txn, now, event)
+        })
+        .await?;
         let path = format!("/portal/requests/{}", request.id);
         self.notify().clients_of(workspace, company, "a new request", &path).await;
         Ok(request)
@@ -342,38 +342,34 @@ impl Portal<'_> {
         review: Review<'_>,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
-        scope.require(Action::ReadRecords)?;
         let Review { accept, comment } = review;
         let comment = match comment.trim() {
             "" if accept => None,
             "" => return Err(AppError::field(ErrorCode::Required, "comment")),
             text => Some(portal::body(text, ITEM_TEXT_MAX, "comment")?),
         };
-        let (scope, client, now) = (scope.clone(), client.clone(), self.now());
-        self.store()
-            .workspace(&scope)
-            .write(move |txn| {
-                managed_company(txn, &scope, &company)?;
-                let portal = txn.portal(company);
-                let before = portal.request(&request)?.ok_or(ErrorCode::NotFound)?;
-                let mut after = before.clone();
-                let line = after.items.get_mut(item).ok_or(ErrorCode::NotFound)?;
-                line.state = if accept { ItemState::Accepted } else { ItemState::Reopened };
-                line.comment = comment;
-                after.next_reminder = match (after.open(), before.next_reminder) {
-                    (false, _) => None,
-                    (true, Some(stage)) => Some(stage),
-                    (true, None) => Some(portal::first_stage(after.due, now)),
-                };
-                portal.put_request(Some(&before), &after)?;
-                let name = if accept { "portal.item_accepted" } else { "portal.item_reopened" };
-                let event = AuditEvent::new(name, Some(*scope.user()))
-                    .target(format!("request:{request}"))
-                    .fields(&[&format!("item={item}")])
-                    .from_client(&client);
-                record(txn, now, event)
-            })
-            .await
+        let client = client.clone();
+        self.in_portal(scope, company, move |txn, scope, now| {
+            let portal = txn.portal(company);
+            let before = portal.request(&request)?.ok_or(ErrorCode::NotFound)?;
+            let mut after = before.clone();
+            let line = after.items.get_mut(item).ok_or(ErrorCode::NotFound)?;
+            line.state = if accept { ItemState::Accepted } else { ItemState::Reopened };
+            line.comment = comment;
+            after.next_reminder = match (after.open(), before.next_reminder) {
+                (false, _) => None,
+                (true, Some(stage)) => Some(stage),
+                (true, None) => Some(portal::first_stage(after.due, now)),
+            };
+            portal.put_request(Some(&before), &after)?;
+            let name = if accept { "portal.item_accepted" } else { "portal.item_reopened" };
+            let event = AuditEvent::new(name, Some(*scope.user()))
+                .target(format!("request:{request}"))
+                .fields(&[&format!("item={item}")])
+                .from_client(&client);
+            record(txn, now, event)
+        })
+        .await
     }
 
     /// Writes in the company's thread; an `internal` note is for the firm alone.
@@ -385,15 +381,11 @@ impl Portal<'_> {
         internal: bool,
         client: &ClientInfo,
     ) -> Result<Message, AppError> {
-        scope.require(Action::ReadRecords)?;
         let workspace = *scope.workspace();
         let body = portal::body(body, MESSAGE_MAX, "body")?;
-        let (scope, client, now) = (scope.clone(), client.clone(), self.now());
+        let client = client.clone();
         let posted = self
-            .store()
-            .workspace(&scope)
-            .write(move |txn| {
-                managed_company(txn, &scope, &company)?;
+            .in_portal(scope, company, move |txn, scope, now| {
                 let me = txn.user(scope.user())?.ok_or(ErrorCode::SessionExpired)?;
                 let message = Message {
                     id: message_id(now),
