@@ -195,3 +195,67 @@ document.addEventListener("DOMContentLoaded", () => {
   addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") send(); });
   addEventListener("pagehide", send);
 })();
+
+// Offline reading (the worker is /sw.js). Signed in with it allowed: the worker keeps the
+// pages read. Signed out, or not allowed: whatever a browser kept is wiped. On a kept copy
+// shown offline (or the page for one not kept): the banner, actions off, and the page comes
+// back by itself once the server answers again.
+(() => {
+  const mode = document.querySelector('meta[name="hf-offline"]')?.content;
+  const workers = navigator.serviceWorker;
+  const copy = document.querySelector('meta[name="hf-offline-copy"]');
+  const missing = document.querySelector("[data-offline-missing]");
+  if (workers && !copy && !missing) {
+    if (mode === "on") {
+      workers.register("/sw.js").catch(() => {});
+    } else {
+      workers.getRegistrations().then((all) => all.forEach((r) => r.unregister())).catch(() => {});
+      indexedDB.deleteDatabase("holdfast-offline");
+      if (window.caches) caches.keys().then((names) => names.forEach((n) => caches.delete(n))).catch(() => {});
+    }
+  }
+  if (!copy && !missing) return;
+  const retry = () => location.reload();
+  const back = async () => {
+    try {
+      const answer = await fetch("/health", { cache: "no-store" });
+      if (answer.ok) retry();
+    } catch (_) {
+      // Still offline.
+    }
+  };
+  setInterval(back, 3000);
+  addEventListener("online", back);
+  document.addEventListener("DOMContentLoaded", () => {
+    for (const button of document.querySelectorAll("[data-retry]")) button.addEventListener("click", retry);
+    const header = document.querySelector("header.top nav");
+    if (header) {
+      const badge = document.createElement("span");
+      badge.className = "offline-badge";
+      badge.textContent = "Offline";
+      header.prepend(badge);
+    }
+    if (!copy) return;
+    document.body.classList.add("offline-copy");
+    const banner = document.createElement("div");
+    banner.className = "flash offline";
+    banner.setAttribute("role", "status");
+    const synced = new Date(Number(copy.content));
+    const text = document.createElement("span");
+    text.textContent = `Offline mode: a copy saved ${synced.toLocaleString()} (last synced). Changes need a connection.`;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.textContent = "Retry";
+    button.addEventListener("click", retry);
+    banner.append(text, " ", button);
+    document.querySelector("main")?.prepend(banner);
+    for (const control of document.querySelectorAll("main form button, main form input, main form select, main form textarea")) {
+      control.disabled = true;
+    }
+    for (const link of document.querySelectorAll('main a[href$="/new"], main a[href$="/edit"], a.button')) {
+      link.setAttribute("aria-disabled", "true");
+      link.classList.add("disabled");
+    }
+  });
+})();

@@ -14,6 +14,7 @@ pub mod files;
 pub mod key_rotation;
 pub(crate) mod keyring;
 pub mod metrics;
+pub mod offline;
 pub mod ops_alerts;
 pub mod policy;
 pub mod portal;
@@ -206,6 +207,9 @@ impl App {
     }
     pub fn backups(&self) -> backup::Backups<'_> {
         backup::Backups(self)
+    }
+    pub fn offline(&self) -> offline::Offline<'_> {
+        offline::Offline(self)
     }
     pub fn portal(&self) -> portal::Portal<'_> {
         portal::Portal(self)

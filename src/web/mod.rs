@@ -11,6 +11,7 @@ pub mod health;
 pub mod html;
 pub mod layers;
 mod metrics;
+pub mod offline;
 pub mod redirect;
 mod rum;
 pub mod server;
@@ -48,6 +49,9 @@ pub fn router(state: AppState) -> Router {
         .route("/health/detailed", get(health::detailed))
         .route("/metrics", get(metrics::scrape))
         .route("/rum", axum::routing::post(rum::report))
+        .route("/sw.js", get(offline::worker))
+        .route("/offline", get(offline::page))
+        .route("/settings/offline", get(offline::settings).post(offline::save))
         .route(assets::ROUTE, get(assets::serve))
         .route("/files/{id}/download", get(download::download))
         .merge(html::routes())

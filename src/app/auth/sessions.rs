@@ -35,6 +35,8 @@ pub struct AuthSession {
     pub client: Option<ClientScope>,
     /// Client activity this member has not seen yet (at most [`UNSEEN_SHOWN`]), for the badge.
     pub portal_unseen: usize,
+    /// Whether this member's browser may keep pages to read offline (the workspace's setting).
+    pub offline_reading: bool,
     pub user_name: String,
     pub email: String,
     pub stage: SessionStage,
@@ -149,18 +151,19 @@ impl Sessions<'_> {
             _ => None,
         };
         let scope = TenantScope::new(user.workspace_id, user.id, user.role, second_factor, home);
-        let portal_unseen = if stage == SessionStage::Full && scope.can(Action::ReadRecords) {
+        let (portal_unseen, offline_reading) = if stage == SessionStage::Full && scope.can(Action::ReadRecords) {
             self.store().workspace(&scope).read_now(|txn| {
                 let seen = txn.portal_seen(scope.user())?;
-                Ok(txn.portal_activity(seen, UNSEEN_SHOWN)?.len())
+                Ok((txn.portal_activity(seen, UNSEEN_SHOWN)?.len(), crate::app::offline::enabled_in(txn)?))
             })?
         } else {
-            0
+            (0, false)
         };
         Ok(Some(AuthSession {
             scope,
             client,
             portal_unseen,
+            offline_reading,
             user_name: user.name,
             email: user.email.to_string(),
             stage,

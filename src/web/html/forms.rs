@@ -81,6 +81,7 @@ pub fn notice(key: &str) -> Option<&'static str> {
         "item-reviewed" => "The item was updated.",
         "client-disabled" => "The client was disabled and signed out.",
         "client-enabled" => "The client can sign in again.",
+        "offline-saved" => "The offline setting was saved. Browsers follow it at their next page.",
         "logo-saved" => "The logo was saved. Clients see it on every portal page.",
         "logo-removed" => "The logo was removed.",
         "template-saved" => "The template was saved.",

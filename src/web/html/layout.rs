@@ -22,6 +22,8 @@ pub struct NavUser {
     pub client: bool,
     /// Client activity not seen yet (the badge on "Client activity").
     pub portal_unseen: usize,
+    /// The browser may keep pages to read offline (a member, the workspace allowing it).
+    pub offline_reading: bool,
 }
 
 impl NavUser {
@@ -35,6 +37,7 @@ impl NavUser {
             edits_pipeline: session.scope.can(Action::EditAllRecords),
             client: session.client.is_some(),
             portal_unseen: session.portal_unseen,
+            offline_reading: session.offline_reading && session.client.is_none(),
         }
     }
 }

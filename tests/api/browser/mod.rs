@@ -11,6 +11,7 @@ mod files;
 mod finding;
 mod journeys;
 mod notes;
+mod offline;
 mod page;
 mod passwords;
 mod people;
