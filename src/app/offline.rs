@@ -49,7 +49,7 @@ pub(crate) fn enabled_in(txn: &WorkspaceTx<'_, impl Txn>) -> Result<bool, AppErr
 impl Offline<'_> {
     /// Whether the workspace has offline reading on.
     pub fn enabled(&self, scope: &TenantScope) -> Result<bool, AppError> {
-        self.store().workspace(scope).read_now(|txn| enabled_in(txn))
+        self.store().workspace(scope).read_now(enabled_in)
     }
 
     /// Turns offline reading on or off (owners and admins; audited).

@@ -22,6 +22,7 @@ mod limits;
 mod logs;
 mod metrics;
 mod mfa;
+mod offline;
 mod portal;
 mod privacy;
 mod search;
