@@ -64,6 +64,8 @@ pub enum OpenError {
     DataDir(#[from] DataDirError),
     #[error("{0}")]
     Store(#[from] StoreOpenError),
+    #[error("the store was not upgraded: its pre-upgrade snapshot could not be written ({0})")]
+    Snapshot(crate::app::backup::format::BackupError),
 }
 
 impl OpenError {
@@ -72,7 +74,7 @@ impl OpenError {
         match self {
             OpenError::DataDir(e) => e.exit_code(),
             OpenError::Store(StoreOpenError::InUse) => 3,
-            OpenError::Store(_) => 1,
+            OpenError::Store(_) | OpenError::Snapshot(_) => 1,
         }
     }
 }
@@ -226,6 +228,12 @@ impl App {
     /// Opens the store in a locked data directory (blocking: call from a blocking context).
     pub fn open(data_dir: DataDir, clock: Arc<dyn Clock>) -> Result<App, OpenError> {
         let master_key = data_dir.master_key()?;
+        // Before a migration changes the store: a snapshot to roll back to.
+        let now = clock.now().unix_timestamp();
+        if let Some(schema) = backup::pre_upgrade::pending(&data_dir.store_path()).map_err(OpenError::Snapshot)? {
+            let path = backup::pre_upgrade::write(&data_dir, &master_key, schema, now).map_err(OpenError::Snapshot)?;
+            tracing::info!(schema, path = %path.display(), "pre-upgrade snapshot written");
+        }
         let store = Store::open(&data_dir.store_path(), &master_key, clock.now().unix_timestamp())?;
         let security_policy = store.load_setting(SECURITY_POLICY).map_err(StoreOpenError::Setting)?.unwrap_or_default();
         let email = store.load_setting(EMAIL_SETTINGS).map_err(StoreOpenError::Setting)?.unwrap_or_default();

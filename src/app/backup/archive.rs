@@ -149,12 +149,21 @@ pub(crate) fn write_snapshot(
     created_at: i64,
     out: &mut impl Write,
 ) -> Result<Summary, BackupError> {
-    let manifest = Manifest {
-        format: 1,
-        holdfast_version: env!("CARGO_PKG_VERSION").to_owned(),
-        schema_version: migrations::current_version(),
-        created_at,
-    };
+    write_snapshot_of_schema(db, migrations::current_version(), master_key, files_dir, created_at, out)
+}
+
+/// [`write_snapshot`] of a store still at `schema_version` (before an upgrade migrates it), so
+/// the Holdfast that wrote that schema can restore it.
+pub(crate) fn write_snapshot_of_schema(
+    db: &redb::Database,
+    schema_version: u32,
+    master_key: &[u8; 32],
+    files_dir: &Path,
+    created_at: i64,
+    out: &mut impl Write,
+) -> Result<Summary, BackupError> {
+    let manifest =
+        Manifest { format: 1, holdfast_version: env!("CARGO_PKG_VERSION").to_owned(), schema_version, created_at };
     write_frame(out, FRAME_MANIFEST, &[&serde_json::to_vec(&manifest).expect("serialisable")])?;
     let mut sums = Sums::default();
     let mut row = |name: &str, key: &[u8], value: &[u8], out: &mut dyn Write| -> io::Result<()> {

@@ -4,6 +4,7 @@
 
 mod archive;
 pub mod format;
+pub mod pre_upgrade;
 pub mod schedule;
 
 use std::fs;
