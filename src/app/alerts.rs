@@ -1,5 +1,6 @@
 //! Unusual activity: bursts of failed sign-ins, lock-outs, sign-ins from new addresses and
-//! rate-limit storms become audit entries (shown on the security page).
+//! rate-limit storms (and the operational alerts) become audit entries (shown on the security
+//! page), webhook calls and emails to the server's owners and admins.
 
 use std::sync::Mutex;
 
@@ -11,6 +12,27 @@ use crate::domain::ids::WorkspaceId;
 crate::app::service! {
     /// Security alerts: recorded, then sent to the webhook.
     Alerts
+}
+
+/// The same alert is emailed at most once in this many seconds (a storm is one email).
+const EMAIL_EVERY: i64 = 3600;
+
+/// When each alert was last emailed, by its event name.
+#[derive(Debug, Default)]
+pub struct Emailed(Mutex<std::collections::HashMap<&'static str, i64>>);
+
+impl Emailed {
+    /// True when `event` was not emailed within the last hour (and notes it as emailed now).
+    fn due(&self, event: &'static str, now: i64) -> bool {
+        let mut last = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match last.get(event) {
+            Some(at) if now - at < EMAIL_EVERY => false,
+            _ => {
+                last.insert(event, now);
+                true
+            }
+        }
+    }
 }
 
 /// Refused requests per minute, server-wide, that count as a storm.
@@ -52,14 +74,58 @@ impl Alerts<'_> {
             ip: event.client.as_ref().map(|c| c.ip.clone()),
         };
         let app = App::clone(self);
+        let name = event.event;
         // Recorded first, then sent: whatever receives the webhook finds it in the audit log.
         tokio::spawn(async move {
             let now = app.now();
             if let Err(e) = app.store().write(move |txn| record_server(txn, &workspace, now, event)).await {
                 tracing::error!(code = %e.code(), "alert not recorded");
             }
+            if app.emailed().due(name, now) {
+                app.alerts().email_operators(&payload).await;
+            }
             app.webhooks().queue(payload);
         });
+    }
+
+    /// Emails an alert to the active owners and admins of the home workspace (when email is
+    /// set up): what, when, where from — never more.
+    async fn email_operators(&self, alert: &super::webhook::AlertPayload) {
+        let found = self.store().read(|txn| {
+            let Some(home) = txn.home_workspace()? else { return Ok(Vec::new()) };
+            Ok(txn
+                .users_of(&home)?
+                .into_iter()
+                .filter(|u| {
+                    !u.disabled && matches!(u.role, crate::domain::role::Role::Owner | crate::domain::role::Role::Admin)
+                })
+                .map(|u| u.email)
+                .collect::<Vec<_>>())
+        });
+        let Ok(operators) = found.await else { return };
+        let when = crate::domain::timestamps::format_utc(alert.at);
+        let mut body = format!(
+            "Holdfast raised an alert: {}
+At: {when}
+",
+            alert.event
+        );
+        if let Some(target) = &alert.target {
+            body.push_str(&format!(
+                "Concerning: {target}
+"
+            ));
+        }
+        if let Some(ip) = &alert.ip {
+            body.push_str(&format!(
+                "From: {ip}
+"
+            ));
+        }
+        body.push_str("\nSee Settings → Security (recent alerts) and Settings → System.\n");
+        for to in operators {
+            self.email().send_in_background(to, format!("Holdfast alert: {}", alert.event), body.clone());
+        }
     }
 
     /// Called when an address first reaches its hourly failure limit.

@@ -117,6 +117,8 @@ struct Inner {
     failures_by_address: FailureTracker,
     failures_by_account: FailureTracker,
     storms: alerts::StormDetector,
+    /// When each alert was last emailed.
+    emailed: alerts::Emailed,
     alert_settings: RwLock<webhook::AlertSettings>,
     webhook: webhook::WebhookQueue,
     /// A background key rotation is running.
@@ -257,6 +259,7 @@ impl App {
             failures_by_address: FailureTracker::default(),
             failures_by_account: FailureTracker::default(),
             storms: alerts::StormDetector::default(),
+            emailed: alerts::Emailed::default(),
             alert_settings: RwLock::new(alert_settings),
             webhook: webhook::WebhookQueue::default(),
             rotating: std::sync::atomic::AtomicBool::new(false),
@@ -350,6 +353,10 @@ impl App {
 
     pub(crate) fn storms(&self) -> &alerts::StormDetector {
         &self.0.storms
+    }
+
+    pub(crate) fn emailed(&self) -> &alerts::Emailed {
+        &self.0.emailed
     }
 
     pub(crate) fn failures_by_address(&self) -> &FailureTracker {

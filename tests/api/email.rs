@@ -103,3 +103,37 @@ async fn forgot_password_emails_a_link_built_from_the_public_url_only() {
     );
     assert_eq!(sink.count(), 1, "no email for the unknown address");
 }
+
+#[tokio::test]
+async fn alerts_are_emailed_to_the_owners_and_admins_once_an_hour() {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    assert_eq!(configure(&owner, sink.port, "", "").await.status(), StatusCode::SEE_OTHER);
+    app.user_with_role("Acme Ltd", "sam@acme.example", Role::Staff).await;
+
+    // The certificate has a day left: the operational alert fires.
+    app.app.ops_alerts().evaluate(Some(86_400)).await.unwrap();
+    let subject = "Subject: Holdfast alert: ops.certificate_expiring";
+    let mut waited = 0;
+    let alert = loop {
+        let mail = sink.wait_for(1).await;
+        if let Some(found) = mail.into_iter().find(|m| m.data.contains(subject)) {
+            break found;
+        }
+        waited += 1;
+        assert!(waited < 100, "the alert was not emailed");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(alert.to, [crate::helpers::OWNER_EMAIL], "to the owner (not to staff)");
+    assert!(alert.data.contains("Holdfast raised an alert: ops.certificate_expiring"));
+
+    // Resolved and firing again within the hour: recorded and sent to the webhook, not emailed.
+    let cleared = app.app.ops_alerts().evaluate(Some(90 * 86_400)).await.unwrap();
+    assert!(cleared.iter().all(|f| f.alert.event() != "ops.certificate_expiring"), "resolved");
+    let again = app.app.ops_alerts().evaluate(Some(86_400)).await.unwrap();
+    assert!(again.iter().any(|f| f.alert.event() == "ops.certificate_expiring"), "raised again");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let again = sink.wait_for(0).await.iter().filter(|m| m.data.contains("ops.certificate_expiring")).count();
+    assert_eq!(again, 1, "one email an hour per alert");
+}
