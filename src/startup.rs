@@ -198,6 +198,9 @@ async fn every_minute(app: crate::app::App, tls: Option<Arc<CertManager>>, mut s
                 if let Err(e) = app.records().expire_idempotency().await {
                     tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "idempotency sweep failed");
                 }
+                if let Err(e) = app.perf_report().send_if_due().await {
+                    tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "performance report failed");
+                }
                 if let Err(e) = app.portal().send_due_reminders().await {
                     tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "portal reminders failed");
                 }

@@ -88,39 +88,33 @@ impl Alerts<'_> {
         });
     }
 
-    /// Emails an alert to the active owners and admins of the home workspace (when email is
-    /// set up): what, when, where from — never more.
-    async fn email_operators(&self, alert: &super::webhook::AlertPayload) {
+    /// The addresses of the home workspace's active owners and admins (who run the server).
+    pub(crate) async fn operators(&self) -> Vec<crate::domain::email::EmailAddress> {
+        use crate::domain::role::Role;
         let found = self.store().read(|txn| {
             let Some(home) = txn.home_workspace()? else { return Ok(Vec::new()) };
+            let runs_server = |role| matches!(role, Role::Owner | Role::Admin);
             Ok(txn
                 .users_of(&home)?
                 .into_iter()
-                .filter(|u| {
-                    !u.disabled && matches!(u.role, crate::domain::role::Role::Owner | crate::domain::role::Role::Admin)
-                })
+                .filter(|u| !u.disabled && runs_server(u.role))
                 .map(|u| u.email)
-                .collect::<Vec<_>>())
+                .collect())
         });
-        let Ok(operators) = found.await else { return };
+        found.await.unwrap_or_default()
+    }
+
+    /// Emails an alert to the server's owners and admins (when email is set up): what, when,
+    /// where from — never more.
+    async fn email_operators(&self, alert: &super::webhook::AlertPayload) {
+        let operators = self.operators().await;
         let when = crate::domain::timestamps::format_utc(alert.at);
-        let mut body = format!(
-            "Holdfast raised an alert: {}
-At: {when}
-",
-            alert.event
-        );
+        let mut body = format!("Holdfast raised an alert: {}\nAt: {when}\n", alert.event);
         if let Some(target) = &alert.target {
-            body.push_str(&format!(
-                "Concerning: {target}
-"
-            ));
+            body.push_str(&format!("Concerning: {target}\n"));
         }
         if let Some(ip) = &alert.ip {
-            body.push_str(&format!(
-                "From: {ip}
-"
-            ));
+            body.push_str(&format!("From: {ip}\n"));
         }
         body.push_str("\nSee Settings → Security (recent alerts) and Settings → System.\n");
         for to in operators {

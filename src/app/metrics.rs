@@ -39,7 +39,7 @@ struct Minute {
     index: u64,
     total: u64,
     errors: u64,
-    buckets: [u64; LATENCY_BUCKETS.len() + 1],
+    buckets: Buckets,
 }
 
 /// The requests of the last minutes, summed: what the in-process alerts look at.
@@ -64,6 +64,57 @@ pub struct Vitals {
     pub cls: f64,
 }
 
+/// What the weekly performance report measures, each against its target (seconds, p95).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Measure {
+    /// A page's largest paint, as browsers report it (target 2 s).
+    PageLoad,
+    /// A page's slowest interaction (target 0.5 s).
+    Interaction,
+    /// An API route's answer time (target 0.3 s).
+    Api,
+}
+
+impl Measure {
+    pub fn target_seconds(self) -> f64 {
+        match self {
+            Measure::PageLoad => 2.0,
+            Measure::Interaction => 0.5,
+            Measure::Api => 0.3,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Measure::PageLoad => "page load",
+            Measure::Interaction => "interaction",
+            Measure::Api => "API answer",
+        }
+    }
+}
+
+/// Counts per latency bucket (the last one past the largest bound).
+pub type Buckets = [u64; LATENCY_BUCKETS.len() + 1];
+
+/// The upper bound of the bucket holding the `percent`th percentile (an upper estimate), or
+/// `None` when nothing was counted.
+pub fn percentile(buckets: &Buckets, percent: u64) -> Option<f64> {
+    let total: u64 = buckets.iter().sum();
+    let wanted = (total * percent).div_ceil(100);
+    let mut seen = 0;
+    (total > 0).then(|| {
+        let at = buckets.iter().position(|count| {
+            seen += count;
+            seen >= wanted
+        });
+        at.and_then(|i| LATENCY_BUCKETS.get(i).copied()).unwrap_or(f64::INFINITY)
+    })
+}
+
+fn bucket_of(seconds: f64) -> usize {
+    LATENCY_BUCKETS.iter().position(|bound| seconds <= *bound).unwrap_or(LATENCY_BUCKETS.len())
+}
+
 /// The metrics of one server.
 pub struct Metrics {
     recorder: PrometheusRecorder,
@@ -71,6 +122,9 @@ pub struct Metrics {
     started: std::time::Instant,
     recent: std::sync::Mutex<std::collections::VecDeque<Minute>>,
     vitals_routes: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Since the last weekly report: counts per measure and route (page routes are bounded
+    /// like the Web Vitals', API routes are the router's templates).
+    week: std::sync::Mutex<std::collections::BTreeMap<(Measure, String), Buckets>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -90,6 +144,7 @@ impl Default for Metrics {
             started: std::time::Instant::now(),
             recent: Default::default(),
             vitals_routes: Default::default(),
+            week: Default::default(),
         };
         metrics.describe_counter(REQUESTS, "HTTP requests answered, by route template, method and status");
         metrics.describe_histogram(DURATION, Unit::Seconds, "Time to answer, by route template and method");
@@ -136,6 +191,19 @@ impl Metrics {
         let timed = Key::from_parts(DURATION, labels(&[("route", route), ("method", method)]));
         self.recorder.register_histogram(&timed, &METADATA).record(seconds);
         self.remember(status >= 500, seconds);
+        if route.starts_with("/api/") {
+            self.count_for_week(Measure::Api, route, seconds);
+        }
+    }
+
+    fn count_for_week(&self, measure: Measure, route: &str, seconds: f64) {
+        let mut week = self.week.lock().unwrap_or_else(|p| p.into_inner());
+        week.entry((measure, route.to_owned())).or_insert([0; LATENCY_BUCKETS.len() + 1])[bucket_of(seconds)] += 1;
+    }
+
+    /// What was counted since the last call (for the weekly report), and starts again.
+    pub fn take_week(&self) -> std::collections::BTreeMap<(Measure, String), Buckets> {
+        std::mem::take(&mut *self.week.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     fn minute_now(&self) -> u64 {
@@ -155,8 +223,7 @@ impl Metrics {
         let minute = recent.back_mut().expect("pushed above");
         minute.total += 1;
         minute.errors += u64::from(failed);
-        let bucket = LATENCY_BUCKETS.iter().position(|bound| seconds <= *bound).unwrap_or(LATENCY_BUCKETS.len());
-        minute.buckets[bucket] += 1;
+        minute.buckets[bucket_of(seconds)] += 1;
     }
 
     /// The requests of the last five minutes.
@@ -171,16 +238,7 @@ impl Metrics {
                 *total += count;
             }
         }
-        let wanted = (sum.total * 95).div_ceil(100);
-        let mut seen = 0;
-        let p95_seconds = (sum.total > 0).then(|| {
-            let at = sum.buckets.iter().position(|count| {
-                seen += count;
-                seen >= wanted
-            });
-            at.and_then(|i| LATENCY_BUCKETS.get(i).copied()).unwrap_or(f64::INFINITY)
-        });
-        RecentRequests { total: sum.total, errors: sum.errors, p95_seconds }
+        RecentRequests { total: sum.total, errors: sum.errors, p95_seconds: percentile(&sum.buckets, 95) }
     }
 
     /// Records one page view's Web Vitals under its route template.
@@ -198,8 +256,10 @@ impl Metrics {
             self.recorder.register_histogram(&key, &METADATA).record(value);
         };
         record(VITALS[0], vitals.lcp_seconds);
+        self.count_for_week(Measure::PageLoad, route, vitals.lcp_seconds);
         if let Some(inp) = vitals.inp_seconds {
             record(VITALS[1], inp);
+            self.count_for_week(Measure::Interaction, route, inp);
         }
         record(VITALS[2], vitals.cls);
     }

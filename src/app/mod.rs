@@ -16,6 +16,7 @@ pub(crate) mod keyring;
 pub mod metrics;
 pub mod offline;
 pub mod ops_alerts;
+pub mod perf_report;
 pub mod policy;
 pub mod portal;
 pub mod rate_limit;
@@ -211,6 +212,9 @@ impl App {
     }
     pub fn backups(&self) -> backup::Backups<'_> {
         backup::Backups(self)
+    }
+    pub fn perf_report(&self) -> perf_report::PerfReport<'_> {
+        perf_report::PerfReport(self)
     }
     pub fn offline(&self) -> offline::Offline<'_> {
         offline::Offline(self)

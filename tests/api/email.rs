@@ -137,3 +137,50 @@ async fn alerts_are_emailed_to_the_owners_and_admins_once_an_hour() {
     let again = sink.wait_for(0).await.iter().filter(|m| m.data.contains("ops.certificate_expiring")).count();
     assert_eq!(again, 1, "one email an hour per alert");
 }
+
+#[tokio::test]
+async fn a_weekly_performance_report_is_emailed_to_the_owners_and_admins() {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    assert_eq!(configure(&owner, sink.port, "", "").await.status(), StatusCode::SEE_OTHER);
+    assert!(!app.app.perf_report().send_if_due().await.unwrap(), "the first week starts now");
+
+    // A week of use: pages report their speed as browsers do, and a script calls the API.
+    let token = crate::helpers::csrf_token(&owner.page("/contacts").await);
+    for (lcp, inp) in [("600", "80"), ("900", "120"), ("3500", "700")] {
+        let fields = [("route", "/contacts/{id}"), ("lcp_ms", lcp), ("inp_ms", inp), ("cls", "0.01")];
+        assert_eq!(owner.post_with_token("/rum", &token, &fields).await.status(), StatusCode::NO_CONTENT);
+    }
+    let api = app.api_user("Acme Ltd", "script@acme.example", Role::Admin).await;
+    for _ in 0..5 {
+        assert_eq!(api.get("/api/v1/contacts").await.status(), StatusCode::OK);
+    }
+    app.clock.advance(time::Duration::days(6));
+    assert!(!app.app.perf_report().send_if_due().await.unwrap(), "not before a week");
+    app.clock.advance(time::Duration::days(1));
+    assert!(app.app.perf_report().send_if_due().await.unwrap(), "a week on");
+    assert!(!app.app.perf_report().send_if_due().await.unwrap(), "once");
+
+    let mut waited = 0;
+    let reports = loop {
+        let mail = sink.wait_for(1).await;
+        let reports: Vec<_> = mail.into_iter().filter(|m| m.data.contains("weekly performance report")).collect();
+        if reports.len() == 2 {
+            break reports;
+        }
+        waited += 1;
+        assert!(waited < 100, "the reports were not emailed");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let mut to: Vec<_> = reports.iter().flat_map(|m| m.to.clone()).collect();
+    to.sort();
+    assert_eq!(to, ["olive@acme.example", "script@acme.example"], "to the owner and the admin");
+    let report = &reports[0];
+    let body = report.data.replace("=\r\n", "").replace("=\n", "");
+    // 0.6, 0.9 and 3.5 s fall in the ≤ 1 s, ≤ 1 s and ≤ 10 s buckets.
+    assert!(body.contains("/contacts/{id}: p50 1.0 s, p95 10.0 s (3 measured)"), "{body}");
+    assert!(body.contains("page load (target: p95 under 2.0 s)"), "{body}");
+    assert!(body.contains("OVER TARGET"), "a 3.5 s load puts the page's p95 over 2 s: {body}");
+    assert!(body.contains("/api/v1/contacts: p50"), "the API's answers: {body}");
+}
