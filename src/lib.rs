@@ -37,6 +37,7 @@ pub mod config;
 pub mod datadir;
 pub mod domain;
 pub mod error;
+mod service_manager;
 pub mod startup;
 pub mod telemetry;
 pub mod tls;

@@ -145,9 +145,12 @@ impl Application {
         let app = self.state.app.clone();
         tasks.spawn(async move { app.files().keep_scanning(stopped_for_scan).await });
         self.state.app.webhooks().start_worker();
+        tasks.spawn(crate::service_manager::keep_watchdog(self.state.app.clone(), stopped.clone()));
         tasks.spawn(web::server::serve(self.https, self.acceptor, web::router(self.state), stopped));
+        crate::service_manager::ready();
         shutdown.await;
         tracing::info!("shutting down");
+        crate::service_manager::stopping();
         let _ = stop.send(());
         while tasks.join_next().await.is_some() {}
     }

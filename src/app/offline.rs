@@ -35,6 +35,7 @@ impl Versioned for OfflineReading {
 /// The CRM pages a browser may keep (reading ones only): the dashboard, lists, records and
 /// search. Settings, the account, exports, imports, files, the audit log and the portal never.
 pub fn keepable(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or_default();
     let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
     let module = matches!(first, "" | "contacts" | "companies" | "deals" | "tasks" | "search");
     let never = ["/new", "/edit", "/import", "/export", ".csv", ".vcf", ".json", "/vcard", "/files", "/portal"];

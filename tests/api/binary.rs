@@ -324,3 +324,43 @@ async fn audit_verify_names_the_first_edited_deleted_or_reordered_entry() {
     assert_eq!(code, Some(1));
     assert!(out.contains("entries after this one are missing"), "{out}");
 }
+
+/// Waits up to 10 s for a datagram on `socket` that contains `wanted`.
+fn notified(socket: &std::os::unix::net::UnixDatagram, wanted: &str) -> bool {
+    let started = std::time::Instant::now();
+    let mut buffer = [0u8; 512];
+    while started.elapsed() < std::time::Duration::from_secs(10) {
+        if let Ok(n) = socket.recv(&mut buffer)
+            && String::from_utf8_lossy(&buffer[..n]).contains(wanted)
+        {
+            return true;
+        }
+    }
+    false
+}
+
+#[test]
+fn under_systemd_the_server_says_ready_pings_the_watchdog_and_says_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
+    // systemd names the main process in WATCHDOG_PID: the shell's pid, which `exec` keeps.
+    let mut server = Command::new("sh")
+        .args(["-c", "WATCHDOG_PID=$$ exec \"$0\" serve --listen 127.0.0.1:0 --http-listen off --data-dir \"$1\""])
+        .arg(env!("CARGO_BIN_EXE_holdfast"))
+        .arg(dir.path().join("data"))
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "1000000")
+        .env_remove("HOLDFAST_DATA_DIR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(notified(&socket, "READY=1"), "ready once it listens");
+    assert!(notified(&socket, "WATCHDOG=1"), "the watchdog is pinged");
+    assert!(notified(&socket, "WATCHDOG=1"), "and again");
+    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(notified(&socket, "STOPPING=1"), "stopping when asked to");
+    assert_eq!(server.wait().unwrap().code(), Some(0), "a clean exit");
+}
