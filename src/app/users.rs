@@ -62,6 +62,16 @@ pub(crate) fn check_role_change(actor: &TenantScope, from: Option<Role>, to: Rol
     Ok(())
 }
 
+/// A client belongs to a company: they are invited from its portal page, never given the role
+/// here without one (E2004 `role`).
+fn refuse_client_without_company(role: Role, company: Option<crate::domain::ids::RecordId>) -> Result<(), AppError> {
+    if role == Role::Client && company.is_none() {
+        return Err(AppError::field(ErrorCode::InvalidFormat, "role")
+            .with_hint("Clients are invited from their company's page (Client portal)."));
+    }
+    Ok(())
+}
+
 /// Fails if `target` is the last active owner and the change would remove them.
 fn keep_an_owner(users: &[UserRecord], target: &UserRecord) -> Result<(), AppError> {
     let owners = users.iter().filter(|u| u.role == Role::Owner && !u.disabled).count();
@@ -89,6 +99,7 @@ impl Users<'_> {
         client: &ClientInfo,
     ) -> Result<IssuedLink, AppError> {
         check_role_change(scope, None, role)?;
+        refuse_client_without_company(role, None)?;
         let email = EmailAddress::parse(email)?;
         let name = required_line(name, NAME_MAX, "name")?;
         let now = self.now();
@@ -118,6 +129,7 @@ impl Users<'_> {
         scope.require_recent_second_factor(self.now())?;
         self.update_user_as_admin(scope, user, client, "user.role_changed", move |actor, users, target| {
             check_role_change(actor, Some(target.role), role)?;
+            refuse_client_without_company(role, target.company)?;
             if role != Role::Owner {
                 keep_an_owner(users, target)?;
             }

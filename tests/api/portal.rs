@@ -390,3 +390,29 @@ async fn the_firm_brands_its_portal_and_sends_requests_from_templates() {
     let refused = staff.submit("/contacts", "/settings/portal/templates", &[("name", "X"), ("items", "Y")]).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN, "only owners and admins keep templates");
 }
+
+#[tokio::test]
+async fn clients_are_made_only_for_a_company() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    owner.confirm_second_factor(crate::helpers::OWNER_EMAIL).await;
+    let invited = owner
+        .submit(
+            "/settings/users",
+            "/settings/users/invite",
+            &[("name", "Cy"), ("email", "cy@x.example"), ("role", "client")],
+        )
+        .await;
+    assert_eq!(invited.status(), StatusCode::UNPROCESSABLE_ENTITY, "no client without a company");
+    assert!(invited.text().await.unwrap().contains("invited from their company"));
+    app.user_with_role("Acme Ltd", "sam@acme.example", Role::Staff).await;
+    let users = owner.page("/settings/users").await;
+    let row = users.split("<tr").find(|row| row.contains("sam@acme.example")).expect("Sam's row");
+    let sam = row.split("/settings/users/").nth(1).and_then(|p| p.split('/').next()).unwrap();
+    let changed = owner.submit("/settings/users", &format!("/settings/users/{sam}/role"), &[("role", "client")]).await;
+    assert_eq!(
+        changed.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a member does not become a client without a company"
+    );
+}
