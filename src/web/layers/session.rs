@@ -4,7 +4,7 @@
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use crate::app::auth::csrf::CsrfBinding;
 use crate::app::auth::{SessionStage, SessionToken};
@@ -22,6 +22,17 @@ fn valid_pre_session(value: &str) -> bool {
     value.len() == 43 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The answer when the session or token can't be looked up: the coded error, as JSON for the
+/// API and as a page elsewhere.
+fn unavailable(path: &str, error: crate::error::AppError) -> Response {
+    tracing::error!(code = %error.code(), detail = error.detail().unwrap_or(""), "session or token lookup failed");
+    if path.starts_with("/api/") {
+        crate::web::error::ApiError::from(error).into_response()
+    } else {
+        crate::web::error::HtmlError::from(error).into_response()
+    }
+}
+
 pub async fn resolve(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if request.method() == axum::http::Method::GET && is_public_asset(request.uri().path()) {
         return next.run(request).await;
@@ -30,11 +41,13 @@ pub async fn resolve(State(state): State<AppState>, mut request: Request, next: 
     let token = cookies::get(headers, cookies::SESSION).and_then(SessionToken::from_cookie);
     let had_cookie = cookies::get(headers, cookies::SESSION).is_some();
     let pre_session = cookies::get(headers, cookies::PRE_SESSION).filter(|v| valid_pre_session(v)).map(str::to_owned);
+    // A lookup that fails (the store reopening after a full disk) answers E3001: it never
+    // counts as signed out, so no cookie is cleared and no token refused for it.
     let session = match &token {
-        Some(token) => state.app.sessions().resolve(token).await.unwrap_or_else(|e| {
-            tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "session lookup failed");
-            None
-        }),
+        Some(token) => match state.app.sessions().resolve(token).await {
+            Ok(found) => found,
+            Err(e) => return unavailable(request.uri().path(), e),
+        },
         None => None,
     };
     let new_pre_session = (session.is_none() && pre_session.is_none()).then(crate::app::auth::csrf::new_pre_session_id);
@@ -45,10 +58,10 @@ pub async fn resolve(State(state): State<AppState>, mut request: Request, next: 
     };
     let stale_cookie = had_cookie && session.is_none();
     if let Some(token) = crate::web::extract::bearer_token(request.headers()).map(str::to_owned) {
-        let scope = state.app.tokens().resolve(&token).await.unwrap_or_else(|e| {
-            tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "token lookup failed");
-            None
-        });
+        let scope = match state.app.tokens().resolve(&token).await {
+            Ok(scope) => scope,
+            Err(e) => return unavailable(request.uri().path(), e),
+        };
         request.extensions_mut().insert(CurrentApiScope(scope));
     }
     // Kept for an error page's navigation: only for a signed-in user, whose binding is a hash.
