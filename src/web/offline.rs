@@ -42,25 +42,31 @@ pub async fn page(page: Page) -> Response {
     OfflinePage { layout: Layout::bare("Offline", &page.nonce) }.into_response()
 }
 
-/// Marks a reading page of a member whose workspace allows offline reading, so the worker
-/// keeps an encrypted copy: `x-holdfast-offline: 1`, and whose it is (a hash of the user id:
-/// the worker drops another user's pages before keeping this one's).
-pub fn mark(response: &mut Response, path: &str, session: Option<&AuthSession>) {
-    let Some(session) = session.filter(|s| s.stage == SessionStage::Full && s.client.is_none()) else { return };
+/// Whose keepable page a GET of `path` would be: the hash of a member's user id (the worker
+/// drops another user's pages before keeping this one's), when the page may be kept at all —
+/// a reading page, of a fully signed-in member, in a workspace with offline reading on.
+pub fn keeper(path: &str, session: Option<&AuthSession>) -> Option<HeaderValue> {
+    let session = session.filter(|s| s.stage == SessionStage::Full && s.client.is_none() && s.offline_reading)?;
+    if !crate::app::offline::keepable(path) {
+        return None;
+    }
+    HeaderValue::from_str(&hex::encode(&Sha256::digest(session.scope.user().as_bytes())[..16])).ok()
+}
+
+/// Marks a successful HTML answer so the worker keeps an encrypted copy of it:
+/// `x-holdfast-offline: 1` and `x-holdfast-user` (from [`keeper`]).
+pub fn mark(response: &mut Response, user: HeaderValue) {
     let html = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if !session.offline_reading || !html || !response.status().is_success() || !crate::app::offline::keepable(path) {
+    if !html || !response.status().is_success() {
         return;
     }
-    let user = hex::encode(&Sha256::digest(session.scope.user().as_bytes())[..16]);
     let headers = response.headers_mut();
     headers.insert("x-holdfast-offline", HeaderValue::from_static("1"));
-    if let Ok(user) = HeaderValue::from_str(&user) {
-        headers.insert("x-holdfast-user", user);
-    }
+    headers.insert("x-holdfast-user", user);
 }
 
 #[derive(Template, WebTemplate)]

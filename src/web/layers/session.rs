@@ -66,13 +66,14 @@ pub async fn resolve(State(state): State<AppState>, mut request: Request, next: 
     }
     // Kept for an error page's navigation: only for a signed-in user, whose binding is a hash.
     let nav = session.as_ref().filter(|s| s.stage == SessionStage::Full).map(|s| (NavUser::of(s), binding.clone()));
-    let keep =
-        (request.method() == axum::http::Method::GET).then(|| (request.uri().path().to_owned(), session.clone()));
+    let keeper = (request.method() == axum::http::Method::GET)
+        .then(|| crate::web::offline::keeper(request.uri().path(), session.as_ref()))
+        .flatten();
     request.extensions_mut().insert(CurrentSession(session));
     request.extensions_mut().insert(CsrfContext(binding));
     let mut response = next.run(request).await;
-    if let Some((path, session)) = keep {
-        crate::web::offline::mark(&mut response, &path, session.as_ref());
+    if let Some(user) = keeper {
+        crate::web::offline::mark(&mut response, user);
     }
     if let Some((user, binding)) = nav
         && (response.status().is_client_error() || response.status().is_server_error())
