@@ -88,6 +88,41 @@ pub struct TlsConfig {
     pub key_file: PathBuf,
     #[serde(default)]
     pub min_version: TlsMinVersion,
+    /// `mode = "acme"`: the names to certify.
+    #[serde(default)]
+    pub acme_domains: Vec<String>,
+    /// `mode = "acme"`: the contact address given to the CA (expiry notices), optional.
+    #[serde(default)]
+    pub acme_email: String,
+    #[serde(default = "default_acme_directory")]
+    pub acme_directory: String,
+    /// Use Let's Encrypt's staging directory (untrusted certificates, generous limits) when
+    /// `acme_directory` is left at its default.
+    #[serde(default)]
+    pub acme_staging: bool,
+    /// An extra CA to trust for the ACME directory (test servers such as Pebble).
+    #[serde(default)]
+    pub acme_ca_file: PathBuf,
+}
+
+/// Let's Encrypt's production directory.
+pub const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
+/// Let's Encrypt's staging directory.
+pub const LETS_ENCRYPT_STAGING: &str = "https://acme-staging-v02.api.letsencrypt.org/directory";
+
+fn default_acme_directory() -> String {
+    LETS_ENCRYPT.to_owned()
+}
+
+impl TlsConfig {
+    /// The ACME directory in use: staging replaces the default production directory.
+    pub fn acme_directory_url(&self) -> &str {
+        if self.acme_staging && self.acme_directory == LETS_ENCRYPT {
+            LETS_ENCRYPT_STAGING
+        } else {
+            &self.acme_directory
+        }
+    }
 }
 
 /// Where the HTTPS certificate comes from.
@@ -99,7 +134,8 @@ pub enum TlsMode {
     SelfSigned,
     /// A PEM chain and key from `cert_file` / `key_file`, reloaded when they change or on SIGHUP.
     Files,
-    /// Certificates from an ACME CA: not available in this build (no outbound network is assumed).
+    /// Certificates from an ACME CA (Let's Encrypt by default), obtained and renewed in the
+    /// background; kept under `tls/`.
     Acme,
     /// Plain HTTP, only behind a trusted TLS-terminating proxy.
     Off,
@@ -200,6 +236,11 @@ impl Default for TlsConfig {
             cert_file: PathBuf::new(),
             key_file: PathBuf::new(),
             min_version: TlsMinVersion::Tls13,
+            acme_domains: Vec::new(),
+            acme_email: String::new(),
+            acme_directory: default_acme_directory(),
+            acme_staging: false,
+            acme_ca_file: PathBuf::new(),
         }
     }
 }
@@ -277,14 +318,34 @@ impl Config {
             TlsMode::Files if self.tls.cert_file.as_os_str().is_empty() || self.tls.key_file.as_os_str().is_empty() => {
                 Err(ConfigError("tls.mode = \"files\" needs tls.cert_file and tls.key_file".into()))
             }
-            TlsMode::Acme => Err(ConfigError(
-                "tls.mode = \"acme\" is not available in this build: obtain certificates with your ACME client and use tls.mode = \"files\" (they are reloaded when renewed)".into(),
-            )),
+            TlsMode::Acme => self.validate_acme(),
             TlsMode::Off if self.server.trusted_proxies.is_empty() => Err(ConfigError(
-                "tls.mode = \"off\" is only allowed behind a TLS-terminating proxy: list it in server.trusted_proxies".into(),
+                "tls.mode = \"off\" is only allowed behind a TLS-terminating proxy: list it in server.trusted_proxies"
+                    .into(),
             )),
             _ => Ok(()),
         }
+    }
+
+    fn validate_acme(&self) -> Result<(), ConfigError> {
+        let tls = &self.tls;
+        if tls.acme_domains.is_empty() {
+            return Err(ConfigError("tls.mode = \"acme\" needs tls.acme_domains (the names to certify)".into()));
+        }
+        if let Some(bad) = tls.acme_domains.iter().find(|name| !is_dns_name(name)) {
+            return Err(ConfigError(format!("tls.acme_domains: `{bad}` is not a DNS name")));
+        }
+        if !tls.acme_email.is_empty() && !tls.acme_email.contains('@') {
+            return Err(ConfigError("tls.acme_email: expected an email address".into()));
+        }
+        match url::Url::parse(tls.acme_directory_url()) {
+            Ok(url) if url.scheme() == "https" => {}
+            _ => return Err(ConfigError("tls.acme_directory: expected an https:// URL".into())),
+        }
+        if !tls.acme_ca_file.as_os_str().is_empty() && !tls.acme_ca_file.is_file() {
+            return Err(ConfigError(format!("tls.acme_ca_file: {} is not a file", tls.acme_ca_file.display())));
+        }
+        Ok(())
     }
 
     /// The configuration as TOML, for `check-config`. It holds no secrets: those live in the
@@ -292,6 +353,19 @@ impl Config {
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
     }
+}
+
+/// A name a CA can certify: letters, digits and hyphens in dot-separated labels (a leading
+/// `*.` for a wildcard is refused: HTTP-01 and TLS-ALPN-01 cannot prove one).
+fn is_dns_name(name: &str) -> bool {
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    name.len() <= 253 && name.contains('.') && name.split('.').all(label)
 }
 
 /// Writes `HOLDFAST_SECTION__KEY=value` variables into the table. Arrays are written as TOML
@@ -375,5 +449,25 @@ mod tests {
     fn tls_off_needs_a_trusted_proxy() {
         assert!(load("[tls]\nmode = \"off\"\n", &[]).is_err());
         assert!(load("[tls]\nmode = \"off\"\n[server]\ntrusted_proxies = [\"127.0.0.1/32\"]\n", &[]).is_ok());
+    }
+
+    #[test]
+    fn acme_needs_names_it_can_certify() {
+        let err = load("[tls]\nmode = \"acme\"\n", &[]).unwrap_err().to_string();
+        assert!(err.contains("tls.acme_domains"), "{err}");
+        let err = load("[tls]\nmode = \"acme\"\nacme_domains = [\"*.example.com\"]\n", &[]).unwrap_err().to_string();
+        assert!(err.contains("not a DNS name"), "{err}");
+        let err = load(
+            "[tls]\nmode = \"acme\"\nacme_domains = [\"crm.example.com\"]\nacme_directory = \"http://ca.test/dir\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("https://"), "{err}");
+        let config =
+            load("[tls]\nmode = \"acme\"\nacme_domains = [\"crm.example.com\"]\nacme_staging = true\n", &[]).unwrap();
+        assert_eq!(config.tls.acme_directory_url(), LETS_ENCRYPT_STAGING);
+        let env = [("HOLDFAST_TLS__MODE", "acme"), ("HOLDFAST_TLS__ACME_DOMAINS", "[\"crm.example.com\"]")];
+        assert_eq!(load("", &env).unwrap().tls.acme_directory_url(), LETS_ENCRYPT);
     }
 }

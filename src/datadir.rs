@@ -91,6 +91,15 @@ impl DataDir {
         self.root.join("tls").join("key.pem")
     }
 
+    /// The certificate chain an ACME CA issued (and its key, next to it).
+    pub fn acme_cert_path(&self) -> PathBuf {
+        self.root.join("tls").join("acme-cert.pem")
+    }
+
+    pub fn acme_key_path(&self) -> PathBuf {
+        self.root.join("tls").join("acme-key.pem")
+    }
+
     pub fn setup_token_path(&self) -> PathBuf {
         self.root.join("setup-token")
     }

@@ -16,6 +16,7 @@ use crate::app::{App, OpenError};
 use crate::config::{Config, HttpListen, TlsMode};
 use crate::datadir::DataDir;
 use crate::error::AppError;
+use crate::tls::acme::AcmeSettings;
 use crate::tls::{CertManager, TlsError, self_signed_names};
 use crate::web::{self, AppState, redirect};
 
@@ -86,7 +87,16 @@ impl Application {
             TlsMode::Files => {
                 Some(CertManager::files(config.tls.cert_file.clone(), config.tls.key_file.clone(), clock.clone())?)
             }
-            TlsMode::Off | TlsMode::Acme => None,
+            TlsMode::Acme => {
+                let (cert, key) = (app.data_dir().acme_cert_path(), app.data_dir().acme_key_path());
+                let (names, clock) = (config.tls.acme_domains.clone(), clock.clone());
+                Some(
+                    tokio::task::spawn_blocking(move || CertManager::acme(cert, key, names, clock))
+                        .await
+                        .map_err(|e| AppError::internal(crate::error::ErrorCode::Internal, e))??,
+                )
+            }
+            TlsMode::Off => None,
         };
         let acceptor = tls.as_ref().map(|m| TlsAcceptor::from(m.server_config(config.tls.min_version)));
 
@@ -136,7 +146,11 @@ impl Application {
             tasks.spawn(web::server::serve(http, None, redirect::router(target), stopped.clone()));
         }
         if let Some(tls) = self.state.tls.clone() {
-            tasks.spawn(keep_certificate_fresh(tls, stopped.clone()));
+            tasks.spawn(keep_certificate_fresh(tls.clone(), stopped.clone()));
+            if self.state.config.tls.mode == TlsMode::Acme {
+                let settings = AcmeSettings::from_config(&self.state.config.tls, self.state.config.server.http_listen);
+                tasks.spawn(crate::tls::acme::keep_certified(self.state.app.clone(), tls, settings, stopped.clone()));
+            }
         }
         tasks.spawn(every_minute(self.state.app.clone(), self.state.tls.clone(), stopped.clone()));
         let stopped_for_scan = stopped.clone();
@@ -165,9 +179,10 @@ fn public_origin(config: &Config) -> Option<String> {
 }
 
 /// Renews the self-signed certificate when due (checked hourly) and reloads certificate files
-/// when they change (checked every 10 s) or on SIGHUP.
+/// when they change (checked every 10 s) or on SIGHUP. (ACME certificates are renewed by
+/// their own task.)
 async fn keep_certificate_fresh(tls: Arc<CertManager>, mut stopped: watch::Receiver<()>) {
-    let period = if tls.info().self_signed { Duration::from_secs(3600) } else { Duration::from_secs(10) };
+    let period = if tls.info().self_signed() { Duration::from_secs(3600) } else { Duration::from_secs(10) };
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();

@@ -1,6 +1,7 @@
 //! Everything transport-free: the application handle, its services, auth, errors, time and keys.
 //! HTML pages, the JSON API and the CLI all go through here.
 
+pub mod acme;
 pub mod alerts;
 pub mod audit;
 pub mod audit_viewer;
@@ -227,6 +228,9 @@ impl App {
     }
     pub fn ops_alerts(&self) -> ops_alerts::OpsAlerts<'_> {
         ops_alerts::OpsAlerts(self)
+    }
+    pub fn acme(&self) -> acme::Acme<'_> {
+        acme::Acme(self)
     }
 }
 

@@ -58,11 +58,18 @@ pub async fn detailed(State(state): State<AppState>, client: ClientIp, page: Pag
     let certificate = match &state.tls {
         Some(tls) => {
             let days_left = tls.days_left();
+            let info = tls.info();
+            let renewal = tls.renewal();
+            let renewing = info.kind == crate::tls::CertKind::AcmeStandIn || renewal.failing.is_some();
             json!({
-                "status": if days_left >= CERT_WARN_DAYS { "ok" } else { "warn" },
+                "status": if days_left >= CERT_WARN_DAYS && !renewing { "ok" } else { "warn" },
                 "days_left": days_left,
-                "not_after": tls.info().not_after.unix_timestamp(),
-                "self_signed": tls.info().self_signed,
+                "not_after": info.not_after.unix_timestamp(),
+                "self_signed": info.self_signed(),
+                "source": info.kind.describe(),
+                "renewal_failing": renewal.failing,
+                "renewal_failures": renewal.failures,
+                "next_renewal_attempt": renewal.next_attempt,
             })
         }
         None => json!({ "status": "ok", "terminated_by_proxy": true }),

@@ -3,7 +3,7 @@
 //! `/health` answers directly so load balancers can probe it.
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -45,8 +45,17 @@ fn name_covers(name: &str, host: &str) -> bool {
 pub fn router(target: RedirectTarget) -> Router {
     Router::new()
         .route("/health", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
+        .route("/.well-known/acme-challenge/{token}", get(acme_challenge))
         .fallback(redirect)
         .with_state(target)
+}
+
+/// HTTP-01: the key authorization for a token while the CA validates it (RFC 8555 §8.3).
+async fn acme_challenge(State(target): State<RedirectTarget>, Path(token): Path<String>) -> Response {
+    match target.certificate.as_ref().and_then(|c| c.challenges().http01(&token)) {
+        Some(answer) => ([(header::CONTENT_TYPE, "application/octet-stream")], answer).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 async fn redirect(State(target): State<RedirectTarget>, request: Request) -> Response {

@@ -16,6 +16,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use super::extract::PeerAddr;
+use crate::tls::challenges::ACME_TLS_ALPN;
 
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 4096;
@@ -59,6 +60,8 @@ pub async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, router: Rout
             let service = TowerToHyperService::new(service);
             match tls {
                 Some(acceptor) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    // A CA validating TLS-ALPN-01 only needed the handshake.
+                    Ok(Ok(stream)) if stream.get_ref().1.alpn_protocol() == Some(ACME_TLS_ALPN) => {}
                     Ok(Ok(stream)) => serve_connection(TokioIo::new(stream), service, watcher).await,
                     Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                     Err(_) => tracing::debug!("TLS handshake timed out"),

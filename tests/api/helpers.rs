@@ -65,6 +65,8 @@ async fn spawn_app_with(
     adjust(&mut config);
     let trusted = match config.tls.mode {
         holdfast::config::TlsMode::Files => config.tls.cert_file.clone(),
+        // The ACME tests make clients that trust the CA's root once it issued.
+        holdfast::config::TlsMode::Acme => config.tls.acme_ca_file.clone(),
         _ => dir.path().join("tls/cert.pem"),
     };
     let application = Application::build(config, clock.clone()).await.expect("server starts");

@@ -1,6 +1,7 @@
 //! The one integration-test binary: every test drives a real server over HTTPS (or the real
 //! `holdfast` binary) the way a browser, script or operator would.
 
+mod acme;
 mod audit;
 mod backup;
 mod binary;

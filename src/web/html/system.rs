@@ -43,8 +43,12 @@ pub async fn show(
     let certificate = match &state.tls {
         Some(tls) => {
             let info = tls.info();
-            let kind = if info.self_signed { "self-signed, renewed automatically" } else { "from certificate files" };
-            format!("expires {} ({} days left; {kind})", info.not_after.date(), tls.days_left())
+            let mut line =
+                format!("expires {} ({} days left; {})", info.not_after.date(), tls.days_left(), info.kind.describe());
+            if let Some(why) = tls.renewal().failing {
+                line.push_str(&format!(" — renewal failing: {why}"));
+            }
+            line
         }
         None => "TLS is terminated by the trusted proxy".to_owned(),
     };

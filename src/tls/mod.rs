@@ -1,5 +1,10 @@
 //! TLS: the rustls server configuration and the certificate behind it, swapped in place when
-//! the self-signed certificate is renewed or certificate files change (no restart).
+//! the self-signed certificate is renewed, certificate files change or an ACME CA issues a new
+//! one (no restart).
+
+pub mod acme;
+mod acme_http;
+pub mod challenges;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -16,6 +21,7 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use time::{Duration, OffsetDateTime};
 
+use self::challenges::{ACME_TLS_ALPN, Challenges};
 use crate::app::clock::Clock;
 use crate::config::TlsMinVersion;
 use crate::datadir::write_private_file;
@@ -33,6 +39,8 @@ pub enum TlsError {
     Generate(#[from] rcgen::Error),
     #[error("the certificate and key do not match: {0}")]
     Mismatch(rustls::Error),
+    #[error("the issued {part} is not usable: {reason}")]
+    Invalid { part: &'static str, reason: String },
     #[error("cannot write {0}")]
     Write(#[from] crate::datadir::DataDirError),
 }
@@ -44,14 +52,47 @@ enum Source {
     SelfSigned { cert: PathBuf, key: PathBuf, names: Vec<String> },
     /// Files managed by someone else; reloaded when they change.
     Files { cert: PathBuf, key: PathBuf },
+    /// Issued by an ACME CA for `names` and installed by [`acme::keep_certified`]; until the
+    /// first one arrives, a self-signed stand-in kept in memory only.
+    Acme { cert: PathBuf, key: PathBuf, names: Vec<String> },
+}
+
+/// Where the certificate in use came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertKind {
+    SelfSigned,
+    Files,
+    Acme,
+    /// Served while the first ACME certificate is being obtained.
+    AcmeStandIn,
+}
+
+impl CertKind {
+    /// The system page's words for it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CertKind::SelfSigned => "self-signed, renewed automatically",
+            CertKind::Files => "from certificate files",
+            CertKind::Acme => "from the ACME CA, renewed automatically",
+            CertKind::AcmeStandIn => "self-signed stand-in while the ACME CA is asked",
+        }
+    }
 }
 
 /// What the system page and health check show about the certificate in use.
 #[derive(Debug, Clone)]
 pub struct CertInfo {
+    pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     pub names: Vec<String>,
-    pub self_signed: bool,
+    pub kind: CertKind,
+}
+
+impl CertInfo {
+    /// Whether browsers will warn about it (nobody vouches for it).
+    pub fn self_signed(&self) -> bool {
+        matches!(self.kind, CertKind::SelfSigned | CertKind::AcmeStandIn)
+    }
 }
 
 struct Current {
@@ -66,6 +107,10 @@ pub struct CertManager {
     clock: Arc<dyn Clock>,
     provider: Arc<CryptoProvider>,
     current: RwLock<Current>,
+    /// ACME challenge answers (empty unless the CA is validating right now).
+    challenges: Challenges,
+    /// How ACME renewal is going (ACME mode only).
+    renewal: RwLock<acme::RenewalStatus>,
 }
 
 impl std::fmt::Debug for CertManager {
@@ -94,7 +139,7 @@ impl CertManager {
             Ok(current) if !needs_renewal(&source, &current.info, clock.now()) => current,
             _ => generate(&source, &provider, clock.now())?,
         };
-        Ok(Arc::new(CertManager { source, clock, provider, current: RwLock::new(current) }))
+        Ok(Self::with(source, clock, provider, current))
     }
 
     /// Loads an operator-provided PEM chain and key.
@@ -102,7 +147,43 @@ impl CertManager {
         let source = Source::Files { cert, key };
         let provider = provider();
         let current = load_files(&source, &provider)?;
-        Ok(Arc::new(CertManager { source, clock, provider, current: RwLock::new(current) }))
+        Ok(Self::with(source, clock, provider, current))
+    }
+
+    /// Loads the certificate an ACME CA issued earlier, or makes a self-signed stand-in for
+    /// `names` until one is issued (also when the kept one no longer covers every name).
+    pub fn acme(
+        cert: PathBuf,
+        key: PathBuf,
+        names: Vec<String>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<CertManager>, TlsError> {
+        let source = Source::Acme { cert, key, names: names.clone() };
+        let provider = provider();
+        let current = match load_files(&source, &provider) {
+            Ok(current) if covers(&current.info, &names) => current,
+            _ => {
+                let (cert_pem, key_pem) = self_signed_pem(&names, clock.now())?;
+                parse_pair(cert_pem.as_bytes(), key_pem.as_bytes(), CertKind::AcmeStandIn, &provider)?
+            }
+        };
+        Ok(Self::with(source, clock, provider, current))
+    }
+
+    fn with(source: Source, clock: Arc<dyn Clock>, provider: Arc<CryptoProvider>, current: Current) -> Arc<Self> {
+        Arc::new(CertManager {
+            source,
+            clock,
+            provider,
+            current: RwLock::new(current),
+            challenges: Challenges::default(),
+            renewal: RwLock::new(acme::RenewalStatus::default()),
+        })
+    }
+
+    /// The answers to the ACME CA's challenges (served on both listeners).
+    pub fn challenges(&self) -> &Challenges {
+        &self.challenges
     }
 
     pub fn info(&self) -> CertInfo {
@@ -134,7 +215,46 @@ impl CertManager {
                 }
                 self.reload()
             }
+            // Renewed by the ACME task, not on a timer here.
+            Source::Acme { .. } => Ok(false),
         }
+    }
+
+    /// Checks and installs a certificate chain and key an ACME CA issued (written under
+    /// `tls/`, key mode 0600), then serves it from the next handshake on.
+    pub fn install(&self, chain_pem: &str, key_pem: &str) -> Result<CertInfo, TlsError> {
+        let Source::Acme { cert, key, names } = &self.source else {
+            unreachable!("only the ACME task installs certificates, and only in ACME mode")
+        };
+        let fresh = parse_pair(chain_pem.as_bytes(), key_pem.as_bytes(), CertKind::Acme, &self.provider)?;
+        if !covers(&fresh.info, names) {
+            let reason = format!("it names {:?}, not every one of {names:?}", fresh.info.names);
+            return Err(TlsError::Invalid { part: "certificate", reason });
+        }
+        write_private_file(key, key_pem.as_bytes())?;
+        write_private_file(cert, chain_pem.as_bytes())?;
+        let info = fresh.info.clone();
+        self.replace(Current { modified: modified(cert, key), ..fresh });
+        Ok(info)
+    }
+
+    /// When the certificate in use should be replaced: at two thirds of its lifetime, or at
+    /// once for a stand-in.
+    pub fn renewal_due(&self) -> OffsetDateTime {
+        let info = self.info();
+        match info.kind {
+            CertKind::AcmeStandIn => self.clock.now(),
+            _ => info.not_before + (info.not_after - info.not_before) * 2 / 3,
+        }
+    }
+
+    /// How ACME renewal is going.
+    pub fn renewal(&self) -> acme::RenewalStatus {
+        self.renewal.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_renewal(&self, status: acme::RenewalStatus) {
+        *self.renewal.write().unwrap_or_else(|p| p.into_inner()) = status;
     }
 
     /// Reloads certificate files now (SIGHUP); a broken file keeps the old certificate.
@@ -160,6 +280,10 @@ impl CertManager {
             .with_no_client_auth()
             .with_cert_resolver(Arc::new(Resolver(self.clone())));
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        if let Source::Acme { .. } = self.source {
+            // Offered alone by a CA validating TLS-ALPN-01; never chosen by browsers.
+            config.alpn_protocols.push(ACME_TLS_ALPN.to_vec());
+        }
         config.ignore_client_order = true;
         Arc::new(config)
     }
@@ -177,15 +301,26 @@ impl CertManager {
 struct Resolver(Arc<CertManager>);
 
 impl ResolvesServerCert for Resolver {
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        if challenges::is_alpn_challenge(&hello) {
+            // RFC 8737: the answer for that name, or no handshake at all.
+            return hello.server_name().and_then(|name| self.0.challenges.tls_alpn01(name));
+        }
         Some(self.0.read().key.clone())
     }
 }
 
 fn paths(source: &Source) -> (&Path, &Path) {
     match source {
-        Source::SelfSigned { cert, key, .. } | Source::Files { cert, key } => (cert, key),
+        Source::SelfSigned { cert, key, .. } | Source::Files { cert, key } | Source::Acme { cert, key, .. } => {
+            (cert, key)
+        }
     }
+}
+
+/// Whether the certificate names every one of `names`.
+fn covers(info: &CertInfo, names: &[String]) -> bool {
+    names.iter().all(|n| info.names.iter().any(|have| have.eq_ignore_ascii_case(n)))
 }
 
 fn modified(cert: &Path, key: &Path) -> Option<(SystemTime, SystemTime)> {
@@ -202,24 +337,43 @@ fn load_files(source: &Source, provider: &CryptoProvider) -> Result<Current, Tls
     let (cert_path, key_path) = paths(source);
     let load_err = |path: &Path, reason: String| TlsError::Load { path: path.to_path_buf(), reason };
     let stamp = modified(cert_path, key_path);
-    let chain = CertificateDer::pem_file_iter(cert_path)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| load_err(cert_path, e.to_string()))?;
-    let Some(leaf) = chain.first() else {
-        return Err(load_err(cert_path, "no certificate in the file".into()));
+    let chain = std::fs::read(cert_path).map_err(|e| load_err(cert_path, e.to_string()))?;
+    let key = std::fs::read(key_path).map_err(|e| load_err(key_path, e.to_string()))?;
+    let kind = match source {
+        Source::SelfSigned { .. } => CertKind::SelfSigned,
+        Source::Files { .. } => CertKind::Files,
+        Source::Acme { .. } => CertKind::Acme,
     };
-    let info = cert_info(leaf, matches!(source, Source::SelfSigned { .. })).map_err(|e| load_err(cert_path, e))?;
-    let key = PrivateKeyDer::from_pem_file(key_path).map_err(|e| load_err(key_path, e.to_string()))?;
+    let current = parse_pair(&chain, &key, kind, provider).map_err(|e| match e {
+        TlsError::Invalid { part: "key", reason } => load_err(key_path, reason),
+        TlsError::Invalid { reason, .. } => load_err(cert_path, reason),
+        other => other,
+    })?;
+    Ok(Current { modified: stamp, ..current })
+}
+
+/// A PEM chain and its key, checked to belong together.
+fn parse_pair(chain: &[u8], key: &[u8], kind: CertKind, provider: &CryptoProvider) -> Result<Current, TlsError> {
+    let invalid = |part, reason: String| TlsError::Invalid { part, reason };
+    let chain = CertificateDer::pem_slice_iter(chain)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid("certificate", e.to_string()))?;
+    let Some(leaf) = chain.first() else {
+        return Err(invalid("certificate", "no certificate in the file".into()));
+    };
+    let info = cert_info(leaf, kind).map_err(|e| invalid("certificate", e))?;
+    let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| invalid("key", e.to_string()))?;
     let key = CertifiedKey::from_der(chain, key, provider).map_err(TlsError::Mismatch)?;
-    Ok(Current { key: Arc::new(key), info, modified: stamp })
+    Ok(Current { key: Arc::new(key), info, modified: None })
 }
 
 /// Reads expiry and subject alternative names from a DER certificate.
-fn cert_info(der: &CertificateDer<'_>, self_signed: bool) -> Result<CertInfo, String> {
+fn cert_info(der: &CertificateDer<'_>, kind: CertKind) -> Result<CertInfo, String> {
     use x509_parser::extensions::GeneralName;
     let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| e.to_string())?;
-    let not_after =
-        OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp()).map_err(|e| e.to_string())?;
+    let time = |t: x509_parser::time::ASN1Time| OffsetDateTime::from_unix_timestamp(t.timestamp());
+    let not_before = time(cert.validity().not_before).map_err(|e| e.to_string())?;
+    let not_after = time(cert.validity().not_after).map_err(|e| e.to_string())?;
     let mut names = Vec::new();
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for name in &san.value.general_names {
@@ -237,16 +391,24 @@ fn cert_info(der: &CertificateDer<'_>, self_signed: bool) -> Result<CertInfo, St
             }
         }
     }
-    Ok(CertInfo { not_after, names, self_signed })
+    Ok(CertInfo { not_before, not_after, names, kind })
 }
 
 /// Generates an ECDSA P-256 certificate valid for 90 days and writes it (key mode 0600).
 fn generate(source: &Source, provider: &CryptoProvider, now: OffsetDateTime) -> Result<Current, TlsError> {
     let Source::SelfSigned { cert, key, names } = source else {
-        unreachable!("only self-signed certificates are generated")
+        unreachable!("only self-signed certificates are generated and written")
     };
+    let (cert_pem, key_pem) = self_signed_pem(names, now)?;
+    write_private_file(key, key_pem.as_bytes())?;
+    write_private_file(cert, cert_pem.as_bytes())?;
+    load_files(source, provider)
+}
+
+/// A self-signed ECDSA P-256 certificate for `names`, valid for 90 days: (chain, key) as PEM.
+fn self_signed_pem(names: &[String], now: OffsetDateTime) -> Result<(String, String), TlsError> {
     let key_pair = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-    let mut params = CertificateParams::new(names.clone())?;
+    let mut params = CertificateParams::new(names.to_vec())?;
     let mut subject = DistinguishedName::new();
     subject.push(DnType::CommonName, names.first().map_or("Holdfast", String::as_str));
     subject.push(DnType::OrganizationName, "Holdfast self-signed");
@@ -259,9 +421,7 @@ fn generate(source: &Source, provider: &CryptoProvider, now: OffsetDateTime) -> 
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.use_authority_key_identifier_extension = true;
     let certificate = params.self_signed(&key_pair)?;
-    write_private_file(key, key_pair.serialize_pem().as_bytes())?;
-    write_private_file(cert, certificate.pem().as_bytes())?;
-    load_files(source, provider)
+    Ok((certificate.pem(), key_pair.serialize_pem()))
 }
 
 /// The names a self-signed certificate covers: localhost, loopback addresses, this host's name
