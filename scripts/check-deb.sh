@@ -16,6 +16,8 @@ dpkg -i "$deb"
 getent passwd holdfast >/dev/null || { echo "no holdfast user"; exit 1; }
 [ "$(stat -c %U:%a /var/lib/holdfast)" = "holdfast:700" ] || { echo "/var/lib/holdfast is not holdfast's, 0700"; exit 1; }
 
+[ -s /usr/share/doc/holdfast/holdfast.cdx.json ] || { echo "the package carries no SBOM"; exit 1; }
+
 echo "== check-config as the holdfast user"
 runuser -u holdfast -- holdfast check-config --config /etc/holdfast/holdfast.toml
 
