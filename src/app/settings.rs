@@ -131,12 +131,13 @@ fn with_value<T: Serialize + DeserializeOwned>(policy: &T, key: &str, text: &str
 }
 
 impl Settings<'_> {
-    /// Every runtime setting as `section.key`, `value`.
-    pub fn list(&self) -> Vec<(String, String)> {
+    /// Every runtime setting as `section.key`, `value` (secrets only as "(set)").
+    pub async fn list(&self) -> Result<Vec<(String, String)>, AppError> {
         let mut out = Vec::new();
         flatten("rate_limit", &self.rate_limit_policy(), &mut out);
         flatten("security", &self.security_policy(), &mut out);
-        out
+        out.extend(self.backups().setting_values().await?);
+        Ok(out)
     }
 
     /// Sets one setting offline (validated and audited like the settings page).
@@ -151,6 +152,7 @@ impl Settings<'_> {
                 let policy: SecurityPolicy = with_value(&self.security_policy(), field, value)?;
                 self.save_security_policy(None, policy, &client).await
             }
+            Some(("backup", _)) => self.backups().set_value(key, value).await,
             _ => Err(AppError::field(ErrorCode::NotFound, "key")),
         }
     }

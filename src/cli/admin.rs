@@ -101,18 +101,20 @@ pub fn run(config: &Config, command: AdminCommand) -> u8 {
         AdminCommand::Settings(command) => offline::run(config, |app| async move {
             match command {
                 SettingsCommand::List => {
-                    for (key, value) in app.settings().list() {
+                    for (key, value) in app.settings().list().await? {
                         println!("{key} = {value}");
                     }
                 }
                 SettingsCommand::Get { key } => {
                     let (_, value) =
-                        app.settings().list().into_iter().find(|(k, _)| *k == key).ok_or_else(unknown_key)?;
+                        app.settings().list().await?.into_iter().find(|(k, _)| *k == key).ok_or_else(unknown_key)?;
                     println!("{value}");
                 }
                 SettingsCommand::Set { key, value } => {
                     app.settings().set(&key, &value).await?;
-                    println!("{key} = {value}");
+                    // Secrets are never echoed back.
+                    let (_, shown) = app.settings().list().await?.into_iter().find(|(k, _)| *k == key).unwrap_or_default();
+                    println!("{key} = {shown}");
                 }
             }
             Ok(())

@@ -1,11 +1,11 @@
-//! `holdfast backup create | verify | restore`.
+//! `holdfast backup create | verify | restore` (files, or `s3://` buckets: see `offsite`).
 
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use secrecy::SecretString;
 
-use super::offline;
+use super::{offline, offsite};
 use crate::app::auth::password::check_new_password;
 use crate::app::backup::{self, Summary};
 use crate::app::clock::{Clock, SystemClock};
@@ -22,20 +22,29 @@ pub enum BackupCommand {
         #[arg(long)]
         passphrase_file: PathBuf,
     },
-    /// Decrypt and check everything; exit 0 only if intact.
+    /// Decrypt and check everything (a file, or every base in `s3://BUCKET/PREFIX`); exit 0
+    /// only if intact.
     Verify {
         file: PathBuf,
         #[arg(long)]
         passphrase_file: PathBuf,
     },
-    /// Restore into --data-dir (empty unless --force; the previous data is kept aside).
+    /// Restore a file or `s3://BUCKET/PREFIX` into --data-dir (empty unless --force; the
+    /// previous data is kept aside).
     Restore {
         file: PathBuf,
         #[arg(long)]
         passphrase_file: PathBuf,
         #[arg(long)]
         force: bool,
+        /// From a bucket: the newest backup made at or before this time (RFC 3339).
+        #[arg(long)]
+        at: Option<String>,
     },
+}
+
+fn is_s3(file: &Path) -> bool {
+    file.to_string_lossy().starts_with("s3://")
 }
 
 fn read_passphrase(path: &Path) -> Result<SecretString, String> {
@@ -47,7 +56,7 @@ fn read_passphrase(path: &Path) -> Result<SecretString, String> {
     Ok(SecretString::from(line))
 }
 
-fn describe(summary: &Summary) -> String {
+pub(super) fn describe(summary: &Summary) -> String {
     format!(
         "{} rows in {} tables, {} files; written by Holdfast {} (store schema {})",
         summary.rows(),
@@ -88,6 +97,10 @@ pub fn run(config: &Config, command: BackupCommand) -> u8 {
                 Ok(())
             })
         }
+        BackupCommand::Verify { file, .. } if is_s3(&file) => offsite::verify(&file.to_string_lossy(), &passphrase),
+        BackupCommand::Restore { file, force, at, .. } if is_s3(&file) => {
+            offsite::restore(config, &file.to_string_lossy(), &passphrase, at.as_deref(), force)
+        }
         BackupCommand::Verify { file, .. } => match backup::verify_file(&file, &passphrase) {
             Ok(summary) => {
                 println!("intact: {}", describe(&summary));
@@ -98,6 +111,10 @@ pub fn run(config: &Config, command: BackupCommand) -> u8 {
                 super::exit::FAILURE
             }
         },
+        BackupCommand::Restore { at: Some(_), .. } => {
+            eprintln!("holdfast: --at chooses among the backups in a bucket: give s3://BUCKET/PREFIX");
+            super::exit::USAGE
+        }
         BackupCommand::Restore { file, force, .. } => {
             let lock = match DataDir::open(&config.data_dir) {
                 Ok(lock) => lock,

@@ -8,6 +8,7 @@ mod check_config;
 mod dev;
 mod key_rotation;
 mod offline;
+mod offsite;
 mod search;
 mod serve;
 

@@ -78,11 +78,24 @@ pub async fn detailed(State(state): State<AppState>, client: ClientIp, page: Pag
         (Ok(settings), Ok(status)) => {
             let age = status.last_success_at.map(|t| state.app.now() - t);
             let fresh = age.is_some_and(|a| a <= crate::app::backup::schedule::STALE_AFTER_SECONDS);
+            let offsite = settings.offsite.is_configured().then(|| {
+                let age = status.offsite_last_success_at.map(|t| state.app.now() - t);
+                // Two intervals without a good copy (and not merely the first still running) is late.
+                let late = age.is_none_or(|a| a > 2 * 60 * i64::from(settings.base_interval_m));
+                json!({
+                    "status": if status.offsite_last_error.is_none() && !late { "ok" } else { "warn" },
+                    "last_success_age_s": age,
+                    "last_object": status.offsite_last_object,
+                    "last_error": status.offsite_last_error,
+                })
+            });
+            let offsite_ok = offsite.as_ref().is_none_or(|o| o["status"] == "ok");
             json!({
-                "status": if settings.is_configured() && fresh { "ok" } else { "warn" },
+                "status": if settings.is_configured() && fresh && offsite_ok { "ok" } else { "warn" },
                 "configured": settings.is_configured(),
                 "last_success_age_s": age,
                 "last_drill_ok": status.last_drill_ok,
+                "offsite": offsite,
             })
         }
         _ => json!({ "status": "fail" }),

@@ -26,10 +26,17 @@ pub async fn scrape(
     if let Ok(status) = state.app.search().status().await {
         metrics.gauge("holdfast_search_backlog", status.backlog as f64);
     }
-    if let Ok(status) = state.app.backups().status().await
-        && let Some(at) = status.last_success_at
-    {
-        metrics.gauge("holdfast_backup_age_seconds", (state.app.now() - at) as f64);
+    if let Ok(status) = state.app.backups().status().await {
+        if let Some(at) = status.last_success_at {
+            metrics.gauge("holdfast_backup_age_seconds", (state.app.now() - at) as f64);
+        }
+        if let Some(at) = status.offsite_last_success_at {
+            metrics.gauge("holdfast_offsite_backup_age_seconds", (state.app.now() - at) as f64);
+            metrics.gauge("holdfast_offsite_backup_duration_seconds", status.offsite_last_millis as f64 / 1000.0);
+        }
+        if status.offsite_last_attempt_at.is_some() {
+            metrics.gauge("holdfast_offsite_backup_failing", f64::from(u8::from(status.offsite_last_error.is_some())));
+        }
     }
     if let Some(tls) = &state.tls {
         let left = tls.info().not_after.unix_timestamp() - state.app.now();

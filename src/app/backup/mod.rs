@@ -4,6 +4,7 @@
 
 mod archive;
 pub mod format;
+pub mod offsite;
 pub mod pre_upgrade;
 pub mod schedule;
 
@@ -33,7 +34,12 @@ fn io_error(e: std::io::Error) -> BackupError {
 /// Decrypts and checks a whole backup file without writing anything.
 pub fn verify_file(path: &Path, passphrase: &SecretString) -> Result<Summary, BackupError> {
     let file = fs::File::open(path).map_err(io_error)?;
-    let mut reader = DecryptingReader::new(BufReader::new(file), passphrase.expose_secret().as_bytes())?;
+    verify_from(BufReader::new(file), passphrase)
+}
+
+/// Decrypts and checks a whole backup read from `source` without writing anything.
+pub fn verify_from(source: impl std::io::Read, passphrase: &SecretString) -> Result<Summary, BackupError> {
+    let mut reader = DecryptingReader::new(source, passphrase.expose_secret().as_bytes())?;
     archive::read_snapshot(&mut reader, None)
 }
 
@@ -105,6 +111,18 @@ pub fn restore_into(
     force: bool,
     now: i64,
 ) -> Result<(Summary, Option<PathBuf>), BackupError> {
+    let file = fs::File::open(backup).map_err(io_error)?;
+    restore_from(root, BufReader::new(file), passphrase, force, now)
+}
+
+/// [`restore_into`] from any reader of a backup (a file, an object in a bucket).
+pub fn restore_from(
+    root: &Path,
+    source: impl std::io::Read,
+    passphrase: &SecretString,
+    force: bool,
+    now: i64,
+) -> Result<(Summary, Option<PathBuf>), BackupError> {
     let store = root.join("holdfast.redb");
     let key = root.join("keys").join("master.key");
     let has_data = store.exists() || key.exists();
@@ -122,8 +140,7 @@ pub fn restore_into(
         let txn = database.begin_write().map_err(|e| BackupError::Corrupt(e.to_string()))?;
         crate::app::store::migrations::create_tables(&txn).map_err(|e| BackupError::Corrupt(e.to_string()))?;
         txn.commit().map_err(|e| BackupError::Corrupt(e.to_string()))?;
-        let file = fs::File::open(backup).map_err(io_error)?;
-        let mut reader = DecryptingReader::new(BufReader::new(file), passphrase.expose_secret().as_bytes())?;
+        let mut reader = DecryptingReader::new(source, passphrase.expose_secret().as_bytes())?;
         let target = archive::RestoreTarget {
             store: &database,
             master_key: &staging.join("keys").join("master.key"),

@@ -19,7 +19,7 @@ use crate::error::{AppError, ErrorCode};
 
 pub(crate) const BACKUP_SETTINGS: &str = "backup";
 pub(crate) const BACKUP_STATUS: &str = "backup_status";
-const PASSPHRASE_PURPOSE: &str = "backup-passphrase";
+pub(crate) const PASSPHRASE_PURPOSE: &str = "backup-passphrase";
 /// A backup older than this is a warning (and an alert).
 pub const STALE_AFTER_SECONDS: i64 = 26 * 3600;
 /// Restore drills run this often.
@@ -40,6 +40,12 @@ pub struct BackupSettings {
     pub keep_monthly: u32,
     /// A second directory (e.g. a mounted NAS) that gets a copy of each backup.
     pub second_dir: String,
+    /// The off-site bucket, if any.
+    pub offsite: super::offsite::OffsiteSettings,
+    /// Minutes between off-site backups.
+    pub base_interval_m: u32,
+    /// Off-site backups kept from the last hours (besides the daily, weekly and monthly ones).
+    pub keep_hourly: u32,
 }
 
 impl Default for BackupSettings {
@@ -51,6 +57,9 @@ impl Default for BackupSettings {
             keep_weekly: 4,
             keep_monthly: 12,
             second_dir: String::new(),
+            offsite: Default::default(),
+            base_interval_m: 60,
+            keep_hourly: 24,
         }
     }
 }
@@ -62,6 +71,16 @@ impl Versioned for BackupSettings {
 impl BackupSettings {
     pub fn is_configured(&self) -> bool {
         !self.passphrase_sealed.is_empty()
+    }
+
+    /// What retention keeps, as `(period, count)`: the hourly count only off-site, where a
+    /// base is made every `base_interval_m` minutes.
+    pub fn periods(&self, offsite: bool) -> Vec<(i64, u32)> {
+        let mut periods = vec![(DAY, self.keep_daily), (7 * DAY, self.keep_weekly), (30 * DAY, self.keep_monthly)];
+        if offsite {
+            periods.insert(0, (3600, self.keep_hourly));
+        }
+        periods
     }
 }
 
@@ -75,6 +94,14 @@ pub struct BackupStatus {
     pub last_drill_at: Option<i64>,
     pub last_drill_ok: Option<bool>,
     pub last_stale_alert_at: Option<i64>,
+    /// The last off-site backup that was uploaded and read back intact.
+    pub offsite_last_success_at: Option<i64>,
+    pub offsite_last_object: Option<String>,
+    pub offsite_last_bytes: u64,
+    pub offsite_last_millis: u64,
+    /// Why the latest off-site attempt failed (cleared by a success).
+    pub offsite_last_error: Option<String>,
+    pub offsite_last_attempt_at: Option<i64>,
 }
 
 impl Versioned for BackupStatus {
@@ -104,13 +131,13 @@ fn parse_name(name: &str) -> Option<i64> {
     name.strip_prefix("holdfast-")?.strip_suffix(".hfb")?.parse().ok()
 }
 
-/// Which of `stamps` (creation times) to keep: the newest of each of the last `daily` days,
-/// `weekly` weeks and `monthly` months (30-day periods).
-pub fn retained(stamps: &[i64], daily: u32, weekly: u32, monthly: u32) -> Vec<i64> {
+/// Which of `stamps` (creation times) to keep: for each `(period in seconds, count)`, the
+/// newest of each of the last `count` periods that have one (hours, days, weeks, 30-day months).
+pub fn retained(stamps: &[i64], periods: &[(i64, u32)]) -> Vec<i64> {
     let mut sorted = stamps.to_vec();
     sorted.sort_unstable_by(|a, b| b.cmp(a));
     let mut keep = Vec::new();
-    for (period, count) in [(DAY, daily), (7 * DAY, weekly), (30 * DAY, monthly)] {
+    for &(period, count) in periods {
         let mut buckets = Vec::new();
         for &stamp in &sorted {
             let bucket = stamp.div_euclid(period);
@@ -125,7 +152,7 @@ pub fn retained(stamps: &[i64], daily: u32, weekly: u32, monthly: u32) -> Vec<i6
     keep
 }
 
-fn number(value: &str, field: &'static str, range: std::ops::RangeInclusive<u32>) -> Result<u32, AppError> {
+pub(crate) fn number(value: &str, field: &'static str, range: std::ops::RangeInclusive<u32>) -> Result<u32, AppError> {
     value
         .trim()
         .parse()
@@ -147,7 +174,7 @@ impl Backups<'_> {
         Ok(self.store().read(|txn| txn.setting(BACKUP_STATUS)).await?.unwrap_or_default())
     }
 
-    async fn save_status(&self, status: BackupStatus) -> Result<(), AppError> {
+    pub(super) async fn save_status(&self, status: BackupStatus) -> Result<(), AppError> {
         self.store().write(move |txn| txn.save_setting(BACKUP_STATUS, &status)).await
     }
 
@@ -181,6 +208,7 @@ impl Backups<'_> {
             keep_weekly: number(&input.keep_weekly, "keep_weekly", 0..=520)?,
             keep_monthly: number(&input.keep_monthly, "keep_monthly", 0..=240)?,
             second_dir,
+            ..current
         };
         let (scope, client, now) = (scope.clone(), client.clone(), self.now());
         self.store()
@@ -194,7 +222,7 @@ impl Backups<'_> {
             .await
     }
 
-    fn passphrase(&self, settings: &BackupSettings) -> Result<SecretString, AppError> {
+    pub(super) fn passphrase(&self, settings: &BackupSettings) -> Result<SecretString, AppError> {
         if !settings.is_configured() {
             return Err(AppError::field(ErrorCode::Required, "passphrase"));
         }
@@ -279,7 +307,7 @@ impl Backups<'_> {
     async fn prune_backups(&self, settings: &BackupSettings) -> Result<(), AppError> {
         let files = self.list().await?;
         let stamps: Vec<i64> = files.iter().map(|f| f.created_at).collect();
-        let keep = retained(&stamps, settings.keep_daily, settings.keep_weekly, settings.keep_monthly);
+        let keep = retained(&stamps, &settings.periods(false));
         for file in files.iter().filter(|f| !keep.contains(&f.created_at)) {
             let _ = std::fs::remove_file(self.backups_dir().join(&file.name));
         }
@@ -333,6 +361,9 @@ impl Backups<'_> {
         if hour == settings.hour && status.last_success_at.is_none_or(|t| now - t >= MIN_GAP_SECONDS) {
             let _ = self.back_up_now(None).await;
         }
+        if self.offsite_due(&settings).await? {
+            self.ship_base_in_background();
+        }
         let status = self.status().await?;
         if status.last_success_at.is_some() && status.last_drill_at.is_none_or(|t| now - t >= DRILL_EVERY_SECONDS) {
             self.restore_drill().await?;
@@ -385,13 +416,13 @@ mod tests {
         let now = 400 * DAY;
         // Four backups a day for 120 days.
         let stamps: Vec<i64> = (0..480).map(|i| now - i * DAY / 4).collect();
-        let keep = retained(&stamps, 7, 4, 12);
+        let keep = retained(&stamps, &[(DAY, 7), (7 * DAY, 4), (30 * DAY, 12)]);
         assert!(keep.contains(&now), "the newest is always kept");
         let days: std::collections::BTreeSet<i64> = keep.iter().map(|t| t.div_euclid(DAY)).collect();
         assert_eq!(days.len(), keep.len(), "at most one per day");
         assert!(keep.len() <= 7 + 4 + 12 && keep.len() >= 7 + 3 + 3, "{}", keep.len());
         assert!(keep.iter().filter(|&&t| now - t < 7 * DAY).count() >= 7);
-        assert_eq!(retained(&[], 7, 4, 12), Vec::<i64>::new());
+        assert_eq!(retained(&[], &[(DAY, 7), (7 * DAY, 4), (30 * DAY, 12)]), Vec::<i64>::new());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::layout::Layout;
 use crate::app::audit::{AuditEvent, record_now};
 use crate::app::auth::AuthSession;
 use crate::app::auth::permissions::Action;
+use crate::app::backup::offsite::OffsiteInput;
 use crate::app::backup::schedule::{
     BackupFile, BackupSettings, BackupSettingsInput, BackupStatus, STALE_AFTER_SECONDS,
 };
@@ -119,6 +120,68 @@ pub async fn save(
         Ok(()) => Ok(Redirect::to("/settings/backups?notice=backups-saved").into_response()),
         Err(e) if is_refusal(&e) => Err(HtmlError::while_doing("change backup settings", e)),
         Err(e) => render(&state, &page, None, Some(FormError::new("save the backup settings", &e))).await,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffsiteForm {
+    endpoint: String,
+    region: String,
+    bucket: String,
+    prefix: String,
+    access_key_id: String,
+    #[serde(default = "empty_secret")]
+    secret_access_key: secrecy::SecretString,
+    /// A checkbox: present when ticked.
+    #[serde(default)]
+    path_style: Option<String>,
+    base_interval_m: String,
+    keep_hourly: String,
+}
+
+impl From<OffsiteForm> for OffsiteInput {
+    fn from(form: OffsiteForm) -> OffsiteInput {
+        OffsiteInput {
+            endpoint: form.endpoint,
+            region: form.region,
+            bucket: form.bucket,
+            prefix: form.prefix,
+            access_key_id: form.access_key_id,
+            secret_access_key: form.secret_access_key,
+            path_style: form.path_style.is_some(),
+            base_interval_m: form.base_interval_m,
+            keep_hourly: form.keep_hourly,
+        }
+    }
+}
+
+pub async fn save_offsite(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    AppForm(form): AppForm<OffsiteForm>,
+) -> Result<Response, HtmlError> {
+    match state.app.backups().save_offsite(&session.scope, form.into(), &client).await {
+        Ok(()) => Ok(Redirect::to("/settings/backups?notice=offsite-saved#offsite").into_response()),
+        Err(e) if is_refusal(&e) => Err(HtmlError::while_doing("change backup settings", e)),
+        Err(e) => render(&state, &page, None, Some(FormError::new("save the off-site target", &e))).await,
+    }
+}
+
+/// "Test connection": writes, reads back and deletes a small object with the form's values
+/// (nothing is saved).
+pub async fn test_offsite(
+    State(state): State<AppState>,
+    page: Page,
+    Authenticated(session): Authenticated,
+    AppForm(form): AppForm<OffsiteForm>,
+) -> Result<Response, HtmlError> {
+    match state.app.backups().test_offsite_input(&session.scope, form.into()).await {
+        Ok(_) => render(&state, &page, Some("The bucket answered: a test object was written, read back and deleted."), None).await,
+        Err(e) if is_refusal(&e) => Err(HtmlError::while_doing("test the off-site target", e)),
+        Err(e) => render(&state, &page, None, Some(FormError::new("reach the bucket", &e))).await,
     }
 }
 

@@ -63,6 +63,7 @@ pub fn notice(key: &str) -> Option<&'static str> {
         "user-enabled" => "The user was enabled.",
         "backups-saved" => "The backup settings were saved.",
         "backup-done" => "The backup was written and verified.",
+        "offsite-saved" => "The off-site target was saved.",
         "alerts-saved" => "The alert webhook was saved.",
         "files-saved" => "The file settings were saved and apply to the next upload.",
         "limits-saved" => "The rate limits were saved and apply from the next request.",

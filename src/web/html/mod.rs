@@ -70,6 +70,8 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/email/test", post(email::test))
         .route("/settings/backups", get(backups::show).post(backups::save))
         .route("/settings/backups/run", post(backups::run_now))
+        .route("/settings/backups/offsite", post(backups::save_offsite))
+        .route("/settings/backups/offsite/test", post(backups::test_offsite))
         .route("/settings/backups/download/{name}", post(backups::download))
         .route("/settings/audit", get(audit::show))
         .route("/settings/audit/export.csv", get(audit::export))

@@ -1,0 +1,313 @@
+//! Off-site backups: every `base_interval_m` minutes a full backup in the usual encrypted
+//! format is streamed to the bucket as a multipart upload (no copy on disk), read back and
+//! checked in full, and old ones are pruned by count per hour, day, week and month. The
+//! passphrase never leaves the server; the bucket only ever holds ciphertext. `holdfast backup
+//! restore|verify s3://…` read them back.
+
+mod settings;
+mod target;
+mod transfer;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::TryStreamExt;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use secrecy::{ExposeSecret, SecretString};
+
+pub use settings::{KEYS, OffsiteInput};
+pub use target::{OffsiteSettings, OffsiteTarget, TargetError};
+use target::{base_name, parse_base};
+
+use super::format::{BackupError, EncryptingWriter};
+use super::{Backups, Summary, archive};
+use crate::app::App;
+use crate::app::audit::{AuditEvent, SERVER_CHAIN, record_server};
+use crate::error::{AppError, ErrorCode};
+
+/// What the secret access key is sealed for.
+pub(crate) const SECRET_PURPOSE: &str = "backup-offsite-secret";
+/// A failed off-site backup is retried after this long (not every minute).
+const RETRY_AFTER_SECONDS: i64 = 300;
+
+/// A base backup in the bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffsiteBase {
+    pub created_at: i64,
+    pub object: String,
+    pub bytes: u64,
+}
+
+/// Why an off-site operation failed, in the operator's words (credentials never included).
+#[derive(Debug, thiserror::Error)]
+pub enum OffsiteError {
+    #[error("{0}")]
+    Target(#[from] TargetError),
+    #[error("the bucket refused the credentials (check the access key and secret): {0}")]
+    Credentials(String),
+    #[error("the bucket or prefix was not found: {0}")]
+    NotFound(String),
+    #[error("the bucket could not be reached: {0}")]
+    Store(String),
+    #[error("{0}")]
+    Backup(#[from] BackupError),
+    #[error("no base backup in {0}")]
+    NoBackup(String),
+}
+
+impl From<object_store::Error> for OffsiteError {
+    fn from(error: object_store::Error) -> Self {
+        // object_store's messages name the request, never the secret (requests are signed).
+        match &error {
+            object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
+                OffsiteError::Credentials(error.to_string())
+            }
+            object_store::Error::NotFound { .. } => OffsiteError::NotFound(error.to_string()),
+            _ => OffsiteError::Store(error.to_string()),
+        }
+    }
+}
+
+impl<E: Into<OffsiteError>> From<transfer::UploadError<E>> for OffsiteError {
+    fn from(error: transfer::UploadError<E>) -> Self {
+        match error {
+            transfer::UploadError::Store(e) => e.into(),
+            transfer::UploadError::Produce(e) => e.into(),
+            transfer::UploadError::Stopped(why) => OffsiteError::Store(why),
+        }
+    }
+}
+
+fn offsite_failed(error: OffsiteError) -> AppError {
+    AppError::internal(ErrorCode::StorageUnavailable, error)
+}
+
+/// The bases in the bucket, oldest first.
+pub async fn list_bases(store: &Arc<dyn ObjectStore>, target: &OffsiteTarget) -> Result<Vec<OffsiteBase>, OffsiteError> {
+    let mut bases: Vec<OffsiteBase> = store
+        .list(Some(&target.generations()))
+        .map_err(OffsiteError::from)
+        .try_filter_map(|meta| async move {
+            Ok(parse_base(&meta.location).map(|created_at| OffsiteBase {
+                created_at,
+                object: meta.location.to_string(),
+                bytes: meta.size,
+            }))
+        })
+        .try_collect()
+        .await?;
+    bases.sort_by_key(|b| b.created_at);
+    Ok(bases)
+}
+
+/// Decrypts and checks every base in the bucket; answers each one's summary, oldest first.
+pub async fn verify_all(
+    target: &OffsiteTarget,
+    passphrase: &SecretString,
+) -> Result<Vec<(OffsiteBase, Result<Summary, BackupError>)>, OffsiteError> {
+    let store = target.store()?;
+    let bases = list_bases(&store, target).await?;
+    if bases.is_empty() {
+        return Err(OffsiteError::NoBackup(target.url()));
+    }
+    let mut checked = Vec::new();
+    for base in bases {
+        let reader = transfer::reader(&store, &base.object.as_str().into()).await?;
+        let passphrase = passphrase.clone();
+        let outcome = tokio::task::spawn_blocking(move || super::verify_from(reader, &passphrase))
+            .await
+            .map_err(|e| OffsiteError::Store(e.to_string()))?;
+        checked.push((base, outcome));
+    }
+    Ok(checked)
+}
+
+/// Restores the newest base — or the newest made at or before `at` — into the data directory
+/// at `root` (whose lock the caller holds), streamed from the bucket.
+pub async fn restore(
+    root: &std::path::Path,
+    target: &OffsiteTarget,
+    passphrase: &SecretString,
+    at: Option<i64>,
+    force: bool,
+    now: i64,
+) -> Result<(OffsiteBase, Summary, Option<std::path::PathBuf>), OffsiteError> {
+    let store = target.store()?;
+    let bases = list_bases(&store, target).await?;
+    let chosen = bases
+        .into_iter()
+        .rev()
+        .find(|b| at.is_none_or(|at| b.created_at <= at))
+        .ok_or_else(|| OffsiteError::NoBackup(target.url()))?;
+    let reader = transfer::reader(&store, &chosen.object.as_str().into()).await?;
+    let (root, passphrase) = (root.to_path_buf(), passphrase.clone());
+    let (summary, aside) =
+        tokio::task::spawn_blocking(move || super::restore_from(&root, reader, &passphrase, force, now))
+            .await
+            .map_err(|e| OffsiteError::Store(e.to_string()))??;
+    Ok((chosen, summary, aside))
+}
+
+impl Backups<'_> {
+    /// The configured off-site target (the secret opened), if off-site backups are on.
+    pub async fn offsite_target(&self) -> Result<Option<OffsiteTarget>, AppError> {
+        let settings = self.settings().await?;
+        self.target_of(&settings.offsite).map(Some).or_else(|e| match e.code() {
+            ErrorCode::Required => Ok(None),
+            _ => Err(e),
+        })
+    }
+
+    /// The target `settings` name (E2001 `Required` when it is not configured).
+    pub(crate) fn target_of(&self, settings: &OffsiteSettings) -> Result<OffsiteTarget, AppError> {
+        if !settings.is_configured() {
+            return Err(AppError::field(ErrorCode::Required, "offsite_bucket"));
+        }
+        let sealed = hex::decode(&settings.secret_sealed)
+            .map_err(|e| AppError::internal(ErrorCode::StorageUnavailable, e))?;
+        let secret = self.sealer().open(SECRET_PURPOSE, &sealed)?;
+        Ok(OffsiteTarget {
+            endpoint: (!settings.endpoint.is_empty()).then(|| settings.endpoint.clone()),
+            region: if settings.region.is_empty() { "us-east-1".to_owned() } else { settings.region.clone() },
+            bucket: settings.bucket.clone(),
+            prefix: settings.prefix.trim_matches('/').to_owned(),
+            access_key_id: settings.access_key_id.clone(),
+            secret_access_key: SecretString::from(String::from_utf8_lossy(&secret).into_owned()),
+            path_style: settings.path_style,
+        })
+    }
+
+    /// Writes, reads back and deletes a small object: proves the endpoint, bucket, prefix and
+    /// credentials work (the settings page's "Test connection").
+    pub async fn test_offsite(&self, target: &OffsiteTarget) -> Result<(), OffsiteError> {
+        let store = target.store()?;
+        let probe = target.object(&format!("holdfast-probe-{}", hex::encode(rand::random::<[u8; 8]>())));
+        store.put(&probe, PutPayload::from_static(b"holdfast connection test")).await?;
+        let read = store.get(&probe).await?.bytes().await?;
+        store.delete(&probe).await?;
+        if read.as_ref() != b"holdfast connection test" {
+            return Err(OffsiteError::Store("the bucket returned other bytes than were written".into()));
+        }
+        Ok(())
+    }
+
+    /// Streams a full backup to the bucket, reads it back and checks it against what was
+    /// written, then applies retention; records the status and an audit entry.
+    pub async fn ship_base(&self) -> Result<OffsiteBase, AppError> {
+        let settings = self.settings().await?;
+        let passphrase = self.passphrase(&settings)?;
+        let target = self.target_of(&settings.offsite)?;
+        let now = self.now();
+        let started = Instant::now();
+        let outcome = self.upload_base(&target, &passphrase, now).await;
+        let mut status = self.status().await?;
+        status.offsite_last_attempt_at = Some(now);
+        let object = base_name(now);
+        match &outcome {
+            Ok(base) => {
+                status.offsite_last_success_at = Some(now);
+                status.offsite_last_object = Some(base.object.clone());
+                status.offsite_last_bytes = base.bytes;
+                status.offsite_last_millis = started.elapsed().as_millis() as u64;
+                status.offsite_last_error = None;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, bucket = %target.url(), "off-site backup failed");
+                // The first failure of a run is alerted; retries are not, until one succeeds.
+                if status.offsite_last_error.is_none() {
+                    let alert = AuditEvent::new("ops.offsite_backup_failed", None).target(e.to_string()).failed();
+                    self.alerts().raise(SERVER_CHAIN, alert);
+                }
+                status.offsite_last_error = Some(e.to_string());
+            }
+        }
+        self.save_status(status).await?;
+        let event = AuditEvent::new("backup.offsite_created", None).target(format!("{}/{object}", target.url()));
+        let event = if outcome.is_ok() { event } else { event.failed() };
+        self.store().write(move |txn| record_server(txn, &SERVER_CHAIN, now, event)).await?;
+        let base = outcome.map_err(offsite_failed)?;
+        if let Err(e) = self.prune_offsite(&target, &settings).await {
+            tracing::warn!(error = %e, "off-site retention failed; will try again after the next backup");
+        }
+        Ok(base)
+    }
+
+    async fn upload_base(
+        &self,
+        target: &OffsiteTarget,
+        passphrase: &SecretString,
+        now: i64,
+    ) -> Result<OffsiteBase, OffsiteError> {
+        let store = target.store()?;
+        let path = target.object(&base_name(now));
+        let app = App::clone(self);
+        let secret = passphrase.clone();
+        let written = transfer::upload(store.clone(), &path, move |out| {
+            let database = app.store().database().map_err(|e| BackupError::Io(std::io::Error::other(e.to_string())))?;
+            let mut writer = EncryptingWriter::new(out, secret.expose_secret().as_bytes())?;
+            let summary = archive::write_snapshot(
+                &database,
+                app.master_key().expose_bytes(),
+                &app.data_dir().root().join("files"),
+                now,
+                &mut writer,
+            )?;
+            writer.finish().map_err(BackupError::Io)?;
+            Ok::<_, BackupError>(summary)
+        })
+        .await?;
+        let reader = transfer::reader(&store, &path).await?;
+        let passphrase = passphrase.clone();
+        let checked = tokio::task::spawn_blocking(move || super::verify_from(reader, &passphrase))
+            .await
+            .map_err(|e| OffsiteError::Store(e.to_string()))??;
+        if checked.trailer != written.trailer {
+            let _ = store.delete(&path).await;
+            return Err(OffsiteError::Backup(BackupError::Corrupt("the backup read back differs from what was written".into())));
+        }
+        let bytes = store.head(&path).await?.size;
+        Ok(OffsiteBase { created_at: now, object: path.to_string(), bytes })
+    }
+
+    /// Deletes the bases retention does not keep (by count per hour, day, week and month).
+    async fn prune_offsite(&self, target: &OffsiteTarget, settings: &super::schedule::BackupSettings) -> Result<(), OffsiteError> {
+        let store = target.store()?;
+        let bases = list_bases(&store, target).await?;
+        let stamps: Vec<i64> = bases.iter().map(|b| b.created_at).collect();
+        let keep = super::schedule::retained(&stamps, &settings.periods(true));
+        for base in bases.iter().filter(|b| !keep.contains(&b.created_at)) {
+            store.delete(&base.object.as_str().into()).await?;
+        }
+        Ok(())
+    }
+
+    /// Starts [`Backups::ship_base`] on its own task unless one is running: a large upload
+    /// never holds up the minute's other work.
+    pub(super) fn ship_base_in_background(&self) {
+        use std::sync::atomic::Ordering;
+        if self.inner().offsite_running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let app = App::clone(self);
+        tokio::spawn(async move {
+            if let Err(e) = app.backups().ship_base().await {
+                tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "scheduled off-site backup failed");
+            }
+            app.inner().offsite_running.store(false, Ordering::Release);
+        });
+    }
+
+    /// Whether an off-site backup is due now (called every minute by the schedule).
+    pub(super) async fn offsite_due(&self, settings: &super::schedule::BackupSettings) -> Result<bool, AppError> {
+        if !settings.is_configured() || !settings.offsite.is_configured() {
+            return Ok(false);
+        }
+        let status = self.status().await?;
+        let now = self.now();
+        let interval = i64::from(settings.base_interval_m) * 60;
+        let due = status.offsite_last_success_at.is_none_or(|t| now - t >= interval);
+        let resting = status.offsite_last_error.is_some()
+            && status.offsite_last_attempt_at.is_some_and(|t| now - t < RETRY_AFTER_SECONDS);
+        Ok(due && !resting)
+    }
+}

@@ -1,0 +1,95 @@
+//! `holdfast backup verify|restore s3://BUCKET/PREFIX`: the bucket and credentials from the
+//! `AWS_*` variables, the backups streamed from the bucket (never copied to disk first).
+
+use secrecy::SecretString;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::backup::describe;
+use crate::app::backup::offsite::{self, OffsiteTarget};
+use crate::app::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::datadir::DataDir;
+
+fn target(url: &str) -> Result<OffsiteTarget, u8> {
+    OffsiteTarget::from_url(url, |name| std::env::var(name).ok()).map_err(|e| {
+        eprintln!("holdfast: {url}: {e}");
+        super::exit::USAGE
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
+        eprintln!("holdfast: cannot start the async runtime: {e}");
+        super::exit::FAILURE
+    })
+}
+
+fn when(unix: i64) -> String {
+    crate::domain::timestamps::format_utc(unix)
+}
+
+/// Checks every base in the bucket; exit 0 only if all are intact.
+pub fn verify(url: &str, passphrase: &SecretString) -> u8 {
+    let (target, runtime) = match (target(url), runtime()) {
+        (Ok(target), Ok(runtime)) => (target, runtime),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    match runtime.block_on(offsite::verify_all(&target, passphrase)) {
+        Ok(checked) => {
+            let mut intact = true;
+            for (base, outcome) in checked {
+                match outcome {
+                    Ok(summary) => println!("intact: {} ({}): {}", base.object, when(base.created_at), describe(&summary)),
+                    Err(e) => {
+                        intact = false;
+                        eprintln!("DAMAGED: {} ({}): {e}", base.object, when(base.created_at));
+                    }
+                }
+            }
+            if intact { 0 } else { super::exit::FAILURE }
+        }
+        Err(e) => {
+            eprintln!("holdfast: {url}: {e}");
+            super::exit::FAILURE
+        }
+    }
+}
+
+/// Restores the newest base (or the newest at or before `at`) into the data directory.
+pub fn restore(config: &Config, url: &str, passphrase: &SecretString, at: Option<&str>, force: bool) -> u8 {
+    let at = match at.map(|text| OffsetDateTime::parse(text, &Rfc3339)) {
+        None => None,
+        Some(Ok(time)) => Some(time.unix_timestamp()),
+        Some(Err(_)) => {
+            eprintln!("holdfast: --at: expected an RFC 3339 time such as 2026-12-07T14:30:00Z");
+            return super::exit::USAGE;
+        }
+    };
+    let (target, runtime) = match (target(url), runtime()) {
+        (Ok(target), Ok(runtime)) => (target, runtime),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let lock = match DataDir::open(&config.data_dir) {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("holdfast: {e}");
+            return e.exit_code();
+        }
+    };
+    let now = SystemClock.now().unix_timestamp();
+    match runtime.block_on(offsite::restore(lock.root(), &target, passphrase, at, force, now)) {
+        Ok((base, summary, aside)) => {
+            println!("restored {} (made {}): {}", base.object, when(base.created_at), describe(&summary));
+            if let Some(aside) = aside {
+                println!("the previous data is kept in {}", aside.display());
+            }
+            println!("the search index is rebuilt when the server starts");
+            0
+        }
+        Err(e) => {
+            eprintln!("holdfast: restore from {url} failed, nothing was changed: {e}");
+            super::exit::FAILURE
+        }
+    }
+}
