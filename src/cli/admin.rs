@@ -113,7 +113,8 @@ pub fn run(config: &Config, command: AdminCommand) -> u8 {
                 SettingsCommand::Set { key, value } => {
                     app.settings().set(&key, &value).await?;
                     // Secrets are never echoed back.
-                    let (_, shown) = app.settings().list().await?.into_iter().find(|(k, _)| *k == key).unwrap_or_default();
+                    let (_, shown) =
+                        app.settings().list().await?.into_iter().find(|(k, _)| *k == key).unwrap_or_default();
                     println!("{key} = {shown}");
                 }
             }

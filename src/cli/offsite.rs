@@ -40,7 +40,9 @@ pub fn verify(url: &str, passphrase: &SecretString) -> u8 {
             let mut intact = true;
             for (base, outcome) in checked {
                 match outcome {
-                    Ok(summary) => println!("intact: {} ({}): {}", base.object, when(base.created_at), describe(&summary)),
+                    Ok(summary) => {
+                        println!("intact: {} ({}): {}", base.object, when(base.created_at), describe(&summary))
+                    }
                     Err(e) => {
                         intact = false;
                         eprintln!("DAMAGED: {} ({}): {e}", base.object, when(base.created_at));

@@ -24,6 +24,7 @@ mod logs;
 mod metrics;
 mod mfa;
 mod offline;
+mod offsite;
 mod portal;
 mod privacy;
 mod search;

@@ -179,7 +179,10 @@ pub async fn test_offsite(
     AppForm(form): AppForm<OffsiteForm>,
 ) -> Result<Response, HtmlError> {
     match state.app.backups().test_offsite_input(&session.scope, form.into()).await {
-        Ok(_) => render(&state, &page, Some("The bucket answered: a test object was written, read back and deleted."), None).await,
+        Ok(_) => {
+            render(&state, &page, Some("The bucket answered: a test object was written, read back and deleted."), None)
+                .await
+        }
         Err(e) if is_refusal(&e) => Err(HtmlError::while_doing("test the off-site target", e)),
         Err(e) => render(&state, &page, None, Some(FormError::new("reach the bucket", &e))).await,
     }

@@ -58,12 +58,16 @@ pub enum OffsiteError {
 impl From<object_store::Error> for OffsiteError {
     fn from(error: object_store::Error) -> Self {
         // object_store's messages name the request, never the secret (requests are signed).
+        let text = error.to_string();
+        // S3 engines answer refused credentials with 403 and one of these codes.
+        let refused = ["SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "403 Forbidden"];
         match &error {
             object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
-                OffsiteError::Credentials(error.to_string())
+                OffsiteError::Credentials(text)
             }
-            object_store::Error::NotFound { .. } => OffsiteError::NotFound(error.to_string()),
-            _ => OffsiteError::Store(error.to_string()),
+            _ if refused.iter().any(|code| text.contains(code)) => OffsiteError::Credentials(text),
+            object_store::Error::NotFound { .. } => OffsiteError::NotFound(text),
+            _ => OffsiteError::Store(text),
         }
     }
 }
@@ -83,7 +87,10 @@ fn offsite_failed(error: OffsiteError) -> AppError {
 }
 
 /// The bases in the bucket, oldest first.
-pub async fn list_bases(store: &Arc<dyn ObjectStore>, target: &OffsiteTarget) -> Result<Vec<OffsiteBase>, OffsiteError> {
+pub async fn list_bases(
+    store: &Arc<dyn ObjectStore>,
+    target: &OffsiteTarget,
+) -> Result<Vec<OffsiteBase>, OffsiteError> {
     let mut bases: Vec<OffsiteBase> = store
         .list(Some(&target.generations()))
         .map_err(OffsiteError::from)
@@ -163,8 +170,8 @@ impl Backups<'_> {
         if !settings.is_configured() {
             return Err(AppError::field(ErrorCode::Required, "offsite_bucket"));
         }
-        let sealed = hex::decode(&settings.secret_sealed)
-            .map_err(|e| AppError::internal(ErrorCode::StorageUnavailable, e))?;
+        let sealed =
+            hex::decode(&settings.secret_sealed).map_err(|e| AppError::internal(ErrorCode::StorageUnavailable, e))?;
         let secret = self.sealer().open(SECRET_PURPOSE, &sealed)?;
         Ok(OffsiteTarget {
             endpoint: (!settings.endpoint.is_empty()).then(|| settings.endpoint.clone()),
@@ -263,14 +270,20 @@ impl Backups<'_> {
             .map_err(|e| OffsiteError::Store(e.to_string()))??;
         if checked.trailer != written.trailer {
             let _ = store.delete(&path).await;
-            return Err(OffsiteError::Backup(BackupError::Corrupt("the backup read back differs from what was written".into())));
+            return Err(OffsiteError::Backup(BackupError::Corrupt(
+                "the backup read back differs from what was written".into(),
+            )));
         }
         let bytes = store.head(&path).await?.size;
         Ok(OffsiteBase { created_at: now, object: path.to_string(), bytes })
     }
 
     /// Deletes the bases retention does not keep (by count per hour, day, week and month).
-    async fn prune_offsite(&self, target: &OffsiteTarget, settings: &super::schedule::BackupSettings) -> Result<(), OffsiteError> {
+    async fn prune_offsite(
+        &self,
+        target: &OffsiteTarget,
+        settings: &super::schedule::BackupSettings,
+    ) -> Result<(), OffsiteError> {
         let store = target.store()?;
         let bases = list_bases(&store, target).await?;
         let stamps: Vec<i64> = bases.iter().map(|b| b.created_at).collect();

@@ -4,7 +4,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{OffsiteSettings, SECRET_PURPOSE};
+use super::{OffsiteSettings, OffsiteTarget, SECRET_PURPOSE};
 use crate::app::audit::{AuditEvent, record_server};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
@@ -64,7 +64,13 @@ pub const KEYS: [&str; 14] = [
 
 impl Backups<'_> {
     /// `current` with the off-site fields of `input`, validated; the secret sealed.
-    fn with_offsite(&self, current: &BackupSettings, input: &OffsiteInput) -> Result<BackupSettings, AppError> {
+    /// `whole`: every part of the target must be given (the page), not one at a time (the CLI).
+    fn with_offsite(
+        &self,
+        current: &BackupSettings,
+        input: &OffsiteInput,
+        whole: bool,
+    ) -> Result<BackupSettings, AppError> {
         let text = |value: &str| value.trim().to_owned();
         let secret_sealed = match input.secret_access_key.expose_secret().trim() {
             "" => current.offsite.secret_sealed.clone(),
@@ -79,21 +85,33 @@ impl Backups<'_> {
             secret_sealed,
             path_style: input.path_style,
         };
-        let cleared = offsite.bucket.is_empty() && offsite.access_key_id.is_empty();
+        // Every field emptied: off-site copies are off (and the secret forgotten).
+        let cleared = [&offsite.endpoint, &offsite.bucket, &offsite.prefix, &offsite.access_key_id]
+            .iter()
+            .all(|field| field.is_empty());
         let offsite = if cleared { OffsiteSettings::default() } else { offsite };
         if !cleared {
-            for (value, field) in [(&offsite.bucket, "offsite_bucket"), (&offsite.access_key_id, "offsite_access_key_id")] {
-                if value.is_empty() {
-                    return Err(AppError::field(ErrorCode::Required, field));
-                }
+            // The page saves a whole target; the CLI sets one key at a time.
+            let required = [
+                (offsite.bucket.is_empty(), "offsite_bucket"),
+                (offsite.access_key_id.is_empty(), "offsite_access_key_id"),
+                (offsite.secret_sealed.is_empty(), "offsite_secret_access_key"),
+            ];
+            if let Some((_, field)) = required.iter().find(|(missing, _)| *missing && whole) {
+                return Err(AppError::field(ErrorCode::Required, field));
             }
-            if offsite.secret_sealed.is_empty() {
-                return Err(AppError::field(ErrorCode::Required, "offsite_secret_access_key"));
-            }
-            let target = self.target_of(&offsite)?;
-            target.check().map_err(|e| {
+            let probe = OffsiteTarget {
+                endpoint: (!offsite.endpoint.is_empty()).then(|| offsite.endpoint.clone()),
+                region: offsite.region.clone(),
+                bucket: if offsite.bucket.is_empty() { "unset".to_owned() } else { offsite.bucket.clone() },
+                prefix: offsite.prefix.clone(),
+                access_key_id: offsite.access_key_id.clone(),
+                secret_access_key: SecretString::from(String::new()),
+                path_style: offsite.path_style,
+            };
+            probe.check().map_err(|e| {
                 let field = if e.to_string().contains("bucket") { "offsite_bucket" } else { "offsite_endpoint" };
-                AppError::field(ErrorCode::InvalidFormat, field).with_hint(&e.to_string())
+                AppError::field(ErrorCode::InvalidFormat, field).with_hint(e.to_string())
             })?;
         }
         Ok(BackupSettings {
@@ -114,7 +132,7 @@ impl Backups<'_> {
         scope.require(Action::ManageSettings)?;
         scope.require_server_operator()?;
         scope.require_recent_second_factor(self.now())?;
-        let settings = self.with_offsite(&self.settings().await?, &input)?;
+        let settings = self.with_offsite(&self.settings().await?, &input, true)?;
         self.store_settings(settings, Some(scope), client, &["offsite"]).await
     }
 
@@ -122,12 +140,12 @@ impl Backups<'_> {
     pub async fn test_offsite_input(&self, scope: &TenantScope, input: OffsiteInput) -> Result<String, AppError> {
         scope.require(Action::ManageSettings)?;
         scope.require_server_operator()?;
-        let settings = self.with_offsite(&self.settings().await?, &input)?;
+        let settings = self.with_offsite(&self.settings().await?, &input, true)?;
         let target = self.target_of(&settings.offsite)?;
         self.test_offsite(&target)
             .await
             .map(|()| target.url())
-            .map_err(|e| AppError::field(ErrorCode::InvalidFormat, "offsite_bucket").with_hint(&e.to_string()))
+            .map_err(|e| AppError::field(ErrorCode::InvalidFormat, "offsite_bucket").with_hint(e.to_string()))
     }
 
     /// `backup.*` as `holdfast admin settings list` shows them (secrets as "(set)").
@@ -163,8 +181,12 @@ impl Backups<'_> {
         match key {
             "backup.passphrase" => {
                 let passphrase = SecretString::from(value.to_owned());
-                crate::app::auth::password::check_new_password(&passphrase, &self.security_policy(), &["holdfast", "backup"])
-                    .map_err(|e| AppError::field(e.code(), "passphrase"))?;
+                crate::app::auth::password::check_new_password(
+                    &passphrase,
+                    &self.security_policy(),
+                    &["holdfast", "backup"],
+                )
+                .map_err(|e| AppError::field(e.code(), "passphrase"))?;
                 settings.passphrase_sealed = hex::encode(self.sealer().seal(PASSPHRASE_PURPOSE, value.as_bytes())?);
             }
             "backup.hour" => settings.hour = number_of("hour", 0..=23)? as u8,
@@ -182,16 +204,21 @@ impl Backups<'_> {
                     "backup.offsite.access_key_id" => &mut input.access_key_id,
                     "backup.offsite.secret_access_key" => {
                         input.secret_access_key = SecretString::from(value.to_owned());
-                        return self.store_settings(self.with_offsite(&current, &input)?, None, &client, &[key]).await;
+                        return self
+                            .store_settings(self.with_offsite(&current, &input, false)?, None, &client, &[key])
+                            .await;
                     }
                     "backup.offsite.path_style" => {
-                        input.path_style = value.parse().map_err(|_| AppError::field(ErrorCode::InvalidFormat, "value"))?;
-                        return self.store_settings(self.with_offsite(&current, &input)?, None, &client, &[key]).await;
+                        input.path_style =
+                            value.parse().map_err(|_| AppError::field(ErrorCode::InvalidFormat, "value"))?;
+                        return self
+                            .store_settings(self.with_offsite(&current, &input, false)?, None, &client, &[key])
+                            .await;
                     }
                     _ => return Err(AppError::field(ErrorCode::NotFound, "key")),
                 };
                 *field = value.to_owned();
-                settings = self.with_offsite(&current, &input)?;
+                settings = self.with_offsite(&current, &input, false)?;
             }
         }
         self.store_settings(settings, None, &client, &[key]).await

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::aws::AmazonS3Builder;
-use object_store::path::Path as ObjectPath;
 use object_store::client::{HttpClient, HttpConnector};
+use object_store::path::Path as ObjectPath;
 use object_store::{ClientOptions, ObjectStore, RetryConfig};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -178,10 +178,8 @@ struct Connector;
 impl HttpConnector for Connector {
     fn connect(&self, _options: &ClientOptions) -> object_store::Result<HttpClient> {
         let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-        let generic = |e: &dyn std::fmt::Display| object_store::Error::Generic {
-            store: "S3",
-            source: e.to_string().into(),
-        };
+        let generic =
+            |e: &dyn std::fmt::Display| object_store::Error::Generic { store: "S3", source: e.to_string().into() };
         let tls = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| generic(&e))?

