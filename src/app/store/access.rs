@@ -1,8 +1,9 @@
 //! Typed get/put helpers over the envelope codec, so repositories stay short.
 
-use redb::{ReadableTable, Table};
+use redb::ReadableTable;
 
 use super::codec::{Versioned, decode, encode};
+use super::oplog::LoggedTable;
 use super::storage;
 use crate::error::AppError;
 
@@ -17,7 +18,7 @@ pub(crate) fn get<T: Versioned>(
 }
 
 pub(crate) fn put<T: Versioned>(
-    table: &mut Table<&'static [u8], &'static [u8]>,
+    table: &mut LoggedTable<&'static [u8], &'static [u8]>,
     key: &[u8],
     value: &T,
 ) -> Result<(), AppError> {

@@ -13,6 +13,7 @@ use super::storage;
 use super::tables::{AUDIT, AUDIT_HEADS};
 use crate::domain::ids::WorkspaceId;
 use crate::error::{AppError, ErrorCode};
+use super::oplog::Logged;
 
 /// The chain starts from this value.
 pub(crate) const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -27,7 +28,7 @@ pub(crate) fn entry_hash(entry: &AuditRecord) -> Result<String, AppError> {
 
 /// Appends `entry` (its `seq`, `prev_hash` and `hash` are filled in here).
 fn append(txn: &WriteTransaction, workspace: &WorkspaceId, mut entry: AuditRecord) -> Result<(), AppError> {
-    let mut heads = txn.open_table(AUDIT_HEADS).map_err(storage)?;
+    let mut heads = txn.logged(AUDIT_HEADS).map_err(storage)?;
     let (last_seq, last_hash) = match heads.get(workspace.as_bytes().as_slice()).map_err(storage)? {
         Some(head) => parse_head(head.value())?,
         None => (0, GENESIS_HASH.to_owned()),
@@ -38,7 +39,7 @@ fn append(txn: &WriteTransaction, workspace: &WorkspaceId, mut entry: AuditRecor
     let mut head = entry.seq.to_be_bytes().to_vec();
     head.extend_from_slice(entry.hash.as_bytes());
     heads.insert(workspace.as_bytes().as_slice(), head.as_slice()).map_err(storage)?;
-    let mut audit = txn.open_table(AUDIT).map_err(storage)?;
+    let mut audit = txn.logged(AUDIT).map_err(storage)?;
     put(&mut audit, &tenant_key(workspace, &[&entry.seq.to_be_bytes()]), &entry)
 }
 

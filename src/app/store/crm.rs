@@ -20,6 +20,7 @@ use crate::domain::crm::{Kind, TimelineEvent};
 use crate::domain::fields::{Currency, Money};
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 use crate::error::{AppError, ErrorCode};
+use super::oplog::Logged;
 
 /// A tally name and the amount one record adds to it (if any).
 pub(crate) type TallyShare = (Vec<u8>, Option<(Currency, Money)>);
@@ -299,19 +300,19 @@ impl WorkspaceWrite<'_> {
         let at = u64::try_from(entry.at).unwrap_or(0).to_be_bytes();
         let nonce: [u8; 4] = rand::random();
         let key = tenant_key(&self.workspace, &[&[kind.byte()], id.as_bytes(), &at, &nonce]);
-        put(&mut self.txn.open_table(TIMELINE).map_err(storage)?, &key, entry)
+        put(&mut self.txn.logged(TIMELINE).map_err(storage)?, &key, entry)
     }
 
     /// Stores one of the workspace's CRM settings.
     pub(crate) fn save_setting<T: Versioned>(&self, name: &str, value: &T) -> Result<(), AppError> {
         let key = tenant_key(&self.workspace, &[name.as_bytes()]);
-        put(&mut self.txn.open_table(CRM_SETTINGS).map_err(storage)?, &key, value)
+        put(&mut self.txn.logged(CRM_SETTINGS).map_err(storage)?, &key, value)
     }
 }
 
 /// Writes the record value only (no index, tally or outbox change): key rotation re-seals.
 pub(super) fn rewrite<T: Entity>(
-    records: &mut redb::Table<&'static [u8], &'static [u8]>,
+    records: &mut super::oplog::LoggedTable<&'static [u8], &'static [u8]>,
     keyring: &Keyring,
     workspace: &WorkspaceId,
     record: &T,
@@ -329,7 +330,7 @@ fn save<T: Entity>(
     previous: Option<&T>,
     record: &T,
 ) -> Result<(), AppError> {
-    let mut index = txn.open_table(RECORD_INDEX).map_err(storage)?;
+    let mut index = txn.logged(RECORD_INDEX).map_err(storage)?;
     let new_keys = index_keys(workspace, record);
     if let Some(old) = previous {
         for key in index_keys(workspace, old).iter().filter(|k| !new_keys.contains(k)) {
@@ -340,7 +341,7 @@ fn save<T: Entity>(
         index.insert(key.as_slice(), ()).map_err(storage)?;
     }
     drop(index);
-    rewrite(&mut txn.open_table(RECORDS).map_err(storage)?, keyring, workspace, record)?;
+    rewrite(&mut txn.logged(RECORDS).map_err(storage)?, keyring, workspace, record)?;
     if let Some(old) = previous {
         count_in(txn, workspace, T::KIND, old.tallies(), -1)?;
     }
@@ -350,19 +351,19 @@ fn save<T: Entity>(
 
 /// Deletes `record`, its index keys and its timeline.
 fn delete<T: Entity>(txn: &WriteTransaction, workspace: &WorkspaceId, record: &T) -> Result<(), AppError> {
-    let mut index = txn.open_table(RECORD_INDEX).map_err(storage)?;
+    let mut index = txn.logged(RECORD_INDEX).map_err(storage)?;
     for key in index_keys(workspace, record) {
         index.remove(key.as_slice()).map_err(storage)?;
     }
     drop(index);
     let id = record.id();
-    txn.open_table(RECORDS)
+    txn.logged(RECORDS)
         .map_err(storage)?
         .remove(record_key(workspace, T::KIND, &id).as_slice())
         .map_err(storage)?;
     count_in(txn, workspace, T::KIND, record.tallies(), -1)?;
     let prefix = record_key(workspace, T::KIND, &id);
-    let mut timeline = txn.open_table(TIMELINE).map_err(storage)?;
+    let mut timeline = txn.logged(TIMELINE).map_err(storage)?;
     timeline.retain_in(prefix.as_slice()..prefix_end(&prefix).as_slice(), |_, _| false).map_err(storage)?;
     drop(timeline);
     push_outbox(txn, workspace, T::KIND, &id)
@@ -390,7 +391,7 @@ fn count_in(
     if tallies.is_empty() {
         return Ok(());
     }
-    let mut table = txn.open_table(TALLIES).map_err(storage)?;
+    let mut table = txn.logged(TALLIES).map_err(storage)?;
     for (name, amount) in tallies {
         let key = tenant_key(workspace, &[&[kind.byte()], &name]);
         let mut tally: Tally = get(&table, &key)?.unwrap_or_default();
@@ -559,7 +560,7 @@ impl<'t> ServerTx<'t, redb::ReadTransaction> {
 impl ServerWrite<'_> {
     /// Deletes applied outbox rows.
     pub(crate) fn delete_outbox(&self, keys: &[OutboxKey]) -> Result<(), AppError> {
-        let mut outbox = self.txn.open_table(SEARCH_OUTBOX).map_err(storage)?;
+        let mut outbox = self.txn.logged(SEARCH_OUTBOX).map_err(storage)?;
         for key in keys {
             outbox.remove(key.as_slice()).map_err(storage)?;
         }
@@ -573,7 +574,7 @@ pub(super) fn push_outbox(
     kind: Kind,
     id: &RecordId,
 ) -> Result<(), AppError> {
-    let mut outbox = txn.open_table(SEARCH_OUTBOX).map_err(storage)?;
+    let mut outbox = txn.logged(SEARCH_OUTBOX).map_err(storage)?;
     let next = match outbox.last().map_err(storage)? {
         Some((key, _)) => <[u8; 8]>::try_from(key.value()).map(u64::from_be_bytes).unwrap_or(0) + 1,
         None => 1,

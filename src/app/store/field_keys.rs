@@ -5,7 +5,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use redb::{Database, ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
+use redb::{Database, ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::codec::{self, Versioned};
@@ -19,6 +19,7 @@ use crate::app::keyring::Keyring;
 use crate::domain::crm::{Company, Contact};
 use crate::domain::ids::{RecordId, WorkspaceId};
 use crate::error::{AppError, ErrorCode};
+use super::oplog::Logged;
 
 /// Where the state of an unfinished rotation is kept (in the global settings table).
 const ROTATION: &str = "field_keys.rotation";
@@ -74,7 +75,7 @@ fn stored_keys(table: &impl ReadableTable<&'static [u8], &'static [u8]>) -> Resu
 }
 
 fn add_key(
-    table: &mut Table<&'static [u8], &'static [u8]>,
+    table: &mut super::oplog::LoggedTable<&'static [u8], &'static [u8]>,
     keyring: &Keyring,
     id: u32,
     now: i64,
@@ -89,7 +90,7 @@ fn add_key(
 /// highest id is current. A key that does not unwrap means another master key: refused.
 pub(crate) fn load(db: &Database, keyring: &Keyring, now: i64) -> Result<(), AppError> {
     let txn = db.begin_write().map_err(storage)?;
-    let mut table = txn.open_table(DATA_KEYS).map_err(storage)?;
+    let mut table = txn.logged(DATA_KEYS).map_err(storage)?;
     if table.is_empty().map_err(storage)? {
         add_key(&mut table, keyring, 1, now)?;
     }
@@ -113,17 +114,17 @@ fn rotation(settings: &impl ReadableTable<&'static str, &'static [u8]>) -> Resul
 
 fn save_rotation(txn: &WriteTransaction, state: &RotationState) -> Result<(), AppError> {
     let bytes = codec::encode(state)?;
-    txn.open_table(SETTINGS).map_err(storage)?.insert(ROTATION, bytes.as_slice()).map_err(storage)?;
+    txn.logged(SETTINGS).map_err(storage)?.insert(ROTATION, bytes.as_slice()).map_err(storage)?;
     Ok(())
 }
 
 /// Starts a rotation: a new data key (installed, not yet current: make it current once this
 /// transaction is durable). An unfinished rotation is returned as it is, with `false`.
 fn begin(txn: &WriteTransaction, keyring: &Keyring, now: i64) -> Result<(RotationState, bool), AppError> {
-    if let Some(state) = rotation(&txn.open_table(SETTINGS).map_err(storage)?)? {
+    if let Some(state) = rotation(&txn.logged(SETTINGS).map_err(storage)?)? {
         return Ok((state, false));
     }
-    let mut table = txn.open_table(DATA_KEYS).map_err(storage)?;
+    let mut table = txn.logged(DATA_KEYS).map_err(storage)?;
     let retiring: Vec<u32> = stored_keys(&table)?.iter().map(|k| k.id).collect();
     let target = retiring.iter().max().copied().unwrap_or(0).checked_add(1).ok_or(ErrorCode::Internal)?;
     add_key(&mut table, keyring, target, now)?;
@@ -161,7 +162,7 @@ fn ids_of(key: &[u8]) -> Option<(WorkspaceId, u8, RecordId)> {
 
 fn reseal_record<T: Entity>(
     keyring: &Keyring,
-    records: &mut Table<&'static [u8], &'static [u8]>,
+    records: &mut super::oplog::LoggedTable<&'static [u8], &'static [u8]>,
     key: &[u8],
     value: &[u8],
     target: u32,
@@ -186,7 +187,7 @@ fn reseal_row(
 ) -> Result<bool, AppError> {
     match table {
         0 => {
-            let mut records = txn.open_table(RECORDS).map_err(storage)?;
+            let mut records = txn.logged(RECORDS).map_err(storage)?;
             match key.get(16) {
                 Some(&k) if k == crate::domain::crm::Kind::Contact.byte() => {
                     reseal_record::<Contact>(keyring, &mut records, key, value, target)
@@ -205,7 +206,7 @@ fn reseal_row(
             let plain = sealed::open_text(keyring, key, sealed::SNAPSHOT_IMPORT_ITEM, stored)?;
             item.before = Some(sealed::seal_text(keyring, key, sealed::SNAPSHOT_IMPORT_ITEM, &plain)?);
             let bytes = codec::encode(&item)?;
-            txn.open_table(IMPORT_ITEMS).map_err(storage)?.insert(key, bytes.as_slice()).map_err(storage)?;
+            txn.logged(IMPORT_ITEMS).map_err(storage)?.insert(key, bytes.as_slice()).map_err(storage)?;
             Ok(true)
         }
         3 => super::files::reseal_file_key(txn, keyring, key, value, target),
@@ -218,7 +219,7 @@ fn reseal_row(
             let plain = sealed::open_text(keyring, key, sealed::SNAPSHOT_IDEMPOTENT_ANSWER, &answer.body)?;
             answer.body = sealed::seal_text(keyring, key, sealed::SNAPSHOT_IDEMPOTENT_ANSWER, &plain)?;
             let bytes = codec::encode(&answer)?;
-            txn.open_table(IDEMPOTENCY).map_err(storage)?.insert(key, bytes.as_slice()).map_err(storage)?;
+            txn.logged(IDEMPOTENCY).map_err(storage)?.insert(key, bytes.as_slice()).map_err(storage)?;
             Ok(true)
         }
     }
@@ -232,7 +233,7 @@ const RESEALED: [redb::TableDefinition<'static, &'static [u8], &'static [u8]>; 5
 /// Re-seals up to `limit` rows after the cursor and saves the new cursor; after the last row
 /// of the last table it deletes the retired keys and the rotation state. `None`: no rotation.
 fn step(txn: &WriteTransaction, keyring: &Keyring, limit: usize) -> Result<Option<StepOutcome>, AppError> {
-    let Some(mut state) = rotation(&txn.open_table(SETTINGS).map_err(storage)?)? else { return Ok(None) };
+    let Some(mut state) = rotation(&txn.logged(SETTINGS).map_err(storage)?)? else { return Ok(None) };
     let current = keyring.current_id();
     if current != state.target {
         return Err(AppError::internal(ErrorCode::Internal, "the rotation's key is not current"));
@@ -240,7 +241,7 @@ fn step(txn: &WriteTransaction, keyring: &Keyring, limit: usize) -> Result<Optio
     let mut budget = limit.max(1);
     while usize::from(state.table) < RESEALED.len() && budget > 0 {
         let definition = RESEALED[usize::from(state.table)];
-        let rows = next_rows(&txn.open_table(definition).map_err(storage)?, state.cursor.as_deref(), budget)?;
+        let rows = next_rows(&txn.logged(definition).map_err(storage)?, state.cursor.as_deref(), budget)?;
         for (key, value) in &rows {
             state.resealed += u64::from(reseal_row(txn, keyring, state.table, key, value, state.target)?);
         }
@@ -255,12 +256,12 @@ fn step(txn: &WriteTransaction, keyring: &Keyring, limit: usize) -> Result<Optio
         save_rotation(txn, &state)?;
         return Ok(Some(StepOutcome { state, retired: None }));
     }
-    let mut keys = txn.open_table(DATA_KEYS).map_err(storage)?;
+    let mut keys = txn.logged(DATA_KEYS).map_err(storage)?;
     let retiring: Vec<u32> = state.retiring.iter().copied().filter(|id| *id != state.target).collect();
     for id in &retiring {
         keys.remove(&id.to_be_bytes()[..]).map_err(storage)?;
     }
-    txn.open_table(SETTINGS).map_err(storage)?.remove(ROTATION).map_err(storage)?;
+    txn.logged(SETTINGS).map_err(storage)?.remove(ROTATION).map_err(storage)?;
     Ok(Some(StepOutcome { state, retired: Some(retiring) }))
 }
 

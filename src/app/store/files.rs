@@ -15,6 +15,7 @@ use crate::app::keyring::Keyring;
 use crate::domain::crm::Kind;
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 use crate::error::{AppError, ErrorCode};
+use super::oplog::Logged;
 
 /// Whether a stored file was checked by the virus scanner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,16 +155,16 @@ impl WorkspaceWrite<'_> {
     pub(crate) fn insert_file(&self, row: &FileRow, data_key: &[u8]) -> Result<(), AppError> {
         let key = file_key(&self.workspace, &row.id);
         let sealed_key = sealed::seal_text(self.keyring, &key, FILE_KEY, &hex::encode(data_key))?;
-        put(&mut self.txn.open_table(FILES).map_err(storage)?, &key, &Stored { row: row.clone(), key: sealed_key })?;
+        put(&mut self.txn.logged(FILES).map_err(storage)?, &key, &Stored { row: row.clone(), key: sealed_key })?;
         let index = [record_prefix(&self.workspace, row.kind, &row.record), row.id.as_bytes().to_vec()].concat();
-        self.txn.open_table(RECORD_FILES).map_err(storage)?.insert(index.as_slice(), ()).map_err(storage)?;
+        self.txn.logged(RECORD_FILES).map_err(storage)?.insert(index.as_slice(), ()).map_err(storage)?;
         self.set_files_size(self.files_size()?.saturating_add(row.size))?;
         // The record's search document carries its files' names.
         super::crm::push_outbox(self.txn, &self.workspace, row.kind, &row.record)
     }
 
     fn set_files_size(&self, bytes: u64) -> Result<(), AppError> {
-        let mut usage = self.txn.open_table(FILE_USAGE).map_err(storage)?;
+        let mut usage = self.txn.logged(FILE_USAGE).map_err(storage)?;
         usage.insert(self.workspace.as_bytes().as_slice(), bytes.to_be_bytes().as_slice()).map_err(storage)?;
         Ok(())
     }
@@ -181,12 +182,12 @@ impl WorkspaceWrite<'_> {
     /// Removes a file's row (its blob is deleted once this commits).
     pub(crate) fn delete_file(&self, row: &FileRow) -> Result<(), AppError> {
         self.txn
-            .open_table(FILES)
+            .logged(FILES)
             .map_err(storage)?
             .remove(file_key(&self.workspace, &row.id).as_slice())
             .map_err(storage)?;
         let index = [record_prefix(&self.workspace, row.kind, &row.record), row.id.as_bytes().to_vec()].concat();
-        self.txn.open_table(RECORD_FILES).map_err(storage)?.remove(index.as_slice()).map_err(storage)?;
+        self.txn.logged(RECORD_FILES).map_err(storage)?.remove(index.as_slice()).map_err(storage)?;
         self.set_files_size(self.files_size()?.saturating_sub(row.size))?;
         super::crm::push_outbox(self.txn, &self.workspace, row.kind, &row.record)
     }
@@ -261,7 +262,7 @@ impl ServerWrite<'_> {
         let row = stored.row.clone();
         if clean {
             stored.row.scan = ScanState::Clean;
-            put(&mut self.txn.open_table(FILES).map_err(storage)?, &key, &stored)?;
+            put(&mut self.txn.logged(FILES).map_err(storage)?, &key, &stored)?;
         } else {
             scoped.delete_file(&row)?;
         }
@@ -283,6 +284,6 @@ pub(super) fn reseal_file_key(
     }
     let plain = sealed::open_text(keyring, key, FILE_KEY, &stored.key)?;
     stored.key = sealed::seal_text(keyring, key, FILE_KEY, &plain)?;
-    put(&mut txn.open_table(FILES).map_err(storage)?, key, &stored)?;
+    put(&mut txn.logged(FILES).map_err(storage)?, key, &stored)?;
     Ok(true)
 }

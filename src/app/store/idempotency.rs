@@ -13,6 +13,7 @@ use super::{sealed, storage};
 use crate::app::keyring::Keyring;
 use crate::domain::ids::{UserId, WorkspaceId};
 use crate::error::AppError;
+use super::oplog::Logged;
 
 /// The first answer to a request sent with an `Idempotency-Key`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,12 +64,12 @@ impl WorkspaceWrite<'_> {
     ) -> Result<(), AppError> {
         let key = answer_key(&self.workspace, user, key_hash);
         let body = sealed::seal_text(self.keyring, &key, sealed::SNAPSHOT_IDEMPOTENT_ANSWER, &answer.body)?;
-        put(&mut self.txn.open_table(IDEMPOTENCY).map_err(storage)?, &key, &IdempotentAnswer { body, ..answer.clone() })
+        put(&mut self.txn.logged(IDEMPOTENCY).map_err(storage)?, &key, &IdempotentAnswer { body, ..answer.clone() })
     }
 
     /// Drops this workspace's kept answers whose body `holds` (for privacy erasure).
     pub(crate) fn forget_answers_holding(&self, holds: impl Fn(&str) -> bool) -> Result<(), AppError> {
-        let mut table = self.txn.open_table(IDEMPOTENCY).map_err(storage)?;
+        let mut table = self.txn.logged(IDEMPOTENCY).map_err(storage)?;
         let prefix = tenant_key(&self.workspace, &[]);
         let mut doomed = Vec::new();
         for row in table.range::<&[u8]>(prefix.as_slice()..prefix_end(&prefix).as_slice()).map_err(storage)? {
@@ -88,7 +89,7 @@ impl ServerWrite<'_> {
     /// Drops answers older than `before`, across workspaces (at most 10,000 per call, so a
     /// sweep never holds the writer long).
     pub(crate) fn expire_idempotent_answers(&self, before: i64) -> Result<usize, AppError> {
-        let mut table = self.txn.open_table(IDEMPOTENCY).map_err(storage)?;
+        let mut table = self.txn.logged(IDEMPOTENCY).map_err(storage)?;
         let mut stale = Vec::new();
         for row in table.iter().map_err(storage)? {
             let (key, value) = row.map_err(storage)?;

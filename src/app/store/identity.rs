@@ -16,6 +16,7 @@ use super::tables::{
 };
 use crate::domain::ids::{UserId, WorkspaceId};
 use crate::error::{AppError, ErrorCode};
+use super::oplog::Logged;
 
 /// How workspace names are compared for uniqueness.
 fn name_key(name: &str) -> String {
@@ -40,34 +41,34 @@ fn home_workspace(meta: &impl ReadableTable<&'static str, &'static [u8]>) -> Res
 }
 
 fn insert_workspace(txn: &WriteTransaction, workspace: &WorkspaceRecord) -> Result<(), AppError> {
-    let mut meta = txn.open_table(super::tables::META).map_err(storage)?;
+    let mut meta = txn.logged(super::tables::META).map_err(storage)?;
     if home_workspace(&meta)?.is_none() {
         meta.insert(HOME_WORKSPACE, workspace.id.as_bytes().as_slice()).map_err(storage)?;
     }
     drop(meta);
-    let mut names = txn.open_table(WORKSPACE_NAMES).map_err(storage)?;
+    let mut names = txn.logged(WORKSPACE_NAMES).map_err(storage)?;
     let key = name_key(&workspace.name);
     if names.get(key.as_str()).map_err(storage)?.is_some() {
         return Err(AppError::field(ErrorCode::Duplicate, "workspace_name"));
     }
     names.insert(key.as_str(), workspace.id.as_bytes().as_slice()).map_err(storage)?;
-    put(&mut txn.open_table(WORKSPACES).map_err(storage)?, workspace.id.as_bytes(), workspace)
+    put(&mut txn.logged(WORKSPACES).map_err(storage)?, workspace.id.as_bytes(), workspace)
 }
 
 /// Inserts a new user; the email must be free across the server.
 fn insert_user(txn: &WriteTransaction, user: &UserRecord) -> Result<(), AppError> {
-    let mut emails = txn.open_table(USER_EMAILS).map_err(storage)?;
+    let mut emails = txn.logged(USER_EMAILS).map_err(storage)?;
     if emails.get(user.email.as_str()).map_err(storage)?.is_some() {
         return Err(AppError::field(ErrorCode::Duplicate, "email"));
     }
     let key = user_key(&user.workspace_id, &user.id);
     emails.insert(user.email.as_str(), key.as_slice()).map_err(storage)?;
-    put(&mut txn.open_table(USERS).map_err(storage)?, &key, user)
+    put(&mut txn.logged(USERS).map_err(storage)?, &key, user)
 }
 
 /// Replaces an existing user record (email unchanged).
 fn update_user(txn: &WriteTransaction, user: &UserRecord) -> Result<(), AppError> {
-    put(&mut txn.open_table(USERS).map_err(storage)?, &user_key(&user.workspace_id, &user.id), user)
+    put(&mut txn.logged(USERS).map_err(storage)?, &user_key(&user.workspace_id, &user.id), user)
 }
 
 /// Finds a user by email across the server (sign-in and password reset only).
@@ -106,9 +107,9 @@ fn users_of(
 // ---- sessions -------------------------------------------------------------------------------
 
 fn insert_session(txn: &WriteTransaction, hash: &[u8; 32], session: &SessionRecord) -> Result<(), AppError> {
-    put(&mut txn.open_table(SESSIONS).map_err(storage)?, hash, session)?;
+    put(&mut txn.logged(SESSIONS).map_err(storage)?, hash, session)?;
     let index = user_key(&session.workspace_id, &session.user_id);
-    let mut by_user = txn.open_table(USER_SESSIONS).map_err(storage)?;
+    let mut by_user = txn.logged(USER_SESSIONS).map_err(storage)?;
     by_user.insert([index.as_slice(), hash].concat().as_slice(), ()).map_err(storage)?;
     Ok(())
 }
@@ -121,15 +122,15 @@ fn session(
 }
 
 fn update_session(txn: &WriteTransaction, hash: &[u8; 32], session: &SessionRecord) -> Result<(), AppError> {
-    put(&mut txn.open_table(SESSIONS).map_err(storage)?, hash, session)
+    put(&mut txn.logged(SESSIONS).map_err(storage)?, hash, session)
 }
 
 fn delete_session(txn: &WriteTransaction, hash: &[u8; 32]) -> Result<Option<SessionRecord>, AppError> {
-    let mut sessions = txn.open_table(SESSIONS).map_err(storage)?;
+    let mut sessions = txn.logged(SESSIONS).map_err(storage)?;
     let Some(session) = get::<SessionRecord>(&sessions, hash)? else { return Ok(None) };
     sessions.remove(hash.as_slice()).map_err(storage)?;
     let index = [user_key(&session.workspace_id, &session.user_id).as_slice(), hash].concat();
-    txn.open_table(USER_SESSIONS).map_err(storage)?.remove(index.as_slice()).map_err(storage)?;
+    txn.logged(USER_SESSIONS).map_err(storage)?.remove(index.as_slice()).map_err(storage)?;
     Ok(Some(session))
 }
 
@@ -161,7 +162,7 @@ fn delete_sessions_of(
     user: &UserId,
     keep: Option<&[u8; 32]>,
 ) -> Result<usize, AppError> {
-    let hashes = session_hashes_of(&txn.open_table(USER_SESSIONS).map_err(storage)?, workspace, user)?;
+    let hashes = session_hashes_of(&txn.logged(USER_SESSIONS).map_err(storage)?, workspace, user)?;
     let mut removed = 0;
     for hash in hashes.iter().filter(|h| Some(*h) != keep) {
         removed += usize::from(delete_session(txn, hash)?.is_some());
@@ -172,9 +173,9 @@ fn delete_sessions_of(
 // ---- API tokens -----------------------------------------------------------------------------
 
 fn insert_token(txn: &WriteTransaction, hash: &[u8; 32], token: &ApiTokenRecord) -> Result<(), AppError> {
-    put(&mut txn.open_table(API_TOKENS).map_err(storage)?, hash, token)?;
+    put(&mut txn.logged(API_TOKENS).map_err(storage)?, hash, token)?;
     let index = [user_key(&token.workspace_id, &token.user_id).as_slice(), hash].concat();
-    txn.open_table(USER_TOKENS).map_err(storage)?.insert(index.as_slice(), ()).map_err(storage)?;
+    txn.logged(USER_TOKENS).map_err(storage)?.insert(index.as_slice(), ()).map_err(storage)?;
     Ok(())
 }
 
@@ -186,7 +187,7 @@ fn token(
 }
 
 fn update_token(txn: &WriteTransaction, hash: &[u8; 32], token: &ApiTokenRecord) -> Result<(), AppError> {
-    put(&mut txn.open_table(API_TOKENS).map_err(storage)?, hash, token)
+    put(&mut txn.logged(API_TOKENS).map_err(storage)?, hash, token)
 }
 
 fn token_hashes_of(
@@ -198,16 +199,16 @@ fn token_hashes_of(
 }
 
 fn delete_token(txn: &WriteTransaction, hash: &[u8; 32]) -> Result<Option<ApiTokenRecord>, AppError> {
-    let mut tokens = txn.open_table(API_TOKENS).map_err(storage)?;
+    let mut tokens = txn.logged(API_TOKENS).map_err(storage)?;
     let Some(token) = get::<ApiTokenRecord>(&tokens, hash)? else { return Ok(None) };
     tokens.remove(hash.as_slice()).map_err(storage)?;
     let index = [user_key(&token.workspace_id, &token.user_id).as_slice(), hash].concat();
-    txn.open_table(USER_TOKENS).map_err(storage)?.remove(index.as_slice()).map_err(storage)?;
+    txn.logged(USER_TOKENS).map_err(storage)?.remove(index.as_slice()).map_err(storage)?;
     Ok(Some(token))
 }
 
 fn delete_tokens_of(txn: &WriteTransaction, workspace: &WorkspaceId, user: &UserId) -> Result<usize, AppError> {
-    let hashes = token_hashes_of(&txn.open_table(USER_TOKENS).map_err(storage)?, workspace, user)?;
+    let hashes = token_hashes_of(&txn.logged(USER_TOKENS).map_err(storage)?, workspace, user)?;
     for hash in &hashes {
         delete_token(txn, hash)?;
     }
@@ -217,7 +218,7 @@ fn delete_tokens_of(txn: &WriteTransaction, workspace: &WorkspaceId, user: &User
 // ---- reset and invitation links -------------------------------------------------------------
 
 fn insert_link(txn: &WriteTransaction, hash: &[u8; 32], link: &LinkRecord) -> Result<(), AppError> {
-    put(&mut txn.open_table(LINKS).map_err(storage)?, hash, link)
+    put(&mut txn.logged(LINKS).map_err(storage)?, hash, link)
 }
 
 fn link(
@@ -228,7 +229,7 @@ fn link(
 }
 
 fn delete_link(txn: &WriteTransaction, hash: &[u8; 32]) -> Result<(), AppError> {
-    txn.open_table(LINKS).map_err(storage)?.remove(hash.as_slice()).map_err(storage)?;
+    txn.logged(LINKS).map_err(storage)?.remove(hash.as_slice()).map_err(storage)?;
     Ok(())
 }
 
@@ -403,7 +404,7 @@ impl WorkspaceWrite<'_> {
 
     /// Ends one session of `user` of this workspace (E3002 for anyone else's).
     pub(crate) fn delete_session_of(&self, user: &UserId, hash: &[u8; 32]) -> Result<(), AppError> {
-        let hashes = session_hashes_of(&self.txn.open_table(USER_SESSIONS).map_err(storage)?, &self.workspace, user)?;
+        let hashes = session_hashes_of(&self.txn.logged(USER_SESSIONS).map_err(storage)?, &self.workspace, user)?;
         if !hashes.contains(hash) {
             return Err(ErrorCode::NotFound.into());
         }
@@ -418,7 +419,7 @@ impl WorkspaceWrite<'_> {
 
     /// Revokes one API token of `user` of this workspace (E3002 for anyone else's).
     pub(crate) fn delete_token_of(&self, user: &UserId, hash: &[u8; 32]) -> Result<(), AppError> {
-        let hashes = token_hashes_of(&self.txn.open_table(USER_TOKENS).map_err(storage)?, &self.workspace, user)?;
+        let hashes = token_hashes_of(&self.txn.logged(USER_TOKENS).map_err(storage)?, &self.workspace, user)?;
         if !hashes.contains(hash) {
             return Err(ErrorCode::NotFound.into());
         }

@@ -13,6 +13,7 @@ use super::{sealed, storage};
 use crate::domain::crm::Kind;
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 use crate::error::AppError;
+use super::oplog::Logged;
 
 /// An uploaded file: when, by whom, for which kind, and the file sealed.
 pub(crate) struct Upload {
@@ -96,21 +97,21 @@ impl WorkspaceWrite<'_> {
         value.extend_from_slice(upload.by.as_bytes());
         value.push(upload.kind.byte());
         value.extend_from_slice(&upload.sealed);
-        let mut table = self.txn.open_table(IMPORT_UPLOADS).map_err(storage)?;
+        let mut table = self.txn.logged(IMPORT_UPLOADS).map_err(storage)?;
         table.insert(upload_key(&self.workspace, id).as_slice(), value.as_slice()).map_err(storage)?;
         Ok(())
     }
 
     pub(crate) fn delete_upload(&self, id: &RecordId) -> Result<(), AppError> {
         let key = upload_key(&self.workspace, id);
-        self.txn.open_table(IMPORT_UPLOADS).map_err(storage)?.remove(key.as_slice()).map_err(storage)?;
+        self.txn.logged(IMPORT_UPLOADS).map_err(storage)?.remove(key.as_slice()).map_err(storage)?;
         Ok(())
     }
 
     /// Removes this workspace's uploads made before `before`.
     pub(crate) fn expire_uploads(&self, before: i64) -> Result<(), AppError> {
         let prefix = tenant_key(&self.workspace, &[]);
-        let mut table = self.txn.open_table(IMPORT_UPLOADS).map_err(storage)?;
+        let mut table = self.txn.logged(IMPORT_UPLOADS).map_err(storage)?;
         table
             .retain_in(prefix.as_slice()..prefix_end(&prefix).as_slice(), |_, value| {
                 value.get(..8).and_then(|b| b.try_into().ok()).map(i64::from_be_bytes).is_some_and(|at| at >= before)
@@ -120,7 +121,7 @@ impl WorkspaceWrite<'_> {
     }
 
     pub(crate) fn save_import(&self, import: &ImportRecord) -> Result<(), AppError> {
-        put(&mut self.txn.open_table(IMPORTS).map_err(storage)?, &import_key(&self.workspace, &import.id), import)
+        put(&mut self.txn.logged(IMPORTS).map_err(storage)?, &import_key(&self.workspace, &import.id), import)
     }
 
     /// Keeps item `seq` of an import (its snapshot sealed).
@@ -130,7 +131,7 @@ impl WorkspaceWrite<'_> {
             Some(json) => Some(sealed::seal_text(self.keyring, &key, sealed::SNAPSHOT_IMPORT_ITEM, json)?),
             None => None,
         };
-        put(&mut self.txn.open_table(IMPORT_ITEMS).map_err(storage)?, &key, &ImportItem { before, ..item.clone() })
+        put(&mut self.txn.logged(IMPORT_ITEMS).map_err(storage)?, &key, &ImportItem { before, ..item.clone() })
     }
 
     /// Drops this workspace's import items that `holds` (for privacy erasure).
@@ -142,7 +143,7 @@ impl WorkspaceWrite<'_> {
             .filter(|(_, item)| holds(item))
             .map(|(key, _)| key)
             .collect();
-        let mut table = self.txn.open_table(IMPORT_ITEMS).map_err(storage)?;
+        let mut table = self.txn.logged(IMPORT_ITEMS).map_err(storage)?;
         for key in doomed {
             table.remove(key.as_slice()).map_err(storage)?;
         }

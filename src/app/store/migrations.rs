@@ -30,6 +30,7 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration { version: 7, name: "create the file tables", apply: create_tables },
     Migration { version: 8, name: "create the client portal tables", apply: create_tables },
+    Migration { version: 9, name: "create the op log for off-site change shipping", apply: create_tables },
 ];
 
 /// The schema version this build reads and writes.
@@ -48,6 +49,8 @@ pub(crate) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), redb::Er
     for table in ALL_SET_TABLES {
         txn.open_table(*table)?;
     }
+    txn.open_table(super::oplog::OPLOG)?;
+    txn.open_table(super::oplog::SHIPPING)?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@ pub(crate) mod identity;
 pub(crate) mod imports;
 mod key_layout;
 pub mod migrations;
+pub(crate) mod oplog;
 pub(crate) mod portal;
 pub(crate) mod rows;
 mod scoped;

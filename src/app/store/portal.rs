@@ -22,6 +22,7 @@ use crate::domain::fields::Day;
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 use crate::domain::portal::ItemState;
 use crate::error::{AppError, ErrorCode};
+use super::oplog::Logged;
 
 /// Kind byte of sealed portal rows (record kinds use 1–5, snapshots and file keys 0xf1–0xf3).
 const PORTAL_ROW: u8 = 0xf4;
@@ -228,7 +229,7 @@ impl CompanyPortal<'_, WriteTransaction> {
         let key = self.key(part, id);
         let json = serde_json::to_string(row).map_err(|e| AppError::internal(ErrorCode::Internal, e))?;
         let body = sealed::seal_text(self.keyring, &key, PORTAL_ROW, &json)?;
-        put(&mut self.txn.open_table(PORTAL).map_err(storage)?, &key, &Sealed { body })
+        put(&mut self.txn.logged(PORTAL).map_err(storage)?, &key, &Sealed { body })
     }
 
     pub fn put_share(&self, share: &Share) -> Result<(), AppError> {
@@ -237,12 +238,12 @@ impl CompanyPortal<'_, WriteTransaction> {
 
     pub fn remove_share(&self, file: &RecordId) -> Result<bool, AppError> {
         let key = self.key(Part::Share, file.as_bytes());
-        Ok(self.txn.open_table(PORTAL).map_err(storage)?.remove(key.as_slice()).map_err(storage)?.is_some())
+        Ok(self.txn.logged(PORTAL).map_err(storage)?.remove(key.as_slice()).map_err(storage)?.is_some())
     }
 
     /// Saves a request and moves its place in the reminder schedule (from `before`'s).
     pub fn put_request(&self, before: Option<&DocRequest>, request: &DocRequest) -> Result<(), AppError> {
-        let mut due = self.txn.open_table(PORTAL_DUE).map_err(storage)?;
+        let mut due = self.txn.logged(PORTAL_DUE).map_err(storage)?;
         if let Some(at) = before.and_then(|b| self.due_key(b)) {
             due.remove(at.as_slice()).map_err(storage)?;
         }
@@ -272,11 +273,11 @@ impl CompanyPortal<'_, WriteTransaction> {
     pub fn clear(&self) -> Result<(), AppError> {
         for request in self.requests()? {
             if let Some(at) = self.due_key(&request) {
-                self.txn.open_table(PORTAL_DUE).map_err(storage)?.remove(at.as_slice()).map_err(storage)?;
+                self.txn.logged(PORTAL_DUE).map_err(storage)?.remove(at.as_slice()).map_err(storage)?;
             }
         }
         let prefix = tenant_key(&self.workspace, &[self.company.as_bytes()]);
-        let mut table = self.txn.open_table(PORTAL).map_err(storage)?;
+        let mut table = self.txn.logged(PORTAL).map_err(storage)?;
         table.retain_in(prefix.as_slice()..prefix_end(&prefix).as_slice(), |_, _| false).map_err(storage)?;
         Ok(())
     }
@@ -314,14 +315,14 @@ impl<Tx: Txn> WorkspaceTx<'_, Tx> {
 
 impl WorkspaceTx<'_, WriteTransaction> {
     pub(crate) fn set_portal_seen(&self, user: &UserId, at: i64) -> Result<(), AppError> {
-        let mut table = self.txn.open_table(PORTAL_SEEN).map_err(storage)?;
+        let mut table = self.txn.logged(PORTAL_SEEN).map_err(storage)?;
         table.insert(seen_key(&self.workspace, user).as_slice(), at.to_be_bytes().as_slice()).map_err(storage)?;
         Ok(())
     }
 
     pub(crate) fn add_portal_activity(&self, activity: &Activity) -> Result<(), AppError> {
         let key = [activity_prefix(&self.workspace, activity.at), rand::random::<[u8; 8]>().to_vec()].concat();
-        put(&mut self.txn.open_table(PORTAL_ACTIVITY).map_err(storage)?, &key, activity)
+        put(&mut self.txn.logged(PORTAL_ACTIVITY).map_err(storage)?, &key, activity)
     }
 }
 
@@ -338,7 +339,7 @@ pub struct DueReminder {
 impl ServerTx<'_, WriteTransaction> {
     /// Drops a schedule entry whose request is gone.
     pub(crate) fn forget_reminder(&self, due: &DueReminder) -> Result<(), AppError> {
-        self.txn.open_table(PORTAL_DUE).map_err(storage)?.remove(due.key.as_slice()).map_err(storage)?;
+        self.txn.logged(PORTAL_DUE).map_err(storage)?.remove(due.key.as_slice()).map_err(storage)?;
         Ok(())
     }
 }
@@ -385,6 +386,6 @@ pub(super) fn reseal_portal_row(
     }
     let plain = sealed::open_text(keyring, key, PORTAL_ROW, &stored.body)?;
     stored.body = sealed::seal_text(keyring, key, PORTAL_ROW, &plain)?;
-    put(&mut txn.open_table(PORTAL).map_err(storage)?, key, &stored)?;
+    put(&mut txn.logged(PORTAL).map_err(storage)?, key, &stored)?;
     Ok(true)
 }

@@ -7,6 +7,7 @@ use super::scoped::{ServerTx, ServerWrite, Txn};
 use super::storage;
 use super::tables::SETTINGS;
 use crate::error::AppError;
+use super::oplog::Logged;
 
 pub(super) fn load<T: Versioned>(txn: &ReadTransaction, name: &str) -> Result<Option<T>, AppError> {
     let table = txn.open_table(SETTINGS).map_err(storage)?;
@@ -18,7 +19,7 @@ pub(super) fn load<T: Versioned>(txn: &ReadTransaction, name: &str) -> Result<Op
 
 fn save<T: Versioned>(txn: &WriteTransaction, name: &str, value: &T) -> Result<(), AppError> {
     let bytes = encode(value)?;
-    txn.open_table(SETTINGS).map_err(storage)?.insert(name, bytes.as_slice()).map_err(storage)?;
+    txn.logged(SETTINGS).map_err(storage)?.insert(name, bytes.as_slice()).map_err(storage)?;
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! of the workspace id; the few global tables are the ones that *find* a tenant (by name,
 //! email or session) and say so here.
 
-use redb::TableDefinition;
+use redb::{TableDefinition, TableHandle};
 
 /// Store metadata: `schema_version` and other single values. Global.
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -145,3 +145,14 @@ pub(crate) const ALL_TEXT_TABLES: &[TableDefinition<'static, &'static str, &'sta
 /// Index tables whose value is empty.
 pub(crate) const ALL_SET_TABLES: &[TableDefinition<'static, &'static [u8], ()>] =
     &[USER_SESSIONS, USER_TOKENS, RECORD_INDEX, RECORD_FILES, PORTAL_DUE];
+
+/// The `'static` name of a listed table (the op log keeps names by reference).
+pub(crate) fn static_name(name: &str) -> &'static str {
+    let names = ALL_BYTE_TABLES
+        .iter()
+        .map(|d| d.name())
+        .chain(ALL_TEXT_TABLES.iter().map(|d| d.name()))
+        .chain(ALL_SET_TABLES.iter().map(|d| d.name()));
+    let found = names.into_iter().find(|listed| *listed == name);
+    found.unwrap_or_else(|| panic!("table {name} is written through the op log but not listed in tables.rs"))
+}

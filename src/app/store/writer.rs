@@ -112,7 +112,14 @@ fn attempt<T>(
     };
     let mut txn = db.begin_write().map_err(|e| note(e.into()))?;
     txn.set_durability(Durability::None).map_err(|e| AppError::internal(ErrorCode::StorageUnavailable, e))?;
-    let value = match f(&txn) {
+    super::oplog::begin();
+    let outcome = f(&txn);
+    let changed = super::oplog::end();
+    let value = match outcome.and_then(|value| {
+        // The changed keys go into the op log in the same transaction as the change.
+        super::oplog::append(&txn, &changed).map_err(storage)?;
+        Ok(value)
+    }) {
         Ok(value) => value,
         Err(error) => {
             drop(txn);

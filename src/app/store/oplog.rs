@@ -1,0 +1,218 @@
+//! The op log: every write transaction on the writer thread also records which keys of which
+//! tables it changed, as one row of [`OPLOG`] written in the same transaction — so the log and
+//! the data can never disagree. The off-site shipper reads the keys past what it shipped, takes
+//! their current values (or their absence) from one snapshot, uploads them, and only then
+//! prunes the log.
+//!
+//! Writes go through [`LoggedTable`] (from [`Logged::logged`]), which notes each changed key for
+//! the transaction under way; the writer turns the notes into the log row before it commits.
+//! Migrations and restores write unlogged: a new base backup follows them.
+
+use std::borrow::Borrow;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::ops::{Deref, RangeBounds};
+
+use redb::{Key, ReadableTable, StorageError, Table, TableDefinition, TableError, Value, WriteTransaction};
+
+/// `sequence number (u64)` → the changed keys of one transaction (see [`encode`]).
+pub(crate) const OPLOG: TableDefinition<u64, &[u8]> = TableDefinition::new("oplog");
+/// The shipper's own state (not logged, not backed up): what it shipped, into which generation.
+pub(crate) const SHIPPING: TableDefinition<&str, &[u8]> = TableDefinition::new("shipping");
+
+thread_local! {
+    /// The keys changed by the transaction running on this thread (`None`: not logging).
+    static CHANGED: RefCell<Option<BTreeSet<(&'static str, Vec<u8>)>>> = const { RefCell::new(None) };
+}
+
+fn note(table: &'static str, key: &[u8]) {
+    CHANGED.with(|changed| {
+        if let Some(keys) = changed.borrow_mut().as_mut() {
+            keys.insert((table, key.to_vec()));
+        }
+    });
+}
+
+/// Starts noting changed keys on this thread (the writer, before a job runs).
+pub(super) fn begin() {
+    CHANGED.with(|changed| *changed.borrow_mut() = Some(BTreeSet::new()));
+}
+
+/// Stops noting, and answers what was noted.
+pub(super) fn end() -> BTreeSet<(&'static str, Vec<u8>)> {
+    CHANGED.with(|changed| changed.borrow_mut().take().unwrap_or_default())
+}
+
+/// Appends the keys a transaction changed as the next row of the log, in that transaction.
+pub(super) fn append(txn: &WriteTransaction, keys: &BTreeSet<(&'static str, Vec<u8>)>) -> Result<(), redb::Error> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let mut log = txn.open_table(OPLOG)?;
+    let next = log.last()?.map_or(1, |(seq, _)| seq.value() + 1);
+    log.insert(next, encode(keys).as_slice())?;
+    Ok(())
+}
+
+/// `(table name length u8 ‖ name ‖ key length u32 BE ‖ key)*`.
+fn encode(keys: &BTreeSet<(&'static str, Vec<u8>)>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (table, key) in keys {
+        out.push(table.len() as u8);
+        out.extend_from_slice(table.as_bytes());
+        out.extend_from_slice(&(key.len() as u32).to_be_bytes());
+        out.extend_from_slice(key);
+    }
+    out
+}
+
+/// The `(table, key)` pairs of one log row.
+pub(crate) fn decode(mut bytes: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
+    let mut keys = Vec::new();
+    while let [len, rest @ ..] = bytes {
+        let (name, rest) = rest.split_at_checked(*len as usize)?;
+        let (len, rest) = rest.split_at_checked(4)?;
+        let len = u32::from_be_bytes(len.try_into().ok()?) as usize;
+        let (key, rest) = rest.split_at_checked(len)?;
+        keys.push((std::str::from_utf8(name).ok()?.to_owned(), key.to_vec()));
+        bytes = rest;
+    }
+    Some(keys)
+}
+
+/// Opens tables for writing through the log.
+pub(crate) trait Logged {
+    fn logged<K: Key + 'static, V: Value + 'static>(
+        &self,
+        definition: TableDefinition<K, V>,
+    ) -> Result<LoggedTable<'_, K, V>, TableError>;
+}
+
+impl Logged for WriteTransaction {
+    fn logged<K: Key + 'static, V: Value + 'static>(
+        &self,
+        definition: TableDefinition<K, V>,
+    ) -> Result<LoggedTable<'_, K, V>, TableError> {
+        let name = redb::TableHandle::name(&definition);
+        // Table names are constants; the log keeps them by reference.
+        let name: &'static str = crate::app::store::tables::static_name(name);
+        Ok(LoggedTable { table: self.open_table(definition)?, name })
+    }
+}
+
+/// A table whose changes are noted for the log. Reads go through `Deref`; the writes are the
+/// ones below (no other write can be reached: there is no `DerefMut`).
+pub(crate) struct LoggedTable<'txn, K: Key + 'static, V: Value + 'static> {
+    table: Table<'txn, K, V>,
+    name: &'static str,
+}
+
+impl<'txn, K: Key + 'static, V: Value + 'static> Deref for LoggedTable<'txn, K, V> {
+    type Target = Table<'txn, K, V>;
+
+    fn deref(&self) -> &Table<'txn, K, V> {
+        &self.table
+    }
+}
+
+/// Reading through a logged table is reading the table: functions that take any readable
+/// table take this one too.
+impl<K: Key + 'static, V: Value + 'static> redb::ReadableTableMetadata for LoggedTable<'_, K, V> {
+    fn stats(&self) -> Result<redb::TableStats, StorageError> {
+        self.table.stats()
+    }
+
+    fn len(&self) -> Result<u64, StorageError> {
+        self.table.len()
+    }
+}
+
+impl<K: Key + 'static, V: Value + 'static> ReadableTable<K, V> for LoggedTable<'_, K, V> {
+    fn get<'a>(&self, key: impl Borrow<K::SelfType<'a>>) -> Result<Option<redb::AccessGuard<'_, V>>, StorageError> {
+        self.table.get(key)
+    }
+
+    fn range<'a, KR>(&self, range: impl RangeBounds<KR> + 'a) -> Result<redb::Range<'_, K, V>, StorageError>
+    where
+        KR: Borrow<K::SelfType<'a>> + 'a,
+    {
+        self.table.range(range)
+    }
+
+    fn first(&self) -> Result<Option<(redb::AccessGuard<'_, K>, redb::AccessGuard<'_, V>)>, StorageError> {
+        self.table.first()
+    }
+
+    fn last(&self) -> Result<Option<(redb::AccessGuard<'_, K>, redb::AccessGuard<'_, V>)>, StorageError> {
+        self.table.last()
+    }
+}
+
+impl<K: Key + 'static, V: Value + 'static> LoggedTable<'_, K, V> {
+    pub(crate) fn insert<'k, 'v>(
+        &mut self,
+        key: impl Borrow<K::SelfType<'k>>,
+        value: impl Borrow<V::SelfType<'v>>,
+    ) -> Result<Option<redb::AccessGuard<'_, V>>, StorageError> {
+        note(self.name, K::as_bytes(key.borrow()).as_ref());
+        self.table.insert(key, value)
+    }
+
+    pub(crate) fn remove<'a>(
+        &mut self,
+        key: impl Borrow<K::SelfType<'a>>,
+    ) -> Result<Option<redb::AccessGuard<'_, V>>, StorageError> {
+        note(self.name, K::as_bytes(key.borrow()).as_ref());
+        self.table.remove(key)
+    }
+
+    pub(crate) fn retain_in<'a, KR>(
+        &mut self,
+        range: impl RangeBounds<KR> + 'a,
+        mut keep: impl FnMut(K::SelfType<'_>, V::SelfType<'_>) -> bool,
+    ) -> Result<(), StorageError>
+    where
+        KR: Borrow<K::SelfType<'a>> + 'a,
+    {
+        let name = self.name;
+        self.table.retain_in(range, |key, value| {
+            let bytes = K::as_bytes(&key).as_ref().to_vec();
+            let kept = keep(key, value);
+            if !kept {
+                note(name, &bytes);
+            }
+            kept
+        })
+    }
+}
+
+/// The log rows past `after`, oldest first: `(sequence, changed keys)`.
+pub(crate) fn rows_after(
+    log: &impl ReadableTable<u64, &'static [u8]>,
+    after: u64,
+) -> Result<Vec<(u64, Vec<(String, Vec<u8>)>)>, redb::Error> {
+    let mut rows = Vec::new();
+    for entry in log.range(after + 1..)? {
+        let (seq, keys) = entry?;
+        let keys = decode(keys.value()).ok_or_else(|| {
+            redb::Error::Corrupted(format!("op log row {} cannot be read", seq.value()))
+        })?;
+        rows.push((seq.value(), keys));
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_rows_round_trip() {
+        let mut keys = BTreeSet::new();
+        keys.insert(("records", vec![1, 2, 3]));
+        keys.insert(("settings", b"backup".to_vec()));
+        let decoded = decode(&encode(&keys)).unwrap();
+        assert_eq!(decoded, [("records".to_owned(), vec![1, 2, 3]), ("settings".to_owned(), b"backup".to_vec())]);
+        assert!(decode(&[7, b'x']).is_none(), "a damaged row is refused");
+    }
+}
