@@ -153,6 +153,7 @@ impl Application {
             }
         }
         tasks.spawn(every_minute(self.state.app.clone(), self.state.tls.clone(), stopped.clone()));
+        tasks.spawn(self.state.app.clone().ship_changes(stopped.clone()));
         let stopped_for_scan = stopped.clone();
         tasks.spawn(self.state.app.search().run_indexer(stopped.clone()));
         // Files stored while no scanner was configured are scanned now that one is.

@@ -13,12 +13,13 @@ static METADATA: Metadata<'static> = Metadata::new("holdfast", Level::INFO, Some
 const LATENCY_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
 /// The gauges read at scrape time, with what they mean.
-const GAUGES: [(&str, &str); 11] = [
+const GAUGES: [(&str, &str); 12] = [
     ("holdfast_search_backlog", "Changes not yet in the search index"),
     ("holdfast_backup_age_seconds", "Age of the last good backup"),
     ("holdfast_offsite_backup_age_seconds", "Age of the last good off-site backup"),
     ("holdfast_offsite_backup_duration_seconds", "How long the last good off-site backup took"),
     ("holdfast_offsite_backup_failing", "1 while the latest off-site backup attempt failed"),
+    ("holdfast_offsite_shipping_lag_seconds", "Time since the last change segment or base reached the bucket"),
     ("holdfast_certificate_expiry_seconds", "Time until the TLS certificate expires"),
     ("holdfast_disk_free_bytes", "Free space on the data directory's disk"),
     ("holdfast_disk_size_bytes", "Size of the data directory's disk"),

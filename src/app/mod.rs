@@ -138,8 +138,6 @@ struct Inner {
     metrics: metrics::Metrics,
     /// Operational alerts firing at the last evaluation.
     ops_firing: ops_alerts::FiringNow,
-    /// An off-site backup is being uploaded (one at a time).
-    offsite_running: std::sync::atomic::AtomicBool,
     started: Instant,
     /// The full-text index, opened on first use (the offline commands never touch it).
     search: Mutex<Option<Arc<search::SearchIndex>>>,
@@ -279,7 +277,6 @@ impl App {
             public_origin: RwLock::new(None),
             metrics: metrics::Metrics::default(),
             ops_firing: Default::default(),
-            offsite_running: Default::default(),
             started: Instant::now(),
             search: Mutex::new(None),
         })))

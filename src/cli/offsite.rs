@@ -38,16 +38,26 @@ pub fn verify(url: &str, passphrase: &SecretString) -> u8 {
     match runtime.block_on(offsite::verify_all(&target, passphrase)) {
         Ok(checked) => {
             let mut intact = true;
-            for (base, outcome) in checked {
-                match outcome {
-                    Ok(summary) => {
-                        println!("intact: {} ({}): {}", base.object, when(base.created_at), describe(&summary))
-                    }
-                    Err(e) => {
-                        intact = false;
-                        eprintln!("DAMAGED: {} ({}): {e}", base.object, when(base.created_at));
-                    }
+            for generation in checked {
+                let base = &generation.base;
+                match &generation.summary {
+                    Ok(summary) => println!(
+                        "intact: {} ({}): {}; {} change segments reach {}",
+                        base.object,
+                        when(base.created_at),
+                        describe(summary),
+                        generation.segments,
+                        when(generation.reaches)
+                    ),
+                    Err(e) => eprintln!("DAMAGED: {} ({}): {e}", base.object, when(base.created_at)),
                 }
+                for object in &generation.superseded {
+                    println!("superseded (re-sent after an interruption, harmless): {object}");
+                }
+                for (object, why) in &generation.broken {
+                    eprintln!("DAMAGED: {object}: {why}");
+                }
+                intact &= generation.intact();
             }
             if intact { 0 } else { super::exit::FAILURE }
         }
@@ -81,9 +91,14 @@ pub fn restore(config: &Config, url: &str, passphrase: &SecretString, at: Option
     };
     let now = SystemClock.now().unix_timestamp();
     match runtime.block_on(offsite::restore(lock.root(), &target, passphrase, at, force, now)) {
-        Ok((base, summary, aside)) => {
-            println!("restored {} (made {}): {}", base.object, when(base.created_at), describe(&summary));
-            if let Some(aside) = aside {
+        Ok(restored) => {
+            let base = &restored.base;
+            println!("restored {} (made {}): {}", base.object, when(base.created_at), describe(&restored.summary));
+            println!("replayed {} change segments: the data is as of {}", restored.segments, when(restored.point));
+            for (object, why) in &restored.broken {
+                eprintln!("WARNING: not replayed: {object}: {why}");
+            }
+            if let Some(aside) = &restored.aside {
                 println!("the previous data is kept in {}", aside.display());
             }
             println!("the search index is rebuilt when the server starts");

@@ -74,6 +74,7 @@ pub async fn detailed(State(state): State<AppState>, client: ClientIp, page: Pag
         }
         None => json!({ "status": "ok", "terminated_by_proxy": true }),
     };
+    let shipping = state.app.backups().ship_state().await.ok().flatten();
     let backup = match (state.app.backups().settings().await, state.app.backups().status().await) {
         (Ok(settings), Ok(status)) => {
             let age = status.last_success_at.map(|t| state.app.now() - t);
@@ -82,11 +83,17 @@ pub async fn detailed(State(state): State<AppState>, client: ClientIp, page: Pag
                 let age = status.offsite_last_success_at.map(|t| state.app.now() - t);
                 // Two intervals without a good copy (and not merely the first still running) is late.
                 let late = age.is_none_or(|a| a > 2 * 60 * i64::from(settings.base_interval_m));
+                let lag = shipping.as_ref().map(|s| state.app.now() - s.last_shipped_at);
+                let shipping_error = shipping.as_ref().and_then(|s| s.last_error.clone());
+                let healthy = status.offsite_last_error.is_none() && shipping_error.is_none() && !late;
                 json!({
-                    "status": if status.offsite_last_error.is_none() && !late { "ok" } else { "warn" },
+                    "status": if healthy { "ok" } else { "warn" },
                     "last_success_age_s": age,
                     "last_object": status.offsite_last_object,
                     "last_error": status.offsite_last_error,
+                    "shipping_lag_s": lag,
+                    "segments_in_generation": shipping.as_ref().map(|s| s.segments),
+                    "last_shipping_error": shipping_error,
                 })
             });
             let offsite_ok = offsite.as_ref().is_none_or(|o| o["status"] == "ok");

@@ -38,6 +38,9 @@ pub async fn scrape(
             metrics.gauge("holdfast_offsite_backup_failing", f64::from(u8::from(status.offsite_last_error.is_some())));
         }
     }
+    if let Ok(Some(shipping)) = state.app.backups().ship_state().await {
+        metrics.gauge("holdfast_offsite_shipping_lag_seconds", (state.app.now() - shipping.last_shipped_at) as f64);
+    }
     if let Some(tls) = &state.tls {
         let left = tls.info().not_after.unix_timestamp() - state.app.now();
         metrics.gauge("holdfast_certificate_expiry_seconds", left as f64);

@@ -300,6 +300,7 @@ async fn the_settings_page_saves_and_tests_the_offsite_target_without_showing_th
             ("secret_access_key", secret.to_owned()),
             ("path_style", "on".to_owned()),
             ("base_interval_m", "60".to_owned()),
+            ("ship_interval_s", "30".to_owned()),
             ("keep_hourly", "24".to_owned()),
         ]
     };

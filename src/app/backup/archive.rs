@@ -41,6 +41,10 @@ pub struct TableSummary {
 pub struct Trailer {
     pub tables: BTreeMap<String, TableSummary>,
     pub files: u64,
+    /// The op log's last sequence number in the snapshot: off-site change segments go on from
+    /// the next one.
+    #[serde(default)]
+    pub oplog_seq: u64,
 }
 
 /// What a backup holds, as checked.
@@ -137,6 +141,7 @@ impl Sums {
                 .map(|(name, (rows, hash))| (name, TableSummary { rows, sha256: hex::encode(hash.finalize()) }))
                 .collect(),
             files,
+            oplog_seq: 0,
         }
     }
 }
@@ -174,7 +179,7 @@ pub(crate) fn write_snapshot_of_schema(
             &[&[name.len() as u8], name.as_bytes(), &(key.len() as u32).to_be_bytes(), key, value],
         )
     };
-    dump::each_row(db, |name, key, value| row(name, key, value, out).map_err(BackupError::from))?;
+    let oplog_seq = dump::each_row(db, |name, key, value| row(name, key, value, out).map_err(BackupError::from))?;
     write_frame(out, FRAME_MASTER_KEY, &[master_key])?;
     let mut files = 0;
     for (relative, path) in list_files(files_dir)? {
@@ -185,7 +190,7 @@ pub(crate) fn write_snapshot_of_schema(
         write_frame(out, FRAME_FILE, &[&(relative.len() as u16).to_be_bytes(), relative.as_bytes(), &bytes])?;
         files += 1;
     }
-    let trailer = sums.trailer(files);
+    let trailer = Trailer { oplog_seq, ..sums.trailer(files) };
     write_frame(out, FRAME_TRAILER, &[&serde_json::to_vec(&trailer).expect("serialisable")])?;
     Ok(Summary { manifest, trailer })
 }
@@ -299,7 +304,7 @@ pub(crate) fn read_snapshot(input: &mut impl Read, target: Option<RestoreTarget<
                 flush(&mut batch, &target)?;
                 let trailer: Trailer =
                     serde_json::from_slice(&data).map_err(|e| BackupError::Corrupt(format!("trailer: {e}")))?;
-                let actual = sums.trailer(files);
+                let actual = Trailer { oplog_seq: trailer.oplog_seq, ..sums.trailer(files) };
                 if trailer != actual || !key_seen {
                     return Err(BackupError::Corrupt("counts or checksums do not match the trailer".into()));
                 }

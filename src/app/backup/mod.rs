@@ -112,16 +112,19 @@ pub fn restore_into(
     now: i64,
 ) -> Result<(Summary, Option<PathBuf>), BackupError> {
     let file = fs::File::open(backup).map_err(io_error)?;
-    restore_from(root, BufReader::new(file), passphrase, force, now)
+    restore_from(root, BufReader::new(file), passphrase, force, now, |_, _, _| Ok(()))
 }
 
-/// [`restore_into`] from any reader of a backup (a file, an object in a bucket).
+/// [`restore_into`] from any reader of a backup (a file, an object in a bucket); `replay`
+/// then works on the staged store and files directory before anything is swapped in (the
+/// off-site restore applies its change segments there).
 pub fn restore_from(
     root: &Path,
     source: impl std::io::Read,
     passphrase: &SecretString,
     force: bool,
     now: i64,
+    replay: impl FnOnce(&Summary, &redb::Database, &Path) -> Result<(), BackupError>,
 ) -> Result<(Summary, Option<PathBuf>), BackupError> {
     let store = root.join("holdfast.redb");
     let key = root.join("keys").join("master.key");
@@ -146,7 +149,9 @@ pub fn restore_from(
             master_key: &staging.join("keys").join("master.key"),
             files: &staging.join("files"),
         };
-        archive::read_snapshot(&mut reader, Some(target))
+        let summary = archive::read_snapshot(&mut reader, Some(target))?;
+        replay(&summary, &database, &staging.join("files"))?;
+        Ok(summary)
     })();
     let summary = match staged {
         Ok(summary) => summary,

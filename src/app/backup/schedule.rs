@@ -42,8 +42,10 @@ pub struct BackupSettings {
     pub second_dir: String,
     /// The off-site bucket, if any.
     pub offsite: super::offsite::OffsiteSettings,
-    /// Minutes between off-site backups.
+    /// Minutes between off-site backups (each starts a generation of change segments).
     pub base_interval_m: u32,
+    /// Seconds between off-site change segments.
+    pub ship_interval_s: u32,
     /// Off-site backups kept from the last hours (besides the daily, weekly and monthly ones).
     pub keep_hourly: u32,
 }
@@ -59,6 +61,7 @@ impl Default for BackupSettings {
             second_dir: String::new(),
             offsite: Default::default(),
             base_interval_m: 60,
+            ship_interval_s: 30,
             keep_hourly: 24,
         }
     }
@@ -360,9 +363,6 @@ impl Backups<'_> {
         let hour = (now.rem_euclid(DAY) / 3600) as u8;
         if hour == settings.hour && status.last_success_at.is_none_or(|t| now - t >= MIN_GAP_SECONDS) {
             let _ = self.back_up_now(None).await;
-        }
-        if self.offsite_due(&settings).await? {
-            self.ship_base_in_background();
         }
         let status = self.status().await?;
         if status.last_success_at.is_some() && status.last_drill_at.is_none_or(|t| now - t >= DRILL_EVERY_SECONDS) {

@@ -25,12 +25,18 @@ fn store(error: impl Into<redb::Error>) -> DumpError {
 }
 
 /// Visits every row of `db` in one read transaction: `(table, key, value)`, a set table's
-/// value empty. `E` carries the visitor's own failures (writing the rows out).
+/// value empty. `E` carries the visitor's own failures (writing the rows out). Answers the op
+/// log's last sequence number as of that transaction: changes after it are not in the rows.
 pub(crate) fn each_row<E: From<DumpError>>(
     db: &Database,
     mut visit: impl FnMut(&str, &[u8], &[u8]) -> Result<(), E>,
-) -> Result<(), E> {
+) -> Result<u64, E> {
     let txn = db.begin_read().map_err(store)?;
+    let oplog_seq = match txn.open_table(super::oplog::OPLOG) {
+        Ok(log) => log.last().map_err(store)?.map_or(0, |(seq, _)| seq.value()),
+        Err(redb::TableError::TableDoesNotExist(_)) => 0,
+        Err(e) => return Err(store(e).into()),
+    };
     for definition in ALL_BYTE_TABLES {
         for entry in txn.open_table(*definition).map_err(store)?.iter().map_err(store)? {
             let (key, value) = entry.map_err(store)?;
@@ -49,6 +55,58 @@ pub(crate) fn each_row<E: From<DumpError>>(
             visit(definition.name(), key.value(), &[])?;
         }
     }
+    Ok(oplog_seq)
+}
+
+/// The value of `key` in the table called `table` as `txn` sees it (`Some(empty)` for a set
+/// table's member), or `None` when absent.
+pub(crate) fn read_value(txn: &redb::ReadTransaction, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>, DumpError> {
+    let known = |name: &str| name == table;
+    if let Some(def) = ALL_BYTE_TABLES.iter().find(|d| known(d.name())) {
+        Ok(txn.open_table(*def).map_err(store)?.get(key).map_err(store)?.map(|v| v.value().to_vec()))
+    } else if let Some(def) = ALL_TEXT_TABLES.iter().find(|d| known(d.name())) {
+        let key = std::str::from_utf8(key).map_err(|_| DumpError::TextKey)?;
+        Ok(txn.open_table(*def).map_err(store)?.get(key).map_err(store)?.map(|v| v.value().to_vec()))
+    } else if let Some(def) = ALL_SET_TABLES.iter().find(|d| known(d.name())) {
+        Ok(txn.open_table(*def).map_err(store)?.get(key).map_err(store)?.map(|_| Vec::new()))
+    } else {
+        Err(DumpError::UnknownTable(table.to_owned()))
+    }
+}
+
+/// Applies changed rows to `db` in one write transaction: a value is written, `None` removes
+/// the key (a restore replaying the off-site change segments).
+pub(crate) fn apply_changes(db: &Database, rows: &[(String, Vec<u8>, Option<Vec<u8>>)]) -> Result<(), DumpError> {
+    let txn = db.begin_write().map_err(store)?;
+    for (table, key, value) in rows {
+        let known = |name: &str| name == table.as_str();
+        if let Some(def) = ALL_BYTE_TABLES.iter().find(|d| known(d.name())) {
+            let mut t = txn.open_table(*def).map_err(store)?;
+            match value {
+                Some(value) => t.insert(key.as_slice(), value.as_slice()).map(drop),
+                None => t.remove(key.as_slice()).map(drop),
+            }
+            .map_err(store)?;
+        } else if let Some(def) = ALL_TEXT_TABLES.iter().find(|d| known(d.name())) {
+            let key = std::str::from_utf8(key).map_err(|_| DumpError::TextKey)?;
+            let mut t = txn.open_table(*def).map_err(store)?;
+            match value {
+                Some(value) => t.insert(key, value.as_slice()).map(drop),
+                None => t.remove(key).map(drop),
+            }
+            .map_err(store)?;
+        } else if let Some(def) = ALL_SET_TABLES.iter().find(|d| known(d.name())) {
+            let mut t = txn.open_table(*def).map_err(store)?;
+            match value {
+                Some(_) => t.insert(key.as_slice(), ()).map(drop),
+                None => t.remove(key.as_slice()).map(drop),
+            }
+            .map_err(store)?;
+        } else {
+            return Err(DumpError::UnknownTable(table.clone()));
+        }
+    }
+    txn.commit().map_err(store)?;
     Ok(())
 }
 

@@ -216,3 +216,78 @@ mod tests {
         assert!(decode(&[7, b'x']).is_none(), "a damaged row is refused");
     }
 }
+
+/// A changed row as of one snapshot: its value, or `None` once deleted.
+pub(crate) type ChangedRow = (String, Vec<u8>, Option<Vec<u8>>);
+
+/// What changed after a sequence number, read in one transaction.
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    /// The last log row taken (the next segment starts after it).
+    pub up_to: u64,
+    pub rows: Vec<ChangedRow>,
+}
+
+/// The shipper's state lives under this name in [`SHIPPING`].
+const SHIPPING_STATE: &str = "state";
+
+impl super::Store {
+    /// The rows changed by log rows after `after` (at most `most` log rows), with their values
+    /// as of one snapshot.
+    pub(crate) async fn changes_after(&self, after: u64, most: usize) -> Result<Changes, crate::error::AppError> {
+        self.read_txn(move |txn| {
+            let log = txn.open_table(OPLOG).map_err(super::storage)?;
+            let rows: Vec<_> = rows_after(&log, after).map_err(super::storage)?.into_iter().take(most).collect();
+            let Some(up_to) = rows.last().map(|(seq, _)| *seq) else { return Ok(Changes { up_to: after, rows: Vec::new() }) };
+            let keys: BTreeSet<(String, Vec<u8>)> = rows.into_iter().flat_map(|(_, keys)| keys).collect();
+            let mut changed = Vec::with_capacity(keys.len());
+            for (table, key) in keys {
+                let value = super::dump::read_value(txn, &table, &key)
+                    .map_err(|e| crate::error::AppError::internal(crate::error::ErrorCode::StorageUnavailable, e))?;
+                changed.push((table, key, value));
+            }
+            Ok(Changes { up_to, rows: changed })
+        })
+        .await
+    }
+
+    /// Drops the log rows up to `through` (they are shipped) and keeps the shipper's `state`,
+    /// in one transaction (neither is itself logged).
+    pub(crate) async fn shipped_through(&self, through: Option<u64>, state: Vec<u8>) -> Result<(), crate::error::AppError> {
+        self.write_txn(move |txn| {
+            if let Some(through) = through {
+                let mut log = txn.open_table(OPLOG).map_err(super::storage)?;
+                log.retain_in(..=through, |_, _| false).map_err(super::storage)?;
+            }
+            txn.open_table(SHIPPING).map_err(super::storage)?.insert(SHIPPING_STATE, state.as_slice()).map_err(super::storage)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The shipper's state, if it shipped before.
+    pub(crate) async fn shipping_state(&self) -> Result<Option<Vec<u8>>, crate::error::AppError> {
+        self.read_txn(|txn| {
+            let table = txn.open_table(SHIPPING).map_err(super::storage)?;
+            Ok(table.get(SHIPPING_STATE).map_err(super::storage)?.map(|v| v.value().to_vec()))
+        })
+        .await
+    }
+
+    /// Empties the log (nothing ships: off-site backups are off).
+    pub(crate) async fn drop_log(&self) -> Result<(), crate::error::AppError> {
+        let empty = self
+            .read_txn(|txn| Ok(txn.open_table(OPLOG).map_err(super::storage)?.last().map_err(super::storage)?.is_none()))
+            .await?;
+        if empty {
+            return Ok(());
+        }
+        self.write_txn(|txn| {
+            let mut log = txn.open_table(OPLOG).map_err(super::storage)?;
+            let Some(last) = log.last().map_err(super::storage)?.map(|(seq, _)| seq.value()) else { return Ok(()) };
+            log.retain_in(..=last, |_, _| false).map_err(super::storage)?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -137,6 +137,7 @@ pub struct OffsiteForm {
     #[serde(default)]
     path_style: Option<String>,
     base_interval_m: String,
+    ship_interval_s: String,
     keep_hourly: String,
 }
 
@@ -151,6 +152,7 @@ impl From<OffsiteForm> for OffsiteInput {
             secret_access_key: form.secret_access_key,
             path_style: form.path_style.is_some(),
             base_interval_m: form.base_interval_m,
+            ship_interval_s: form.ship_interval_s,
             keep_hourly: form.keep_hourly,
         }
     }

@@ -4,7 +4,10 @@
 //! passphrase never leaves the server; the bucket only ever holds ciphertext. `holdfast backup
 //! restore|verify s3://…` read them back.
 
+mod chain;
+pub mod segment;
 mod settings;
+mod shipper;
 mod target;
 mod transfer;
 
@@ -16,6 +19,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use secrecy::{ExposeSecret, SecretString};
 
 pub use settings::{KEYS, OffsiteInput};
+pub use shipper::ShipState;
 pub use target::{OffsiteSettings, OffsiteTarget, TargetError};
 use target::{base_name, parse_base};
 
@@ -107,30 +111,87 @@ pub async fn list_bases(
     Ok(bases)
 }
 
-/// Decrypts and checks every base in the bucket; answers each one's summary, oldest first.
-pub async fn verify_all(
-    target: &OffsiteTarget,
+/// What `verify` found in one generation.
+#[derive(Debug)]
+pub struct CheckedGeneration {
+    pub base: OffsiteBase,
+    /// The base's summary, or why it is damaged.
+    pub summary: Result<Summary, BackupError>,
+    /// Segments that chain to the base, in order.
+    pub segments: usize,
+    /// The time the chain reaches (the last segment's, else the base's).
+    pub reaches: i64,
+    pub superseded: Vec<String>,
+    /// Segments that do not chain: missing predecessor, or altered.
+    pub broken: Vec<(String, String)>,
+}
+
+impl CheckedGeneration {
+    pub fn intact(&self) -> bool {
+        self.summary.is_ok() && self.broken.is_empty()
+    }
+}
+
+/// Reads a base through a hash, then walks its generation's chain.
+async fn check_generation(
+    store: &Arc<dyn ObjectStore>,
+    generation: &chain::Generation,
     passphrase: &SecretString,
-) -> Result<Vec<(OffsiteBase, Result<Summary, BackupError>)>, OffsiteError> {
+) -> Result<CheckedGeneration, OffsiteError> {
+    let (reader, so_far) = transfer::Hashing::new(transfer::reader(store, &generation.base.object.as_str().into()).await?);
+    let secret = passphrase.clone();
+    let summary = tokio::task::spawn_blocking(move || {
+        let mut reader = reader;
+        let summary = super::verify_from(&mut reader, &secret);
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        summary
+    })
+    .await
+    .map_err(|e| OffsiteError::Store(e.to_string()))?;
+    let seq = summary.as_ref().map_or(0, |s| s.trailer.oplog_seq);
+    let walked = chain::walk(store, generation, &so_far.hex(), seq, passphrase).await?;
+    Ok(CheckedGeneration {
+        base: generation.base.clone(),
+        summary,
+        segments: walked.chain.len(),
+        reaches: walked.chain.last().map_or(generation.base.created_at, |s| s.header.created_at),
+        superseded: walked.superseded,
+        broken: walked.broken,
+    })
+}
+
+/// Decrypts and checks every base in the bucket and walks every generation's chain of change
+/// segments, oldest first.
+pub async fn verify_all(target: &OffsiteTarget, passphrase: &SecretString) -> Result<Vec<CheckedGeneration>, OffsiteError> {
     let store = target.store()?;
-    let bases = list_bases(&store, target).await?;
-    if bases.is_empty() {
+    let generations = chain::list(&store, target).await?;
+    if generations.is_empty() {
         return Err(OffsiteError::NoBackup(target.url()));
     }
     let mut checked = Vec::new();
-    for base in bases {
-        let reader = transfer::reader(&store, &base.object.as_str().into()).await?;
-        let passphrase = passphrase.clone();
-        let outcome = tokio::task::spawn_blocking(move || super::verify_from(reader, &passphrase))
-            .await
-            .map_err(|e| OffsiteError::Store(e.to_string()))?;
-        checked.push((base, outcome));
+    for generation in &generations {
+        checked.push(check_generation(&store, generation, passphrase).await?);
     }
     Ok(checked)
 }
 
-/// Restores the newest base — or the newest made at or before `at` — into the data directory
-/// at `root` (whose lock the caller holds), streamed from the bucket.
+/// What an off-site restore did.
+#[derive(Debug)]
+pub struct Restored {
+    pub base: OffsiteBase,
+    pub summary: Summary,
+    /// Change segments replayed on top of the base.
+    pub segments: usize,
+    /// The moment the restored data is from (the last segment's time, else the base's).
+    pub point: i64,
+    /// Segments that could not be replayed because the chain breaks before them.
+    pub broken: Vec<(String, String)>,
+    pub aside: Option<std::path::PathBuf>,
+}
+
+/// Restores the latest point — or the last segment boundary at or before `at` — into the data
+/// directory at `root` (whose lock the caller holds): the base streamed from the bucket, then
+/// its generation's segments replayed, all into staging before anything is swapped in.
 pub async fn restore(
     root: &std::path::Path,
     target: &OffsiteTarget,
@@ -138,21 +199,39 @@ pub async fn restore(
     at: Option<i64>,
     force: bool,
     now: i64,
-) -> Result<(OffsiteBase, Summary, Option<std::path::PathBuf>), OffsiteError> {
+) -> Result<Restored, OffsiteError> {
     let store = target.store()?;
-    let bases = list_bases(&store, target).await?;
-    let chosen = bases
+    let generations = chain::list(&store, target).await?;
+    let generation = generations
         .into_iter()
         .rev()
-        .find(|b| at.is_none_or(|at| b.created_at <= at))
+        .find(|g| at.is_none_or(|at| g.base.created_at <= at))
         .ok_or_else(|| OffsiteError::NoBackup(target.url()))?;
-    let reader = transfer::reader(&store, &chosen.object.as_str().into()).await?;
-    let (root, passphrase) = (root.to_path_buf(), passphrase.clone());
-    let (summary, aside) =
-        tokio::task::spawn_blocking(move || super::restore_from(&root, reader, &passphrase, force, now))
-            .await
-            .map_err(|e| OffsiteError::Store(e.to_string()))??;
-    Ok((chosen, summary, aside))
+    let (reader, so_far) = transfer::Hashing::new(transfer::reader(&store, &generation.base.object.as_str().into()).await?);
+    let (root, secret) = (root.to_path_buf(), passphrase.clone());
+    let handle = tokio::runtime::Handle::current();
+    let (walk_store, walk_generation) = (store.clone(), generation.clone());
+    let restored = tokio::task::spawn_blocking(move || {
+        let mut replayed = (0, generation.base.created_at, Vec::new());
+        let outcome = super::restore_from(&root, reader, &secret, force, now, |summary, database, files| {
+            let walked = handle
+                .block_on(chain::walk(&walk_store, &walk_generation, &so_far.hex(), summary.trailer.oplog_seq, &secret))
+                .map_err(|e| BackupError::Corrupt(e.to_string()))?;
+            for segment in walked.chain.iter().take_while(|s| at.is_none_or(|at| s.header.created_at <= at)) {
+                crate::app::store::dump::apply_changes(database, &segment.rows)?;
+                shipper::write_files(files, &segment.files)?;
+                replayed.0 += 1;
+                replayed.1 = segment.header.created_at;
+            }
+            replayed.2 = walked.broken;
+            Ok(())
+        });
+        outcome.map(|(summary, aside)| (summary, aside, replayed))
+    })
+    .await
+    .map_err(|e| OffsiteError::Store(e.to_string()))??;
+    let (summary, aside, (segments, point, broken)) = restored;
+    Ok(Restored { base: generation.base, summary, segments, point, broken, aside })
 }
 
 impl Backups<'_> {
@@ -211,7 +290,7 @@ impl Backups<'_> {
         status.offsite_last_attempt_at = Some(now);
         let object = base_name(now);
         match &outcome {
-            Ok(base) => {
+            Ok((base, _, _)) => {
                 status.offsite_last_success_at = Some(now);
                 status.offsite_last_object = Some(base.object.clone());
                 status.offsite_last_bytes = base.bytes;
@@ -232,7 +311,9 @@ impl Backups<'_> {
         let event = AuditEvent::new("backup.offsite_created", None).target(format!("{}/{object}", target.url()));
         let event = if outcome.is_ok() { event } else { event.failed() };
         self.store().write(move |txn| record_server(txn, &SERVER_CHAIN, now, event)).await?;
-        let base = outcome.map_err(offsite_failed)?;
+        let (base, seq, sha256) = outcome.map_err(offsite_failed)?;
+        // Segments from here on go into this base's generation.
+        self.start_generation(now, seq, sha256).await?;
         if let Err(e) = self.prune_offsite(&target, &settings).await {
             tracing::warn!(error = %e, "off-site retention failed; will try again after the next backup");
         }
@@ -244,12 +325,12 @@ impl Backups<'_> {
         target: &OffsiteTarget,
         passphrase: &SecretString,
         now: i64,
-    ) -> Result<OffsiteBase, OffsiteError> {
+    ) -> Result<(OffsiteBase, u64, String), OffsiteError> {
         let store = target.store()?;
         let path = target.object(&base_name(now));
         let app = App::clone(self);
         let secret = passphrase.clone();
-        let written = transfer::upload(store.clone(), &path, move |out| {
+        let (written, sha256) = transfer::upload(store.clone(), &path, move |out| {
             let database = app.store().database().map_err(|e| BackupError::Io(std::io::Error::other(e.to_string())))?;
             let mut writer = EncryptingWriter::new(out, secret.expose_secret().as_bytes())?;
             let summary = archive::write_snapshot(
@@ -275,7 +356,7 @@ impl Backups<'_> {
             )));
         }
         let bytes = store.head(&path).await?.size;
-        Ok(OffsiteBase { created_at: now, object: path.to_string(), bytes })
+        Ok((OffsiteBase { created_at: now, object: path.to_string(), bytes }, written.trailer.oplog_seq, sha256))
     }
 
     /// Deletes the bases retention does not keep (by count per hour, day, week and month).
@@ -292,22 +373,6 @@ impl Backups<'_> {
             store.delete(&base.object.as_str().into()).await?;
         }
         Ok(())
-    }
-
-    /// Starts [`Backups::ship_base`] on its own task unless one is running: a large upload
-    /// never holds up the minute's other work.
-    pub(super) fn ship_base_in_background(&self) {
-        use std::sync::atomic::Ordering;
-        if self.inner().offsite_running.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let app = App::clone(self);
-        tokio::spawn(async move {
-            if let Err(e) = app.backups().ship_base().await {
-                tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "scheduled off-site backup failed");
-            }
-            app.inner().offsite_running.store(false, Ordering::Release);
-        });
     }
 
     /// Whether an off-site backup is due now (called every minute by the schedule).

@@ -23,6 +23,7 @@ pub struct OffsiteInput {
     pub secret_access_key: SecretString,
     pub path_style: bool,
     pub base_interval_m: String,
+    pub ship_interval_s: String,
     pub keep_hourly: String,
 }
 
@@ -39,13 +40,14 @@ impl OffsiteInput {
             secret_access_key: SecretString::from(String::new()),
             path_style: offsite.path_style,
             base_interval_m: settings.base_interval_m.to_string(),
+            ship_interval_s: settings.ship_interval_s.to_string(),
             keep_hourly: settings.keep_hourly.to_string(),
         }
     }
 }
 
 /// The keys `holdfast admin settings` knows under `backup.` (secrets listed, never printed).
-pub const KEYS: [&str; 14] = [
+pub const KEYS: [&str; 15] = [
     "backup.passphrase",
     "backup.hour",
     "backup.keep_daily",
@@ -53,6 +55,7 @@ pub const KEYS: [&str; 14] = [
     "backup.keep_monthly",
     "backup.keep_hourly",
     "backup.base_interval_m",
+    "backup.ship_interval_s",
     "backup.offsite.endpoint",
     "backup.offsite.region",
     "backup.offsite.bucket",
@@ -117,6 +120,7 @@ impl Backups<'_> {
         Ok(BackupSettings {
             offsite,
             base_interval_m: number(&input.base_interval_m, "base_interval_m", 5..=1440)?,
+            ship_interval_s: number(&input.ship_interval_s, "ship_interval_s", 1..=3600)?,
             keep_hourly: number(&input.keep_hourly, "keep_hourly", 0..=168)?,
             ..current.clone()
         })
@@ -160,6 +164,7 @@ impl Backups<'_> {
             s.keep_monthly.to_string(),
             s.keep_hourly.to_string(),
             s.base_interval_m.to_string(),
+            s.ship_interval_s.to_string(),
             s.offsite.endpoint.clone(),
             s.offsite.region.clone(),
             s.offsite.bucket.clone(),
@@ -197,6 +202,7 @@ impl Backups<'_> {
                 let field = match key {
                     "backup.keep_hourly" => &mut input.keep_hourly,
                     "backup.base_interval_m" => &mut input.base_interval_m,
+                    "backup.ship_interval_s" => &mut input.ship_interval_s,
                     "backup.offsite.endpoint" => &mut input.endpoint,
                     "backup.offsite.region" => &mut input.region,
                     "backup.offsite.bucket" => &mut input.bucket,

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use futures_util::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
@@ -22,6 +23,8 @@ const PARTS_IN_FLIGHT: usize = 2;
 pub(super) struct UploadWriter {
     buffer: Vec<u8>,
     pieces: mpsc::Sender<Bytes>,
+    /// SHA-256 of every byte sent (the next chain link names it).
+    hasher: Sha256,
 }
 
 impl UploadWriter {
@@ -29,6 +32,7 @@ impl UploadWriter {
         if self.buffer.is_empty() {
             return Ok(());
         }
+        self.hasher.update(&self.buffer);
         let piece = Bytes::from(std::mem::replace(&mut self.buffer, Vec::with_capacity(PIECE)));
         self.pieces.blocking_send(piece).map_err(|_| io::Error::other("the upload stopped"))
     }
@@ -48,20 +52,21 @@ impl Write for UploadWriter {
     }
 }
 
-/// Uploads what `produce` writes (on a blocking thread) to `path` as one multipart upload.
-/// The object appears only if `produce` succeeds and every part arrived; otherwise the upload
-/// is aborted and nothing is left under `path`.
+/// Uploads what `produce` writes (on a blocking thread) to `path` as one multipart upload;
+/// answers `produce`'s value and the SHA-256 (hex) of the object. The object appears only if
+/// `produce` succeeds and every part arrived; otherwise the upload is aborted and nothing is
+/// left under `path`.
 pub(super) async fn upload<T: Send + 'static, E: From<io::Error> + Send + 'static>(
     store: Arc<dyn ObjectStore>,
     path: &ObjectPath,
     produce: impl FnOnce(&mut UploadWriter) -> Result<T, E> + Send + 'static,
-) -> Result<T, UploadError<E>> {
+) -> Result<(T, String), UploadError<E>> {
     let (pieces, mut received) = mpsc::channel::<Bytes>(2);
     let producer = tokio::task::spawn_blocking(move || {
-        let mut writer = UploadWriter { buffer: Vec::with_capacity(PIECE), pieces };
+        let mut writer = UploadWriter { buffer: Vec::with_capacity(PIECE), pieces, hasher: Sha256::new() };
         let value = produce(&mut writer)?;
         writer.flush()?;
-        Ok::<T, E>(value)
+        Ok::<_, E>((value, hex::encode(writer.hasher.finalize())))
     });
     let mut upload = WriteMultipart::new_with_chunk_size(store.put_multipart(path).await?, PART);
     let mut failed = None;
@@ -100,6 +105,38 @@ pub(super) enum UploadError<E> {
     Produce(E),
     #[error("the backup writer stopped: {0}")]
     Stopped(String),
+}
+
+/// A reader that hashes what passes through it (SHA-256), to check a chain link while
+/// restoring or verifying in one pass; its [`Digest`] handle reads the hash so far.
+pub(super) struct Hashing<R> {
+    inner: R,
+    hasher: Arc<std::sync::Mutex<Sha256>>,
+}
+
+/// The hash of what a [`Hashing`] reader has read so far.
+#[derive(Clone)]
+pub(super) struct SoFar(Arc<std::sync::Mutex<Sha256>>);
+
+impl SoFar {
+    pub(super) fn hex(&self) -> String {
+        hex::encode(self.0.lock().unwrap_or_else(|p| p.into_inner()).clone().finalize())
+    }
+}
+
+impl<R: Read> Hashing<R> {
+    pub(super) fn new(inner: R) -> (Self, SoFar) {
+        let hasher = Arc::new(std::sync::Mutex::new(Sha256::new()));
+        (Hashing { inner, hasher: hasher.clone() }, SoFar(hasher))
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.lock().unwrap_or_else(|p| p.into_inner()).update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// The object at `path` as a blocking reader (use it on a blocking thread only).
