@@ -27,6 +27,8 @@ struct Seaweed {
     child: Child,
     dir: tempfile::TempDir,
     endpoint: String,
+    command: Vec<String>,
+    s3: u16,
 }
 
 impl Drop for Seaweed {
@@ -38,6 +40,19 @@ impl Drop for Seaweed {
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn spawn(command: &[String], dir: &Path) -> Child {
+    let log =
+        |name: &str| Stdio::from(std::fs::OpenOptions::new().create(true).append(true).open(dir.join(name)).unwrap());
+    Command::new(&command[0])
+        .args(&command[1..])
+        .env("AWS_ACCESS_KEY_ID", KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .stdout(log("weed.log"))
+        .stderr(log("weed.err"))
+        .spawn()
+        .unwrap()
 }
 
 fn weed_binary() -> Option<PathBuf> {
@@ -57,12 +72,16 @@ impl Seaweed {
         };
         let dir = tempfile::tempdir().unwrap();
         let s3 = free_port();
-        let mut command = Command::new(weed);
-        command
-            .arg("mini")
-            .arg(format!("-dir={}", dir.path().join("data").display()))
-            .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-admin.ui=false", "-s3.autoCreateBucket"])
-            .arg(format!("-s3.port={s3}"));
+        let mut command = vec![
+            weed.display().to_string(),
+            "mini".to_owned(),
+            format!("-dir={}", dir.path().join("data").display()),
+            "-ip=127.0.0.1".to_owned(),
+            "-ip.bind=127.0.0.1".to_owned(),
+            "-admin.ui=false".to_owned(),
+            "-s3.autoCreateBucket".to_owned(),
+            format!("-s3.port={s3}"),
+        ];
         // Every listener on a port of its own, so tests run side by side.
         for flag in [
             "master.port",
@@ -78,27 +97,36 @@ impl Seaweed {
             "admin.port",
             "admin.port.grpc",
         ] {
-            command.arg(format!("-{flag}={}", free_port()));
+            command.push(format!("-{flag}={}", free_port()));
         }
         std::fs::create_dir_all(dir.path().join("data")).unwrap();
-        let log = |name: &str| Stdio::from(std::fs::File::create(dir.path().join(name)).unwrap());
-        let child = command
-            .env("AWS_ACCESS_KEY_ID", KEY_ID)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET)
-            .stdout(log("weed.log"))
-            .stderr(log("weed.err"))
-            .spawn()
-            .unwrap();
-        let seaweed = Seaweed { child, dir, endpoint: format!("http://127.0.0.1:{s3}") };
+        let child = spawn(&command, dir.path());
+        let seaweed = Seaweed { child, dir, endpoint: format!("http://127.0.0.1:{s3}"), command, s3 };
+        seaweed.wait_listening();
+        Some(seaweed)
+    }
+
+    fn wait_listening(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", s3)).is_err() {
+        while std::net::TcpStream::connect(("127.0.0.1", self.s3)).is_err() {
             if Instant::now() > deadline {
-                let log = std::fs::read_to_string(seaweed.dir.path().join("weed.err")).unwrap_or_default();
+                let log = std::fs::read_to_string(self.dir.path().join("weed.err")).unwrap_or_default();
                 panic!("SeaweedFS did not start: {log}");
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Some(seaweed)
+    }
+
+    /// Stops SeaweedFS (the bucket becomes unreachable).
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same data and ports.
+    fn restart(&mut self) {
+        self.child = spawn(&self.command, self.dir.path());
+        self.wait_listening();
     }
 
     fn env<'a>(&'a self, secret: &'a str) -> [(&'static str, &'a str); 4] {
@@ -339,4 +367,83 @@ async fn the_settings_page_saves_and_tests_the_offsite_target_without_showing_th
     assert!(answer.text().await.unwrap().contains("a test object was written"));
     let base = app.app.backups().ship_base().await.expect("a backup to the saved target");
     assert!(base.object.starts_with("firm/generations/"), "{}", base.object);
+}
+
+fn restore_args<'a>(url: &'a str, passphrase: &'a str, dir: &'a str, at: Option<&'a str>) -> Vec<&'a str> {
+    let mut args = vec!["backup", "restore", url, "--passphrase-file", passphrase, "--data-dir", dir];
+    if let Some(at) = at {
+        args.extend(["--at", at]);
+    }
+    args
+}
+
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_segments_survive_an_outage_replay_to_any_boundary_and_a_missing_one_is_caught() {
+    let Some(mut seaweed) = Seaweed::start() else { return };
+    until_ready(&seaweed, "changes").await;
+    let app = spawn_app().await;
+    app.setup_owner().await;
+    let api = app.api_user("Acme Ltd", "ivy@acme.example", Role::Owner).await;
+    configure_offsite(&app, &seaweed, "changes").await;
+    api.create("/api/v1/contacts", json!({"first_name": "Ada", "last_name": "Lovelace"})).await;
+    app.app.backups().ship_base().await.expect("the base");
+    let hopper = api.create("/api/v1/contacts", json!({"first_name": "Grace", "last_name": "Hopper"})).await;
+    let first = app.app.backups().ship_segment().await.unwrap().expect("a segment with Hopper");
+    let first_at = app.clock.now().unix_timestamp();
+
+    // The bucket goes away: the segment fails (and says so), nothing is lost, and the next
+    // one after the bucket is back carries the changes.
+    app.clock.advance(time::Duration::minutes(10));
+    api.create("/api/v1/contacts", json!({"first_name": "Alan", "last_name": "Turing"})).await;
+    let hopper_id = hopper["id"].as_str().unwrap();
+    assert_eq!(api.delete(&format!("/api/v1/contacts/{hopper_id}")).await.status(), reqwest::StatusCode::NO_CONTENT);
+    seaweed.stop();
+    assert!(app.app.backups().ship_segment().await.is_err());
+    let health: Value = app.get("/health/detailed").await.json().await.unwrap();
+    assert!(health["checks"]["backup"]["offsite"]["last_shipping_error"].is_string(), "{health}");
+    seaweed.restart();
+    until_ready(&seaweed, "changes").await;
+    let second = app.app.backups().ship_segment().await.unwrap().expect("the segment after the outage");
+    assert_ne!(first, second);
+    let health: Value = app.get("/health/detailed").await.json().await.unwrap();
+    assert!(health["checks"]["backup"]["offsite"]["last_shipping_error"].is_null(), "{health}");
+
+    let env = seaweed.env(SECRET);
+    let work = tempfile::tempdir().unwrap();
+    let passphrase = passphrase_file(work.path());
+    let url = "s3://changes/firm";
+
+    let latest = tempfile::tempdir().unwrap();
+    let dir = latest.path().display().to_string();
+    let out = holdfast(&restore_args(url, &passphrase, &dir, None), &env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("replayed 2 change segments"));
+    assert_eq!(restored_contacts(latest, &api.token).await, ["Lovelace", "Turing"], "Hopper's deletion replayed");
+
+    let middle = tempfile::tempdir().unwrap();
+    let dir = middle.path().display().to_string();
+    let at = rfc3339(first_at + 60);
+    let out = holdfast(&restore_args(url, &passphrase, &dir, Some(&at)), &env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("replayed 1 change segments"));
+    assert_eq!(restored_contacts(middle, &api.token).await, ["Hopper", "Lovelace"], "as of the first segment");
+
+    let out = holdfast(&["backup", "verify", url, "--passphrase-file", &passphrase], &env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 change segments"));
+
+    // A removed segment breaks the chain: verify names the one that lost its predecessor.
+    let store = seaweed.bucket("changes").store().unwrap();
+    store.delete(&first.as_str().into()).await.unwrap();
+    let out = holdfast(&["backup", "verify", url, "--passphrase-file", &passphrase], &env);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("DAMAGED") && said.contains(&second) && said.contains("predecessor"), "{said}");
 }

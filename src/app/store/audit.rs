@@ -7,13 +7,13 @@ use sha2::{Digest, Sha256};
 
 use super::access::{get, put};
 use super::key_layout::tenant_key;
+use super::oplog::Logged;
 use super::rows::AuditRecord;
 use super::scoped::{ServerTx, ServerWrite, Txn, WorkspaceTx, WorkspaceWrite};
 use super::storage;
 use super::tables::{AUDIT, AUDIT_HEADS};
 use crate::domain::ids::WorkspaceId;
 use crate::error::{AppError, ErrorCode};
-use super::oplog::Logged;
 
 /// The chain starts from this value.
 pub(crate) const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";

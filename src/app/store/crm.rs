@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::access::{get, put};
 use super::codec::{self, Versioned};
 use super::key_layout::{prefix_end, tenant_key};
+use super::oplog::Logged;
 use super::scoped::{ServerTx, ServerWrite, Txn, WorkspaceTx, WorkspaceWrite};
 use super::tables::{CRM_SETTINGS, RECORD_INDEX, RECORDS, SEARCH_OUTBOX, TALLIES, TIMELINE};
 use super::{sealed, storage};
@@ -20,7 +21,6 @@ use crate::domain::crm::{Kind, TimelineEvent};
 use crate::domain::fields::{Currency, Money};
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 use crate::error::{AppError, ErrorCode};
-use super::oplog::Logged;
 
 /// A tally name and the amount one record adds to it (if any).
 pub(crate) type TallyShare = (Vec<u8>, Option<(Currency, Money)>);
@@ -357,10 +357,7 @@ fn delete<T: Entity>(txn: &WriteTransaction, workspace: &WorkspaceId, record: &T
     }
     drop(index);
     let id = record.id();
-    txn.logged(RECORDS)
-        .map_err(storage)?
-        .remove(record_key(workspace, T::KIND, &id).as_slice())
-        .map_err(storage)?;
+    txn.logged(RECORDS).map_err(storage)?.remove(record_key(workspace, T::KIND, &id).as_slice()).map_err(storage)?;
     count_in(txn, workspace, T::KIND, record.tallies(), -1)?;
     let prefix = record_key(workspace, T::KIND, &id);
     let mut timeline = txn.logged(TIMELINE).map_err(storage)?;

@@ -12,6 +12,7 @@ use super::codec::{self, Versioned};
 use super::crm::{self, Entity};
 use super::idempotency::IdempotentAnswer;
 use super::imports::ImportItem;
+use super::oplog::Logged;
 use super::scoped::{ServerTx, ServerWrite, Txn};
 use super::tables::{DATA_KEYS, FILES, IDEMPOTENCY, IMPORT_ITEMS, PORTAL, RECORDS, SETTINGS};
 use super::{sealed, storage};
@@ -19,7 +20,6 @@ use crate::app::keyring::Keyring;
 use crate::domain::crm::{Company, Contact};
 use crate::domain::ids::{RecordId, WorkspaceId};
 use crate::error::{AppError, ErrorCode};
-use super::oplog::Logged;
 
 /// Where the state of an unfinished rotation is kept (in the global settings table).
 const ROTATION: &str = "field_keys.rotation";

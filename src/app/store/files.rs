@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::access::{get, put};
 use super::codec::{self, Versioned};
 use super::key_layout::{prefix_end, tenant_key};
+use super::oplog::Logged;
 use super::scoped::{ServerTx, ServerWrite, Txn, WorkspaceTx, WorkspaceWrite};
 use super::tables::{FILE_USAGE, FILES, RECORD_FILES};
 use super::{sealed, storage};
@@ -15,7 +16,6 @@ use crate::app::keyring::Keyring;
 use crate::domain::crm::Kind;
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 use crate::error::{AppError, ErrorCode};
-use super::oplog::Logged;
 
 /// Whether a stored file was checked by the virus scanner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,13 +7,13 @@ use serde::{Deserialize, Serialize};
 use super::access::{get, put};
 use super::codec::{self, Versioned};
 use super::key_layout::{prefix_end, tenant_key};
+use super::oplog::Logged;
 use super::scoped::{ServerWrite, Txn, WorkspaceTx, WorkspaceWrite};
 use super::tables::IDEMPOTENCY;
 use super::{sealed, storage};
 use crate::app::keyring::Keyring;
 use crate::domain::ids::{UserId, WorkspaceId};
 use crate::error::AppError;
-use super::oplog::Logged;
 
 /// The first answer to a request sent with an `Idempotency-Key`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

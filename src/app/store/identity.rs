@@ -8,6 +8,7 @@ use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
 use super::access::{get, put};
 use super::key_layout::{prefix_end, user_key};
+use super::oplog::Logged;
 use super::rows::{ApiTokenRecord, LinkRecord, SessionRecord, UserRecord, WorkspaceRecord};
 use super::scoped::{ServerTx, ServerWrite, Txn, WorkspaceTx, WorkspaceWrite};
 use super::storage;
@@ -16,7 +17,6 @@ use super::tables::{
 };
 use crate::domain::ids::{UserId, WorkspaceId};
 use crate::error::{AppError, ErrorCode};
-use super::oplog::Logged;
 
 /// How workspace names are compared for uniqueness.
 fn name_key(name: &str) -> String {

@@ -7,13 +7,13 @@ use serde::{Deserialize, Serialize};
 use super::access::{get, put};
 use super::codec::Versioned;
 use super::key_layout::{prefix_end, tenant_key};
+use super::oplog::Logged;
 use super::scoped::{Txn, WorkspaceTx, WorkspaceWrite};
 use super::tables::{IMPORT_ITEMS, IMPORT_UPLOADS, IMPORTS};
 use super::{sealed, storage};
 use crate::domain::crm::Kind;
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 use crate::error::AppError;
-use super::oplog::Logged;
 
 /// An uploaded file: when, by whom, for which kind, and the file sealed.
 pub(crate) struct Upload {

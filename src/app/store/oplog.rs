@@ -194,9 +194,8 @@ pub(crate) fn rows_after(
     let mut rows = Vec::new();
     for entry in log.range(after + 1..)? {
         let (seq, keys) = entry?;
-        let keys = decode(keys.value()).ok_or_else(|| {
-            redb::Error::Corrupted(format!("op log row {} cannot be read", seq.value()))
-        })?;
+        let keys = decode(keys.value())
+            .ok_or_else(|| redb::Error::Corrupted(format!("op log row {} cannot be read", seq.value())))?;
         rows.push((seq.value(), keys));
     }
     Ok(rows)
@@ -238,7 +237,9 @@ impl super::Store {
         self.read_txn(move |txn| {
             let log = txn.open_table(OPLOG).map_err(super::storage)?;
             let rows: Vec<_> = rows_after(&log, after).map_err(super::storage)?.into_iter().take(most).collect();
-            let Some(up_to) = rows.last().map(|(seq, _)| *seq) else { return Ok(Changes { up_to: after, rows: Vec::new() }) };
+            let Some(up_to) = rows.last().map(|(seq, _)| *seq) else {
+                return Ok(Changes { up_to: after, rows: Vec::new() });
+            };
             let keys: BTreeSet<(String, Vec<u8>)> = rows.into_iter().flat_map(|(_, keys)| keys).collect();
             let mut changed = Vec::with_capacity(keys.len());
             for (table, key) in keys {
@@ -253,13 +254,20 @@ impl super::Store {
 
     /// Drops the log rows up to `through` (they are shipped) and keeps the shipper's `state`,
     /// in one transaction (neither is itself logged).
-    pub(crate) async fn shipped_through(&self, through: Option<u64>, state: Vec<u8>) -> Result<(), crate::error::AppError> {
+    pub(crate) async fn shipped_through(
+        &self,
+        through: Option<u64>,
+        state: Vec<u8>,
+    ) -> Result<(), crate::error::AppError> {
         self.write_txn(move |txn| {
             if let Some(through) = through {
                 let mut log = txn.open_table(OPLOG).map_err(super::storage)?;
                 log.retain_in(..=through, |_, _| false).map_err(super::storage)?;
             }
-            txn.open_table(SHIPPING).map_err(super::storage)?.insert(SHIPPING_STATE, state.as_slice()).map_err(super::storage)?;
+            txn.open_table(SHIPPING)
+                .map_err(super::storage)?
+                .insert(SHIPPING_STATE, state.as_slice())
+                .map_err(super::storage)?;
             Ok(())
         })
         .await
@@ -277,7 +285,9 @@ impl super::Store {
     /// Empties the log (nothing ships: off-site backups are off).
     pub(crate) async fn drop_log(&self) -> Result<(), crate::error::AppError> {
         let empty = self
-            .read_txn(|txn| Ok(txn.open_table(OPLOG).map_err(super::storage)?.last().map_err(super::storage)?.is_none()))
+            .read_txn(|txn| {
+                Ok(txn.open_table(OPLOG).map_err(super::storage)?.last().map_err(super::storage)?.is_none())
+            })
             .await?;
         if empty {
             return Ok(());

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::access::{get, put};
 use super::codec::Versioned;
 use super::key_layout::{prefix_end, tenant_key};
+use super::oplog::Logged;
 use super::scoped::{ServerTx, Txn, WorkspaceTx};
 use super::tables::{PORTAL, PORTAL_ACTIVITY, PORTAL_DUE, PORTAL_SEEN};
 use super::{sealed, storage};
@@ -22,7 +23,6 @@ use crate::domain::fields::Day;
 use crate::domain::ids::{RecordId, UserId, WorkspaceId};
 use crate::domain::portal::ItemState;
 use crate::error::{AppError, ErrorCode};
-use super::oplog::Logged;
 
 /// Kind byte of sealed portal rows (record kinds use 1–5, snapshots and file keys 0xf1–0xf3).
 const PORTAL_ROW: u8 = 0xf4;

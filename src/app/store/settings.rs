@@ -3,11 +3,11 @@
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
 use super::codec::{Versioned, decode, encode};
+use super::oplog::Logged;
 use super::scoped::{ServerTx, ServerWrite, Txn};
 use super::storage;
 use super::tables::SETTINGS;
 use crate::error::AppError;
-use super::oplog::Logged;
 
 pub(super) fn load<T: Versioned>(txn: &ReadTransaction, name: &str) -> Result<Option<T>, AppError> {
     let table = txn.open_table(SETTINGS).map_err(storage)?;

@@ -138,7 +138,8 @@ async fn check_generation(
     generation: &chain::Generation,
     passphrase: &SecretString,
 ) -> Result<CheckedGeneration, OffsiteError> {
-    let (reader, so_far) = transfer::Hashing::new(transfer::reader(store, &generation.base.object.as_str().into()).await?);
+    let (reader, so_far) =
+        transfer::Hashing::new(transfer::reader(store, &generation.base.object.as_str().into()).await?);
     let secret = passphrase.clone();
     let summary = tokio::task::spawn_blocking(move || {
         let mut reader = reader;
@@ -162,7 +163,10 @@ async fn check_generation(
 
 /// Decrypts and checks every base in the bucket and walks every generation's chain of change
 /// segments, oldest first.
-pub async fn verify_all(target: &OffsiteTarget, passphrase: &SecretString) -> Result<Vec<CheckedGeneration>, OffsiteError> {
+pub async fn verify_all(
+    target: &OffsiteTarget,
+    passphrase: &SecretString,
+) -> Result<Vec<CheckedGeneration>, OffsiteError> {
     let store = target.store()?;
     let generations = chain::list(&store, target).await?;
     if generations.is_empty() {
@@ -207,7 +211,8 @@ pub async fn restore(
         .rev()
         .find(|g| at.is_none_or(|at| g.base.created_at <= at))
         .ok_or_else(|| OffsiteError::NoBackup(target.url()))?;
-    let (reader, so_far) = transfer::Hashing::new(transfer::reader(&store, &generation.base.object.as_str().into()).await?);
+    let (reader, so_far) =
+        transfer::Hashing::new(transfer::reader(&store, &generation.base.object.as_str().into()).await?);
     let (root, secret) = (root.to_path_buf(), passphrase.clone());
     let handle = tokio::runtime::Handle::current();
     let (walk_store, walk_generation) = (store.clone(), generation.clone());

@@ -173,6 +173,9 @@ mod tests {
         assert_eq!(opened.rows, segment.rows);
         assert_eq!(opened.files, segment.files);
         assert!(open(&sealed, &SecretString::from("another passphrase".to_owned())).is_err());
-        assert_eq!(object_name(100, 5, 9), "generations/000000000100/seg-00000000000000000005-00000000000000000009.hfs");
+        assert_eq!(
+            object_name(100, 5, 9),
+            "generations/000000000100/seg-00000000000000000005-00000000000000000009.hfs"
+        );
     }
 }

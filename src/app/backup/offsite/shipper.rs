@@ -127,7 +127,9 @@ impl Backups<'_> {
             .map_err(|e| AppError::internal(ErrorCode::StorageUnavailable, e))?;
         let (bytes, digest) = sealed;
         let uploaded = match target.store() {
-            Ok(store) => store.put(&target.object(&name), PutPayload::from(bytes)).await.map_err(super::OffsiteError::from),
+            Ok(store) => {
+                store.put(&target.object(&name), PutPayload::from(bytes)).await.map_err(super::OffsiteError::from)
+            }
             Err(e) => Err(e.into()),
         };
         match uploaded {
