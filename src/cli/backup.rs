@@ -47,7 +47,7 @@ fn is_s3(file: &Path) -> bool {
     file.to_string_lossy().starts_with("s3://")
 }
 
-fn read_passphrase(path: &Path) -> Result<SecretString, String> {
+pub(super) fn read_passphrase(path: &Path) -> Result<SecretString, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let line = text.lines().next().unwrap_or("").to_owned();
     if line.is_empty() {

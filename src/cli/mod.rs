@@ -71,6 +71,21 @@ enum Command {
     /// Developer tools: synthetic data.
     #[command(subcommand)]
     Dev(dev::DevCommand),
+    /// Keep --data-dir current from an off-site bucket (runs until stopped; prints its lag).
+    Standby {
+        /// `s3://BUCKET/PREFIX` (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+        /// AWS_REGION, AWS_ENDPOINT_URL).
+        #[arg(long)]
+        from: String,
+        /// A file whose first line is the backup passphrase.
+        #[arg(long)]
+        passphrase_file: PathBuf,
+        /// Seconds between looks at the bucket.
+        #[arg(long, default_value_t = 5)]
+        every: u64,
+    },
+    /// Make a standby's data dir the primary: take the lease, start a new generation.
+    Promote,
 }
 
 /// Exit codes of CONTRACT.md.
@@ -102,6 +117,8 @@ pub fn run() -> ExitCode {
         Command::Search(command) => search::run(&config, command),
         Command::Keys(command) => key_rotation::run(&config, command),
         Command::Dev(command) => dev::run(&config, command),
+        Command::Standby { from, passphrase_file, every } => offsite::standby(&config, &from, &passphrase_file, every),
+        Command::Promote => offsite::promote(&config),
     };
     ExitCode::from(code)
 }

@@ -1,5 +1,6 @@
-//! `holdfast backup verify|restore s3://BUCKET/PREFIX`: the bucket and credentials from the
-//! `AWS_*` variables, the backups streamed from the bucket (never copied to disk first).
+//! `holdfast backup verify|restore s3://BUCKET/PREFIX`, `holdfast standby` and `holdfast
+//! promote`: the bucket and credentials from the `AWS_*` variables (promote: from the restored
+//! settings), the backups streamed from the bucket (never copied to disk first).
 
 use secrecy::SecretString;
 use time::OffsetDateTime;
@@ -109,4 +110,69 @@ pub fn restore(config: &Config, url: &str, passphrase: &SecretString, at: Option
             super::exit::FAILURE
         }
     }
+}
+
+/// Follows the bucket into the data directory until SIGINT or SIGTERM, printing the lag.
+pub fn standby(config: &Config, url: &str, passphrase_file: &std::path::Path, every: u64) -> u8 {
+    let passphrase = match super::backup::read_passphrase(passphrase_file) {
+        Ok(passphrase) => passphrase,
+        Err(e) => {
+            eprintln!("holdfast: {e}");
+            return super::exit::USAGE;
+        }
+    };
+    let (target, runtime) = match (target(url), runtime()) {
+        (Ok(target), Ok(runtime)) => (target, runtime),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let lock = match DataDir::open(&config.data_dir) {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("holdfast: {e}");
+            return e.exit_code();
+        }
+    };
+    if lock.root().join("holdfast.redb").exists() && offsite::standby::read_state(lock.root()).is_none() {
+        eprintln!(
+            "holdfast: {} holds a primary's data, not a standby's: use an empty data directory",
+            lock.root().display()
+        );
+        return super::exit::USAGE;
+    }
+    runtime.block_on(async {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(e) => {
+                eprintln!("holdfast: cannot watch for SIGTERM: {e}");
+                return super::exit::FAILURE;
+            }
+        };
+        loop {
+            let now = SystemClock.now().unix_timestamp();
+            match offsite::standby::catch_up(lock.root(), &target, &passphrase, now).await {
+                Ok(state) => println!(
+                    "standby: data as of {} (lag {} s); generation {}, {} change segments applied",
+                    when(state.point),
+                    (now - state.point).max(0),
+                    when(state.generation),
+                    state.segments
+                ),
+                Err(e) => eprintln!("holdfast: standby could not catch up (will retry): {e}"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(every.max(1))) => {}
+                _ = tokio::signal::ctrl_c() => return 0,
+                _ = term.recv() => return 0,
+            }
+        }
+    })
+}
+
+/// Takes the lease and makes the standby's data the primary's.
+pub fn promote(config: &Config) -> u8 {
+    super::offline::run(config, |app| async move {
+        let lease = app.backups().promote().await?;
+        println!("promoted: lease {lease} taken; start the server: its first off-site backup starts a new generation");
+        Ok(())
+    })
 }

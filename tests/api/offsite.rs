@@ -447,3 +447,100 @@ async fn change_segments_survive_an_outage_replay_to_any_boundary_and_a_missing_
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("DAMAGED") && said.contains(&second) && said.contains("predecessor"), "{said}");
 }
+
+/// Waits (at most 30 s) for a line of `lines` that contains `wanted`.
+fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, wanted: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(wanted) => return line,
+            Ok(_) => {}
+            Err(_) => panic!("the standby never said {wanted:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_follows_is_promoted_and_the_old_primary_stops_shipping() {
+    let Some(seaweed) = Seaweed::start() else { return };
+    until_ready(&seaweed, "standby").await;
+    let primary = spawn_app().await;
+    primary.setup_owner().await;
+    let api = primary.api_user("Acme Ltd", "ivy@acme.example", Role::Owner).await;
+    configure_offsite(&primary, &seaweed, "standby").await;
+    api.create("/api/v1/contacts", json!({"first_name": "Ada", "last_name": "Lovelace"})).await;
+    primary.app.backups().ship_base().await.expect("the base");
+    assert_eq!(primary.app.backups().lease().await.unwrap(), 1, "the first base takes the first lease");
+    api.create("/api/v1/contacts", json!({"first_name": "Grace", "last_name": "Hopper"})).await;
+    primary.app.backups().ship_segment().await.unwrap().expect("a segment");
+
+    // The standby follows from an empty data directory.
+    let work = tempfile::tempdir().unwrap();
+    let passphrase = passphrase_file(work.path());
+    let standby_dir = tempfile::tempdir().unwrap();
+    let dir = standby_dir.path().display().to_string();
+    let mut standby = Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args([
+            "standby",
+            "--from",
+            "s3://standby/firm",
+            "--passphrase-file",
+            &passphrase,
+            "--every",
+            "1",
+            "--data-dir",
+            &dir,
+        ])
+        .envs(seaweed.env(SECRET))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = standby.stdout.take().unwrap();
+    let (send, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let line = wait_for_line(&lines, "1 change segments applied");
+    assert!(line.contains("lag"), "{line}");
+    api.create("/api/v1/contacts", json!({"first_name": "Alan", "last_name": "Turing"})).await;
+    primary.app.backups().ship_segment().await.unwrap().expect("another segment");
+    wait_for_line(&lines, "2 change segments applied");
+    let _ = standby.kill();
+    let _ = standby.wait();
+
+    // Promotion takes lease 2 with a conditional PUT; nobody can take it again.
+    let out = holdfast(&["promote", "--data-dir", &dir], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("lease 2 taken"));
+    let target = seaweed.bucket("standby");
+    let store = target.store().unwrap();
+    let again = holdfast::app::backup::offsite::lease::take(&store, &target, 2, "intruder", 0).await;
+    assert!(matches!(again, Err(holdfast::app::backup::offsite::lease::LeaseError::Conflict(2))), "{again:?}");
+    let out = holdfast(&["promote", "--data-dir", &dir], &[]);
+    assert!(!out.status.success(), "promoting twice is refused");
+
+    // The old primary finds the newer lease and stops shipping, saying why.
+    api.create("/api/v1/contacts", json!({"first_name": "Edsger", "last_name": "Dijkstra"})).await;
+    let refused = primary.app.backups().ship_segment().await.unwrap_err();
+    assert!(refused.detail().unwrap_or("").contains("lost the lease"), "{refused:?}");
+    let health: Value = primary.get("/health/detailed").await.json().await.unwrap();
+    let said = health["checks"]["backup"]["offsite"]["last_shipping_error"].as_str().unwrap_or("").to_owned();
+    assert!(said.contains("lost the lease"), "{health}");
+
+    // The promoted server has everything the standby applied and ships into a new generation.
+    let promoted = spawn_app_in(Arc::new(standby_dir), Arc::new(ManualClock::starting_now())).await;
+    let promoted_api = Api { client: promoted.client.clone(), base: promoted.base.clone(), token: api.token.clone() };
+    assert_eq!(contact_names(&promoted_api).await, ["Hopper", "Lovelace", "Turing"]);
+    // A new second: the new generation's folder differs from the old primary's.
+    promoted.clock.advance(time::Duration::seconds(5));
+    let base = promoted.app.backups().ship_base().await.expect("the promoted server's first base");
+    assert_eq!(promoted.app.backups().lease().await.unwrap(), 2);
+    assert!(base.created_at > 0);
+}

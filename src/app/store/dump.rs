@@ -76,7 +76,7 @@ pub(crate) fn read_value(txn: &redb::ReadTransaction, table: &str, key: &[u8]) -
 
 /// Applies changed rows to `db` in one write transaction: a value is written, `None` removes
 /// the key (a restore replaying the off-site change segments).
-pub(crate) fn apply_changes(db: &Database, rows: &[(String, Vec<u8>, Option<Vec<u8>>)]) -> Result<(), DumpError> {
+pub(crate) fn apply_changes(db: &Database, rows: &[super::oplog::ChangedRow]) -> Result<(), DumpError> {
     let txn = db.begin_write().map_err(store)?;
     for (table, key, value) in rows {
         let known = |name: &str| name == table.as_str();

@@ -20,9 +20,14 @@ pub(crate) const OPLOG: TableDefinition<u64, &[u8]> = TableDefinition::new("oplo
 /// The shipper's own state (not logged, not backed up): what it shipped, into which generation.
 pub(crate) const SHIPPING: TableDefinition<&str, &[u8]> = TableDefinition::new("shipping");
 
+/// The keys one transaction changed: `(table, key)`.
+pub(super) type ChangedKeys = BTreeSet<(&'static str, Vec<u8>)>;
+/// The keys of one log row, as read back.
+pub(crate) type LoggedKeys = Vec<(String, Vec<u8>)>;
+
 thread_local! {
     /// The keys changed by the transaction running on this thread (`None`: not logging).
-    static CHANGED: RefCell<Option<BTreeSet<(&'static str, Vec<u8>)>>> = const { RefCell::new(None) };
+    static CHANGED: RefCell<Option<ChangedKeys>> = const { RefCell::new(None) };
 }
 
 fn note(table: &'static str, key: &[u8]) {
@@ -39,12 +44,12 @@ pub(super) fn begin() {
 }
 
 /// Stops noting, and answers what was noted.
-pub(super) fn end() -> BTreeSet<(&'static str, Vec<u8>)> {
+pub(super) fn end() -> ChangedKeys {
     CHANGED.with(|changed| changed.borrow_mut().take().unwrap_or_default())
 }
 
 /// Appends the keys a transaction changed as the next row of the log, in that transaction.
-pub(super) fn append(txn: &WriteTransaction, keys: &BTreeSet<(&'static str, Vec<u8>)>) -> Result<(), redb::Error> {
+pub(super) fn append(txn: &WriteTransaction, keys: &ChangedKeys) -> Result<(), redb::Error> {
     if keys.is_empty() {
         return Ok(());
     }
@@ -55,7 +60,7 @@ pub(super) fn append(txn: &WriteTransaction, keys: &BTreeSet<(&'static str, Vec<
 }
 
 /// `(table name length u8 ‖ name ‖ key length u32 BE ‖ key)*`.
-fn encode(keys: &BTreeSet<(&'static str, Vec<u8>)>) -> Vec<u8> {
+fn encode(keys: &ChangedKeys) -> Vec<u8> {
     let mut out = Vec::new();
     for (table, key) in keys {
         out.push(table.len() as u8);
@@ -67,7 +72,7 @@ fn encode(keys: &BTreeSet<(&'static str, Vec<u8>)>) -> Vec<u8> {
 }
 
 /// The `(table, key)` pairs of one log row.
-pub(crate) fn decode(mut bytes: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
+pub(crate) fn decode(mut bytes: &[u8]) -> Option<LoggedKeys> {
     let mut keys = Vec::new();
     while let [len, rest @ ..] = bytes {
         let (name, rest) = rest.split_at_checked(*len as usize)?;
@@ -190,7 +195,7 @@ impl<K: Key + 'static, V: Value + 'static> LoggedTable<'_, K, V> {
 pub(crate) fn rows_after(
     log: &impl ReadableTable<u64, &'static [u8]>,
     after: u64,
-) -> Result<Vec<(u64, Vec<(String, Vec<u8>)>)>, redb::Error> {
+) -> Result<Vec<(u64, LoggedKeys)>, redb::Error> {
     let mut rows = Vec::new();
     for entry in log.range(after + 1..)? {
         let (seq, keys) = entry?;
@@ -275,9 +280,31 @@ impl super::Store {
 
     /// The shipper's state, if it shipped before.
     pub(crate) async fn shipping_state(&self) -> Result<Option<Vec<u8>>, crate::error::AppError> {
-        self.read_txn(|txn| {
+        self.shipping_value(SHIPPING_STATE).await
+    }
+
+    /// One of the shipper's own values (unlogged, not backed up).
+    pub(crate) async fn shipping_value(&self, name: &'static str) -> Result<Option<Vec<u8>>, crate::error::AppError> {
+        self.read_txn(move |txn| {
             let table = txn.open_table(SHIPPING).map_err(super::storage)?;
-            Ok(table.get(SHIPPING_STATE).map_err(super::storage)?.map(|v| v.value().to_vec()))
+            Ok(table.get(name).map_err(super::storage)?.map(|v| v.value().to_vec()))
+        })
+        .await
+    }
+
+    /// Keeps one of the shipper's own values; `None` removes it.
+    pub(crate) async fn save_shipping_value(
+        &self,
+        name: &'static str,
+        value: Option<Vec<u8>>,
+    ) -> Result<(), crate::error::AppError> {
+        self.write_txn(move |txn| {
+            let mut table = txn.open_table(SHIPPING).map_err(super::storage)?;
+            match value {
+                Some(value) => table.insert(name, value.as_slice()).map(drop),
+                None => table.remove(name).map(drop),
+            }
+            .map_err(super::storage)
         })
         .await
     }

@@ -52,10 +52,18 @@ pub async fn list(store: &Arc<dyn ObjectStore>, target: &OffsiteTarget) -> Resul
     Ok(generations)
 }
 
+/// A segment in a chain: what it holds, its object and its SHA-256.
+#[derive(Debug)]
+pub struct Linked {
+    pub segment: Segment,
+    pub object: String,
+    pub sha256: String,
+}
+
 /// A generation's segments in replay order, with what did not fit in the chain.
 #[derive(Debug, Default)]
 pub struct Walked {
-    pub chain: Vec<Segment>,
+    pub chain: Vec<Linked>,
     /// Objects re-sent in a longer segment (harmless).
     pub superseded: Vec<String>,
     /// Objects that cannot be reached from the base: a segment before them is missing or was
@@ -116,10 +124,10 @@ pub async fn walk(
         if !taken[index] {
             walked.broken.push((object, "its predecessor is missing or was altered".into()));
         } else if reached.contains(&digest) {
-            chain_order.push(segment);
+            chain_order.push(Linked { segment, object, sha256: digest });
         }
     }
-    chain_order.sort_by_key(|s| s.header.seq_from);
+    chain_order.sort_by_key(|l| l.segment.header.seq_from);
     walked.chain = chain_order;
     Ok(walked)
 }

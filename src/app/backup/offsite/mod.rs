@@ -5,9 +5,11 @@
 //! restore|verify s3://…` read them back.
 
 mod chain;
+pub mod lease;
 pub mod segment;
 mod settings;
 mod shipper;
+pub mod standby;
 mod target;
 mod transfer;
 
@@ -57,6 +59,14 @@ pub enum OffsiteError {
     Backup(#[from] BackupError),
     #[error("no base backup in {0}")]
     NoBackup(String),
+    #[error("{0}")]
+    Lease(String),
+}
+
+impl From<AppError> for OffsiteError {
+    fn from(error: AppError) -> Self {
+        OffsiteError::Lease(error.detail().unwrap_or(error.code().message()).to_owned())
+    }
 }
 
 impl From<object_store::Error> for OffsiteError {
@@ -155,7 +165,7 @@ async fn check_generation(
         base: generation.base.clone(),
         summary,
         segments: walked.chain.len(),
-        reaches: walked.chain.last().map_or(generation.base.created_at, |s| s.header.created_at),
+        reaches: walked.chain.last().map_or(generation.base.created_at, |l| l.segment.header.created_at),
         superseded: walked.superseded,
         broken: walked.broken,
     })
@@ -191,6 +201,17 @@ pub struct Restored {
     /// Segments that could not be replayed because the chain breaks before them.
     pub broken: Vec<(String, String)>,
     pub aside: Option<std::path::PathBuf>,
+    /// Where the replay stopped: the last op log row, object and SHA-256 of the chain applied
+    /// (a standby goes on from there).
+    pub link: ChainEnd,
+}
+
+/// The end of what was applied from a chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChainEnd {
+    pub seq: u64,
+    pub object: String,
+    pub sha256: String,
 }
 
 /// Restores the latest point — or the last segment boundary at or before `at` — into the data
@@ -216,17 +237,24 @@ pub async fn restore(
     let (root, secret) = (root.to_path_buf(), passphrase.clone());
     let handle = tokio::runtime::Handle::current();
     let (walk_store, walk_generation) = (store.clone(), generation.clone());
+    let base_object = generation.base.object.clone();
     let restored = tokio::task::spawn_blocking(move || {
-        let mut replayed = (0, generation.base.created_at, Vec::new());
+        let mut replayed = (0, generation.base.created_at, Vec::new(), ChainEnd::default());
         let outcome = super::restore_from(&root, reader, &secret, force, now, |summary, database, files| {
+            let base_sha256 = so_far.hex();
+            replayed.3 = ChainEnd { seq: summary.trailer.oplog_seq, object: base_object, sha256: base_sha256.clone() };
             let walked = handle
-                .block_on(chain::walk(&walk_store, &walk_generation, &so_far.hex(), summary.trailer.oplog_seq, &secret))
+                .block_on(chain::walk(&walk_store, &walk_generation, &base_sha256, summary.trailer.oplog_seq, &secret))
                 .map_err(|e| BackupError::Corrupt(e.to_string()))?;
-            for segment in walked.chain.iter().take_while(|s| at.is_none_or(|at| s.header.created_at <= at)) {
-                crate::app::store::dump::apply_changes(database, &segment.rows)?;
-                shipper::write_files(files, &segment.files)?;
+            for link in walked.chain.iter().take_while(|l| at.is_none_or(|at| l.segment.header.created_at <= at)) {
+                apply(database, files, link)?;
                 replayed.0 += 1;
-                replayed.1 = segment.header.created_at;
+                replayed.1 = link.segment.header.created_at;
+                replayed.3 = ChainEnd {
+                    seq: link.segment.header.seq_to,
+                    object: link.object.clone(),
+                    sha256: link.sha256.clone(),
+                };
             }
             replayed.2 = walked.broken;
             Ok(())
@@ -235,8 +263,15 @@ pub async fn restore(
     })
     .await
     .map_err(|e| OffsiteError::Store(e.to_string()))??;
-    let (summary, aside, (segments, point, broken)) = restored;
-    Ok(Restored { base: generation.base, summary, segments, point, broken, aside })
+    let (summary, aside, (segments, point, broken, link)) = restored;
+    Ok(Restored { base: generation.base, summary, segments, point, broken, aside, link })
+}
+
+/// Applies one segment of a chain to a store and its files directory.
+fn apply(database: &redb::Database, files: &std::path::Path, link: &chain::Linked) -> Result<(), BackupError> {
+    crate::app::store::dump::apply_changes(database, &link.segment.rows)?;
+    shipper::write_files(files, &link.segment.files)?;
+    Ok(())
 }
 
 impl Backups<'_> {
@@ -290,7 +325,13 @@ impl Backups<'_> {
         let target = self.target_of(&settings.offsite)?;
         let now = self.now();
         let started = Instant::now();
-        let outcome = self.upload_base(&target, &passphrase, now).await;
+        let outcome = match target.store().map_err(OffsiteError::from) {
+            Ok(store) => match self.hold_lease(&store, &target).await {
+                Ok(()) => self.upload_base(&target, &passphrase, now).await,
+                Err(e) => Err(e.into()),
+            },
+            Err(e) => Err(e),
+        };
         let mut status = self.status().await?;
         status.offsite_last_attempt_at = Some(now);
         let object = base_name(now);

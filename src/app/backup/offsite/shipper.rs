@@ -95,7 +95,8 @@ impl Backups<'_> {
     /// or `None` when nothing changed (or no base started a generation yet).
     pub async fn ship_segment(&self) -> Result<Option<String>, AppError> {
         let settings = self.settings().await?;
-        let Some(state) = self.ship_state().await? else { return Ok(None) };
+        // No generation yet (a promoted standby waits for its first base).
+        let Some(state) = self.ship_state().await?.filter(|s| s.generation > 0) else { return Ok(None) };
         let passphrase = self.passphrase(&settings)?;
         let target = self.target_of(&settings.offsite)?;
         let changes = self.store().changes_after(state.shipped_seq, MOST_LOG_ROWS).await?;
@@ -126,10 +127,14 @@ impl Backups<'_> {
             .map_err(|e| AppError::internal(ErrorCode::Internal, e))?
             .map_err(|e| AppError::internal(ErrorCode::StorageUnavailable, e))?;
         let (bytes, digest) = sealed;
+        // Only the lease holder ships: a replaced primary stops here.
         let uploaded = match target.store() {
-            Ok(store) => {
-                store.put(&target.object(&name), PutPayload::from(bytes)).await.map_err(super::OffsiteError::from)
-            }
+            Ok(store) => match self.hold_lease(&store, &target).await {
+                Ok(()) => {
+                    store.put(&target.object(&name), PutPayload::from(bytes)).await.map_err(super::OffsiteError::from)
+                }
+                Err(e) => Err(e.into()),
+            },
             Err(e) => Err(e.into()),
         };
         match uploaded {
