@@ -56,6 +56,9 @@ def main(path, passphrase_path):
             files += 1
     trailer = json.loads(frames[-1][1])
     tables = {name: {"rows": rows, "sha256": h.hexdigest()} for name, (rows, h) in sums.items()}
+    # The op log position the snapshot was taken at (where off-site change segments go on).
+    oplog_seq = trailer.pop("oplog_seq", 0)
+    assert isinstance(oplog_seq, int) and oplog_seq >= 0, "bad oplog_seq"
     assert trailer == {"tables": tables, "files": files}, "trailer mismatch"
     print(json.dumps({"rows": sum(t["rows"] for t in tables.values()), "tables": tables, "files": files,
                       "master_key_len": len(master_key)}))

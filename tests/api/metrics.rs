@@ -87,7 +87,8 @@ async fn an_error_rate_over_five_percent_is_alerted_once_and_listed() {
     let admin = app.api_user("Acme Ltd", "admin@acme.example", Role::Admin).await;
     let contact = admin.create("/api/v1/contacts", json!({"first_name": "Ada"})).await;
     let record = format!("contacts/{}", contact["id"].as_str().unwrap());
-    assert!(app.app.ops_alerts().evaluate(None).await.unwrap().is_empty(), "nothing wrong yet");
+    let firing = app.app.ops_alerts().evaluate(None).await.unwrap();
+    assert!(firing.is_empty(), "nothing wrong yet: {firing:?}");
     for i in 0..20 {
         let (status, _) = crate::files::upload(&admin, &record, "a.png", crate::files::png(&format!("{i}"))).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
