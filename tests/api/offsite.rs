@@ -367,6 +367,8 @@ async fn the_settings_page_saves_and_tests_the_offsite_target_without_showing_th
     assert!(answer.text().await.unwrap().contains("a test object was written"));
     let base = app.app.backups().ship_base().await.expect("a backup to the saved target");
     assert!(base.object.starts_with("firm/generations/"), "{}", base.object);
+    let page = owner.page("/settings/backups").await;
+    assert!(page.contains(&base.object) && page.contains("0 segments since the last full copy"), "{page}");
 }
 
 fn restore_args<'a>(url: &'a str, passphrase: &'a str, dir: &'a str, at: Option<&'a str>) -> Vec<&'a str> {

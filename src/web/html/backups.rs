@@ -14,7 +14,7 @@ use super::layout::Layout;
 use crate::app::audit::{AuditEvent, record_now};
 use crate::app::auth::AuthSession;
 use crate::app::auth::permissions::Action;
-use crate::app::backup::offsite::OffsiteInput;
+use crate::app::backup::offsite::{OffsiteInput, ShipState};
 use crate::app::backup::schedule::{
     BackupFile, BackupSettings, BackupSettingsInput, BackupStatus, STALE_AFTER_SECONDS,
 };
@@ -31,6 +31,8 @@ pub struct BackupsPage {
     settings: BackupSettings,
     status: BackupStatus,
     files: Vec<BackupFile>,
+    /// The change shipper's state, once a base started a generation.
+    shipping: Option<ShipState>,
     stale: bool,
     notice: Option<&'static str>,
     error: Option<FormError>,
@@ -58,6 +60,7 @@ async fn render(
         settings: state.app.backups().settings().await?,
         status,
         files: state.app.backups().list().await?,
+        shipping: state.app.backups().ship_state().await?.filter(|s| s.generation > 0),
         stale,
         notice,
         error,
