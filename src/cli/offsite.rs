@@ -26,6 +26,17 @@ fn runtime() -> Result<tokio::runtime::Runtime, u8> {
     })
 }
 
+/// What a restore or a standby needs: the bucket, a runtime, and the data directory's lock.
+fn into_data_dir(config: &Config, url: &str) -> Result<(OffsiteTarget, tokio::runtime::Runtime, DataDir), u8> {
+    let target = target(url)?;
+    let runtime = runtime()?;
+    let lock = DataDir::open(&config.data_dir).map_err(|e| {
+        eprintln!("holdfast: {e}");
+        e.exit_code()
+    })?;
+    Ok((target, runtime, lock))
+}
+
 fn when(unix: i64) -> String {
     crate::domain::timestamps::format_utc(unix)
 }
@@ -79,16 +90,9 @@ pub fn restore(config: &Config, url: &str, passphrase: &SecretString, at: Option
             return super::exit::USAGE;
         }
     };
-    let (target, runtime) = match (target(url), runtime()) {
-        (Ok(target), Ok(runtime)) => (target, runtime),
-        (Err(code), _) | (_, Err(code)) => return code,
-    };
-    let lock = match DataDir::open(&config.data_dir) {
-        Ok(lock) => lock,
-        Err(e) => {
-            eprintln!("holdfast: {e}");
-            return e.exit_code();
-        }
+    let (target, runtime, lock) = match into_data_dir(config, url) {
+        Ok(parts) => parts,
+        Err(code) => return code,
     };
     let now = SystemClock.now().unix_timestamp();
     match runtime.block_on(offsite::restore(lock.root(), &target, passphrase, at, force, now)) {
@@ -121,16 +125,9 @@ pub fn standby(config: &Config, url: &str, passphrase_file: &std::path::Path, ev
             return super::exit::USAGE;
         }
     };
-    let (target, runtime) = match (target(url), runtime()) {
-        (Ok(target), Ok(runtime)) => (target, runtime),
-        (Err(code), _) | (_, Err(code)) => return code,
-    };
-    let lock = match DataDir::open(&config.data_dir) {
-        Ok(lock) => lock,
-        Err(e) => {
-            eprintln!("holdfast: {e}");
-            return e.exit_code();
-        }
+    let (target, runtime, lock) = match into_data_dir(config, url) {
+        Ok(parts) => parts,
+        Err(code) => return code,
     };
     if lock.root().join("holdfast.redb").exists() && offsite::standby::read_state(lock.root()).is_none() {
         eprintln!(

@@ -237,39 +237,14 @@ async fn offsite_bases_are_uploaded_pruned_verified_and_restored_to_any_point() 
     let passphrase = passphrase_file(work.path());
     let url = "s3://firm-backups/firm";
     let latest = tempfile::tempdir().unwrap();
-    let out = holdfast(
-        &[
-            "backup",
-            "restore",
-            url,
-            "--passphrase-file",
-            &passphrase,
-            "--data-dir",
-            &latest.path().display().to_string(),
-        ],
-        &env,
-    );
+    let out = holdfast(&restore_args(url, &passphrase, &latest.path().display().to_string(), None), &env);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains(&second.object));
     assert_eq!(restored_contacts(latest, &api.token).await, ["Hopper", "Lovelace", "Turing"]);
 
     let earlier = tempfile::tempdir().unwrap();
-    let at = time::OffsetDateTime::from_unix_timestamp(first_at + 60).unwrap();
-    let at = at.format(&time::format_description::well_known::Rfc3339).unwrap();
-    let out = holdfast(
-        &[
-            "backup",
-            "restore",
-            url,
-            "--passphrase-file",
-            &passphrase,
-            "--at",
-            &at,
-            "--data-dir",
-            &earlier.path().display().to_string(),
-        ],
-        &env,
-    );
+    let at = rfc3339(first_at + 60);
+    let out = holdfast(&restore_args(url, &passphrase, &earlier.path().display().to_string(), Some(&at)), &env);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains(&first.object));
     assert_eq!(restored_contacts(earlier, &api.token).await, ["Hopper", "Lovelace"]);
