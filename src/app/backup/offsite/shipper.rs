@@ -67,12 +67,18 @@ impl Backups<'_> {
 
     /// Runs until `stopped`: each interval, a new base when one is due, else a segment.
     pub async fn keep_shipping(&self, mut stopped: watch::Receiver<()>) {
+        let mut last = std::time::Instant::now();
         loop {
-            let interval = self.settings().await.map_or(30, |s| s.ship_interval_s.max(1));
+            // A changed interval applies within a second.
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(u64::from(interval))) => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 _ = stopped.changed() => return,
             }
+            let interval = self.settings().await.map_or(30, |s| s.ship_interval_s.max(1));
+            if last.elapsed() < Duration::from_secs(u64::from(interval)) {
+                continue;
+            }
+            last = std::time::Instant::now();
             if let Err(e) = self.ship_tick().await {
                 tracing::error!(code = %e.code(), detail = e.detail().unwrap_or(""), "off-site shipping failed");
             }
