@@ -221,7 +221,9 @@ async fn offsite_bases_are_uploaded_pruned_verified_and_restored_to_any_point() 
     }
     let first = app.app.backups().ship_base().await.expect("first off-site backup");
     let first_at = app.clock.now().unix_timestamp();
+    app.clock.advance(time::Duration::minutes(10));
     api.create("/api/v1/contacts", json!({"first_name": "Grace", "last_name": "Turing"})).await;
+    let segment = app.app.backups().ship_segment().await.unwrap().expect("a segment in the first generation");
     app.clock.advance(time::Duration::hours(1));
     let second = app.app.backups().ship_base().await.expect("second off-site backup");
     assert_ne!(first.object, second.object);
@@ -257,6 +259,7 @@ async fn offsite_bases_are_uploaded_pruned_verified_and_restored_to_any_point() 
     let objects: Vec<String> =
         store.list(Some(&target.generations())).map_ok(|meta| meta.location.to_string()).try_collect().await.unwrap();
     assert!(!objects.contains(&first.object), "{objects:?}");
+    assert!(!objects.contains(&segment), "a pruned generation goes with its segments: {objects:?}");
     assert!(objects.contains(&second.object) && objects.contains(&third.object), "{objects:?}");
 
     // verify: intact, then one base altered.

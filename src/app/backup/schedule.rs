@@ -204,6 +204,7 @@ impl Backups<'_> {
                 hex::encode(self.sealer().seal(PASSPHRASE_PURPOSE, input.passphrase.expose_secret().as_bytes())?)
             }
         };
+        let new_passphrase = passphrase_sealed != current.passphrase_sealed;
         let settings = BackupSettings {
             passphrase_sealed,
             hour: number(&input.hour, "hour", 0..=23)? as u8,
@@ -222,7 +223,12 @@ impl Backups<'_> {
                     .from_client(&client);
                 record_server(txn, scope.workspace(), now, event)
             })
-            .await
+            .await?;
+        // Off-site segments are sealed with the passphrase: a new one starts a new generation.
+        if new_passphrase {
+            self.restart_generation(false).await?;
+        }
+        Ok(())
     }
 
     pub(super) fn passphrase(&self, settings: &BackupSettings) -> Result<SecretString, AppError> {

@@ -219,6 +219,37 @@ mod tests {
         assert_eq!(decoded, [("records".to_owned(), vec![1, 2, 3]), ("settings".to_owned(), b"backup".to_vec())]);
         assert!(decode(&[7, b'x']).is_none(), "a damaged row is refused");
     }
+
+    #[test]
+    fn numbering_never_restarts_after_everything_shipped_is_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = redb::Database::create(dir.path().join("log.redb")).unwrap();
+        let one: ChangedKeys = [("records", vec![1])].into_iter().collect();
+        let txn = db.begin_write().unwrap();
+        for _ in 0..3 {
+            append(&txn, &one).unwrap();
+        }
+        // Everything shipped: the newest row stays as the counter.
+        prune(&mut txn.open_table(OPLOG).unwrap(), 3).unwrap();
+        append(&txn, &one).unwrap();
+        let log = txn.open_table(OPLOG).unwrap();
+        let seqs: Vec<u64> = rows_after(&log, 0).unwrap().into_iter().map(|(seq, _)| seq).collect();
+        assert_eq!(seqs, [3, 4], "the write after the prune is number 4, visible after 3");
+        assert_eq!(rows_after(&log, 3).unwrap().len(), 1);
+        drop(log);
+        prune(&mut txn.open_table(OPLOG).unwrap(), 2).unwrap();
+        assert_eq!(rows_after(&txn.open_table(OPLOG).unwrap(), 0).unwrap().len(), 2, "nothing unshipped is dropped");
+    }
+}
+
+/// Drops the log rows up to `through` — except the newest row of all, which stays as the
+/// marker the next sequence number counts on (numbers never restart, so a row written after a
+/// prune can never hide below what was shipped). Keeping it ships nothing twice: readers start
+/// after the shipped number.
+fn prune(log: &mut redb::Table<u64, &[u8]>, through: u64) -> Result<(), crate::error::AppError> {
+    let newest = log.last().map_err(super::storage)?.map_or(0, |(seq, _)| seq.value());
+    let end = if through >= newest { newest } else { through + 1 };
+    log.retain_in(..end, |_, _| false).map_err(super::storage)
 }
 
 /// A changed row as of one snapshot: its value, or `None` once deleted.
@@ -236,12 +267,12 @@ pub(crate) struct Changes {
 const SHIPPING_STATE: &str = "state";
 
 impl super::Store {
-    /// The rows changed by log rows after `after` (at most `most` log rows), with their values
-    /// as of one snapshot.
-    pub(crate) async fn changes_after(&self, after: u64, most: usize) -> Result<Changes, crate::error::AppError> {
+    /// The rows changed by every log row after `after`, with their values as of one snapshot —
+    /// all of them: a segment that stopped part-way would pair old keys with newer values.
+    pub(crate) async fn changes_after(&self, after: u64) -> Result<Changes, crate::error::AppError> {
         self.read_txn(move |txn| {
             let log = txn.open_table(OPLOG).map_err(super::storage)?;
-            let rows: Vec<_> = rows_after(&log, after).map_err(super::storage)?.into_iter().take(most).collect();
+            let rows = rows_after(&log, after).map_err(super::storage)?;
             let Some(up_to) = rows.last().map(|(seq, _)| *seq) else {
                 return Ok(Changes { up_to: after, rows: Vec::new() });
             };
@@ -266,8 +297,7 @@ impl super::Store {
     ) -> Result<(), crate::error::AppError> {
         self.write_txn(move |txn| {
             if let Some(through) = through {
-                let mut log = txn.open_table(OPLOG).map_err(super::storage)?;
-                log.retain_in(..=through, |_, _| false).map_err(super::storage)?;
+                prune(&mut txn.open_table(OPLOG).map_err(super::storage)?, through)?;
             }
             txn.open_table(SHIPPING)
                 .map_err(super::storage)?
@@ -322,8 +352,7 @@ impl super::Store {
         self.write_txn(|txn| {
             let mut log = txn.open_table(OPLOG).map_err(super::storage)?;
             let Some(last) = log.last().map_err(super::storage)?.map(|(seq, _)| seq.value()) else { return Ok(()) };
-            log.retain_in(..=last, |_, _| false).map_err(super::storage)?;
-            Ok(())
+            prune(&mut log, last)
         })
         .await
     }

@@ -16,7 +16,7 @@ use crate::error::{AppError, ErrorCode};
 
 /// Where this server's lease number is kept (unlogged, not backed up: a restored or standby
 /// copy holds no lease until promoted).
-const LEASE: &str = "lease";
+pub(super) const LEASE: &str = "lease";
 
 /// The highest lease number in the bucket (0: none taken yet).
 pub async fn highest(store: &Arc<dyn ObjectStore>, target: &OffsiteTarget) -> Result<u64, OffsiteError> {
@@ -90,8 +90,10 @@ impl Backups<'_> {
                 self.keep_lease(1).await
             }
             (0, highest) => Err(refused(LeaseError::HeldElsewhere(highest))),
-            (held, highest) if held < highest => Err(refused(LeaseError::Lost { held, highest })),
-            _ => Ok(()),
+            (held, highest) if held == highest => Ok(()),
+            // A lower number: promoted elsewhere. A higher one: this bucket's leases are not the
+            // ones this server took (removed, or another bucket): never ship on a guess.
+            (held, highest) => Err(refused(LeaseError::Lost { held, highest })),
         }
     }
 }

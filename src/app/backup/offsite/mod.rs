@@ -332,6 +332,10 @@ impl Backups<'_> {
             },
             Err(e) => Err(e),
         };
+        // Segments go into the new generation from here on, before anything else can fail.
+        if let Ok((_, seq, sha256)) = &outcome {
+            self.start_generation(now, *seq, sha256.clone()).await?;
+        }
         let mut status = self.status().await?;
         status.offsite_last_attempt_at = Some(now);
         let object = base_name(now);
@@ -357,9 +361,7 @@ impl Backups<'_> {
         let event = AuditEvent::new("backup.offsite_created", None).target(format!("{}/{object}", target.url()));
         let event = if outcome.is_ok() { event } else { event.failed() };
         self.store().write(move |txn| record_server(txn, &SERVER_CHAIN, now, event)).await?;
-        let (base, seq, sha256) = outcome.map_err(offsite_failed)?;
-        // Segments from here on go into this base's generation.
-        self.start_generation(now, seq, sha256).await?;
+        let (base, _, _) = outcome.map_err(offsite_failed)?;
         if let Err(e) = self.prune_offsite(&target, &settings).await {
             tracing::warn!(error = %e, "off-site retention failed; will try again after the next backup");
         }
@@ -416,7 +418,13 @@ impl Backups<'_> {
         let stamps: Vec<i64> = bases.iter().map(|b| b.created_at).collect();
         let keep = super::schedule::retained(&stamps, &settings.periods(true));
         for base in bases.iter().filter(|b| !keep.contains(&b.created_at)) {
-            store.delete(&base.object.as_str().into()).await?;
+            // The whole generation: its base and every change segment.
+            let folder = base.object.rsplit_once('/').map_or(base.object.as_str(), |(folder, _)| folder);
+            let objects: Vec<object_store::ObjectMeta> =
+                store.list(Some(&object_store::path::Path::from(folder))).try_collect().await?;
+            for object in objects {
+                store.delete(&object.location).await?;
+            }
         }
         Ok(())
     }

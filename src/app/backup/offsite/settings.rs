@@ -231,6 +231,7 @@ impl Backups<'_> {
     }
 
     /// Saves `settings` with an audit entry naming the changed `fields` (never their values).
+    /// A new bucket, prefix, credentials or passphrase ends the generation being shipped.
     async fn store_settings(
         &self,
         settings: BackupSettings,
@@ -238,6 +239,15 @@ impl Backups<'_> {
         client: &ClientInfo,
         fields: &[&str],
     ) -> Result<(), AppError> {
+        let before = self.settings().await?;
+        let moved = |s: &BackupSettings| {
+            let o = &s.offsite;
+            (o.endpoint.clone(), o.region.clone(), o.bucket.clone(), o.prefix.clone(), o.access_key_id.clone())
+        };
+        let new_target = moved(&before) != moved(&settings);
+        let restart = new_target
+            || before.offsite.secret_sealed != settings.offsite.secret_sealed
+            || before.passphrase_sealed != settings.passphrase_sealed;
         let (workspace, actor) = match scope {
             Some(scope) => (*scope.workspace(), Some(*scope.user())),
             None => (crate::app::audit::SERVER_CHAIN, None),
@@ -251,6 +261,10 @@ impl Backups<'_> {
                 let event = AuditEvent::new("settings.backups_changed", actor).fields(&fields).from_client(&client);
                 record_server(txn, &workspace, now, event)
             })
-            .await
+            .await?;
+        if restart {
+            self.restart_generation(new_target).await?;
+        }
+        Ok(())
     }
 }

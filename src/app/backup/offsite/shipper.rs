@@ -18,8 +18,6 @@ use crate::app::audit::{AuditEvent, SERVER_CHAIN};
 use crate::app::backup::Backups;
 use crate::error::{AppError, ErrorCode};
 
-/// Log rows taken into one segment at most (a backlog ships over several intervals).
-const MOST_LOG_ROWS: usize = 50_000;
 /// Files stored up to this long before the previous segment are sent again: a file written
 /// just before a snapshot and named by a row committed just after it is never missed.
 const FILE_MARGIN_SECONDS: i64 = 60;
@@ -41,6 +39,8 @@ pub struct ShipState {
     pub segments: u64,
     /// Why the latest segment failed (cleared by a success).
     pub last_error: Option<String>,
+    /// The store schema of the generation's base: a migration makes a new base due.
+    pub schema: u32,
 }
 
 impl Backups<'_> {
@@ -60,9 +60,27 @@ impl Backups<'_> {
             last_shipped_at: created_at,
             segments: 0,
             last_error: None,
+            schema: crate::app::schema_version(),
         };
         let bytes = serde_json::to_vec(&state).map_err(|e| AppError::internal(ErrorCode::Internal, e))?;
         self.store().shipped_through(Some(seq), bytes).await
+    }
+
+    /// Ends the generation being shipped: the next tick makes a new base (the target, the
+    /// passphrase or the store's schema changed, or off-site copies were off meanwhile).
+    /// `new_target` also gives up the lease, which belongs to the old bucket.
+    pub(crate) async fn restart_generation(&self, new_target: bool) -> Result<(), AppError> {
+        let bytes =
+            serde_json::to_vec(&ShipState::default()).map_err(|e| AppError::internal(ErrorCode::Internal, e))?;
+        self.store().shipped_through(None, bytes).await?;
+        if new_target {
+            self.store().save_shipping_value(super::lease::LEASE, None).await?;
+        }
+        let mut status = self.status().await?;
+        status.offsite_last_success_at = None;
+        status.offsite_last_attempt_at = None;
+        status.offsite_last_error = None;
+        self.save_status(status).await
     }
 
     /// Runs until `stopped`: each interval, a new base when one is due, else a segment.
@@ -88,10 +106,15 @@ impl Backups<'_> {
     async fn ship_tick(&self) -> Result<(), AppError> {
         let settings = self.settings().await?;
         if !settings.is_configured() || !settings.offsite.is_configured() {
-            // Nothing ships: the log need not keep anything.
+            // Nothing ships: the log need not keep anything, and a later start begins anew.
+            if self.ship_state().await?.is_some_and(|s| s.generation > 0) {
+                self.restart_generation(false).await?;
+            }
             return self.store().drop_log().await;
         }
-        if self.offsite_due(&settings).await? {
+        let state = self.ship_state().await?;
+        let migrated = state.as_ref().is_some_and(|s| s.generation > 0 && s.schema != crate::app::schema_version());
+        if migrated || self.offsite_due(&settings).await? {
             return self.ship_base().await.map(drop);
         }
         self.ship_segment().await.map(drop)
@@ -105,7 +128,7 @@ impl Backups<'_> {
         let Some(state) = self.ship_state().await?.filter(|s| s.generation > 0) else { return Ok(None) };
         let passphrase = self.passphrase(&settings)?;
         let target = self.target_of(&settings.offsite)?;
-        let changes = self.store().changes_after(state.shipped_seq, MOST_LOG_ROWS).await?;
+        let changes = self.store().changes_after(state.shipped_seq).await?;
         if changes.rows.is_empty() {
             return Ok(None);
         }
