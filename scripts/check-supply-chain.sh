@@ -28,7 +28,9 @@ else
   # Without the snapshot there is nothing to compare against offline: say so loudly, and still
   # hold licences, bans and sources.
   echo "WARNING: no advisory database at $snapshot (set HOLDFAST_ADVISORY_DB); advisories NOT checked"
-  cargo deny --offline --locked check bans licenses sources
+  dbs=$(mktemp -d)
+  trap 'rm -rf "$dbs"' EXIT
+  HOLDFAST_ADVISORY_DBS=$dbs cargo deny --offline --locked check bans licenses sources
 fi
 
 echo "== CycloneDX SBOM"
