@@ -89,16 +89,9 @@ fn validate_url(text: &str) -> Result<String, AppError> {
 }
 
 fn http_client() -> Result<reqwest::Client, AppError> {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let tls = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
-        .with_safe_default_protocol_versions()
+    crate::tls::outbound_client(Vec::new())
         .map_err(|e| AppError::internal(ErrorCode::Internal, e))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
         .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| AppError::internal(ErrorCode::Internal, e))
 }

@@ -19,22 +19,15 @@ pub(super) struct AcmeHttp(reqwest::Client);
 impl AcmeHttp {
     /// Trusts the public web roots, and the CA in `extra_ca` when given.
     pub(super) fn new(extra_ca: Option<&Path>) -> Result<AcmeHttp, String> {
-        let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-        if let Some(path) = extra_ca {
-            for cert in CertificateDer::pem_file_iter(path).map_err(|e| format!("{}: {e}", path.display()))? {
-                let cert = cert.map_err(|e| format!("{}: {e}", path.display()))?;
-                roots.add(cert).map_err(|e| format!("{}: {e}", path.display()))?;
-            }
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(super::provider())
-            .with_safe_default_protocol_versions()
+        let extra = match extra_ca {
+            Some(path) => CertificateDer::pem_file_iter(path)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+            None => Vec::new(),
+        };
+        let client = super::outbound_client(extra)
             .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
             .timeout(Duration::from_secs(30))
-            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Holdfast/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| e.to_string())?;

@@ -124,6 +124,20 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// A client for outbound HTTPS (alert webhooks, the ACME CA, S3 buckets): ring, the public web
+/// roots plus `extra` CAs, no redirects followed. Callers add their own timeouts.
+pub fn outbound_client(extra: Vec<CertificateDer<'static>>) -> Result<reqwest::ClientBuilder, rustls::Error> {
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    for cert in extra {
+        roots.add(cert)?;
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(reqwest::Client::builder().tls_backend_preconfigured(tls).redirect(reqwest::redirect::Policy::none()))
+}
+
 impl CertManager {
     /// Loads the self-signed certificate from the data directory, generating or renewing it
     /// when it is missing, unreadable, expiring within 30 days or missing one of `names`.

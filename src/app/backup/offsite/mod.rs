@@ -16,14 +16,13 @@ mod transfer;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::TryStreamExt;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use secrecy::{ExposeSecret, SecretString};
 
 pub use settings::{KEYS, OffsiteInput};
 pub use shipper::ShipState;
+use target::base_name;
 pub use target::{OffsiteSettings, OffsiteTarget, TargetError};
-use target::{base_name, parse_base};
 
 use super::format::{BackupError, EncryptingWriter};
 use super::{Backups, Summary, archive};
@@ -98,27 +97,6 @@ impl<E: Into<OffsiteError>> From<transfer::UploadError<E>> for OffsiteError {
 
 fn offsite_failed(error: OffsiteError) -> AppError {
     AppError::internal(ErrorCode::StorageUnavailable, error)
-}
-
-/// The bases in the bucket, oldest first.
-pub async fn list_bases(
-    store: &Arc<dyn ObjectStore>,
-    target: &OffsiteTarget,
-) -> Result<Vec<OffsiteBase>, OffsiteError> {
-    let mut bases: Vec<OffsiteBase> = store
-        .list(Some(&target.generations()))
-        .map_err(OffsiteError::from)
-        .try_filter_map(|meta| async move {
-            Ok(parse_base(&meta.location).map(|created_at| OffsiteBase {
-                created_at,
-                object: meta.location.to_string(),
-                bytes: meta.size,
-            }))
-        })
-        .try_collect()
-        .await?;
-    bases.sort_by_key(|b| b.created_at);
-    Ok(bases)
 }
 
 /// What `verify` found in one generation.
@@ -278,10 +256,10 @@ impl Backups<'_> {
     /// The configured off-site target (the secret opened), if off-site backups are on.
     pub async fn offsite_target(&self) -> Result<Option<OffsiteTarget>, AppError> {
         let settings = self.settings().await?;
-        self.target_of(&settings.offsite).map(Some).or_else(|e| match e.code() {
-            ErrorCode::Required => Ok(None),
-            _ => Err(e),
-        })
+        if !settings.offsite.is_configured() {
+            return Ok(None);
+        }
+        self.target_of(&settings.offsite).map(Some)
     }
 
     /// The target `settings` name (E2001 `Required` when it is not configured).
@@ -414,16 +392,13 @@ impl Backups<'_> {
         settings: &super::schedule::BackupSettings,
     ) -> Result<(), OffsiteError> {
         let store = target.store()?;
-        let bases = list_bases(&store, target).await?;
-        let stamps: Vec<i64> = bases.iter().map(|b| b.created_at).collect();
+        let generations = chain::list(&store, target).await?;
+        let stamps: Vec<i64> = generations.iter().map(|g| g.base.created_at).collect();
         let keep = super::schedule::retained(&stamps, &settings.periods(true));
-        for base in bases.iter().filter(|b| !keep.contains(&b.created_at)) {
-            // The whole generation: its base and every change segment.
-            let folder = base.object.rsplit_once('/').map_or(base.object.as_str(), |(folder, _)| folder);
-            let objects: Vec<object_store::ObjectMeta> =
-                store.list(Some(&object_store::path::Path::from(folder))).try_collect().await?;
-            for object in objects {
-                store.delete(&object.location).await?;
+        // A generation goes whole: its base and every change segment.
+        for generation in generations.iter().filter(|g| !keep.contains(&g.base.created_at)) {
+            for object in generation.segments.iter().chain([&generation.base.object]) {
+                store.delete(&object.as_str().into()).await?;
             }
         }
         Ok(())

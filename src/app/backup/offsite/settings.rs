@@ -199,31 +199,23 @@ impl Backups<'_> {
             "backup.keep_weekly" => settings.keep_weekly = number_of("keep_weekly", 0..=520)?,
             "backup.keep_monthly" => settings.keep_monthly = number_of("keep_monthly", 0..=240)?,
             _ => {
-                let field = match key {
-                    "backup.keep_hourly" => &mut input.keep_hourly,
-                    "backup.base_interval_m" => &mut input.base_interval_m,
-                    "backup.ship_interval_s" => &mut input.ship_interval_s,
-                    "backup.offsite.endpoint" => &mut input.endpoint,
-                    "backup.offsite.region" => &mut input.region,
-                    "backup.offsite.bucket" => &mut input.bucket,
-                    "backup.offsite.prefix" => &mut input.prefix,
-                    "backup.offsite.access_key_id" => &mut input.access_key_id,
-                    "backup.offsite.secret_access_key" => {
-                        input.secret_access_key = SecretString::from(value.to_owned());
-                        return self
-                            .store_settings(self.with_offsite(&current, &input, false)?, None, &client, &[key])
-                            .await;
-                    }
+                let text = value.to_owned();
+                match key {
+                    "backup.keep_hourly" => input.keep_hourly = text,
+                    "backup.base_interval_m" => input.base_interval_m = text,
+                    "backup.ship_interval_s" => input.ship_interval_s = text,
+                    "backup.offsite.endpoint" => input.endpoint = text,
+                    "backup.offsite.region" => input.region = text,
+                    "backup.offsite.bucket" => input.bucket = text,
+                    "backup.offsite.prefix" => input.prefix = text,
+                    "backup.offsite.access_key_id" => input.access_key_id = text,
+                    "backup.offsite.secret_access_key" => input.secret_access_key = SecretString::from(text),
                     "backup.offsite.path_style" => {
                         input.path_style =
-                            value.parse().map_err(|_| AppError::field(ErrorCode::InvalidFormat, "value"))?;
-                        return self
-                            .store_settings(self.with_offsite(&current, &input, false)?, None, &client, &[key])
-                            .await;
+                            value.parse().map_err(|_| AppError::field(ErrorCode::InvalidFormat, "value"))?
                     }
                     _ => return Err(AppError::field(ErrorCode::NotFound, "key")),
-                };
-                *field = value.to_owned();
+                }
                 settings = self.with_offsite(&current, &input, false)?;
             }
         }

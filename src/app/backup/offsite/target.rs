@@ -171,25 +171,18 @@ pub fn parse_base(path: &ObjectPath) -> Option<i64> {
     }
 }
 
-/// Builds our reqwest client for `object_store` (ring, the public web roots, no redirects).
+/// Hands `object_store` our outbound client (see [`crate::tls::outbound_client`]).
 #[derive(Debug)]
 struct Connector;
 
 impl HttpConnector for Connector {
     fn connect(&self, _options: &ClientOptions) -> object_store::Result<HttpClient> {
-        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
         let generic =
             |e: &dyn std::fmt::Display| object_store::Error::Generic { store: "S3", source: e.to_string().into() };
-        let tls = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
-            .with_safe_default_protocol_versions()
+        let client = crate::tls::outbound_client(Vec::new())
             .map_err(|e| generic(&e))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(300))
-            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| generic(&e))?;
         Ok(HttpClient::new(client))
