@@ -43,6 +43,15 @@ impl StartupError {
 }
 
 /// A bound, ready-to-run server.
+/// Why [`Application::run`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Ctrl-C, SIGTERM, or the caller's own signal.
+    Shutdown,
+    /// The data directory was replaced (a restore from the setup page): start again on it.
+    Restart,
+}
+
 pub struct Application {
     state: AppState,
     https: TcpListener,
@@ -133,8 +142,9 @@ impl Application {
         self.state.tls.clone()
     }
 
-    /// Serves until `shutdown` resolves.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
+    /// Serves until `shutdown` resolves or the application asks for a restart (after a restore
+    /// from the setup page); answers which.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Stopped {
         let (stop, stopped) = watch::channel(());
         let mut tasks = tokio::task::JoinSet::new();
         if let Some(http) = self.http {
@@ -161,13 +171,21 @@ impl Application {
         tasks.spawn(async move { app.files().keep_scanning(stopped_for_scan).await });
         self.state.app.webhooks().start_worker();
         tasks.spawn(crate::service_manager::keep_watchdog(self.state.app.clone(), stopped.clone()));
+        let app = self.state.app.clone();
         tasks.spawn(web::server::serve(self.https, self.acceptor, web::router(self.state), stopped));
         crate::service_manager::ready();
-        shutdown.await;
-        tracing::info!("shutting down");
-        crate::service_manager::stopping();
+        let why = tokio::select! {
+            () = shutdown => Stopped::Shutdown,
+            () = app.restart_requested() => Stopped::Restart,
+        };
+        tracing::info!(restart = why == Stopped::Restart, "shutting down");
+        // A restart keeps the process (and its PID): the service manager need not hear of it.
+        if why == Stopped::Shutdown {
+            crate::service_manager::stopping();
+        }
         let _ = stop.send(());
         while tasks.join_next().await.is_some() {}
+        why
     }
 }
 

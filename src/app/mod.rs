@@ -141,6 +141,12 @@ struct Inner {
     started: Instant,
     /// The full-text index, opened on first use (the offline commands never touch it).
     search: Mutex<Option<Arc<search::SearchIndex>>>,
+    /// The keyring sealing the current off-site generation's change segments.
+    segment_keys: Mutex<Option<(i64, Arc<backup::format::Keyring>)>>,
+    /// A restore started from the setup page.
+    setup_restore: Mutex<backup::offsite::SetupRestore>,
+    /// Asks the server to stop and start again (on restored data).
+    restart: tokio::sync::Notify,
 }
 
 /// The services, one per resource: `app.users().invite(…)` is how a handler calls one.
@@ -279,6 +285,9 @@ impl App {
             ops_firing: Default::default(),
             started: Instant::now(),
             search: Mutex::new(None),
+            segment_keys: Mutex::new(None),
+            setup_restore: Mutex::default(),
+            restart: tokio::sync::Notify::new(),
         })))
     }
 
@@ -332,6 +341,24 @@ impl App {
 
     pub(crate) fn master_key(&self) -> &MasterKey {
         &self.0.master_key
+    }
+
+    pub(crate) fn setup_restore_state(&self) -> &Mutex<backup::offsite::SetupRestore> {
+        &self.0.setup_restore
+    }
+
+    /// Asks the running server to stop and start again (`holdfast serve` re-executes itself).
+    pub fn request_restart(&self) {
+        self.0.restart.notify_one();
+    }
+
+    /// Resolves once a restart was asked for.
+    pub async fn restart_requested(&self) {
+        self.0.restart.notified().await;
+    }
+
+    pub(crate) fn segment_keys(&self) -> &Mutex<Option<(i64, Arc<backup::format::Keyring>)>> {
+        &self.0.segment_keys
     }
 
     pub(crate) fn sealer(&self) -> &Sealer {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::app::clock::SystemClock;
 use crate::config::Config;
-use crate::startup::Application;
+use crate::startup::{Application, Stopped};
 use crate::telemetry::{self, LogFormat};
 
 pub fn run(config: Config, log_format: LogFormat) -> u8 {
@@ -16,13 +16,13 @@ pub fn run(config: Config, log_format: LogFormat) -> u8 {
             return super::exit::FAILURE;
         }
     };
-    runtime.block_on(async move {
+    let outcome = runtime.block_on(async move {
         let application = match Application::build(config, Arc::new(SystemClock)).await {
             Ok(application) => application,
             Err(e) => {
                 tracing::error!(error = %e, "Holdfast cannot start");
                 eprintln!("holdfast: {e}");
-                return e.exit_code();
+                return Err(e.exit_code());
             }
         };
         tracing::info!(
@@ -34,9 +34,29 @@ pub fn run(config: Config, log_format: LogFormat) -> u8 {
         if let Some(url) = application.setup_url() {
             tracing::info!(setup_url = %url, "Holdfast is not set up yet: open the setup URL to create the first workspace and owner");
         }
-        application.run(shutdown_signal()).await;
-        0
-    })
+        Ok(application.run(shutdown_signal()).await)
+    });
+    // Every task, the store and the data directory's lock are gone with the runtime.
+    drop(runtime);
+    match outcome {
+        Ok(Stopped::Shutdown) => 0,
+        Ok(Stopped::Restart) => restart(),
+        Err(code) => code,
+    }
+}
+
+/// Starts this binary again with the same arguments in this process (same PID, so a service
+/// manager keeps following it); answers only if that failed.
+fn restart() -> u8 {
+    use std::os::unix::process::CommandExt;
+    tracing::info!("restarting on the restored data");
+    let error = match std::env::current_exe() {
+        Ok(binary) => std::process::Command::new(binary).args(std::env::args_os().skip(1)).exec(),
+        Err(e) => e,
+    };
+    tracing::error!(error = %error, "cannot restart: start Holdfast again by hand");
+    eprintln!("holdfast: cannot restart ({error}): start it again by hand");
+    super::exit::FAILURE
 }
 
 async fn shutdown_signal() {

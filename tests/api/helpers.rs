@@ -76,9 +76,12 @@ async fn spawn_app_with(
     let tls = application.cert_manager().expect("TLS is on by default");
     let app = application.app().clone();
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(application.run(async move {
+    let run = application.run(async move {
         let _ = stopped.await;
-    }));
+    });
+    let task = tokio::spawn(async move {
+        run.await;
+    });
     TestApp {
         app,
         addr,

@@ -526,3 +526,147 @@ async fn a_standby_follows_is_promoted_and_the_old_primary_stops_shipping() {
     assert_eq!(promoted.app.backups().lease().await.unwrap(), 2);
     assert!(base.created_at > 0);
 }
+
+/// The setup token from a line of the server's log that carries the setup link.
+fn setup_token(line: &str) -> String {
+    let start = line.find("token=").expect("a setup link") + "token=".len();
+    line[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_install_restores_from_the_setup_page_and_restarts_on_the_restored_data() {
+    let Some(seaweed) = Seaweed::start() else { return };
+    until_ready(&seaweed, "moving").await;
+    let old = spawn_app().await;
+    old.setup_owner().await;
+    let api = old.api_user("Acme Ltd", "ivy@acme.example", Role::Owner).await;
+    configure_offsite(&old, &seaweed, "moving").await;
+    for name in ["Lovelace", "Hopper"] {
+        api.create("/api/v1/contacts", json!({"first_name": "Ada", "last_name": name})).await;
+    }
+    old.app.backups().ship_base().await.expect("the base");
+    api.create("/api/v1/contacts", json!({"first_name": "Alan", "last_name": "Turing"})).await;
+    old.app.backups().ship_segment().await.unwrap().expect("a segment");
+
+    // A fresh install on a new machine: the real binary, as an operator starts it.
+    let fresh = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args(["serve", "--data-dir", &fresh.path().display().to_string()])
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--http-listen", "off"])
+        .env_remove("HOLDFAST_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = server.stderr.take().unwrap();
+    let (send, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let token = setup_token(&wait_for_line(&lines, "token="));
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let clock = Arc::new(ManualClock::starting_now());
+    let browser = Browser {
+        base: format!("https://localhost:{port}"),
+        client: client_trusting(&fresh.path().join("tls/cert.pem"), addr, clock.clone()),
+        clock,
+        secrets: Secrets::default(),
+    };
+    let setup = format!("/setup?token={token}");
+    let page = browser.page(&setup).await;
+    assert!(page.contains("Restore from off-site copies"), "{page}");
+    let form = |secret: &'static str, passphrase: &'static str| {
+        let endpoint = seaweed.endpoint.clone();
+        let token = token.clone();
+        move || -> Vec<(&'static str, String)> {
+            vec![
+                ("token", token.clone()),
+                ("endpoint", endpoint.clone()),
+                ("region", String::new()),
+                ("bucket", "moving".into()),
+                ("prefix", "firm".into()),
+                ("access_key_id", KEY_ID.into()),
+                ("secret_access_key", secret.into()),
+                ("path_style", "on".into()),
+                ("passphrase", passphrase.into()),
+            ]
+        }
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let browser = &browser;
+        let setup = setup.clone();
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            browser.submit(&setup, "/setup/restore", &fields).await
+        }
+    };
+
+    // A refused key is named on the form (and not echoed); nothing starts.
+    let refused = post(form("not-the-secret", PASSPHRASE)()).await;
+    assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let said = refused.text().await.unwrap();
+    assert!(said.contains("refused the credentials") && !said.contains("not-the-secret"), "{said}");
+
+    // A wrong passphrase: the restore starts, fails, and the form says why; the install stays empty.
+    let started = post(form(SECRET, "not the passphrase")()).await;
+    assert_eq!(started.status(), reqwest::StatusCode::SEE_OTHER);
+    let following = location(&started);
+    let failed = loop {
+        let response = browser.get(&following).await;
+        if response.status() == reqwest::StatusCode::UNPROCESSABLE_ENTITY {
+            break response.text().await.unwrap();
+        }
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(failed.contains("wrong passphrase"), "{failed}");
+    assert!(browser.page(&setup).await.contains("Create workspace"), "setup is still open");
+
+    // The right one: followed to the end, then the server restarts by itself on the data.
+    let started = post(form(SECRET, PASSPHRASE)()).await;
+    assert_eq!(location(&started), following);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let Ok(response) = browser.client.get(browser.url(&following)).send().await else {
+            break; // restarting
+        };
+        if response.status() == reqwest::StatusCode::SEE_OTHER {
+            assert_eq!(location(&response), "/login?notice=restored", "restarted already");
+            break;
+        }
+        let refresh = response.headers().get("refresh").map(|v| v.to_str().unwrap().to_owned());
+        let text = response.text().await.unwrap();
+        if text.contains("Restored") {
+            assert_eq!(refresh.as_deref(), Some("4;url=/login?notice=restored"));
+            break;
+        }
+        assert!(text.contains("Restoring"), "{text}");
+        assert_eq!(refresh.as_deref(), Some("2"));
+        assert!(Instant::now() < deadline, "the restore never finished");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    wait_for_line(&lines, "restarting on the restored data");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let login = loop {
+        match browser.client.get(browser.url("/login?notice=restored")).send().await {
+            Ok(response) if response.status() == reqwest::StatusCode::OK => break response.text().await.unwrap(),
+            _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(200)).await,
+            other => panic!("the server did not come back: {other:?}"),
+        }
+    };
+    assert!(login.contains("restored from its off-site copies"), "{login}");
+    assert_eq!(browser.get(&setup).await.status(), reqwest::StatusCode::GONE, "setup is over");
+    assert_eq!(server.try_wait().unwrap(), None, "the same process serves on");
+
+    // The restored data: every contact, including the one the change segment carried.
+    let restored = Api { client: browser.client.clone(), base: browser.base.clone(), token: api.token.clone() };
+    assert_eq!(contact_names(&restored).await, ["Hopper", "Lovelace", "Turing"]);
+    let _ = server.kill();
+    let _ = server.wait();
+}

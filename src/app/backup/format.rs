@@ -140,6 +140,62 @@ impl Header {
     }
 }
 
+/// Keys derived from one passphrase, remembered by salt and costs. The many small objects of
+/// an off-site generation (its change segments) share this keyring's salt, each with a fresh
+/// random nonce prefix, so sealing and opening them costs one argon2 run instead of one per
+/// object. (A generation holds at most a few thousand segments: 56 random bits keep a repeated
+/// prefix — and so a repeated nonce — out of reach.)
+pub struct Keyring {
+    passphrase: secrecy::SecretString,
+    sealing: Header,
+    derived: std::sync::Mutex<std::collections::HashMap<[u8; 28], Zeroizing<[u8; 32]>>>,
+}
+
+impl Keyring {
+    /// A keyring with a fresh salt for what it seals.
+    pub fn new(passphrase: secrecy::SecretString) -> Self {
+        Self::with_costs(passphrase, Header::fresh())
+    }
+
+    /// As `new`, sealing with the salt and costs of `header` (tests use cheap ones).
+    pub fn with_costs(passphrase: secrecy::SecretString, sealing: Header) -> Self {
+        Self { passphrase, sealing, derived: Default::default() }
+    }
+
+    /// Whether this keyring was made from `passphrase`.
+    pub fn is_for(&self, passphrase: &secrecy::SecretString) -> bool {
+        use secrecy::ExposeSecret;
+        self.passphrase.expose_secret() == passphrase.expose_secret()
+    }
+
+    fn key_for(&self, header: &Header) -> Result<Zeroizing<[u8; 32]>, BackupError> {
+        use secrecy::ExposeSecret;
+        let mut id = [0u8; 28];
+        id[..16].copy_from_slice(&header.salt);
+        id[16..20].copy_from_slice(&header.memory_kib.to_be_bytes());
+        id[20..24].copy_from_slice(&header.passes.to_be_bytes());
+        id[24..].copy_from_slice(&header.lanes.to_be_bytes());
+        if let Some(key) = self.derived.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+            return Ok(key.clone());
+        }
+        let key = header.derive_key(self.passphrase.expose_secret().as_bytes())?;
+        self.derived.lock().unwrap_or_else(|p| p.into_inner()).insert(id, key.clone());
+        Ok(key)
+    }
+
+    /// An encrypting writer under this keyring's salt with a fresh nonce prefix.
+    pub fn writer<W: Write>(&self, inner: W) -> Result<EncryptingWriter<W>, BackupError> {
+        let header = Header { nonce_prefix: rand::random(), ..self.sealing.clone() };
+        let key = self.key_for(&header)?;
+        EncryptingWriter::with_key(inner, header, &key)
+    }
+
+    /// A decrypting reader, deriving the key only for a salt not seen before.
+    pub fn reader<R: Read>(&self, inner: R) -> Result<DecryptingReader<R>, BackupError> {
+        DecryptingReader::with_key(inner, |header| self.key_for(header))
+    }
+}
+
 /// Encrypts everything written to it; `finish` seals the last chunk.
 pub struct EncryptingWriter<W: Write> {
     inner: W,
@@ -157,8 +213,12 @@ impl<W: Write> EncryptingWriter<W> {
     }
 
     /// As `new`, with given key-derivation costs (tests use cheap ones).
-    pub fn with_header(mut inner: W, passphrase: &[u8], header: Header) -> Result<Self, BackupError> {
+    pub fn with_header(inner: W, passphrase: &[u8], header: Header) -> Result<Self, BackupError> {
         let key = header.derive_key(passphrase)?;
+        Self::with_key(inner, header, &key)
+    }
+
+    fn with_key(mut inner: W, header: Header, key: &[u8; 32]) -> Result<Self, BackupError> {
         let aad = header.encode();
         inner.write_all(&aad)?;
         let cipher = Aes256Gcm::new_from_slice(key.as_slice()).expect("32-byte key");
@@ -226,11 +286,19 @@ fn read_up_to<R: Read>(reader: &mut R, buffer: &mut Vec<u8>, want: usize) -> io:
 }
 
 impl<R: Read> DecryptingReader<R> {
-    pub fn new(mut inner: R, passphrase: &[u8]) -> Result<Self, BackupError> {
+    pub fn new(inner: R, passphrase: &[u8]) -> Result<Self, BackupError> {
+        Self::with_key(inner, |header| header.derive_key(passphrase))
+    }
+
+    /// Reads the header, then decrypts under the key `key_for` answers for it.
+    fn with_key(
+        mut inner: R,
+        key_for: impl FnOnce(&Header) -> Result<Zeroizing<[u8; 32]>, BackupError>,
+    ) -> Result<Self, BackupError> {
         let mut aad = [0u8; HEADER_LEN];
         inner.read_exact(&mut aad).map_err(|_| BackupError::NotABackup)?;
         let header = Header::decode(&aad)?;
-        let key = header.derive_key(passphrase)?;
+        let key = key_for(&header)?;
         let cipher = Aes256Gcm::new_from_slice(key.as_slice()).expect("32-byte key");
         let mut pending = Vec::with_capacity(CHUNK + TAG);
         read_up_to(&mut inner, &mut pending, CHUNK + TAG)?;

@@ -21,21 +21,41 @@ use crate::web::extract::{AnySession, AppForm, Client, Page};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "setup.html")]
-struct SetupPage {
-    layout: Layout,
+pub(super) struct SetupPage {
+    pub layout: Layout,
     /// The policy's shortest password.
-    min_length: u32,
-    token: String,
-    workspace_name: String,
-    name: String,
-    email: String,
-    error: Option<FormError>,
+    pub min_length: u32,
+    pub token: String,
+    pub workspace_name: String,
+    pub name: String,
+    pub email: String,
+    pub error: Option<FormError>,
+    /// The restore form (shown open when it failed).
+    pub restore: super::setup_restore::RestoreFields,
+    pub restore_error: Option<FormError>,
+}
+
+impl SetupPage {
+    /// The page as first shown.
+    pub fn blank(state: &AppState, page: &Page, token: String) -> SetupPage {
+        SetupPage {
+            layout: Layout::new("Set up Holdfast", page),
+            min_length: state.app.security_policy().password_min_length,
+            token,
+            workspace_name: String::new(),
+            name: String::new(),
+            email: String::new(),
+            error: None,
+            restore: Default::default(),
+            restore_error: None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
 pub struct TokenQuery {
     #[serde(default)]
-    token: String,
+    pub token: String,
 }
 
 #[derive(Deserialize)]
@@ -50,7 +70,11 @@ pub struct SetupForm {
 
 /// Refuses setup once done (410) or with a wrong token (404), changing nothing; wrong tokens
 /// count as failed attempts of the address.
-async fn setup_gate(state: &AppState, token: &str, client: &crate::app::auth::ClientInfo) -> Result<(), Response> {
+pub(super) async fn setup_gate(
+    state: &AppState,
+    token: &str,
+    client: &crate::app::auth::ClientInfo,
+) -> Result<(), Response> {
     match state.app.setup().state(token, client).await {
         Ok(SetupState::Open) => Ok(()),
         Ok(SetupState::Done) => {
@@ -77,16 +101,7 @@ pub async fn setup_form(
     if let Err(refused) = setup_gate(&state, &query.token, &client).await {
         return refused;
     }
-    let response = SetupPage {
-        layout: Layout::new("Set up Holdfast", &page),
-        min_length: state.app.security_policy().password_min_length,
-        token: query.token,
-        workspace_name: String::new(),
-        name: String::new(),
-        email: String::new(),
-        error: None,
-    }
-    .into_response();
+    let response = SetupPage::blank(&state, &page, query.token).into_response();
     super::forms::keep_secret_out_of_referer(response)
 }
 
@@ -110,13 +125,11 @@ pub async fn setup_submit(
         Ok(token) => signed_in(token, "/account"),
         Err(error) => {
             let page = SetupPage {
-                layout: Layout::new("Set up Holdfast", &page),
-                min_length: state.app.security_policy().password_min_length,
-                token: form.token,
                 workspace_name: form.workspace_name,
                 name: form.name,
                 email: form.email,
                 error: Some(FormError::new("set up Holdfast", &error)),
+                ..SetupPage::blank(&state, &page, form.token)
             };
             (crate::web::error::status_for(error.code()), page).into_response()
         }

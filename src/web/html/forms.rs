@@ -49,6 +49,7 @@ pub fn is_refusal(error: &AppError) -> bool {
 pub fn notice(key: &str) -> Option<&'static str> {
     Some(match key {
         "signed-out" => "You are signed out.",
+        "restored" => "Holdfast was restored from its off-site copies. Sign in with your usual account.",
         "tag-coloured" => "The tag colour was saved.",
         "bulk-done" => "The selected records were changed.",
         "password-changed" => "Your password was changed. Your other sessions were signed out.",

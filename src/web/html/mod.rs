@@ -18,6 +18,7 @@ mod password;
 mod portal;
 mod portal_settings;
 mod security;
+mod setup_restore;
 mod system;
 mod users;
 
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/setup", get(auth::setup_form).post(auth::setup_submit))
+        .route("/setup/restore", get(setup_restore::progress).post(setup_restore::start))
         .route("/login", get(auth::login_form).post(auth::login_submit))
         .route("/login/mfa", get(mfa::login_form).post(mfa::login_submit))
         .route("/logout", post(auth::logout))

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use super::segment::{self, Segment};
 use super::target::{OffsiteTarget, parse_base};
 use super::{OffsiteBase, OffsiteError};
+use crate::app::backup::format::Keyring;
 
 /// A generation as listed.
 #[derive(Debug, Clone)]
@@ -80,13 +81,15 @@ pub async fn walk(
     base_seq: u64,
     passphrase: &SecretString,
 ) -> Result<Walked, OffsiteError> {
+    // One key derivation for the whole generation (its segments share a salt).
+    let keys = Arc::new(Keyring::new(passphrase.clone()));
     let mut opened: Vec<(String, String, Segment)> = Vec::new();
     let mut walked = Walked::default();
     for object in &generation.segments {
         let bytes = store.get(&object.as_str().into()).await?.bytes().await?;
         let digest = hex::encode(Sha256::digest(&bytes));
-        let passphrase = passphrase.clone();
-        let outcome = tokio::task::spawn_blocking(move || segment::open(&bytes, &passphrase))
+        let keys = keys.clone();
+        let outcome = tokio::task::spawn_blocking(move || segment::open(&bytes, &keys))
             .await
             .map_err(|e| OffsiteError::Store(e.to_string()))?;
         match outcome {

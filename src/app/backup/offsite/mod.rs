@@ -5,6 +5,7 @@
 //! restore|verify s3://…` read them back.
 
 mod chain;
+mod first_run;
 pub mod lease;
 pub mod segment;
 mod settings;
@@ -19,6 +20,7 @@ use std::time::Instant;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use secrecy::{ExposeSecret, SecretString};
 
+pub use first_run::{SetupRestore, SetupRestoreInput};
 pub use settings::{KEYS, OffsiteInput};
 pub use shipper::ShipState;
 use target::base_name;

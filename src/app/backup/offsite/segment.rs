@@ -5,11 +5,10 @@
 
 use std::io::Read;
 
-use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::app::backup::format::{BackupError, DecryptingReader, EncryptingWriter};
+use crate::app::backup::format::{BackupError, Keyring};
 use crate::app::store::oplog::ChangedRow;
 
 const FRAME_ROW: u8 = 1;
@@ -46,8 +45,8 @@ pub fn object_name(generation: i64, seq_from: u64, seq_to: u64) -> String {
     format!("generations/{generation:012}/seg-{seq_from:020}-{seq_to:020}.hfs")
 }
 
-/// Seals a segment with the passphrase; answers the object's bytes and their SHA-256 (hex).
-pub fn seal(segment: &Segment, passphrase: &SecretString) -> Result<(Vec<u8>, String), BackupError> {
+/// Seals a segment under the keyring; answers the object's bytes and their SHA-256 (hex).
+pub fn seal(segment: &Segment, keys: &Keyring) -> Result<(Vec<u8>, String), BackupError> {
     let mut plain = Vec::new();
     let header = serde_json::to_vec(&segment.header).map_err(|e| BackupError::Corrupt(e.to_string()))?;
     plain.extend_from_slice(&(header.len() as u32).to_be_bytes());
@@ -71,7 +70,7 @@ pub fn seal(segment: &Segment, passphrase: &SecretString) -> Result<(Vec<u8>, St
         put_bytes(&mut plain, bytes);
     }
     plain.push(FRAME_END);
-    let mut writer = EncryptingWriter::new(Vec::new(), passphrase.expose_secret().as_bytes())?;
+    let mut writer = keys.writer(Vec::new())?;
     std::io::Write::write_all(&mut writer, &plain)?;
     let sealed = writer.finish()?;
     let digest = hex::encode(Sha256::digest(&sealed));
@@ -84,8 +83,8 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// Opens and checks a segment's bytes.
-pub fn open(sealed: &[u8], passphrase: &SecretString) -> Result<Segment, BackupError> {
-    let mut reader = DecryptingReader::new(sealed, passphrase.expose_secret().as_bytes())?;
+pub fn open(sealed: &[u8], keys: &Keyring) -> Result<Segment, BackupError> {
+    let mut reader = keys.reader(sealed)?;
     let mut plain = Vec::new();
     reader.read_to_end(&mut plain).map_err(BackupError::Io)?;
     let corrupt = |what: &str| BackupError::Corrupt(format!("segment: {what}"));
@@ -147,11 +146,19 @@ fn take_bytes(input: &mut &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use secrecy::SecretString;
+
     use super::*;
+    use crate::app::backup::format::Header;
+
+    fn keyring(passphrase: &str) -> Keyring {
+        let cheap = Header { memory_kib: 8, passes: 1, ..Header::fresh() };
+        Keyring::with_costs(SecretString::from(passphrase.to_owned()), cheap)
+    }
 
     #[test]
     fn segments_round_trip_and_refuse_a_wrong_passphrase() {
-        let passphrase = SecretString::from("correct harbour lantern".to_owned());
+        let keys = keyring("correct harbour lantern");
         let segment = Segment {
             header: SegmentHeader {
                 format: 1,
@@ -166,13 +173,18 @@ mod tests {
             rows: vec![("records".into(), vec![1, 2], Some(vec![3])), ("settings".into(), b"x".to_vec(), None)],
             files: vec![("blob-1".into(), vec![9; 10])],
         };
-        let (sealed, digest) = seal(&segment, &passphrase).unwrap();
+        let (sealed, digest) = seal(&segment, &keys).unwrap();
         assert_eq!(digest.len(), 64);
-        let opened = open(&sealed, &passphrase).unwrap();
+        // A keyring of the same passphrase but another salt opens it (deriving the sealed salt).
+        let opened = open(&sealed, &keyring("correct harbour lantern")).unwrap();
         assert_eq!(opened.header, segment.header);
         assert_eq!(opened.rows, segment.rows);
         assert_eq!(opened.files, segment.files);
-        assert!(open(&sealed, &SecretString::from("another passphrase".to_owned())).is_err());
+        assert!(open(&sealed, &keyring("another passphrase")).is_err());
+        // The same keyring seals the same segment differently each time: one salt, a fresh nonce prefix.
+        let (again, _) = seal(&segment, &keys).unwrap();
+        assert_eq!(sealed[23..39], again[23..39], "one salt per keyring");
+        assert_ne!(sealed[39..46], again[39..46], "a fresh nonce prefix per segment");
         assert_eq!(
             object_name(100, 5, 9),
             "generations/000000000100/seg-00000000000000000005-00000000000000000009.hfs"

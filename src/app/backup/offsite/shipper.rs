@@ -6,9 +6,11 @@
 //! from the last one that arrived. The data a restore can lack is at most one interval.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::{ObjectStoreExt, PutPayload};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -16,6 +18,7 @@ use super::segment::{self, Segment, SegmentHeader};
 use crate::app::App;
 use crate::app::audit::{AuditEvent, SERVER_CHAIN};
 use crate::app::backup::Backups;
+use crate::app::backup::format::Keyring;
 use crate::error::{AppError, ErrorCode};
 
 /// Files stored up to this long before the previous segment are sent again: a file written
@@ -103,6 +106,20 @@ impl Backups<'_> {
         }
     }
 
+    /// The keyring sealing `generation`'s segments: derived once per generation (and again
+    /// only if the passphrase changed).
+    fn keyring_for(&self, generation: i64, passphrase: SecretString) -> Arc<Keyring> {
+        let mut kept = self.segment_keys().lock().unwrap_or_else(|p| p.into_inner());
+        match &*kept {
+            Some((kept_generation, keys)) if *kept_generation == generation && keys.is_for(&passphrase) => keys.clone(),
+            _ => {
+                let keys = Arc::new(Keyring::new(passphrase));
+                *kept = Some((generation, keys.clone()));
+                keys
+            }
+        }
+    }
+
     async fn ship_tick(&self) -> Result<(), AppError> {
         let settings = self.settings().await?;
         if !settings.is_configured() || !settings.offsite.is_configured() {
@@ -126,7 +143,7 @@ impl Backups<'_> {
         let settings = self.settings().await?;
         // No generation yet (a promoted standby waits for its first base).
         let Some(state) = self.ship_state().await?.filter(|s| s.generation > 0) else { return Ok(None) };
-        let passphrase = self.passphrase(&settings)?;
+        let keys = self.keyring_for(state.generation, self.passphrase(&settings)?);
         let target = self.target_of(&settings.offsite)?;
         let changes = self.store().changes_after(state.shipped_seq).await?;
         if changes.rows.is_empty() {
@@ -151,7 +168,7 @@ impl Backups<'_> {
         };
         let name = segment::object_name(state.generation, header.seq_from, header.seq_to);
         let segment = Segment { header, rows: changes.rows, files };
-        let sealed = tokio::task::spawn_blocking(move || segment::seal(&segment, &passphrase))
+        let sealed = tokio::task::spawn_blocking(move || segment::seal(&segment, &keys))
             .await
             .map_err(|e| AppError::internal(ErrorCode::Internal, e))?
             .map_err(|e| AppError::internal(ErrorCode::StorageUnavailable, e))?;
