@@ -670,3 +670,152 @@ async fn a_fresh_install_restores_from_the_setup_page_and_restarts_on_the_restor
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// A TCP proxy in front of the bucket that can hold requests: while held, what clients send is
+/// swallowed (counted, never forwarded), so an upload hangs mid-request.
+struct HoldingProxy {
+    port: u16,
+    hold: Arc<std::sync::atomic::AtomicBool>,
+    held_bytes: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl HoldingProxy {
+    async fn start(upstream: u16) -> HoldingProxy {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hold = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let held_bytes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (hold_flag, held) = (hold.clone(), held_bytes.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await else { continue };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let (hold_flag, held) = (hold_flag.clone(), held.clone());
+                tokio::spawn(async move {
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    while let Ok(n @ 1..) = client_read.read(&mut buffer).await {
+                        if hold_flag.load(Ordering::SeqCst) {
+                            held.fetch_add(n, Ordering::SeqCst);
+                        } else if server_write.write_all(&buffer[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+                });
+            }
+        });
+        HoldingProxy { port, hold, held_bytes }
+    }
+
+    fn set_holding(&self, holding: bool) {
+        self.hold.store(holding, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn held(&self) -> usize {
+        self.held_bytes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// `holdfast serve` on `dir` at `port`, up and answering.
+async fn serve_binary(dir: &Path, port: u16) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args(["serve", "--data-dir", &dir.display().to_string()])
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--http-listen", "off"])
+        .env_remove("HOLDFAST_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server never listened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child
+}
+
+/// The change segments in the bucket's newest generation.
+async fn segments_in(seaweed: &Seaweed, bucket: &str) -> Vec<String> {
+    let target = seaweed.bucket(bucket);
+    let store = target.store().unwrap();
+    let mut objects: Vec<String> = store
+        .list(Some(&target.generations()))
+        .map_ok(|meta| meta.location.to_string())
+        .try_collect()
+        .await
+        .unwrap();
+    objects.retain(|o| o.contains("/seg-"));
+    objects.sort();
+    objects
+}
+
+async fn until_segments(seaweed: &Seaweed, bucket: &str, at_least: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while segments_in(seaweed, bucket).await.len() < at_least {
+        assert!(Instant::now() < deadline, "fewer than {at_least} segments ever arrived");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shipper_killed_mid_upload_resumes_and_loses_no_acknowledged_write() {
+    let Some(seaweed) = Seaweed::start() else { return };
+    until_ready(&seaweed, "killed").await;
+    let proxy = HoldingProxy::start(seaweed.s3).await;
+    let app = spawn_app().await;
+    app.setup_owner().await;
+    let api = app.api_user("Acme Ltd", "ivy@acme.example", Role::Owner).await;
+    configure_offsite(&app, &seaweed, "killed").await;
+    set(&app, "backup.offsite.endpoint", &format!("http://127.0.0.1:{}", proxy.port)).await;
+    api.create("/api/v1/contacts", json!({"first_name": "Ada", "last_name": "Lovelace"})).await;
+    app.app.backups().ship_base().await.expect("the base");
+    set(&app, "backup.ship_interval_s", "1").await;
+    let dir = app.stop().await;
+
+    // The real server ships a change every second.
+    let port = free_port();
+    let mut server = serve_binary(dir.path(), port).await;
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let client = client_trusting(&dir.path().join("tls/cert.pem"), addr, Arc::new(ManualClock::starting_now()));
+    let api = Api { client, base: format!("https://localhost:{port}"), token: api.token.clone() };
+    api.create("/api/v1/contacts", json!({"first_name": "Grace", "last_name": "Hopper"})).await;
+    until_segments(&seaweed, "killed", 1).await;
+
+    // The next segment's upload hangs half-way in the proxy; the server is killed right then.
+    proxy.set_holding(true);
+    api.create("/api/v1/contacts", json!({"first_name": "Alan", "last_name": "Turing"})).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while proxy.held() == 0 {
+        assert!(Instant::now() < deadline, "the shipper never started the next upload");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(segments_in(&seaweed, "killed").await.len(), 1, "the interrupted segment never arrived");
+
+    // Started again, it resumes from the last segment that arrived: Turing goes out with Dijkstra.
+    proxy.set_holding(false);
+    let mut server = serve_binary(dir.path(), port).await;
+    api.create("/api/v1/contacts", json!({"first_name": "Edsger", "last_name": "Dijkstra"})).await;
+    until_segments(&seaweed, "killed", 2).await;
+    // Had Turing gone out alone first, Dijkstra follows within the next interval or two.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let work = tempfile::tempdir().unwrap();
+    let passphrase = passphrase_file(work.path());
+    let env = seaweed.env(SECRET);
+    let out = holdfast(&["backup", "verify", "s3://killed/firm", "--passphrase-file", &passphrase], &env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let restored = tempfile::tempdir().unwrap();
+    let into = restored.path().display().to_string();
+    let out = holdfast(&restore_args("s3://killed/firm", &passphrase, &into, None), &env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(restored_contacts(restored, &api.token).await, ["Dijkstra", "Hopper", "Lovelace", "Turing"]);
+}
