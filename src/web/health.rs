@@ -75,6 +75,7 @@ pub async fn detailed(State(state): State<AppState>, client: ClientIp, page: Pag
         None => json!({ "status": "ok", "terminated_by_proxy": true }),
     };
     let shipping = state.app.backups().ship_state().await.ok().flatten();
+    let queued_changes = state.app.store().queued_changes().await.ok();
     let backup = match (state.app.backups().settings().await, state.app.backups().status().await) {
         (Ok(settings), Ok(status)) => {
             let age = status.last_success_at.map(|t| state.app.now() - t);
@@ -94,6 +95,7 @@ pub async fn detailed(State(state): State<AppState>, client: ClientIp, page: Pag
                     "shipping_lag_s": lag,
                     "segments_in_generation": shipping.as_ref().map(|s| s.segments),
                     "last_shipping_error": shipping_error,
+                    "queued_changes": queued_changes,
                 })
             });
             let offsite_ok = offsite.as_ref().is_none_or(|o| o["status"] == "ok");

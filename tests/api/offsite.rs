@@ -743,12 +743,8 @@ async fn serve_binary(dir: &Path, port: u16) -> Child {
 async fn segments_in(seaweed: &Seaweed, bucket: &str) -> Vec<String> {
     let target = seaweed.bucket(bucket);
     let store = target.store().unwrap();
-    let mut objects: Vec<String> = store
-        .list(Some(&target.generations()))
-        .map_ok(|meta| meta.location.to_string())
-        .try_collect()
-        .await
-        .unwrap();
+    let mut objects: Vec<String> =
+        store.list(Some(&target.generations())).map_ok(|meta| meta.location.to_string()).try_collect().await.unwrap();
     objects.retain(|o| o.contains("/seg-"));
     objects.sort();
     objects
@@ -818,4 +814,59 @@ async fn a_shipper_killed_mid_upload_resumes_and_loses_no_acknowledged_write() {
     let out = holdfast(&restore_args("s3://killed/firm", &passphrase, &into, None), &env);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(restored_contacts(restored, &api.token).await, ["Dijkstra", "Hopper", "Lovelace", "Turing"]);
+}
+
+async fn queued_changes(app: &TestApp) -> u64 {
+    let health: Value = app.get("/health/detailed").await.json().await.unwrap();
+    health["checks"]["backup"]["offsite"]["queued_changes"].as_u64().expect("queued_changes")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_op_log_stays_small_while_nothing_reaches_the_bucket() {
+    let Some(mut seaweed) = Seaweed::start() else { return };
+    until_ready(&seaweed, "stalled").await;
+    let app = spawn_app().await;
+    app.setup_owner().await;
+    let api = app.api_user("Acme Ltd", "ivy@acme.example", Role::Owner).await;
+    configure_offsite(&app, &seaweed, "stalled").await;
+    api.create("/api/v1/contacts", json!({"first_name": "Ada", "last_name": "Lovelace"})).await;
+    app.app.backups().ship_tick().await.expect("the first base");
+
+    // The bucket goes away: the log keeps what the next segment must carry...
+    seaweed.stop();
+    let during: Vec<String> = (10..30).map(|n| format!("Outage{n}")).collect();
+    for name in &during {
+        api.create("/api/v1/contacts", json!({"first_name": "X", "last_name": name})).await;
+    }
+    assert!(app.app.backups().ship_tick().await.is_err());
+    let kept = queued_changes(&app).await;
+    assert!(kept >= 20, "kept while the generation can still go on: {kept}");
+
+    // ...until two full-copy intervals passed: the next success is a new base, the log empties
+    // (but for the counter and what the failed attempt itself recorded).
+    app.clock.advance(time::Duration::minutes(121));
+    assert!(app.app.backups().ship_tick().await.is_err());
+    let emptied = queued_changes(&app).await;
+    assert!(emptied < 10, "{emptied} of {kept}");
+    let after: Vec<String> = (30..50).map(|n| format!("Outage{n}")).collect();
+    for name in &after {
+        api.create("/api/v1/contacts", json!({"first_name": "Y", "last_name": name})).await;
+    }
+    app.app.backups().ship_tick().await.expect("resting before the next base; no segment without a generation");
+    assert!(queued_changes(&app).await <= emptied, "it does not grow without a generation");
+
+    // The bucket is back: the new base has everything.
+    seaweed.restart();
+    until_ready(&seaweed, "stalled").await;
+    app.clock.advance(time::Duration::minutes(6));
+    app.app.backups().ship_tick().await.expect("the new base");
+    let work = tempfile::tempdir().unwrap();
+    let passphrase = passphrase_file(work.path());
+    let restored = tempfile::tempdir().unwrap();
+    let into = restored.path().display().to_string();
+    let out = holdfast(&restore_args("s3://stalled/firm", &passphrase, &into, None), &seaweed.env(SECRET));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut expected: Vec<String> = during.into_iter().chain(after).collect();
+    expected.insert(0, "Lovelace".into());
+    assert_eq!(restored_contacts(restored, &api.token).await, expected);
 }

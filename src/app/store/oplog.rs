@@ -339,20 +339,25 @@ impl super::Store {
         .await
     }
 
-    /// Empties the log (nothing ships: off-site backups are off).
+    /// Empties the log (nothing ships: off-site backups are off, or the next base holds it all);
+    /// the newest row stays as the counter.
     pub(crate) async fn drop_log(&self) -> Result<(), crate::error::AppError> {
-        let empty = self
-            .read_txn(|txn| {
-                Ok(txn.open_table(OPLOG).map_err(super::storage)?.last().map_err(super::storage)?.is_none())
-            })
-            .await?;
-        if empty {
+        if self.queued_changes().await? <= 1 {
             return Ok(());
         }
         self.write_txn(|txn| {
             let mut log = txn.open_table(OPLOG).map_err(super::storage)?;
             let Some(last) = log.last().map_err(super::storage)?.map(|(seq, _)| seq.value()) else { return Ok(()) };
             prune(&mut log, last)
+        })
+        .await
+    }
+
+    /// How many write transactions the log holds (waiting for a segment, plus the counter).
+    pub async fn queued_changes(&self) -> Result<u64, crate::error::AppError> {
+        self.read_txn(|txn| {
+            use redb::ReadableTableMetadata;
+            txn.open_table(OPLOG).map_err(super::storage)?.len().map_err(super::storage)
         })
         .await
     }

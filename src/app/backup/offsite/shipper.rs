@@ -120,7 +120,8 @@ impl Backups<'_> {
         }
     }
 
-    async fn ship_tick(&self) -> Result<(), AppError> {
+    /// One round of the shipper: a new base when one is due, else a change segment.
+    pub async fn ship_tick(&self) -> Result<(), AppError> {
         let settings = self.settings().await?;
         if !settings.is_configured() || !settings.offsite.is_configured() {
             // Nothing ships: the log need not keep anything, and a later start begins anew.
@@ -129,7 +130,24 @@ impl Backups<'_> {
             }
             return self.store().drop_log().await;
         }
-        let state = self.ship_state().await?;
+        let mut state = self.ship_state().await?;
+        // Nothing reached the bucket for two full-copy intervals (it is down, or the key was
+        // revoked): the next success has to be a new base anyway, so the generation ends here.
+        let stalled_for = 2 * i64::from(settings.base_interval_m) * 60;
+        if state
+            .as_ref()
+            .is_some_and(|s| s.generation > 0 && s.last_error.is_some() && self.now() - s.last_shipped_at > stalled_for)
+        {
+            tracing::warn!(
+                "off-site shipping failed for two full-copy intervals: the next success starts a new generation"
+            );
+            self.restart_generation(false).await?;
+            state = self.ship_state().await?;
+        }
+        // Without a generation the next base holds everything: the log need not grow meanwhile.
+        if state.as_ref().is_none_or(|s| s.generation == 0) {
+            self.store().drop_log().await?;
+        }
         let migrated = state.as_ref().is_some_and(|s| s.generation > 0 && s.schema != crate::app::schema_version());
         if migrated || self.offsite_due(&settings).await? {
             return self.ship_base().await.map(drop);
