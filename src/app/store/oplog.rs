@@ -269,23 +269,33 @@ const SHIPPING_STATE: &str = "state";
 impl super::Store {
     /// The rows changed by every log row after `after`, with their values as of one snapshot —
     /// all of them: a segment that stopped part-way would pair old keys with newer values.
+    /// Answers only once everything it read is durable: readers see the writer's commits
+    /// before the batch's fsync, and a crash then would leave in the bucket what the disk lost.
     pub(crate) async fn changes_after(&self, after: u64) -> Result<Changes, crate::error::AppError> {
-        self.read_txn(move |txn| {
-            let log = txn.open_table(OPLOG).map_err(super::storage)?;
-            let rows = rows_after(&log, after).map_err(super::storage)?;
-            let Some(up_to) = rows.last().map(|(seq, _)| *seq) else {
-                return Ok(Changes { up_to: after, rows: Vec::new() });
-            };
-            let keys: BTreeSet<(String, Vec<u8>)> = rows.into_iter().flat_map(|(_, keys)| keys).collect();
-            let mut changed = Vec::with_capacity(keys.len());
-            for (table, key) in keys {
-                let value = super::dump::read_value(txn, &table, &key)
-                    .map_err(|e| crate::error::AppError::internal(crate::error::ErrorCode::StorageUnavailable, e))?;
-                changed.push((table, key, value));
-            }
-            Ok(Changes { up_to, rows: changed })
-        })
-        .await
+        let changes = self
+            .read_txn(move |txn| {
+                let log = txn.open_table(OPLOG).map_err(super::storage)?;
+                let rows = rows_after(&log, after).map_err(super::storage)?;
+                let Some(up_to) = rows.last().map(|(seq, _)| *seq) else {
+                    return Ok(Changes { up_to: after, rows: Vec::new() });
+                };
+                let keys: BTreeSet<(String, Vec<u8>)> = rows.into_iter().flat_map(|(_, keys)| keys).collect();
+                let mut changed = Vec::with_capacity(keys.len());
+                for (table, key) in keys {
+                    let value = super::dump::read_value(txn, &table, &key).map_err(|e| {
+                        crate::error::AppError::internal(crate::error::ErrorCode::StorageUnavailable, e)
+                    })?;
+                    changed.push((table, key, value));
+                }
+                Ok(Changes { up_to, rows: changed })
+            })
+            .await?;
+        // A write job is answered after its batch's flush, which makes every commit before it
+        // durable, and so every commit the read above saw.
+        if !changes.rows.is_empty() {
+            self.write_txn(|_| Ok(())).await?;
+        }
+        Ok(changes)
     }
 
     /// Drops the log rows up to `through` (they are shipped) and keeps the shipper's `state`,
