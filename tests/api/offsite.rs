@@ -462,24 +462,26 @@ async fn a_standby_follows_is_promoted_and_the_old_primary_stops_shipping() {
     let passphrase = passphrase_file(work.path());
     let standby_dir = tempfile::tempdir().unwrap();
     let dir = standby_dir.path().display().to_string();
-    let mut standby = Command::new(env!("CARGO_BIN_EXE_holdfast"))
-        .args([
-            "standby",
-            "--from",
-            "s3://standby/firm",
-            "--passphrase-file",
-            &passphrase,
-            "--every",
-            "1",
-            "--data-dir",
-            &dir,
-        ])
-        .envs(seaweed.env(SECRET))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = standby.stdout.take().unwrap();
+    let mut standby = Killed(
+        Command::new(env!("CARGO_BIN_EXE_holdfast"))
+            .args([
+                "standby",
+                "--from",
+                "s3://standby/firm",
+                "--passphrase-file",
+                &passphrase,
+                "--every",
+                "1",
+                "--data-dir",
+                &dir,
+            ])
+            .envs(seaweed.env(SECRET))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = standby.0.stdout.take().unwrap();
     let (send, lines) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead;
@@ -494,8 +496,7 @@ async fn a_standby_follows_is_promoted_and_the_old_primary_stops_shipping() {
     api.create("/api/v1/contacts", json!({"first_name": "Alan", "last_name": "Turing"})).await;
     primary.app.backups().ship_segment().await.unwrap().expect("another segment");
     wait_for_line(&lines, "2 change segments applied");
-    let _ = standby.kill();
-    let _ = standby.wait();
+    drop(standby);
 
     // Promotion takes lease 2 with a conditional PUT; nobody can take it again.
     let out = holdfast(&["promote", "--data-dir", &dir], &[]);
@@ -551,15 +552,17 @@ async fn a_fresh_install_restores_from_the_setup_page_and_restarts_on_the_restor
     // A fresh install on a new machine: the real binary, as an operator starts it.
     let fresh = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_holdfast"))
-        .args(["serve", "--data-dir", &fresh.path().display().to_string()])
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--http-listen", "off"])
-        .env_remove("HOLDFAST_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = server.stderr.take().unwrap();
+    let mut server = Killed(
+        Command::new(env!("CARGO_BIN_EXE_holdfast"))
+            .args(["serve", "--data-dir", &fresh.path().display().to_string()])
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--http-listen", "off"])
+            .env_remove("HOLDFAST_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = server.0.stderr.take().unwrap();
     let (send, lines) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead;
@@ -662,13 +665,11 @@ async fn a_fresh_install_restores_from_the_setup_page_and_restarts_on_the_restor
     };
     assert!(login.contains("restored from its off-site copies"), "{login}");
     assert_eq!(browser.get(&setup).await.status(), reqwest::StatusCode::GONE, "setup is over");
-    assert_eq!(server.try_wait().unwrap(), None, "the same process serves on");
+    assert_eq!(server.0.try_wait().unwrap(), None, "the same process serves on");
 
     // The restored data: every contact, including the one the change segment carried.
     let restored = Api { client: browser.client.clone(), base: browser.base.clone(), token: api.token.clone() };
     assert_eq!(contact_names(&restored).await, ["Hopper", "Lovelace", "Turing"]);
-    let _ = server.kill();
-    let _ = server.wait();
 }
 
 /// A TCP proxy in front of the bucket that can hold requests: while held, what clients send is
@@ -721,8 +722,18 @@ impl HoldingProxy {
     }
 }
 
+/// A child process killed when dropped (a failing test leaves no server behind).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `holdfast serve` on `dir` at `port`, up and answering.
-async fn serve_binary(dir: &Path, port: u16) -> Child {
+async fn serve_binary(dir: &Path, port: u16) -> Killed {
     let child = Command::new(env!("CARGO_BIN_EXE_holdfast"))
         .args(["serve", "--data-dir", &dir.display().to_string()])
         .args(["--listen", &format!("127.0.0.1:{port}"), "--http-listen", "off"])
@@ -736,7 +747,7 @@ async fn serve_binary(dir: &Path, port: u16) -> Child {
         assert!(Instant::now() < deadline, "the server never listened");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    child
+    Killed(child)
 }
 
 /// The change segments in the bucket's newest generation.
@@ -775,7 +786,7 @@ async fn a_shipper_killed_mid_upload_resumes_and_loses_no_acknowledged_write() {
 
     // The real server ships a change every second.
     let port = free_port();
-    let mut server = serve_binary(dir.path(), port).await;
+    let server = serve_binary(dir.path(), port).await;
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let client = client_trusting(&dir.path().join("tls/cert.pem"), addr, Arc::new(ManualClock::starting_now()));
     let api = Api { client, base: format!("https://localhost:{port}"), token: api.token.clone() };
@@ -790,19 +801,17 @@ async fn a_shipper_killed_mid_upload_resumes_and_loses_no_acknowledged_write() {
         assert!(Instant::now() < deadline, "the shipper never started the next upload");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
     assert_eq!(segments_in(&seaweed, "killed").await.len(), 1, "the interrupted segment never arrived");
 
     // Started again, it resumes from the last segment that arrived: Turing goes out with Dijkstra.
     proxy.set_holding(false);
-    let mut server = serve_binary(dir.path(), port).await;
+    let server = serve_binary(dir.path(), port).await;
     api.create("/api/v1/contacts", json!({"first_name": "Edsger", "last_name": "Dijkstra"})).await;
     until_segments(&seaweed, "killed", 2).await;
     // Had Turing gone out alone first, Dijkstra follows within the next interval or two.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
 
     let work = tempfile::tempdir().unwrap();
     let passphrase = passphrase_file(work.path());
