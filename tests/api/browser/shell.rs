@@ -10,6 +10,17 @@ use super::journeys::{next_code, set_up_firm};
 use super::{Page, finish, in_browser};
 use crate::helpers::{Api, OWNER_EMAIL, TestApp, USER_PASSWORD, spawn_app};
 
+/// The gzipped sizes of the page, its stylesheet and its script, as `[url, bytes]` pairs.
+const WEIGHT: &str = r#"
+const done = arguments[arguments.length - 1];
+const urls = [location.href, document.querySelector("link[rel=stylesheet]").href, document.querySelector("script[src]").src];
+const gzipped = async (url) => {
+  const body = (await fetch(url, { credentials: "same-origin" })).body.pipeThrough(new CompressionStream("gzip"));
+  return [url, (await new Response(body).arrayBuffer()).byteLength];
+};
+Promise.all(urls.map(gzipped)).then(done, (error) => done([[String(error), 0]]));
+"#;
+
 /// A laptop's viewport, and a small phone's.
 const LAPTOP: (u32, u32) = (1366, 900);
 const PHONE: (u32, u32) = (360, 740);
@@ -293,6 +304,12 @@ async fn lists_are_dense_with_a_sticky_header() {
         let underline =
             owner.script("return getComputedStyle(document.querySelector('table tbody a')).textDecorationLine", vec![]).await?;
         ensure!(underline == "none", "list links are not underlined: {underline}");
+        // The page with its stylesheet and script, gzipped, stays small.
+        let weight = owner.script_async(WEIGHT, vec![]).await?;
+        let sizes: Vec<(String, u64)> = serde_json::from_value(weight)?;
+        let total: u64 = sizes.iter().map(|(_, size)| size).sum();
+        ensure!(sizes.len() == 3 && sizes.iter().all(|(_, size)| *size > 500), "page, CSS and script measured: {sizes:?}");
+        ensure!(total <= 30 * 1024, "the list with its CSS and script weighs {total} bytes gzipped: {sizes:?}");
         let rows_height = owner
             .script("return document.querySelector('table tbody tr').getBoundingClientRect().height", vec![])
             .await?;
