@@ -15,6 +15,10 @@ document.addEventListener("DOMContentLoaded", () => {
       toggle.setAttribute("aria-expanded", String(!collapsed));
       toggle.title = collapsed ? "Expand the sidebar" : "Collapse the sidebar";
       if (label) label.textContent = collapsed ? "Expand" : "Collapse";
+      // Collapsed, each icon tells its section on hover.
+      for (const link of document.querySelectorAll(".side .nav a")) {
+        if (collapsed) link.title = link.textContent.trim().replace(/\s+/g, " "); else link.removeAttribute("title");
+      }
     };
     toggle.hidden = false;
     show();

@@ -159,6 +159,7 @@ async fn the_sidebar_holds_the_sections_and_settings_have_their_own_area() {
             )
             .await?;
         ensure!(word.as_f64().unwrap_or(99.0) <= 1.0, "the words are hidden: {word}px wide");
+        ensure!(owner.attribute_of(".side nav a[href='/deals']", "title").await? == "Deals", "the icon's tooltip");
         owner.goto("/contacts").await?;
         let reloaded = sidebar_width(&owner).await?;
         ensure!(reloaded < 80.0, "still collapsed after a reload: {reloaded}px");
