@@ -1,6 +1,47 @@
 // Holdfast progressive enhancement: every page works without this file.
 "use strict";
+// The sidebar stays collapsed once collapsed (this browser remembers it). Applied before the
+// page is first shown.
+const NAV_KEY = "hf-nav";
+const storedNav = () => { try { return localStorage.getItem(NAV_KEY); } catch (_) { return null; } };
+if (storedNav() === "collapsed") document.documentElement.classList.add("nav-collapsed");
 document.addEventListener("DOMContentLoaded", () => {
+  // The sidebar's collapse button (hidden without script, where the sidebar stays open).
+  const toggle = document.querySelector("[data-nav-toggle]");
+  if (toggle) {
+    const label = toggle.querySelector(".label");
+    const show = () => {
+      const collapsed = document.documentElement.classList.contains("nav-collapsed");
+      toggle.setAttribute("aria-expanded", String(!collapsed));
+      toggle.title = collapsed ? "Expand the sidebar" : "Collapse the sidebar";
+      if (label) label.textContent = collapsed ? "Expand" : "Collapse";
+      // Collapsed, each icon tells its section on hover.
+      for (const link of document.querySelectorAll(".side .nav a")) {
+        if (collapsed) link.title = link.textContent.trim().replace(/\s+/g, " "); else link.removeAttribute("title");
+      }
+    };
+    toggle.hidden = false;
+    show();
+    toggle.addEventListener("click", () => {
+      const collapsed = document.documentElement.classList.toggle("nav-collapsed");
+      try { localStorage.setItem(NAV_KEY, collapsed ? "collapsed" : "open"); } catch (_) { /* private mode */ }
+      show();
+    });
+  }
+  // Menus (<details data-menu>) close on Escape and on a click elsewhere.
+  const menus = [...document.querySelectorAll("details[data-menu]")];
+  document.addEventListener("click", (event) => {
+    for (const menu of menus) if (menu.open && !menu.contains(event.target)) menu.open = false;
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    for (const menu of menus) {
+      if (menu.open) {
+        menu.open = false;
+        menu.querySelector("summary").focus();
+      }
+    }
+  });
   // "/" focuses the search box, as in most web apps (not while typing in a field).
   document.addEventListener("keydown", (event) => {
     const target = event.target;
@@ -228,12 +269,14 @@ document.addEventListener("DOMContentLoaded", () => {
   addEventListener("online", back);
   document.addEventListener("DOMContentLoaded", () => {
     for (const button of document.querySelectorAll("[data-retry]")) button.addEventListener("click", retry);
-    const header = document.querySelector("header.top nav");
+    const header = document.querySelector("header.top");
     if (header) {
       const badge = document.createElement("span");
       badge.className = "offline-badge";
       badge.textContent = "Offline";
-      header.prepend(badge);
+      const search = header.querySelector("form.search");
+      const menu = header.querySelector(".user-menu");
+      if (search) search.after(badge); else if (menu) menu.before(badge); else header.append(badge);
     }
     if (!copy) return;
     document.body.classList.add("offline-copy");

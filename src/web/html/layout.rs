@@ -42,6 +42,72 @@ impl NavUser {
     }
 }
 
+/// One page of the settings area, as its sub-navigation links it.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingsLink {
+    pub href: &'static str,
+    pub label: &'static str,
+}
+
+/// Colours of the initials avatar (each passes AA with white letters).
+const AVATAR_COLOURS: usize = 8;
+
+impl NavUser {
+    /// The settings pages this user may open, in the sub-navigation's order (the same
+    /// permissions the pages themselves check).
+    pub fn settings_pages(&self) -> Vec<SettingsLink> {
+        let link = |href, label| SettingsLink { href, label };
+        let mut pages = Vec::new();
+        if self.manages_users {
+            pages.push(link("/settings/users", "Users"));
+        }
+        if self.manages_settings {
+            pages.extend([
+                link("/settings/security", "Security"),
+                link("/settings/email", "Email"),
+                link("/settings/backups", "Backups"),
+                link("/settings/system", "System"),
+                link("/settings/keys", "Encryption keys"),
+            ]);
+        }
+        if self.manages_audit {
+            pages.extend([
+                link("/settings/audit", "Audit"),
+                link("/settings/portal", "Portal"),
+                link("/settings/offline", "Offline"),
+            ]);
+        }
+        if self.edits_pipeline {
+            pages.push(link("/settings/pipeline", "Pipeline & tags"));
+        }
+        pages
+    }
+
+    /// Where the sidebar's "Settings" leads: the first settings page this user may open (none:
+    /// no entry).
+    pub fn settings_home(&self) -> Option<&'static str> {
+        self.settings_pages().first().map(|page| page.href)
+    }
+
+    /// Up to two letters for the avatar: the first letters of the first and last words of the
+    /// name ("Olive Owner" → "OO").
+    pub fn initials(&self) -> String {
+        let words: Vec<&str> = self.name.split_whitespace().collect();
+        let first = |word: Option<&&str>| word.and_then(|w| w.chars().next()).map(|c| c.to_uppercase().to_string());
+        match words.len() {
+            0 => "?".to_owned(),
+            1 => first(words.first()).unwrap_or_default(),
+            _ => first(words.first()).unwrap_or_default() + &first(words.last()).unwrap_or_default(),
+        }
+    }
+
+    /// The avatar's colour (0..8), the same for the same name on every page.
+    pub fn avatar_colour(&self) -> usize {
+        let sum = self.name.bytes().fold(0usize, |acc, b| acc.wrapping_mul(31).wrapping_add(usize::from(b)));
+        sum % AVATAR_COLOURS
+    }
+}
+
 /// Left on an error response by the session layer, so the error page (rendered further out)
 /// keeps the navigation of a signed-in user, sign-out form included.
 #[derive(Debug, Clone)]
@@ -87,6 +153,20 @@ impl Layout {
             Some(nav) => Self { user: Some(nav.user.clone()), csrf: nav.csrf.clone(), ..self },
             None => self,
         }
+    }
+
+    /// Whether the page is in the navigation section `href` (the dashboard and the portal's
+    /// home only exactly, the others with everything under them).
+    pub fn is_at(&self, href: &str) -> bool {
+        if href == "/" || href == "/portal" {
+            return self.route == href;
+        }
+        self.route == href || self.route.strip_prefix(href).is_some_and(|rest| rest.starts_with('/'))
+    }
+
+    /// A page of the settings area (with the settings sub-navigation).
+    pub fn in_settings(&self) -> bool {
+        self.is_at("/settings")
     }
 
     /// A layout without session details (error pages rendered by the layer).

@@ -30,6 +30,8 @@ async fn error_pages_sessions_limits_and_seeded_history_read_right() {
             owner.expect_heading(heading).await?;
             let text = owner.text().await?;
             ensure!(text.matches("Not found").count() <= 1, "the message once:\n{text}");
+            owner.open_user_menu().await?;
+            let text = owner.text().await?;
             ensure!(text.contains("Contacts") && text.contains("Sign out"), "the navigation stays:\n{text}");
         }
 

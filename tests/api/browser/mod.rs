@@ -17,6 +17,7 @@ mod passwords;
 mod people;
 mod portal;
 mod settings;
+mod shell;
 mod speed;
 
 pub use page::{Page, finish, in_browser};

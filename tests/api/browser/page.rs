@@ -153,6 +153,11 @@ impl Page {
                 }
             }
             let Some(button) = chosen else {
+                // In a closed menu (a `<details>`, like the user menu): opened first, as a person
+                // does.
+                if attempt == 1 && self.open_menu_holding(&xpath).await? {
+                    continue;
+                }
                 return Err(anyhow!("no button or link {text:?} on {}", self.path().await.unwrap_or_default()));
             };
             match button.click().await {
@@ -166,6 +171,60 @@ impl Page {
         }
         self.settle().await;
         self.check().await
+    }
+
+    /// Opens the closed `<details>` menu (its summary showing) that holds an element matching
+    /// `xpath`; answers whether one was opened.
+    async fn open_menu_holding(&self, xpath: &str) -> Result<bool> {
+        for candidate in self.client.find_all(Locator::XPath(xpath)).await? {
+            let Ok(summary) = candidate.find(Locator::XPath("ancestor::details[not(@open)][1]/summary")).await else {
+                continue;
+            };
+            if summary.is_displayed().await.unwrap_or(false) {
+                summary.click().await.context("open the menu")?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Opens the user menu (name and avatar: Account, Sign out).
+    pub async fn open_user_menu(&self) -> Result<()> {
+        let summary = self.client.find(Locator::Css("details.user-menu > summary")).await.context("no user menu")?;
+        summary.click().await.context("open the user menu")?;
+        Ok(())
+    }
+
+    /// Shows pages in a viewport of `width` × `height` CSS pixels (a phone, a laptop).
+    pub async fn viewport(&self, width: u32, height: u32) -> Result<()> {
+        let metrics = serde_json::json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false });
+        self.devtools("Emulation.setDeviceMetricsOverride", metrics).await.context("set the viewport")?;
+        Ok(())
+    }
+
+    /// Pages as a browser with JavaScript off shows them: their script (`/static/app.….js`, the
+    /// only one they load, which also registers the service worker) is never fetched. (Turning
+    /// script off in DevTools would stop the suite's own checks as well.)
+    pub async fn without_javascript(&self) -> Result<()> {
+        self.devtools("Network.enable", serde_json::json!({})).await.context("network domain")?;
+        let blocked = serde_json::json!({ "urls": ["*/static/app.*.js"] });
+        self.devtools("Network.setBlockedURLs", blocked).await.context("block the page script")?;
+        Ok(())
+    }
+
+    /// Tells pages the system prefers a dark colour scheme.
+    pub async fn prefer_dark(&self) -> Result<()> {
+        let features = serde_json::json!({ "features": [{ "name": "prefers-color-scheme", "value": "dark" }] });
+        self.devtools("Emulation.setEmulatedMedia", features).await.context("emulate dark mode")?;
+        Ok(())
+    }
+
+    /// Shows pages as printed (on paper, from a system preferring dark).
+    pub async fn as_printed(&self) -> Result<()> {
+        let print =
+            serde_json::json!({ "media": "print", "features": [{ "name": "prefers-color-scheme", "value": "dark" }] });
+        self.devtools("Emulation.setEmulatedMedia", print).await.context("emulate print")?;
+        Ok(())
     }
 
     /// Presses the button `text` inside the first element matching `css` (where the same words
