@@ -56,7 +56,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   // The deal board: drag a card to another column to move it. The card's own move form is
   // submitted with fetch (the CSRF token goes in the X-CSRF-Token header); without this
-  // script the form's select and button do the same.
+  // script (or from the keyboard) the card's "Move…" menu does the same.
   const board = document.querySelector("[data-board]");
   if (board) {
     let dragged = null;
@@ -108,12 +108,20 @@ document.addEventListener("DOMContentLoaded", () => {
             headers: { "X-CSRF-Token": token },
           });
           if (response.type !== "opaqueredirect" && !response.ok) throw new Error(String(response.status));
-          form.querySelector("select").value = column.dataset.stage;
+          for (const button of form.querySelectorAll("button[name=stage]")) {
+            const here = button.value === column.dataset.stage;
+            button.disabled = here;
+            if (here) button.setAttribute("aria-current", "true"); else button.removeAttribute("aria-current");
+          }
           refreshTotals();
         } catch (_) {
           // Let the server answer in full (e.g. the error page).
           from.appendChild(card);
-          form.querySelector("select").value = column.dataset.stage;
+          for (const button of form.querySelectorAll("button[name=stage]")) {
+            const here = button.value === column.dataset.stage;
+            button.disabled = here;
+            if (here) button.setAttribute("aria-current", "true"); else button.removeAttribute("aria-current");
+          }
           form.submit();
         }
       });

@@ -107,6 +107,48 @@ async fn records_are_created_edited_and_deleted_through_the_forms() {
     .await;
 }
 
+/// The board's cards carry no form controls: each has a "Move…" menu that a keyboard reaches
+/// and that moves the card, with script and without; the columns' counts follow.
+#[tokio::test]
+async fn a_deal_moves_from_its_cards_menu_by_keyboard_with_and_without_javascript() {
+    let app = spawn_app().await;
+    in_browser(&app, "board-menu", async |owner| {
+        set_up_firm(&app, owner).await?;
+        for name in ["Northwind renewal", "Contoso pilot"] {
+            owner.goto("/deals/new").await?;
+            owner.fill("name", name).await?;
+            owner.press("Save").await?;
+        }
+        owner.goto("/deals").await?;
+        let controls =
+            "return document.querySelectorAll('[data-board] select, [data-board] input:not([type=hidden])').length";
+        let found = owner.script(controls, vec![]).await?;
+        anyhow::ensure!(found == 0, "form controls on the board: {found}");
+        let counts = "return [...document.querySelectorAll('[data-stage] h2')].map((h) => h.textContent.trim())";
+        let before = owner.script(counts, vec![]).await?;
+        anyhow::ensure!(before[0].as_str().unwrap_or_default().ends_with("(2)"), "{before}");
+
+        // Keyboard only: Enter on the card's menu, Enter on the second stage.
+        owner.press_enter_on("[data-deal] details.move-menu > summary").await?;
+        owner.press_enter_on("[data-deal] details.move-menu[open] button[name=stage]:not([disabled])").await?;
+        owner.expect_path("/deals").await?;
+        let after = owner.script(counts, vec![]).await?;
+        anyhow::ensure!(after[0].as_str().unwrap_or_default().ends_with("(1)"), "{after}");
+        anyhow::ensure!(after[1].as_str().unwrap_or_default().ends_with("(1)"), "{after}");
+
+        // Without script the menu is a plain form.
+        owner.without_javascript().await?;
+        owner.goto("/deals").await?;
+        owner.open_details("Move…").await?;
+        owner.press("Won").await?;
+        owner.expect_path("/deals").await?;
+        let won = owner.text_of("[data-stage=won]").await?;
+        anyhow::ensure!(won.contains("(1)"), "the card went to Won without script: {won}");
+        Ok(())
+    })
+    .await;
+}
+
 /// The header's search box suggests records while typing; a suggestion opens the record.
 async fn search_as_you_type(page: &Page) -> Result<()> {
     page.goto("/").await?;

@@ -248,6 +248,15 @@ impl Page {
         self.check().await
     }
 
+    /// Focuses the first element matching `css` and presses Enter on it, as a keyboard user
+    /// does (then waits for a page the key may have loaded).
+    pub async fn press_enter_on(&self, css: &str) -> Result<()> {
+        let element = self.client.find(Locator::Css(css)).await.with_context(|| format!("no {css}"))?;
+        element.send_keys("\u{E007}").await.with_context(|| format!("Enter on {css}"))?;
+        self.settle().await;
+        self.check().await
+    }
+
     /// Opens a `<details>` by its summary text.
     pub async fn open_details(&self, summary: &str) -> Result<()> {
         let literal = xpath_literal(summary);
