@@ -5,7 +5,7 @@ use holdfast::domain::role::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{OWNER_EMAIL, spawn_app};
+use crate::helpers::{OWNER_EMAIL, location, spawn_app};
 
 fn id(record: &Value) -> String {
     record["id"].as_str().unwrap().to_owned()
@@ -94,7 +94,8 @@ async fn creating_a_look_alike_warns_first_and_merging_moves_everything_over() {
     let page = format!("/contacts/{}", id(&keep));
     assert!(owner.page(&page).await.contains("Merge a duplicate"));
     let merged = owner.submit(&page, &format!("{page}/merge"), &[("other_id", &id(&other))]).await;
-    assert_eq!(merged.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&merged), format!("{page}?notice=records-merged"));
+    assert!(owner.page(&location(&merged)).await.contains("The records were merged into this one."));
 
     let kept: Value = api.get(&format!("/api/v1/contacts/{}", id(&keep))).await.json().await.unwrap();
     let emails: Vec<&str> = kept["emails"].as_array().unwrap().iter().map(|e| e["address"].as_str().unwrap()).collect();

@@ -114,7 +114,8 @@ async fn a_deal_moves_on_the_board_and_the_timeline_says_so() {
     assert!(!board.contains("<select"), "no form controls on the cards");
 
     let moved = owner.submit("/deals", &format!("/deals/{id}/move"), &[("stage", "qualified")]).await;
-    assert_eq!(location(&moved), "/deals");
+    assert_eq!(location(&moved), "/deals?notice=deal-moved");
+    assert!(owner.page("/deals?notice=deal-moved").await.contains("The deal was moved."), "the flash says so");
     let page = owner.page(&path).await;
     assert!(page.contains("moved the deal — Lead → Qualified"), "timeline line");
     assert!(owner.page("/deals/list?stage=qualified").await.contains("Big deal"), "the list view filters by stage");

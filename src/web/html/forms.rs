@@ -89,6 +89,8 @@ pub fn notice(key: &str) -> Option<&'static str> {
         "template-saved" => "The template was saved.",
         "template-deleted" => "The template was deleted.",
         "record-saved" => "Saved.",
+        "deal-moved" => "The deal was moved.",
+        "records-merged" => "The records were merged into this one.",
         "note-added" => "The note was added.",
         "note-deleted" => "The note was deleted.",
         "file-attached" => "The file was attached.",

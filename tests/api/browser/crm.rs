@@ -132,6 +132,7 @@ async fn a_deal_moves_from_its_cards_menu_by_keyboard_with_and_without_javascrip
         owner.press_enter_on("[data-deal] details.move-menu > summary").await?;
         owner.press_enter_on("[data-deal] details.move-menu[open] button[name=stage]:not([disabled])").await?;
         owner.expect_path("/deals").await?;
+        owner.expect_text("The deal was moved.").await?;
         let after = owner.script(counts, vec![]).await?;
         anyhow::ensure!(after[0].as_str().unwrap_or_default().ends_with("(1)"), "{after}");
         anyhow::ensure!(after[1].as_str().unwrap_or_default().ends_with("(1)"), "{after}");

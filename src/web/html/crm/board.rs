@@ -145,5 +145,5 @@ pub async fn move_deal(
         .update::<Deal>(&session.scope, id, input, &client)
         .await
         .map_err(|e| HtmlError::while_doing("move the deal", e))?;
-    Ok(Redirect::to("/deals").into_response())
+    Ok(Redirect::to("/deals?notice=deal-moved").into_response())
 }

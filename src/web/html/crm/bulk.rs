@@ -64,5 +64,5 @@ pub async fn merge<T: PageKind + Mergeable>(
         Err(_) => Err(AppError::field(ErrorCode::InvalidFormat, "other_id")),
     };
     merged.map_err(|e| HtmlError::while_doing("merge the records", e))?;
-    Ok(Redirect::to(&path(T::KIND, &keep)).into_response())
+    Ok(Redirect::to(&format!("{}?notice=records-merged", path(T::KIND, &keep))).into_response())
 }
