@@ -54,6 +54,23 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     }
   });
+  // Times of activity read relative ("3 hours ago"); the exact time stays on hover. Without
+  // this script the exact time shows.
+  const ago = (time) => {
+    const seconds = (Date.now() - Date.parse(time.dateTime)) / 1000;
+    const exact = time.title || time.textContent;
+    time.title = exact;
+    const steps = [[60, "minute"], [3600, "hour"], [86400, "day"]];
+    if (Number.isNaN(seconds)) return;
+    if (seconds < 60) { time.textContent = "just now"; return; }
+    if (seconds >= 7 * 86400) { time.textContent = exact; return; }
+    const [size, unit] = steps.filter(([size]) => seconds >= size).pop();
+    const count = Math.floor(seconds / size);
+    time.textContent = unit === "day" && count === 1 ? "yesterday" : `${count} ${unit}${count === 1 ? "" : "s"} ago`;
+  };
+  const times = () => document.querySelectorAll("time[data-ago]").forEach(ago);
+  times();
+  setInterval(times, 60000);
   // The deal board: drag a card to another column to move it. The card's own move form is
   // submitted with fetch (the CSRF token goes in the X-CSRF-Token header); without this
   // script (or from the keyboard) the card's "Move…" menu does the same.

@@ -8,6 +8,14 @@ pub fn time(unix: &i64, _: &dyn askama::Values) -> askama::Result<String> {
     Ok(format_utc(*unix))
 }
 
+/// Unix seconds as RFC 3339 (`2026-11-23T15:40:00Z`), for `<time datetime>`: the page's
+/// script shows it relative ("3 hours ago"), the exact time on hover.
+#[askama::filter_fn]
+pub fn iso(unix: &i64, _: &dyn askama::Values) -> askama::Result<String> {
+    let when = ::time::OffsetDateTime::from_unix_timestamp(*unix).ok();
+    Ok(when.and_then(|t| t.format(&::time::format_description::well_known::Rfc3339).ok()).unwrap_or_default())
+}
+
 /// A size for people: `812 bytes`, `14.2 KB`, `3.1 MB`, `1.4 GB` (powers of 1,000, as file
 /// managers show them).
 #[askama::filter_fn]

@@ -150,6 +150,34 @@ async fn a_deal_moves_from_its_cards_menu_by_keyboard_with_and_without_javascrip
     .await;
 }
 
+/// A note's time reads relative ("just now") with the exact time on hover; without script the
+/// exact time shows.
+#[tokio::test]
+async fn activity_times_read_relative_with_the_exact_time_on_hover() {
+    let app = spawn_app().await;
+    in_browser(&app, "relative-times", async |owner| {
+        set_up_firm(&app, owner).await?;
+        owner.goto("/contacts/new").await?;
+        owner.fill("first_name", "Ada").await?;
+        owner.fill("last_name", "Lovelace").await?;
+        owner.press("Save").await?;
+        owner.fill("body", "Called about the renewal").await?;
+        owner.press("Add note").await?;
+        let contact = owner.path().await?;
+        let shown = owner.text_of(".note time[data-ago]").await?;
+        let exact = owner.attribute_of(".note time[data-ago]", "title").await?;
+        anyhow::ensure!(shown == "just now", "relative: {shown:?}");
+        anyhow::ensure!(exact.ends_with(" UTC") && exact.starts_with("20"), "exact on hover: {exact:?}");
+
+        owner.without_javascript().await?;
+        owner.goto(&contact).await?;
+        let plain = owner.text_of(".note time[data-ago]").await?;
+        anyhow::ensure!(plain == exact, "without script the exact time: {plain:?}");
+        Ok(())
+    })
+    .await;
+}
+
 /// The header's search box suggests records while typing; a suggestion opens the record.
 async fn search_as_you_type(page: &Page) -> Result<()> {
     page.goto("/").await?;
