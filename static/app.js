@@ -194,6 +194,132 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!searchBox.form.contains(event.target)) close();
     });
   }
+  // The command palette: Ctrl K (⌘K on a Mac) or the top bar's "Jump to" (a link to /search
+  // without script). Its actions are the page's own list (rendered with the same permissions as
+  // the navigation), filtered as one types; records come from the search suggestions.
+  const palette = document.getElementById("palette");
+  if (palette && typeof palette.showModal === "function") {
+    const input = palette.querySelector("input");
+    const list = palette.querySelector("[role=listbox]");
+    const empty = palette.querySelector(".palette-empty");
+    const actions = [...list.children];
+    actions.forEach((option, i) => { option.id = "pa-" + i; });
+    let records = [];
+    let active = null;
+    let returnTo = null;
+    let timer = null;
+    let pending = null;
+    const shown = () => [...list.children].filter((option) => !option.hidden);
+    const activate = (option) => {
+      for (const o of list.children) o.setAttribute("aria-selected", String(o === option));
+      active = option;
+      if (option) {
+        input.setAttribute("aria-activedescendant", option.id);
+        option.scrollIntoView({ block: "nearest" });
+      } else input.removeAttribute("aria-activedescendant");
+    };
+    const render = () => {
+      const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      for (const o of actions) o.hidden = !words.every((w) => o.textContent.toLowerCase().includes(w));
+      list.replaceChildren(...actions, ...records);
+      const options = shown();
+      empty.hidden = options.length > 0 || input.value.trim().length >= 2 && !!pending;
+      activate(options.includes(active) ? active : options[0] || null);
+    };
+    const suggest = async () => {
+      const q = input.value.trim();
+      if (q.length < 2 || !palette.dataset.suggest) return;
+      pending = new AbortController();
+      try {
+        const response = await fetch(palette.dataset.suggest + "?q=" + encodeURIComponent(q), {
+          credentials: "same-origin", signal: pending.signal, redirect: "manual",
+        });
+        if (!response.ok) return;
+        const parsed = new DOMParser().parseFromString(await response.text(), "text/html");
+        records = [];
+        for (const link of parsed.querySelectorAll("a[href]")) {
+          const href = link.getAttribute("href") || "";
+          if (!href.startsWith("/") || href.startsWith("//")) continue;
+          const option = document.createElement("li");
+          option.setAttribute("role", "option");
+          option.id = "pr-" + records.length;
+          option.dataset.href = href;
+          option.textContent = link.textContent;
+          const kind = link.parentElement && link.parentElement.querySelector(".muted");
+          if (kind) {
+            const span = document.createElement("span");
+            span.className = "muted";
+            span.textContent = " " + kind.textContent;
+            option.appendChild(span);
+          }
+          records.push(option);
+        }
+        pending = null;
+        render();
+      } catch (_) {
+        // Aborted by newer input, or offline.
+      }
+    };
+    const open = () => {
+      if (palette.open) return;
+      returnTo = document.activeElement;
+      input.value = "";
+      records = [];
+      active = null;
+      render();
+      palette.showModal();
+      input.focus();
+    };
+    const go = (option) => { if (option) location.assign(option.dataset.href); };
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      if (pending) pending.abort();
+      pending = null;
+      records = [];
+      render();
+      timer = setTimeout(suggest, 150);
+    });
+    input.addEventListener("keydown", (event) => {
+      const options = shown();
+      const at = options.indexOf(active);
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        const step = event.key === "ArrowDown" ? 1 : -1;
+        if (options.length) activate(options[(at + step + options.length) % options.length]);
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        go(active);
+      } else if (event.key === "Tab") {
+        event.preventDefault(); // The field is the dialog's one stop: focus stays in it.
+      }
+    });
+    list.addEventListener("click", (event) => go(event.target.closest("[role=option]")));
+    palette.addEventListener("click", (event) => { if (event.target === palette) palette.close(); });
+    palette.addEventListener("close", () => {
+      clearTimeout(timer);
+      if (pending) pending.abort();
+      if (returnTo && document.contains(returnTo)) returnTo.focus();
+    });
+    document.addEventListener("keydown", (event) => {
+      if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "k") {
+        event.preventDefault();
+        if (palette.open) palette.close(); else open();
+      }
+    });
+    const mac = /Mac|iPhone|iPad/.test(navigator.platform);
+    for (const hint of document.querySelectorAll("[data-palette-open]")) {
+      hint.setAttribute("aria-haspopup", "dialog");
+      if (mac) {
+        const kbd = hint.querySelector("kbd");
+        if (kbd) kbd.textContent = "⌘K";
+        hint.setAttribute("aria-keyshortcuts", "Meta+K");
+      }
+      hint.addEventListener("click", (event) => {
+        event.preventDefault();
+        open();
+      });
+    }
+  }
   // Forms marked data-confirm ask before submitting (destructive actions).
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {

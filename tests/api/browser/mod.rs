@@ -13,6 +13,7 @@ mod journeys;
 mod notes;
 mod offline;
 mod page;
+mod palette;
 mod passwords;
 mod people;
 mod portal;
