@@ -9,6 +9,7 @@ mod details;
 mod driver;
 mod files;
 mod finding;
+mod first_run;
 mod journeys;
 mod notes;
 mod offline;
