@@ -62,6 +62,9 @@ async fn first_run(page: &Page, javascript: bool) -> Result<()> {
     page.fill("last_name", "Lovelace").await?;
     page.press("Save").await?;
     page.expect_text("Ada Lovelace").await?;
+    // The new record's sections teach too.
+    page.expect_text("No notes yet. Notes keep what was said and decided").await?;
+    page.expect_text("No tasks yet.").await?;
     page.goto("/").await?;
     let steps = checklist(page).await?;
     ensure!(done(&steps, "Add your first contact") == Some(true), "the first step is ticked: {steps:?}");
