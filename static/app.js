@@ -320,6 +320,89 @@ document.addEventListener("DOMContentLoaded", () => {
       });
     }
   }
+  // Drafts of long forms (form[data-draft]): what one types is kept in this browser (never
+  // passwords, hidden fields or files) under "hf-draft:" and the form's action. After a failed
+  // submit, a reload or an expired session the form offers it back; the page after a
+  // successful submit (any other page than the form's action, the sign-in page or an error)
+  // clears it, and so does signing out.
+  const DRAFT = "hf-draft:";
+  const store = (() => { try { return window.localStorage; } catch (_) { return null; } })();
+  const submitted = (() => { try { return window.sessionStorage; } catch (_) { return null; } })();
+  if (store && submitted) {
+    const sent = submitted.getItem("hf-draft-sent");
+    if (sent) {
+      submitted.removeItem("hf-draft-sent");
+      const failed = location.pathname === new URL(sent.slice(DRAFT.length), location.href).pathname
+        || location.pathname.startsWith("/login") || document.querySelector(".flash.error, [aria-invalid=true]");
+      if (!failed) store.removeItem(sent);
+    }
+    const kept = (field) => field.name && field.name !== "csrf_token" && !field.disabled
+      && !["password", "hidden", "file", "submit", "button", "reset"].includes(field.type);
+    const read = (form) => {
+      const values = {};
+      for (const field of form.elements) {
+        if (!kept(field)) continue;
+        if (field.type === "checkbox" || field.type === "radio") {
+          if (field.checked) (values[field.name] ||= []).push(field.value);
+        } else if (field.multiple) {
+          values[field.name] = [...field.selectedOptions].map((o) => o.value);
+        } else values[field.name] = field.value;
+      }
+      return values;
+    };
+    const write = (form, values) => {
+      for (const field of form.elements) {
+        if (!kept(field) || !(field.name in values)) continue;
+        const value = values[field.name];
+        if (field.type === "checkbox" || field.type === "radio") field.checked = [].concat(value).includes(field.value);
+        else if (field.multiple) for (const o of field.options) o.selected = [].concat(value).includes(o.value);
+        else field.value = value;
+      }
+    };
+    for (const form of document.querySelectorAll("form[data-draft]")) {
+      // The note form's action is the same on every record: its subject tells them apart.
+      const subject = form.querySelector("input[name=subject_id]");
+      const key = DRAFT + (form.getAttribute("action") || location.pathname) + (subject ? "#" + subject.value : "");
+      const initial = JSON.stringify(read(form));
+      let timer = null;
+      const save = () => {
+        const now = JSON.stringify(read(form));
+        try {
+          if (now === initial) store.removeItem(key); else store.setItem(key, now);
+        } catch (_) {
+          // Storage full or refused: no draft.
+        }
+      };
+      form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(save, 400); });
+      form.addEventListener("change", save);
+      form.addEventListener("submit", () => { clearTimeout(timer); save(); submitted.setItem("hf-draft-sent", key); });
+      const draft = store.getItem(key);
+      if (!draft || draft === initial) continue;
+      const bar = document.createElement("div");
+      bar.className = "flash draft-bar";
+      bar.setAttribute("role", "status");
+      const restore = document.createElement("button");
+      restore.type = "button";
+      restore.textContent = "Restore";
+      const discard = document.createElement("button");
+      discard.type = "button";
+      discard.className = "secondary";
+      discard.textContent = "Discard";
+      bar.append("Restore your unsaved draft? ", restore, " ", discard);
+      form.before(bar);
+      restore.addEventListener("click", () => {
+        try { write(form, JSON.parse(draft)); } catch (_) { /* A damaged draft: nothing to restore. */ }
+        bar.remove();
+        (form.querySelector("textarea, input:not([type=hidden])") || form).focus();
+      });
+      discard.addEventListener("click", () => { store.removeItem(key); bar.remove(); });
+    }
+    for (const out of document.querySelectorAll("form[action='/logout']")) {
+      out.addEventListener("submit", () => {
+        for (const name of Object.keys(store)) if (name.startsWith(DRAFT)) store.removeItem(name);
+      });
+    }
+  }
   // Forms marked data-confirm ask before submitting (destructive actions).
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {

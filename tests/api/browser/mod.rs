@@ -6,6 +6,7 @@
 mod crm;
 mod csv;
 mod details;
+mod drafts;
 mod driver;
 mod files;
 mod finding;
