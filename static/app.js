@@ -219,6 +219,215 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!searchBox.form.contains(event.target)) close();
     });
   }
+  // The command palette: Ctrl K (⌘K on a Mac) or the top bar's "Jump to" (a link to /search
+  // without script). Its actions are the page's own list (rendered with the same permissions as
+  // the navigation), filtered as one types; records come from the search suggestions.
+  const palette = document.getElementById("palette");
+  if (palette && typeof palette.showModal === "function") {
+    const input = palette.querySelector("input");
+    const list = palette.querySelector("[role=listbox]");
+    const empty = palette.querySelector(".palette-empty");
+    const actions = [...list.children];
+    actions.forEach((option, i) => { option.id = "pa-" + i; });
+    let records = [];
+    let active = null;
+    let returnTo = null;
+    let timer = null;
+    let pending = null;
+    const shown = () => [...list.children].filter((option) => !option.hidden);
+    const activate = (option) => {
+      for (const o of list.children) o.setAttribute("aria-selected", String(o === option));
+      active = option;
+      if (option) {
+        input.setAttribute("aria-activedescendant", option.id);
+        option.scrollIntoView({ block: "nearest" });
+      } else input.removeAttribute("aria-activedescendant");
+    };
+    const render = () => {
+      const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      for (const o of actions) o.hidden = !words.every((w) => o.textContent.toLowerCase().includes(w));
+      list.replaceChildren(...actions, ...records);
+      const options = shown();
+      empty.hidden = options.length > 0 || input.value.trim().length >= 2 && !!pending;
+      activate(options.includes(active) ? active : options[0] || null);
+    };
+    const suggest = async () => {
+      const q = input.value.trim();
+      if (q.length < 2 || !palette.dataset.suggest) return;
+      pending = new AbortController();
+      try {
+        const response = await fetch(palette.dataset.suggest + "?q=" + encodeURIComponent(q), {
+          credentials: "same-origin", signal: pending.signal, redirect: "manual",
+        });
+        if (!response.ok) return;
+        const parsed = new DOMParser().parseFromString(await response.text(), "text/html");
+        records = [];
+        for (const link of parsed.querySelectorAll("a[href]")) {
+          const href = link.getAttribute("href") || "";
+          if (!href.startsWith("/") || href.startsWith("//")) continue;
+          const option = document.createElement("li");
+          option.setAttribute("role", "option");
+          option.id = "pr-" + records.length;
+          option.dataset.href = href;
+          option.textContent = link.textContent;
+          const kind = link.parentElement && link.parentElement.querySelector(".muted");
+          if (kind) {
+            const span = document.createElement("span");
+            span.className = "muted";
+            span.textContent = " " + kind.textContent;
+            option.appendChild(span);
+          }
+          records.push(option);
+        }
+        pending = null;
+        render();
+      } catch (_) {
+        // Aborted by newer input, or offline.
+      }
+    };
+    const open = () => {
+      if (palette.open) return;
+      returnTo = document.activeElement;
+      input.value = "";
+      records = [];
+      active = null;
+      render();
+      palette.showModal();
+      input.focus();
+    };
+    const go = (option) => { if (option) location.assign(option.dataset.href); };
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      if (pending) pending.abort();
+      pending = null;
+      records = [];
+      render();
+      timer = setTimeout(suggest, 150);
+    });
+    input.addEventListener("keydown", (event) => {
+      const options = shown();
+      const at = options.indexOf(active);
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        const step = event.key === "ArrowDown" ? 1 : -1;
+        if (options.length) activate(options[(at + step + options.length) % options.length]);
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        go(active);
+      } else if (event.key === "Tab") {
+        event.preventDefault(); // The field is the dialog's one stop: focus stays in it.
+      }
+    });
+    list.addEventListener("click", (event) => go(event.target.closest("[role=option]")));
+    palette.addEventListener("click", (event) => { if (event.target === palette) palette.close(); });
+    palette.addEventListener("close", () => {
+      clearTimeout(timer);
+      if (pending) pending.abort();
+      if (returnTo && document.contains(returnTo)) returnTo.focus();
+    });
+    document.addEventListener("keydown", (event) => {
+      if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "k") {
+        event.preventDefault();
+        if (palette.open) palette.close(); else open();
+      }
+    });
+    const mac = /Mac|iPhone|iPad/.test(navigator.platform);
+    for (const hint of document.querySelectorAll("[data-palette-open]")) {
+      hint.setAttribute("aria-haspopup", "dialog");
+      if (mac) {
+        const kbd = hint.querySelector("kbd");
+        if (kbd) kbd.textContent = "⌘K";
+        hint.setAttribute("aria-keyshortcuts", "Meta+K");
+      }
+      hint.addEventListener("click", (event) => {
+        event.preventDefault();
+        open();
+      });
+    }
+  }
+  // Drafts of long forms (form[data-draft]): what one types is kept in this browser (never
+  // passwords, hidden fields or files) under "hf-draft:" and the form's action. After a failed
+  // submit, a reload or an expired session the form offers it back; the page after a
+  // successful submit (any other page than the form's action, the sign-in page or an error)
+  // clears it, and so does signing out.
+  const DRAFT = "hf-draft:";
+  const store = (() => { try { return window.localStorage; } catch (_) { return null; } })();
+  const submitted = (() => { try { return window.sessionStorage; } catch (_) { return null; } })();
+  if (store && submitted) {
+    const sent = submitted.getItem("hf-draft-sent");
+    if (sent) {
+      submitted.removeItem("hf-draft-sent");
+      const failed = location.pathname === new URL(sent.slice(DRAFT.length), location.href).pathname
+        || location.pathname.startsWith("/login") || document.querySelector(".flash.error, [aria-invalid=true]");
+      if (!failed) store.removeItem(sent);
+    }
+    const kept = (field) => field.name && field.name !== "csrf_token" && !field.disabled
+      && !["password", "hidden", "file", "submit", "button", "reset"].includes(field.type);
+    const read = (form) => {
+      const values = {};
+      for (const field of form.elements) {
+        if (!kept(field)) continue;
+        if (field.type === "checkbox" || field.type === "radio") {
+          if (field.checked) (values[field.name] ||= []).push(field.value);
+        } else if (field.multiple) {
+          values[field.name] = [...field.selectedOptions].map((o) => o.value);
+        } else values[field.name] = field.value;
+      }
+      return values;
+    };
+    const write = (form, values) => {
+      for (const field of form.elements) {
+        if (!kept(field) || !(field.name in values)) continue;
+        const value = values[field.name];
+        if (field.type === "checkbox" || field.type === "radio") field.checked = [].concat(value).includes(field.value);
+        else if (field.multiple) for (const o of field.options) o.selected = [].concat(value).includes(o.value);
+        else field.value = value;
+      }
+    };
+    for (const form of document.querySelectorAll("form[data-draft]")) {
+      // The note form's action is the same on every record: its subject tells them apart.
+      const subject = form.querySelector("input[name=subject_id]");
+      const key = DRAFT + (form.getAttribute("action") || location.pathname) + (subject ? "#" + subject.value : "");
+      const initial = JSON.stringify(read(form));
+      let timer = null;
+      const save = () => {
+        const now = JSON.stringify(read(form));
+        try {
+          if (now === initial) store.removeItem(key); else store.setItem(key, now);
+        } catch (_) {
+          // Storage full or refused: no draft.
+        }
+      };
+      form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(save, 400); });
+      form.addEventListener("change", save);
+      form.addEventListener("submit", () => { clearTimeout(timer); save(); submitted.setItem("hf-draft-sent", key); });
+      const draft = store.getItem(key);
+      if (!draft || draft === initial) continue;
+      const bar = document.createElement("div");
+      bar.className = "flash draft-bar";
+      bar.setAttribute("role", "status");
+      const restore = document.createElement("button");
+      restore.type = "button";
+      restore.textContent = "Restore";
+      const discard = document.createElement("button");
+      discard.type = "button";
+      discard.className = "secondary";
+      discard.textContent = "Discard";
+      bar.append("Restore your unsaved draft? ", restore, " ", discard);
+      form.before(bar);
+      restore.addEventListener("click", () => {
+        try { write(form, JSON.parse(draft)); } catch (_) { /* A damaged draft: nothing to restore. */ }
+        bar.remove();
+        (form.querySelector("textarea, input:not([type=hidden])") || form).focus();
+      });
+      discard.addEventListener("click", () => { store.removeItem(key); bar.remove(); });
+    }
+    for (const out of document.querySelectorAll("form[action='/logout']")) {
+      out.addEventListener("submit", () => {
+        for (const name of Object.keys(store)) if (name.startsWith(DRAFT)) store.removeItem(name);
+      });
+    }
+  }
   // Forms marked data-confirm ask before submitting (destructive actions).
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {

@@ -16,6 +16,7 @@ pub mod key_rotation;
 pub(crate) mod keyring;
 pub mod metrics;
 pub mod offline;
+pub mod onboarding;
 pub mod ops_alerts;
 pub mod perf_report;
 pub mod policy;
@@ -225,6 +226,9 @@ impl App {
     }
     pub fn offline(&self) -> offline::Offline<'_> {
         offline::Offline(self)
+    }
+    pub fn onboarding(&self) -> onboarding::Onboarding<'_> {
+        onboarding::Onboarding(self)
     }
     pub fn portal(&self) -> portal::Portal<'_> {
         portal::Portal(self)

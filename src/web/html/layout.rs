@@ -18,6 +18,10 @@ pub struct NavUser {
     pub reads_records: bool,
     /// The deal pipeline settings (managers and up).
     pub edits_pipeline: bool,
+    /// New contacts, companies, deals and tasks (the command palette's "New …" actions).
+    pub creates_records: bool,
+    /// CSV imports (the command palette's "Import contacts (CSV)").
+    pub imports: bool,
     /// A client of the firm: the portal's navigation instead of the firm's.
     pub client: bool,
     /// Client activity not seen yet (the badge on "Client activity").
@@ -35,6 +39,8 @@ impl NavUser {
             manages_audit: session.scope.can(Action::ManageSettings),
             reads_records: session.scope.can(Action::ReadRecords),
             edits_pipeline: session.scope.can(Action::EditAllRecords),
+            creates_records: session.scope.can(Action::CreateRecords),
+            imports: session.scope.can(Action::ImportExport),
             client: session.client.is_some(),
             portal_unseen: session.portal_unseen,
             offline_reading: session.offline_reading && session.client.is_none(),

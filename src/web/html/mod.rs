@@ -6,6 +6,7 @@ mod auth;
 mod backups;
 mod crm;
 mod email;
+pub mod empty_state;
 pub(crate) mod filters;
 pub mod forms;
 mod key_rotation;
@@ -39,6 +40,7 @@ use layout::Layout;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
+        .route("/onboarding/dismiss", post(crm::dashboard::dismiss_onboarding))
         .route("/setup", get(auth::setup_form).post(auth::setup_submit))
         .route("/setup/restore", get(setup_restore::progress).post(setup_restore::start))
         .route("/login", get(auth::login_form).post(auth::login_submit))

@@ -6,13 +6,16 @@
 mod crm;
 mod csv;
 mod details;
+mod drafts;
 mod driver;
 mod files;
 mod finding;
+mod first_run;
 mod journeys;
 mod notes;
 mod offline;
 mod page;
+mod palette;
 mod passwords;
 mod people;
 mod portal;

@@ -370,6 +370,16 @@ impl Page {
         element.attr(attribute).await?.with_context(|| format!("{css} has no {attribute}"))
     }
 
+    /// Sends keys to whatever has the focus (the page itself when nothing does), as a keyboard
+    /// does: WebDriver's key codes (`\u{E009}` Control, `\u{E007}` Enter, `\u{E00C}` Escape,
+    /// `\u{E000}` releasing the modifiers) included.
+    pub async fn keys(&self, keys: &str) -> Result<()> {
+        let focused = self.client.active_element().await.context("no focused element")?;
+        focused.send_keys(keys).await.with_context(|| format!("press keys {keys:?}"))?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Ok(())
+    }
+
     /// Presses keys in the focused field one at a time, as typing does.
     pub async fn type_slowly(&self, label: &str, text: &str) -> Result<()> {
         let field = self.field(label).await?;

@@ -12,13 +12,15 @@ use super::kinds::path;
 use crate::app::ViewCache;
 use crate::app::auth::TenantScope;
 use crate::app::crm::dashboard::{Dashboard, StageTotal};
+use crate::app::onboarding::Step;
 use crate::domain::crm::{Company, Contact, Deal, Kind, Note, StageOutcome, Task};
 use crate::domain::fields::{Currency, Day, Money};
 use crate::domain::ids::{RecordId, UserId};
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::error::HtmlError;
-use crate::web::extract::{Authenticated, Page};
+use crate::web::extract::{Authenticated, Client, Page};
+use crate::web::html::empty_state::{EmptyState, empty_state};
 use crate::web::html::filters;
 use crate::web::html::layout::Layout;
 
@@ -64,6 +66,10 @@ struct DashboardPage {
     months: Vec<MonthBars>,
     tasks: Vec<TaskLine>,
     recent: Vec<ActivityLine>,
+    /// The onboarding checklist (owners and admins of a new firm, until done or dismissed).
+    checklist: Option<Vec<Step>>,
+    /// No contact at all yet: what contacts are for, and the first steps.
+    empty_state: Option<EmptyState>,
 }
 
 /// Width of the longest pipeline bar and height of the tallest month bar, in SVG units.
@@ -226,8 +232,13 @@ pub async fn show(
             }
         })
         .collect();
+    // The checklist is a help, never a reason for the dashboard to fail.
+    let checklist = state.app.onboarding().checklist(scope).await.ok().flatten();
+    let empty_state = empty_state(&state, &session, Kind::Contact).await;
     Ok(DashboardPage {
         layout: Layout::new("Dashboard", &page),
+        checklist,
+        empty_state,
         chart_height: (stage_bars.len() as u32 * 30).max(30),
         stage_bars,
         pipeline_total,
@@ -236,4 +247,20 @@ pub async fn show(
         recent,
     }
     .into_response())
+}
+
+/// "Dismiss" on the onboarding checklist: hidden for the whole workspace, back to the
+/// dashboard.
+pub async fn dismiss_onboarding(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Client(info): Client,
+) -> Result<Response, HtmlError> {
+    state
+        .app
+        .onboarding()
+        .dismiss(&session.scope, &info)
+        .await
+        .map_err(|e| HtmlError::while_doing("dismiss the checklist", e))?;
+    Ok(axum::response::Redirect::to("/").into_response())
 }
