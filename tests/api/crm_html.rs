@@ -270,3 +270,23 @@ async fn a_kept_page_is_never_shown_across_workspaces_roles_or_writes() {
     let bad = bad.text().await.unwrap();
     assert!(bad.contains("E2") && bad.contains("name=\"owner\"") && !bad.contains("King"));
 }
+
+#[tokio::test]
+async fn an_empty_list_teaches_and_a_filter_matching_nothing_says_so() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    let empty = owner.page("/contacts").await;
+    assert!(empty.contains("No contacts yet") && empty.contains("Import a CSV"), "{empty}");
+    assert!(!empty.contains("<table class=\"grid\""), "no empty grid under the teaching");
+    let companies = owner.page("/companies").await;
+    assert!(companies.contains("No companies yet"), "{companies}");
+
+    owner.submit("/contacts/new", "/contacts/new", &[("first_name", "Ada"), ("last_name", "Lovelace")]).await;
+    let list = owner.page("/contacts").await;
+    assert!(list.contains("Lovelace") && !list.contains("No contacts yet"));
+    let filtered = owner.page("/contacts?q=zzz").await;
+    assert!(
+        filtered.contains("class=\"muted\">Nothing matches.") && !filtered.contains("No contacts yet"),
+        "{filtered}"
+    );
+}

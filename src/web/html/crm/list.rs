@@ -47,6 +47,8 @@ struct ListPage<'a> {
     next: Option<String>,
     error: Option<FormError>,
     notice: Option<&'static str>,
+    /// The workspace holds no record of this kind at all: what to do first, instead of a grid.
+    empty_state: Option<crate::web::html::empty_state::EmptyState>,
 }
 
 /// What the bulk bar under a list offers.
@@ -205,6 +207,11 @@ pub async fn list<T: PageKind>(
         format!("/{}/list", T::KIND.plural())
     };
     let values = filter_values(&filter);
+    // Only an empty page asks whether the kind is empty altogether (else: "Nothing matches").
+    let empty_state = match view.rows.is_empty() && error.is_none() {
+        true => crate::web::html::empty_state::empty_state(&state, &session, T::KIND).await,
+        false => None,
+    };
     let view = ListPage {
         layout: Layout::new(T::TITLE, &page),
         heading: T::TITLE,
@@ -230,6 +237,7 @@ pub async fn list<T: PageKind>(
         error: error.as_ref().map(|e: &AppError| FormError::new("filter the list", e)),
         notice: notice_query.ok().and_then(|Query(q)| notice(&q.notice)),
         action: path,
+        empty_state,
     };
     let status = super::super::forms::form_status(view.error.is_some());
     Ok((status, view).into_response())
