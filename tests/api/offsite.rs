@@ -430,6 +430,20 @@ async fn change_segments_survive_an_outage_replay_to_any_boundary_and_a_missing_
     assert!(said.contains("DAMAGED") && said.contains(&second) && said.contains("predecessor"), "{said}");
 }
 
+/// The lines a child writes to `output`, as they come.
+fn lines_of(output: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (send, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(output).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
+}
+
 /// Waits (at most 30 s) for a line of `lines` that contains `wanted`.
 fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, wanted: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -482,15 +496,7 @@ async fn a_standby_follows_is_promoted_and_the_old_primary_stops_shipping() {
             .unwrap(),
     );
     let stdout = standby.0.stdout.take().unwrap();
-    let (send, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-            if send.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let lines = lines_of(stdout);
     let line = wait_for_line(&lines, "1 change segments applied");
     assert!(line.contains("lag"), "{line}");
     api.create("/api/v1/contacts", json!({"first_name": "Alan", "last_name": "Turing"})).await;
@@ -563,15 +569,7 @@ async fn a_fresh_install_restores_from_the_setup_page_and_restarts_on_the_restor
             .unwrap(),
     );
     let stderr = server.0.stderr.take().unwrap();
-    let (send, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-            if send.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let lines = lines_of(stderr);
     let token = setup_token(&wait_for_line(&lines, "token="));
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let clock = Arc::new(ManualClock::starting_now());

@@ -75,20 +75,26 @@ pub(super) async fn setup_gate(
     token: &str,
     client: &crate::app::auth::ClientInfo,
 ) -> Result<(), Response> {
-    match state.app.setup().state(token, client).await {
-        Ok(SetupState::Open) => Ok(()),
+    setup_refusal(state.app.setup().state(token, client).await).map_or(Ok(()), Err)
+}
+
+/// [`setup_gate`]'s refusal, if any, of a setup state already asked for (asking again would
+/// count a wrong token twice).
+pub(super) fn setup_refusal(setup: Result<SetupState, crate::error::AppError>) -> Option<Response> {
+    match setup {
+        Ok(SetupState::Open) => None,
         Ok(SetupState::Done) => {
             let mut response = HtmlError::while_doing("set up Holdfast", ErrorCode::NotFound).into_response();
             *response.status_mut() = StatusCode::GONE;
-            Err(response)
+            Some(response)
         }
         Ok(SetupState::WrongToken) => {
-            Err(HtmlError::while_doing("set up Holdfast", ErrorCode::NotFound).into_response())
+            Some(HtmlError::while_doing("set up Holdfast", ErrorCode::NotFound).into_response())
         }
         Ok(SetupState::Throttled) => {
-            Err(HtmlError::while_doing("set up Holdfast", ErrorCode::TooManySignInFailures).into_response())
+            Some(HtmlError::while_doing("set up Holdfast", ErrorCode::TooManySignInFailures).into_response())
         }
-        Err(e) => Err(HtmlError::from(e).into_response()),
+        Err(e) => Some(HtmlError::from(e).into_response()),
     }
 }
 

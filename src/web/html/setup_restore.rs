@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::auth::{SetupPage, TokenQuery, setup_gate};
+use super::auth::{SetupPage, TokenQuery, setup_gate, setup_refusal};
 use super::filters;
 use super::forms::{FormError, keep_secret_out_of_referer};
 use super::layout::Layout;
@@ -111,13 +111,12 @@ pub async fn progress(
     Client(client): Client,
     Query(query): Query<TokenQuery>,
 ) -> Response {
+    let setup = state.app.setup().state(&query.token, &client).await;
     // Already restarted on the restored data (setup is over there): on to signing in.
-    let restarted = state.app.backups().setup_restore() == SetupRestore::NotStarted
-        && matches!(state.app.setup().state(&query.token, &client).await, Ok(SetupState::Done));
-    if restarted {
+    if matches!(setup, Ok(SetupState::Done)) && state.app.backups().setup_restore() == SetupRestore::NotStarted {
         return Redirect::to("/login?notice=restored").into_response();
     }
-    if let Err(refused) = setup_gate(&state, &query.token, &client).await {
+    if let Some(refused) = setup_refusal(setup) {
         return refused;
     }
     let (from, point, refresh) = match state.app.backups().setup_restore() {
