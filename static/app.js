@@ -3,6 +3,16 @@
 // The sidebar stays collapsed once collapsed (this browser remembers it). Applied before the
 // page is first shown.
 const NAV_KEY = "hf-nav";
+// A search suggestion's record kind ("Contact"), after its title in `item` (the header's
+// suggestions and the command palette show them alike).
+const appendKind = (item, link) => {
+  const kind = link.parentElement && link.parentElement.querySelector(".muted");
+  if (!kind) return;
+  const span = document.createElement("span");
+  span.className = "muted";
+  span.textContent = " " + kind.textContent;
+  item.appendChild(span);
+};
 const storedNav = () => { try { return localStorage.getItem(NAV_KEY); } catch (_) { return null; } };
 if (storedNav() === "collapsed") document.documentElement.classList.add("nav-collapsed");
 document.addEventListener("DOMContentLoaded", () => {
@@ -169,14 +179,8 @@ document.addEventListener("DOMContentLoaded", () => {
         const a = document.createElement("a");
         a.href = href;
         a.textContent = link.textContent;
-        const kind = link.parentElement && link.parentElement.querySelector(".muted");
         item.appendChild(a);
-        if (kind) {
-          const span = document.createElement("span");
-          span.className = "muted";
-          span.textContent = " " + kind.textContent;
-          item.appendChild(span);
-        }
+        appendKind(item, link);
         items.push(item);
       }
       list.replaceChildren(...items);
@@ -270,13 +274,7 @@ document.addEventListener("DOMContentLoaded", () => {
           option.id = "pr-" + records.length;
           option.dataset.href = href;
           option.textContent = link.textContent;
-          const kind = link.parentElement && link.parentElement.querySelector(".muted");
-          if (kind) {
-            const span = document.createElement("span");
-            span.className = "muted";
-            span.textContent = " " + kind.textContent;
-            option.appendChild(span);
-          }
+          appendKind(option, link);
           records.push(option);
         }
         pending = null;
