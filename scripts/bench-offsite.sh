@@ -78,7 +78,7 @@ echo "== API creates, off-site on: segments every ${ship}s (32 clients, ${second
 creates
 
 echo "== RPO: 200 writes/s for 40 s, SIGKILL after 30 s"
-HF_TOKEN=$token HF_DELAY_MS=9 wrk -t1 -c2 -d40s -s scripts/wrk/paced-create.lua "https://127.0.0.1:$port" >"$work/paced.out" 2>&1 &
+HF_TOKEN=$token HF_DELAY_MS=16 wrk -t1 -c4 -d40s -s scripts/wrk/paced-create.lua "https://127.0.0.1:$port" >"$work/paced.out" 2>&1 &
 wrk_pid=$!
 sleep 30
 kill -9 $server; server=""

@@ -426,6 +426,42 @@ document.addEventListener("DOMContentLoaded", () => {
       });
     }
   }
+  // Inline edits on a record's page: a fact's "Edit" link (the fact's own small form page
+  // without script) fetches that form and opens it in place of the value; Save submits it as
+  // usual (the page comes back with "Saved."), Cancel or Escape puts the value back.
+  document.addEventListener("click", async (event) => {
+    const link = event.target.closest && event.target.closest("a[data-inline-edit]");
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    event.preventDefault();
+    const cell = link.closest("td");
+    let form;
+    try {
+      const response = await fetch(link.href, { credentials: "same-origin", headers: { "Accept": "text/html" } });
+      if (!response.ok) throw new Error(String(response.status));
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      form = page.querySelector("main form.record-form");
+    } catch (_) { form = null; }
+    if (!form) { location.assign(link.href); return; }
+    form = document.importNode(form, true);
+    form.classList.add("inline-form");
+    form.removeAttribute("data-draft");
+    const shown = [...cell.childNodes];
+    const close = () => { form.remove(); shown.forEach((node) => { if (node.nodeType === 1) node.hidden = false; }); link.focus(); };
+    const cancel = form.querySelector(".form-actions a");
+    if (cancel) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.textContent = "Cancel";
+      button.addEventListener("click", close);
+      cancel.replaceWith(button);
+    }
+    form.addEventListener("keydown", (key) => { if (key.key === "Escape") { key.preventDefault(); close(); } });
+    shown.forEach((node) => { if (node.nodeType === 1) node.hidden = true; });
+    cell.appendChild(form);
+    const first = form.querySelector("input:not([type=hidden]), select, textarea");
+    if (first) first.focus();
+  });
   // Forms marked data-confirm ask before submitting (destructive actions).
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {

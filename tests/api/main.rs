@@ -11,6 +11,7 @@ mod crm_bulk;
 mod crm_dashboard;
 mod crm_html;
 mod crm_io;
+mod crm_record;
 mod csrf;
 mod disk_full;
 mod email;

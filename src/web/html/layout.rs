@@ -95,22 +95,33 @@ impl NavUser {
         self.settings_pages().first().map(|page| page.href)
     }
 
-    /// Up to two letters for the avatar: the first letters of the first and last words of the
-    /// name ("Olive Owner" → "OO").
-    pub fn initials(&self) -> String {
-        let words: Vec<&str> = self.name.split_whitespace().collect();
+    /// The user menu's avatar.
+    pub fn avatar(&self) -> Avatar {
+        Avatar::of(&self.name)
+    }
+}
+
+/// A locally drawn initials avatar: up to two letters in one of eight colours (every one AA
+/// against white text), the same for the same name on every page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Avatar {
+    pub initials: String,
+    /// The colour's class suffix (`avatar c3`).
+    pub colour: usize,
+}
+
+impl Avatar {
+    /// The first letters of the first and last words of `name` ("Olive Owner" → "OO").
+    pub fn of(name: &str) -> Self {
+        let words: Vec<&str> = name.split_whitespace().collect();
         let first = |word: Option<&&str>| word.and_then(|w| w.chars().next()).map(|c| c.to_uppercase().to_string());
-        match words.len() {
+        let initials = match words.len() {
             0 => "?".to_owned(),
             1 => first(words.first()).unwrap_or_default(),
             _ => first(words.first()).unwrap_or_default() + &first(words.last()).unwrap_or_default(),
-        }
-    }
-
-    /// The avatar's colour (0..8), the same for the same name on every page.
-    pub fn avatar_colour(&self) -> usize {
-        let sum = self.name.bytes().fold(0usize, |acc, b| acc.wrapping_mul(31).wrapping_add(usize::from(b)));
-        sum % AVATAR_COLOURS
+        };
+        let sum = name.bytes().fold(0usize, |acc, b| acc.wrapping_mul(31).wrapping_add(usize::from(b)));
+        Self { initials, colour: sum % AVATAR_COLOURS }
     }
 }
 

@@ -5,7 +5,7 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 
-use super::kinds::{Cell, Choices, Fact, FormKind, Names, PageKind, Relation, path};
+use super::kinds::{Cell, Choices, FormKind, Names, PageKind, Relation, path};
 use super::values::{Field, Values};
 use crate::app::auth::{AuthSession, TenantScope};
 use crate::app::crm::records::TimelineView;
@@ -18,7 +18,7 @@ use crate::web::error::HtmlError;
 use crate::web::extract::{Authenticated, Page};
 use crate::web::html::filters;
 use crate::web::html::forms::{FormError, notice};
-use crate::web::html::layout::Layout;
+use crate::web::html::layout::{Avatar, Layout};
 
 /// Related records under a heading.
 pub struct Section {
@@ -36,6 +36,34 @@ pub struct NoteView {
     pub editable: bool,
     /// Files attached to the note (through the API).
     pub files: Vec<super::files::FileView>,
+}
+
+/// A fact as the page shows it: its label, value and, when it can be edited on its own, the
+/// address of that small form (`static/app.js` opens it in place).
+#[derive(Clone)]
+pub struct FactRow {
+    pub label: &'static str,
+    pub cell: Cell,
+    pub edit: Option<String>,
+}
+
+/// The record's facts that have a value, each with its inline edit when the user may edit.
+fn fact_rows<T: PageKind>(record: &T, names: &Names, can_edit: bool) -> Vec<FactRow> {
+    let base = path(T::KIND, &record.id());
+    record
+        .facts(names)
+        .into_iter()
+        .filter(|(_, cell)| !cell.text.is_empty())
+        .map(|(label, cell)| {
+            let inline = T::INLINE.iter().find(|inline| inline.label == label).filter(|_| can_edit);
+            FactRow { label, cell, edit: inline.map(|inline| format!("{base}/edit?field={}", inline.key)) }
+        })
+        .collect()
+}
+
+/// The header's facts: the first of each label of [`PageKind::KEY_FACTS`] that has a value.
+fn key_facts<T: PageKind>(facts: &[FactRow]) -> Vec<FactRow> {
+    T::KEY_FACTS.iter().filter_map(|key| facts.iter().find(|fact| fact.label == *key).cloned()).collect()
 }
 
 /// An attached task with its done button.
@@ -73,7 +101,11 @@ struct RecordPage {
     base: String,
     title: String,
     can_edit: bool,
-    facts: Vec<Fact>,
+    /// The initials avatar (people and companies).
+    avatar: Option<Avatar>,
+    facts: Vec<FactRow>,
+    /// The header's few facts (a contact's company, email, phone…).
+    key_facts: Vec<FactRow>,
     /// Each tag with its colour.
     tags: Vec<(String, &'static str)>,
     sections: Vec<Section>,
@@ -209,6 +241,7 @@ pub async fn render<T: PageKind>(
     }
     let (note_body, error) = draft.map_or((String::new(), None), |d| (d.body, Some(d.error)));
     let status = super::super::forms::form_status(error.is_some() || file_refused);
+    let facts = fact_rows(record, &names, view.can_edit);
     let page = RecordPage {
         layout: Layout::new(record.title(), page),
         notice: shown.notice,
@@ -218,7 +251,9 @@ pub async fn render<T: PageKind>(
         base: path(T::KIND, &id),
         title: record.title(),
         can_edit: view.can_edit,
-        facts: record.facts(&names).into_iter().filter(|(_, cell)| !cell.text.is_empty()).collect(),
+        avatar: T::AVATAR.then(|| Avatar::of(&record.title())),
+        key_facts: key_facts::<T>(&facts),
+        facts,
         tags: {
             let colours = state.app.tags().colours(scope).await?;
             record.tags().iter().map(|t| (t.clone(), colours.of(t))).collect()

@@ -48,6 +48,12 @@ impl Values {
         self.0.push((name.to_owned(), value.into()));
     }
 
+    /// Sets `name` to `value` alone (its earlier values dropped).
+    pub fn replace(&mut self, name: &str, value: impl Into<String>) {
+        self.0.retain(|(n, _)| n != name);
+        self.set(name, value);
+    }
+
     /// A comma-separated text field as a list (tags).
     pub fn list(&self, name: &str) -> Option<Vec<String>> {
         self.opt(name).map(|v| v.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect())
@@ -92,6 +98,11 @@ impl Field {
             error_key: name,
             invalid: false,
         }
+    }
+
+    /// A hidden field holding `value`.
+    pub fn hidden(name: &'static str, value: &str) -> Self {
+        Self { value: value.to_owned(), ..Self::of_kind(&Values::default(), name, "", "hidden") }
     }
 
     pub fn of_kind(values: &Values, name: &'static str, label: &'static str, kind: &'static str) -> Self {

@@ -1,6 +1,9 @@
 //! Companies on the pages: their contacts and deals are shown on the company's page.
 
-use super::{Cell, Choices, Fact, FormKind, Names, PageKind, Relation, optional_text, owner_field, tag_text};
+use super::{
+    ADDRESS_INLINE, Cell, Choices, Fact, FormKind, Inline, Names, PageKind, Relation, optional_text, owner_field,
+    tag_text,
+};
 use crate::domain::crm::{Address, Company, CompanyInput, Kind};
 use crate::error::AppError;
 use crate::web::html::crm::values::{Field, Values};
@@ -37,6 +40,18 @@ pub fn address_input(values: &Values) -> Option<Address> {
 
 impl FormKind for Company {
     const NOUN: &'static str = "company";
+    const INLINE: &'static [Inline] = &[
+        Inline::of("Website", "website"),
+        Inline::of("Phone", "phone"),
+        Inline::of("Industry", "industry"),
+        Inline::of("Size", "size"),
+        ADDRESS_INLINE,
+        Inline::of("Tax id", "tax_id"),
+        Inline::of("Bank details", "bank_details"),
+        Inline::of("Credit limit", "credit_limit"),
+        Inline::of("Owner", "owner_id"),
+        Inline::of("Description", "description"),
+    ];
 
     fn values(&self) -> Values {
         let mut v = Values::default();
@@ -98,6 +113,8 @@ impl PageKind for Company {
     const TITLE: &'static str = "Companies";
     const FILTERS: &'static [&'static str] = &["tag", "owner"];
     const COLUMNS: &'static [&'static str] = &["Name", "Industry", "Website", "Phone", "Tags", "Owner"];
+    const KEY_FACTS: &'static [&'static str] = &["Website", "Phone", "Industry", "Owner"];
+    const AVATAR: bool = true;
 
     fn portal_link(&self) -> Option<(String, &'static str)> {
         Some((format!("/companies/{}/portal", self.id), "Client portal"))

@@ -1,7 +1,10 @@
 //! Contacts on the pages: three email and three phone slots, tags as one text field.
 
 use super::company::{address_fields, address_input, address_values};
-use super::{Cell, Choices, Fact, FormKind, Names, PageKind, Relation, optional_text, owner_field, tag_text};
+use super::{
+    ADDRESS_INLINE, Cell, Choices, Fact, FormKind, Inline, Names, PageKind, Relation, optional_text, owner_field,
+    tag_text,
+};
 use crate::domain::crm::{Contact, ContactInput, EmailEntry, PhoneEntry};
 use crate::domain::ids::RecordId;
 use crate::error::AppError;
@@ -14,6 +17,17 @@ const PHONES: [(&str, &str); 3] =
 
 impl FormKind for Contact {
     const NOUN: &'static str = "contact";
+    const INLINE: &'static [Inline] = &[
+        Inline::of("Title", "title"),
+        Inline::of("Company", "company_id"),
+        ADDRESS_INLINE,
+        Inline::of("Status", "status"),
+        Inline::of("Owner", "owner_id"),
+        Inline::of("Date of birth", "date_of_birth"),
+        Inline::of("Tax id", "tax_id"),
+        Inline::of("Bank details", "bank_details"),
+        Inline::of("Background", "background"),
+    ];
 
     fn values(&self) -> Values {
         let mut v = Values::default();
@@ -103,6 +117,8 @@ impl PageKind for Contact {
     const TITLE: &'static str = "Contacts";
     const FILTERS: &'static [&'static str] = &["status", "tag", "owner", "company"];
     const COLUMNS: &'static [&'static str] = &["Name", "Title", "Company", "Email", "Status", "Tags", "Owner"];
+    const KEY_FACTS: &'static [&'static str] = &["Title", "Company", "Email", "Phone", "Status", "Owner"];
+    const AVATAR: bool = true;
 
     fn row(&self, names: &Names) -> Vec<Cell> {
         vec![

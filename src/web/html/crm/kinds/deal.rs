@@ -1,6 +1,6 @@
 //! Deals on the pages: stage from the pipeline, contacts as a multi-select.
 
-use super::{Cell, Choices, Fact, FormKind, Names, PageKind, Relation, optional_text, owner_field};
+use super::{Cell, Choices, Fact, FormKind, Inline, Names, PageKind, Relation, optional_text, owner_field};
 use crate::domain::crm::{Deal, DealInput, Kind};
 use crate::domain::ids::RecordId;
 use crate::error::AppError;
@@ -13,6 +13,15 @@ pub fn amount(deal: &Deal) -> String {
 
 impl FormKind for Deal {
     const NOUN: &'static str = "deal";
+    const INLINE: &'static [Inline] = &[
+        Inline::of("Company", "company_id"),
+        Inline::of("Stage", "stage"),
+        Inline { label: "Amount", key: "amount", rest: &["currency"] },
+        Inline::of("Expected close", "expected_close"),
+        Inline::of("Probability", "probability"),
+        Inline::of("Owner", "owner_id"),
+        Inline::of("Close reason", "close_reason"),
+    ];
 
     fn values(&self) -> Values {
         let mut v = Values::default();
@@ -75,6 +84,7 @@ impl PageKind for Deal {
     const TITLE: &'static str = "Deals";
     const FILTERS: &'static [&'static str] = &["stage", "owner", "company", "state"];
     const COLUMNS: &'static [&'static str] = &["Name", "Company", "Stage", "Amount", "Expected close", "Owner"];
+    const KEY_FACTS: &'static [&'static str] = &["Stage", "Amount", "Company", "Expected close", "Owner"];
 
     fn row(&self, names: &Names) -> Vec<Cell> {
         vec![

@@ -28,6 +28,8 @@ pub(crate) trait FormKind: CrmRecord {
     fn fields(values: &Values, choices: &Choices, creating: bool) -> Vec<Field>;
     /// The service input of a submitted form (every shown field is sent: "" clears).
     fn input(values: &Values, creating: bool) -> Result<Self::Input, AppError>;
+    /// The facts that can be edited on their own, from the record's page.
+    const INLINE: &'static [Inline] = &[];
     /// Where a saved record is shown.
     fn saved_path(&self) -> String {
         path(Self::KIND, &self.id())
@@ -45,6 +47,10 @@ pub(crate) trait PageKind: FormKind {
     /// Which filters the list offers (`status`, `tag`, `owner`, `company`, `stage`, `state`).
     const FILTERS: &'static [&'static str];
     const COLUMNS: &'static [&'static str];
+    /// The facts the page's header shows, by label, in this order.
+    const KEY_FACTS: &'static [&'static str];
+    /// Whether the page's header shows an initials avatar (people and companies).
+    const AVATAR: bool = false;
     fn row(&self, names: &Names) -> Vec<Cell>;
     fn facts(&self, names: &Names) -> Vec<Fact>;
     fn tags(&self) -> &[String] {
@@ -92,6 +98,37 @@ impl Cell {
 
 /// A labelled value on a record page.
 pub type Fact = (&'static str, Cell);
+
+/// A fact edited on its own: its label and the form fields that hold it; `key` (the first
+/// field, as in `/{kind}/{id}/edit?field=key`) names it.
+#[derive(Debug)]
+pub struct Inline {
+    pub label: &'static str,
+    pub key: &'static str,
+    /// The fact's other fields (an address's city, postal code…).
+    pub rest: &'static [&'static str],
+}
+
+impl Inline {
+    /// A fact held by one field.
+    pub const fn of(label: &'static str, key: &'static str) -> Self {
+        Self { label, key, rest: &[] }
+    }
+
+    /// Whether form field `name` belongs to this fact.
+    pub fn holds(&self, name: &str) -> bool {
+        self.key == name || self.rest.contains(&name)
+    }
+
+    /// The inline edit of `T` named `key`.
+    pub fn find<T: FormKind>(key: &str) -> Option<&'static Inline> {
+        T::INLINE.iter().find(|inline| inline.key == key)
+    }
+}
+
+/// An address edited on its own (a contact's or a company's).
+pub const ADDRESS_INLINE: Inline =
+    Inline { label: "Address", key: "street", rest: &["city", "postal_code", "region", "country"] };
 
 /// Records shown on another's page.
 #[derive(Debug, Clone)]

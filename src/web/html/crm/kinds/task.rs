@@ -1,6 +1,6 @@
 //! Tasks on the pages: created from the task form or a record's page (with its subject).
 
-use super::{Cell, Choices, Fact, FormKind, Names, PageKind, optional_text, path};
+use super::{Cell, Choices, Fact, FormKind, Inline, Names, PageKind, optional_text, path};
 use crate::domain::crm::{Kind, Task, TaskInput, TaskKind};
 use crate::error::AppError;
 use crate::web::html::crm::values::{Field, Values};
@@ -11,6 +11,8 @@ fn kinds() -> impl Iterator<Item = (String, String)> {
 
 impl FormKind for Task {
     const NOUN: &'static str = "task";
+    const INLINE: &'static [Inline] =
+        &[Inline::of("Kind", "kind"), Inline::of("Due", "due"), Inline::of("Assignee", "assignee_id")];
 
     fn values(&self) -> Values {
         let mut v = Values::default();
@@ -65,6 +67,7 @@ impl PageKind for Task {
     const TITLE: &'static str = "Tasks";
     const FILTERS: &'static [&'static str] = &["assignee", "state"];
     const COLUMNS: &'static [&'static str] = &["Title", "Kind", "Due", "Assignee", "Done", "About"];
+    const KEY_FACTS: &'static [&'static str] = &["Due", "Assignee", "About"];
 
     fn row(&self, names: &Names) -> Vec<Cell> {
         vec![
