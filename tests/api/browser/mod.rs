@@ -19,6 +19,7 @@ mod palette;
 mod passwords;
 mod people;
 mod portal;
+mod records;
 mod settings;
 mod shell;
 mod speed;
