@@ -148,6 +148,8 @@ struct Inner {
     setup_restore: Mutex<backup::offsite::SetupRestore>,
     /// Asks the server to stop and start again (on restored data).
     restart: tokio::sync::Notify,
+    /// Notes and tasks just deleted, for their deleter's undo.
+    recently_deleted: crm::undo::RecentlyDeleted,
 }
 
 /// The services, one per resource: `app.users().invite(…)` is how a handler calls one.
@@ -290,6 +292,7 @@ impl App {
             started: Instant::now(),
             search: Mutex::new(None),
             segment_keys: Mutex::new(None),
+            recently_deleted: crm::undo::RecentlyDeleted::default(),
             setup_restore: Mutex::default(),
             restart: tokio::sync::Notify::new(),
         })))
@@ -359,6 +362,10 @@ impl App {
     /// Resolves once a restart was asked for.
     pub async fn restart_requested(&self) {
         self.0.restart.notified().await;
+    }
+
+    pub(crate) fn recently_deleted(&self) -> &crm::undo::RecentlyDeleted {
+        &self.0.recently_deleted
     }
 
     pub(crate) fn segment_keys(&self) -> &Mutex<Option<(i64, Arc<backup::format::Keyring>)>> {

@@ -23,6 +23,7 @@ pub mod seed;
 pub mod tags;
 mod task;
 pub(crate) mod titles;
+pub mod undo;
 pub mod vcard;
 
 pub use records::{Listing, RecordView};

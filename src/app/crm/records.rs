@@ -73,7 +73,13 @@ fn require_edit<T: CrmRecord>(scope: &TenantScope, record: &T) -> Result<(), App
     if may_edit(scope, record) { Ok(()) } else { Err(ErrorCode::Forbidden.into()) }
 }
 
-fn event(name: &'static str, scope: &TenantScope, kind: Kind, id: &RecordId, client: &ClientInfo) -> AuditEvent {
+pub(crate) fn event(
+    name: &'static str,
+    scope: &TenantScope,
+    kind: Kind,
+    id: &RecordId,
+    client: &ClientInfo,
+) -> AuditEvent {
     AuditEvent::new(name, Some(*scope.user())).target(format!("{}:{id}", kind.as_str())).from_client(client)
 }
 

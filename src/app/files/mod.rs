@@ -48,6 +48,11 @@ impl DeletedFiles {
         DeletedFiles(blobs)
     }
 
+    /// Whether no file went with the delete.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub(crate) fn extend(&mut self, more: DeletedFiles) {
         self.0.extend(more.0);
     }

@@ -93,6 +93,9 @@ pub fn notice(key: &str) -> Option<&'static str> {
         "records-merged" => "The records were merged into this one.",
         "note-added" => "The note was added.",
         "note-deleted" => "The note was deleted.",
+        "note-restored" => "The note is back.",
+        "task-deleted" => "The task was deleted.",
+        "task-restored" => "The task is back.",
         "file-attached" => "The file was attached.",
         "file-deleted" => "The file was deleted.",
         "task-done" => "Task marked done.",
@@ -128,6 +131,9 @@ pub fn with_notice(path: &str, key: &str) -> String {
 pub struct NoticeQuery {
     #[serde(default)]
     pub notice: String,
+    /// What was just deleted and may be put back (`notes/{id}`).
+    #[serde(default)]
+    pub undo: String,
 }
 
 /// For pages whose URL or body carries a secret (setup, invitation and reset links, the

@@ -1,5 +1,6 @@
 //! A record's page as a person uses it: the header's key facts, and one fact edited in place
-//! (script) or on its own small page (no script), the rest of the record untouched.
+//! (script) or on its own small page (no script), the rest of the record untouched; a deleted
+//! note put back with Undo.
 
 use anyhow::{Context, Result, ensure};
 use serde_json::json;
@@ -48,6 +49,20 @@ async fn edit_status_in_place(page: &Page, path: &str, javascript: bool) -> Resu
     let facts = page.text_of("table.facts").await?;
     ensure!(facts.contains("customer") && facts.contains("Analyst"), "status changed, title kept: {facts}");
     ensure!(page.text_of(".record-head .key-facts").await?.contains("customer"), "the header follows");
+
+    // A note deleted by mistake comes back with the flash's Undo.
+    page.fill("body", "Prefers calls after 4pm").await?;
+    page.press("Add note").await?;
+    if javascript {
+        page.press_confirming("Delete note").await?;
+    } else {
+        page.press("Delete note").await?;
+    }
+    page.expect_text("The note was deleted.").await?;
+    ensure!(page.script("return document.querySelectorAll('article.note').length", vec![]).await? == 0);
+    page.press("Undo").await?;
+    page.expect_text("The note is back.").await?;
+    ensure!(page.text_of("article.note").await?.contains("Prefers calls after 4pm"), "the note is back");
     Ok(())
 }
 

@@ -18,6 +18,7 @@ mod privacy;
 mod record;
 mod search;
 mod tasks;
+mod undo;
 mod values;
 
 use std::collections::HashMap;
@@ -107,7 +108,8 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/new", get(edit::new_form::<Task>).post(edit::create::<Task>))
         .route("/tasks/{id}", get(record::show::<Task>))
         .route("/tasks/{id}/edit", get(edit::edit_form::<Task>).post(edit::save::<Task>))
-        .route("/tasks/{id}/delete", post(edit::delete::<Task>))
+        .route("/tasks/{id}/delete", post(tasks::delete))
+        .route("/tasks/{id}/restore", post(undo::restore::<Task>))
         .route("/tasks/{id}/done", post(tasks::done))
         .route("/tasks/bulk", post(bulk::apply::<Task>))
         .route("/companies/{id}/portal", get(portal::show))
@@ -125,6 +127,7 @@ pub fn routes() -> Router<AppState> {
         .route("/notes/new", post(notes::create))
         .route("/notes/{id}/edit", get(edit::edit_form::<Note>).post(edit::save::<Note>))
         .route("/notes/{id}/delete", post(notes::delete))
+        .route("/notes/{id}/restore", post(undo::restore::<Note>))
         .route("/settings/pipeline", get(pipeline::show).post(pipeline::save))
         .route("/settings/tags", post(pipeline::save_tag_colour))
         .route("/search", get(search::page))

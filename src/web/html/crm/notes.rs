@@ -68,8 +68,9 @@ pub async fn delete(
     let refuse = |e| HtmlError::while_doing("delete the note", e);
     let id = super::parse_id(&id)?;
     let note = state.app.records().get::<Note>(&session.scope, id).await.map_err(refuse)?.record;
-    state.app.records().delete::<Note>(&session.scope, id, &client).await.map_err(refuse)?;
-    Ok(Redirect::to(&format!("{}#notes", with_notice(&note.saved_path(), "note-deleted"))).into_response())
+    let undoable = state.app.records().delete_undoable::<Note>(&session.scope, id, &client).await.map_err(refuse)?;
+    let back = super::undo::after_delete(&note.saved_path(), "note-deleted", Kind::Note, &id, undoable);
+    Ok(Redirect::to(&format!("{back}#notes")).into_response())
 }
 
 #[cfg(test)]

@@ -94,6 +94,8 @@ struct RecordPage {
     layout: Layout,
     /// The confirmation of what was just done here ("Saved.").
     notice: Option<&'static str>,
+    /// The flash's Undo (a note or task just deleted).
+    undo: Option<String>,
     /// What the merge picker searched for.
     merge_query: String,
     noun: &'static str,
@@ -140,6 +142,9 @@ pub struct RecordQuery {
     notice: String,
     #[serde(default)]
     merge_q: String,
+    /// A note just deleted here, to offer its undo.
+    #[serde(default)]
+    undo: String,
 }
 
 pub async fn show<T: PageKind>(
@@ -153,6 +158,7 @@ pub async fn show<T: PageKind>(
         notice: notice(&query.notice),
         merge_query: query.merge_q.trim().chars().take(100).collect(),
         file_error: None,
+        undo: super::undo::offer(&state, &session.scope, &query.undo),
     };
     render::<T>(&state, &page, &session, super::parse_id(&id)?, None, shown).await
 }
@@ -164,6 +170,8 @@ pub struct Shown {
     pub notice: Option<&'static str>,
     pub merge_query: String,
     pub file_error: Option<FormError>,
+    /// The flash's Undo form's action (a note or task just deleted).
+    pub undo: Option<String>,
 }
 
 /// Renders the page of record `id` of kind `T`, with a note draft when one failed to save.
@@ -245,6 +253,7 @@ pub async fn render<T: PageKind>(
     let page = RecordPage {
         layout: Layout::new(record.title(), page),
         notice: shown.notice,
+        undo: shown.undo,
         merge_query: shown.merge_query,
         noun: T::NOUN,
         list: T::KIND.plural(),
