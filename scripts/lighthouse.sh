@@ -33,8 +33,14 @@ run() { # name path form-factor [signed-in]
     --only-categories=performance,accessibility,best-practices,seo --chrome-flags="$flags")
   [ "$form" = desktop ] && args+=(--preset=desktop)
   [ -n "$signed_in" ] && args+=(--extra-headers="$headers")
-  "$lighthouse" "$base$path" "${args[@]}" 2>"$out/$name-$form.log" ||
-    { cat "$out/$name-$form.log"; echo "lighthouse failed on $path ($form)"; exit 1; }
+  # A run that fails outright (now and then: "Something went wrong with recording the trace",
+  # NO_NAVSTART) is tried again, twice at most; scores are never retried.
+  for try in 1 2 3; do
+    "$lighthouse" "$base$path" "${args[@]}" 2>"$out/$name-$form.log" && return
+    echo "lighthouse failed on $path ($form), try $try: $(grep -m1 -i error "$out/$name-$form.log" || true)"
+  done
+  cat "$out/$name-$form.log"
+  exit 1
 }
 for form in mobile desktop; do
   run login /login "$form"
