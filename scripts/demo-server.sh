@@ -20,6 +20,13 @@ password="harbour lantern meadow quartz"
 "$bin" --data-dir "$data" admin create-workspace --name Northwind >/dev/null
 echo "$password" | "$bin" --data-dir "$data" admin create-user --workspace Northwind \
   --email "$email" --name "Alex Morgan" --role owner >/dev/null
+# A team, so records have several owners and Settings → Users has people in it.
+for who in "priya.shah:Priya Shah:admin" "tom.becker:Tom Becker:manager" "lena.fischer:Lena Fischer:staff" \
+  "omar.haddad:Omar Haddad:staff"; do
+  IFS=: read -r login name role <<<"$who"
+  echo "$password" | "$bin" --data-dir "$data" admin create-user --workspace Northwind \
+    --email "$login@northwind.example" --name "$name" --role "$role" >/dev/null
+done
 # A scripted sign-in has no authenticator: the owner is not made to enrol one first.
 "$bin" --data-dir "$data" admin settings set security.mfa_required_roles "" >/dev/null
 "$bin" --data-dir "$data" dev seed --workspace Northwind --contacts 240 --companies 40 --deals 90 \
