@@ -163,13 +163,15 @@ impl Records<'_> {
     ) -> Result<SeedReport, AppError> {
         let scope = crate::app::auth::offline_scope(self, workspace).await?;
         let store = self.store().workspace(&scope);
-        let owners: Vec<UserId> = store
+        let mut members: Vec<_> = store
             .read(|txn| txn.users())
             .await?
             .into_iter()
             .filter(|u| u.role != Role::Client && !u.disabled)
-            .map(|u| u.id)
             .collect();
+        // In email order: the same team gets the same records whatever its (random) user ids.
+        members.sort_by(|a, b| a.email.as_str().cmp(b.email.as_str()));
+        let owners: Vec<UserId> = members.into_iter().map(|u| u.id).collect();
         // Never empty: the scope itself acts as one of them.
         let now = self.now();
         let mut rng = StdRng::seed_from_u64(plan.seed);
