@@ -13,6 +13,140 @@ const appendKind = (item, link) => {
   span.textContent = " " + kind.textContent;
   item.appendChild(span);
 };
+// The local links of a search-suggestions fragment (`/search/suggest?q=`), parsed inertly:
+// only their paths and text are used. Answers [] for a failed answer.
+const suggestedLinks = async (url, signal) => {
+  const response = await fetch(url, { credentials: "same-origin", signal, redirect: "manual" });
+  if (!response.ok) return [];
+  const parsed = new DOMParser().parseFromString(await response.text(), "text/html");
+  return [...parsed.querySelectorAll("a[href]")].filter((link) => {
+    const href = link.getAttribute("href") || "";
+    return href.startsWith("/") && !href.startsWith("//");
+  });
+};
+// A searchable picker over a select marked data-picker (a company, a deal's contacts, an
+// owner): a combobox that filters the select's options as one types and, for records, adds
+// the search index's titles beyond the options the page carried. The select stays in the form,
+// hidden, and holds the value; without script it is the plain select.
+const picker = (select) => {
+  const kind = select.dataset.picker;
+  const many = select.multiple;
+  const box = document.createElement("span");
+  box.className = "picker";
+  const input = document.createElement("input");
+  input.type = "text";
+  input.autocomplete = "off";
+  input.setAttribute("role", "combobox");
+  input.setAttribute("aria-autocomplete", "list");
+  input.setAttribute("aria-expanded", "false");
+  const label = select.closest("label");
+  if (label && label.firstChild) input.setAttribute("aria-label", label.firstChild.textContent.trim());
+  const list = document.createElement("ul");
+  list.setAttribute("role", "listbox");
+  list.className = "picker-list";
+  list.id = "picker-" + select.name;
+  list.hidden = true;
+  input.setAttribute("aria-controls", list.id);
+  // A multiple choice shows what is chosen as removable chips.
+  const chips = document.createElement("ul");
+  chips.className = "picker-chips";
+  box.append(input, list);
+  if (many) box.append(chips);
+  select.before(box);
+  select.hidden = true;
+  let found = [];
+  let timer = null;
+  let pending = null;
+  let active = -1;
+  const chosen = () => [...select.selectedOptions].filter((o) => o.value);
+  const showChosen = () => {
+    if (!many) { const o = chosen()[0]; input.value = o ? o.text : ""; return; }
+    chips.replaceChildren(...chosen().map((o) => {
+      const chip = document.createElement("li");
+      chip.textContent = o.text + " ";
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "link";
+      remove.textContent = "✕";
+      remove.setAttribute("aria-label", "Remove " + o.text);
+      remove.addEventListener("click", () => { o.selected = false; showChosen(); input.focus(); });
+      chip.appendChild(remove);
+      return chip;
+    }));
+  };
+  const close = () => { list.hidden = true; input.setAttribute("aria-expanded", "false"); input.removeAttribute("aria-activedescendant"); active = -1; };
+  const choose = (value, text) => {
+    let option = [...select.options].find((o) => o.value === value);
+    if (!option) { option = new Option(text, value); select.add(option); }
+    if (many) option.selected = true; else select.value = value;
+    input.value = "";
+    showChosen();
+    close();
+  };
+  const activate = (i) => {
+    const items = [...list.children];
+    active = items.length ? (i + items.length) % items.length : -1;
+    items.forEach((item, n) => item.setAttribute("aria-selected", String(n === active)));
+    if (active >= 0) input.setAttribute("aria-activedescendant", items[active].id);
+  };
+  const render = () => {
+    const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+    const local = [...select.options]
+      .filter((o) => o.value && !(many && o.selected) && words.every((w) => o.text.toLowerCase().includes(w)))
+      .map((o) => [o.value, o.text]);
+    const more = found.filter(([value]) => !local.some(([v]) => v === value));
+    list.replaceChildren(...local.concat(more).slice(0, 12).map(([value, text], n) => {
+      const item = document.createElement("li");
+      item.setAttribute("role", "option");
+      item.id = list.id + "-" + n;
+      item.textContent = text;
+      item.addEventListener("mousedown", (event) => { event.preventDefault(); choose(value, text); });
+      return item;
+    }));
+    list.hidden = list.children.length === 0;
+    input.setAttribute("aria-expanded", String(!list.hidden));
+    activate(0);
+  };
+  const search = async () => {
+    const q = input.value.trim();
+    if (kind === "person" || q.length < 2) return;
+    pending = new AbortController();
+    try {
+      const links = await suggestedLinks("/search/suggest?kind=" + kind + "&q=" + encodeURIComponent(q), pending.signal);
+      found = links.map((link) => [link.getAttribute("href").split("/")[2], link.textContent]);
+      render();
+    } catch (_) {
+      // Aborted by newer input, or offline: the local options stay.
+    }
+  };
+  input.addEventListener("input", () => {
+    found = [];
+    render();
+    clearTimeout(timer);
+    if (pending) pending.abort();
+    timer = setTimeout(search, 150);
+  });
+  input.addEventListener("focus", render);
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (list.hidden) render(); else activate(active + (event.key === "ArrowDown" ? 1 : -1));
+    } else if (event.key === "Enter" && !list.hidden && active >= 0) {
+      event.preventDefault();
+      list.children[active].dispatchEvent(new MouseEvent("mousedown"));
+    } else if (event.key === "Escape" && !list.hidden) {
+      event.preventDefault();
+      close();
+    }
+  });
+  input.addEventListener("blur", () => {
+    // A single choice emptied clears the field (when it may be empty); other typing is undone.
+    if (!many && !input.value.trim() && [...select.options].some((o) => !o.value)) select.value = "";
+    showChosen();
+    close();
+  });
+  showChosen();
+};
 const storedNav = () => { try { return localStorage.getItem(NAV_KEY); } catch (_) { return null; } };
 if (storedNav() === "collapsed") document.documentElement.classList.add("nav-collapsed");
 document.addEventListener("DOMContentLoaded", () => {
@@ -260,15 +394,10 @@ document.addEventListener("DOMContentLoaded", () => {
       if (q.length < 2 || !palette.dataset.suggest) return;
       pending = new AbortController();
       try {
-        const response = await fetch(palette.dataset.suggest + "?q=" + encodeURIComponent(q), {
-          credentials: "same-origin", signal: pending.signal, redirect: "manual",
-        });
-        if (!response.ok) return;
-        const parsed = new DOMParser().parseFromString(await response.text(), "text/html");
+        const links = await suggestedLinks(palette.dataset.suggest + "?q=" + encodeURIComponent(q), pending.signal);
         records = [];
-        for (const link of parsed.querySelectorAll("a[href]")) {
-          const href = link.getAttribute("href") || "";
-          if (!href.startsWith("/") || href.startsWith("//")) continue;
+        for (const link of links) {
+          const href = link.getAttribute("href");
           const option = document.createElement("li");
           option.setAttribute("role", "option");
           option.id = "pr-" + records.length;
@@ -462,6 +591,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const first = form.querySelector("input:not([type=hidden]), select, textarea");
     if (first) first.focus();
   });
+  document.querySelectorAll("select[data-picker]").forEach(picker);
   // Forms marked data-confirm ask before submitting (destructive actions).
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {

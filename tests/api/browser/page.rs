@@ -115,10 +115,40 @@ impl Page {
     }
 
     /// Chooses an option by its visible text in the select labelled `label`.
+    /// A searchable picker (script over a select) is typed into and its option clicked, as a
+    /// person does.
     pub async fn choose(&self, label: &str, option: &str) -> Result<()> {
         let field = self.field(label).await?;
+        if field.attr("role").await?.as_deref() == Some("combobox") {
+            return self.pick(&field, option).await;
+        }
+        if !field.is_displayed().await.unwrap_or(true)
+            && let Ok(input) = field.find(Locator::XPath("preceding-sibling::span[@class='picker']//input")).await
+        {
+            return self.pick(&input, option).await;
+        }
         field.select_by_label(option).await.with_context(|| format!("choose {option} in {label}"))?;
         Ok(())
+    }
+
+    /// Types `option` into a picker's box and clicks it in the list that opens.
+    async fn pick(&self, input: &fantoccini::elements::Element, option: &str) -> Result<()> {
+        input.clear().await?;
+        input.send_keys(option).await.with_context(|| format!("type {option} into the picker"))?;
+        let literal = xpath_literal(option);
+        let xpath =
+            format!("//ul[@role='listbox' and not(@hidden)]/li[@role='option' and normalize-space(.)={literal}]");
+        let started = Instant::now();
+        loop {
+            if let Ok(item) = self.client.find(Locator::XPath(&xpath)).await {
+                item.click().await.with_context(|| format!("pick {option}"))?;
+                return Ok(());
+            }
+            if started.elapsed() > Duration::from_secs(5) {
+                bail!("the picker never offered {option:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn field(&self, label: &str) -> Result<fantoccini::elements::Element> {

@@ -87,3 +87,78 @@ async fn without_javascript_a_fact_is_edited_on_its_own_page() {
     })
     .await;
 }
+
+/// 250 seeded companies plus "Zzyzx Labs", last by name: beyond the 200 a form carries.
+async fn many_companies(app: &TestApp) -> Result<()> {
+    let plan = holdfast::app::crm::seed::SeedPlan { contacts: 0, companies: 250, deals: 0, seed: 7 };
+    app.app.records().seed("Acme Ltd", plan, |_, _| {}).await?;
+    let token = app.app.tokens().create_for_email(OWNER_EMAIL, "test data").await?;
+    let api = Api { client: app.client.clone(), base: app.base.clone(), token };
+    api.create("/api/v1/companies", json!({"name": "Zzyzx Labs"})).await;
+    api.create("/api/v1/contacts", json!({"first_name": "Ada", "last_name": "Lovelace"})).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn pickers_find_a_company_beyond_the_first_200_and_a_deals_contacts_by_keyboard() {
+    let app = spawn_app().await;
+    in_browser(&app, "record-pickers", async |owner| {
+        set_up_firm(&app, owner).await?;
+        many_companies(&app).await?;
+        // The search index catches up in the background.
+        for _ in 0..50 {
+            owner.goto("/search?q=Zzyzx").await?;
+            if owner.text().await?.contains("Zzyzx Labs") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+
+        owner.goto("/contacts/new").await?;
+        ensure!(owner.script("return document.querySelector('select[name=company_id]').hidden", vec![]).await? == true);
+        ensure!(
+            owner.script("return [...document.querySelector('select[name=company_id]').options].some((o) => o.text === 'Zzyzx Labs')", vec![]).await? == false,
+            "the form carries only the first 200 companies"
+        );
+        owner.fill("first_name", "Grace").await?;
+        owner.fill("last_name", "Hopper").await?;
+        owner.choose("Company", "Zzyzx Labs").await?;
+        owner.press("Save").await?;
+        owner.expect_text("Grace Hopper").await?;
+        ensure!(owner.text_of(".record-head .key-facts").await?.contains("Zzyzx Labs"), "the company was picked");
+
+        // A deal's contacts: typed, chosen with the arrow keys and Enter, shown as a removable chip.
+        owner.goto("/deals/new").await?;
+        owner.fill("name", "Renewal").await?;
+        owner.fill("Contacts", "Lovel").await?;
+        owner.wait_for_text_of("ul.picker-list:not([hidden])", |t| t.contains("Ada Lovelace")).await?;
+        owner.keys("\u{E015}").await?;
+        owner.keys("\u{E007}").await?;
+        owner.wait_for_text_of(".picker-chips", |t| t.contains("Ada Lovelace")).await?;
+        owner.press("Save").await?;
+        owner.expect_text("Renewal").await?;
+        owner.expect_text("Ada Lovelace").await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn without_javascript_the_pickers_are_plain_selects() {
+    let app = spawn_app().await;
+    in_browser(&app, "record-pickers-nojs", async |owner| {
+        set_up_firm(&app, owner).await?;
+        owner.without_javascript().await?;
+        let token = app.app.tokens().create_for_email(OWNER_EMAIL, "test data").await?;
+        let api = Api { client: app.client.clone(), base: app.base.clone(), token };
+        api.create("/api/v1/companies", json!({"name": "Zenith Labs"})).await;
+        owner.goto("/contacts/new").await?;
+        ensure!(owner.script("return document.querySelectorAll('.picker').length", vec![]).await? == 0, "no picker");
+        owner.fill("last_name", "Hopper").await?;
+        owner.choose("Company", "Zenith Labs").await?;
+        owner.press("Save").await?;
+        ensure!(owner.text_of(".record-head .key-facts").await?.contains("Zenith Labs"), "the company was chosen");
+        Ok(())
+    })
+    .await;
+}

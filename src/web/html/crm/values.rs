@@ -82,6 +82,28 @@ pub struct Field {
     /// The service's name for this field in errors (`emails` for `email_2`).
     pub error_key: &'static str,
     pub invalid: bool,
+    /// A select that script turns into a searchable picker, and what it searches.
+    pub picker: Option<Picker>,
+}
+
+/// What a searchable picker finds as one types: the select's own options, and for records the
+/// search index's titles beyond them (`/search/suggest?kind=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Picker {
+    Company,
+    Contact,
+    Person,
+}
+
+impl Picker {
+    /// The `data-picker` value (a record kind for the search index, or `person`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Company => "company",
+            Self::Contact => "contact",
+            Self::Person => "person",
+        }
+    }
 }
 
 impl Field {
@@ -97,6 +119,7 @@ impl Field {
             max: 200,
             error_key: name,
             invalid: false,
+            picker: None,
         }
     }
 
@@ -149,6 +172,12 @@ impl Field {
 
     pub fn error_key(mut self, key: &'static str) -> Self {
         self.error_key = key;
+        self
+    }
+
+    /// Makes a select a searchable picker (with script; the plain select without).
+    pub fn picker(mut self, picker: Picker) -> Self {
+        self.picker = Some(picker);
         self
     }
 

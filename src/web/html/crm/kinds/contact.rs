@@ -8,7 +8,7 @@ use super::{
 use crate::domain::crm::{Contact, ContactInput, EmailEntry, PhoneEntry};
 use crate::domain::ids::RecordId;
 use crate::error::AppError;
-use crate::web::html::crm::values::{Field, Values};
+use crate::web::html::crm::values::{Field, Picker, Values};
 
 const EMAILS: [(&str, &str); 3] =
     [("email_1", "email_1_kind"), ("email_2", "email_2_kind"), ("email_3", "email_3_kind")];
@@ -70,7 +70,7 @@ impl FormKind for Contact {
             fields.push(Field::of_kind(values, number, label, "tel").max(40).error_key("phones"));
             fields.push(Field::text(values, kind, "Kind (work, mobile…)").max(20).error_key("phones"));
         }
-        fields.push(Field::select(values, "company_id", "Company", choices.companies(), true));
+        fields.push(Field::select(values, "company_id", "Company", choices.companies(), true).picker(Picker::Company));
         fields.extend(address_fields(values));
         fields.extend([
             Field::select(values, "status", "Status", Choices::statuses(), false),

@@ -4,7 +4,7 @@ use super::{Cell, Choices, Fact, FormKind, Inline, Names, PageKind, Relation, op
 use crate::domain::crm::{Deal, DealInput, Kind};
 use crate::domain::ids::RecordId;
 use crate::error::AppError;
-use crate::web::html::crm::values::{Field, Values, number};
+use crate::web::html::crm::values::{Field, Picker, Values, number};
 
 /// The amount with its currency, grouped (`12,500.00 EUR`).
 pub fn amount(deal: &Deal) -> String {
@@ -47,8 +47,8 @@ impl FormKind for Deal {
         let contacts = choices.contacts.iter().map(|(id, name)| (id.to_string(), name.clone()));
         let mut fields = vec![
             Field::text(values, "name", "Name").required(),
-            Field::select(values, "company_id", "Company", choices.companies(), true),
-            Field::select(values, "contact_ids", "Contacts", contacts, false).multi(),
+            Field::select(values, "company_id", "Company", choices.companies(), true).picker(Picker::Company),
+            Field::select(values, "contact_ids", "Contacts", contacts, false).multi().picker(Picker::Contact),
             Field::select(values, "stage", "Stage", choices.stages(), false),
             Field::text(values, "amount", "Amount").max(40),
             Field::text(values, "currency", "Currency (ISO code)").max(3),

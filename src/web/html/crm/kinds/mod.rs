@@ -11,7 +11,7 @@ pub use deal::amount as deal_amount;
 
 use std::collections::HashMap;
 
-use super::values::{Field, Values};
+use super::values::{Field, Picker, Values};
 use crate::app::crm::CrmRecord;
 use crate::app::crm::records::Person;
 use crate::domain::crm::{ContactStatus, Kind, Stage, Subject};
@@ -220,7 +220,7 @@ pub fn tag_text(tags: &[String]) -> String {
 
 /// The owner select, defaulting to the signed-in user on a new record.
 pub fn owner_field(values: &Values, choices: &Choices, name: &'static str, label: &'static str) -> Field {
-    Field::select(values, name, label, choices.people(), false)
+    Field::select(values, name, label, choices.people(), false).picker(Picker::Person)
 }
 
 fn optional_text<T: ToString>(value: &Option<T>) -> String {

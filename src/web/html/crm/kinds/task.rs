@@ -3,7 +3,7 @@
 use super::{Cell, Choices, Fact, FormKind, Inline, Names, PageKind, optional_text, path};
 use crate::domain::crm::{Kind, Task, TaskInput, TaskKind};
 use crate::error::AppError;
-use crate::web::html::crm::values::{Field, Values};
+use crate::web::html::crm::values::{Field, Picker, Values};
 
 fn kinds() -> impl Iterator<Item = (String, String)> {
     TaskKind::ALL.into_iter().map(|k| (k.as_str().to_owned(), k.as_str().to_owned()))
@@ -31,7 +31,7 @@ impl FormKind for Task {
             Field::text(values, "title", "Title").required(),
             Field::select(values, "kind", "Kind", kinds(), false),
             Field::of_kind(values, "due", "Due", "date"),
-            Field::select(values, "assignee_id", "Assignee", choices.people(), false),
+            Field::select(values, "assignee_id", "Assignee", choices.people(), false).picker(Picker::Person),
         ];
         if creating {
             fields.push(Field::of_kind(values, "subject_kind", "", "hidden"));
