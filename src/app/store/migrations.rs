@@ -31,6 +31,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 7, name: "create the file tables", apply: create_tables },
     Migration { version: 8, name: "create the client portal tables", apply: create_tables },
     Migration { version: 9, name: "create the op log for off-site change shipping", apply: create_tables },
+    Migration { version: 10, name: "count every kind's records for list totals", apply: count_records },
 ];
 
 /// The schema version this build reads and writes.
@@ -101,6 +102,27 @@ fn reindex<T: crate::app::store::crm::Entity>(txn: &redb::WriteTransaction) -> R
             let row = [index_prefix(&workspace, T::KIND, which), term, id.as_bytes().to_vec()].concat();
             index.insert(row.as_slice(), ())?;
         }
+    }
+    Ok(())
+}
+
+/// Writes the record count of every workspace and kind ([`RECORD_COUNT`]) from the records
+/// table, replacing any count there: the write path keeps them exact from then on.
+fn count_records(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+    use super::crm::{RECORD_COUNT, Tally};
+    let mut counts: std::collections::BTreeMap<[u8; 17], i64> = std::collections::BTreeMap::new();
+    // Key: workspace (16) ‖ kind ‖ record id (16); only keys are read.
+    for row in txn.open_table(RECORDS)?.iter()? {
+        let (key, _) = row?;
+        if let Ok(workspace_kind) = <[u8; 17]>::try_from(key.value().get(..17).unwrap_or_default()) {
+            *counts.entry(workspace_kind).or_default() += 1;
+        }
+    }
+    let mut tallies = txn.open_table(super::tables::TALLIES)?;
+    for (workspace_kind, count) in counts {
+        let tally = Tally { count, sums: Vec::new() };
+        let bytes = super::codec::encode(&tally).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+        tallies.insert([&workspace_kind[..], RECORD_COUNT].concat().as_slice(), bytes.as_slice())?;
     }
     Ok(())
 }

@@ -48,6 +48,18 @@ impl Values {
         self.0.push((name.to_owned(), value.into()));
     }
 
+    /// These values without any of `name` (a list's link that drops one filter).
+    pub fn without(&self, name: &str) -> Values {
+        Values(self.0.iter().filter(|(n, _)| n != name).cloned().collect())
+    }
+
+    /// These values with `name` set to `value` alone.
+    pub fn with(&self, name: &str, value: impl Into<String>) -> Values {
+        let mut values = self.without(name);
+        values.set(name, value);
+        values
+    }
+
     /// A comma-separated text field as a list (tags).
     pub fn list(&self, name: &str) -> Option<Vec<String>> {
         self.opt(name).map(|v| v.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect())

@@ -45,6 +45,10 @@ pub(crate) trait PageKind: FormKind {
     /// Which filters the list offers (`status`, `tag`, `owner`, `company`, `stage`, `state`).
     const FILTERS: &'static [&'static str];
     const COLUMNS: &'static [&'static str];
+    /// The columns whose header sorts the list, and the `sort` each gives (indexed orders).
+    const SORTS: &'static [(&'static str, &'static str)] = &[("Name", "name")];
+    /// The `sort` the list is in when none is asked for.
+    const DEFAULT_SORT: &'static str = "name";
     fn row(&self, names: &Names) -> Vec<Cell>;
     fn facts(&self, names: &Names) -> Vec<Fact>;
     fn tags(&self) -> &[String] {

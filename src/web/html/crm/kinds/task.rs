@@ -65,6 +65,8 @@ impl PageKind for Task {
     const TITLE: &'static str = "Tasks";
     const FILTERS: &'static [&'static str] = &["assignee", "state"];
     const COLUMNS: &'static [&'static str] = &["Title", "Kind", "Due", "Assignee", "Done", "About"];
+    const SORTS: &'static [(&'static str, &'static str)] = &[("Title", "name"), ("Due", "due")];
+    const DEFAULT_SORT: &'static str = "due";
 
     fn row(&self, names: &Names) -> Vec<Cell> {
         vec![
