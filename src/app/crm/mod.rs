@@ -19,6 +19,7 @@ mod note;
 pub mod pipeline;
 pub mod privacy;
 pub mod records;
+pub mod saved_views;
 pub mod seed;
 pub mod tags;
 mod task;
@@ -26,6 +27,7 @@ pub(crate) mod titles;
 pub mod vcard;
 
 pub use records::{Listing, RecordView, Total};
+pub use saved_views::{NewView, SavedView};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

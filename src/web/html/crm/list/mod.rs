@@ -5,6 +5,7 @@
 mod chips;
 mod columns;
 mod pager;
+pub mod views;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -49,6 +50,11 @@ struct ListPage<'a> {
     headers: Vec<columns::Header>,
     /// The columns chosen (the filter form keeps them).
     cols: Vec<String>,
+    /// The saved views the caller sees, as tabs; the list's query, to save as one.
+    views: Vec<views::ViewTab>,
+    view_query: String,
+    /// Whether a view may be shared with the workspace (managers and up).
+    can_share: bool,
     /// Each row's record id (for the bulk checkboxes) and cells.
     rows: &'a [(String, Vec<Cell>)],
     pager: pager::Pager,
@@ -88,6 +94,14 @@ fn filter_values(f: &ListFilter) -> Values {
         }
     }
     values
+}
+
+/// Where a kind's list is (deals and tasks have another page at their plain path).
+pub fn list_path(kind: Kind) -> String {
+    match kind {
+        Kind::Company | Kind::Contact => format!("/{}", kind.plural()),
+        _ => format!("/{}/list", kind.plural()),
+    }
 }
 
 /// The list's query as a query string, and `then` after it (a page's cursor).
@@ -255,11 +269,7 @@ pub async fn list<T: PageKind>(
         Err(e) => return Err(failed(e)),
     };
     let choices = &view.choices;
-    let path = if T::KIND == Kind::Company || T::KIND == Kind::Contact {
-        format!("/{}", T::KIND.plural())
-    } else {
-        format!("/{}/list", T::KIND.plural())
-    };
+    let path = list_path(T::KIND);
     let values = filter_values(&filter);
     let fields = filter_fields(T::KIND, T::FILTERS, &values, choices);
     let cols = cols_of(raw.as_deref());
@@ -284,6 +294,8 @@ pub async fn list<T: PageKind>(
         prev_cursor: view.prev_cursor.as_deref(),
         next_cursor: view.next_cursor.as_deref(),
     };
+    let view_query = query_string(&list_query, &[]);
+    let views = views::tabs(&state, scope, T::KIND, &view_query).await.map_err(failed)?;
     // Only an empty page asks whether the kind is empty altogether (else: "Nothing matches").
     let empty_state = match view.rows.is_empty() && error.is_none() {
         true => crate::web::html::empty_state::empty_state(&state, &session, T::KIND).await,
@@ -306,6 +318,9 @@ pub async fn list<T: PageKind>(
         chips: chips::chips(&path, &list_query, &fields),
         headers: columns::headers(&path, &list_query, T::COLUMNS, &shown, T::SORTS, sort),
         cols,
+        views,
+        view_query,
+        can_share: scope.can(Action::EditAllRecords),
         fields,
         rows: &view.rows,
         pager: pager::Pager::new(&path, &list_query, position),
