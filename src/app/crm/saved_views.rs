@@ -91,7 +91,7 @@ impl Records<'_> {
         let stored: Option<SavedViews> = self.store().workspace(scope).read_now(|txn| txn.setting(SETTING))?;
         let mut views: Vec<SavedView> =
             stored.unwrap_or_default().0.into_iter().filter(|v| v.kind == kind && v.visible_to(scope)).collect();
-        views.sort_by(|a, b| (!a.shared, a.name.to_lowercase()).cmp(&(!b.shared, b.name.to_lowercase())));
+        views.sort_by_key(|v| (!v.shared, v.name.to_lowercase()));
         Ok(views)
     }
 

@@ -250,4 +250,28 @@ mod tests {
         let left: Vec<Vec<u8>> = table.iter().unwrap().map(|r| r.unwrap().0.value().to_vec()).collect();
         assert_eq!(left, [row(NAME)]);
     }
+
+    #[test]
+    fn record_counts_are_written_once_per_workspace_and_kind_from_the_records() {
+        use super::super::codec::decode;
+        use super::super::crm::{RECORD_COUNT, Tally};
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("s.redb")).unwrap();
+        let record = |workspace: u8, kind: u8, id: u8| [&[workspace; 16][..], &[kind], &[id; 16]].concat();
+        let txn = db.begin_write().unwrap();
+        create_tables(&txn).unwrap();
+        {
+            let mut records = txn.open_table(RECORDS).unwrap();
+            for key in [record(1, 2, 1), record(1, 2, 2), record(1, 1, 3), record(2, 2, 4)] {
+                records.insert(key.as_slice(), &b"{}"[..]).unwrap();
+            }
+        }
+        count_records(&txn).unwrap();
+        let tallies = txn.open_table(super::super::tables::TALLIES).unwrap();
+        let count = |workspace: u8, kind: u8| {
+            let key = [&[workspace; 16][..], &[kind], RECORD_COUNT].concat();
+            tallies.get(key.as_slice()).unwrap().map(|v| decode::<Tally>(v.value()).unwrap().count)
+        };
+        assert_eq!((count(1, 2), count(1, 1), count(2, 2), count(2, 1)), (Some(2), Some(1), Some(1), None));
+    }
 }
