@@ -345,6 +345,10 @@ async fn a_list_says_where_a_page_is_pages_both_ways_and_jumps() {
     assert!(first.contains("name=\"page\"") && first.contains("max=\"3\""), "the jump form knows the last page");
     assert_eq!(row_ids(&owner.page("/contacts?page=99").await), row_ids(&third), "past the end: the last page");
     assert_eq!(owner.get("/contacts?page=abc").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let huge = format!("/contacts?page={}", usize::MAX);
+    assert_eq!(row_ids(&owner.page(&huge).await), row_ids(&third), "any page number: the last page");
+    let next = rel_link(&first, "next").unwrap().replace("page=2", &format!("page={}", usize::MAX));
+    assert!(owner.get(&next).await.status().is_success(), "a page number with a cursor only labels the page");
 
     let newest = owner.page("/contacts?sort=newest&page=2").await;
     assert!(newest.contains("51–100 of 120"));

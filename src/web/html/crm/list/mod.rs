@@ -217,7 +217,7 @@ async fn list_view<T: PageKind>(
         let counted = records.total::<T>(scope, &query.filter).await?;
         if let Total::Exact(n) = counted {
             page = page.min(pager::last_page(n, query.limit));
-            query.start = Start::Skip(rows.min((page - 1) * query.limit));
+            query.start = Start::Skip(rows.min((page - 1).saturating_mul(query.limit)));
         }
         total = Some(counted);
     }

@@ -37,8 +37,9 @@ pub fn last_page(total: u64, limit: usize) -> usize {
 impl Pager {
     /// The pager of a page of the list at `path` with the query `values`.
     pub fn new(path: &str, values: &Values, at: Position<'_>) -> Pager {
-        let first = (at.page - 1) * at.limit + 1;
-        let last = first + at.rows.saturating_sub(1);
+        // A page number comes from the address: arithmetic on it never overflows.
+        let first = (at.page.max(1) - 1).saturating_mul(at.limit).saturating_add(1);
+        let last = first.saturating_add(at.rows.saturating_sub(1));
         let position = match at.total {
             _ if at.rows == 0 => "No records".to_owned(),
             Total::Exact(n) => format!("{}–{} of {}", group(first), group(last), group_digits(&n.to_string())),
@@ -53,7 +54,8 @@ impl Pager {
             0..=2 => link(&[]),
             page => link(&[("before", cursor), ("page", &(page - 1).to_string())]),
         });
-        let next = at.next_cursor.map(|cursor| link(&[("cursor", cursor), ("page", &(at.page + 1).to_string())]));
+        let next =
+            at.next_cursor.map(|cursor| link(&[("cursor", cursor), ("page", &at.page.saturating_add(1).to_string())]));
         let last_page = match at.total {
             Total::Exact(n) => Some(last_page(n, at.limit)),
             Total::AtLeast(_) => None,
