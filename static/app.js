@@ -700,3 +700,36 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 })();
+
+// Lists: checking rows shows "N selected" in the bulk bar, which then sticks to the bottom of
+// the window; the header's checkbox selects every row of the page. Without this script the
+// bar stays under the list and works the same.
+const bulkSelection = (form) => {
+  const bar = form.querySelector(".bulk-bar");
+  const count = form.querySelector(".bulk-count");
+  const all = form.querySelector("input.select-all");
+  if (!bar || !count) return;
+  const rows = () => [...form.querySelectorAll('tbody input[type="checkbox"][name="ids"]')];
+  const show = () => {
+    const checked = rows().filter((box) => box.checked).length;
+    count.hidden = checked === 0;
+    count.textContent = `${checked} selected`;
+    bar.classList.toggle("sticky", checked > 0);
+    if (all) {
+      all.checked = checked > 0 && checked === rows().length;
+      all.indeterminate = checked > 0 && checked < rows().length;
+    }
+  };
+  if (all && rows().length > 0) {
+    all.hidden = false;
+    all.addEventListener("change", () => {
+      for (const box of rows()) box.checked = all.checked;
+      show();
+    });
+  }
+  form.addEventListener("change", show);
+  show();
+};
+document.addEventListener("DOMContentLoaded", () => {
+  for (const form of document.querySelectorAll("form.bulk")) bulkSelection(form);
+});

@@ -133,6 +133,18 @@ pub struct Money(i64);
 const MONEY_SCALE: i64 = 10_000;
 const MONEY_MAX: i64 = 10_000_000_000_000 * MONEY_SCALE;
 
+/// Digits grouped by thousands for people: `1234567` → `1,234,567`.
+pub fn group_digits(digits: &str) -> String {
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    grouped
+}
+
 impl Money {
     pub fn parse(input: &str, field: &'static str) -> Result<Self, AppError> {
         let invalid = || AppError::field(ErrorCode::InvalidFormat, field);
@@ -186,13 +198,7 @@ impl Money {
         let plain = self.to_string();
         let (sign, rest) = plain.strip_prefix('-').map_or(("", plain.as_str()), |r| ("-", r));
         let (whole, fraction) = rest.split_once('.').map_or((rest, None), |(w, f)| (w, Some(f)));
-        let mut grouped = String::new();
-        for (i, c) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(c);
-        }
+        let grouped = group_digits(whole);
         match fraction {
             Some(f) => format!("{sign}{grouped}.{f}"),
             None => format!("{sign}{grouped}"),

@@ -93,6 +93,11 @@ id_type!(
     RecordId
 );
 
+id_type!(
+    /// A saved list view.
+    ViewId
+);
+
 impl WorkspaceId {
     /// Not a tenant: the id of the server's own audit chain (all zeros, never generated).
     pub const SERVER: WorkspaceId = WorkspaceId([0; 16]);

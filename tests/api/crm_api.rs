@@ -135,6 +135,11 @@ async fn cursor_pages_are_complete_ordered_and_stable_under_inserts() {
         .unwrap();
     assert_eq!(names(&third), ["Echo"]);
     assert_eq!(third["next_cursor"], Value::Null);
+    // Back from the third page by its `prev_cursor`: the second page's rows again (an index seek).
+    let before = third["prev_cursor"].as_str().expect("a page after the first says where the one before ends");
+    let back: Value = api.get(&format!("/api/v1/companies?limit=2&before={before}")).await.json().await.unwrap();
+    assert_eq!(names(&back), ["Charlie", "Delta"]);
+    assert!(first.get("prev_cursor").is_none(), "the first page has none");
     let newest: Value = api.get("/api/v1/companies?sort=newest&limit=1").await.json().await.unwrap();
     assert_eq!(names(&newest), ["Aardvark"]);
 }

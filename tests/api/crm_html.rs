@@ -290,3 +290,186 @@ async fn an_empty_list_teaches_and_a_filter_matching_nothing_says_so() {
         "{filtered}"
     );
 }
+
+/// The record ids of a list page's rows, in order (the bulk checkboxes).
+fn row_ids(html: &str) -> Vec<String> {
+    html.split("name=\"ids\" value=\"").skip(1).map(|rest| rest.split('"').next().unwrap().to_owned()).collect()
+}
+
+/// The first link of a page with `rel` ("next", "prev"), decoded.
+fn rel_link(html: &str, rel: &str) -> Option<String> {
+    let at = html.find(&format!("\" rel=\"{rel}\""))?;
+    let start = html[..at].rfind("href=\"")? + "href=\"".len();
+    Some(html[start..at].replace("&#38;", "&"))
+}
+
+/// Every row id of a list, page after page by its next links, and the first page.
+async fn every_row(browser: &Browser, path: &str) -> (Vec<String>, String) {
+    let first = browser.page(path).await;
+    let (mut ids, mut page) = (row_ids(&first), first.clone());
+    while let Some(next) = rel_link(&page, "next") {
+        page = browser.page(&next).await;
+        ids.extend(row_ids(&page));
+    }
+    (ids, first)
+}
+
+async fn seed_contacts(app: &TestApp, contacts: usize) {
+    let plan = holdfast::app::crm::seed::SeedPlan { contacts, companies: 0, deals: 0, seed: 20 };
+    app.app.records().seed("Acme Ltd", plan, |_, _| {}).await.expect("seeded");
+}
+
+#[tokio::test]
+async fn a_list_says_where_a_page_is_pages_both_ways_and_jumps() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    seed_contacts(&app, 120).await;
+    let first = owner.page("/contacts").await;
+    assert!(first.contains("1–50 of 120") && rel_link(&first, "prev").is_none(), "{first}");
+    let second = owner.page(&rel_link(&first, "next").expect("a next page")).await;
+    assert!(second.contains("51–100 of 120"));
+    let third = owner.page(&rel_link(&second, "next").unwrap()).await;
+    assert!(third.contains("101–120 of 120") && rel_link(&third, "next").is_none());
+    let back = owner.page(&rel_link(&third, "prev").expect("a previous page")).await;
+    assert!(back.contains("51–100 of 120"));
+    assert_eq!(row_ids(&back), row_ids(&second), "previous shows the rows next showed");
+    let home = owner.page(&rel_link(&back, "prev").unwrap()).await;
+    assert_eq!(row_ids(&home), row_ids(&first));
+    let every: std::collections::HashSet<String> =
+        [&first, &second, &third].into_iter().flat_map(|page| row_ids(page)).collect();
+    assert_eq!(every.len(), 120, "each contact once");
+
+    let jumped = owner.page("/contacts?page=3").await;
+    assert!(jumped.contains("101–120 of 120"));
+    assert_eq!(row_ids(&jumped), row_ids(&third), "jumping lands where paging did");
+    assert!(first.contains("name=\"page\"") && first.contains("max=\"3\""), "the jump form knows the last page");
+    assert_eq!(row_ids(&owner.page("/contacts?page=99").await), row_ids(&third), "past the end: the last page");
+    assert_eq!(owner.get("/contacts?page=abc").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let huge = format!("/contacts?page={}", usize::MAX);
+    assert_eq!(row_ids(&owner.page(&huge).await), row_ids(&third), "any page number: the last page");
+    let next = rel_link(&first, "next").unwrap().replace("page=2", &format!("page={}", usize::MAX));
+    assert!(owner.get(&next).await.status().is_success(), "a page number with a cursor only labels the page");
+
+    let newest = owner.page("/contacts?sort=newest&page=2").await;
+    assert!(newest.contains("51–100 of 120"));
+    let newest_first = owner.page(&rel_link(&newest, "prev").unwrap()).await;
+    assert_eq!(row_ids(&newest_first), row_ids(&owner.page("/contacts?sort=newest").await));
+
+    // Filtered totals are exact: the rows paged through, each once (contacts sit twice in the
+    // name-forms index a search scans).
+    for filter in ["/contacts?tag=vip", "/contacts?q=a", "/contacts?q=be"] {
+        let (ids, first) = every_row(&owner, filter).await;
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len(), "{filter}: no row twice");
+        let shown = ids.len().min(50);
+        let position = if ids.is_empty() { "No records".to_owned() } else { format!("1–{shown} of {}", ids.len()) };
+        assert!(first.contains(&position), "{filter}: {position}");
+    }
+
+    let api = app.api_user("Acme Ltd", "mo@acme.example", Role::Manager).await;
+    let gone = &row_ids(&first)[0];
+    assert!(api.delete(&format!("/api/v1/contacts/{gone}")).await.status().is_success());
+    assert!(owner.page("/contacts").await.contains("1–50 of 119"), "a delete is counted");
+    api.create("/api/v1/contacts", serde_json::json!({"first_name": "Zed", "last_name": "New"})).await;
+    assert!(owner.page("/contacts").await.contains("1–50 of 120"), "and a create");
+}
+
+#[tokio::test]
+async fn headers_sort_the_list_and_chips_remove_one_filter() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    create_contact(&owner, &[("first_name", "Ada"), ("last_name", "Lovelace"), ("tags", "vip")]).await;
+    let page = owner.page("/contacts?q=Lov&tag=vip").await;
+    let name =
+        "<th scope=\"col\" aria-sort=\"ascending\"><a href=\"/contacts?q=Lov&#38;tag=vip&#38;sort=name\">Name</a></th>";
+    assert!(page.contains(name), "the name header sorts, keeping the filters: {page}");
+    assert!(page.contains("<th scope=\"col\">Title</th>"), "no index gives that order: plain text");
+    let newest = owner.page("/contacts?tag=vip&sort=newest").await;
+    assert!(!newest.contains("aria-sort"), "newest first: no column is the order");
+    location(&owner.submit("/tasks/new", "/tasks/new", &[("title", "Call Ada")]).await);
+    let tasks = owner.page("/tasks/list").await;
+    assert!(tasks.contains("aria-sort=\"ascending\"><a href=\"/tasks/list?sort=due\">Due</a>"), "{tasks}");
+    assert!(tasks.contains("<a href=\"/tasks/list?sort=name\">Title</a>"));
+
+    assert!(page.contains("<span class=\"visually-hidden\">Remove filter </span>Tag: vip"), "{page}");
+    let chip =
+        "<a class=\"chip\" href=\"/contacts?q=Lov\"><span class=\"visually-hidden\">Remove filter </span>Tag: vip";
+    assert!(page.contains(chip), "the chip leads to the list without it");
+    let without = owner.page("/contacts?q=Lov").await;
+    assert!(!without.contains("Tag: vip") && without.contains("Name starts with: Lov") && without.contains("Lovelace"));
+
+    let columns = owner.page("/contacts?cols=name&cols=email").await;
+    assert!(columns.contains("<th scope=\"col\">Email</th>") && !columns.contains("<th scope=\"col\">Title</th>"));
+    let sorted = "<a href=\"/contacts?cols=name&#38;cols=email&#38;sort=name\">Name</a>";
+    assert!(columns.contains(sorted), "sorting keeps the columns");
+    let unknown = owner.get("/contacts?cols=password").await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY, "an unknown column is a coded error");
+    assert!(unknown.text().await.unwrap().contains("E2004"));
+}
+
+/// The delete action of a saved view named `name` on a list page.
+fn view_delete(html: &str, name: &str) -> String {
+    let tab = html.find(&format!(">{name}</a>")).expect("the view's tab");
+    let start = html[tab..].find("action=\"").expect("its delete form") + tab + "action=\"".len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn saved_views_stay_with_their_author_or_workspace() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    create_contact(&owner, &[("last_name", "Lovelace"), ("tags", "vip")]).await;
+    let saved = owner
+        .submit(
+            "/contacts",
+            "/contacts/views",
+            &[("name", "My VIPs"), ("query", "tag=vip&cols=name&cols=email&cursor=x")],
+        )
+        .await;
+    assert_eq!(location(&saved), "/contacts?tag=vip&cols=name&cols=email", "opens the view, at its first page");
+    let list = owner.page("/contacts?tag=vip&cols=name&cols=email").await;
+    assert!(list.contains("aria-current=\"page\">My VIPs</a>"), "the open view's tab is current");
+    let mine = view_delete(&list, "My VIPs");
+
+    let staff = app.user_with_role("Acme Ltd", "sam@acme.example", Role::Staff).await;
+    assert!(!staff.page("/contacts").await.contains("My VIPs"), "a personal view is its author's");
+    let refused = staff.submit("/contacts", &mine, &[]).await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND, "nor may another delete it");
+    let shared =
+        staff.submit("/contacts", "/contacts/views", &[("name", "Ours"), ("query", ""), ("shared", "on")]).await;
+    assert_eq!(shared.status(), StatusCode::FORBIDDEN, "staff share nothing");
+
+    owner.submit("/contacts", "/contacts/views", &[("name", "Team"), ("query", "sort=newest"), ("shared", "on")]).await;
+    let team_page = staff.page("/contacts").await;
+    assert!(team_page.contains(">Team</a>") && !team_page.contains("Delete view Team"), "shared: seen, not deletable");
+    let team = view_delete(&owner.page("/contacts").await, "Team");
+    assert_eq!(staff.submit("/contacts", &team, &[]).await.status(), StatusCode::FORBIDDEN);
+
+    app.app.users().create_workspace("Globex").await.unwrap();
+    let gus = app.user_with_role("Globex", "gus@globex.example", Role::Owner).await;
+    let foreign = gus.page("/contacts").await;
+    assert!(!foreign.contains("My VIPs") && !foreign.contains(">Team</a>"), "another workspace sees none");
+    assert_eq!(gus.submit("/contacts", &team, &[]).await.status(), StatusCode::NOT_FOUND);
+    assert!(!owner.page("/companies").await.contains(">Team</a>"), "a view belongs to one kind's list");
+
+    for (fields, code) in [
+        (vec![("name", "x".repeat(61)), ("query", String::new())], "E2002"),
+        (vec![("name", String::new()), ("query", String::new())], "E2001"),
+        (vec![("name", "Cols".into()), ("query", "cols=password".into())], "E2004"),
+        (vec![("name", "Bad".into()), ("query", "owner=nobody".into())], "E2004"),
+    ] {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let refused = owner.submit("/contacts", "/contacts/views", &fields).await;
+        assert!(refused.status().is_client_error(), "{fields:?}: {}", refused.status());
+        assert!(refused.text().await.unwrap().contains(code), "{fields:?}: {code}");
+    }
+    for n in 0..18 {
+        owner.submit("/contacts", "/contacts/views", &[("name", &format!("View {n}")), ("query", "")]).await;
+    }
+    let one_too_many = owner.submit("/contacts", "/contacts/views", &[("name", "21st"), ("query", "")]).await;
+    assert!(one_too_many.status().is_client_error() && one_too_many.text().await.unwrap().contains("E2004"));
+
+    let deleted = owner.submit("/contacts", &mine, &[]).await;
+    assert_eq!(location(&deleted), "/contacts?notice=view-deleted");
+    assert!(!owner.page("/contacts").await.contains("My VIPs"));
+}

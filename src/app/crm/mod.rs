@@ -19,6 +19,7 @@ mod note;
 pub mod pipeline;
 pub mod privacy;
 pub mod records;
+pub mod saved_views;
 pub mod seed;
 pub mod tags;
 mod task;
@@ -26,7 +27,8 @@ pub(crate) mod titles;
 pub mod undo;
 pub mod vcard;
 
-pub use records::{Listing, RecordView};
+pub use records::{Listing, RecordView, Total};
+pub use saved_views::{NewView, SavedView};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -91,6 +93,13 @@ pub struct ListFilter {
     pub sort: String,
     #[serde(default)]
     pub cursor: String,
+    /// The page before this cursor (a listing's `prev_cursor`).
+    #[serde(default)]
+    pub before: String,
+    /// The page's number (1 = first). With a cursor it only says where the page is; alone it
+    /// jumps there (see [`Start::Skip`]).
+    #[serde(default)]
+    pub page: String,
     #[serde(default)]
     pub limit: Option<usize>,
 }
@@ -101,7 +110,24 @@ impl ListFilter {
     pub fn parse(&self) -> Result<ListQuery, AppError> {
         let mut query = ListQuery::first(parse_filter(self)?, self.limit.unwrap_or(DEFAULT_LIMIT));
         query.after(&self.cursor)?;
+        if !self.before.trim().is_empty() {
+            query.start = Start::Before(decode_cursor(&self.before)?);
+        } else if matches!(query.start, Start::First) && self.page_number()? > 1 {
+            query.start = Start::Skip((self.page_number()? - 1).saturating_mul(query.limit));
+        }
         Ok(query)
+    }
+
+    /// The page's number: 1 unless `page` says otherwise (E2004 when it is no number).
+    pub fn page_number(&self) -> Result<usize, AppError> {
+        match self.page.trim() {
+            "" => Ok(1),
+            text => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| AppError::field(ErrorCode::InvalidFormat, "page")),
+        }
     }
 
     /// Whether a page of this filter is read from the store alone, so it can be kept until the
@@ -202,12 +228,26 @@ pub enum BulkAction {
     Delete,
 }
 
+/// Where a page of a list starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Start {
+    #[default]
+    First,
+    /// After this index row (a listing's `next_cursor`): a seek, however deep.
+    After(Vec<u8>),
+    /// The page ending just before this index row (a listing's `prev_cursor`): the index
+    /// scanned the other way from it, so going back is a seek too.
+    Before(Vec<u8>),
+    /// After this many listed rows: "jump to page N". The one start a B-tree can't seek to (it
+    /// keeps no row counts), so the rows are stepped over, a bounded number of them.
+    Skip(usize),
+}
+
 /// One page of a list as services take it (see [`ListFilter::parse`]).
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
     pub filter: ParsedFilter,
-    /// Where the page starts: after this index row (decoded from a listing's next cursor).
-    pub cursor: Option<Vec<u8>>,
+    pub start: Start,
     /// Rows on the page, between 1 and [`MAX_LIMIT`].
     pub limit: usize,
 }
@@ -215,19 +255,21 @@ pub struct ListQuery {
 impl ListQuery {
     /// The first page of `filter`, `limit` rows long (bounded).
     pub fn first(filter: ParsedFilter, limit: usize) -> ListQuery {
-        ListQuery { filter, cursor: None, limit: limit.clamp(1, MAX_LIMIT) }
+        ListQuery { filter, start: Start::First, limit: limit.clamp(1, MAX_LIMIT) }
     }
 
     /// Moves to the page after `cursor` (a listing's `next_cursor`; empty: the first page).
     pub fn after(&mut self, cursor: &str) -> Result<(), AppError> {
-        self.cursor = match cursor.trim() {
-            "" => None,
-            text => {
-                Some(URL_SAFE_NO_PAD.decode(text).map_err(|_| AppError::field(ErrorCode::InvalidFormat, "cursor"))?)
-            }
+        self.start = match cursor.trim() {
+            "" => Start::First,
+            text => Start::After(decode_cursor(text)?),
         };
         Ok(())
     }
+}
+
+fn decode_cursor(text: &str) -> Result<Vec<u8>, AppError> {
+    URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| AppError::field(ErrorCode::InvalidFormat, "cursor"))
 }
 
 /// A list filter with its values parsed.
@@ -263,6 +305,41 @@ pub struct Exact {
 }
 
 impl ParsedFilter {
+    /// Whether any filter narrows the list (the order aside): if none does, every record of
+    /// the kind is listed, once.
+    pub fn narrows(&self) -> bool {
+        let ParsedFilter {
+            q,
+            tag,
+            owner,
+            status,
+            company,
+            contact,
+            stage,
+            assignee,
+            closed,
+            subject,
+            created_from,
+            created_to,
+            newest_first: _,
+            by_name: _,
+            exact,
+        } = self;
+        !q.trim().is_empty()
+            || tag.is_some()
+            || owner.is_some()
+            || status.is_some()
+            || company.is_some()
+            || contact.is_some()
+            || stage.is_some()
+            || assignee.is_some()
+            || closed.is_some()
+            || subject.is_some()
+            || created_from.is_some()
+            || created_to.is_some()
+            || exact.is_some()
+    }
+
     /// Whether `created_at` lies in the requested date range.
     pub fn created_in_range(&self, created_at: i64) -> bool {
         self.created_from.is_none_or(|from| created_at >= from) && self.created_to.is_none_or(|to| created_at < to)

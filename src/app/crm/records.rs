@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 
-use super::{CrmRecord, Exact, ListQuery, ParsedFilter, Reference, WriteContext, index_terms, pipeline};
+use super::{CrmRecord, Exact, ListQuery, ParsedFilter, Reference, Start, WriteContext, index_terms, pipeline};
 use crate::app::audit::{AuditEvent, record as audit};
 use crate::app::auth::permissions::Action;
 use crate::app::auth::{ClientInfo, TenantScope};
 use crate::app::files::DeletedFiles;
-use crate::app::store::crm::{Entity, Partial, Reading, TimelineEntry};
+use crate::app::store::crm::{Entity, IndexRow, Partial, Reading, TimelineEntry};
 use crate::app::store::idempotency::IdempotentAnswer;
 use crate::app::store::{WorkspaceRead, WorkspaceWrite};
 use crate::error::{AppError, ErrorCode};
@@ -30,6 +30,17 @@ crate::app::service! {
 pub struct Listing<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+    /// Where the page before this one ends (`before=`); none on the first page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prev_cursor: Option<String>,
+}
+
+/// How many records a list holds: exactly, or at least this many (a count that stopped at
+/// its budget).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    Exact(u64),
+    AtLeast(u64),
 }
 
 /// A record with what the caller may do with it (the UI hides what the service would refuse).
@@ -44,6 +55,9 @@ pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 200;
 /// Index rows a filtered page may examine before it returns what it has (and a cursor).
 const SCAN_BUDGET: usize = 5_000;
+/// Listed rows a jump to a page of an unfiltered list may step over (by key, no record read:
+/// a few milliseconds). A filtered jump steps over at most [`SCAN_BUDGET`] index rows.
+const SKIP_BUDGET: usize = 100_000;
 /// Titles read in place (more, as for an export, go to the blocking pool).
 const PAGE_TITLES: usize = 500;
 
@@ -273,7 +287,11 @@ impl Records<'_> {
         query: &ListQuery,
     ) -> Result<Listing<R>, AppError> {
         scope.require(Action::ReadRecords)?;
-        let (limit, cursor) = (query.limit.clamp(1, MAX_LIMIT), query.cursor.as_deref());
+        let limit = query.limit.clamp(1, MAX_LIMIT);
+        let cursor = match &query.start {
+            Start::After(c) => Some(c.as_slice()),
+            _ => None,
+        };
         let mut parsed = query.filter.clone();
         let store = self.store().workspace(scope);
         if let Some(probe) = index_terms::exact_probe(&parsed.q) {
@@ -283,7 +301,25 @@ impl Records<'_> {
             return store.read_now(|txn| list_candidates_in::<R>(txn, &parsed, candidates, cursor, limit));
         }
         // Small enough to read in place: one page, at most SCAN_BUDGET index rows looked at.
-        store.read_now(|txn| list_in::<R>(txn, &parsed, cursor, limit))
+        store.read_now(|txn| list_in::<R>(txn, &parsed, &query.start, limit))
+    }
+
+    /// How many records `filter` lists (see [`Total`]): one read when nothing narrows it.
+    pub(crate) async fn total<T: CrmRecord>(
+        &self,
+        scope: &TenantScope,
+        filter: &ParsedFilter,
+    ) -> Result<Total, AppError> {
+        scope.require(Action::ReadRecords)?;
+        let store = self.store().workspace(scope);
+        if index_terms::exact_probe(&filter.q).is_some() {
+            // An exact lookup lists its few candidates: counted by listing them all.
+            let all = ListQuery { filter: filter.clone(), start: Start::First, limit: MAX_LIMIT };
+            let listing = self.list_as::<Partial<T>>(scope, &all).await?;
+            let found = listing.items.len() as u64;
+            return Ok(if listing.next_cursor.is_some() { Total::AtLeast(found) } else { Total::Exact(found) });
+        }
+        store.read_now(|txn| count_in::<T>(txn, filter))
     }
 
     /// The newest entries of a record's timeline (the record must be readable).
@@ -432,37 +468,102 @@ pub(crate) fn attached<T: CrmRecord>(txn: &WorkspaceWrite<'_>, filter: &ParsedFi
     Ok(found)
 }
 
+/// The term of `row`, an index row of `plan`'s scan.
+fn row_term<'a>(plan: &'a super::Plan, row: &'a IndexRow) -> super::RowTerm<'a> {
+    super::RowTerm { prefix: &plan.term, rest: &row.after_prefix[..row.after_prefix.len().saturating_sub(16)] }
+}
+
+/// One page of a list from where `start` says: the index is scanned forwards from a cursor,
+/// backwards from a `before` cursor (then the rows are turned round), or from the first row
+/// stepping over a page number's worth of rows.
 fn list_in<R: Reading<Of: CrmRecord>>(
     txn: &WorkspaceRead<'_>,
     filter: &ParsedFilter,
-    cursor: Option<&[u8]>,
+    start: &Start,
     limit: usize,
 ) -> Result<Listing<R>, AppError> {
     let plan = R::Of::plan(filter);
     let (index, records) = (txn.index()?, txn.records()?);
-    let (mut items, mut examined, mut last, mut more) = (Vec::new(), 0usize, None, false);
-    index.scan(R::Of::KIND, plan.index, &plan.term, cursor, plan.reverse, |row| {
+    let backwards = matches!(start, Start::Before(_));
+    let (cursor, mut skip) = match start {
+        Start::First => (None, 0),
+        Start::After(c) | Start::Before(c) => (Some(c.as_slice()), 0),
+        Start::Skip(rows) => (None, *rows),
+    };
+    // Unfiltered, every index row is one listed record: rows are stepped over by key alone.
+    let by_key = !filter.narrows();
+    if skip > SKIP_BUDGET || (!by_key && skip >= SCAN_BUDGET) {
+        return Err(AppError::field(ErrorCode::InvalidFormat, "page"));
+    }
+    // `edge`: the furthest row the scan reached, where the next scan that way goes on.
+    let (mut items, mut examined, mut edge, mut more) = (Vec::new(), 0usize, None, false);
+    index.scan(R::Of::KIND, plan.index, &plan.term, cursor, plan.reverse != backwards, |row| {
+        if by_key && skip > 0 {
+            skip -= 1;
+            return Ok(true);
+        }
         examined += 1;
-        let term =
-            super::RowTerm { prefix: &plan.term, rest: &row.after_prefix[..row.after_prefix.len().saturating_sub(16)] };
         if let Some(record) = records.read::<R>(&row.id)?
-            && record.record().listed_at(filter, plan.index, &term)
+            && record.record().listed_at(filter, plan.index, &row_term(&plan, &row))
         {
-            if items.len() == limit {
+            if skip > 0 {
+                skip -= 1;
+            } else if items.len() == limit {
                 more = true;
                 return Ok(false);
+            } else {
+                edge = Some(row.after_prefix.clone());
+                items.push((record, row.after_prefix));
             }
-            items.push(record);
-            last = Some(row.after_prefix);
         } else if examined >= SCAN_BUDGET {
-            last = Some(row.after_prefix);
+            edge = Some(row.after_prefix);
             more = true;
             return Ok(false);
         }
         Ok(true)
     })?;
-    let next_cursor = if more { last.map(|c| URL_SAFE_NO_PAD.encode(c)) } else { None };
-    Ok(Listing { items, next_cursor })
+    if skip > 0 && more {
+        // The budget ran out before the page was reached.
+        return Err(AppError::field(ErrorCode::InvalidFormat, "page"));
+    }
+    let encode = |key: &Vec<u8>| URL_SAFE_NO_PAD.encode(key);
+    let further = if more { edge.as_ref().map(encode) } else { None };
+    if backwards {
+        items.reverse();
+    }
+    let (first, last) = (items.first().map(|(_, k)| encode(k)), items.last().map(|(_, k)| encode(k)));
+    let (prev_cursor, next_cursor) = match start {
+        Start::Before(_) => (further, last),
+        Start::After(c) => (first.or_else(|| Some(encode(c))), further),
+        Start::Skip(_) => (first, further),
+        Start::First => (None, further),
+    };
+    Ok(Listing { items: items.into_iter().map(|(r, _)| r).collect(), next_cursor, prev_cursor })
+}
+
+/// How many records `filter` lists: the kept count when nothing narrows the list, else the
+/// matching rows of a scan of at most [`SCAN_BUDGET`] index rows (beyond it, "at least").
+fn count_in<T: CrmRecord>(txn: &WorkspaceRead<'_>, filter: &ParsedFilter) -> Result<Total, AppError> {
+    if !filter.narrows() {
+        return Ok(Total::Exact(txn.record_count(T::KIND)?));
+    }
+    let plan = T::plan(filter);
+    let (index, records) = (txn.index()?, txn.records()?);
+    let (mut found, mut examined, mut stopped) = (0u64, 0usize, false);
+    index.scan(T::KIND, plan.index, &plan.term, None, plan.reverse, |row| {
+        if examined == SCAN_BUDGET {
+            stopped = true;
+            return Ok(false);
+        }
+        examined += 1;
+        if let Some(record) = records.read::<Partial<T>>(&row.id)?
+            && record.record().listed_at(filter, plan.index, &row_term(&plan, &row))
+        {
+            found += 1;
+        }
+        Ok(true)
+    })?;
+    Ok(if stopped { Total::AtLeast(found) } else { Total::Exact(found) })
 }
 
 /// One page of `candidates` (record ids, in id order after the cursor) that exist and match
@@ -491,7 +592,7 @@ fn list_candidates_in<R: Reading<Of: CrmRecord>>(
         }
         items.push(record);
     }
-    Ok(Listing { items, next_cursor })
+    Ok(Listing { items, next_cursor, prev_cursor: None })
 }
 
 /// Someone who can own records.

@@ -265,6 +265,13 @@ impl<'t, Tx: Txn> WorkspaceTx<'t, Tx> {
         Ok(out)
     }
 
+    /// How many records of `kind` the workspace holds (kept exact by every save and delete).
+    pub(crate) fn record_count(&self, kind: Kind) -> Result<u64, AppError> {
+        let key = tenant_key(&self.workspace, &[&[kind.byte()], RECORD_COUNT]);
+        let tally: Option<Tally> = get(&self.txn.bytes(TALLIES)?, &key)?;
+        Ok(tally.map_or(0, |t| u64::try_from(t.count).unwrap_or(0)))
+    }
+
     /// The newest `limit` timeline entries of one record.
     pub(crate) fn timeline(&self, kind: Kind, id: &RecordId, limit: usize) -> Result<Vec<TimelineEntry>, AppError> {
         let table = self.txn.bytes(TIMELINE)?;
@@ -311,15 +318,26 @@ impl WorkspaceWrite<'_> {
 }
 
 /// Writes the record value only (no index, tally or outbox change): key rotation re-seals.
+/// Answers whether the record is new (no value was replaced).
 pub(super) fn rewrite<T: Entity>(
     records: &mut super::oplog::LoggedTable<&'static [u8], &'static [u8]>,
     keyring: &Keyring,
     workspace: &WorkspaceId,
     record: &T,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
     let bytes = sealed::encode(keyring, workspace, record)?;
-    records.insert(record_key(workspace, T::KIND, &record.id()).as_slice(), bytes.as_slice()).map_err(storage)?;
-    Ok(())
+    let key = record_key(workspace, T::KIND, &record.id());
+    Ok(records.insert(key.as_slice(), bytes.as_slice()).map_err(storage)?.is_none())
+}
+
+/// The tally every stored record of a kind counts towards: the exact size of the unfiltered
+/// list (index rows can't say it: contacts sit twice in `NAME_FORMS`). It starts with a zero
+/// byte, so no tally a kind names ("stage\0…", "won\0…") can be it.
+pub(crate) const RECORD_COUNT: &[u8] = b"\0records";
+
+/// The record-count share of one record (see [`RECORD_COUNT`]).
+fn record_count() -> Vec<TallyShare> {
+    vec![(RECORD_COUNT.to_vec(), None)]
 }
 
 /// Writes `record`, replacing `previous` (its index keys are removed first).
@@ -341,7 +359,11 @@ fn save<T: Entity>(
         index.insert(key.as_slice(), ()).map_err(storage)?;
     }
     drop(index);
-    rewrite(&mut txn.logged(RECORDS).map_err(storage)?, keyring, workspace, record)?;
+    // Counted by what the table held, not by `previous`: a save over an existing record
+    // (seeding, an import's upsert) never counts it twice.
+    if rewrite(&mut txn.logged(RECORDS).map_err(storage)?, keyring, workspace, record)? {
+        count_in(txn, workspace, T::KIND, record_count(), 1)?;
+    }
     if let Some(old) = previous {
         count_in(txn, workspace, T::KIND, old.tallies(), -1)?;
     }
@@ -357,7 +379,15 @@ fn delete<T: Entity>(txn: &WriteTransaction, workspace: &WorkspaceId, record: &T
     }
     drop(index);
     let id = record.id();
-    txn.logged(RECORDS).map_err(storage)?.remove(record_key(workspace, T::KIND, &id).as_slice()).map_err(storage)?;
+    let removed = txn
+        .logged(RECORDS)
+        .map_err(storage)?
+        .remove(record_key(workspace, T::KIND, &id).as_slice())
+        .map_err(storage)?
+        .is_some();
+    if removed {
+        count_in(txn, workspace, T::KIND, record_count(), -1)?;
+    }
     count_in(txn, workspace, T::KIND, record.tallies(), -1)?;
     let prefix = record_key(workspace, T::KIND, &id);
     let mut timeline = txn.logged(TIMELINE).map_err(storage)?;

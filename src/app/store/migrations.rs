@@ -31,6 +31,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 7, name: "create the file tables", apply: create_tables },
     Migration { version: 8, name: "create the client portal tables", apply: create_tables },
     Migration { version: 9, name: "create the op log for off-site change shipping", apply: create_tables },
+    Migration { version: 10, name: "count every kind's records for list totals", apply: count_records },
 ];
 
 /// The schema version this build reads and writes.
@@ -101,6 +102,27 @@ fn reindex<T: crate::app::store::crm::Entity>(txn: &redb::WriteTransaction) -> R
             let row = [index_prefix(&workspace, T::KIND, which), term, id.as_bytes().to_vec()].concat();
             index.insert(row.as_slice(), ())?;
         }
+    }
+    Ok(())
+}
+
+/// Writes the record count of every workspace and kind ([`RECORD_COUNT`]) from the records
+/// table, replacing any count there: the write path keeps them exact from then on.
+fn count_records(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+    use super::crm::{RECORD_COUNT, Tally};
+    let mut counts: std::collections::BTreeMap<[u8; 17], i64> = std::collections::BTreeMap::new();
+    // Key: workspace (16) ‖ kind ‖ record id (16); only keys are read.
+    for row in txn.open_table(RECORDS)?.iter()? {
+        let (key, _) = row?;
+        if let Ok(workspace_kind) = <[u8; 17]>::try_from(key.value().get(..17).unwrap_or_default()) {
+            *counts.entry(workspace_kind).or_default() += 1;
+        }
+    }
+    let mut tallies = txn.open_table(super::tables::TALLIES)?;
+    for (workspace_kind, count) in counts {
+        let tally = Tally { count, sums: Vec::new() };
+        let bytes = super::codec::encode(&tally).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+        tallies.insert([&workspace_kind[..], RECORD_COUNT].concat().as_slice(), bytes.as_slice())?;
     }
     Ok(())
 }
@@ -227,5 +249,29 @@ mod tests {
         let table = txn.open_table(RECORD_INDEX).unwrap();
         let left: Vec<Vec<u8>> = table.iter().unwrap().map(|r| r.unwrap().0.value().to_vec()).collect();
         assert_eq!(left, [row(NAME)]);
+    }
+
+    #[test]
+    fn record_counts_are_written_once_per_workspace_and_kind_from_the_records() {
+        use super::super::codec::decode;
+        use super::super::crm::{RECORD_COUNT, Tally};
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("s.redb")).unwrap();
+        let record = |workspace: u8, kind: u8, id: u8| [&[workspace; 16][..], &[kind], &[id; 16]].concat();
+        let txn = db.begin_write().unwrap();
+        create_tables(&txn).unwrap();
+        {
+            let mut records = txn.open_table(RECORDS).unwrap();
+            for key in [record(1, 2, 1), record(1, 2, 2), record(1, 1, 3), record(2, 2, 4)] {
+                records.insert(key.as_slice(), &b"{}"[..]).unwrap();
+            }
+        }
+        count_records(&txn).unwrap();
+        let tallies = txn.open_table(super::super::tables::TALLIES).unwrap();
+        let count = |workspace: u8, kind: u8| {
+            let key = [&[workspace; 16][..], &[kind], RECORD_COUNT].concat();
+            tallies.get(key.as_slice()).unwrap().map(|v| decode::<Tally>(v.value()).unwrap().count)
+        };
+        assert_eq!((count(1, 2), count(1, 1), count(2, 2), count(2, 1)), (Some(2), Some(1), Some(1), None));
     }
 }

@@ -52,6 +52,7 @@ pub fn notice(key: &str) -> Option<&'static str> {
         "restored" => "Holdfast was restored from its off-site copies. Sign in with your usual account.",
         "tag-coloured" => "The tag colour was saved.",
         "bulk-done" => "The selected records were changed.",
+        "view-deleted" => "The saved view was deleted.",
         "password-changed" => "Your password was changed. Your other sessions were signed out.",
         "password-changed-tokens-revoked" => {
             "Your password was changed. Your other sessions were signed out and your API tokens revoked."

@@ -12,6 +12,7 @@ mod files;
 mod finding;
 mod first_run;
 mod journeys;
+mod lists;
 mod notes;
 mod offline;
 mod page;

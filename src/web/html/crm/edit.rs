@@ -200,7 +200,7 @@ pub async fn save<T: FormKind>(
                 .map_err(|e| HtmlError::while_doing("edit", e))?;
             let mut values = view.record.values();
             for (name, value) in submitted.pairs().filter(|(name, _)| inline.holds(name)) {
-                values.replace(name, value);
+                values = values.with(name, value);
             }
             (Editing::Fact(id, inline), values)
         }

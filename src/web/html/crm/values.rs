@@ -48,10 +48,16 @@ impl Values {
         self.0.push((name.to_owned(), value.into()));
     }
 
-    /// Sets `name` to `value` alone (its earlier values dropped).
-    pub fn replace(&mut self, name: &str, value: impl Into<String>) {
-        self.0.retain(|(n, _)| n != name);
-        self.set(name, value);
+    /// These values without any of `name` (a list's link that drops one filter).
+    pub fn without(&self, name: &str) -> Values {
+        Values(self.0.iter().filter(|(n, _)| n != name).cloned().collect())
+    }
+
+    /// These values with `name` set to `value` alone.
+    pub fn with(&self, name: &str, value: impl Into<String>) -> Values {
+        let mut values = self.without(name);
+        values.set(name, value);
+        values
     }
 
     /// A comma-separated text field as a list (tags).

@@ -51,6 +51,10 @@ pub(crate) trait PageKind: FormKind {
     const KEY_FACTS: &'static [&'static str];
     /// Whether the page's header shows an initials avatar (people and companies).
     const AVATAR: bool = false;
+    /// The columns whose header sorts the list, and the `sort` each gives (indexed orders).
+    const SORTS: &'static [(&'static str, &'static str)] = &[("Name", "name")];
+    /// The `sort` the list is in when none is asked for.
+    const DEFAULT_SORT: &'static str = "name";
     fn row(&self, names: &Names) -> Vec<Cell>;
     fn facts(&self, names: &Names) -> Vec<Fact>;
     fn tags(&self) -> &[String] {

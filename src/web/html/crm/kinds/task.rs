@@ -68,6 +68,8 @@ impl PageKind for Task {
     const FILTERS: &'static [&'static str] = &["assignee", "state"];
     const COLUMNS: &'static [&'static str] = &["Title", "Kind", "Due", "Assignee", "Done", "About"];
     const KEY_FACTS: &'static [&'static str] = &["Due", "Assignee", "About"];
+    const SORTS: &'static [(&'static str, &'static str)] = &[("Title", "name"), ("Due", "due")];
+    const DEFAULT_SORT: &'static str = "due";
 
     fn row(&self, names: &Names) -> Vec<Cell> {
         vec![

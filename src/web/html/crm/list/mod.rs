@@ -1,10 +1,16 @@
-//! The list of every kind: a filter form (GET), 50 rows, and a "Next page" link that keeps the
-//! filters. One handler and one template serve contacts, companies, deals and tasks.
+//! The list of every kind: a filter form (GET) with its filters as removable chips, 50 rows
+//! under sortable headers and the columns chosen, and a pager that keeps it all. One handler
+//! and one template serve contacts, companies, deals and tasks.
+
+mod chips;
+mod columns;
+mod pager;
+pub mod views;
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 
 use super::kinds::{Cell, Choices, PageKind};
@@ -14,7 +20,7 @@ use std::sync::Arc;
 use crate::app::ViewCache;
 use crate::app::auth::TenantScope;
 use crate::app::auth::permissions::Action;
-use crate::app::crm::ListFilter;
+use crate::app::crm::{ListFilter, Start, Total};
 use crate::domain::crm::Kind;
 use crate::error::AppError;
 use crate::web::AppState;
@@ -35,16 +41,25 @@ struct ListPage<'a> {
     can_create: bool,
     /// Export (and, for contacts and companies, import) links, for managers and up.
     can_import_export: bool,
-    /// The filters, for the export link and the vCard export form.
+    /// The filters, for the export link, the vCard export form and the column chooser.
     export_query: String,
     filter_pairs: Vec<(String, String)>,
     fields: Vec<Field>,
-    columns: &'static [&'static str],
+    /// The active filters, each removable.
+    chips: Vec<chips::Chip>,
+    headers: Vec<columns::Header>,
+    /// The columns chosen (the filter form keeps them).
+    cols: Vec<String>,
+    /// The saved views the caller sees, as tabs; the list's query, to save as one.
+    views: Vec<views::ViewTab>,
+    view_query: String,
+    /// Whether a view may be shared with the workspace (managers and up).
+    can_share: bool,
     /// Each row's record id (for the bulk checkboxes) and cells.
     rows: &'a [(String, Vec<Cell>)],
+    pager: pager::Pager,
     /// The bulk bar (managers and up): the people to assign to, and whether tags apply.
     bulk: Option<BulkBar>,
-    next: Option<String>,
     error: Option<FormError>,
     notice: Option<&'static str>,
     /// The workspace holds no record of this kind at all: what to do first, instead of a grid.
@@ -81,11 +96,25 @@ fn filter_values(f: &ListFilter) -> Values {
     values
 }
 
-/// The filters as a query string, and `then` after them (a page's cursor).
-fn query_string(values: &Values, then: Option<(&str, &str)>) -> String {
+/// Where a kind's list is (deals and tasks have another page at their plain path).
+pub fn list_path(kind: Kind) -> String {
+    match kind {
+        Kind::Company | Kind::Contact => format!("/{}", kind.plural()),
+        _ => format!("/{}/list", kind.plural()),
+    }
+}
+
+/// The list's query as a query string, and `then` after it (a page's cursor).
+fn query_string(values: &Values, then: &[(&str, &str)]) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
-    query.extend_pairs(values.pairs().chain(then));
+    query.extend_pairs(values.pairs().chain(then.iter().copied()));
     query.finish()
+}
+
+/// The `cols` of a list's query string (repeated: one per chosen column).
+fn cols_of(raw: Option<&str>) -> Vec<String> {
+    let pairs = form_urlencoded::parse(raw.unwrap_or_default().as_bytes());
+    pairs.filter(|(n, v)| n == "cols" && !v.is_empty()).map(|(_, v)| v.into_owned()).collect()
 }
 
 fn pairs(options: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -152,6 +181,19 @@ pub struct ListView {
     choices: Choices,
     rows: Vec<(String, Vec<Cell>)>,
     next_cursor: Option<String>,
+    prev_cursor: Option<String>,
+    total: Total,
+    /// The page shown (a jump past the end shows the last one).
+    page: usize,
+    limit: usize,
+}
+
+impl ListView {
+    /// No rows: the form again, with its error.
+    fn empty(choices: Choices) -> ListView {
+        let (next_cursor, prev_cursor) = (None, None);
+        ListView { choices, rows: Vec::new(), next_cursor, prev_cursor, total: Total::Exact(0), page: 1, limit: 1 }
+    }
 }
 
 /// List views are kept per kind and filter, cursor included (and workspace, as every view is).
@@ -166,18 +208,44 @@ async fn list_view<T: PageKind>(
     filter: &ListFilter,
 ) -> Result<ListView, AppError> {
     let choices = filter_choices(state, scope, T::KIND, filter).await?;
-    let listing = state.app.records().rows::<T>(scope, &filter.parse()?).await?;
+    let records = state.app.records();
+    let mut query = filter.parse()?;
+    let mut page = filter.page_number()?;
+    let mut total = None;
+    if let Start::Skip(rows) = query.start {
+        // A jump past the last page lands on it (the total is known before the rows).
+        let counted = records.total::<T>(scope, &query.filter).await?;
+        if let Total::Exact(n) = counted {
+            page = page.min(pager::last_page(n, query.limit));
+            query.start = Start::Skip(rows.min((page - 1).saturating_mul(query.limit)));
+        }
+        total = Some(counted);
+    }
+    let listing = records.rows::<T>(scope, &query).await?;
+    let total = match total {
+        Some(total) => total,
+        // One page of rows from the start is the whole list: nothing more to count.
+        None if query.start == Start::First && listing.next_cursor.is_none() => {
+            Total::Exact(listing.items.len() as u64)
+        }
+        None => records.total::<T>(scope, &query.filter).await?,
+    };
+    if matches!(query.start, Start::Before(_)) && listing.prev_cursor.is_none() {
+        page = 1;
+    }
     let companies = listing.items.iter().filter_map(|row| T::company_id(row)).collect();
     let subjects = listing.items.iter().filter_map(|row| T::subject(row)).collect();
     let names = super::names(state, scope, &choices.people, &choices.stages, companies, subjects).await?;
     let rows = listing.items.iter().map(|r| (r.id().to_string(), r.row(&names))).collect();
-    Ok(ListView { choices, rows, next_cursor: listing.next_cursor })
+    let (next_cursor, prev_cursor) = (listing.next_cursor, listing.prev_cursor);
+    Ok(ListView { choices, rows, next_cursor, prev_cursor, total, page, limit: query.limit })
 }
 
 pub async fn list<T: PageKind>(
     State(state): State<AppState>,
     page: Page,
     Authenticated(session): Authenticated,
+    RawQuery(raw): RawQuery,
     query: Result<Query<ListFilter>, QueryRejection>,
     notice_query: Result<Query<NoticeQuery>, QueryRejection>,
 ) -> Result<Response, HtmlError> {
@@ -196,17 +264,38 @@ pub async fn list<T: PageKind>(
         // A filter value that doesn't parse: the form again, with the error and no rows.
         Err(e) if e.field_name().is_some() => {
             let choices = filter_choices(&state, scope, T::KIND, &filter).await.map_err(failed)?;
-            (Arc::new(ListView { choices, rows: Vec::new(), next_cursor: None }), Some(e))
+            (Arc::new(ListView::empty(choices)), Some(e))
         }
         Err(e) => return Err(failed(e)),
     };
     let choices = &view.choices;
-    let path = if T::KIND == Kind::Company || T::KIND == Kind::Contact {
-        format!("/{}", T::KIND.plural())
-    } else {
-        format!("/{}/list", T::KIND.plural())
-    };
+    let path = list_path(T::KIND);
     let values = filter_values(&filter);
+    let fields = filter_fields(T::KIND, T::FILTERS, &values, choices);
+    let cols = cols_of(raw.as_deref());
+    let (shown, error) = match columns::chosen(T::COLUMNS, &cols) {
+        Ok(shown) => (shown, error),
+        Err(e) => (vec![true; T::COLUMNS.len()], error.or(Some(e))),
+    };
+    // Every link of the page keeps the list's query: its filters, order and columns.
+    let mut list_query = values.clone();
+    for col in &cols {
+        list_query.set("cols", col.as_str());
+    }
+    let sort = match filter.sort.trim() {
+        "" => T::DEFAULT_SORT,
+        sort => sort,
+    };
+    let position = pager::Position {
+        page: view.page,
+        limit: view.limit,
+        rows: view.rows.len(),
+        total: view.total,
+        prev_cursor: view.prev_cursor.as_deref(),
+        next_cursor: view.next_cursor.as_deref(),
+    };
+    let view_query = query_string(&list_query, &[]);
+    let views = views::tabs(&state, scope, T::KIND, &view_query).await.map_err(failed)?;
     // Only an empty page asks whether the kind is empty altogether (else: "Nothing matches").
     let empty_state = match view.rows.is_empty() && error.is_none() {
         true => crate::web::html::empty_state::empty_state(&state, &session, T::KIND).await,
@@ -224,16 +313,21 @@ pub async fn list<T: PageKind>(
         can_create: scope.can(Action::CreateRecords),
         can_import_export: scope.can(Action::ImportExport)
             && matches!(T::KIND, Kind::Contact | Kind::Company | Kind::Deal),
-        export_query: query_string(&values, None),
+        export_query: query_string(&values, &[]),
         filter_pairs: values.pairs().map(|(n, v)| (n.to_owned(), v.to_owned())).collect(),
-        fields: filter_fields(T::KIND, T::FILTERS, &values, choices),
-        columns: T::COLUMNS,
+        chips: chips::chips(&path, &list_query, &fields),
+        headers: columns::headers(&path, &list_query, T::COLUMNS, &shown, T::SORTS, sort),
+        cols,
+        views,
+        view_query,
+        can_share: scope.can(Action::EditAllRecords),
+        fields,
         rows: &view.rows,
+        pager: pager::Pager::new(&path, &list_query, position),
         bulk: scope.can(Action::ImportExport).then(|| BulkBar {
             people: choices.people().collect(),
             tags: matches!(T::KIND, Kind::Contact | Kind::Company),
         }),
-        next: view.next_cursor.as_ref().map(|c| format!("{path}?{}", query_string(&values, Some(("cursor", c))))),
         error: error.as_ref().map(|e: &AppError| FormError::new("filter the list", e)),
         notice: notice_query.ok().and_then(|Query(q)| notice(&q.notice)),
         action: path,
