@@ -61,7 +61,7 @@ for tag in vip partner newsletter referral; do
   path="/contacts?tag=$tag&sort=name"
   for _ in $(seq 100); do
     echo "$path" >>"$pages"
-    path=$(curl_ -b "$jar" "$base$path" | grep -o '<a href="[^"]*" rel="next"' | sed 's/<a href="//; s/" rel="next"//; s/&#38;/\&/g')
+    path=$(curl_ -b "$jar" "$base$path" | grep -o '<a href="[^"]*" rel="next"' | head -1 | sed 's/<a href="//; s/" rel="next"//; s/&#38;/\&/g')
     [ -n "$path" ] || break
   done
 done

@@ -145,6 +145,11 @@ async fn static_assets_are_hashed_immutable_and_compressed() {
     assert_eq!(header(&response, "cache-control"), "public, max-age=31536000, immutable");
     assert_eq!(header(&response, "content-type"), "text/css; charset=utf-8");
     assert_eq!(header(&response, "content-encoding"), "gzip");
+    assert_eq!(header(&response, "vary"), "accept-encoding");
+    let gzip = response.bytes().await.unwrap().len();
+    let response = app.client.get(app.url(&css)).header("accept-encoding", "gzip, br").send().await.unwrap();
+    assert_eq!(header(&response, "content-encoding"), "br", "brotli when offered, compressed once");
+    assert!(response.bytes().await.unwrap().len() < gzip, "brotli at its best beats gzip");
     assert_eq!(app.get("/static/app.000000000000.css").await.status(), StatusCode::NOT_FOUND);
 }
 

@@ -39,6 +39,7 @@ use kinds::{Choices, Names};
 /// Pages kept between writes (see [`crate::app::ViewCache`]).
 pub struct PageViews {
     pub lists: list::ListViews,
+    pub totals: list::ListTotals,
     pub dashboards: dashboard::DashboardViews,
     pub boards: board::BoardViews,
 }
@@ -47,6 +48,7 @@ impl Default for PageViews {
     fn default() -> PageViews {
         PageViews {
             lists: list::ListViews::new(list::LIST_VIEWS_KEPT),
+            totals: list::ListTotals::new(list::LIST_TOTALS_KEPT),
             dashboards: dashboard::DashboardViews::new(dashboard::DASHBOARDS_KEPT),
             boards: board::BoardViews::new(board::BOARDS_KEPT),
         }

@@ -202,6 +202,27 @@ pub type ListViews = ViewCache<(Kind, ListFilter), ListView>;
 /// List views kept at most (each about 25 KB: one page of rows).
 pub const LIST_VIEWS_KEPT: usize = 128;
 
+/// Totals are kept per kind and filter whatever the page (cursor, direction and page number
+/// cleared): a list's pages share one count until the next write, as a filtered count reads up
+/// to a few thousand records.
+pub type ListTotals = ViewCache<(Kind, ListFilter), Total>;
+
+/// Totals kept at most (a few bytes each).
+pub const LIST_TOTALS_KEPT: usize = 512;
+
+/// How many records the list of `filter` holds (`parsed`: the same, parsed), kept between
+/// writes.
+async fn kept_total<T: PageKind>(
+    state: &AppState,
+    scope: &TenantScope,
+    filter: &ListFilter,
+    parsed: &crate::app::crm::ParsedFilter,
+) -> Result<Total, AppError> {
+    let counted = ListFilter { cursor: String::new(), before: String::new(), page: String::new(), ..filter.clone() };
+    let count = async || state.app.records().total::<T>(scope, parsed).await;
+    Ok(*state.app.records_view(scope, &state.views.totals, (T::KIND, counted), count).await?)
+}
+
 async fn list_view<T: PageKind>(
     state: &AppState,
     scope: &TenantScope,
@@ -214,7 +235,7 @@ async fn list_view<T: PageKind>(
     let mut total = None;
     if let Start::Skip(rows) = query.start {
         // A jump past the last page lands on it (the total is known before the rows).
-        let counted = records.total::<T>(scope, &query.filter).await?;
+        let counted = kept_total::<T>(state, scope, filter, &query.filter).await?;
         if let Total::Exact(n) = counted {
             page = page.min(pager::last_page(n, query.limit));
             query.start = Start::Skip(rows.min((page - 1).saturating_mul(query.limit)));
@@ -228,7 +249,7 @@ async fn list_view<T: PageKind>(
         None if query.start == Start::First && listing.next_cursor.is_none() => {
             Total::Exact(listing.items.len() as u64)
         }
-        None => records.total::<T>(scope, &query.filter).await?,
+        None => kept_total::<T>(state, scope, filter, &query.filter).await?,
     };
     if matches!(query.start, Start::Before(_)) && listing.prev_cursor.is_none() {
         page = 1;
