@@ -166,7 +166,7 @@ async fn a_deleted_note_or_task_comes_back_with_undo_for_its_deleter_only() {
     let task_id = page.split("<a href=\"/tasks/").nth(1).and_then(|rest| rest.split('"').next()).unwrap().to_owned();
     let deleted = owner.submit(&format!("/tasks/{task_id}"), &format!("/tasks/{task_id}/delete"), &[]).await;
     let back = location(&deleted);
-    assert_eq!(back, format!("{path}?notice=task-deleted&undo=tasks/{task_id}"), "back on the contact");
+    assert_eq!(back, format!("{path}?notice=task-deleted&undo=tasks/{task_id}#tasks"), "back on the contact");
     let page = owner.page(&back).await;
     let listed = format!("<a href=\"/tasks/{task_id}\">Call back</a>");
     assert!(page.contains("The task was deleted.") && !page.contains(&listed));

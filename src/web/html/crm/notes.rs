@@ -2,7 +2,7 @@
 //! the add-note form of a record's page.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use pulldown_cmark::{Event, Options, Parser, html};
 
@@ -56,21 +56,6 @@ pub async fn create(
         Kind::Contact => render::<Contact>(&state, &page, &session, subject.id, draft, Default::default()).await,
         _ => render::<Deal>(&state, &page, &session, subject.id, draft, Default::default()).await,
     }
-}
-
-/// `POST /notes/{id}/delete`: back to the page the note was on.
-pub async fn delete(
-    State(state): State<AppState>,
-    Authenticated(session): Authenticated,
-    Client(client): Client,
-    Path(id): Path<String>,
-) -> Result<Response, HtmlError> {
-    let refuse = |e| HtmlError::while_doing("delete the note", e);
-    let id = super::parse_id(&id)?;
-    let note = state.app.records().get::<Note>(&session.scope, id).await.map_err(refuse)?.record;
-    let undoable = state.app.records().delete_undoable::<Note>(&session.scope, id, &client).await.map_err(refuse)?;
-    let back = super::undo::after_delete(&note.saved_path(), "note-deleted", Kind::Note, &id, undoable);
-    Ok(Redirect::to(&format!("{back}#notes")).into_response())
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::kinds::Cell;
 use super::values::{Field, Values};
 use crate::app::crm::ListFilter;
-use crate::domain::crm::{Kind, Task, TaskInput};
+use crate::domain::crm::{Task, TaskInput};
 use crate::domain::fields::Day;
 use crate::error::AppError;
 use crate::web::AppState;
@@ -117,22 +117,6 @@ pub async fn mine(
         notice: notice_query.ok().and_then(|Query(q)| notice(&q.notice)),
     };
     Ok(view.into_response())
-}
-
-/// `POST /tasks/{id}/delete`: back to the record the task was about (or to my tasks), with
-/// an undo.
-pub async fn delete(
-    State(state): State<AppState>,
-    Authenticated(session): Authenticated,
-    Client(client): Client,
-    Path(id): Path<String>,
-) -> Result<Response, HtmlError> {
-    let refuse = |e| HtmlError::while_doing("delete the task", e);
-    let id = super::parse_id(&id)?;
-    let task = state.app.records().get::<Task>(&session.scope, id).await.map_err(refuse)?.record;
-    let undoable = state.app.records().delete_undoable::<Task>(&session.scope, id, &client).await.map_err(refuse)?;
-    let back = task.subject().map_or_else(|| "/tasks".to_owned(), |s| super::kinds::path(s.kind, &s.id));
-    Ok(Redirect::to(&super::undo::after_delete(&back, "task-deleted", Kind::Task, &id, undoable)).into_response())
 }
 
 /// `POST /tasks/{id}/done` (`back`: the local page to return to).

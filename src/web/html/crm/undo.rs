@@ -1,5 +1,6 @@
-//! "Undo" after a note or task was deleted: the flash's button (offered while its deleter may
-//! still put it back) and `POST /notes/{id}/restore`, `POST /tasks/{id}/restore`.
+//! Deleting a note or task with an undo: `POST /notes/{id}/delete` and `/tasks/{id}/delete`
+//! go back to the record it was about, whose flash offers "Undo" while its deleter may still
+//! put it back (`POST /notes/{id}/restore`, `/tasks/{id}/restore`).
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,11 +20,33 @@ pub fn token(kind: Kind, id: &RecordId) -> String {
     format!("{}/{id}", kind.plural())
 }
 
-/// Where to go after deleting record `id` of `kind`: `back` with the notice, and the undo
-/// when one is offered.
-pub fn after_delete(back: &str, notice: &str, kind: Kind, id: &RecordId, undoable: bool) -> String {
-    let path = with_notice(back, notice);
-    if undoable { format!("{path}&undo={}", token(kind, id)) } else { path }
+/// Deletes the note or task and goes back to the record it was about (a task about nothing:
+/// to my tasks), with the notice and, when offered, the undo.
+pub async fn delete<T: Undoable + FormKind>(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<Response, HtmlError> {
+    let (action, notice, section) = match T::KIND {
+        Kind::Note => ("delete the note", "note-deleted", "notes"),
+        _ => ("delete the task", "task-deleted", "tasks"),
+    };
+    let id = super::parse_id(&id)?;
+    let records = state.app.records();
+    let record = records.get::<T>(&session.scope, id).await.map_err(|e| HtmlError::while_doing(action, e))?.record;
+    let undoable = records
+        .delete_undoable::<T>(&session.scope, id, &client)
+        .await
+        .map_err(|e| HtmlError::while_doing(action, e))?;
+    let mut back = with_notice(&record.saved_path(), notice);
+    if record.saved_path() == super::kinds::path(T::KIND, &id) {
+        back = with_notice("/tasks", notice);
+    }
+    if undoable {
+        back.push_str(&format!("&undo={}", token(T::KIND, &id)));
+    }
+    Ok(Redirect::to(&format!("{back}#{section}")).into_response())
 }
 
 /// The flash's Undo form's action, when `undo` (from the query) names a note or task this
