@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand};
 
 /// What `holdfast --version` prints: the release and the store schema it writes (a test keeps
 /// the number in step with the migrations).
-const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (store schema 9)");
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (store schema 10)");
 
 use crate::config::{Config, ConfigError, HttpListen, Overrides};
 use crate::telemetry::LogFormat;
