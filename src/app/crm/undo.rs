@@ -92,13 +92,14 @@ fn key(scope: &TenantScope, id: RecordId) -> Key {
 
 impl Records<'_> {
     /// Deletes a note or task the caller may edit (like [`Records::delete`]) and keeps it for
-    /// an undo; answers whether one is offered (not for a note whose files went with it).
+    /// an undo; answers what was deleted and whether an undo is offered (not for a note whose
+    /// files went with it).
     pub(crate) async fn delete_undoable<T: Undoable>(
         &self,
         scope: &TenantScope,
         id: RecordId,
         client: &ClientInfo,
-    ) -> Result<bool, AppError> {
+    ) -> Result<(T, bool), AppError> {
         scope.require(Action::ReadRecords)?;
         let (owned, client, now) = (scope.clone(), client.clone(), self.now());
         let (record, files) = self
@@ -112,9 +113,9 @@ impl Records<'_> {
         let undoable = files.is_empty();
         files.remove(self).await;
         if undoable {
-            self.recently_deleted().keep(key(scope, id), now, record.kept());
+            self.recently_deleted().keep(key(scope, id), now, record.clone().kept());
         }
-        Ok(undoable)
+        Ok((record, undoable))
     }
 
     /// Whether the caller may still put back record `id`.

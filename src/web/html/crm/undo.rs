@@ -33,16 +33,11 @@ pub async fn delete<T: Undoable + FormKind>(
         _ => ("delete the task", "task-deleted", "tasks"),
     };
     let id = super::parse_id(&id)?;
-    let records = state.app.records();
-    let record = records.get::<T>(&session.scope, id).await.map_err(|e| HtmlError::while_doing(action, e))?.record;
-    let undoable = records
-        .delete_undoable::<T>(&session.scope, id, &client)
-        .await
-        .map_err(|e| HtmlError::while_doing(action, e))?;
-    let mut back = with_notice(&record.saved_path(), notice);
-    if record.saved_path() == super::kinds::path(T::KIND, &id) {
-        back = with_notice("/tasks", notice);
-    }
+    let deleted = state.app.records().delete_undoable::<T>(&session.scope, id, &client).await;
+    let (record, undoable) = deleted.map_err(|e| HtmlError::while_doing(action, e))?;
+    // Back to the record it was about; a task about nothing was its own page: my tasks then.
+    let about = Some(record.saved_path()).filter(|path| *path != super::kinds::path(T::KIND, &id));
+    let mut back = with_notice(about.as_deref().unwrap_or("/tasks"), notice);
     if undoable {
         back.push_str(&format!("&undo={}", token(T::KIND, &id)));
     }
